@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+// desispec in Swift: DESI spectroscopic data reduction.
+// Dependency direction: C shims <- FITS, LinearAlgebra <- DESICore <- stage modules <- desispec (CLI).
+// A stage module depends on DESICore and LinearAlgebra (and PSF where it needs the optics), never on a sibling's internals.
+import PackageDescription
+
+let package = Package(
+    name: "desispec",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "desispec", targets: ["desispec"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian: libcfitsio-dev, liblapacke-dev, libopenblas-dev.
+        .systemLibrary(name: "CFITSIO", pkgConfig: "cfitsio", providers: [.apt(["libcfitsio-dev"])]),
+        .systemLibrary(name: "CLAPACK", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]),
+
+        .target(name: "FITS", dependencies: ["CFITSIO"]),
+        .target(name: "LinearAlgebra", dependencies: ["CLAPACK"]),
+        .target(name: "DESICore", dependencies: ["FITS", "LinearAlgebra", .product(name: "Logging", package: "swift-log")]),
+
+        // Stages.
+        .target(name: "PSF", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "Preproc", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "Extraction", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "Simulation", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
+
+        .executableTarget(name: "desispec", dependencies: [
+            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "FITSTests", dependencies: ["FITS"]),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "DESICoreTests", dependencies: ["DESICore", "FITS"]),
+        .testTarget(name: "PSFTests", dependencies: ["PSF", "DESICore", "FITS"]),
+        .testTarget(name: "PreprocTests", dependencies: ["Preproc", "Simulation", "DESICore", "FITS"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "PSF", "DESICore", "FITS"]),
+        .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Simulation", "PSF", "DESICore", "FITS"]),
+        // Runs the built `desispec` binary.
+        .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS"]),
+    ]
+)

@@ -1,0 +1,24 @@
+import FITS
+
+/// A preprocessed CCD image (desispec.image.Image): electrons per pixel, inverse variance, CCD mask bits
+/// (`CCDMask`) and read noise per pixel, all row-major with shape [ny, nx] (ny rows along the dispersion).
+public struct Image: Sendable {
+    public var ny: Int
+    public var nx: Int
+    public var pix: [Float]
+    public var ivar: [Float]
+    public var mask: [UInt32]
+    public var readnoise: [Float]
+    /// Header of the IMAGE HDU (CAMERA, EXPID, NIGHT, GAIN*, ...).
+    public var header: FITSHeader
+
+    public init(ny: Int, nx: Int, pix: [Float], ivar: [Float], mask: [UInt32], readnoise: [Float], header: FITSHeader = FITSHeader()) {
+        precondition(pix.count == ny * nx && ivar.count == ny * nx && mask.count == ny * nx && readnoise.count == ny * nx,
+                     "image arrays must all have ny*nx elements")
+        self.ny = ny; self.nx = nx; self.pix = pix; self.ivar = ivar; self.mask = mask; self.readnoise = readnoise
+        self.header = header
+    }
+
+    public var camera: Camera? { header.string("CAMERA").flatMap { Camera($0.trimmingCharacters(in: .whitespaces)) } }
+    @inlinable public func index(row: Int, column: Int) -> Int { row * nx + column }
+}

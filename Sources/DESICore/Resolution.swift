@@ -1,0 +1,51 @@
+/// Resolution matrices of a frame in DESI's storage layout ([nspec, ndiag, nwave] float32, desispec.resolution).
+///
+/// Diagonal `d` (0..<ndiag) has offset `k = ndiag/2 - d` (from +ndiag/2 down to -ndiag/2), and, as in
+/// scipy's dia_matrix, `data[spec, d, j]` is the matrix element R[j - k, j]: row i = j - k, column j.
+/// Row i of R gives how true flux at wavelengths j spreads into extracted bin i.
+public struct ResolutionData: Sendable, Equatable {
+    public var nspec: Int
+    public var ndiag: Int
+    public var nwave: Int
+    public var data: [Float]
+
+    public init(nspec: Int, ndiag: Int, nwave: Int, data: [Float]) {
+        precondition(ndiag % 2 == 1, "ndiag must be odd")
+        precondition(data.count == nspec * ndiag * nwave, "resolution data must have nspec*ndiag*nwave elements")
+        self.nspec = nspec; self.ndiag = ndiag; self.nwave = nwave; self.data = data
+    }
+
+    public init(nspec: Int, ndiag: Int, nwave: Int) {
+        self.init(nspec: nspec, ndiag: ndiag, nwave: nwave, data: [Float](repeating: 0, count: nspec * ndiag * nwave))
+    }
+
+    public var halfWidth: Int { ndiag / 2 }
+
+    /// Offset of diagonal `d`.
+    @inlinable public func offset(ofDiagonal d: Int) -> Int { ndiag / 2 - d }
+
+    /// Element R[row, column] of spectrum `spec` (0 outside the band).
+    public func element(spec: Int, row: Int, column: Int) -> Float {
+        let k = column - row
+        guard abs(k) <= ndiag / 2, column >= 0, column < nwave, row >= 0, row < nwave else { return 0 }
+        let d = ndiag / 2 - k
+        return data[(spec * ndiag + d) * nwave + column]
+    }
+
+    /// Applies R of spectrum `spec` to a vector on the same wavelength grid: (R x)[i] = sum_j R[i,j] x[j].
+    public func apply(spec: Int, to x: [Double]) -> [Double] {
+        precondition(x.count == nwave)
+        var y = [Double](repeating: 0, count: nwave)
+        let h = ndiag / 2
+        data.withUnsafeBufferPointer { r in
+            for d in 0..<ndiag {
+                let k = h - d
+                let base = (spec * ndiag + d) * nwave
+                let jlo = max(0, k), jhi = min(nwave, nwave + k)
+                if jlo >= jhi { continue }
+                for j in jlo..<jhi { y[j - k] += Double(r[base + j]) * x[j] }
+            }
+        }
+        return y
+    }
+}

@@ -1,0 +1,1 @@
+// Module Extraction: see the files of this folder.

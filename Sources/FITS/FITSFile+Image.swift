@@ -1,0 +1,121 @@
+internal import CFITSIO
+import Foundation
+
+/// Element types that FITS images and tables hold, with cfitsio's type codes.
+public protocol FITSNumeric: Numeric, Sendable {
+    static var cfitsioType: Int32 { get }
+    /// BITPIX of an image of this type (cfitsio's "unsigned" codes add BZERO themselves).
+    static var bitpix: Int32 { get }
+    static var tform: String { get }
+}
+extension UInt8: FITSNumeric { public static var cfitsioType: Int32 { TBYTE }; public static var bitpix: Int32 { BYTE_IMG }; public static var tform: String { "B" } }
+extension Int16: FITSNumeric { public static var cfitsioType: Int32 { TSHORT }; public static var bitpix: Int32 { SHORT_IMG }; public static var tform: String { "I" } }
+extension UInt16: FITSNumeric { public static var cfitsioType: Int32 { TUSHORT }; public static var bitpix: Int32 { USHORT_IMG }; public static var tform: String { "U" } }
+extension Int32: FITSNumeric { public static var cfitsioType: Int32 { TINT }; public static var bitpix: Int32 { LONG_IMG }; public static var tform: String { "J" } }
+extension UInt32: FITSNumeric { public static var cfitsioType: Int32 { TUINT }; public static var bitpix: Int32 { ULONG_IMG }; public static var tform: String { "V" } }
+extension Int64: FITSNumeric { public static var cfitsioType: Int32 { TLONGLONG }; public static var bitpix: Int32 { LONGLONG_IMG }; public static var tform: String { "K" } }
+extension Float: FITSNumeric { public static var cfitsioType: Int32 { TFLOAT }; public static var bitpix: Int32 { FLOAT_IMG }; public static var tform: String { "E" } }
+extension Double: FITSNumeric { public static var cfitsioType: Int32 { TDOUBLE }; public static var bitpix: Int32 { DOUBLE_IMG }; public static var tform: String { "D" } }
+
+/// An image read from a FITS HDU: data row-major with numpy-order shape, plus its header.
+public struct FITSImage<T: FITSNumeric>: Sendable {
+    public var shape: [Int]
+    public var data: [T]
+    public var header: FITSHeader
+    public init(shape: [Int], data: [T], header: FITSHeader = FITSHeader()) {
+        self.shape = shape; self.data = data; self.header = header
+    }
+    public var count: Int { data.count }
+}
+
+/// Tile compression for images written as .fits.fz-style HDUs.
+public enum FITSCompression: Sendable {
+    /// Lossless Rice compression for integer images.
+    case rice
+    /// Lossless gzip compression (for floating-point images: no quantisation).
+    case gzip
+}
+
+extension FITSFile {
+    /// BITPIX and shape (numpy order) of the current image HDU; shape is [] for an empty HDU.
+    public func imageShape() throws -> (bitpix: Int, shape: [Int]) {
+        let f = try handle()
+        var status: Int32 = 0
+        var bitpix: Int32 = 0, naxis: Int32 = 0
+        var naxes = [Int64](repeating: 0, count: 9)
+        ffgiprll(f, 9, &bitpix, &naxis, &naxes, &status)
+        try check(status, "reading image dimensions")
+        return (Int(bitpix), naxes.prefix(Int(naxis)).reversed().map { Int($0) })
+    }
+
+    /// Reads the whole current image, converting to `T` (cfitsio applies BSCALE/BZERO).
+    public func readImage<T: FITSNumeric>(as type: T.Type = T.self) throws -> FITSImage<T> {
+        let f = try handle()
+        guard currentHDUType == .image || isCompressedImage else {
+            throw FITSError(path: path, hdu: currentHDULabel(), message: "HDU is a table, not an image")
+        }
+        let (_, shape) = try imageShape()
+        let n = shape.reduce(1, *)
+        guard !shape.isEmpty, n > 0 else {
+            throw FITSError(path: path, hdu: currentHDULabel(), message: "HDU holds no image data")
+        }
+        var data = [T](repeating: 0, count: n)
+        var status: Int32 = 0, anynul: Int32 = 0
+        data.withUnsafeMutableBytes { buf in
+            _ = ffgpv(f, T.cfitsioType, 1, Int64(n), nil, buf.baseAddress, &anynul, &status)
+        }
+        try check(status, "reading image of shape \(shape)")
+        return FITSImage(shape: shape, data: data, header: try readHeader())
+    }
+
+    /// Reads the image of the HDU named `name`.
+    public func readImage<T: FITSNumeric>(_ name: String, as type: T.Type = T.self) throws -> FITSImage<T> {
+        try moveTo(name: name)
+        return try readImage(as: type)
+    }
+
+    /// Appends an image HDU (the primary one if the file is empty). `shape` is in numpy order.
+    public func writeImage<T: FITSNumeric>(_ data: [T], shape: [Int], name: String? = nil,
+                                           header: FITSHeader = FITSHeader(), compression: FITSCompression? = nil) throws {
+        let f = try handle()
+        let n = shape.reduce(1, *)
+        guard n == data.count else {
+            throw FITSError(path: path, hdu: name, message: "image data has \(data.count) values, shape \(shape) needs \(n)")
+        }
+        var status: Int32 = 0
+        if let compression {
+            fits_set_compression_type(f, compression == .rice ? RICE_1 : GZIP_1, &status)
+            if T.self == Float.self || T.self == Double.self {
+                fits_set_quantize_level(f, 0, &status)   // lossless for floating point
+            }
+            try check(status, "setting compression", hdu: name)
+        }
+        var naxes = shape.reversed().map { Int64($0) }
+        ffcrimll(f, T.bitpix, Int32(shape.count), &naxes, &status)
+        if compression != nil {
+            var s2: Int32 = 0
+            fits_set_compression_type(f, 0, &s2)
+        }
+        try check(status, "creating image HDU", hdu: name)
+        if n > 0 {
+            var copy = data
+            copy.withUnsafeMutableBytes { buf in
+                _ = ffppr(f, T.cfitsioType, 1, Int64(n), buf.baseAddress, &status)
+            }
+            try check(status, "writing image data", hdu: name)
+        }
+        if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
+        try writeHeader(header)
+    }
+
+    /// Appends an HDU with no data (for a primary HDU that only carries keywords).
+    public func writeEmptyHDU(name: String? = nil, header: FITSHeader = FITSHeader()) throws {
+        let f = try handle()
+        var status: Int32 = 0
+        var naxes: [Int64] = [0]
+        ffcrimll(f, 8, 0, &naxes, &status)
+        try check(status, "creating empty HDU", hdu: name)
+        if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
+        try writeHeader(header)
+    }
+}

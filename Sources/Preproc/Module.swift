@@ -1,0 +1,1 @@
+// Module Preproc: see the files of this folder.

@@ -1,0 +1,1 @@
+// Module Simulation: see the files of this folder.

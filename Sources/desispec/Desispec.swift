@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The `desispec` executable: one subcommand per pipeline step, plus tools to inspect files.
+@main
+struct Desispec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "desispec",
+        abstract: "DESI spectroscopic data reduction: from raw CCD exposures to calibrated spectra.",
+        discussion: """
+        Each step runs alone on one camera (desispec preproc ...), and drivers chain them.
+        Exit codes: 0 success, 1 failure of the step (bad input, failed computation), 64 bad usage.
+        Environment: DESI_SPECTRO_DATA (raw data), DESI_SPECTRO_REDUX and SPECPROD (outputs).
+        """,
+        version: DesispecVersion.string,
+        subcommands: [
+            InfoCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,3 @@
+enum DesispecVersion {
+    static let string = "0.1.0"
+}
