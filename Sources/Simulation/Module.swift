@@ -1,1 +1,0 @@
-// Module Simulation: see the files of this folder.
