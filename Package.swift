@@ -28,9 +28,14 @@ let package = Package(
         .target(name: "Preproc", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Extraction", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Simulation", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "FiberFlat", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "Sky", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "StdStars", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "FluxCalib", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "Coadd", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
 
         .executableTarget(name: "desispec", dependencies: [
-            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation",
+            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlat", "Sky", "StdStars", "FluxCalib", "Coadd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -42,6 +47,11 @@ let package = Package(
         .testTarget(name: "PreprocTests", dependencies: ["Preproc", "Simulation", "DESICore", "FITS"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "PSF", "DESICore", "FITS"]),
         .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Simulation", "PSF", "DESICore", "FITS"]),
+        .testTarget(name: "FiberFlatTests", dependencies: ["FiberFlat", "DESICore", "FITS"]),
+        .testTarget(name: "SkyTests", dependencies: ["Sky", "FiberFlat", "DESICore", "FITS"]),
+        .testTarget(name: "StdStarsTests", dependencies: ["StdStars", "DESICore", "FITS"]),
+        .testTarget(name: "FluxCalibTests", dependencies: ["FluxCalib", "StdStars", "DESICore", "FITS"]),
+        .testTarget(name: "CoaddTests", dependencies: ["Coadd", "DESICore", "FITS"]),
         // Runs the built `desispec` binary.
         .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS"]),
     ]

@@ -1,0 +1,1 @@
+// Module Coadd: see the files of this folder.

@@ -1,0 +1,1 @@
+// Module FiberFlat: see the files of this folder.

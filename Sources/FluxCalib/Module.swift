@@ -1,0 +1,1 @@
+// Module FluxCalib: see the files of this folder.

@@ -1,0 +1,1 @@
+// Module Sky: see the files of this folder.

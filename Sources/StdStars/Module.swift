@@ -1,0 +1,1 @@
+// Module StdStars: see the files of this folder.
