@@ -17,6 +17,7 @@ let package = Package(
     targets: [
         // C libraries from Debian: libcfitsio-dev, liblapacke-dev, libopenblas-dev.
         .systemLibrary(name: "CFITSIO", pkgConfig: "cfitsio", providers: [.apt(["libcfitsio-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLAPACK", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]),
 
         .target(name: "FITS", dependencies: ["CFITSIO"]),
@@ -34,8 +35,11 @@ let package = Package(
         .target(name: "FluxCalib", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Coadd", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
 
+        // Knows the order of the steps: task graph, production state database, local and Slurm runners.
+        .target(name: "Pipeline", dependencies: ["DESICore", "FITS", "CSQLite"]),
+
         .executableTarget(name: "desispec", dependencies: [
-            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlat", "Sky", "StdStars", "FluxCalib", "Coadd",
+            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlat", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -52,6 +56,7 @@ let package = Package(
         .testTarget(name: "StdStarsTests", dependencies: ["StdStars", "DESICore", "FITS"]),
         .testTarget(name: "FluxCalibTests", dependencies: ["FluxCalib", "StdStars", "DESICore", "FITS"]),
         .testTarget(name: "CoaddTests", dependencies: ["Coadd", "DESICore", "FITS"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DESICore", "FITS"]),
         // Runs the built `desispec` binary.
         .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS"]),
     ]

@@ -14,6 +14,8 @@ struct Desispec: ParsableCommand {
         version: DesispecVersion.string,
         subcommands: [
             InfoCommand.self,
+            RunCommand.self,
+            ProdCommand.self,
         ]
     )
 }

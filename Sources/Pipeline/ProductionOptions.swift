@@ -1,0 +1,28 @@
+import Foundation
+
+/// Options of a production, saved as run/options.json by `prod create` so later runs reuse them.
+public struct ProductionOptions: Sendable, Codable, Equatable {
+    public var psfDir: String?
+    public var nspec: Int?
+    public var noFluxCalib: Bool
+
+    public init(psfDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false) {
+        self.psfDir = psfDir; self.nspec = nspec; self.noFluxCalib = noFluxCalib
+    }
+
+    public var nightOptions: NightOptions { NightOptions(inputPSFDir: psfDir, nspec: nspec, noFluxCalib: noFluxCalib) }
+
+    public static func path(_ layout: ProductionLayout) -> String { "\(layout.runDir)/options.json" }
+
+    public static func load(_ layout: ProductionLayout) -> ProductionOptions? {
+        guard let data = FileManager.default.contents(atPath: path(layout)) else { return nil }
+        return try? JSONDecoder().decode(ProductionOptions.self, from: data)
+    }
+
+    public func save(_ layout: ProductionLayout) throws {
+        try FileManager.default.createDirectory(atPath: layout.runDir, withIntermediateDirectories: true)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try enc.encode(self).write(to: URL(fileURLWithPath: Self.path(layout)), options: .atomic)
+    }
+}

@@ -1,0 +1,206 @@
+import DESICore
+import Foundation
+
+/// Options that shape a night's task graph.
+public struct NightOptions: Sendable {
+    /// Folder holding a starting PSF per camera, named psf-CAMERA.fits (as the simulator writes its truth PSFs),
+    /// used to bootstrap the arc PSFs.
+    public var inputPSFDir: String?
+    /// Fibers per spectrograph to extract (nil: all the PSF has).
+    public var nspec: Int?
+    /// Skip the flux calibration chain (no standard stars).
+    public var noFluxCalib = false
+
+    public init(inputPSFDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false) {
+        self.inputPSFDir = inputPSFDir; self.nspec = nspec; self.noFluxCalib = noFluxCalib
+    }
+}
+
+/// Extraction wavelength grid of each arm (desi_proc's defaults).
+public func extractionGrid(_ arm: Camera.Arm) -> String {
+    switch arm {
+    case .b: return "3600.0,5800.0,0.8"
+    case .r: return "5760.0,7620.0,0.8"
+    case .z: return "7520.0,9824.0,0.8"
+    }
+}
+
+/// Builds every task of a night, in dependency order: preproc, psf, psfnight, traceshift, extract, fiberflat,
+/// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa (inventory §1).
+public struct TaskGraph: Sendable {
+    public private(set) var tasks: [PipelineTask] = []
+
+    public init(tasks: [PipelineTask]) { self.tasks = tasks }
+
+    public static func night(_ night: String, exposures: [ExposureInfo], layout L: ProductionLayout,
+                             options: NightOptions = NightOptions()) throws -> TaskGraph {
+        var tasks: [PipelineTask] = []
+        func add(_ t: PipelineTask) -> String { tasks.append(t); return t.name }
+        let nspecArgs = options.nspec.map { ["-n", String($0)] } ?? []
+
+        // preproc: every exposure, every camera.
+        var preprocTask: [String: String] = [:]   // "expid/camera" -> task
+        for e in exposures {
+            for c in e.cameras {
+                let out = L.preproc(night: night, expid: e.expid, camera: c.name)
+                preprocTask["\(e.expid)/\(c.name)"] = add(PipelineTask(
+                    type: .preproc, night: night, expid: e.expid, unit: c.name,
+                    arguments: ["preproc", "-i", L.raw(night: night, expid: e.expid), "--cameras", c.name, "-o", out],
+                    inputs: [L.raw(night: night, expid: e.expid)], outputs: [out], dependencies: []))
+            }
+        }
+        let arcs = exposures.filter { $0.flavor == "arc" }
+        let flats = exposures.filter { $0.flavor == "flat" }
+        let sciences = exposures.filter { $0.flavor == "science" }
+        let cameras = Set(exposures.flatMap(\.cameras)).sorted()
+
+        // psf from arcs (bootstrapped from the input PSF by trace shifts), then psfnight.
+        var psfnightTask: [String: String] = [:]
+        for c in cameras {
+            var psfs: [(String, String)] = []
+            for e in arcs where e.cameras.contains(c) {
+                guard let dir = options.inputPSFDir else {
+                    throw PipelineError.invalid("no starting PSF: give a folder of psf-CAMERA.fits files (--psf-dir)")
+                }
+                let input = "\(dir)/psf-\(c.name).fits"
+                let out = L.exposureFile("psf", night: night, expid: e.expid, camera: c.name)
+                let pre = L.preproc(night: night, expid: e.expid, camera: c.name)
+                let name = add(PipelineTask(
+                    type: .psf, night: night, expid: e.expid, unit: c.name,
+                    arguments: ["traceshift", "-i", pre, "--psf", input, "-o", out, "--arc-lamps",
+                                "--degxx", "0", "--degxy", "0", "--degyx", "0", "--degyy", "0"],
+                    inputs: [pre, input], outputs: [out], dependencies: [preprocTask["\(e.expid)/\(c.name)"]!]))
+                psfs.append((out, name))
+            }
+            if psfs.isEmpty { continue }
+            let out = L.psfnight(night: night, camera: c.name)
+            psfnightTask[c.name] = add(PipelineTask(
+                type: .psfnight, night: night, unit: c.name,
+                arguments: ["psfnight", "-i"] + psfs.map(\.0) + ["-o", out],
+                inputs: psfs.map(\.0), outputs: [out], dependencies: psfs.map(\.1)))
+        }
+
+        // traceshift + extract for flats and science exposures.
+        var frameTask: [String: String] = [:]
+        for e in flats + sciences {
+            for c in e.cameras {
+                guard let psfnight = psfnightTask[c.name] else {
+                    throw PipelineError.noData("night \(night): no arc exposure for camera \(c.name), so no PSF for exposure \(e.expid)")
+                }
+                let pre = L.preproc(night: night, expid: e.expid, camera: c.name)
+                let psfIn = L.psfnight(night: night, camera: c.name)
+                let psfOut = L.exposureFile("psf", night: night, expid: e.expid, camera: c.name)
+                let shiftArgs = e.flavor == "flat" ? ["--continuum", "--degxx", "2", "--degxy", "0", "--degyx", "0", "--degyy", "0"]
+                                                   : ["--sky", "--degxx", "2", "--degxy", "0", "--degyx", "2", "--degyy", "0"]
+                let shift = add(PipelineTask(
+                    type: .traceshift, night: night, expid: e.expid, unit: c.name,
+                    arguments: ["traceshift", "-i", pre, "--psf", psfIn, "-o", psfOut] + shiftArgs,
+                    inputs: [pre, psfIn], outputs: [psfOut], dependencies: [preprocTask["\(e.expid)/\(c.name)"]!, psfnight]))
+                let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
+                let fibermap = L.rawFibermap(night: night, expid: e.expid)
+                frameTask["\(e.expid)/\(c.name)"] = add(PipelineTask(
+                    type: .extract, night: night, expid: e.expid, unit: c.name,
+                    arguments: ["extract", "-i", pre, "-p", psfOut, "-o", frame, "-f", fibermap,
+                                "-w", extractionGrid(c.arm)] + nspecArgs,
+                    inputs: [pre, psfOut, fibermap], outputs: [frame], dependencies: [shift]))
+            }
+        }
+
+        // fiberflat per flat exposure, fiberflatnight per camera.
+        var flatnightTask: [String: String] = [:]
+        for c in cameras {
+            var ffs: [(String, String)] = []
+            for e in flats where e.cameras.contains(c) {
+                let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
+                let out = L.exposureFile("fiberflat", night: night, expid: e.expid, camera: c.name)
+                let name = add(PipelineTask(type: .fiberflat, night: night, expid: e.expid, unit: c.name,
+                                            arguments: ["fiberflat", "-i", frame, "-o", out],
+                                            inputs: [frame], outputs: [out], dependencies: [frameTask["\(e.expid)/\(c.name)"]!]))
+                ffs.append((out, name))
+            }
+            if ffs.isEmpty { continue }
+            let out = L.fiberflatnight(night: night, camera: c.name)
+            flatnightTask[c.name] = add(PipelineTask(type: .fiberflatnight, night: night, unit: c.name,
+                                                     arguments: ["fiberflatnight", "-i"] + ffs.map(\.0) + ["-o", out],
+                                                     inputs: ffs.map(\.0), outputs: [out], dependencies: ffs.map(\.1)))
+        }
+
+        // science: sky, stdstars (per spectrograph), fluxcalib, cframe.
+        var cframesByTile: [Int: [(path: String, task: String, spectrograph: Int)]] = [:]
+        for e in sciences {
+            var skyTask: [String: String] = [:]
+            for c in e.cameras {
+                guard let ffnight = flatnightTask[c.name] else {
+                    throw PipelineError.noData("night \(night): no flat exposure for camera \(c.name), so no fiber flat for exposure \(e.expid)")
+                }
+                let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
+                let ff = L.fiberflatnight(night: night, camera: c.name)
+                let sky = L.exposureFile("sky", night: night, expid: e.expid, camera: c.name)
+                skyTask[c.name] = add(PipelineTask(type: .sky, night: night, expid: e.expid, unit: c.name,
+                                                   arguments: ["sky", "-i", frame, "--fiberflat", ff, "-o", sky],
+                                                   inputs: [frame, ff], outputs: [sky],
+                                                   dependencies: [frameTask["\(e.expid)/\(c.name)"]!, ffnight]))
+            }
+            let spectrographs = Set(e.cameras.map(\.spectrograph)).sorted()
+            for sp in spectrographs {
+                let cams = e.cameras.filter { $0.spectrograph == sp }
+                var starTask: String?
+                let stars = L.stdstars(night: night, expid: e.expid, spectrograph: sp)
+                if !options.noFluxCalib {
+                    let frames = cams.map { L.exposureFile("frame", night: night, expid: e.expid, camera: $0.name) }
+                    let skies = cams.map { L.exposureFile("sky", night: night, expid: e.expid, camera: $0.name) }
+                    let ffs = cams.map { L.fiberflatnight(night: night, camera: $0.name) }
+                    starTask = add(PipelineTask(type: .stdstars, night: night, expid: e.expid, unit: "sp\(sp)",
+                                                arguments: ["stdstars", "--frames"] + frames + ["--skymodels"] + skies
+                                                    + ["--fiberflats"] + ffs + ["-o", stars],
+                                                inputs: frames + skies + ffs, outputs: [stars],
+                                                dependencies: cams.map { skyTask[$0.name]! }))
+                }
+                for c in cams {
+                    let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
+                    let ff = L.fiberflatnight(night: night, camera: c.name)
+                    let sky = L.exposureFile("sky", night: night, expid: e.expid, camera: c.name)
+                    let cframe = L.exposureFile("cframe", night: night, expid: e.expid, camera: c.name)
+                    var cframeArgs = ["cframe", "-i", frame, "--fiberflat", ff, "--sky", sky, "-o", cframe]
+                    var deps = [skyTask[c.name]!]
+                    var inputs = [frame, ff, sky]
+                    if let starTask {
+                        let calib = L.exposureFile("fluxcalib", night: night, expid: e.expid, camera: c.name)
+                        let fc = add(PipelineTask(type: .fluxcalib, night: night, expid: e.expid, unit: c.name,
+                                                  arguments: ["fluxcalib", "-i", frame, "--fiberflat", ff, "--sky", sky,
+                                                              "--models", stars, "-o", calib],
+                                                  inputs: [frame, ff, sky, stars], outputs: [calib],
+                                                  dependencies: [starTask, skyTask[c.name]!]))
+                        cframeArgs += ["--calib", calib]
+                        deps.append(fc)
+                        inputs.append(calib)
+                    }
+                    let cf = add(PipelineTask(type: .cframe, night: night, expid: e.expid, unit: c.name,
+                                              arguments: cframeArgs, inputs: inputs, outputs: [cframe], dependencies: deps))
+                    cframesByTile[e.tile ?? 0, default: []].append((cframe, cf, sp))
+                }
+            }
+        }
+
+        // spectra and coadd per tile and spectrograph.
+        for (tile, cframes) in cframesByTile.sorted(by: { $0.key < $1.key }) {
+            for sp in Set(cframes.map(\.spectrograph)).sorted() {
+                let mine = cframes.filter { $0.spectrograph == sp }
+                let spectra = L.tileFile("spectra", spectrograph: sp, tile: tile, night: night)
+                let st = add(PipelineTask(type: .spectra, night: night, unit: "tile\(tile)-sp\(sp)",
+                                          arguments: ["spectra", "--inframes"] + mine.map(\.path) + ["-o", spectra],
+                                          inputs: mine.map(\.path), outputs: [spectra], dependencies: mine.map(\.task)))
+                let coadd = L.tileFile("coadd", spectrograph: sp, tile: tile, night: night)
+                _ = add(PipelineTask(type: .coadd, night: night, unit: "tile\(tile)-sp\(sp)",
+                                     arguments: ["coadd", "-i", spectra, "-o", coadd],
+                                     inputs: [spectra], outputs: [coadd], dependencies: [st]))
+            }
+        }
+        return TaskGraph(tasks: tasks)
+    }
+
+    /// Tasks of one exposure and what they need that is not of that exposure (nightly calibrations must exist).
+    public func restricted(toExpid expid: Int) -> TaskGraph {
+        TaskGraph(tasks: tasks.filter { $0.expid == expid })
+    }
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// `desispec prod ...`: a production's state database, as desi_pipe.
+struct ProdCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prod",
+        abstract: "Create a production and follow its tasks (create, status, top, cleanup, sync, run-task).",
+        subcommands: [ProdCreate.self, ProdStatus.self, ProdTop.self, ProdCleanup.self, ProdSync.self, ProdRunTask.self]
+    )
+}
+
+struct ProdCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Create the production folders, options and state database.",
+        discussion: "Example: desispec prod create --raw-root raw --prod-root redux/demo --psf-dir raw/truth --nspec 25")
+    @OptionGroup var location: ProductionLocation
+    @Option(name: .customLong("psf-dir"), help: "Folder of starting PSFs psf-CAMERA.fits.") var psfDir: String?
+    @Option(name: .long, help: "Fibers per spectrograph to extract.") var nspec: Int?
+    @Flag(name: .customLong("no-fluxcalib"), help: "Stop at sky-subtracted frames (no standard stars).") var noFluxCalib = false
+
+    func run() throws {
+        try runStep {
+            let layout = try location.layout()
+            try ProductionOptions(psfDir: psfDir.map(absolute), nspec: nspec, noFluxCalib: noFluxCalib).save(layout)
+            _ = try StateDatabase(path: layout.database)
+            let setup = """
+            # source this file to work in this production
+            export DESI_SPECTRO_DATA=\(layout.rawRoot)
+            export DESI_SPECTRO_REDUX=\((layout.prodRoot as NSString).deletingLastPathComponent)
+            export SPECPROD=\((layout.prodRoot as NSString).lastPathComponent)
+
+            """
+            try setup.write(toFile: "\(layout.prodRoot)/setup.sh", atomically: true, encoding: .utf8)
+            print("created production \(layout.prodRoot)")
+        }
+    }
+}
+
+struct ProdStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "List tasks and their states.",
+        discussion: "Example: desispec prod status --night 20250101 --state failed --json")
+    @OptionGroup var location: ProductionLocation
+    @Option(help: "Only this night.") var night: String?
+    @Option(help: "Only tasks in this state (waiting, ready, running, done, failed).") var state: String?
+    @Flag(help: "JSON output: an array of {name, type, night, expid, unit, state, log, message, command}.") var json = false
+
+    func run() throws {
+        try runStep {
+            let layout = try location.layout()
+            let db = try StateDatabase(path: layout.database)
+            var rows = try db.rows(night: night)
+            if let state {
+                guard let s = TaskState(rawValue: state) else { throw PipelineError.invalid("unknown state '\(state)'") }
+                rows = rows.filter { $0.state == s }
+            }
+            if json {
+                let items: [[String: String]] = rows.map { r in
+                    ["name": r.task.name, "type": r.task.type.rawValue, "night": r.task.night,
+                     "expid": r.task.expid.map(String.init) ?? "", "unit": r.task.unit ?? "", "state": r.state.rawValue,
+                     "log": r.logPath, "message": r.message, "command": r.task.commandLine]
+                }
+                let data = try JSONSerialization.data(withJSONObject: items, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                for r in rows {
+                    print("\(r.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.task.name)" + (r.message.isEmpty ? "" : "  (\(r.message))"))
+                }
+            }
+        }
+    }
+}
+
+struct ProdTop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top", abstract: "Task counts per type and state; refreshes every 10 s unless --once.")
+    @OptionGroup var location: ProductionLocation
+    @Flag(help: "Print once and exit.") var once = false
+
+    func run() throws {
+        try runStep {
+            let layout = try location.layout()
+            let db = try StateDatabase(path: layout.database)
+            repeat {
+                let rows = try db.rows()
+                let states = TaskState.allCases
+                print("type".padding(toLength: 16, withPad: " ", startingAt: 0) + states.map { $0.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined())
+                for type in TaskType.allCases {
+                    let mine = rows.filter { $0.task.type == type }
+                    if mine.isEmpty { continue }
+                    print(type.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + states.map { s in
+                        String(mine.filter { $0.state == s }.count).padding(toLength: 9, withPad: " ", startingAt: 0)
+                    }.joined())
+                }
+                if !once { print(""); Thread.sleep(forTimeInterval: 10) }
+            } while !once
+        }
+    }
+}
+
+struct ProdCleanup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cleanup", abstract: "Forget failed (or all) tasks in the database so the next run retries them; files stay.")
+    @OptionGroup var location: ProductionLocation
+    @Flag(help: "Only failed tasks.") var failed = false
+
+    func run() throws {
+        try runStep {
+            let layout = try location.layout()
+            let db = try StateDatabase(path: layout.database)
+            try db.delete(states: failed ? [.failed] : nil)
+            print(failed ? "removed failed tasks from the database" : "removed all tasks from the database")
+        }
+    }
+}
+
+struct ProdSync: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync", abstract: "Rebuild task states of a night from the files that exist.")
+    @OptionGroup var location: ProductionLocation
+    @Argument(help: "Night, YEARMMDD.") var night: String
+
+    func run() throws {
+        try runStep {
+            let layout = try location.layout()
+            let options = ProductionOptions.load(layout) ?? ProductionOptions()
+            let graph = try TaskGraph.night(night, exposures: try NightInventory.exposures(night: night, layout: layout),
+                                            layout: layout, options: options.nightOptions)
+            let db = try StateDatabase(path: layout.database)
+            try db.insert(graph.tasks, logPath: layout.log(for:))
+            var done = 0
+            for t in graph.tasks {
+                let exists = t.outputs.allSatisfy { FileManager.default.fileExists(atPath: $0) }
+                try db.setState(t.name, exists ? .done : .waiting)
+                if exists { done += 1 }
+            }
+            print("\(done) of \(graph.tasks.count) tasks done")
+        }
+    }
+}
+
+struct ProdRunTask: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run-task", abstract: "Run one task of the database by name (what Slurm jobs call).")
+    @OptionGroup var location: ProductionLocation
+    @Argument(help: "Task name, e.g. preproc_20250101_00000003_r0.") var name: String
+
+    func run() throws {
+        var status: Int32 = 0
+        try runStep {
+            let layout = try location.layout()
+            let db = try StateDatabase(path: layout.database)
+            guard let row = try db.rows().first(where: { $0.task.name == name }) else {
+                throw PipelineError.invalid("\(layout.database): no task named \(name)")
+            }
+            let runner = LocalRunner(executable: selfExecutable(), layout: layout, database: db, maxParallel: 1)
+            status = try runner.runSingle(row.task)
+            if status != 0 { FileHandle.standardError.write(Data("error: task \(name) failed; log: \(row.logPath)\n".utf8)) }
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,85 @@
+import DESICore
+import Foundation
+@testable import Pipeline
+import XCTest
+
+final class TaskGraphTests: XCTestCase {
+    static let layout = ProductionLayout(rawRoot: "/raw", prodRoot: "/redux/test")
+    static let cams = [Camera("b0")!, Camera("r0")!, Camera("z0")!]
+
+    static func night() throws -> TaskGraph {
+        let exposures = [
+            ExposureInfo(night: "20250101", expid: 1, flavor: "arc", cameras: cams, tile: nil),
+            ExposureInfo(night: "20250101", expid: 2, flavor: "flat", cameras: cams, tile: nil),
+            ExposureInfo(night: "20250101", expid: 3, flavor: "science", cameras: cams, tile: 1000),
+            ExposureInfo(night: "20250101", expid: 4, flavor: "science", cameras: cams, tile: 1000),
+        ]
+        return try TaskGraph.night("20250101", exposures: exposures, layout: layout, options: NightOptions(inputPSFDir: "/psf"))
+    }
+
+    func testCountsPerStep() throws {
+        let g = try Self.night()
+        let counts = Dictionary(uniqueKeysWithValues: g.countsByType.map { ($0.0, $0.1) })
+        XCTAssertEqual(counts[.preproc], 12)      // 4 exposures x 3 cameras
+        XCTAssertEqual(counts[.psf], 3)           // one arc x 3 cameras
+        XCTAssertEqual(counts[.psfnight], 3)
+        XCTAssertEqual(counts[.traceshift], 9)    // flat + 2 science
+        XCTAssertEqual(counts[.extract], 9)
+        XCTAssertEqual(counts[.fiberflat], 3)
+        XCTAssertEqual(counts[.fiberflatnight], 3)
+        XCTAssertEqual(counts[.sky], 6)
+        XCTAssertEqual(counts[.stdstars], 2)      // one spectrograph x 2 science exposures
+        XCTAssertEqual(counts[.fluxcalib], 6)
+        XCTAssertEqual(counts[.cframe], 6)
+        XCTAssertEqual(counts[.spectra], 1)       // one tile, one spectrograph
+        XCTAssertEqual(counts[.coadd], 1)
+    }
+
+    func testDependenciesComeFirstAndNamesAreUnique() throws {
+        let g = try Self.night()
+        var seen = Set<String>()
+        for t in g.tasks {
+            XCTAssertTrue(seen.insert(t.name).inserted, "duplicate task \(t.name)")
+            for d in t.dependencies { XCTAssertTrue(seen.contains(d), "\(t.name) depends on \(d), which comes later or is missing") }
+        }
+    }
+
+    func testScienceExtractionUsesTheNightlyPSFThroughItsTraceShift() throws {
+        let g = try Self.night()
+        let extract = try XCTUnwrap(g.tasks.first { $0.name == "extract_20250101_00000003_r0" })
+        XCTAssertEqual(extract.dependencies, ["traceshift_20250101_00000003_r0"])
+        let shift = try XCTUnwrap(g.tasks.first { $0.name == "traceshift_20250101_00000003_r0" })
+        XCTAssertEqual(Set(shift.dependencies), ["preproc_20250101_00000003_r0", "psfnight_20250101_r0"])
+        XCTAssertTrue(shift.inputs.contains("/redux/test/calibnight/20250101/psfnight-r0-20250101.fits"))
+        XCTAssertEqual(extract.outputs, ["/redux/test/exposures/20250101/00000003/frame-r0-00000003.fits"])
+        XCTAssertEqual(Array(extract.arguments.drop { $0 != "-w" }.prefix(2)), ["-w", "5760.0,7620.0,0.8"])
+    }
+
+    func testExposureSubgraphCarriesTheCalibrationsItNeeds() throws {
+        let g = try Self.night().forExposure(4)
+        let types = Set(g.tasks.map(\.type))
+        XCTAssertTrue(types.isSuperset(of: [.preproc, .psf, .psfnight, .fiberflatnight, .sky, .cframe]))
+        XCTAssertFalse(g.tasks.contains { $0.expid == 3 }, "exposure 3 is not needed to reduce exposure 4")
+        XCTAssertFalse(g.tasks.contains { $0.type == .coadd }, "coadds need every exposure of the tile")
+    }
+
+    func testMissingArcIsAClearError() {
+        let exposures = [ExposureInfo(night: "20250101", expid: 3, flavor: "science", cameras: Self.cams, tile: 1)]
+        XCTAssertThrowsError(try TaskGraph.night("20250101", exposures: exposures, layout: Self.layout)) { error in
+            XCTAssertTrue("\(error)".contains("no arc exposure for camera b0"), "\(error)")
+        }
+    }
+
+    func testSlurmScriptsChainStepsAndArrayOverCameras() throws {
+        let g = try Self.night()
+        let plan = SlurmPlan(graph: g, layout: Self.layout, executable: "/opt/desispec", night: "20250101")
+        let preproc = try XCTUnwrap(plan.jobs.first { $0.type == .preproc })
+        XCTAssertTrue(preproc.script.contains("#SBATCH --array=0-11"))
+        XCTAssertTrue(preproc.after.isEmpty)
+        let extract = try XCTUnwrap(plan.jobs.first { $0.type == .extract })
+        XCTAssertEqual(extract.after, [.traceshift])
+        XCTAssertTrue(extract.script.contains("prod run-task --prod-root /redux/test --raw-root /raw \"${tasks[$SLURM_ARRAY_TASK_ID]}\""))
+        let cframe = try XCTUnwrap(plan.jobs.first { $0.type == .cframe })
+        XCTAssertEqual(Set(cframe.after), [.sky, .fluxcalib])
+    }
+}
