@@ -18,6 +18,7 @@ let package = Package(
         // C libraries from Debian: libcfitsio-dev, liblapacke-dev, libopenblas-dev.
         .systemLibrary(name: "CFITSIO", pkgConfig: "cfitsio", providers: [.apt(["libcfitsio-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CLAPACK", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]),
 
         .target(name: "FITS", dependencies: ["CFITSIO"]),
@@ -35,11 +36,14 @@ let package = Package(
         .target(name: "FluxCalib", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Coadd", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
 
+        // Figures for people: axes, lines, images with zscale, colour maps, PNG output (cairo).
+        .target(name: "Plot", dependencies: ["CCairo"]),
+
         // Knows the order of the steps: task graph, production state database, local and Slurm runners.
         .target(name: "Pipeline", dependencies: ["DESICore", "FITS", "CSQLite"]),
 
         .executableTarget(name: "desispec", dependencies: [
-            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlat", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline",
+            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlat", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline", "Plot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -57,6 +61,7 @@ let package = Package(
         .testTarget(name: "FluxCalibTests", dependencies: ["FluxCalib", "StdStars", "DESICore", "FITS"]),
         .testTarget(name: "CoaddTests", dependencies: ["Coadd", "DESICore", "FITS"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DESICore", "FITS"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         // Runs the built `desispec` binary.
         .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS"]),
     ]

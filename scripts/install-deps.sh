@@ -2,7 +2,7 @@
 # Installs the system libraries desispec builds on (Debian). Idempotent: does nothing when they are present.
 set -euo pipefail
 need=()
-for pkg in libcfitsio-dev libopenblas-dev liblapacke-dev libsqlite3-dev pkg-config; do
+for pkg in libcfitsio-dev libopenblas-dev liblapacke-dev libsqlite3-dev libcairo2-dev fonts-dejavu-core pkg-config; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
