@@ -39,11 +39,14 @@ let package = Package(
         // Figures for people: axes, lines, images with zscale, colour maps, PNG output (cairo).
         .target(name: "Plot", dependencies: ["CCairo"]),
 
+        // Quality assurance: metrics of each frame, the diagnosis of residual features, figures and HTML.
+        .target(name: "QA", dependencies: ["DESICore", "FITS", "LinearAlgebra", "Plot"]),
+
         // Knows the order of the steps: task graph, production state database, local and Slurm runners.
         .target(name: "Pipeline", dependencies: ["DESICore", "FITS", "CSQLite"]),
 
         .executableTarget(name: "desispec", dependencies: [
-            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlat", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline", "Plot",
+            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlat", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline", "Plot", "QA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -62,6 +65,7 @@ let package = Package(
         .testTarget(name: "CoaddTests", dependencies: ["Coadd", "DESICore", "FITS"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DESICore", "FITS"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
+        .testTarget(name: "QATests", dependencies: ["QA", "DESICore", "FITS", "Plot"]),
         // Runs the built `desispec` binary.
         .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS"]),
     ]
