@@ -14,6 +14,7 @@ struct Desispec: ParsableCommand {
         version: DesispecVersion.string,
         subcommands: [
             InfoCommand.self,
+            DiffCommand.self,
             RunCommand.self,
             ProdCommand.self,
         ]
