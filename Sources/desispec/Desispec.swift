@@ -14,6 +14,7 @@ struct Desispec: ParsableCommand {
         version: DesispecVersion.string,
         subcommands: [
             InfoCommand.self,
+            ExtractCommand.self,
             DiffCommand.self,
             RunCommand.self,
             ProdCommand.self,

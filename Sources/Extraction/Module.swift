@@ -1,1 +1,0 @@
-// Module Extraction: see the files of this folder.

@@ -1,0 +1,148 @@
+import Foundation
+import LinearAlgebra
+
+/// Results of the extraction of one patch (specter.extract.ex2d.ex2d_patch with full_output).
+struct PatchResult {
+    /// Re-convolved flux R f and its inverse variance, [nspec * nwave] (photons per bin).
+    var flux: [Double]
+    var ivar: [Double]
+    /// Deconvolved flux f.
+    var xflux: [Double]
+    /// Diagonal blocks of R, one nwave x nwave matrix per fiber.
+    var resolutionBlocks: [Matrix]
+    /// chi2 of the pixels each flux touches, and fraction of its PSF weight on masked pixels.
+    var chi2: [Double]
+    var maskedFraction: [Double]
+    /// Model of the patch pixels A f.
+    var model: [Double]
+}
+
+/// Solves one patch: (A^T W A + D) f = A^T W p, then the Bolton & Schlegel (2010) decorrelation
+/// (specter.extract.ex2d.ex2d_patch and resolution_from_icov).
+/// - pixels, weights: the patch's pixel values and inverse variances (0 for masked pixels), row-major [ny, nx].
+func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], weights: [Double],
+                options: ExtractionOptions) throws -> PatchResult {
+    let n = a.ncol, npix = a.npix
+    let nspec = patch.nspec, nwave = patch.nwave
+
+    // Inverse covariance A^T W A, accumulated pixel by pixel (A is sparse), and A^T W p.
+    var icov = Matrix(rows: n, cols: n)
+    var rhs = [Double](repeating: 0, count: n)
+    var fluxWeight = [Double](repeating: 0, count: n)
+    icov.data.withUnsafeMutableBufferPointer { m in
+        a.pixCol.withUnsafeBufferPointer { pc in
+            a.pixValue.withUnsafeBufferPointer { pv in
+                for p in 0..<npix {
+                    let w = weights[p]
+                    if w == 0 { continue }
+                    let lo = a.pixStart[p], hi = a.pixStart[p + 1]
+                    let wp = w * pixels[p]
+                    for e in lo..<hi {
+                        let ci = Int(pc[e])
+                        let wv = w * pv[e]
+                        rhs[ci] += pv[e] * wp
+                        fluxWeight[ci] += wv
+                        let row = ci * n
+                        // lower triangle: columns cj <= ci (entries sorted ascending)
+                        for f in lo...e { m[row + Int(pc[f])] += wv * pv[f] }
+                    }
+                }
+            }
+        }
+    }
+    let allMasked = !weights.contains { $0 != 0 }
+
+    // Regularisation: flux bins with very little weight are pulled to 0 (specter: minweight = 1e-4 max).
+    let maxWeight = fluxWeight.max() ?? 0
+    let minWeight = 1e-4 * maxWeight
+    for c in 0..<n {
+        var d = options.regularize
+        if fluxWeight[c] < minWeight { d = minWeight - fluxWeight[c] }
+        icov[c, c] += d * d
+    }
+    if allMasked {
+        icov = Matrix(rows: n, cols: n)
+        for c in 0..<n { icov[c, c] = 1e-8 }
+    }
+    icov.symmetrizeFromLower()
+
+    // Solve and invert (Cholesky; eigen-decomposition with specter's eigenvalue floor if that fails).
+    var xflux: [Double]
+    var cov: Matrix
+    do {
+        let chol = try CholeskyFactor(icov)
+        xflux = chol.solve(rhs)
+        cov = try chol.inverse()
+    } catch {
+        let eig = try SymmetricEigen(icov)
+        cov = eig.composeRegularized(invert: true, squareRoot: false)
+        xflux = matvec(cov, rhs)
+    }
+
+    // Resolution: Q = sqrt of the inverse covariance, per fiber block of the covariance (default) or whole.
+    var flux = [Double](repeating: 0, count: n)
+    var fluxIvar = [Double](repeating: 0, count: n)
+    var blocks: [Matrix] = []
+    blocks.reserveCapacity(nspec)
+    if options.decorrelateFibers {
+        let q = try SymmetricEigen(icov).composeRegularized(invert: false, squareRoot: true)
+        let norm = q.rowSums
+        var r = q
+        for i in 0..<n { for j in 0..<n { r[i, j] /= norm[i] } }
+        flux = matvec(r, xflux)
+        for i in 0..<n { fluxIvar[i] = norm[i] * norm[i] }
+        for s in 0..<nspec { blocks.append(r.block((s * nwave)..<((s + 1) * nwave))) }
+    } else {
+        for s in 0..<nspec {
+            let range = (s * nwave)..<((s + 1) * nwave)
+            let q = try SymmetricEigen(cov.block(range)).composeRegularized(invert: true, squareRoot: true)
+            let norm = q.rowSums
+            var r = q
+            r.data.withUnsafeMutableBufferPointer { p in
+                for i in 0..<nwave {
+                    let inv = 1 / norm[i]
+                    for j in 0..<nwave { p[i * nwave + j] *= inv }
+                }
+            }
+            let fx = matvec(r, Array(xflux[range]))
+            for i in 0..<nwave {
+                flux[s * nwave + i] = fx[i]
+                fluxIvar[s * nwave + i] = norm[i] * norm[i]
+            }
+            blocks.append(r)
+        }
+    }
+    for c in 0..<n {
+        if allMasked || abs(fluxWeight[c]) <= 1e-8 { fluxIvar[c] = 0 }
+        if !flux[c].isFinite { flux[c] = 0; fluxIvar[c] = 0 }
+    }
+
+    // Model, chi2 per flux bin (pixel variance plus the PSF model error), masked fraction.
+    let cleanX = xflux.map { $0.isFinite ? $0 : 0 }
+    let model = a.apply(cleanX)
+    var totalIvar = [Double](repeating: 0, count: npix)
+    var chi2 = [Double](repeating: 0, count: npix)
+    var good = [Double](repeating: 0, count: npix)
+    for p in 0..<npix {
+        if weights[p] > 0 { good[p] = 1 }
+        let m = model[p]
+        let mvar = (m * options.psfError + 1e-32) * (m * options.psfError + 1e-32)
+        if weights[p] > 0 && mvar.isFinite {
+            let t = 1 / (mvar + 1 / weights[p])
+            totalIvar[p] = t
+            let d = pixels[p] - m
+            chi2[p] = d * d * t
+        }
+    }
+    let chiSum = a.applyTranspose(chi2)
+    let psfWeight = a.applyTranspose(totalIvar.map { $0 > 0 ? 1 : 0 })
+    let goodWeight = a.applyTranspose(good)
+    var chi2x = [Double](repeating: 0, count: n)
+    var masked = [Double](repeating: 0, count: n)
+    for c in 0..<n {
+        chi2x[c] = psfWeight[c] == 0 ? 0 : chiSum[c] / psfWeight[c]
+        masked[c] = 1 - goodWeight[c]
+    }
+    return PatchResult(flux: flux, ivar: fluxIvar, xflux: cleanX, resolutionBlocks: blocks, chi2: chi2x,
+                       maskedFraction: masked, model: model)
+}

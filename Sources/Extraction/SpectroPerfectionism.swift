@@ -1,0 +1,219 @@
+import Foundation
+import DESICore
+import LinearAlgebra
+import PSF
+
+/// Spectra extracted from a CCD image (the arrays of a desispec Frame before the fibermap is attached).
+public struct ExtractionResult: Sendable {
+    public var grid: WaveGrid
+    /// PSF fiber indices extracted.
+    public var fibers: Range<Int>
+    /// [nspec, nwave] row-major: flux in electrons per Angstrom and its inverse variance.
+    public var flux: [Double]
+    public var ivar: [Double]
+    public var mask: [UInt32]
+    public var chi2pix: [Double]
+    /// Fraction of the PSF weight of each bin that fell on masked pixels.
+    public var maskedFraction: [Double]
+    /// Deconvolved flux (electrons per bin), before the resolution convolution.
+    public var deconvolvedFlux: [Double]
+    public var resolution: ResolutionData
+    /// 2D model of the image [npixY, npixX] when requested.
+    public var model: [Float]?
+
+    public var nspec: Int { fibers.count }
+    public var nwave: Int { grid.count }
+}
+
+/// Spectroperfectionism extraction (Bolton & Schlegel 2010) of fibers `fibers` (PSF indices) on the
+/// wavelength grid `grid`, by divide and conquer: bundles, overlapping sub-bundles and wavelength patches
+/// padded on each side, keeping the core of each patch (specter.extract.ex2d as desispec.scripts.extract
+/// calls it). Patches run in parallel; results do not depend on the number of threads.
+public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int>, grid: WaveGrid,
+                           options: ExtractionOptions = ExtractionOptions()) throws -> ExtractionResult {
+    guard image.ny == psf.npixY && image.nx == psf.npixX else {
+        throw DESIError.mismatch("image is \(image.ny)x\(image.nx) pixels but the PSF describes a \(psf.npixY)x\(psf.npixX) CCD")
+    }
+    guard !fibers.isEmpty, fibers.lowerBound >= 0, fibers.upperBound <= psf.nspec else {
+        throw DESIError.invalidArgument("fibers \(fibers.lowerBound)..<\(fibers.upperBound) are outside the PSF's 0..<\(psf.nspec)")
+    }
+    guard grid.count >= 2, grid.dw > 0 else { throw DESIError.invalidArgument("the wavelength grid needs at least 2 values and dw > 0") }
+    let wfirst = grid.wavelength(0), wlast = grid.wavelength(grid.count - 1)
+    let tol = 1e-6 * max(1, abs(wlast))
+    guard wfirst >= psf.wavemin - tol && wlast <= psf.wavemax + tol else {
+        throw DESIError.invalidArgument(String(format: "wavelength range %.2f-%.2f A is not covered by the PSF (%.2f-%.2f A)",
+                                               wfirst, wlast, psf.wavemin, psf.wavemax))
+    }
+    guard options.bundleSize > 0, options.nSubBundles > 0, options.waveStep > 0 else {
+        throw DESIError.invalidArgument("bundle size, number of sub-bundles and wavelength step must be positive")
+    }
+    if let nd = options.ndiag, nd < 1 || nd % 2 == 0 { throw DESIError.invalidArgument("ndiag must be odd and positive, got \(nd)") }
+
+    let geometry = PatchGeometry(psf: psf, grid: grid, fibers: fibers, options: options)
+    let h = geometry.ndiagHalf
+    let ndiag = 2 * h + 1
+    let nspec = fibers.count, nwave = grid.count
+
+    // Work units: (sub-bundle) with all its wavelength patches, in order.
+    struct Unit: Sendable { var extract: Range<Int>; var core: Range<Int> }
+    var unitList: [Unit] = []
+    var b = fibers.lowerBound
+    while b < fibers.upperBound {
+        let bhi = min(b + options.bundleSize, fibers.upperBound)
+        let nsub = min(bhi - b, options.nSubBundles)
+        for s in splitBundle(bhi - b, into: nsub) {
+            unitList.append(Unit(extract: (b + s.extract.lowerBound)..<(b + s.extract.upperBound),
+                              core: (b + s.core.lowerBound)..<(b + s.core.upperBound)))
+        }
+        b = bhi
+    }
+    let units = unitList
+
+    // Pixel weights: ivar, zero on masked pixels.
+    let maskBits = options.pixelMaskBits
+    let weights: [Float] = zip(image.ivar, image.mask).map { ($1 & maskBits) == 0 ? max(0, $0) : 0 }
+
+    struct UnitOutput: Sendable {
+        var flux: [Double], ivar: [Double], xflux: [Double], chi2: [Double], masked: [Double], rdata: [Double]
+        var modelX0: Int, modelNX: Int, model: [Float]
+    }
+    let slots = ResultSlots<UnitOutput>(count: units.count)
+    let pix = image.pix, nxImg = image.nx, nyImg = image.ny
+
+    let runUnit: @Sendable (Int) throws -> Void = { u in
+        let unit = units[u]
+        let nc = unit.core.count
+        var out = UnitOutput(flux: .init(repeating: 0, count: nc * nwave), ivar: .init(repeating: 0, count: nc * nwave),
+                             xflux: .init(repeating: 0, count: nc * nwave), chi2: .init(repeating: 0, count: nc * nwave),
+                             masked: .init(repeating: 0, count: nc * nwave), rdata: .init(repeating: 0, count: nc * ndiag * nwave),
+                             modelX0: 0, modelNX: 0, model: [])
+        if options.computeModel {
+            let box = geometry.xyRange(fibers: unit.core, wlo: wfirst, whi: wlast)
+            out.modelX0 = box.xmin; out.modelNX = max(0, box.xmax - box.xmin)
+            out.model = [Float](repeating: 0, count: out.modelNX * nyImg)
+        }
+        let cache = SpotCache(psf: psf, grid: grid)
+        var iwave = 0
+        while iwave < nwave {
+            let patch = geometry.patch(extract: unit.extract, core: unit.core, iwave: iwave)
+            cache.evict(below: patch.waveIndices.lowerBound)
+            let a = ProjectionMatrix(patch: patch, cache: cache)
+            var p = [Double](repeating: 0, count: patch.nx * patch.ny)
+            var w = [Double](repeating: 0, count: patch.nx * patch.ny)
+            pix.withUnsafeBufferPointer { pp in
+                weights.withUnsafeBufferPointer { wp in
+                    for y in patch.ymin..<patch.ymax {
+                        for x in patch.xmin..<patch.xmax {
+                            let i = (y - patch.ymin) * patch.nx + (x - patch.xmin)
+                            p[i] = Double(pp[y * nxImg + x]); w[i] = Double(wp[y * nxImg + x])
+                        }
+                    }
+                }
+            }
+            let r = try solvePatch(patch: patch, projection: a, pixels: p, weights: w, options: options)
+            let off = patch.coreWaveOffset
+            for f in unit.core {
+                let s = f - patch.fibers.lowerBound          // fiber inside the patch
+                let o = f - unit.core.lowerBound             // fiber inside the unit's output
+                let block = r.resolutionBlocks[s]
+                for j in 0..<patch.coreWaveIndices.count {
+                    let src = s * patch.nwave + off + j
+                    let k = patch.coreWaveIndices.lowerBound + j
+                    let dst = o * nwave + k
+                    out.flux[dst] = r.flux[src]; out.ivar[dst] = r.ivar[src]; out.xflux[dst] = r.xflux[src]
+                    out.chi2[dst] = r.chi2[src]; out.masked[dst] = r.maskedFraction[src]
+                    let jl = off + j
+                    for d in 0..<ndiag {
+                        // DIA storage: data[spec, d, col] = R[col - (h - d), col]
+                        out.rdata[(o * ndiag + d) * nwave + k] = block[jl - h + d, jl]
+                    }
+                    if options.computeModel, out.modelNX > 0, r.xflux[src] != 0,
+                       let spot = cache.spot(fiber: f, waveIndex: k) {
+                        let xf = r.xflux[src]
+                        let ya = max(0, spot.y0), yb = min(nyImg, spot.y0 + spot.ny)
+                        let xa = max(out.modelX0, spot.x0), xb = min(out.modelX0 + out.modelNX, spot.x0 + spot.nx)
+                        if ya < yb && xa < xb {
+                            for y in ya..<yb {
+                                for x in xa..<xb {
+                                    out.model[y * out.modelNX + (x - out.modelX0)] += Float(xf * spot.values[(y - spot.y0) * spot.nx + (x - spot.x0)])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            iwave += options.waveStep
+        }
+        slots.set(u, out)
+    }
+
+    let nthreads = max(1, min(options.threads ?? ProcessInfo.processInfo.activeProcessorCount, units.count))
+    let previousBLAS = BLASThreads.count
+    BLASThreads.set(1)
+    defer { BLASThreads.set(previousBLAS) }
+    let next = Counter()
+    let failure = ResultSlots<String>(count: 1)
+    DispatchQueue.concurrentPerform(iterations: nthreads) { _ in
+        while true {
+            let u = next.next()
+            if u >= units.count || failure.get(0) != nil { break }
+            do { try runUnit(u) } catch {
+                failure.set(0, "fibers \(units[u].extract.lowerBound)..<\(units[u].extract.upperBound): \(error)")
+            }
+        }
+    }
+    if let msg = failure.get(0) { throw DESIError.failed("extraction failed for \(msg)") }
+
+    // Assemble in unit order.
+    var flux = [Double](repeating: 0, count: nspec * nwave)
+    var ivar = flux, xflux = flux, chi2 = flux, masked = flux
+    var rdata = [Float](repeating: 0, count: nspec * ndiag * nwave)
+    var model: [Float]? = options.computeModel ? [Float](repeating: 0, count: nyImg * nxImg) : nil
+    for (u, unit) in units.enumerated() {
+        guard let out = slots.get(u) else { throw DESIError.failed("extraction of fibers \(unit.core) produced no result") }
+        for f in unit.core {
+            let o = f - unit.core.lowerBound, g = f - fibers.lowerBound
+            for k in 0..<nwave {
+                flux[g * nwave + k] = out.flux[o * nwave + k]; ivar[g * nwave + k] = out.ivar[o * nwave + k]
+                xflux[g * nwave + k] = out.xflux[o * nwave + k]; chi2[g * nwave + k] = out.chi2[o * nwave + k]
+                masked[g * nwave + k] = out.masked[o * nwave + k]
+            }
+            for i in 0..<(ndiag * nwave) { rdata[g * ndiag * nwave + i] = Float(out.rdata[o * ndiag * nwave + i]) }
+        }
+        if model != nil && out.modelNX > 0 {
+            for y in 0..<nyImg {
+                for x in 0..<out.modelNX { model![y * nxImg + out.modelX0 + x] += out.model[y * out.modelNX + x] }
+            }
+        }
+    }
+    // Electrons per bin -> electrons per Angstrom (specter: flux /= gradient(wave)).
+    let dw = grid.dw
+    var mask = [UInt32](repeating: 0, count: nspec * nwave)
+    for i in 0..<(nspec * nwave) {
+        flux[i] /= dw
+        ivar[i] *= dw * dw
+        // desispec.scripts.extract: SOMEBADPIX / ALLBADPIX from the masked fraction, BAD2DFIT from chi2pix.
+        if masked[i] > 0.5 { mask[i] |= SpecMask.someBadPix }
+        if masked[i] >= 1.0 { mask[i] |= SpecMask.allBadPix }
+        if chi2[i] > 100 { mask[i] |= SpecMask.bad2DFit }
+    }
+    return ExtractionResult(grid: grid, fibers: fibers, flux: flux, ivar: ivar, mask: mask, chi2pix: chi2,
+                            maskedFraction: masked, deconvolvedFlux: xflux,
+                            resolution: ResolutionData(nspec: nspec, ndiag: ndiag, nwave: nwave, data: rdata), model: model)
+}
+
+/// Write-once slots filled by parallel workers (each index written by one worker).
+final class ResultSlots<T: Sendable>: @unchecked Sendable {
+    private var values: [T?]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: T) { lock.lock(); values[i] = v; lock.unlock() }
+    func get(_ i: Int) -> T? { lock.lock(); defer { lock.unlock() }; return values[i] }
+}
+
+/// A shared counter handing out work indices.
+final class Counter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func next() -> Int { lock.lock(); defer { lock.unlock() }; let v = value; value += 1; return v }
+}
