@@ -1,0 +1,185 @@
+import FITS
+
+/// Frame files in DESI's layout (desispec.io.frame.read_frame / write_frame): FLUX (primary HDU, with the header),
+/// IVAR, MASK, WAVELENGTH, RESOLUTION [nspec, ndiag, nwave], FIBERMAP, CHI2PIX. The same layout holds frames,
+/// sframes and cframes.
+extension Frame {
+    /// Reads a frame written by desispec or by `write(to:)`.
+    public static func read(_ path: String, skipResolution: Bool = false) throws -> Frame {
+        let f = try FITSFile.open(path)
+        try f.moveTo(index: 0)
+        var flux = try f.readImage(as: Float.self)
+        if flux.shape.count != 2 {
+            guard f.hasHDU("FLUX") else { throw DESIError.badFile(path: path, problem: "no FLUX image (not a frame file?)") }
+            flux = try f.readImage("FLUX", as: Float.self)
+        }
+        guard flux.shape.count == 2 else { throw DESIError.badFile(path: path, problem: "FLUX is not 2-D (shape \(flux.shape))") }
+        let nspec = flux.shape[0], nwave = flux.shape[1]
+        for name in ["IVAR", "WAVELENGTH"] where !f.hasHDU(name) {
+            throw DESIError.badFile(path: path, problem: "no \(name) HDU (not a frame file?)")
+        }
+        let ivar = try f.readImage("IVAR", as: Float.self)
+        guard ivar.shape == flux.shape else { throw DESIError.badFile(path: path, problem: "IVAR shape \(ivar.shape) differs from FLUX \(flux.shape)") }
+        let wave = try f.readImage("WAVELENGTH", as: Double.self).data
+        guard wave.count == nwave else { throw DESIError.badFile(path: path, problem: "WAVELENGTH has \(wave.count) values, FLUX has \(nwave) columns") }
+        var mask = [UInt32](repeating: 0, count: nspec * nwave)
+        if f.hasHDU("MASK") {
+            let m = try f.readImage("MASK", as: UInt32.self)
+            guard m.count == mask.count else { throw DESIError.badFile(path: path, problem: "MASK shape \(m.shape) differs from FLUX") }
+            mask = m.data
+        }
+        var resolution: ResolutionData?
+        if !skipResolution && f.hasHDU("RESOLUTION") {
+            let r = try f.readImage("RESOLUTION", as: Float.self)
+            guard r.shape.count == 3, r.shape[0] == nspec, r.shape[2] == nwave, r.shape[1] % 2 == 1 else {
+                throw DESIError.badFile(path: path, problem: "RESOLUTION shape \(r.shape) does not match [\(nspec), odd ndiag, \(nwave)]")
+            }
+            resolution = ResolutionData(nspec: nspec, ndiag: r.shape[1], nwave: nwave, data: r.data)
+        }
+        var fibermap: Fibermap?
+        if f.hasHDU("FIBERMAP") {
+            let t = try f.readTable("FIBERMAP")
+            guard t.rowCount == nspec else {
+                throw DESIError.badFile(path: path, problem: "FIBERMAP has \(t.rowCount) rows for \(nspec) spectra")
+            }
+            fibermap = Fibermap(table: t)
+        }
+        var chi2pix: [Float]?
+        if f.hasHDU("CHI2PIX") {
+            let c = try f.readImage("CHI2PIX", as: Float.self)
+            if c.count == nspec * nwave { chi2pix = c.data }
+        }
+        var header = flux.header
+        header.remove("EXTNAME")
+        return Frame(wave: wave, flux: flux.data, ivar: ivar.data, mask: mask, resolution: resolution,
+                     fibermap: fibermap, chi2pix: chi2pix, header: header)
+    }
+
+    /// Writes the frame atomically (temporary file, then rename).
+    public func write(to path: String) throws {
+        let shape = [nspec, nwave]
+        var h = header
+        for k in ["EXTNAME", "BZERO", "BSCALE"] { h.remove(k) }
+        if h["BUNIT"] == nil { h.set("BUNIT", "electron/Angstrom", comment: "Flux unit") }
+        // desispec's Frame.vet() (run by write_frame and read_frame) needs a FLAVOR among its frame types.
+        if h["FLAVOR"] == nil { h.set("FLAVOR", Frame.flavor(fromObstype: h.string("OBSTYPE")), comment: "Exposure flavor") }
+        if fibermap == nil, h["FIBERMIN"] == nil, let sp = camera?.spectrograph {
+            h.set("FIBERMIN", 500 * sp)   // as desispec.io.write_frame does without a fibermap
+        }
+        h.addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
+        if let fm = fibermap, fm.count != nspec {
+            throw DESIError.mismatch("\(path): fibermap has \(fm.count) rows for \(nspec) spectra")
+        }
+        try FITSFile.writeAtomically(path) { f in
+            try f.writeImage(flux, shape: shape, name: "FLUX", header: h)
+            var hi = FITSHeader(); hi.set("BUNIT", Frame.ivarUnit(forFluxUnit: h.string("BUNIT") ?? ""))
+            try f.writeImage(ivar, shape: shape, name: "IVAR", header: hi)
+            // uint32, uncompressed, as desispec.io.write_frame writes frame.mask (BITPIX 32, BZERO 2**31).
+            try f.writeImage(mask, shape: shape, name: "MASK")
+            var hw = FITSHeader(); hw.set("BUNIT", "Angstrom")
+            try f.writeImage(wave, shape: [nwave], name: "WAVELENGTH", header: hw)
+            if let r = resolution {
+                guard r.nspec == nspec, r.nwave == nwave else {
+                    throw DESIError.mismatch("\(path): resolution is [\(r.nspec), \(r.ndiag), \(r.nwave)] for \(nspec) x \(nwave) spectra")
+                }
+                try f.writeImage(r.data, shape: [r.nspec, r.ndiag, r.nwave], name: "RESOLUTION")
+            }
+            if let fm = fibermap { try f.writeTable(fm.table, name: "FIBERMAP") }
+            if let c = chi2pix { try f.writeImage(c, shape: shape, name: "CHI2PIX") }
+        }
+    }
+
+    /// FLAVOR from OBSTYPE, one of desispec's frame types (none, flat, arc, zero, bias, science).
+    static func flavor(fromObstype obstype: String?) -> String {
+        switch (obstype ?? "").lowercased() {
+        case "science", "dark", "sky", "twilight": return "science"
+        case "flat", "testflat": return "flat"
+        case "arc", "testarc": return "arc"
+        case "zero": return "zero"
+        case "bias": return "bias"
+        default: return "none"
+        }
+    }
+
+    static func ivarUnit(forFluxUnit unit: String) -> String {
+        unit.contains("erg") ? "10**+34 (s2 cm4 Angstrom2) / erg2" : "Angstrom**2/electron**2"
+    }
+}
+
+/// Preproc image files in DESI's layout (desispec.io.image.read_image / write_image): IMAGE (float32, with the
+/// header), IVAR (float32), MASK (int16, RICE-compressed as desispec writes it), READNOISE (float32), FIBERMAP.
+extension Image {
+    public static func read(_ path: String) throws -> Image {
+        let f = try FITSFile.open(path)
+        guard f.hasHDU("IMAGE") || (try? f.imageShape().shape.count) == 2 else {
+            throw DESIError.badFile(path: path, problem: "no IMAGE HDU (not a preproc file?)")
+        }
+        let pix = f.hasHDU("IMAGE") ? try f.readImage("IMAGE", as: Float.self) : try f.readImage(as: Float.self)
+        guard pix.shape.count == 2 else { throw DESIError.badFile(path: path, problem: "IMAGE is not 2-D (shape \(pix.shape))") }
+        guard f.hasHDU("IVAR") else { throw DESIError.badFile(path: path, problem: "no IVAR HDU (not a preproc file?)") }
+        let ivar = try f.readImage("IVAR", as: Float.self)
+        guard ivar.shape == pix.shape else { throw DESIError.badFile(path: path, problem: "IVAR shape \(ivar.shape) differs from IMAGE \(pix.shape)") }
+        var mask = [UInt32](repeating: 0, count: pix.count)
+        if f.hasHDU("MASK") {
+            let m = try f.readImage("MASK", as: Int32.self)
+            guard m.shape == pix.shape else { throw DESIError.badFile(path: path, problem: "MASK shape \(m.shape) differs from IMAGE \(pix.shape)") }
+            // int16 on disk: keep the bit pattern of the low 16 bits.
+            mask = m.data.map { UInt32(UInt16(truncatingIfNeeded: $0)) }
+        }
+        var rn = [Float](repeating: Float(pix.header.double("RDNOISE") ?? 0), count: pix.count)
+        if f.hasHDU("READNOISE") {
+            let r = try f.readImage("READNOISE", as: Float.self)
+            guard r.shape == pix.shape else { throw DESIError.badFile(path: path, problem: "READNOISE shape \(r.shape) differs from IMAGE") }
+            rn = r.data
+        }
+        var header = pix.header
+        header.remove("EXTNAME")
+        return Image(ny: pix.shape[0], nx: pix.shape[1], pix: pix.data, ivar: ivar.data, mask: mask, readnoise: rn, header: header)
+    }
+
+    public func write(to path: String, fibermap: Fibermap? = nil) throws {
+        var h = header
+        for k in ["EXTNAME", "BZERO", "BSCALE", "CHECKSUM", "DATASUM", "ZIMAGE", "ZCMPTYPE"] { h.remove(k) }
+        if let bad = mask.firstIndex(where: { $0 > UInt32(UInt16.max) }) {
+            throw DESIError.failed("\(path): mask value \(mask[bad]) at pixel \(bad) does not fit the 16-bit MASK HDU")
+        }
+        guard h["CAMERA"] != nil else {
+            throw DESIError.invalidArgument("\(path): the image header has no CAMERA keyword (desispec.io.read_image needs it)")
+        }
+        h.addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
+        let shape = [ny, nx]
+        try FITSFile.writeAtomically(path) { f in
+            try f.writeImage(pix, shape: shape, name: "IMAGE", header: h)
+            try f.writeImage(ivar, shape: shape, name: "IVAR")
+            try f.writeImage(mask.map { Int16(truncatingIfNeeded: $0) }, shape: shape, name: "MASK", compression: .rice)
+            try f.writeImage(readnoise, shape: shape, name: "READNOISE")
+            if let fm = fibermap { try f.writeTable(fm.table, name: "FIBERMAP") }
+        }
+    }
+}
+
+/// Fibermap files (fibermap-EXPID.fits) and FIBERMAP HDUs.
+extension Fibermap {
+    public static func read(_ path: String) throws -> Fibermap {
+        let f = try FITSFile.open(path)
+        guard f.hasHDU("FIBERMAP") else { throw DESIError.badFile(path: path, problem: "no FIBERMAP HDU") }
+        let t = try f.readTable("FIBERMAP")
+        guard t.hasColumn("FIBER") else { throw DESIError.badFile(path: path, problem: "FIBERMAP has no FIBER column") }
+        return Fibermap(table: t)
+    }
+
+    public func write(to path: String, header: FITSHeader = FITSHeader()) throws {
+        try FITSFile.writeAtomically(path) { f in
+            try f.writeEmptyHDU(header: header)
+            var t = table
+            t.header.merge(header)
+            try f.writeTable(t, name: "FIBERMAP")
+        }
+    }
+
+    /// The rows of the fibers in [first, first + count), in fiber order (e.g. one spectrograph's 500 fibers).
+    public func rows(fibers range: Range<Int>) -> Fibermap {
+        let f = fibers
+        return selecting(rows: f.indices.filter { range.contains(f[$0]) }.sorted { f[$0] < f[$1] })
+    }
+}

@@ -1,1 +1,0 @@
-// Module FluxCalib: see the files of this folder.

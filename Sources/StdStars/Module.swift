@@ -1,1 +1,0 @@
-// Module StdStars: see the files of this folder.

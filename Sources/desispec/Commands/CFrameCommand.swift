@@ -1,0 +1,43 @@
+import ArgumentParser
+import DESICore
+import FiberFlat
+import FluxCalib
+import Foundation
+import Sky
+
+/// `desispec cframe`: apply fiber flat, sky subtraction and flux calibration to a frame (desi_process_exposure).
+struct CFrameCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cframe",
+        abstract: "Apply a fiber flat, subtract the sky and flux-calibrate a frame (sframe without --calib, cframe with it).",
+        discussion: """
+        Example: desispec cframe -i frame-r0-00000003.fits --fiberflat fiberflatnight-r0-20250101.fits \\
+                   --sky sky-r0-00000003.fits --calib fluxcalib-r0-00000003.fits -o cframe-r0-00000003.fits
+        """
+    )
+
+    @Option(name: [.short, .customLong("infile")], help: "Frame file.") var infile: String
+    @Option(name: .long, help: "Fiber flat.") var fiberflat: String?
+    @Option(name: .long, help: "Sky model.") var sky: String?
+    @Option(name: .long, help: "Flux calibration.") var calib: String?
+    @Option(name: [.short, .customLong("outfile")], help: "Output frame.") var outfile: String
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try runStep {
+            let log = global.makeLogger("cframe")
+            var frame = try loadSkySubtractedFrame(frame: infile, fiberflat: fiberflat, sky: sky)
+            if let calib {
+                let c = try FluxCalib.read(calib)
+                do { try applyFluxCalibration(&frame, c) } catch { throw DESIError.mismatch("\(infile) and \(calib): \(error)") }
+            }
+            var inputs = ["-i \(infile)"]
+            if let fiberflat { inputs.append("--fiberflat \(fiberflat)") }
+            if let sky { inputs.append("--sky \(sky)") }
+            if let calib { inputs.append("--calib \(calib)") }
+            frame.header.addHistory("desispec-swift \(DesispecVersion.string) cframe " + inputs.joined(separator: " "))
+            try frame.write(to: outfile)
+            log.info("wrote \(outfile)")
+        }
+    }
+}

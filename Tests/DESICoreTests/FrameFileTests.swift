@@ -1,0 +1,65 @@
+import DESICore
+import FITS
+import Foundation
+import XCTest
+
+final class FrameFileTests: XCTestCase {
+    func tmp(_ name: String) -> String {
+        if let dir = ProcessInfo.processInfo.environment["DESISPEC_TEST_OUT"] { return "\(dir)/\(name)" }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("framefile-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir.appendingPathComponent(name).path
+    }
+
+    func sampleFrame() -> Frame {
+        let nspec = 3, nwave = 5, ndiag = 3
+        var h = FITSHeader(); h.set("CAMERA", "r0"); h.set("EXPID", 12); h.set("NIGHT", "20250101")
+        let fm = Fibermap(table: FITSTable(columns: [FITSColumn("FIBER", .int32([500, 501, 502])),
+                                                     FITSColumn("OBJTYPE", .string(["SKY", "TGT", "TGT"]))]))
+        return Frame(wave: (0..<nwave).map { 5760 + 0.8 * Double($0) },
+                     flux: (0..<(nspec * nwave)).map { Float($0) * 1.5 }, ivar: [Float](repeating: 2, count: nspec * nwave),
+                     mask: (0..<(nspec * nwave)).map { $0 == 7 ? SpecMask.cosmic | SpecMask.someBadPix : 0 },
+                     resolution: ResolutionData(nspec: nspec, ndiag: ndiag, nwave: nwave, data: (0..<(nspec * ndiag * nwave)).map { Float($0) / 100 }),
+                     fibermap: fm, chi2pix: [Float](repeating: 1.1, count: nspec * nwave), header: h)
+    }
+
+    func testFrameRoundTrip() throws {
+        let path = tmp("frame-r0-00000012.fits")
+        let frame = sampleFrame()
+        try frame.write(to: path)
+        let back = try Frame.read(path)
+        XCTAssertEqual(back.wave, frame.wave)
+        XCTAssertEqual(back.flux, frame.flux)
+        XCTAssertEqual(back.ivar, frame.ivar)
+        XCTAssertEqual(back.mask, frame.mask)
+        XCTAssertEqual(back.resolution, frame.resolution)
+        XCTAssertEqual(back.chi2pix ?? [], frame.chi2pix ?? [])
+        XCTAssertEqual(back.fibers, [500, 501, 502])
+        XCTAssertEqual(back.fibermap?.objtypes, ["SKY", "TGT", "TGT"])
+        XCTAssertEqual(back.camera, Camera("r0"))
+        XCTAssertEqual(back.header.string("BUNIT"), "electron/Angstrom")
+        XCTAssertNil(try Frame.read(path, skipResolution: true).resolution)
+    }
+
+    func testImageRoundTripKeepsMaskBits() throws {
+        let path = tmp("preproc-r0-00000012.fits")
+        var h = FITSHeader(); h.set("CAMERA", "r0")
+        let img = Image(ny: 2, nx: 3, pix: [1, 2, 3, 4, 5, 6], ivar: [1, 1, 1, 0, 1, 1],
+                        mask: [0, CCDMask.cosmic, 0, CCDMask.saturated | CCDMask.badReadnoise, 0, 0], readnoise: [3, 3, 3, 3, 3, 3], header: h)
+        try img.write(to: path)
+        let back = try Image.read(path)
+        XCTAssertEqual(back.pix, img.pix)
+        XCTAssertEqual(back.mask, img.mask)
+        XCTAssertEqual(back.readnoise, img.readnoise)
+        XCTAssertEqual(back.camera, Camera("r0"))
+    }
+
+    func testNotAFrameIsAClearError() throws {
+        let path = tmp("x.fits")
+        try FITSFile.writeAtomically(path) { f in try f.writeImage([Float](repeating: 0, count: 4), shape: [2, 2], name: "FLUX") }
+        XCTAssertThrowsError(try Frame.read(path)) { e in
+            XCTAssertTrue("\(e)".contains(path) && "\(e)".contains("no IVAR HDU"), "\(e)")
+        }
+    }
+}
