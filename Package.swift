@@ -67,6 +67,6 @@ let package = Package(
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "QATests", dependencies: ["QA", "DESICore", "FITS", "Plot"]),
         // Runs the built `desispec` binary.
-        .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS"]),
+        .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS", "Plot"]),
     ]
 )
