@@ -6,6 +6,7 @@ import FITS
 extension Frame {
     /// Reads a frame written by desispec or by `write(to:)`.
     public static func read(_ path: String, skipResolution: Bool = false) throws -> Frame {
+        let path = try DESIPaths.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
         let f = try FITSFile.open(path)
         try f.moveTo(index: 0)
         var flux = try f.readImage(as: Float.self)
@@ -63,14 +64,17 @@ extension Frame {
         if h["BUNIT"] == nil { h.set("BUNIT", "electron/Angstrom", comment: "Flux unit") }
         // desispec's Frame.vet() (run by write_frame and read_frame) needs a FLAVOR among its frame types.
         if h["FLAVOR"] == nil { h.set("FLAVOR", Frame.flavor(fromObstype: h.string("OBSTYPE")), comment: "Exposure flavor") }
-        if fibermap == nil, h["FIBERMIN"] == nil, let sp = camera?.spectrograph {
-            h.set("FIBERMIN", 500 * sp)   // as desispec.io.write_frame does without a fibermap
+        // desispec.frame.Frame sets FIBERMIN = min(fibers): from the fibermap, else 500 * spectrograph.
+        if let fm = fibermap, let first = fm.fibers.min() {
+            h.set("FIBERMIN", first)
+        } else if h["FIBERMIN"] == nil, let sp = camera?.spectrograph {
+            h.set("FIBERMIN", 500 * sp)
         }
         h.addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
         if let fm = fibermap, fm.count != nspec {
             throw DESIError.mismatch("\(path): fibermap has \(fm.count) rows for \(nspec) spectra")
         }
-        try FITSFile.writeAtomically(path) { f in
+        try FITSFile.writeAtomically(path, checksum: true) { f in
             try f.writeImage(flux, shape: shape, name: "FLUX", header: h)
             var hi = FITSHeader(); hi.set("BUNIT", Frame.ivarUnit(forFluxUnit: h.string("BUNIT") ?? ""))
             try f.writeImage(ivar, shape: shape, name: "IVAR", header: hi)
@@ -110,6 +114,7 @@ extension Frame {
 /// header), IVAR (float32), MASK (int16, RICE-compressed as desispec writes it), READNOISE (float32), FIBERMAP.
 extension Image {
     public static func read(_ path: String) throws -> Image {
+        let path = try DESIPaths.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
         let f = try FITSFile.open(path)
         guard f.hasHDU("IMAGE") || (try? f.imageShape().shape.count) == 2 else {
             throw DESIError.badFile(path: path, problem: "no IMAGE HDU (not a preproc file?)")
@@ -148,7 +153,7 @@ extension Image {
         }
         h.addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
         let shape = [ny, nx]
-        try FITSFile.writeAtomically(path) { f in
+        try FITSFile.writeAtomically(path, checksum: true) { f in
             try f.writeImage(pix, shape: shape, name: "IMAGE", header: h)
             try f.writeImage(ivar, shape: shape, name: "IVAR")
             try f.writeImage(mask.map { Int16(truncatingIfNeeded: $0) }, shape: shape, name: "MASK", compression: .rice)
@@ -161,6 +166,7 @@ extension Image {
 /// Fibermap files (fibermap-EXPID.fits) and FIBERMAP HDUs.
 extension Fibermap {
     public static func read(_ path: String) throws -> Fibermap {
+        let path = try DESIPaths.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
         let f = try FITSFile.open(path)
         guard f.hasHDU("FIBERMAP") else { throw DESIError.badFile(path: path, problem: "no FIBERMAP HDU") }
         let t = try f.readTable("FIBERMAP")
@@ -169,10 +175,11 @@ extension Fibermap {
     }
 
     public func write(to path: String, header: FITSHeader = FITSHeader()) throws {
-        try FITSFile.writeAtomically(path) { f in
+        try FITSFile.writeAtomically(path, checksum: true) { f in
             try f.writeEmptyHDU(header: header)
             var t = table
             t.header.merge(header)
+            t.header.addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
             try f.writeTable(t, name: "FIBERMAP")
         }
     }

@@ -82,6 +82,13 @@ extension FITSFile {
             ffphis(f, &text, &status)
             try check(status, "writing HISTORY")
             return
+        case "":
+            // Blank-keyword commentary card: eight spaces then the text (cfitsio has no dedicated writer).
+            let line = String(("        " + card.comment).prefix(80))
+            var text = Array(line.utf8CString)
+            ffprec(f, &text, &status)
+            try check(status, "writing a blank-keyword card")
+            return
         default: break
         }
         if FITSHeader.isStructural(card.key) { return }
@@ -90,7 +97,8 @@ extension FITSFile {
         switch card.value {
         case .string(let s):
             var value = Array(s.utf8CString)
-            if s.utf8.count > 68 {
+            // Quotes are doubled on the card: past 68 characters the CONTINUE convention keeps the whole string.
+            if s.utf8.count + s.filter({ $0 == "'" }).count > 68 {
                 ffukls(f, &key, &value, &comment, &status)
             } else {
                 ffukys(f, &key, &value, &comment, &status)

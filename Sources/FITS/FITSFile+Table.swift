@@ -24,16 +24,32 @@ extension FITSFile {
             var dims = [Int64](repeating: 0, count: 8), ndim: Int32 = 0
             ffgtdmll(f, c, 8, &ndim, &dims, &status)
             if status != 0 { status = 0; ffcmsg(); ndim = 1; dims[0] = repeatCount }
+            guard type > 0 else {
+                throw FITSError(path: path, hdu: currentHDULabel(),
+                                message: "column \(name) holds variable-length arrays, which this reader does not support")
+            }
             let n = Int(nrows) * Int(max(repeatCount, 0))
             let data: FITSColumnData
             switch type {
+            case TBIT:
+                // X columns: repeatCount bits per row, read as logical values.
+                var bits = [Int8](repeating: 0, count: n)
+                if repeatCount > 0 {
+                    for r in 0..<Int(nrows) {
+                        bits.withUnsafeMutableBufferPointer { b in
+                            _ = ffgcx(f, c, Int64(r + 1), 1, repeatCount, b.baseAddress! + r * Int(repeatCount), &status)
+                        }
+                        try check(status, "reading bit column \(name)")
+                    }
+                }
+                data = .bool(bits.map { $0 != 0 })
             case TSTRING:
                 let w = Int(max(width, 1))
                 data = .string(try readStrings(f, column: c, rows: Int(nrows), width: Int(repeatCount) > w ? Int(repeatCount) : w, name: name))
             case TLOGICAL:
                 let raw: [Int8] = try readColumnValues(f, column: c, count: n, type: TLOGICAL, name: name)
                 data = .bool(raw.map { $0 != 0 })
-            case TBIT, TBYTE:
+            case TBYTE:
                 data = .uint8(try readColumnValues(f, column: c, count: n, type: TBYTE, name: name))
             case TSBYTE, TSHORT:
                 data = .int16(try readColumnValues(f, column: c, count: n, type: TSHORT, name: name))
@@ -87,7 +103,12 @@ extension FITSFile {
             _ = ffgcv(f, TSTRING, column, 1, 1, Int64(rows), &empty, ptrs.baseAddress, &anynul, &status)
         }
         try check(status, "reading string column \(name)")
-        return buffers.map { String(cString: $0).trimmingCharacters(in: .whitespaces) }
+        // FITS pads strings with trailing blanks (not significant); leading blanks are part of the value.
+        return buffers.map { ptr in
+            var s = String(cString: ptr)
+            while s.last == " " { s.removeLast() }
+            return s
+        }
     }
 
     /// Appends a binary-table HDU named `name`.

@@ -49,7 +49,8 @@ public final class FITSFile {
 
     /// Writes a file through a temporary name in the same folder and renames it into place only when `body`
     /// succeeded, so that a reader never sees a partial file and a failure leaves no output.
-    public static func writeAtomically(_ path: String, _ body: (FITSFile) throws -> Void) throws {
+    /// With `checksum`, CHECKSUM and DATASUM are written in every HDU once `body` is done (as desispec's writers do).
+    public static func writeAtomically(_ path: String, checksum: Bool = false, _ body: (FITSFile) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -58,6 +59,7 @@ public final class FITSFile {
             let file = try FITSFile.create(tmp)
             do {
                 try body(file)
+                if checksum { try file.writeChecksums() }
                 try file.close()
             } catch {
                 try? file.close()

@@ -14,10 +14,20 @@ struct Desispec: ParsableCommand {
         version: DesispecVersion.string,
         subcommands: [
             InfoCommand.self,
+            SimulateCommand.self,
+            PSFEvalCommand.self,
+            TraceShiftCommand.self,
+            PreprocCommand.self,
             ExtractCommand.self,
+            FiberFlatCommand.self, FiberFlatNightCommand.self, SkyCommand.self,
             DiffCommand.self,
+            StdStarsCommand.self,
+            FluxCalibCommand.self,
+            CFrameCommand.self,
             RunCommand.self,
             ProdCommand.self,
+            SpectraCommand.self, CoaddCommand.self,
+            QAFrameCommand.self, QAExposureCommand.self, QANightCommand.self, PlotFrameCommand.self, PlotSpectraCommand.self,
         ]
     )
 }

@@ -1,0 +1,66 @@
+import FITS
+import Foundation
+
+/// Software name and version recorded in the headers of the files we write.
+public enum DESIProvenance {
+    public static let softwareName = "desispec-swift"
+    /// Keep in step with the CLI's `desispec --version`.
+    public static let version = "0.1.0"
+
+    /// Replaces $DESI_SPECTRO_REDUX/$SPECPROD by SPECPROD and $DESI_SPECTRO_CALIB by SPCALIB in a path, as
+    /// desispec.io.util.shorten_filename does, so header values stay short.
+    public static func shortenFilename(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let calib = environment["DESI_SPECTRO_CALIB"], !calib.isEmpty, path.hasPrefix(calib) {
+            return "SPCALIB" + path.dropFirst(calib.count)
+        }
+        if let redux = environment["DESI_SPECTRO_REDUX"], let prod = environment["SPECPROD"], !redux.isEmpty, !prod.isEmpty {
+            let root = (redux as NSString).appendingPathComponent(prod)
+            if path.hasPrefix(root) { return "SPECPROD" + path.dropFirst(root.count) }
+        }
+        return path
+    }
+}
+
+extension FITSHeader {
+    /// Records a dependency as desiutil.depend.setdep does: the first free DEPNAMnn/DEPVERnn pair (nn = 00..99),
+    /// or the pair already naming `name`, whose version is replaced.
+    public mutating func addDependency(name: String, version: String) {
+        for i in 0..<100 {
+            let k = String(format: "%02d", i)
+            if let existing = string("DEPNAM\(k)") {
+                if existing == name { set("DEPVER\(k)", version); return }
+            } else {
+                set("DEPNAM\(k)", name); set("DEPVER\(k)", version); return
+            }
+        }
+    }
+
+    /// Version recorded for dependency `name` (desiutil.depend.getdep), nil if absent.
+    public func dependencyVersion(_ name: String) -> String? {
+        for i in 0..<100 {
+            let k = String(format: "%02d", i)
+            guard let n = string("DEPNAM\(k)") else { continue }
+            if n == name { return string("DEPVER\(k)") }
+        }
+        return nil
+    }
+
+    /// Provenance of an output: DEPNAMnn/DEPVERnn for this software, and one HISTORY card
+    /// "desispec-swift VERSION COMMAND INPUT..." (inputs shortened as desispec.io.util.shorten_filename does).
+    public mutating func addProvenance(command: String, inputs: [String] = [], options: [String] = [],
+                                       environment: [String: String] = ProcessInfo.processInfo.environment) {
+        addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
+        let parts = [DESIProvenance.softwareName, DESIProvenance.version, command]
+            + options + inputs.map { DESIProvenance.shortenFilename($0, environment: environment) }
+        // HISTORY cards hold 72 characters: split a long line over several cards.
+        var line = parts.joined(separator: " ")
+        while line.count > 72 {
+            addHistory(String(line.prefix(72)))
+            line = String(line.dropFirst(72))
+        }
+        if !line.isEmpty { addHistory(line) }
+    }
+
+    /// The HISTORY lines, joined back (cards split at 72 characters are continued on the next card).
+    public var historyLines: [String] { cards.filter { $0.key == "HISTORY" }.map(\.comment) }
+}

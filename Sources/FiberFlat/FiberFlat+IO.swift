@@ -1,0 +1,59 @@
+import DESICore
+import FITS
+
+extension FiberFlat {
+    /// Reads a fiber flat file in DESI's layout (desispec.io.read_fiberflat): HDU0 FIBERFLAT, IVAR, MASK,
+    /// MEANSPEC, WAVELENGTH, optional FIBERMAP.
+    public static func read(_ path: String) throws -> FiberFlat {
+        let f = try FITSFile.open(path)
+        defer { try? f.close() }
+        try f.moveTo(index: 0)
+        let img = try f.readImage(as: Double.self)
+        guard img.shape.count == 2 else {
+            throw DESIError.badFile(path: path, problem: "HDU 0 (FIBERFLAT) has shape \(img.shape), expected [nspec, nwave]")
+        }
+        for name in ["IVAR", "MASK", "MEANSPEC", "WAVELENGTH"] where !f.hasHDU(name) {
+            throw DESIError.badFile(path: path, problem: "no \(name) HDU: not a fiber flat file")
+        }
+        let ivar = try f.readImage("IVAR", as: Double.self)
+        let mask = try f.readImage("MASK", as: UInt32.self)
+        let meanspec = try f.readImage("MEANSPEC", as: Double.self)
+        let wave = try f.readImage("WAVELENGTH", as: Double.self)
+        guard wave.count == img.shape[1], ivar.shape == img.shape, mask.shape == img.shape, meanspec.count == wave.count else {
+            throw DESIError.badFile(path: path, problem: "HDU shapes disagree: FIBERFLAT \(img.shape), IVAR \(ivar.shape), MASK \(mask.shape), MEANSPEC \(meanspec.shape), WAVELENGTH \(wave.shape)")
+        }
+        var fibermap: Fibermap?
+        if f.hasHDU("FIBERMAP") { fibermap = Fibermap(table: try f.readTable("FIBERMAP")) }
+        let chi2 = img.header.double("CHI2PDF")
+        do {
+            return try FiberFlat(wave: wave.data, flat: img.data, ivar: ivar.data, mask: mask.data, meanspec: meanspec.data,
+                                 chi2pdf: chi2, header: img.header, fibermap: fibermap)
+        } catch let e as DESIError {
+            throw DESIError.badFile(path: path, problem: e.description)
+        }
+    }
+
+    /// Writes the fiber flat in DESI's layout (desispec.io.write_fiberflat), atomically. `history` lines go
+    /// to HISTORY cards of HDU0 (provenance: software version, inputs, options).
+    public func write(to path: String, history: [String] = []) throws {
+        var hdr = FITSHeader()
+        for card in header.cards where !FITSHeader.isStructural(card.key) && card.key != "EXTNAME" && card.key != "BUNIT" {
+            hdr.append(card)
+        }
+        if let chi2pdf { hdr.set("CHI2PDF", chi2pdf, comment: "reduced chi2 of the mean spectrum fit") }
+        hdr.set("BUNIT", "", comment: "adimensional quantity to divide to flatfield a frame")
+        for h in history { hdr.addHistory(h) }
+        let shape = [nspec, nwave]
+        try FITSFile.writeAtomically(path) { f in
+            try f.writeImage(flat.map { Float($0) }, shape: shape, name: "FIBERFLAT", header: hdr)
+            var ih = FITSHeader(); ih.set("BUNIT", "", comment: "inverse variance, adimensional")
+            try f.writeImage(ivar.map { Float($0) }, shape: shape, name: "IVAR", header: ih)
+            try f.writeImage(mask, shape: shape, name: "MASK")
+            var mh = FITSHeader(); mh.set("BUNIT", "electron/Angstrom")
+            try f.writeImage(meanspec.map { Float($0) }, shape: [nwave], name: "MEANSPEC", header: mh)
+            var wh = FITSHeader(); wh.set("BUNIT", "Angstrom")
+            try f.writeImage(wave.map { Float($0) }, shape: [nwave], name: "WAVELENGTH", header: wh)
+            if let fibermap { try f.writeTable(fibermap.table, name: "FIBERMAP") }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Module FiberFlat: see the files of this folder.

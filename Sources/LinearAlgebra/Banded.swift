@@ -1,0 +1,160 @@
+import Foundation
+
+// Banded normal equations of deconvolution problems: a model  m_f = R_f (sum_p c_fp F_p)  of every fiber f,
+// with R_f a banded resolution matrix stored as DIA diagonals (desispec.resolution layout) and F_p unknown
+// spectra on the same grid, gives A = sum_f (R_f P_f)^T W_f (R_f P_f): a symmetric band matrix when the
+// unknowns are ordered (wavelength j, term p) -> j * nterms + p. Used by the fiber flat (one term) and the
+// sky model (one term, or the terms of a polynomial in focal-plane x, y).
+
+/// The band of the inverse of a symmetric band matrix, lower storage: `band[k * n + i]` = (A^-1)[i + k, i].
+public struct SymmetricBandInverse: Sendable {
+    public let n: Int
+    public let width: Int
+    public var band: [Double]
+
+    @inlinable public func element(_ i: Int, _ j: Int) -> Double {
+        let (r, c) = i >= j ? (i, j) : (j, i)
+        if r - c > width { return 0 }
+        return band[(r - c) * n + c]
+    }
+
+    public var diagonal: [Double] { Array(band[0..<n]) }
+}
+
+extension BandCholesky {
+    /// The elements of A^-1 within `width` of the diagonal, from the Cholesky factor by the backward
+    /// recurrence Z = L^-T L^-1 (selected inversion; cost n * width * kd instead of n^2 * kd).
+    public func inverseBandSelected(width requested: Int) -> SymmetricBandInverse {
+        let w = max(requested, kd)
+        let ldab = kd + 1
+        var z = [Double](repeating: 0, count: (w + 1) * n)
+        factor.withUnsafeBufferPointer { l in
+            z.withUnsafeMutableBufferPointer { zb in
+                // L[r, c] = l[c * ldab + (r - c)] for 0 <= r - c <= kd
+                @inline(__always) func zget(_ a: Int, _ b: Int) -> Double {
+                    let (r, c) = a >= b ? (a, b) : (b, a)
+                    return r - c > w ? 0 : zb[(r - c) * n + c]
+                }
+                for i in stride(from: n - 1, through: 0, by: -1) {
+                    let lii = l[i * ldab]
+                    let kmax = min(i + kd, n - 1)
+                    let jmax = min(i + w, n - 1)
+                    if jmax > i {
+                        for j in stride(from: jmax, through: i + 1, by: -1) {
+                            var s = 0.0
+                            if kmax > i { for k in (i + 1)...kmax { s += l[i * ldab + (k - i)] * zget(k, j) } }
+                            zb[(j - i) * n + i] = -s / lii
+                        }
+                    }
+                    var s = 0.0
+                    if kmax > i { for k in (i + 1)...kmax { s += l[i * ldab + (k - i)] * zb[(k - i) * n + i] } }
+                    zb[i] = 1 / (lii * lii) - s / lii
+                }
+            }
+        }
+        if w == requested { return SymmetricBandInverse(n: n, width: w, band: z) }
+        return SymmetricBandInverse(n: n, width: requested, band: Array(z[0..<((requested + 1) * n)]))
+    }
+}
+
+/// Accumulates the banded normal equations of a deconvolution, fiber by fiber.
+public enum BandedDeconvolution {
+    /// Half band width of A for a resolution of `ndiag` diagonals and `nterms` unknown spectra.
+    public static func bandWidth(ndiag: Int, nterms: Int) -> Int { (ndiag) * nterms - 1 }
+
+    /// Adds one fiber's contribution to A and b:
+    ///   A[(j,p),(k,q)] += sum_i w_i R_ij R_ik c_p c_q,   b[(j,p)] += sum_i w_i R_ij c_p y_i.
+    /// `resolution` holds the fiber's DIA diagonals [ndiag, nwave] (`data[d * nwave + j]` = R[j - (ndiag/2 - d), j]),
+    /// `weights` w_i (inverse variance times any per-row scale squared), `values` y_i, `terms` c_p.
+    public static func accumulate(resolution r: UnsafeBufferPointer<Float>, ndiag: Int, nwave: Int,
+                                  weights: UnsafeBufferPointer<Double>, values: UnsafeBufferPointer<Double>,
+                                  terms: [Double], into a: inout SymmetricBandMatrix, rhs: inout [Double]) {
+        let h = ndiag / 2
+        let np = terms.count
+        let n = a.n
+        precondition(n == nwave * np && a.kd >= bandWidth(ndiag: ndiag, nterms: np))
+        // row i of R: columns j = i - h ... i + h, R[i, j] = r[(h - (j - i)) * nwave + j]
+        var row = [Double](repeating: 0, count: ndiag)
+        let single = np == 1 && terms[0] == 1
+        a.band.withUnsafeMutableBufferPointer { ab in
+            rhs.withUnsafeMutableBufferPointer { bb in
+                for i in 0..<nwave {
+                    let wi = weights[i]
+                    if wi == 0 { continue }
+                    let j0 = max(0, i - h), j1 = min(nwave - 1, i + h)
+                    for j in j0...j1 { row[j - j0] = Double(r[(h - (j - i)) * nwave + j]) }
+                    let yi = wi * values[i]
+                    if single {
+                        for j in j0...j1 {
+                            let wr = wi * row[j - j0]
+                            bb[j] += row[j - j0] * yi
+                            // lower triangle: A[j, k] for k <= j, stored at (j - k) * n + k
+                            for k in j0...j { ab[(j - k) * n + k] += wr * row[k - j0] }
+                        }
+                    } else {
+                        for j in j0...j1 {
+                            let rj = row[j - j0]
+                            if rj == 0 { continue }
+                            for p in 0..<np {
+                                let u = j * np + p
+                                let wr = wi * rj * terms[p]
+                                bb[u] += rj * terms[p] * yi
+                                for k in j0...j {
+                                    let rk = row[k - j0]
+                                    let qmax = k == j ? p : np - 1
+                                    for q in 0...qmax {
+                                        let v = k * np + q
+                                        ab[(u - v) * n + v] += wr * rk * terms[q]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Solves A x = b where rows with a zero diagonal (unknowns no data constrain) are left at 0, as desispec
+    /// does by solving only the sub-system with A.diagonal() > 0. Returns the solution, the factor and the
+    /// mask of constrained unknowns.
+    public static func solve(_ a: SymmetricBandMatrix, _ b: [Double]) throws -> (x: [Double], factor: BandCholesky, constrained: [Bool]) {
+        var m = a
+        var rhs = b
+        let n = a.n
+        var constrained = [Bool](repeating: true, count: n)
+        for i in 0..<n where m.band[i] <= 0 {
+            constrained[i] = false
+            for d in 0...m.kd {
+                if i + d < n { m.band[d * n + i] = 0 }
+                if i - d >= 0 { m.band[d * n + (i - d)] = 0 }
+            }
+            m.band[i] = 1
+            rhs[i] = 0
+        }
+        let f = try m.cholesky()
+        return (f.solve(rhs), f, constrained)
+    }
+
+    /// Diagonal of R C R^T for one resolution (DIA [ndiag, nwave]) and the band of a covariance C
+    /// (one term: C indexed by wavelength).
+    public static func convolvedVariance(resolution r: UnsafeBufferPointer<Float>, ndiag: Int, nwave: Int,
+                                         covariance c: SymmetricBandInverse) -> [Double] {
+        let h = ndiag / 2
+        var out = [Double](repeating: 0, count: nwave)
+        for i in 0..<nwave {
+            let j0 = max(0, i - h), j1 = min(nwave - 1, i + h)
+            var s = 0.0
+            for j in j0...j1 {
+                let rj = Double(r[(h - (j - i)) * nwave + j])
+                if rj == 0 { continue }
+                for k in j0...j1 {
+                    let rk = Double(r[(h - (k - i)) * nwave + k])
+                    s += rj * rk * c.element(j, k)
+                }
+            }
+            out[i] = s
+        }
+        return out
+    }
+}

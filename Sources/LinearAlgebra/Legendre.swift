@@ -1,0 +1,69 @@
+import Foundation
+
+/// Legendre series (numpy.polynomial.legendre conventions): c[0] P0(x) + c[1] P1(x) + ...
+public enum Legendre {
+    /// Value of the series with coefficients `c` at `x` (Clenshaw recurrence, as numpy's legval).
+    @inlinable
+    public static func value(_ x: Double, _ c: UnsafeBufferPointer<Double>) -> Double {
+        let n = c.count
+        if n == 0 { return 0 }
+        if n == 1 { return c[0] }
+        if n == 2 { return c[0] + c[1] * x }
+        // b_k = c_k + (2k+1)/(k+1) x b_{k+1} - (k+1)/(k+2) b_{k+2}, written in numpy's two-register form.
+        var nd = Double(n)
+        var c0 = c[n - 2], c1 = c[n - 1]
+        var i = 3
+        while i <= n {
+            let tmp = c0
+            nd -= 1
+            c0 = c[n - i] - (c1 * (nd - 1)) / nd
+            c1 = tmp + (c1 * x * (2 * nd - 1)) / nd
+            i += 1
+        }
+        return c0 + c1 * x
+    }
+
+    /// Value of the series with coefficients `c` at `x`.
+    public static func value(_ x: Double, _ c: [Double]) -> Double {
+        c.withUnsafeBufferPointer { value(x, $0) }
+    }
+
+    /// P_0(x) ... P_deg(x) into `out` (count deg + 1), by Bonnet's recurrence.
+    @inlinable
+    public static func basis(_ x: Double, degree: Int, into out: UnsafeMutableBufferPointer<Double>) {
+        out[0] = 1
+        if degree >= 1 { out[1] = x }
+        if degree >= 2 {
+            for k in 1..<degree {
+                let kd = Double(k)
+                out[k + 1] = ((2 * kd + 1) * x * out[k] - kd * out[k - 1]) / (kd + 1)
+            }
+        }
+    }
+
+    /// Pseudo-Vandermonde matrix, row-major [x.count, degree + 1] (numpy legvander).
+    public static func vandermonde(_ x: [Double], degree: Int) -> [Double] {
+        let m = degree + 1
+        var v = [Double](repeating: 0, count: x.count * m)
+        v.withUnsafeMutableBufferPointer { p in
+            for (i, xi) in x.enumerated() {
+                basis(xi, degree: degree, into: UnsafeMutableBufferPointer(rebasing: p[(i * m)..<(i * m + m)]))
+            }
+        }
+        return v
+    }
+
+    /// Least-squares Legendre fit of y(x) with degree `degree` (numpy legfit: columns scaled to unit norm,
+    /// solved by SVD least squares). Optional weights multiply the residuals (numpy's `w`).
+    public static func fit(x: [Double], y: [Double], degree: Int, weights: [Double]? = nil) throws -> [Double] {
+        precondition(x.count == y.count, "Legendre.fit: x and y differ in size")
+        return try scaledLeastSquares(design: vandermonde(x, degree: degree), rows: x.count, cols: degree + 1,
+                                      rhs: y, weights: weights)
+    }
+
+    /// The reduced coordinate used by DESI traces: 2 (w - wmin) / (wmax - wmin) - 1.
+    @inlinable
+    public static func reduced(_ w: Double, min wmin: Double, max wmax: Double) -> Double {
+        (w - wmin) * (2.0 / (wmax - wmin)) - 1.0
+    }
+}

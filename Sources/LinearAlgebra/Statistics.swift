@@ -1,0 +1,138 @@
+import Foundation
+
+/// Robust statistics used by preprocessing and QA: medians, median absolute deviation, percentiles,
+/// sigma-clipped means and a 1-D median filter. All follow numpy/scipy conventions so that results
+/// can be compared with desispec to rounding.
+public enum Statistics {
+    /// k-th smallest value (0-based) of `values`, which is partially reordered (Hoare quickselect).
+    @inlinable
+    public static func select(_ values: inout [Double], _ k: Int) -> Double {
+        precondition(k >= 0 && k < values.count, "select: index out of range")
+        return values.withUnsafeMutableBufferPointer { a -> Double in
+            var lo = 0, hi = a.count - 1
+            while hi > lo {
+                // median of three as pivot
+                let mid = lo + (hi - lo) / 2
+                if a[mid] < a[lo] { a.swapAt(mid, lo) }
+                if a[hi] < a[lo] { a.swapAt(hi, lo) }
+                if a[hi] < a[mid] { a.swapAt(hi, mid) }
+                let pivot = a[mid]
+                var i = lo, j = hi
+                while i <= j {
+                    while a[i] < pivot { i += 1 }
+                    while a[j] > pivot { j -= 1 }
+                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if k <= j { hi = j } else if k >= i { lo = i } else { return a[k] }
+            }
+            return a[k]
+        }
+    }
+
+    /// Median as numpy.median: the mean of the two middle values for an even count. NaN for no values.
+    public static func median(_ values: [Double]) -> Double {
+        var v = values
+        return medianInPlace(&v)
+    }
+
+    public static func median(_ values: [Float]) -> Double {
+        var v = values.map(Double.init)
+        return medianInPlace(&v)
+    }
+
+    /// Median of `values`, which are reordered.
+    public static func medianInPlace(_ values: inout [Double]) -> Double {
+        let n = values.count
+        guard n > 0 else { return .nan }
+        let hi = select(&values, n / 2)
+        if n % 2 == 1 { return hi }
+        // the largest value below position n/2 is the maximum of the lower part after selection
+        var lo = -Double.infinity
+        values.withUnsafeBufferPointer { a in for i in 0..<(n / 2) where a[i] > lo { lo = a[i] } }
+        return 0.5 * (lo + hi)
+    }
+
+    /// Normalized median absolute deviation, 1.4826 * median(|x - median(x)|) (a robust RMS).
+    public static func nmad(_ values: [Double]) -> Double {
+        let m = median(values)
+        var d = values.map { abs($0 - m) }
+        return 1.4826 * medianInPlace(&d)
+    }
+
+    /// Median absolute deviation about the median, unscaled.
+    public static func mad(_ values: [Double]) -> Double {
+        let m = median(values)
+        var d = values.map { abs($0 - m) }
+        return medianInPlace(&d)
+    }
+
+    /// Arithmetic mean (NaN for no values).
+    public static func mean(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        return values.reduce(0, +) / Double(values.count)
+    }
+
+    /// Population standard deviation (numpy.std with ddof=0).
+    public static func std(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let m = mean(values)
+        var s = 0.0
+        for v in values { s += (v - m) * (v - m) }
+        return (s / Double(values.count)).squareRoot()
+    }
+
+    /// Percentile `q` in [0, 100] with numpy's default linear interpolation between order statistics.
+    public static func percentile(_ values: [Double], _ q: Double) -> Double {
+        guard !values.isEmpty else { return .nan }
+        var v = values
+        let pos = min(max(q, 0), 100) / 100 * Double(v.count - 1)
+        let i = Int(pos.rounded(.down))
+        let f = pos - Double(i)
+        let a = select(&v, i)
+        if f == 0 || i + 1 >= v.count { return a }
+        let b = select(&v, i + 1)
+        return a + f * (b - a)
+    }
+
+    /// Iterative sigma-clipped mean and standard deviation: starts from median and NMAD, then `niter`
+    /// times keeps |x - mean| < nsigma * std. Returns the mean, the std and the number of values kept.
+    public static func sigmaClippedMean(_ values: [Double], nsigma: Double = 3, niter: Int = 5) -> (mean: Double, std: Double, count: Int) {
+        guard !values.isEmpty else { return (.nan, .nan, 0) }
+        var center = median(values)
+        var sigma = nmad(values)
+        var kept = values.count
+        for _ in 0..<niter {
+            var s = 0.0, s2 = 0.0, n = 0
+            for v in values where abs(v - center) < nsigma * sigma { s += v; n += 1 }
+            guard n > 0 else { break }
+            let m = s / Double(n)
+            for v in values where abs(v - center) < nsigma * sigma { s2 += (v - m) * (v - m) }
+            center = m; sigma = (s2 / Double(n)).squareRoot(); kept = n
+            if sigma == 0 { break }
+        }
+        return (center, sigma, kept)
+    }
+
+    /// 1-D median filter as scipy.ndimage.median_filter(x, size) with mode "reflect" (d c b a | a b c d | d c b a)
+    /// and the window centred as scipy centres it (for an even size, one more value on the left, and the value
+    /// of rank size/2 rather than a mean of the two middle values).
+    public static func medianFilter(_ x: [Double], size: Int) -> [Double] {
+        let n = x.count
+        guard n > 0, size > 1 else { return x }
+        let left = size / 2
+        func at(_ i: Int) -> Double {
+            // reflect about the edges, repeating the edge value; valid for any offset
+            var j = i
+            let period = 2 * n
+            j = ((j % period) + period) % period
+            return j < n ? x[j] : x[period - 1 - j]
+        }
+        var out = [Double](repeating: 0, count: n)
+        var window = [Double](repeating: 0, count: size)
+        for i in 0..<n {
+            for k in 0..<size { window[k] = at(i - left + k) }
+            out[i] = select(&window, size / 2)   // scipy takes rank size//2 (upper middle for an even size)
+        }
+        return out
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import FITS
+import DESICore
+
+/// Reads any PSF file desispec uses: GAUSS-HERMITE (PSFVER 3: XTRACE, YTRACE, PSF table; PSFVER < 3: one
+/// table with X and Y among the parameters), GAUSS-HERMITE2, or a trace-only file (XTRACE/XCOEF(F),
+/// YTRACE/YCOEF(F), optional XSIG/YSIG/XSIGMA/WSIGMA, or PSFTYPE bootcalib) (specter.psf.load_psf,
+/// desispec.io.xytraceset.read_xytraceset).
+public func readPSF(_ path: String) throws -> any SpectralPSF {
+    guard FileManager.default.fileExists(atPath: path) else { throw DESIError.badFile(path: path, problem: "no such PSF file") }
+    let f = try FITSFile.open(path)
+    defer { try? f.close() }
+    let primary = try f.readHeader()
+    let type = (primary.string("PSFTYPE") ?? "").trimmingCharacters(in: .whitespaces)
+    if type == "GAUSS-HERMITE" || type == "GAUSS-HERMITE2" { return try GaussHermitePSF.read(path) }
+    return try TraceOnlyPSF.read(path)
+}
+
+/// A header value that may be written as a number or as a string ('3').
+func headerNumber(_ h: FITSHeader, _ key: String) -> Double? {
+    if let d = h.double(key) { return d }
+    if let s = h.string(key) { return Double(s.trimmingCharacters(in: .whitespaces)) }
+    return nil
+}
+
+/// Headers without structural cards or EXTNAME.
+func keptHeader(_ h: FITSHeader) -> FITSHeader {
+    var out = FITSHeader(h.cards.filter { !FITSHeader.isStructural($0.key) })
+    out.remove("EXTNAME")
+    return out
+}
+
+/// The Legendre coefficient image of an HDU: [ntrace, ncoef] with its WAVEMIN / WAVEMAX.
+func readTraceImage(_ f: FITSFile, _ name: String, path: String) throws -> TraceSet {
+    let img = try f.readImage(name, as: Double.self)
+    guard let lo = img.header.double("WAVEMIN"), let hi = img.header.double("WAVEMAX") else {
+        throw DESIError.badFile(path: path, problem: "HDU \(name) has no WAVEMIN/WAVEMAX keywords")
+    }
+    let (nt, nc) = img.shape.count == 2 ? (img.shape[0], img.shape[1]) : (img.shape.count == 1 ? (img.shape[0], 1) : (0, 0))
+    guard nt > 0, nc > 0, hi > lo else { throw DESIError.badFile(path: path, problem: "HDU \(name) of shape \(img.shape) is not a coefficient image") }
+    return TraceSet(coefficients: img.data, ntrace: nt, ncoef: nc, domainMin: lo, domainMax: hi)
+}
+
+extension GaussHermitePSF {
+    /// Reads a GAUSS-HERMITE (PSFVER 1-3) or GAUSS-HERMITE2 PSF file.
+    public static func read(_ path: String) throws -> GaussHermitePSF {
+        let f = try FITSFile.open(path)
+        defer { try? f.close() }
+        try f.moveTo(index: 0)
+        let primary = try f.readHeader()
+        guard let type = primary.string("PSFTYPE")?.trimmingCharacters(in: .whitespaces),
+              type == "GAUSS-HERMITE" || type == "GAUSS-HERMITE2" else {
+            throw DESIError.badFile(path: path, problem: "PSFTYPE is \(primary.string("PSFTYPE") ?? "missing"), not GAUSS-HERMITE")
+        }
+        let version = headerNumber(primary, "PSFVER") ?? (type == "GAUSS-HERMITE2" ? 2 : 0)
+        guard version >= 1 else { throw DESIError.badFile(path: path, problem: "PSFVER missing or < 1: this PSF version is not supported") }
+        let newLayout = version >= 3 && f.hasHDU("PSF") && f.hasHDU("XTRACE") && f.hasHDU("YTRACE")
+        let table: FITSTable
+        if f.hasHDU("PSF") { table = try f.readTable("PSF") }
+        else { try f.moveTo(index: 1); table = try f.readTable() }
+        let th = table.header
+        func key(_ k: String) throws -> Int {
+            guard let v = headerNumber(th, k) else { throw DESIError.badFile(path: path, problem: "PSF table header lacks \(k)") }
+            return Int(v)
+        }
+        guard let names = table["PARAM"]?.data, case .string(let params) = names,
+              let coeffCol = table["COEFF"], let coeffs = coeffCol.data.doubles else {
+            throw DESIError.badFile(path: path, problem: "PSF table lacks PARAM or COEFF columns")
+        }
+        let nrow = params.count
+        let perRow = coeffCol.valuesPerRow
+        let fiberMin = try key("FIBERMIN"), fiberMax = try key("FIBERMAX")
+        let nspec = fiberMax - fiberMin + 1
+        let cell = coeffCol.cellShape
+        let ncoef = cell.count == 2 ? cell[1] : perRow / max(nspec, 1)
+        guard nspec > 0, ncoef > 0, perRow == nspec * ncoef else {
+            throw DESIError.badFile(path: path, problem: "COEFF cells of \(perRow) values (shape \(cell)) do not fit \(nspec) fibers")
+        }
+        let rowMin = table["WAVEMIN"]?.data.doubles, rowMax = table["WAVEMAX"]?.data.doubles
+        let legX = table["LEGDEGX"]?.data.ints, legW = table["LEGDEGW"]?.data.ints
+        var all: [PSFParameter] = []
+        for r in 0..<nrow {
+            let lo: Double, hi: Double
+            if let a = rowMin, let b = rowMax { lo = a[r]; hi = b[r] }
+            else if let a = th.double("WAVEMIN"), let b = th.double("WAVEMAX") { lo = a; hi = b }
+            else { throw DESIError.badFile(path: path, problem: "no WAVEMIN/WAVEMAX for PSF parameter \(params[r])") }
+            let ts = TraceSet(coefficients: Array(coeffs[(r * perRow)..<((r + 1) * perRow)]), ntrace: nspec, ncoef: ncoef,
+                              domainMin: lo, domainMax: hi)
+            all.append(PSFParameter(name: params[r].trimmingCharacters(in: .whitespaces), traces: ts,
+                                    legDegX: legX?[r] ?? 0, legDegW: legW?[r] ?? (ncoef - 1)))
+        }
+        var xTrace: TraceSet, yTrace: TraceSet
+        var headers = PSFHeaders(table: keptHeader(th))
+        if newLayout {
+            xTrace = try readTraceImage(f, "XTRACE", path: path)
+            headers.primary = keptHeader(try f.readHeader())
+            yTrace = try readTraceImage(f, "YTRACE", path: path)
+            headers.ytrace = keptHeader(try f.readHeader())
+        } else {
+            guard let xp = all.first(where: { $0.name == "X" }), let yp = all.first(where: { $0.name == "Y" }) else {
+                throw DESIError.badFile(path: path, problem: "PSFVER \(version) table has no X and Y parameters")
+            }
+            xTrace = xp.traces; yTrace = yp.traces
+            headers.primary = keptHeader(primary)
+        }
+        guard xTrace.ntrace == nspec, yTrace.ntrace == nspec else {
+            throw DESIError.badFile(path: path, problem: "traces have \(xTrace.ntrace)/\(yTrace.ntrace) fibers, FIBERMIN..FIBERMAX \(nspec)")
+        }
+        let rest = all.filter { $0.name != "X" && $0.name != "Y" }
+        var second: (Int, Int)? = nil
+        if let dx2 = headerNumber(th, "GHDEGX2"), let dy2 = headerNumber(th, "GHDEGY2"), rest.contains(where: { $0.name == "GH2-0-0" }) {
+            second = (Int(dx2), Int(dy2))
+        }
+        let psfErr = th.double("PSFERR") ?? 0.01
+        do {
+            return try GaussHermitePSF(xTrace: xTrace, yTrace: yTrace, parameters: rest,
+                                       ghDegX: try key("GHDEGX"), ghDegY: try key("GHDEGY"),
+                                       halfSizeX: try key("HSIZEX"), halfSizeY: try key("HSIZEY"),
+                                       npixX: try key("NPIX_X"), npixY: try key("NPIX_Y"), fiberMin: fiberMin,
+                                       psfType: type, psfError: psfErr, headers: headers, secondCoreDegrees: second)
+        } catch let e as DESIError {
+            throw DESIError.badFile(path: path, problem: e.description)
+        }
+    }
+}

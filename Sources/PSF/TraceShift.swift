@@ -1,0 +1,288 @@
+import Foundation
+import DESICore
+import LinearAlgebra
+
+/// Options of the trace shift measurement (desi_compute_trace_shifts).
+public struct TraceShiftOptions: Sendable {
+    public var degxx = 2, degxy = 2, degyx = 2, degyy = 2
+    /// Width of the boxcar / cross-dispersion window in pixels.
+    public var width = 7
+    /// Rows added together for the x profiles.
+    public var ccdRowsRebin = 4
+    /// Continuum image (flat, LED): only x shifts.
+    public var continuum = false
+    /// Max statistical error on the CCD edges before the polynomial degrees are lowered.
+    public var maxError = 0.05
+    /// External spectrum (vacuum Angstrom, any flux unit) for the absolute wavelength calibration.
+    public var referenceWave: [Double]? = nil
+    public var referenceFlux: [Double]? = nil
+    /// Subtract a running median continuum before the internal cross-correlation (sky exposures).
+    public var continuumSubtract = false
+    public init() {}
+}
+
+/// Result: the new traces, the offsets measured, and the summary desispec writes in the PSF header.
+public struct TraceShiftResult: Sendable {
+    public var xTrace: TraceSet
+    public var yTrace: TraceSet
+    public var offsets: [TraceOffset]
+    public var meanDx: Double, minDx: Double, maxDx: Double
+    public var meanDy: Double, minDy: Double, maxDy: Double
+}
+
+/// Fits offsets z(x, y) with degrees lowered while the error on the CCD corners exceeds `maxError`
+/// (desi_compute_trace_shifts fit_xcoeff / fit_ycoeff), returns the fit used.
+func fitOffsets(_ o: [TraceOffset], degx dx0: Int, degy dy0: Int, xTrace: TraceSet, yTrace: TraceSet, maxError: Double) throws -> PolynomialFit2D {
+    var degx = dx0, degy = dy0
+    let nf = xTrace.ntrace
+    for _ in 0...(dx0 + dy0 + 1) {
+        var merr = 0.0
+        var fit: PolynomialFit2D? = nil
+        do {
+            let f = try PolynomialFit2D.fit(z: o.map(\.delta), ez: o.map(\.error), x: o.map(\.x), y: o.map(\.y), degx: degx, degy: degy)
+            for fiber in [0, nf - 1] {
+                for w in [xTrace.domainMin, xTrace.domainMax] {
+                    merr = max(merr, f.error(x: xTrace.eval(fiber, w), y: yTrace.eval(fiber, w)))
+                }
+            }
+            fit = f
+        } catch {
+            if degx == 0 && degy == 0 { throw DESIError.failed("polynomial fit of \(o.count) trace offsets failed with degrees 0: \(error)") }
+            merr = .infinity
+        }
+        if let f = fit, merr <= maxError || (degx == 0 && degy == 0) { return f }
+        if degy > 0 && degy > degx { degy -= 1 } else if degx > 0 { degx -= 1 } else { degy = max(0, degy - 1) }
+    }
+    throw DESIError.failed("could not fit the trace offsets")
+}
+
+/// Measures the shifts of the traces of a PSF on a preprocessed image and returns shifted traces
+/// (desispec.scripts.trace_shifts.fit_trace_shifts, cross-correlation method):
+/// 1. x: cross-dispersion centroids (measureDx), 2-D polynomial fit of degrees (degxx, degxy), traces refitted;
+///    iterated until the change is below 0.001 pixel.
+/// 2. y (unless `continuum`, and when degyx or degyy > 0): boxcar spectra resampled 4x on a common grid,
+///    cross-correlated with their median in degyy + 4 wavelength bins; the median offset is removed (relative
+///    calibration only); 2-D fit of degrees (degyx, degyy); iterated.
+/// 3. with an external reference spectrum: the median boxcar spectrum (oversampling 2) is cross-correlated with the
+///    reference convolved by the PSF's line spread, in degyy + 4 bins, +-10 A; a polynomial of degree degyy in
+///    wavelength of the y offsets is added to every fiber (shift_ycoef_using_external_spectrum).
+public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: TraceSet, psf: (any SpectralPSF)?,
+                               fibers fibersIn: [Int]? = nil, options o: TraceShiftOptions) throws -> TraceShiftResult {
+    guard x0.ntrace == y0.ntrace else { throw DESIError.mismatch("x and y traces have \(x0.ntrace) and \(y0.ntrace) fibers") }
+    guard image.ivar.contains(where: { $0 > 0 }) else { throw DESIError.invalidArgument("the image is entirely masked: no trace shifts can be measured") }
+    let fibers = fibersIn ?? Array(0..<x0.ntrace)
+    var xTrace = x0, yTrace = y0
+    var degxx = o.degxx, degxy = o.degxy, degyx = o.degyx, degyy = o.degyy
+    var offsets: [TraceOffset] = []
+
+    // 1. x shifts.
+    for iteration in 0..<10 {
+        let dx = measureDx(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width, deg: o.degxy, rebin: o.ccdRowsRebin)
+        guard dx.count > 0 else { throw DESIError.failed("no cross-dispersion profile with S/N > 3: cannot measure x shifts") }
+        if iteration == 0 {
+            let hy = Double(image.ny / 2), hx = Double(image.nx / 2)
+            var allQuadrants = true
+            for xs in [true, false] { for ys in [true, false] {
+                allQuadrants = allQuadrants && dx.contains { ($0.x < hx) == xs && ($0.y < hy) == ys && $0.x != hx && $0.y != hy }
+            } }
+            if !allQuadrants { degxx = 0; degxy = 0; degyx = 0; degyy = 0 }
+        }
+        let fit = try fitOffsets(dx, degx: degxx, degy: degxy, xTrace: xTrace, yTrace: yTrace, maxError: o.maxError)
+        let yt = yTrace
+        let newX = try xTrace.refitted { f, w, x in fit.value(x: x, y: yt.eval(f, w)) }
+        var maxChange = 0.0
+        for f in 0..<xTrace.ntrace { maxChange = max(maxChange, abs(newX.coefficients[f * newX.ncoef] - xTrace.coefficients[f * xTrace.ncoef])) }
+        xTrace = newX
+        offsets = dx
+        if maxChange < 0.001 { break }
+    }
+
+    // 2. internal y calibration.
+    var dyOffsets: [TraceOffset] = []
+    if !o.continuum && (degyx > 0 || degyy > 0) {
+        for _ in 0..<10 {
+            let fr = try boxcarFrame(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width)
+            var (wave, flux, ivar) = resampleBoxcar(fr, oversampling: 4)
+            let nw = wave.count, nf = fibers.count
+            var reference: [Double]
+            if o.continuumSubtract {
+                (reference, flux) = continuumSubtractedMedian(flux: flux, ivar: ivar, nfiber: nf, nwave: nw, window: 4 * 9)
+                for k in 0..<flux.count where flux[k] < 0 { flux[k] = 0 }
+            } else {
+                let good = (0..<nf).filter { f in (0..<nw).contains { ivar[f * nw + $0] > 0 } }
+                reference = (0..<nw).map { k in median(good.map { flux[$0 * nw + k] }) }
+            }
+            _ = ivar
+            var dy = measureDyOfFrame(flux: flux, ivar: ivar, wave: wave, fibers: fibers, xTrace: xTrace, yTrace: yTrace,
+                                      reference: reference, nbins: degyy + 4)
+            guard dy.count > (degyx + 1) * (degyy + 1) else { break }
+            let mdy = median(dy.map(\.delta))
+            for k in 0..<dy.count { dy[k].delta -= mdy }
+            let fit = try fitOffsets(dy, degx: degyx, degy: degyy, xTrace: xTrace, yTrace: yTrace, maxError: o.maxError)
+            let xt = xTrace
+            let newY = try yTrace.refitted { f, w, y in fit.value(x: xt.eval(f, w), y: y) }
+            var changes = (0..<yTrace.ntrace).map { newY.coefficients[$0 * newY.ncoef] - yTrace.coefficients[$0 * yTrace.ncoef] }
+            let mean = changes.reduce(0, +) / Double(max(changes.count, 1))
+            changes = changes.map { abs($0 - mean) }
+            yTrace = newY
+            dyOffsets = dy
+            if (changes.max() ?? 0) < 0.001 { break }
+        }
+    }
+
+    // 3. external wavelength calibration.
+    if let rw = o.referenceWave, let rf = o.referenceFlux {
+        let (newY, ext) = try shiftWithExternalSpectrum(image: image, xTrace: xTrace, yTrace: yTrace, psf: psf, fibers: fibers,
+                                                         refWave: rw, refFlux: rf, degyy: o.degyy, width: o.width)
+        yTrace = newY
+        dyOffsets += ext
+    }
+    offsets += dyOffsets
+
+    // Summary at 5 wavelengths for every fiber (MEANDX ... MAXDY keywords).
+    let ws = (0..<5).map { x0.domainMin + (x0.domainMax - x0.domainMin) * Double($0) / 4 }
+    var dxs = [Double](), dys = [Double]()
+    for f in 0..<x0.ntrace { for w in ws {
+        dxs.append(xTrace.eval(f, w) - x0.eval(f, w)); dys.append(yTrace.eval(f, w) - y0.eval(f, w))
+    } }
+    return TraceShiftResult(xTrace: xTrace, yTrace: yTrace, offsets: offsets,
+                            meanDx: dxs.reduce(0, +) / Double(dxs.count), minDx: dxs.min()!, maxDx: dxs.max()!,
+                            meanDy: dys.reduce(0, +) / Double(dys.count), minDy: dys.min()!, maxDy: dys.max()!)
+}
+
+/// Median spectrum of continuum-subtracted spectra (desispec.trace_shifts._continuum_subtract_median): each
+/// spectrum minus its running median over the annulus window/2 < |k| <= window; returns (median, subtracted flux).
+func continuumSubtractedMedian(flux: [Double], ivar: [Double], nfiber: Int, nwave: Int, window: Int) -> ([Double], [Double]) {
+    var out = flux
+    for f in 0..<nfiber {
+        for k in 0..<nwave {
+            var vals = [Double]()
+            for d in -window...window where Double(abs(d)) > Double(window) / 2 {
+                // scipy median_filter default mode 'reflect'
+                var i = k + d
+                if i < 0 { i = -i - 1 }
+                if i >= nwave { i = 2 * nwave - i - 1 }
+                i = min(max(i, 0), nwave - 1)
+                vals.append(flux[f * nwave + i])
+            }
+            out[f * nwave + k] = flux[f * nwave + k] - median(vals)
+        }
+    }
+    let good = (0..<nfiber).filter { f in (0..<nwave).contains { ivar[f * nwave + $0] > 0 } }
+    var m = (0..<nwave).map { k in median(good.map { out[$0 * nwave + k] }) }
+    for k in 0..<nwave where m[k] < 0 { m[k] = 0 }
+    return (m, out)
+}
+
+/// External wavelength calibration (desispec.trace_shifts.shift_ycoef_using_external_spectrum).
+/// The reference is convolved by a Gaussian line spread whose sigma (Angstrom) is the second moment of the PSF spot
+/// along y at the centre of the middle fiber times dwavelength/dy (desispec convolves with the PSF profile itself).
+func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet, psf: (any SpectralPSF)?, fibers: [Int],
+                               refWave rw0: [Double], refFlux rf0: [Double], degyy: Int, width: Int) throws -> (TraceSet, [TraceOffset]) {
+    guard rw0.count == rf0.count, rw0.count > 10 else { throw DESIError.invalidArgument("reference spectrum needs > 10 (wavelength, flux) pairs") }
+    let fr = try boxcarFrame(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: width)
+    let (wave, flux, ivar) = resampleBoxcar(fr, oversampling: 2)
+    let nw = wave.count, nf = fibers.count
+    let (mflux, _) = continuumSubtractedMedian(flux: flux, ivar: ivar, nfiber: nf, nwave: nw, window: 2 * 9)
+    // ivar of the median: median of the fibers' ivar times nfiber * 2 / pi, limited by the MAD of the spectra.
+    let good = (0..<nf).filter { f in (0..<nw).contains { ivar[f * nw + $0] > 0 } }
+    let (_, sub) = continuumSubtractedMedian(flux: flux, ivar: ivar, nfiber: nf, nwave: nw, window: 2 * 9)
+    var mivar = [Double](repeating: 0, count: nw)
+    let medAbs = median(mflux.map(abs))
+    for k in 0..<nw {
+        let mad = max(median(good.map { abs(sub[$0 * nw + k] - mflux[k]) }), 1e-100)
+        var v = min(median(good.map { ivar[$0 * nw + k] }), 1 / (1.48 * 1.48) / (mad * mad)) * Double(good.count) * 2 / Double.pi
+        if medAbs > 0 { v = min(v, 1 / (1.48 * 1.48) / (medAbs * medAbs)) }
+        mivar[k] = v
+    }
+    // Reference on the grid, convolved by the line spread.
+    let mid = fibers[nf / 2], wmid = wave[nw / 2]
+    var sigmaA = 0.0
+    if let p = psf {
+        let s = p.spot(fiber: mid, wavelength: wmid)
+        let yc = p.y(fiber: mid, wavelength: wmid)
+        var sw = 0.0, s2 = 0.0
+        for i in 0..<s.ny { for j in 0..<s.nx { let v = s.values[i * s.nx + j]; let d = Double(s.y0 + i) - yc; sw += v; s2 += v * d * d } }
+        let dwdy = 1 / yTrace.derivative(mid, wmid)
+        sigmaA = sw > 0 ? (s2 / sw).squareRoot() * dwdy : 0
+    }
+    let sel = (0..<rw0.count).filter { rw0[$0] >= wave[0] - 10 && rw0[$0] <= wave[nw - 1] + 10 }
+    let rw = sel.map { rw0[$0] }, rf = sel.map { rf0[$0] }
+    guard rw.count > 2 else { throw DESIError.invalidArgument("reference spectrum does not cover \(wave[0])-\(wave[nw - 1]) A") }
+    // Convolved reference tabulated every 0.02 A, so that it can be shifted continuously.
+    let fstep = 0.02, flo = wave[0] - 12
+    let nfine = Int((wave[nw - 1] + 12 - flo) / fstep) + 1
+    let raw = (0..<nfine).map { interpolateZero(flo + fstep * Double($0), rw, rf) }
+    var fine = raw
+    if sigmaA > 0 {
+        let h = Int(4 * sigmaA / fstep) + 1
+        let g = (-h...h).map { exp(-0.5 * pow(Double($0) * fstep / sigmaA, 2)) }
+        let gs = g.reduce(0, +)
+        fine = (0..<nfine).map { i in
+            var acc = 0.0
+            for (q, gq) in g.enumerated() { let j = i + q - h; if j >= 0 && j < nfine { acc += gq * raw[j] } }
+            return acc / gs
+        }
+    }
+    func refAt(_ w: Double) -> Double {
+        let t = (w - flo) / fstep
+        let i = Int(t.rounded(.down))
+        guard i >= 0, i + 1 < nfine else { return 0 }
+        return fine[i] + (fine[i + 1] - fine[i]) * (t - Double(i))
+    }
+    var ref = wave.map(refAt)
+    // Absorb the difference of calibration by one scale factor.
+    let kernel = wave.map { w -> Double in let x = (w - wave[nw / 2]) / 50; return exp(-x * x / 2) }
+    let f1 = convolveSame(mflux, kernel), f2 = convolveSame(ref, kernel)
+    let num = zip(f1, f2).map(*).reduce(0, +), den = f2.map { $0 * $0 }.reduce(0, +)
+    let scale = den > 0 ? num / den : 1
+    ref = ref.map { $0 * scale }
+
+    let nbins = degyy + 4
+    // Bin edges as desispec, each inner edge moved to the faintest sample of the median spectrum within 5 A (not in
+    // desispec): a line cut by a bin edge biases its shift by a few 0.01 pixel.
+    var edges = (0...nbins).map { wave[0] + (wave[nw - 1] - wave[0]) * Double($0) / Double(nbins) }
+    for b in 1..<nbins {
+        let near = (0..<nw).filter { abs(wave[$0] - edges[b]) <= 5 }
+        if let k = near.min(by: { mflux[$0] < mflux[$1] }) { edges[b] = wave[k] }
+    }
+    var out: [TraceOffset] = []
+    for b in 0..<nbins {
+        let lo = edges[b], hi = edges[b + 1]
+        let ok = (0..<nw).filter { wave[$0] >= lo && (b == nbins - 1 ? wave[$0] <= hi : wave[$0] < hi) }
+        guard ok.count > 10 else { continue }
+        var sw = 0.0, swl = 0.0
+        for k in ok where mflux[k] > 0 { let q = mflux[k] * mflux[k] * mivar[k]; sw += q; swl += q * wave[k] }
+        guard sw > 0 else { continue }
+        var (dw, err) = crossCorrelationOffset(flux: ok.map { mflux[$0] }, wave: ok.map { wave[$0] }, ref: ok.map { ref[$0] },
+                                               ivar: ok.map { mivar[$0] }, hw: 10, calibrate: false, priorWidth: 0.1)
+        if err < 100 {
+            // Refinement (not in desispec): the grid scan above moves the reference by whole grid steps (~0.3 A) and
+            // its parabola is biased by the sampling; here the reference is shifted continuously around the minimum.
+            let inner = ok.filter { $0 >= ok[0] + 3 && $0 <= ok[ok.count - 1] - 3 }
+            func chi2(_ d: Double) -> Double {
+                var c = (d / 0.1) * (d / 0.1)
+                for k in inner { let r = mflux[k] - scale * refAt(wave[k] + d); c += mivar[k] * r * r }
+                return c
+            }
+            for half in [0.3, 0.15] {
+                let ds = (-10...10).map { dw + half * Double($0) / 10 }
+                if let c = try? Polynomial.fit(x: ds.map { $0 - dw }, y: ds.map(chi2), degree: 2), c[0] > 0 {
+                    let d = dw - c[1] / (2 * c[0])
+                    if abs(d - dw) < half { dw = d; err = (1 / c[0] + 0.01 * 0.01).squareRoot() }
+                }
+            }
+        }
+        let bw = swl / sw
+        let y = yTrace.eval(mid, bw)
+        let dydw = (yTrace.eval(mid, bw + 0.1) - y) / 0.1
+        if err * dydw < 1 {
+            out.append(TraceOffset(axis: 0, fiber: mid, wavelength: bw, x: xTrace.eval(mid, bw), y: y, delta: -dw * dydw, error: err * dydw))
+        }
+    }
+    guard !out.isEmpty else { throw DESIError.failed("no wavelength bin could be matched to the reference spectrum") }
+    let deg = min(degyy, out.count - 1)
+    let c = try Polynomial.fit(x: out.map(\.wavelength), y: out.map(\.delta), degree: deg, weights: out.map { 1 / $0.error })
+    let newY = try yTrace.refitted { _, w, _ in Polynomial.value(c, w) }
+    return (newY, out)
+}

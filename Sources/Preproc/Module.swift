@@ -1,1 +1,0 @@
-// Module Preproc: see the files of this folder.

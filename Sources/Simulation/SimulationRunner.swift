@@ -1,0 +1,188 @@
+import DESICore
+import FITS
+import Foundation
+import PSF
+
+/// Everything `desispec simulate` needs to know.
+public struct SimulationOptions: Sendable {
+    public var night: Int
+    public var expid: Int
+    public var flavor: ExposureFlavor
+    public var cameras: [Camera]
+    public var nspec: Int
+    /// CCD active size; nil: from the PSF file, or full (4128 x 4114), or the small default.
+    public var ny: Int
+    public var nx: Int
+    public var psfPath: String?
+    public var exptime: Double
+    public var seed: UInt64
+    public var outdir: String
+    public var dataDirectory: String?
+    public var cosmics: Bool
+    public var overwrite: Bool
+    public var truthImages: Bool
+    /// Built-in PSF used without --psf: the simple pixel-integrated Gaussian (`AnalyticPSF`) or the PSF module's
+    /// realistic Gauss-Hermite PSF with tails (`GaussHermitePSF.analytic`).
+    public var psfModel: PSFModel = .gaussian
+    public enum PSFModel: String, Sendable, CaseIterable { case gaussian, gaussHermite = "gauss-hermite" }
+    /// Provenance line recorded in every output ("desispec-swift VERSION simulate ARGS").
+    public var history: String
+
+    public init(night: Int, expid: Int, flavor: ExposureFlavor, cameras: [Camera], nspec: Int, ny: Int, nx: Int,
+                psfPath: String?, exptime: Double, seed: UInt64, outdir: String, dataDirectory: String?, cosmics: Bool,
+                overwrite: Bool, truthImages: Bool, history: String) {
+        self.night = night; self.expid = expid; self.flavor = flavor; self.cameras = cameras; self.nspec = nspec
+        self.ny = ny; self.nx = nx; self.psfPath = psfPath; self.exptime = exptime; self.seed = seed; self.outdir = outdir
+        self.dataDirectory = dataDirectory; self.cosmics = cosmics; self.overwrite = overwrite; self.truthImages = truthImages
+        self.history = history
+    }
+}
+
+/// Paths written by a simulation.
+public struct SimulationOutputs: Sendable {
+    public var directory: String
+    public var raw: String
+    public var fibermap: String
+    public var truth: String
+    public var psfs: [String]
+}
+
+/// Runs a whole simulated exposure and writes its files into $outdir/NIGHT/EXPID/ (all or nothing: the files go to a
+/// temporary folder that is renamed at the end).
+public enum SimulationRunner {
+    public typealias PSFLoader = @Sendable (_ path: String, _ camera: Camera) throws -> any SpectralPSF
+
+    public static func run(_ o: SimulationOptions, psfLoader: PSFLoader?, log: (String) -> Void) throws -> SimulationOutputs {
+        guard !o.cameras.isEmpty else { throw DESIError.invalidArgument("simulate: no cameras given") }
+        guard (1...500).contains(o.nspec) else { throw DESIError.invalidArgument("simulate: --nspec must be in 1...500, got \(o.nspec)") }
+        guard o.exptime >= 0 else { throw DESIError.invalidArgument("simulate: --exptime must be >= 0") }
+        guard o.night >= 20000101 && o.night <= 21001231 else { throw DESIError.invalidArgument("simulate: --night must be YYYYMMDD, got \(o.night)") }
+        guard o.expid >= 0 && o.expid < 100_000_000 else { throw DESIError.invalidArgument("simulate: --expid must be in 0...99999999") }
+        if o.psfPath != nil && psfLoader == nil { throw DESIError.invalidArgument("simulate: this build cannot read PSF files") }
+        if let p = o.psfPath, !FileManager.default.fileExists(atPath: p) { throw DESIError.badFile(path: p, problem: "PSF file not found") }
+        let expName = String(format: "%08d", o.expid)
+        let nightDir = (o.outdir as NSString).appendingPathComponent(String(o.night))
+        let finalDir = (nightDir as NSString).appendingPathComponent(expName)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: finalDir) && !o.overwrite {
+            throw DESIError.invalidArgument("simulate: \(finalDir) exists (use --overwrite to replace it)")
+        }
+
+        let inputs = try SpectralInputs.load(dataDirectory: o.dataDirectory)
+        log("spectral inputs: " + inputs.sources.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        let sim = ExposureSimulator(inputs: inputs)
+
+        // PSFs first: a bad PSF or a bad CCD size fails before any work
+        var psfs: [Camera: any SpectralPSF] = [:]
+        for cam in o.cameras {
+            let psf: any SpectralPSF
+            if let p = o.psfPath, let loader = psfLoader {
+                psf = try loader(p, cam)
+                guard psf.nspec >= o.nspec else { throw DESIError.badFile(path: p, problem: "describes \(psf.nspec) fibers, --nspec is \(o.nspec)") }
+            } else if o.psfModel == .gaussHermite {
+                let r = Instrument.wavelengthRange(cam.arm)
+                let span = Double(o.nspec - 1) * 7.3 + Double((o.nspec - 1) / 25) * 10
+                guard Double(o.nx) >= span + 40, o.ny > 60 else {
+                    throw DESIError.invalidArgument("simulate: \(o.nspec) fibers need a CCD at least \(Int(span + 40)) pixels wide and 60 rows, got \(o.ny)x\(o.nx)")
+                }
+                psf = try GaussHermitePSF.analytic(nspec: o.nspec, wavemin: r.lowerBound - 10, wavemax: r.upperBound + 10,
+                                                   npixX: o.nx, npixY: o.ny, firstFiberX: (Double(o.nx) - span) / 2)
+            } else {
+                psf = try AnalyticPSF.forCamera(cam.arm, nspec: o.nspec, npixX: o.nx, npixY: o.ny)
+            }
+            guard psf.npixY % 2 == 0, psf.npixX % 2 == 0, psf.npixY > 0, psf.npixX > 0 else {
+                throw DESIError.invalidArgument("simulate: the CCD (\(psf.npixY)x\(psf.npixX)) must have even sizes for four amplifiers")
+            }
+            psfs[cam] = psf
+        }
+
+        // targets per spectrograph
+        var targets: [Int: [SimulatedTarget]] = [:]
+        var throughputs: [Int: [Double]] = [:]
+        for sp in Set(o.cameras.map(\.spectrograph)).sorted() {
+            targets[sp] = o.flavor == .science
+                ? TargetSimulator.make(nspec: o.nspec, spectrograph: sp, inputs: inputs, instrument: sim.instrument, seed: o.seed)
+                : TargetSimulator.calibrationFibers(nspec: o.nspec, spectrograph: sp)
+            throughputs[sp] = sim.fiberThroughputs(nspec: o.nspec, spectrograph: sp, seed: o.seed)
+        }
+
+        var exposures: [CameraExposure] = []
+        var raws: [RawCamera] = []
+        for cam in o.cameras.sorted() {
+            let psf = psfs[cam]!
+            log("simulating \(cam) (\(o.flavor.rawValue), \(o.nspec) fibers, CCD \(psf.npixY)x\(psf.npixX))")
+            let exp = try sim.simulateCamera(camera: cam, flavor: o.flavor, psf: psf, targets: targets[cam.spectrograph]!,
+                                             fiberThroughput: throughputs[cam.spectrograph]!, exptime: o.exptime, seed: o.seed)
+            var electrons = exp.electrons
+            var rng = SimulationRandom(seed: o.seed, stream: 900_000 + UInt64(cam.spectrograph * 3 + Camera.Arm.allCases.firstIndex(of: cam.arm)!))
+            if o.cosmics && (o.flavor == .science || o.flavor == .dark) && o.exptime > 0 {
+                // about 2 hits per cm2 per minute on the 15 um pixel CCDs
+                let areaCm2 = Double(exp.ny * exp.nx) * 0.0015 * 0.0015
+                let count = Int((2.0 * areaCm2 * o.exptime / 60).rounded())
+                _ = CosmicRayInjector().inject(into: &electrons, ny: exp.ny, nx: exp.nx, count: count, rng: &rng)
+            }
+            let config = CCDConfig.desiDefault(ny: exp.ny, nx: exp.nx, camera: cam.name)
+            var raw = config.readout(electrons: electrons, ny: exp.ny, nx: exp.nx, exptime: o.exptime, rng: &rng)
+            raw.header.set("CAMERA", cam.name)
+            raw.header.addHistory(o.history)
+            raws.append(raw)
+            exposures.append(exp)
+        }
+
+        // write everything into a temporary folder, then move it into place
+        try fm.createDirectory(atPath: nightDir, withIntermediateDirectories: true)
+        let tmpDir = (nightDir as NSString).appendingPathComponent(".tmp-\(expName)-\(UUID().uuidString.prefix(8))")
+        try fm.createDirectory(atPath: tmpDir, withIntermediateDirectories: false)
+        do {
+            var ph = RawExposureWriter.primaryHeader(night: o.night, expid: o.expid, exptime: o.exptime, flavor: o.flavor.rawValue,
+                                                     obstype: o.flavor.obstype)
+            ph.set("SEED", Int(truncatingIfNeeded: o.seed), comment: "Simulation seed")
+            ph.addHistory(o.history)
+            let rawName = "desi-\(expName).fits.fz"
+            try RawExposureWriter.writeRawExposure(path: (tmpDir as NSString).appendingPathComponent(rawName), primaryHeader: ph, cameras: raws)
+
+            let allTargets = targets.keys.sorted().flatMap { targets[$0]! }
+            var fmap = TargetSimulator.fibermap(targets: allTargets, exptime: o.exptime, night: o.night, expid: o.expid, flavor: o.flavor.rawValue)
+            fmap.table.header.addHistory(o.history)
+            let fmName = "fibermap-\(expName).fits"
+            try FITSFile.writeAtomically((tmpDir as NSString).appendingPathComponent(fmName)) { f in
+                var h0 = FITSHeader(); h0.addHistory(o.history)
+                try f.writeEmptyHDU(header: h0)
+                try f.writeTable(fmap.table, name: "FIBERMAP")
+            }
+
+            var psfNames: [String] = []
+            for cam in o.cameras.sorted() {
+                let name = "truth-psf-\(cam.name).fits"
+                let dst = (tmpDir as NSString).appendingPathComponent(name)
+                if let p = o.psfPath {
+                    try fm.copyItem(atPath: p, toPath: dst)
+                } else if let a = psfs[cam] as? AnalyticPSF {
+                    try a.writeGaussHermite(path: dst, camera: cam.name, history: o.history)
+                } else if let g = psfs[cam] as? GaussHermitePSF {
+                    try g.write(to: dst, history: [o.history])
+                }
+                psfNames.append(name)
+            }
+
+            var th = FITSHeader()
+            th.set("NIGHT", o.night); th.set("EXPID", o.expid); th.set("FLAVOR", o.flavor.rawValue)
+            th.set("EXPTIME", o.exptime); th.set("SEED", Int(truncatingIfNeeded: o.seed))
+            th.set("AIRMASS", sim.instrument.airmass); th.set("AREA", sim.instrument.areaCm2, comment: "Telescope area [cm2]")
+            th.set("FIBAREA", sim.instrument.fiberAreaArcsec2, comment: "Fiber area [arcsec2]")
+            for (k, v) in inputs.sources.sorted(by: { $0.key < $1.key }) { th.addHistory("input \(k): \(v)") }
+            th.addHistory(o.history)
+            let truthName = "truth-\(expName).fits"
+            try TruthWriter.write(path: (tmpDir as NSString).appendingPathComponent(truthName), exposures: exposures, header: th,
+                                  includeImages: o.truthImages)
+
+            if fm.fileExists(atPath: finalDir) { try fm.removeItem(atPath: finalDir) }
+            try fm.moveItem(atPath: tmpDir, toPath: finalDir)
+            func p(_ n: String) -> String { (finalDir as NSString).appendingPathComponent(n) }
+            return SimulationOutputs(directory: finalDir, raw: p(rawName), fibermap: p(fmName), truth: p(truthName), psfs: psfNames.map(p))
+        } catch {
+            try? fm.removeItem(atPath: tmpDir)
+            throw error
+        }
+    }
+}

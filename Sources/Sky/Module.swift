@@ -1,1 +1,0 @@
-// Module Sky: see the files of this folder.

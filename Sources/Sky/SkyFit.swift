@@ -1,0 +1,113 @@
+import DESICore
+import Foundation
+import LinearAlgebra
+
+/// The linear fit of the deconvolved sky: unknowns F[j * nterms + p] (wavelength j, term p), model of fiber f
+/// R_f (sum_p c_fp F_p). Normal equations are banded (half width ndiag * nterms - 1) and solved by LAPACK dpbtrf.
+struct SkyFit {
+    let nwave: Int
+    let nterms: Int
+    var solution: [Double]
+    var factor: BandCholesky?
+    var constrainedUnknowns: [Bool]
+
+    init(nwave: Int, nterms: Int) {
+        self.nwave = nwave; self.nterms = nterms
+        solution = [Double](repeating: 0, count: nwave * nterms)
+        constrainedUnknowns = [Bool](repeating: false, count: nwave * nterms)
+    }
+
+    /// Solves for F from the sky fibers. Fibers are summed in fixed chunks, so the result does not depend on threads.
+    mutating func solve(res: ResolutionData, skyRows: [Int], flux: [[Double]], ivar: [[Double]], terms: [[Double]]) throws {
+        let ndiag = res.ndiag, nwave = self.nwave, np = nterms
+        let n = nwave * np
+        let kd = BandedDeconvolution.bandWidth(ndiag: ndiag, nterms: np)
+        let nsky = skyRows.count
+        let nchunks = min(nsky, 16)
+        var parts = [(SymmetricBandMatrix, [Double])](repeating: (SymmetricBandMatrix(n: 0, kd: 0), []), count: nchunks)
+        parts.withUnsafeMutableBufferPointer { pp in
+            let out = SharedBuffer(pp)
+            parallelFor(nchunks) { c in
+                var a = SymmetricBandMatrix(n: n, kd: kd)
+                var b = [Double](repeating: 0, count: n)
+                let lo = c * nsky / nchunks, hi = (c + 1) * nsky / nchunks
+                res.data.withUnsafeBufferPointer { rd in
+                    for s in lo..<hi {
+                        let f = skyRows[s]
+                        let r = UnsafeBufferPointer(rebasing: rd[(f * ndiag * nwave)..<((f + 1) * ndiag * nwave)])
+                        ivar[s].withUnsafeBufferPointer { w in
+                            flux[s].withUnsafeBufferPointer { v in
+                                BandedDeconvolution.accumulate(resolution: r, ndiag: ndiag, nwave: nwave, weights: w, values: v,
+                                                               terms: terms[s], into: &a, rhs: &b)
+                            }
+                        }
+                    }
+                }
+                out[c] = (a, b)
+            }
+        }
+        var a = parts[0].0, b = parts[0].1
+        for c in 1..<nchunks {
+            for k in 0..<a.band.count { a.band[k] += parts[c].0.band[k] }
+            for k in 0..<n { b[k] += parts[c].1[k] }
+        }
+        do {
+            let r = try BandedDeconvolution.solve(a, b)
+            solution = r.x; factor = r.factor; constrainedUnknowns = r.constrained
+        } catch {
+            throw DESIError.failed("the sky fit is singular (\(nsky) sky fibers, \(np) terms): \(error)")
+        }
+    }
+
+    /// Whether all unknowns of wavelength j are constrained by data.
+    func constrained(wavelength j: Int) -> Bool {
+        (0..<nterms).allSatisfy { constrainedUnknowns[j * nterms + $0] }
+    }
+
+    /// R_f (sum_p c_p F_p).
+    func model(res: ResolutionData, fiber f: Int, terms c: [Double]) -> [Double] {
+        var g = [Double](repeating: 0, count: nwave)
+        for j in 0..<nwave {
+            var s = 0.0
+            for p in 0..<nterms { s += c[p] * solution[j * nterms + p] }
+            g[j] = s
+        }
+        return res.apply(spec: f, to: g)
+    }
+
+    /// The band of the covariance of F (inverse of the normal matrix), wide enough for the resolution.
+    func covariance() -> SymmetricBandInverse? {
+        guard let factor else { return nil }
+        return factor.inverseBandSelected(width: factor.kd)
+    }
+
+    /// Variance of Rmean (sum_p c_p F_p) at each wavelength: sum_jk Rmean_ij Rmean_ik sum_pq c_p c_q Cov[(j,p),(k,q)].
+    func convolvedVariance(meanResolution r: [Float], ndiag: Int, covariance: SymmetricBandInverse?, terms c: [Double]) -> [Double] {
+        guard let cov = covariance else { return [Double](repeating: 0, count: nwave) }
+        let h = ndiag / 2, np = nterms
+        var out = [Double](repeating: 0, count: nwave)
+        r.withUnsafeBufferPointer { rp in
+            for i in 0..<nwave {
+                let j0 = max(0, i - h), j1 = min(nwave - 1, i + h)
+                var s = 0.0
+                for j in j0...j1 {
+                    let rj = Double(rp[(h - (j - i)) * nwave + j])
+                    if rj == 0 { continue }
+                    for k in j0...j1 {
+                        let rk = Double(rp[(h - (k - i)) * nwave + k])
+                        if rk == 0 { continue }
+                        var g = 0.0
+                        if np == 1 {
+                            g = cov.element(j, k)
+                        } else {
+                            for p in 0..<np { for q in 0..<np { g += c[p] * c[q] * cov.element(j * np + p, k * np + q) } }
+                        }
+                        s += rj * rk * g
+                    }
+                }
+                out[i] = s
+            }
+        }
+        return out
+    }
+}

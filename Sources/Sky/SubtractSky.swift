@@ -1,0 +1,63 @@
+import DESICore
+import FITS
+import Foundation
+import LinearAlgebra
+
+/// Subtracts a sky model from a flat-fielded frame, making the sframe (desispec.sky.subtract_sky with its
+/// defaults): fibers with a bad FIBERSTATUS get ivar 0 and BADFIBER; with `zeroIvar`, masked pixels get ivar 0;
+/// except for blue cameras the line part of each fiber's model (model minus its continuum interpolated between
+/// sky lines) is scaled by the fiber's throughput correction; ivar combines frame and model; masks are OR-ed.
+/// `applyThroughputCorrection` scales the whole model instead.
+public func subtractSky(_ frame: inout Frame, _ sky: SkyModel, applyThroughputCorrection: Bool = false,
+                        applyThroughputCorrectionToLines: Bool = true, zeroIvar: Bool = true) throws {
+    guard frame.nspec == sky.nspec, frame.nwave == sky.nwave else {
+        throw DESIError.mismatch("frame is [\(frame.nspec), \(frame.nwave)], sky model is [\(sky.nspec), \(sky.nwave)]")
+    }
+    guard sameGrid(frame.wave, sky.wave) else {
+        throw DESIError.mismatch("frame and sky not on same wavelength grid")
+    }
+    if let a = frame.camera, let b = sky.camera, a != b {
+        throw DESIError.mismatch("frame is camera \(a), sky model is camera \(b)")
+    }
+    let nspec = frame.nspec, nwave = frame.nwave
+    let status = frame.fibermap.map { $0.fiberStatus } ?? []
+    let badBits = skyFiberStatusMask(arm: frame.camera?.arm)
+    for f in 0..<nspec where status.count == nspec && status[f] & badBits != 0 {
+        for i in 0..<nwave { frame.mask[f * nwave + i] |= SpecMask.badFiber; if zeroIvar { frame.ivar[f * nwave + i] = 0 } }
+    }
+    if zeroIvar { for k in 0..<frame.ivar.count where frame.mask[k] != 0 { frame.ivar[k] = 0 } }
+    var model = sky.flux
+    if let tc = sky.throughputCorrections {
+        if applyThroughputCorrection {
+            for f in 0..<nspec { for i in 0..<nwave { model[f * nwave + i] *= tc[f] } }
+        } else if applyThroughputCorrectionToLines && frame.camera?.arm != .b {
+            var inCont = [Bool](repeating: true, count: nwave)
+            for line in skyLineWavelengths where line >= 5700 {
+                for i in 0..<nwave where abs(sky.wave[i] - line) <= 2 { inCont[i] = false }
+            }
+            let idx = (0..<nwave).filter { inCont[$0] }
+            if !idx.isEmpty {
+                let xc = idx.map { sky.wave[$0] }
+                for f in 0..<nspec {
+                    let cont = FluxCalibMath.interp(sky.wave, xc, idx.map { sky.flux[f * nwave + $0] })
+                    for i in 0..<nwave {
+                        let lines = max(0, sky.flux[f * nwave + i] - cont[i])
+                        model[f * nwave + i] += (tc[f] - 1) * lines
+                    }
+                }
+            }
+        }
+    }
+    for k in 0..<frame.flux.count {
+        frame.flux[k] = Float(Double(frame.flux[k]) - model[k])
+        frame.ivar[k] = Float(combineIvar(Double(frame.ivar[k]), sky.ivar[k]))
+        frame.mask[k] |= sky.mask[k]
+    }
+}
+
+/// numpy.allclose on two grids.
+func sameGrid(_ a: [Double], _ b: [Double]) -> Bool {
+    guard a.count == b.count else { return false }
+    for i in 0..<a.count where abs(a[i] - b[i]) > 1e-8 + 1e-5 * abs(b[i]) { return false }
+    return true
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import DESICore
+import Foundation
+import PSF
+import Simulation
+
+/// `desispec simulate`: a simulated raw exposure with its fibermap, the PSF used and the truth.
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Simulate a raw DESI exposure (arc, flat, science, zero, dark) with its fibermap, PSF and truth.",
+        discussion: """
+        Writes OUTDIR/NIGHT/EXPID/: desi-EXPID.fits.fz (raw, one HDU per camera), fibermap-EXPID.fits,
+        truth-psf-CAMERA.fits (the PSF used) and truth-EXPID.fits (per camera: expected extracted electrons/A,
+        object flux, sky flux, calibration, throughputs). Same --seed, same files. Nothing is written on error.
+        Example: desispec simulate --night 20250101 --expid 1 --flavor arc --cameras b0,r0,z0 --nspec 25 \\
+                 --ccd-size small --outdir sim
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Night, YYYYMMDD.") var night: Int = 20250101
+    @Option(help: "Exposure id.") var expid: Int = 1
+    @Option(help: "arc, flat, science, zero or dark.") var flavor: String = "science"
+    @Option(help: "Comma-separated cameras, e.g. b0,r0,z0.") var cameras: String = "b0,r0,z0"
+    @Option(help: "Fibers per spectrograph (1-500).") var nspec: Int = 500
+    @Option(help: "PSF file (GAUSS-HERMITE or trace-only); by default a built-in analytic PSF.") var psf: String?
+    @Option(help: "Built-in PSF without --psf: gaussian (pixel-integrated Gaussian) or gauss-hermite (with tails).")
+    var psfModel: String = "gaussian"
+    @Option(help: "small (1024 rows, just wide enough for --nspec fibers) or full (4128 x 4114).") var ccdSize: String = "full"
+    @Option(help: "CCD rows (overrides --ccd-size).") var ny: Int?
+    @Option(help: "CCD columns (overrides --ccd-size).") var nx: Int?
+    @Option(help: "Exposure time in seconds (default: arc 5, flat 10, science 900, dark 900, zero 0).") var exptime: Double?
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Output folder (raw data layout NIGHT/EXPID below it).") var outdir: String = "."
+    @Option(help: "Folder with spectra/, templates/, filters/ (default: $DESISPEC_TESTDATA if set; built-in spectra otherwise).")
+    var dataDir: String?
+    @Flag(help: "Do not add cosmic rays (science and dark exposures have them by default).") var noCosmics = false
+    @Flag(help: "Replace an existing OUTDIR/NIGHT/EXPID.") var overwrite = false
+    @Flag(help: "Also store the noiseless electron image of each camera in the truth file.") var truthImages = false
+
+    func run() throws {
+        let log = global.makeLogger("simulate")
+        try runStep {
+            guard let fl = ExposureFlavor(rawValue: flavor.lowercased()) else {
+                throw DESIError.invalidArgument("--flavor must be one of \(ExposureFlavor.allCases.map(\.rawValue).joined(separator: ", ")), got '\(flavor)'")
+            }
+            guard let model = SimulationOptions.PSFModel(rawValue: psfModel) else {
+                throw DESIError.invalidArgument("--psf-model must be gaussian or gauss-hermite, got '\(psfModel)'")
+            }
+            let cams = try Camera.parseList(cameras)
+            var size: (Int, Int)
+            switch ccdSize {
+            case "full": size = (4128, 4114)
+            case "small": size = (1024, AnalyticPSF.requiredWidth(nspec: nspec) + (model == .gaussHermite ? 40 : 0))
+            default: throw DESIError.invalidArgument("--ccd-size must be small or full, got '\(ccdSize)'")
+            }
+            if let ny { size.0 = ny }
+            if let nx { size.1 = nx }
+            guard size.0 > 0 && size.1 > 0 && size.0 % 2 == 0 && size.1 % 2 == 0 else {
+                throw DESIError.invalidArgument("--ny and --nx must be positive and even (four amplifiers), got \(size.0)x\(size.1)")
+            }
+            if let p = psf {
+                // the CCD is the one the PSF describes
+                let loaded = try readPSF(p)
+                size = (loaded.npixY + loaded.npixY % 2, loaded.npixX + loaded.npixX % 2)
+            }
+            let data = dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]
+            let args = CommandLine.arguments.dropFirst().joined(separator: " ")
+            var options = SimulationOptions(night: night, expid: expid, flavor: fl, cameras: cams, nspec: nspec, ny: size.0, nx: size.1,
+                                            psfPath: psf, exptime: exptime ?? fl.defaultExptime, seed: seed, outdir: outdir,
+                                            dataDirectory: data, cosmics: !noCosmics, overwrite: overwrite, truthImages: truthImages,
+                                            history: "desispec-swift \(DesispecVersion.string) \(args)")
+            options.psfModel = model
+            let out = try SimulationRunner.run(options, psfLoader: { path, _ in try readPSF(path) }) { log.info("\($0)") }
+            log.info("wrote \(out.raw), \(out.fibermap), \(out.truth) and \(out.psfs.count) PSF file(s)")
+        }
+    }
+}

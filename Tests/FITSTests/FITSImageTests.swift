@@ -1,0 +1,103 @@
+import FITS
+import Foundation
+import XCTest
+
+/// Round trips of every image type, plain and tile-compressed, with non-square shapes and extreme values.
+final class FITSImageTests: XCTestCase {
+    let ny = 3, nx = 5
+
+    func values<T: FixedWidthInteger>(_ type: T.Type) -> [T] {
+        var v: [T] = [T.min, T.max, 0, 1, T.min + 1, T.max - 1]
+        while v.count < ny * nx { v.append(T(truncatingIfNeeded: v.count * 37 - 200)) }
+        return v
+    }
+
+    func roundTrip<T: FITSNumeric & Equatable>(_ data: [T], compression: FITSCompression? = nil,
+                                               file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = makeTemporaryDirectory(self).appendingPathComponent("img.fits").path
+        try FITSFile.writeAtomically(path) { f in
+            try f.writeEmptyHDU()
+            try f.writeImage(data, shape: [ny, nx], name: "DATA", compression: compression)
+        }
+        let f = try FITSFile.open(path)
+        try f.moveTo(name: "DATA")
+        XCTAssertEqual(f.isCompressedImage, compression != nil, file: file, line: line)
+        let img = try f.readImage(as: T.self)
+        XCTAssertEqual(img.shape, [ny, nx], file: file, line: line)
+        XCTAssertEqual(img.data, data, "\(T.self) compression \(String(describing: compression))", file: file, line: line)
+        // Row-major numpy order: element [1, 2] is the 8th value.
+        XCTAssertEqual(img.data[1 * nx + 2], data[7], file: file, line: line)
+    }
+
+    func testIntegerImagesRoundTripExactly() throws {
+        try roundTrip(values(UInt8.self))
+        try roundTrip(values(Int16.self))
+        try roundTrip(values(UInt16.self))
+        try roundTrip(values(Int32.self))
+        try roundTrip(values(UInt32.self))
+        try roundTrip(values(Int64.self))
+    }
+
+    func testFloatImagesRoundTripExactly() throws {
+        var f: [Float] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, 0, -0.0, 1e-30, 3.4028e38, .pi]
+        while f.count < ny * nx { f.append(Float(f.count) * 0.1 - 0.7) }
+        try roundTrip(f)
+        var d: [Double] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNormalMagnitude, 0, 1e-300, 6.02214076e23, .pi, 0.1]
+        while d.count < ny * nx { d.append(Double(d.count) * 0.1 - 0.7) }
+        try roundTrip(d)
+    }
+
+    func testRiceCompressionIsLosslessForIntegers() throws {
+        try roundTrip(values(UInt8.self), compression: .rice)
+        try roundTrip(values(Int16.self), compression: .rice)
+        try roundTrip(values(UInt16.self), compression: .rice)
+        try roundTrip(values(Int32.self), compression: .rice)
+    }
+
+    func testGzipCompressionIsLosslessForFloats() throws {
+        let f: [Float] = (0..<(ny * nx)).map { Float($0) * 0.123456789 - 1.5 + ($0 == 4 ? 1e-30 : 0) }
+        try roundTrip(f, compression: .gzip)
+        let d: [Double] = (0..<(ny * nx)).map { Double($0) * 0.1234567890123 - 1.5 }
+        try roundTrip(d, compression: .gzip)
+        try roundTrip(values(Int16.self), compression: .gzip)
+    }
+
+    func testThreeDimensionalShapeAndConversion() throws {
+        let path = makeTemporaryDirectory(self).appendingPathComponent("cube.fits").path
+        let data = (0..<(2 * 3 * 4)).map { Float($0) }
+        try FITSFile.writeAtomically(path) { f in try f.writeImage(data, shape: [2, 3, 4], name: "CUBE") }
+        let f = try FITSFile.open(path)
+        let (bitpix, shape) = try { try f.moveTo(name: "CUBE"); return try f.imageShape() }()
+        XCTAssertEqual(bitpix, -32)
+        XCTAssertEqual(shape, [2, 3, 4])
+        // Reading float32 as double converts exactly; [1, 2, 3] is index 1*12 + 2*4 + 3 = 23.
+        let d = try f.readImage("CUBE", as: Double.self)
+        XCTAssertEqual(d.data[23], 23)
+    }
+
+    func testWrongDataCountIsRejected() throws {
+        let path = makeTemporaryDirectory(self).appendingPathComponent("bad.fits").path
+        XCTAssertThrowsError(try FITSFile.writeAtomically(path) { f in
+            try f.writeImage([Float](repeating: 0, count: 5), shape: [2, 3], name: "X")
+        }) { e in XCTAssertTrue("\(e)".contains("shape [2, 3] needs 6"), "\(e)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+    }
+}
+
+/// desispec 0.70 writes *.fits.gz by default (DESI_COMPRESSION): whole-file gzip must read transparently.
+final class FITSGzipFileTests: XCTestCase {
+    func testGzippedFileReads() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/bin/gzip") else { throw XCTSkip("/bin/gzip not available") }
+        let dir = makeTemporaryDirectory(self)
+        let path = dir.appendingPathComponent("frame.fits").path
+        let data = (0..<12).map { Float($0) * 0.5 }
+        try FITSFile.writeAtomically(path) { f in try f.writeImage(data, shape: [3, 4], name: "FLUX") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        p.arguments = [path]
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let f = try FITSFile.open(path + ".gz")
+        XCTAssertEqual(try f.readImage("FLUX", as: Float.self).data, data)
+    }
+}

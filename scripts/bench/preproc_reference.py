@@ -1,0 +1,36 @@
+#!/usr/bin/env python
+"""Time desispec's preproc of one camera (read raw + preproc + write), as `desispec preproc` does it.
+
+Usage: preproc_reference.py RAW CAMERA OUTFILE [--bias F --dark F --pixflat F --mask F]
+Prints 'desispec_seconds <t_total> preproc_only <t_preproc>'.
+"""
+import argparse
+import os
+import tempfile
+import time
+
+p = argparse.ArgumentParser()
+p.add_argument('raw'); p.add_argument('camera'); p.add_argument('outfile')
+for k in ('bias', 'dark', 'pixflat', 'mask'):
+    p.add_argument('--' + k, default=False)
+args = p.parse_args()
+os.environ.setdefault('DESI_SPECTRO_CALIB', tempfile.mkdtemp())
+
+from astropy.io import fits
+from desispec.io.raw import read_raw_primary_header
+from desispec.io import write_image
+from desispec.preproc import preproc
+
+t0 = time.time()
+primary = read_raw_primary_header(args.raw)
+with fits.open(args.raw, memmap=False) as fx:
+    rawimage = fx[args.camera.upper()].data
+    header = fx[args.camera.upper()].header
+    header.extend(fx[0].header, strip=True, unique=True)
+t1 = time.time()
+img = preproc(rawimage, header, primary, bias=args.bias, dark=args.dark, pixflat=args.pixflat, mask=args.mask,
+              ccd_calibration_filename=False, no_cte_corr=True)
+t2 = time.time()
+write_image(args.outfile, img)
+t3 = time.time()
+print(f'desispec_seconds {t3 - t0:.3f} preproc_only {t2 - t1:.3f}')

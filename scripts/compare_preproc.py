@@ -1,0 +1,209 @@
+#!/usr/bin/env python
+"""Compare our `desispec preproc` with desispec.preproc.preproc (the reference) on a raw exposure we simulate.
+
+Usage (from the package root, with the reference venv):
+    /work/refenv/bin/python scripts/compare_preproc.py [--fixture-dir DIR] [--size NY,NX] [--desispec-bin BIN]
+        [--raw FILE --camera r0] [--calib none|files]
+
+Without --raw it makes a simulated exposure and its calibration files with our simulator
+(Tests/PreprocTests/RawFixtureTests.swift, run through `swift test` with PREPROC_FIXTURE_DIR / PREPROC_FIXTURE_SIZE),
+then runs desispec on it (ccd_calibration_filename=False; bias/dark/pixflat/mask False or the fixture files) and our
+binary with the same inputs, and prints: IMAGE difference in units of the read noise (median and 99.9th percentile of
+|diff|/rn), MASK bits equality (per bit), IVAR relative difference, and the per-amplifier header values.
+Goal: IMAGE within 0.02 rn (median) and 0.5 rn (99.9th), identical mask bits, IVAR within 1e-3.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def make_fixture(pkg, scratch, fixture_dir, size):
+    env = dict(os.environ, PREPROC_FIXTURE_DIR=fixture_dir, PREPROC_FIXTURE_SIZE=size)
+    env.setdefault('DESISPEC_TESTDATA', os.path.abspath(os.path.join(pkg, '..', 'shared', 'data')))
+    cmd = ['swift', 'test', '--scratch-path', scratch, '--filter', 'PreprocTests.RawFixtureTests']
+    print('+', ' '.join(cmd), f'(PREPROC_FIXTURE_DIR={fixture_dir} PREPROC_FIXTURE_SIZE={size})', flush=True)
+    subprocess.run(cmd, cwd=pkg, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+YAML = '''sm{sp}-{arm}:
+  VSIM:
+    DATE-OBS-BEGIN: 20200101
+    DATE-OBS-END: None
+    DETECTOR: {detector}
+    AMPLIFIERS: ABCD
+    GAINA: 1.802
+    GAINB: 1.658
+    GAINC: 1.513
+    GAIND: 1.531
+    SATURLEVA: 65535
+    SATURLEVB: 65535
+    SATURLEVC: 65535
+    SATURLEVD: 65535
+    CROSSTALKAB: 6.27242e-04
+    CROSSTALKBA: 9.9254e-04
+    CROSSTALKCD: -7.22978e-04
+    CROSSTALKDA: 4.73602e-04
+    USE_ORSEC: true
+    DARKTRAILAMPB: 0.00024
+    DARKTRAILWIDTHB: 13.0
+    DARKTRAILAMPC: 0.0003
+    DARKTRAILWIDTHC: 5.0
+    COSMICS_C2: 0.6
+    PIXFLAT: {pixflat}
+'''
+
+
+def write_yaml(tmpdir, raw, camera, pixflat):
+    from astropy.io import fits
+    h = fits.getheader(raw, camera.upper())
+    sp = int(h['SPECID'])
+    d = os.path.join(tmpdir, 'calib', 'spec', f'sm{sp}')
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, f'sm{sp}-{camera[0]}.yaml')
+    with open(path, 'w') as f:
+        f.write(YAML.format(sp=sp, arm=camera[0], detector=h['DETECTOR'], pixflat=os.path.abspath(pixflat)))
+    return path
+
+
+def run_reference(raw, camera, calib, tmpdir):
+    os.environ.setdefault('DESI_SPECTRO_CALIB', os.path.join(tmpdir, 'calib'))  # desispec looks for ccd-region-mask.csv there
+    os.makedirs(os.environ['DESI_SPECTRO_CALIB'], exist_ok=True)
+    from astropy.io import fits
+    from desispec.io.raw import read_raw_primary_header
+    from desispec.preproc import preproc
+    kw = dict(ccd_calibration_filename=calib.get('yaml', False), no_cte_corr=True)
+    for k in ('bias', 'dark', 'pixflat', 'mask'):
+        kw[k] = calib.get(k, False)
+    if 'yaml' in calib:
+        kw['pixflat'] = True   # from the yaml: makes desispec use the calibration config (crosstalk, USE_ORSEC)
+    t0 = time.time()
+    # what desispec.io.raw.read_raw does before preproc (its blank fibermap needs desimodel data, so skip it)
+    primary = read_raw_primary_header(raw)
+    with fits.open(raw, memmap=False) as fx:
+        rawimage = fx[camera.upper()].data
+        header = fx[camera.upper()].header
+        header.extend(fx[0].header, strip=True, unique=True)
+    img = preproc(rawimage, header, primary, **kw)
+    return img, time.time() - t0
+
+
+def run_ours(binary, raw, camera, calib, out):
+    cmd = [binary, 'preproc', '-i', raw, '--cameras', camera, '-o', out, '--quiet']
+    for k in ('bias', 'dark', 'pixflat', 'mask'):
+        if 'yaml' in calib and k == 'pixflat':
+            continue
+        cmd += [f'--{k}', calib[k]] if k in calib else [f'--no{k}']
+    if 'yaml' in calib:
+        cmd += ['--calib-config', calib['yaml']]
+    print('+', ' '.join(cmd), flush=True)
+    t0 = time.time()
+    subprocess.run(cmd, check=True)
+    return time.time() - t0
+
+
+def compare(ref, ours_path):
+    from astropy.io import fits
+    with fits.open(ours_path) as f:
+        pix = f['IMAGE'].data.astype(np.float64)
+        ivar = f['IVAR'].data.astype(np.float64)
+        mask = f['MASK'].data.astype(np.int64)
+        rn = f['READNOISE'].data.astype(np.float64)
+        hdr = f['IMAGE'].header
+    rpix = ref.pix.astype(np.float32).astype(np.float64)  # desispec writes float32
+    rivar = ref.ivar.astype(np.float32).astype(np.float64)
+    rmask = ref.mask.astype(np.int64)
+    rrn = ref.readnoise
+    res = {}
+    d = np.abs(pix - rpix) / np.maximum(rrn, 1e-3)
+    res['image_median_rn'] = float(np.median(d))
+    res['image_p999_rn'] = float(np.percentile(d, 99.9))
+    res['image_max_rn'] = float(np.max(d))
+    good = rivar > 0
+    rel = np.abs(ivar[good] - rivar[good]) / rivar[good]
+    res['ivar_rel_median'] = float(np.median(rel))
+    res['ivar_rel_max'] = float(np.max(rel))
+    res['ivar_zero_mismatch'] = int(np.sum((ivar > 0) != (rivar > 0)))
+    res['readnoise_rel_max'] = float(np.max(np.abs(rn - rrn) / np.maximum(rrn, 1e-3)))
+    res['mask_pixels_differ'] = int(np.sum(mask != rmask))
+    names = ['BAD', 'HOT', 'DEAD', 'SATURATED', 'COSMIC', 'PIXFLATZERO', 'PIXFLATLOW', 'HIGHVAR', 'BADREADNOISE', 'BADAMP']
+    bits = {}
+    for b, n in enumerate(names):
+        ours_b = (mask >> b) & 1
+        ref_b = (rmask >> b) & 1
+        if ours_b.any() or ref_b.any():
+            bits[n] = (int(ours_b.sum()), int(ref_b.sum()), int(np.sum(ours_b != ref_b)))
+    res['mask_bits (ours, desispec, differ)'] = bits
+    keys = {}
+    for amp in 'ABCD':
+        for k in ('OVERSCN', 'OBSRDN', 'OSTEP', 'SATUELE', 'GAIN', 'OMETH', 'SATULEV'):
+            key = k + amp
+            if key in hdr or key in ref.meta:
+                keys[key] = (hdr.get(key), ref.meta.get(key))
+    res['header (ours, desispec)'] = keys
+    return res
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pkg = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+    p.add_argument('--fixture-dir', default=None, help='folder for the simulated exposure (default: a temporary one)')
+    p.add_argument('--size', default='1032,1024', help='ny,nx of the simulated CCD (full DESI: 4128,4114)')
+    p.add_argument('--scratch', default=os.path.join(pkg, '.build-preproc'), help='swift scratch path')
+    p.add_argument('--desispec-bin', default=None, help='our desispec binary (default: <scratch>/release or debug)')
+    p.add_argument('--raw', default=None, help='use this raw file instead of simulating one')
+    p.add_argument('--camera', default='r0')
+    p.add_argument('--calib', choices=['none', 'files', 'yaml'], default='files',
+                   help='calibration: none; the fixture files; or the files plus a DESI_SPECTRO_CALIB yaml (pixel flat from '
+                        'the yaml, crosstalk, USE_ORSEC per-row overscan, dark trails) written for the simulated camera')
+    args = p.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix='compare-preproc-')
+    fixture = args.fixture_dir or os.path.join(tmp, 'fixture')
+    raw = args.raw
+    if raw is None:
+        raw = os.path.join(fixture, 'desi-00001234.fits.fz')
+        if not os.path.exists(raw):
+            make_fixture(pkg, args.scratch, fixture, args.size)
+    calib = {}
+    if args.calib in ('files', 'yaml') and args.raw is None:
+        for k in ('bias', 'dark', 'pixflat', 'mask'):
+            calib[k] = os.path.join(fixture, f'{k}-{args.camera}.fits')
+    if args.calib == 'yaml':
+        calib['yaml'] = write_yaml(tmp, raw, args.camera, calib['pixflat'])
+    binary = args.desispec_bin
+    if binary is None:
+        for b in ('release', 'debug'):
+            cand = os.path.join(args.scratch, b, 'desispec')
+            if os.path.exists(cand):
+                binary = cand
+                break
+    if binary is None:
+        sys.exit('no desispec binary: build it (swift build --scratch-path .build-preproc --product desispec) or pass --desispec-bin')
+
+    out = os.path.join(tmp, f'preproc-{args.camera}-ours.fits')
+    t_ours = run_ours(binary, raw, args.camera, calib, out)
+    ref, t_ref = run_reference(raw, args.camera, calib, tmp)
+    res = compare(ref, out)
+    print(f'raw: {raw}  calibration: {args.calib}')
+    for k, v in res.items():
+        if isinstance(v, dict):
+            print(f'{k}:')
+            for kk, vv in v.items():
+                print(f'    {kk}: {vv}')
+        else:
+            print(f'{k}: {v:.4g}' if isinstance(v, float) else f'{k}: {v}')
+    print(f'time: ours {t_ours:.2f} s (process incl. I/O), desispec {t_ref:.2f} s (read_raw incl. I/O)')
+    ok = (res['image_median_rn'] < 0.02 and res['image_p999_rn'] < 0.5 and res['mask_pixels_differ'] == 0
+          and res['ivar_rel_max'] < 1e-3)
+    print('RESULT:', 'PASS' if ok else 'FAIL',
+          '(goal: median < 0.02 rn, 99.9% < 0.5 rn, identical mask, IVAR rel. diff < 1e-3)')
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
