@@ -28,7 +28,7 @@ let package = Package(
         // Stages.
         .target(name: "PSF", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Preproc", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
-        .target(name: "Extraction", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "Extraction", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra", "CLAPACK"]),
         .target(name: "Simulation", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "FiberFlat", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Sky", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
@@ -51,6 +51,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Helpers shared by test targets (random numbers, synthetic frames); only test targets depend on it.
+        .target(name: "TestSupport", dependencies: ["DESICore", "FITS", "LinearAlgebra"], path: "Tests/TestSupport"),
+
         .testTarget(name: "FITSTests", dependencies: ["FITS"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "DESICoreTests", dependencies: ["DESICore", "FITS"]),
@@ -58,15 +61,15 @@ let package = Package(
         .testTarget(name: "PreprocTests", dependencies: ["Preproc", "Simulation", "DESICore", "FITS"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "PSF", "DESICore", "FITS"]),
         .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Simulation", "PSF", "DESICore", "FITS"]),
-        .testTarget(name: "FiberFlatTests", dependencies: ["FiberFlat", "DESICore", "FITS"]),
-        .testTarget(name: "SkyTests", dependencies: ["Sky", "FiberFlat", "DESICore", "FITS"]),
+        .testTarget(name: "FiberFlatTests", dependencies: ["FiberFlat", "DESICore", "FITS", "TestSupport"]),
+        .testTarget(name: "SkyTests", dependencies: ["Sky", "FiberFlat", "DESICore", "FITS", "TestSupport"]),
         .testTarget(name: "StdStarsTests", dependencies: ["StdStars", "DESICore", "FITS"]),
         .testTarget(name: "FluxCalibTests", dependencies: ["FluxCalib", "StdStars", "DESICore", "FITS"]),
         .testTarget(name: "CoaddTests", dependencies: ["Coadd", "DESICore", "FITS"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DESICore", "FITS"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
-        .testTarget(name: "QATests", dependencies: ["QA", "DESICore", "FITS", "Plot"]),
+        .testTarget(name: "QATests", dependencies: ["QA", "DESICore", "FITS", "Plot", "TestSupport"]),
         // Runs the built `desispec` binary.
-        .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS", "Plot"]),
+        .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS", "Plot", "TestSupport"]),
     ]
 )

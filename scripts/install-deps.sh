@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Installs the system libraries desispec builds on (Debian). Idempotent: does nothing when they are present.
+# usage: scripts/install-deps.sh [--with-slurm]
+#   --with-slurm  also Debian's slurm-wlm and munge, best effort, for the test that runs a night's batch scripts on a
+#                 single-node Slurm (scripts/slurm-local.sh); that test is skipped where Slurm is absent.
 set -euo pipefail
-need=()
-for pkg in libcfitsio-dev libopenblas-dev liblapacke-dev libsqlite3-dev libcairo2-dev fonts-dejavu-core pkg-config; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+install() {
+    local need=()
+    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+    [ ${#need[@]} -eq 0 ] && return 0
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+}
+install libcfitsio-dev libopenblas-dev liblapacke-dev libsqlite3-dev libcairo2-dev fonts-dejavu-core pkg-config
+if [ "${1:-}" = "--with-slurm" ]; then
+    install slurm-wlm munge || echo "install-deps: could not install slurm-wlm/munge: the Slurm test will be skipped" >&2
 fi
 command -v swift >/dev/null || { echo "install-deps: swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }

@@ -15,7 +15,7 @@ start)
     fi
     chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key
     mkdir -p /run/munge /var/log/munge /var/lib/munge; chown munge:munge /run/munge /var/log/munge /var/lib/munge
-    if ! pgrep -x munged >/dev/null; then runuser -u munge -- /usr/sbin/munged; fi
+    if ! pgrep -x munged >/dev/null; then runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1; fi
     host=$(hostname -s)
     cpus=$(nproc)
     mem=$(( $(free -m | awk '/Mem:/{print $2}') * 8 / 10 ))
@@ -41,8 +41,9 @@ SchedulerType=sched/backfill
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-    /usr/sbin/slurmctld
-    /usr/sbin/slurmd
+    # the daemons must not keep the caller's output pipes open
+    /usr/sbin/slurmctld </dev/null >/dev/null 2>&1
+    /usr/sbin/slurmd </dev/null >/dev/null 2>&1
     for _ in $(seq 1 30); do
         if sinfo -h -o %T 2>/dev/null | grep -qE '^idle'; then exit 0; fi
         sleep 1

@@ -55,11 +55,11 @@ enum CosmicMask {
             chi2[i] = c
         }
         guard bad.contains(false) else { return cosmic }
-        let medChi2 = CoaddMath.median(chi2)
+        let medChi2 = Statistics.percentile(chi2, 50)   // median, as numpy.percentile(chi2, 50)
         let threshold: Double, fixed: Double?
-        if medChi2 > 2 * CoaddMath.chi2PPF(0.5, dof: Double(n - 1)) {
+        if medChi2 > 2 * Distributions.chi2PPF(0.5, dof: Double(n - 1)) {
             // Variable object: threshold from the spread of chi2 itself.
-            threshold = medChi2 + (CoaddMath.percentile(chi2, 84) - medChi2) * nsig
+            threshold = medChi2 + (Statistics.percentile(chi2, 84) - medChi2) * nsig
             fixed = threshold
         } else {
             threshold = chi2Threshold(n: n, nsig: nsig)
@@ -78,7 +78,7 @@ enum CosmicMask {
 
     /// chi2 (not reduced) with n-1 dof whose upper tail has the probability of a nsig one-sided normal tail.
     static func chi2Threshold(n: Int, nsig: Double) -> Double {
-        CoaddMath.chi2ISF(CoaddMath.normalCDF(-nsig), dof: Double(n - 1))
+        Distributions.chi2ISF(Distributions.normalCDF(-nsig), dof: Double(n - 1))
     }
 
     /// desispec.coaddition._iterative_masker: drops the most deviant value while the chi2 exceeds the threshold.

@@ -25,24 +25,5 @@ public struct Fibermap: Sendable {
     }
 
     /// The fibermap restricted to the given row indices, in that order.
-    public func selecting(rows: [Int]) -> Fibermap {
-        var t = table
-        t.columns = table.columns.map { col in
-            var c = col
-            let per = col.valuesPerRow
-            func pick<T>(_ a: [T]) -> [T] { rows.flatMap { r in a[(r * per)..<((r + 1) * per)] } }
-            switch col.data {
-            case .bool(let a): c.data = .bool(pick(a))
-            case .uint8(let a): c.data = .uint8(pick(a))
-            case .int16(let a): c.data = .int16(pick(a))
-            case .int32(let a): c.data = .int32(pick(a))
-            case .int64(let a): c.data = .int64(pick(a))
-            case .float(let a): c.data = .float(pick(a))
-            case .double(let a): c.data = .double(pick(a))
-            case .string(let a): c.data = .string(rows.map { a[$0] })
-            }
-            return c
-        }
-        return Fibermap(table: t)
-    }
+    public func selecting(rows: [Int]) -> Fibermap { Fibermap(table: table.selectingRows(rows)) }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// Software name and version recorded in the headers of the files we write.
 public enum DESIProvenance {
     public static let softwareName = "desispec-swift"
-    /// Keep in step with the CLI's `desispec --version`.
+    /// The only definition of the version: the CLI (`desispec --version`) and the HISTORY lines use it too.
     public static let version = "0.1.0"
 
     /// Replaces $DESI_SPECTRO_REDUX/$SPECPROD by SPECPROD and $DESI_SPECTRO_CALIB by SPCALIB in a path, as

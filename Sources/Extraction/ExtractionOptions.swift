@@ -2,8 +2,8 @@
 public struct ExtractionOptions: Sendable {
     /// Fibers per bundle: fibers of different bundles are extracted independently.
     public var bundleSize: Int = 25
-    /// Overlapping sub-bundles per bundle (each extracted with one neighbour fiber on each side).
-    public var nSubBundles: Int = 6
+    /// Overlapping sub-bundles per bundle (each extracted with one neighbour fiber on each side); 5 as desi_extract_spectra.
+    public var nSubBundles: Int = 5
     /// Core wavelength bins per divide-and-conquer patch.
     public var waveStep: Int = 50
     /// Extra regularisation added (squared) to the diagonal of the inverse covariance.
@@ -25,7 +25,7 @@ public struct ExtractionOptions: Sendable {
     /// Pixels with any of these CCD mask bits get zero weight.
     public var pixelMaskBits: UInt32
 
-    public init(bundleSize: Int = 25, nSubBundles: Int = 6, waveStep: Int = 50, regularize: Double = 0,
+    public init(bundleSize: Int = 25, nSubBundles: Int = 5, waveStep: Int = 50, regularize: Double = 0,
                 decorrelateFibers: Bool = false, psfError: Double = 0.01, pixPadFraction: Double = 0.8,
                 wavePadFraction: Double = 0.2, ndiag: Int? = nil, threads: Int? = nil, computeModel: Bool = false,
                 pixelMaskBits: UInt32 = extractionMaskDefault) {

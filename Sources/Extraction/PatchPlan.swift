@@ -68,12 +68,27 @@ public struct WaveGrid: Sendable, Equatable {
     public var wavelengths: [Double] { (0..<count).map { wavelength($0) } }
 }
 
-/// Geometry helpers on a PSF (the parts of specter.psf.PSF that ex2d needs).
+/// PSFs that know the Gaussian sigma of their core along the dispersion (specter's PSF.ysigma), in pixels.
+protocol DispersionSigmaPSF {
+    func ysigma(fiber: Int, wavelength: Double) -> Double
+}
+extension GaussHermitePSF: DispersionSigmaPSF {}
+extension TraceOnlyPSF: DispersionSigmaPSF {}
+
+/// Geometry helpers on a PSF: the parts of specter.psf.PSF that specter.extract.ex2d uses, with specter's
+/// conventions (slices of PSF.xypix, PSF.xyrange, wdisp), so that patches cover the same pixels and wavelengths.
 struct PatchGeometry: Sendable {
     let psf: any SpectralPSF
     let grid: WaveGrid
     let options: ExtractionOptions
-    /// Size of a typical spot (rows, columns), specter's `spotsize`.
+    /// Wavelength of each fiber at the CCD edges y = -0.5 and y = npixY - 0.5 (specter's _wmin_spec, _wmax_spec):
+    /// outside, a fiber has no spot.
+    let wminSpec: [Double]
+    let wmaxSpec: [Double]
+    /// Smallest and largest wavelength seen by any fiber (specter's PSF.wmin, PSF.wmax).
+    let wmin: Double
+    let wmax: Double
+    /// Size of a typical spot (rows, columns), specter's `spotsize`: fiber 0 at the middle of the range seen by all fibers.
     let spotRows: Int
     let spotCols: Int
     /// Half number of resolution diagonals kept.
@@ -81,73 +96,145 @@ struct PatchGeometry: Sendable {
 
     init(psf: any SpectralPSF, grid: WaveGrid, fibers: Range<Int>, options: ExtractionOptions) {
         self.psf = psf; self.grid = grid; self.options = options
-        let wmid = 0.5 * (psf.wavemin + psf.wavemax)
-        let spot = psf.spot(fiber: 0, wavelength: wmid)
-        spotRows = spot.ny; spotCols = spot.nx
+        let top = Double(psf.npixY) - 0.5
+        wminSpec = (0..<psf.nspec).map { psf.wavelength(fiber: $0, y: -0.5) }
+        wmaxSpec = (0..<psf.nspec).map { psf.wavelength(fiber: $0, y: top) }
+        wmin = wminSpec.min() ?? psf.wavemin
+        wmax = wmaxSpec.max() ?? psf.wavemax
+        let wminAll = wminSpec.max() ?? psf.wavemin, wmaxAll = wmaxSpec.min() ?? psf.wavemax
+        let spot = psf.spot(fiber: 0, wavelength: 0.5 * (wminAll + wmaxAll))
+        // PSF.pix clips the stamp to the CCD
+        spotRows = max(0, min(spot.y0 + spot.ny, psf.npixY) - max(spot.y0, 0))
+        spotCols = max(0, min(spot.x0 + spot.nx, psf.npixX) - max(spot.x0, 0))
         if let nd = options.ndiag {
             ndiagHalf = nd / 2
         } else {
-            // specter: 9 sigma (in wavelength) of the largest spot of a few samples, at most half a spot.
+            // specter: 9 sigma (in wavelength) of the widest of a few sampled spots, at most half a spot.
             var h = 0
             let sampleFibers = [fibers.lowerBound, fibers.lowerBound + fibers.count / 2, fibers.upperBound - 1]
             for f in sampleFibers {
-                for w in [psf.wavemin, wmid, psf.wavemax] {
+                for w in [wmin, 0.5 * (wmin + wmax), wmax] {
                     let sigma = PatchGeometry.dispersionSigma(psf: psf, fiber: f, wavelength: w)
-                    h = max(h, Int((9.0 * sigma / grid.dw).rounded()))
+                    h = max(h, Int((9.0 * sigma / grid.dw).rounded(.toNearestOrEven)))   // numpy round
                 }
             }
             ndiagHalf = min(h, spotRows / 2, spotCols / 2)
         }
     }
 
-    /// Gaussian sigma of a spot along the dispersion, in Angstrom (specter's wdisp): second moment of the
-    /// stamp in rows times Angstrom per row.
+    /// Gaussian sigma of a spot along the dispersion in Angstrom (specter's PSF.wdisp): ysigma in pixels times
+    /// the Angstroms per pixel (np.gradient of the wavelength of each CCD row, interpolated). PSFs without a
+    /// ysigma use the second moment of the spot's rows.
     static func dispersionSigma(psf: any SpectralPSF, fiber: Int, wavelength w: Double) -> Double {
-        let s = psf.spot(fiber: fiber, wavelength: w)
-        var sum = 0.0, sy = 0.0, syy = 0.0
-        for i in 0..<s.ny {
-            var r = 0.0
-            for j in 0..<s.nx { r += s.values[i * s.nx + j] }
-            let y = Double(s.y0 + i)
-            sum += r; sy += r * y; syy += r * y * y
+        let sigmaPix: Double
+        if let p = psf as? any DispersionSigmaPSF {
+            sigmaPix = p.ysigma(fiber: fiber, wavelength: w)
+        } else {
+            let s = psf.spot(fiber: fiber, wavelength: w)
+            var sum = 0.0, sy = 0.0, syy = 0.0
+            for i in 0..<s.ny {
+                var r = 0.0
+                for j in 0..<s.nx { r += s.values[i * s.nx + j] }
+                let y = Double(s.y0 + i)
+                sum += r; sy += r * y; syy += r * y * y
+            }
+            guard sum > 0 else { return 0 }
+            let mean = sy / sum
+            sigmaPix = max(0, syy / sum - mean * mean).squareRoot()
         }
-        guard sum > 0 else { return 0 }
-        let mean = sy / sum
-        let sigmaPix = max(0, syy / sum - mean * mean).squareRoot()
-        let yc = psf.y(fiber: fiber, wavelength: w)
-        let dwdy = abs(psf.wavelength(fiber: fiber, y: yc + 0.5) - psf.wavelength(fiber: fiber, y: yc - 0.5))
-        return sigmaPix * dwdy
+        return sigmaPix * angstromsPerPixel(psf: psf, fiber: fiber, wavelength: w)
     }
 
-    /// Recommended pixel box covering fibers `fibers` over [wlo, whi] (specter.psf.PSF.xyrange).
+    /// specter's PSF.angstroms_per_pixel: np.interp(w, ww, np.gradient(ww)) with ww the wavelength of each row.
+    static func angstromsPerPixel(psf: any SpectralPSF, fiber: Int, wavelength w: Double) -> Double {
+        let n = psf.npixY
+        guard n >= 2 else { return 0 }
+        let wave = { (row: Int) in psf.wavelength(fiber: fiber, y: Double(row)) }
+        func gradient(_ j: Int) -> Double {
+            if j == 0 { return wave(1) - wave(0) }
+            if j == n - 1 { return wave(n - 1) - wave(n - 2) }
+            return 0.5 * (wave(j + 1) - wave(j - 1))
+        }
+        if w <= wave(0) { return gradient(0) }
+        if w >= wave(n - 1) { return gradient(n - 1) }
+        // bracketing rows: start from the trace position and walk (wavelength increases with the row)
+        var j = min(max(Int(psf.y(fiber: fiber, wavelength: w).rounded(.down)), 0), n - 2)
+        while j > 0 && wave(j) > w { j -= 1 }
+        while j < n - 2 && wave(j + 1) < w { j += 1 }
+        let w0 = wave(j), w1 = wave(j + 1)
+        let t = w1 > w0 ? (w - w0) / (w1 - w0) : 0
+        return gradient(j) + t * (gradient(j + 1) - gradient(j))
+    }
+
+    /// The spot of a fiber, nil where specter's PSF.xypix has none (wavelength beyond the fiber's CCD edges).
+    func spot(fiber: Int, wavelength w: Double) -> PSFSpot? {
+        (w < wminSpec[fiber] || w > wmaxSpec[fiber]) ? nil : psf.spot(fiber: fiber, wavelength: w)
+    }
+
+    /// The (x, y) slices of specter's PSF.xypix(fiber, w) on the whole CCD: the stamp clipped to the CCD, empty
+    /// slices at the edge it falls off.
+    func xypixSlices(fiber: Int, wavelength w: Double) -> (x: Range<Int>, y: Range<Int>) {
+        let nx = psf.npixX, ny = psf.npixY
+        guard let s = spot(fiber: fiber, wavelength: w) else {
+            return w < wminSpec[fiber] ? (0..<0, 0..<0) : (0..<0, ny..<ny)
+        }
+        let xlo = s.x0, xhi = s.x0 + s.nx, ylo = s.y0, yhi = s.y0 + s.ny
+        if ylo >= ny { return (0..<0, ny..<ny) }
+        if yhi < 0 { return (0..<0, 0..<0) }
+        if xlo >= nx { return (nx..<nx, 0..<0) }
+        if xhi <= 0 { return (0..<0, 0..<0) }
+        let xa = max(xlo, 0), xb = min(xhi, nx), ya = max(ylo, 0), yb = min(yhi, ny)
+        return (xa..<max(xa, xb), ya..<max(ya, yb))
+    }
+
+    /// Recommended pixel box covering fibers `fibers` over [wlo, whi] (specter.psf.PSF.xyrange): rows from the
+    /// spot of the fiber lowest at wlo to that of the fiber highest at whi; columns from the spot where the first
+    /// fiber is leftmost to the spot where the last fiber is rightmost, checking the trace at every CCD row.
     func xyRange(fibers: Range<Int>, wlo: Double, whi: Double) -> (xmin: Int, xmax: Int, ymin: Int, ymax: Int) {
-        let wa = max(wlo, psf.wavemin), wb = min(whi, psf.wavemax)
-        var ymin = Int.max, ymax = Int.min
+        let wa = max(wlo, wmin), wb = min(whi, wmax)
+        var fLow = fibers.lowerBound, fHigh = fibers.lowerBound
+        var yLow = Double.infinity, yHigh = -Double.infinity
         for f in fibers {
-            let s0 = psf.spot(fiber: f, wavelength: wa)
-            ymin = min(ymin, s0.y0)
-            let s1 = psf.spot(fiber: f, wavelength: wb)
-            ymax = max(ymax, s1.y0 + s1.ny)
+            let ya = psf.y(fiber: f, wavelength: wa), yb = psf.y(fiber: f, wavelength: wb)
+            if ya < yLow { yLow = ya; fLow = f }          // np.argmin: first of equal values
+            if yb > yHigh { yHigh = yb; fHigh = f }
         }
-        ymin = max(0, ymin); ymax = min(psf.npixY, ymax)
-        // x extremes of the first and last fiber over the range, sampled every few rows.
-        func extreme(fiber: Int, lowest: Bool) -> Int {
-            let ya = psf.y(fiber: fiber, wavelength: wa), yb = psf.y(fiber: fiber, wavelength: wb)
-            let nsample = max(2, Int(abs(yb - ya) / 4) + 2)
-            var best = lowest ? Double.infinity : -Double.infinity
-            var bestW = wa
-            for i in 0..<nsample {
-                let w = wa + (wb - wa) * Double(i) / Double(nsample - 1)
-                let y = psf.y(fiber: fiber, wavelength: w)
-                guard y >= -0.5 && y < Double(psf.npixY) - 0.5 else { continue }
-                let x = psf.x(fiber: fiber, wavelength: w)
-                if lowest ? x < best : x > best { best = x; bestW = w }
+        let ymin = xypixSlices(fiber: fLow, wavelength: wa).y.lowerBound
+        let ymax = xypixSlices(fiber: fHigh, wavelength: wb).y.upperBound
+
+        // Wavelengths of the CCD rows of a fiber within [wa, wb], plus wa and wb; the (x, w) of those on the CCD.
+        func traceSamples(fiber: Int, yLowerEdge: Double) -> [(x: Double, w: Double)] {
+            let n = psf.npixY
+            var ws: [Double] = []
+            // rows are in increasing wavelength: walk from near the row of wa
+            var j = min(max(Int(psf.y(fiber: fiber, wavelength: wa).rounded(.down)) - 2, 0), n - 1)
+            while j > 0 && psf.wavelength(fiber: fiber, y: Double(j)) >= wa { j -= 1 }
+            while j < n {
+                let w = psf.wavelength(fiber: fiber, y: Double(j))
+                if w > wb { break }
+                if w >= wa { ws.append(w) }
+                j += 1
             }
-            let s = psf.spot(fiber: fiber, wavelength: bestW)
-            return lowest ? s.x0 : s.x0 + s.nx
+            ws.append(wa); ws.append(wb)
+            var out: [(x: Double, w: Double)] = []
+            for w in ws {
+                let y = psf.y(fiber: fiber, wavelength: w)
+                if yLowerEdge <= y && y < Double(n) - 0.5 { out.append((psf.x(fiber: fiber, wavelength: w), w)) }
+            }
+            return out
         }
-        let xmin = max(0, extreme(fiber: fibers.lowerBound, lowest: true))
-        let xmax = min(psf.npixX, extreme(fiber: fibers.upperBound - 1, lowest: false))
+        var xmin = 0
+        let first = traceSamples(fiber: fibers.lowerBound, yLowerEdge: 0.5)   // specter: 0 <= y - 0.5
+        if let lo = first.min(by: { $0.x < $1.x }), lo.x >= 0 {
+            xmin = xypixSlices(fiber: fibers.lowerBound, wavelength: lo.w).x.lowerBound
+        }
+        var xmax = psf.npixX
+        let last = traceSamples(fiber: fibers.upperBound - 1, yLowerEdge: -0.5)
+        if let hi = last.max(by: { $0.x < $1.x }), hi.x <= Double(psf.npixX) {
+            // specter uses the stamp unclipped here (_xypix); clipped to the CCD as the image is
+            let s = psf.spot(fiber: fibers.upperBound - 1, wavelength: hi.w)
+            xmax = min(s.x0 + s.nx, psf.npixX)
+        }
         return (xmin, xmax, ymin, ymax)
     }
 
@@ -157,7 +244,7 @@ struct PatchGeometry: Sendable {
         let ncore = min(options.waveStep, grid.count - iwave)
         let wlo = grid.wavelength(iwave), whi = grid.wavelength(iwave + ncore - 1)
         var (xmin, xmax, ylo, yhi) = xyRange(fibers: extract, wlo: wlo, whi: whi)
-        let extraY = Int((options.pixPadFraction * Double(spotRows)).rounded())
+        let extraY = Int((options.pixPadFraction * Double(spotRows)).rounded(.toNearestOrEven))   // Python round
         ylo = max(0, ylo - extraY)
         yhi = min(psf.npixY, yhi + extraY)
         if xmax < xmin { xmax = xmin }

@@ -20,16 +20,17 @@ struct PatchResult {
 /// Solves one patch: (A^T W A + D) f = A^T W p, then the Bolton & Schlegel (2010) decorrelation
 /// (specter.extract.ex2d.ex2d_patch and resolution_from_icov).
 /// - pixels, weights: the patch's pixel values and inverse variances (0 for masked pixels), row-major [ny, nx].
+/// - workspace: buffers reused between the patches of one worker.
 func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], weights: [Double],
-                options: ExtractionOptions) throws -> PatchResult {
+                options: ExtractionOptions, workspace: PatchWorkspace = PatchWorkspace()) throws -> PatchResult {
     let n = a.ncol, npix = a.npix
     let nspec = patch.nspec, nwave = patch.nwave
 
-    // Inverse covariance A^T W A, accumulated pixel by pixel (A is sparse), and A^T W p.
-    var icov = Matrix(rows: n, cols: n)
+    // Inverse covariance A^T W A + D (lower triangle, row-major: [i * n + j], j <= i) and A^T W p.
     var rhs = [Double](repeating: 0, count: n)
     var fluxWeight = [Double](repeating: 0, count: n)
-    icov.data.withUnsafeMutableBufferPointer { m in
+    let allMasked = !weights.contains { $0 != 0 }
+    func accumulateInverseCovariance(into m: UnsafeMutablePointer<Double>, computeRHS: Bool) {
         a.pixCol.withUnsafeBufferPointer { pc in
             a.pixValue.withUnsafeBufferPointer { pv in
                 for p in 0..<npix {
@@ -40,43 +41,56 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
                     for e in lo..<hi {
                         let ci = Int(pc[e])
                         let wv = w * pv[e]
-                        rhs[ci] += pv[e] * wp
-                        fluxWeight[ci] += wv
-                        let row = ci * n
+                        if computeRHS {
+                            rhs[ci] += pv[e] * wp
+                            fluxWeight[ci] += wv
+                        }
+                        let row = m + ci * n
                         // lower triangle: columns cj <= ci (entries sorted ascending)
-                        for f in lo...e { m[row + Int(pc[f])] += wv * pv[f] }
+                        for f in lo...e { row[Int(pc[f])] += wv * pv[f] }
                     }
                 }
             }
         }
+        // Regularisation: flux bins with very little weight are pulled to 0 (specter: minweight = 1e-4 max).
+        let maxWeight = fluxWeight.max() ?? 0
+        let minWeight = 1e-4 * maxWeight
+        for c in 0..<n {
+            var d = options.regularize
+            if fluxWeight[c] < minWeight { d = minWeight - fluxWeight[c] }
+            m[c * n + c] += d * d
+        }
+        if allMasked {
+            // specter: a diagonal 1e-8 inverse covariance, the fluxes are then flagged ivar = 0
+            m.update(repeating: 0, count: n * n)
+            for c in 0..<n { m[c * n + c] = 1e-8 }
+        }
     }
-    let allMasked = !weights.contains { $0 != 0 }
+    /// The full symmetric inverse covariance as a Matrix (for the eigen-decomposition paths).
+    func denseInverseCovariance() -> Matrix {
+        var icov = Matrix(rows: n, cols: n)
+        icov.data.withUnsafeMutableBufferPointer { accumulateInverseCovariance(into: $0.baseAddress!, computeRHS: false) }
+        icov.symmetrizeFromLower()
+        return icov
+    }
+    workspace.resetFactor(n)
+    workspace.withFactor { accumulateInverseCovariance(into: $0, computeRHS: true) }
 
-    // Regularisation: flux bins with very little weight are pulled to 0 (specter: minweight = 1e-4 max).
-    let maxWeight = fluxWeight.max() ?? 0
-    let minWeight = 1e-4 * maxWeight
-    for c in 0..<n {
-        var d = options.regularize
-        if fluxWeight[c] < minWeight { d = minWeight - fluxWeight[c] }
-        icov[c, c] += d * d
+    // Flux: Cholesky solve; covariance blocks of each fiber from the inverse factor (eigen-decomposition with
+    // specter's eigenvalue floor if the Cholesky factorisation fails).
+    var xflux = rhs
+    var covBlock: (Int) -> [Double]        // column-major, full symmetric nwave x nwave block of fiber s
+    let choleskyOK = workspace.withFactor { u -> Bool in
+        guard PatchLAPACK.choleskyUpper(u, n: n) else { return false }
+        xflux.withUnsafeMutableBufferPointer { PatchLAPACK.solveUpper(u, n: n, $0.baseAddress!) }
+        return PatchLAPACK.invertUpperTriangular(u, n: n)
     }
-    if allMasked {
-        icov = Matrix(rows: n, cols: n)
-        for c in 0..<n { icov[c, c] = 1e-8 }
-    }
-    icov.symmetrizeFromLower()
-
-    // Solve and invert (Cholesky; eigen-decomposition with specter's eigenvalue floor if that fails).
-    var xflux: [Double]
-    var cov: Matrix
-    do {
-        let chol = try CholeskyFactor(icov)
-        xflux = chol.solve(rhs)
-        cov = try chol.inverse()
-    } catch {
-        let eig = try SymmetricEigen(icov)
-        cov = eig.composeRegularized(invert: true, squareRoot: false)
+    if choleskyOK {
+        covBlock = { s in workspace.withFactor { PatchLAPACK.covarianceBlock(inverseFactor: $0, n: n, start: s * nwave, count: nwave) } }
+    } else {
+        let cov = try SymmetricEigen(denseInverseCovariance()).composeRegularized(invert: true, squareRoot: false)
         xflux = matvec(cov, rhs)
+        covBlock = { s in cov.block((s * nwave)..<((s + 1) * nwave)).transposed.data }
     }
 
     // Resolution: Q = sqrt of the inverse covariance, per fiber block of the covariance (default) or whole.
@@ -85,7 +99,7 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
     var blocks: [Matrix] = []
     blocks.reserveCapacity(nspec)
     if options.decorrelateFibers {
-        let q = try SymmetricEigen(icov).composeRegularized(invert: false, squareRoot: true)
+        let q = try SymmetricEigen(denseInverseCovariance()).composeRegularized(invert: false, squareRoot: true)
         let norm = q.rowSums
         var r = q
         for i in 0..<n { for j in 0..<n { r[i, j] /= norm[i] } }
@@ -94,17 +108,22 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
         for s in 0..<nspec { blocks.append(r.block((s * nwave)..<((s + 1) * nwave))) }
     } else {
         for s in 0..<nspec {
-            let range = (s * nwave)..<((s + 1) * nwave)
-            let q = try SymmetricEigen(cov.block(range)).composeRegularized(invert: true, squareRoot: true)
-            let norm = q.rowSums
-            var r = q
+            guard let q = PatchLAPACK.inverseSquareRoot(covBlock(s), m: nwave) else {
+                throw LinearAlgebraError.lapack(routine: "dsyevd", info: -1)
+            }
+            // R = Q with rows normalised to 1 (Q is symmetric: Q[i, j] = q[j * nwave + i] = q[i * nwave + j])
+            var r = Matrix(rows: nwave, cols: nwave)
+            var norm = [Double](repeating: 0, count: nwave)
             r.data.withUnsafeMutableBufferPointer { p in
                 for i in 0..<nwave {
-                    let inv = 1 / norm[i]
+                    var t = 0.0
+                    for j in 0..<nwave { let v = q[j * nwave + i]; p[i * nwave + j] = v; t += v }
+                    norm[i] = t
+                    let inv = 1 / t
                     for j in 0..<nwave { p[i * nwave + j] *= inv }
                 }
             }
-            let fx = matvec(r, Array(xflux[range]))
+            let fx = matvec(r, Array(xflux[(s * nwave)..<((s + 1) * nwave)]))
             for i in 0..<nwave {
                 flux[s * nwave + i] = fx[i]
                 fluxIvar[s * nwave + i] = norm[i] * norm[i]

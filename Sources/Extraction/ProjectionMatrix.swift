@@ -3,20 +3,17 @@ import PSF
 /// Spots of one sub-bundle, cached while its wavelength patches are extracted in order (consecutive
 /// patches overlap by their padding). Used by one task only.
 final class SpotCache {
-    private let psf: any SpectralPSF
-    private let grid: WaveGrid
+    private let geometry: PatchGeometry
     private var spots: [Int: [Int: PSFSpot?]] = [:]   // fiber -> wavelength index -> spot (nil: off the CCD)
 
-    init(psf: any SpectralPSF, grid: WaveGrid) {
-        self.psf = psf; self.grid = grid
+    init(geometry: PatchGeometry) {
+        self.geometry = geometry
     }
 
     func spot(fiber: Int, waveIndex k: Int) -> PSFSpot? {
         if let s = spots[fiber]?[k] { return s }
-        let w = grid.wavelength(k)
-        let y = psf.y(fiber: fiber, wavelength: w)
-        // specter.psf.PSF.xypix: nothing when the trace centre is off the CCD at this wavelength.
-        let s: PSFSpot? = (y < -0.5 || y >= Double(psf.npixY) - 0.5) ? nil : psf.spot(fiber: fiber, wavelength: w)
+        // specter.psf.PSF.xypix: nothing beyond the fiber's wavelengths at the CCD edges.
+        let s = geometry.spot(fiber: fiber, wavelength: geometry.grid.wavelength(k))
         spots[fiber, default: [:]][k] = s
         return s
     }

@@ -69,9 +69,10 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
     }
     let units = unitList
 
-    // Pixel weights: ivar, zero on masked pixels.
+    // Pixel weights: ivar, zero on masked pixels (desispec: ivar * ((mask & extractmaskval) == 0)), taken
+    // patch by patch below.
     let maskBits = options.pixelMaskBits
-    let weights: [Float] = zip(image.ivar, image.mask).map { ($1 & maskBits) == 0 ? max(0, $0) : 0 }
+    let pixelIvar = image.ivar, pixelMask = image.mask
 
     struct UnitOutput: Sendable {
         var flux: [Double], ivar: [Double], xflux: [Double], chi2: [Double], masked: [Double], rdata: [Double]
@@ -92,7 +93,8 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
             out.modelX0 = box.xmin; out.modelNX = max(0, box.xmax - box.xmin)
             out.model = [Float](repeating: 0, count: out.modelNX * nyImg)
         }
-        let cache = SpotCache(psf: psf, grid: grid)
+        let cache = SpotCache(geometry: geometry)
+        let workspace = PatchWorkspace()
         var iwave = 0
         while iwave < nwave {
             let patch = geometry.patch(extract: unit.extract, core: unit.core, iwave: iwave)
@@ -101,16 +103,19 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
             var p = [Double](repeating: 0, count: patch.nx * patch.ny)
             var w = [Double](repeating: 0, count: patch.nx * patch.ny)
             pix.withUnsafeBufferPointer { pp in
-                weights.withUnsafeBufferPointer { wp in
-                    for y in patch.ymin..<patch.ymax {
-                        for x in patch.xmin..<patch.xmax {
-                            let i = (y - patch.ymin) * patch.nx + (x - patch.xmin)
-                            p[i] = Double(pp[y * nxImg + x]); w[i] = Double(wp[y * nxImg + x])
+                pixelIvar.withUnsafeBufferPointer { iv in
+                    pixelMask.withUnsafeBufferPointer { mk in
+                        for y in patch.ymin..<patch.ymax {
+                            for x in patch.xmin..<patch.xmax {
+                                let i = (y - patch.ymin) * patch.nx + (x - patch.xmin), j = y * nxImg + x
+                                p[i] = Double(pp[j])
+                                w[i] = (mk[j] & maskBits) == 0 ? Double(max(0, iv[j])) : 0
+                            }
                         }
                     }
                 }
             }
-            let r = try solvePatch(patch: patch, projection: a, pixels: p, weights: w, options: options)
+            let r = try solvePatch(patch: patch, projection: a, pixels: p, weights: w, options: options, workspace: workspace)
             let off = patch.coreWaveOffset
             for f in unit.core {
                 let s = f - patch.fibers.lowerBound          // fiber inside the patch

@@ -98,9 +98,16 @@ extension FITSFile {
         }
         try check(status, "creating image HDU", hdu: name)
         if n > 0 {
-            var copy = data
-            copy.withUnsafeMutableBytes { buf in
-                _ = ffppr(f, T.cfitsioType, 1, Int64(n), buf.baseAddress, &status)
+            if compression == nil {
+                // no copy: cfitsio's write routines only read the array (their C signature predates const)
+                data.withUnsafeBytes { buf in
+                    _ = ffppr(f, T.cfitsioType, 1, Int64(n), UnsafeMutableRawPointer(mutating: buf.baseAddress), &status)
+                }
+            } else {
+                var copy = data
+                copy.withUnsafeMutableBytes { buf in
+                    _ = ffppr(f, T.cfitsioType, 1, Int64(n), buf.baseAddress, &status)
+                }
             }
             try check(status, "writing image data", hdu: name)
         }

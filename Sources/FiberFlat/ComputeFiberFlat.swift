@@ -286,34 +286,18 @@ public func computeFiberFlat(frame: Frame, options: FiberFlatOptions = FiberFlat
 func deconvolve(res: ResolutionData, weights: [Double], values: [Double], nspec: Int, nwave: Int) throws -> [Double] {
     let ndiag = res.ndiag
     let kd = BandedDeconvolution.bandWidth(ndiag: ndiag, nterms: 1)
-    let nchunks = min(nspec, 16)
-    var parts = [(SymmetricBandMatrix, [Double])](repeating: (SymmetricBandMatrix(n: nwave, kd: kd), []), count: nchunks)
-    parts.withUnsafeMutableBufferPointer { pp in
-        let parts = SharedBuffer(pp)
-        parallelFor(nchunks) { c in
-            var a = SymmetricBandMatrix(n: nwave, kd: kd)
-            var b = [Double](repeating: 0, count: nwave)
-            let lo = c * nspec / nchunks, hi = (c + 1) * nspec / nchunks
-            res.data.withUnsafeBufferPointer { rd in
-                weights.withUnsafeBufferPointer { wp in
-                    values.withUnsafeBufferPointer { vp in
-                        for f in lo..<hi {
-                            let r = UnsafeBufferPointer(rebasing: rd[(f * ndiag * nwave)..<((f + 1) * ndiag * nwave)])
-                            let w = UnsafeBufferPointer(rebasing: wp[(f * nwave)..<((f + 1) * nwave)])
-                            let v = UnsafeBufferPointer(rebasing: vp[(f * nwave)..<((f + 1) * nwave)])
-                            BandedDeconvolution.accumulate(resolution: r, ndiag: ndiag, nwave: nwave, weights: w, values: v,
-                                                           terms: [1], into: &a, rhs: &b)
-                        }
-                    }
+    let (a, b) = BandedDeconvolution.accumulateInChunks(count: nspec, n: nwave, kd: kd) { f, a, b in
+        res.data.withUnsafeBufferPointer { rd in
+            weights.withUnsafeBufferPointer { wp in
+                values.withUnsafeBufferPointer { vp in
+                    let r = UnsafeBufferPointer(rebasing: rd[(f * ndiag * nwave)..<((f + 1) * ndiag * nwave)])
+                    let w = UnsafeBufferPointer(rebasing: wp[(f * nwave)..<((f + 1) * nwave)])
+                    let v = UnsafeBufferPointer(rebasing: vp[(f * nwave)..<((f + 1) * nwave)])
+                    BandedDeconvolution.accumulate(resolution: r, ndiag: ndiag, nwave: nwave, weights: w, values: v,
+                                                   terms: [1], into: &a, rhs: &b)
                 }
             }
-            parts[c] = (a, b)
         }
-    }
-    var a = parts[0].0, b = parts[0].1
-    for c in 1..<nchunks {
-        for k in 0..<a.band.count { a.band[k] += parts[c].0.band[k] }
-        for k in 0..<nwave { b[k] += parts[c].1[k] }
     }
     do {
         return try BandedDeconvolution.solve(a, b).x

@@ -115,6 +115,31 @@ public enum BandedDeconvolution {
         }
     }
 
+    /// The normal equations (A, b) of size `n`, half band width `kd`, summed over `count` fibers: `add(i, &A, &b)`
+    /// adds fiber i. Fibers go in at most 16 fixed chunks summed in parallel, and the chunks are added in order, so
+    /// the result does not depend on the thread count.
+    public static func accumulateInChunks(count: Int, n: Int, kd: Int,
+                                          _ add: (Int, inout SymmetricBandMatrix, inout [Double]) -> Void) -> (SymmetricBandMatrix, [Double]) {
+        precondition(count > 0, "accumulateInChunks: no fibers")
+        let nchunks = min(count, 16)
+        var parts = [(SymmetricBandMatrix, [Double])](repeating: (SymmetricBandMatrix(n: 0, kd: 0), []), count: nchunks)
+        parts.withUnsafeMutableBufferPointer { pp in
+            let out = SharedBuffer(pp)
+            parallelFor(nchunks) { c in
+                var a = SymmetricBandMatrix(n: n, kd: kd)
+                var b = [Double](repeating: 0, count: n)
+                for i in (c * count / nchunks)..<((c + 1) * count / nchunks) { add(i, &a, &b) }
+                out[c] = (a, b)
+            }
+        }
+        var a = parts[0].0, b = parts[0].1
+        for c in 1..<nchunks {
+            for k in 0..<a.band.count { a.band[k] += parts[c].0.band[k] }
+            for k in 0..<n { b[k] += parts[c].1[k] }
+        }
+        return (a, b)
+    }
+
     /// Solves A x = b where rows with a zero diagonal (unknowns no data constrain) are left at 0, as desispec
     /// does by solving only the sub-system with A.diagonal() > 0. Returns the solution, the factor and the
     /// mask of constrained unknowns.

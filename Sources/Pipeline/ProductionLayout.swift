@@ -53,6 +53,8 @@ public struct ProductionLayout: Sendable {
     }
 
     public func qaDir(night: String, expid: Int) -> String { "\(prodRoot)/QA/exposures/\(night)/\(Self.e8(expid))" }
+    /// The night's QA index written by `qa-night` (links every figure).
+    public func qaNightHTML(night: String) -> String { "\(prodRoot)/QA/qa-\(night).html" }
 
     public var runDir: String { "\(prodRoot)/run" }
     public var database: String { "\(runDir)/tasks.sqlite" }

@@ -5,12 +5,19 @@ public struct ProductionOptions: Sendable, Codable, Equatable {
     public var psfDir: String?
     public var nspec: Int?
     public var noFluxCalib: Bool
+    /// Stellar templates and filter curves of the standard-star fit (stdstars --starmodels, --filters-dir).
+    public var starModels: String?
+    public var filtersDir: String?
 
-    public init(psfDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false) {
+    public init(psfDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false, starModels: String? = nil,
+                filtersDir: String? = nil) {
         self.psfDir = psfDir; self.nspec = nspec; self.noFluxCalib = noFluxCalib
+        self.starModels = starModels; self.filtersDir = filtersDir
     }
 
-    public var nightOptions: NightOptions { NightOptions(inputPSFDir: psfDir, nspec: nspec, noFluxCalib: noFluxCalib) }
+    public var nightOptions: NightOptions {
+        NightOptions(inputPSFDir: psfDir, nspec: nspec, noFluxCalib: noFluxCalib, starModels: starModels, filtersDir: filtersDir)
+    }
 
     public static func path(_ layout: ProductionLayout) -> String { "\(layout.runDir)/options.json" }
 

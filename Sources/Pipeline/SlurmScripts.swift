@@ -16,8 +16,12 @@ public struct SlurmPlan: Sendable {
     /// - Parameters:
     ///   - executable: absolute path of `desispec` on the cluster nodes.
     ///   - partition/time/account: passed to #SBATCH lines when given.
+    /// Folder of the jobs' Slurm output files (it must exist when a job starts, or Slurm fails the job).
+    public var logDirectory: String
+
     public init(graph: TaskGraph, layout: ProductionLayout, executable: String, night: String,
                 partition: String? = nil, timeMinutes: Int = 30, account: String? = nil) {
+        logDirectory = layout.logDir(night: night)
         let typeOf = Dictionary(uniqueKeysWithValues: graph.tasks.map { ($0.name, $0.type) })
         var jobs: [Job] = []
         for (type, _) in graph.countsByType {
@@ -43,6 +47,7 @@ public struct SlurmPlan: Sendable {
     }
 
     public func write() throws {
+        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         for job in jobs {
             try FileManager.default.createDirectory(atPath: (job.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try job.script.write(toFile: job.path, atomically: true, encoding: .utf8)

@@ -10,9 +10,15 @@ public struct NightOptions: Sendable {
     public var nspec: Int?
     /// Skip the flux calibration chain (no standard stars).
     public var noFluxCalib = false
+    /// Stellar templates for the standard-star fit (nil: stdstars' default).
+    public var starModels: String?
+    /// Filter curves for the standard-star normalisation (nil: stdstars' default).
+    public var filtersDir: String?
 
-    public init(inputPSFDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false) {
+    public init(inputPSFDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false, starModels: String? = nil,
+                filtersDir: String? = nil) {
         self.inputPSFDir = inputPSFDir; self.nspec = nspec; self.noFluxCalib = noFluxCalib
+        self.starModels = starModels; self.filtersDir = filtersDir
     }
 }
 
@@ -37,6 +43,7 @@ public struct TaskGraph: Sendable {
         var tasks: [PipelineTask] = []
         func add(_ t: PipelineTask) -> String { tasks.append(t); return t.name }
         let nspecArgs = options.nspec.map { ["-n", String($0)] } ?? []
+        let starArgs = (options.starModels.map { ["--starmodels", $0] } ?? []) + (options.filtersDir.map { ["--filters-dir", $0] } ?? [])
 
         // preproc: every exposure, every camera.
         var preprocTask: [String: String] = [:]   // "expid/camera" -> task
@@ -67,8 +74,7 @@ public struct TaskGraph: Sendable {
                 let pre = L.preproc(night: night, expid: e.expid, camera: c.name)
                 let name = add(PipelineTask(
                     type: .psf, night: night, expid: e.expid, unit: c.name,
-                    arguments: ["traceshift", "-i", pre, "--psf", input, "-o", out, "--arc-lamps",
-                                "--degxx", "0", "--degxy", "0", "--degyx", "0", "--degyy", "0"],
+                    arguments: ["psf", "-i", pre, "--psf", input, "-o", out],
                     inputs: [pre, input], outputs: [out], dependencies: [preprocTask["\(e.expid)/\(c.name)"]!]))
                 psfs.append((out, name))
             }
@@ -107,6 +113,7 @@ public struct TaskGraph: Sendable {
         }
 
         // fiberflat per flat exposure, fiberflatnight per camera.
+        var qaFrameTasks: [Int: [String]] = [:]   // expid -> qa-frame tasks
         var flatnightTask: [String: String] = [:]
         for c in cameras {
             var ffs: [(String, String)] = []
@@ -117,6 +124,9 @@ public struct TaskGraph: Sendable {
                                             arguments: ["fiberflat", "-i", frame, "-o", out],
                                             inputs: [frame], outputs: [out], dependencies: [frameTask["\(e.expid)/\(c.name)"]!]))
                 ffs.append((out, name))
+                qaFrameTasks[e.expid, default: []].append(add(qaFrameTask(
+                    night: night, expid: e.expid, camera: c.name, frame: frame, layout: L,
+                    related: ["--fiberflat", out], dependencies: [name])))
             }
             if ffs.isEmpty { continue }
             let out = L.fiberflatnight(night: night, camera: c.name)
@@ -152,7 +162,7 @@ public struct TaskGraph: Sendable {
                     let ffs = cams.map { L.fiberflatnight(night: night, camera: $0.name) }
                     starTask = add(PipelineTask(type: .stdstars, night: night, expid: e.expid, unit: "sp\(sp)",
                                                 arguments: ["stdstars", "--frames"] + frames + ["--skymodels"] + skies
-                                                    + ["--fiberflats"] + ffs + ["-o", stars],
+                                                    + ["--fiberflats"] + ffs + ["-o", stars] + starArgs,
                                                 inputs: frames + skies + ffs, outputs: [stars],
                                                 dependencies: cams.map { skyTask[$0.name]! }))
                 }
@@ -178,6 +188,11 @@ public struct TaskGraph: Sendable {
                     let cf = add(PipelineTask(type: .cframe, night: night, expid: e.expid, unit: c.name,
                                               arguments: cframeArgs, inputs: inputs, outputs: [cframe], dependencies: deps))
                     cframesByTile[e.tile ?? 0, default: []].append((cframe, cf, sp))
+                    let related = ["--fiberflat", ff, "--sky", sky] + (starTask == nil ? [] : ["--calib",
+                        L.exposureFile("fluxcalib", night: night, expid: e.expid, camera: c.name)])
+                    qaFrameTasks[e.expid, default: []].append(add(qaFrameTask(
+                        night: night, expid: e.expid, camera: c.name, frame: cframe, layout: L,
+                        related: related, dependencies: [cf])))
                 }
             }
         }
@@ -192,11 +207,37 @@ public struct TaskGraph: Sendable {
                                           inputs: mine.map(\.path), outputs: [spectra], dependencies: mine.map(\.task)))
                 let coadd = L.tileFile("coadd", spectrograph: sp, tile: tile, night: night)
                 _ = add(PipelineTask(type: .coadd, night: night, unit: "tile\(tile)-sp\(sp)",
-                                     arguments: ["coadd", "-i", spectra, "-o", coadd],
+                                     arguments: ["coadd", "-i", spectra, "-o", coadd, "--onetile"],
                                      inputs: [spectra], outputs: [coadd], dependencies: [st]))
             }
         }
+
+        // QA: per exposure (its cameras' qa-frame files), then the night's time series and HTML index.
+        var qaExposureTasks: [String] = []
+        for (expid, frameQAs) in qaFrameTasks.sorted(by: { $0.key < $1.key }) {
+            let dir = L.qaDir(night: night, expid: expid)
+            let out = "\(dir)/qa-\(ProductionLayout.e8(expid)).json"
+            qaExposureTasks.append(add(PipelineTask(
+                type: .qaexposure, night: night, expid: expid,
+                arguments: ["qa-exposure", "--qa-dir", dir, "-o", out],
+                inputs: [], outputs: [out], dependencies: frameQAs)))
+        }
+        if !qaExposureTasks.isEmpty {
+            _ = add(PipelineTask(type: .qanight, night: night,
+                                 arguments: ["qa-night", "--night", night, "--prod-root", L.prodRoot],
+                                 inputs: [], outputs: [L.qaNightHTML(night: night)], dependencies: qaExposureTasks))
+        }
         return TaskGraph(tasks: tasks)
+    }
+
+    /// `qa-frame` of one camera's frame (flat frame or science cframe), with its figures, into the exposure's QA folder.
+    static func qaFrameTask(night: String, expid: Int, camera: String, frame: String, layout L: ProductionLayout,
+                            related: [String], dependencies: [String]) -> PipelineTask {
+        let dir = L.qaDir(night: night, expid: expid)
+        let out = "\(dir)/qa-\(camera)-\(ProductionLayout.e8(expid)).json"
+        return PipelineTask(type: .qa, night: night, expid: expid, unit: camera,
+                            arguments: ["qa-frame", frame] + related + ["-o", out, "--make-plots", dir, "--no-search"],
+                            inputs: [frame], outputs: [out], dependencies: dependencies)
     }
 
     /// Tasks of one exposure and what they need that is not of that exposure (nightly calibrations must exist).

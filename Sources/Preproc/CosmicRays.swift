@@ -37,78 +37,79 @@ public struct CosmicRayRejector: Sendable {
     /// are ignored (their value is replaced by the central pixel's when they are a neighbour).
     public func reject(pix: [Double], ivar: [Double], mask: [UInt32], ny: Int, nx: Int) -> [Bool] {
         precondition(pix.count == ny * nx && ivar.count == ny * nx && mask.count == ny * nx)
-        let n = ny * nx
-        var tivar = [Double](repeating: 0, count: n)
-        var rejected = [Bool](repeating: false, count: n)
-        guard ny > 2, nx > 2 else { return rejected }
-        let threshold = nsig
-        // first pass over every interior pixel with S/N > nsig
-        let blocks = min(ny - 2, 64)
-        var found = [[Int]](repeating: [], count: blocks)
-        pix.withUnsafeBufferPointer { pp in
-        ivar.withUnsafeBufferPointer { ip in
-        mask.withUnsafeBufferPointer { mp in
-        tivar.withUnsafeMutableBufferPointer { tp in
-        found.withUnsafeMutableBufferPointer { fp in
-            nonisolated(unsafe) let p = pp, iv = ip, m = mp, t = tp, f = fp
-            DispatchQueue.concurrentPerform(iterations: blocks) { b in
-                let r0 = (ny * b) / blocks, r1 = (ny * (b + 1)) / blocks
-                for i in (r0 * nx)..<(r1 * nx) { t[i] = (m[i] == 0 && iv[i] > 0) ? iv[i] : 0 }
-            }
-            DispatchQueue.concurrentPerform(iterations: blocks) { b in
-                let r0 = 1 + (ny - 2) * b / blocks, r1 = 1 + (ny - 2) * (b + 1) / blocks
-                var local: [Int] = []
-                for i0 in r0..<r1 {
-                    for i1 in 1..<(nx - 1) {
-                        let c = i0 * nx + i1
-                        guard p[c] * t[c].squareRoot() > threshold else { continue }
-                        if isCosmic(c, nx: nx, pix: p, ivar: UnsafeBufferPointer(t), nsig: nsig, cfudge: cfudge) { local.append(c) }
-                    }
-                }
-                f[b] = local
-            }
-        }}}}}
-        var list = found.flatMap { $0 }
+        var tivar = (0..<(ny * nx)).map { (mask[$0] == 0 && ivar[$0] > 0) ? ivar[$0] : 0 }
+        var rejected = [Bool](repeating: false, count: ny * nx)
+        let list = pix.withUnsafeBufferPointer { p in
+            tivar.withUnsafeMutableBufferPointer { t in reject(pix: p, tivar: t, ny: ny, nx: nx) }
+        }
         for c in list { rejected[c] = true }
+        return rejected
+    }
+
+    /// Flat indices (ascending) of the pixels rejected as cosmic rays. `tivar` is the inverse variance with 0 for the
+    /// pixels to ignore (masked or ivar <= 0); it is used as scratch (rejected pixels get 0).
+    public func reject(pix p: UnsafeBufferPointer<Double>, tivar t: UnsafeMutableBufferPointer<Double>, ny: Int, nx: Int) -> [Int] {
+        precondition(p.count == ny * nx && t.count == ny * nx)
+        guard ny > 2, nx > 2 else { return [] }
+        let n = ny * nx
+        // state per pixel: bit 0 rejected, bit 1 queued as a candidate
+        let state = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: n)
+        state.initialize(repeating: 0)
+        defer { state.deallocate() }
+        nonisolated(unsafe) let pp = p, tt = t
+        // first pass over every interior pixel with S/N > nsig, in fixed row blocks
+        let blocks = min(ny - 2, 256)
+        let found = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: blocks)
+        found.initialize(repeating: [])
+        defer { found.deinitialize(); found.deallocate() }
+        nonisolated(unsafe) let fp = found
+        let threshold = nsig
+        DispatchQueue.concurrentPerform(iterations: blocks) { b in
+            let r0 = 1 + (ny - 2) * b / blocks, r1 = 1 + (ny - 2) * (b + 1) / blocks
+            var local: [Int] = []
+            let sn = UnsafeMutableBufferPointer<Bool>.allocate(capacity: nx)
+            defer { sn.deallocate() }
+            for i0 in r0..<r1 {
+                let base = i0 * nx
+                // S/N test first, branch-free so that it vectorises
+                for i1 in 1..<(nx - 1) { sn[i1] = pp[base + i1] * tt[base + i1].squareRoot() > threshold }
+                for i1 in 1..<(nx - 1) where sn[i1] {
+                    if isCosmic(base + i1, nx: nx, pix: pp, ivar: UnsafeBufferPointer(tt), nsig: nsig, cfudge: cfudge) { local.append(base + i1) }
+                }
+            }
+            fp[b] = local
+        }
+        var list: [Int] = []
+        for b in 0..<blocks { list += found[b] }
+        for c in list { state[c] = 1 }
         // then, until nothing changes, the neighbours of rejected pixels with nsig = 3 and cfudge = 0, rejected pixels
-        // being ignored as neighbours (desispec recomputes the neighbours of all rejected pixels at each iteration)
+        // being ignored as neighbours. desispec tests the neighbours of all rejected pixels at each iteration; only
+        // those of the pixels rejected in the previous iteration can change outcome (the others see the same inputs),
+        // so only they are tested again.
         var newly = list
-        var mark = [Bool](repeating: false, count: n)
         if niter > 0 {
             for _ in 0..<niter {
-                for c in newly { tivar[c] = 0 }
+                for c in newly { t[c] = 0 }
                 var candidates: [Int] = []
-                for c in list {
+                for c in newly {
                     let i0 = c / nx, i1 = c % nx
                     guard i0 >= 1, i0 < ny - 1, i1 >= 1, i1 < nx - 1 else { continue }
                     for d0 in -1...1 { for d1 in -1...1 where d0 != 0 || d1 != 0 {
-                        let q = c + d0 * nx + d1
                         let q0 = i0 + d0, q1 = i1 + d1
-                        guard !rejected[q], !mark[q], q0 >= 1, q0 < ny - 1, q1 >= 1, q1 < nx - 1 else { continue }
-                        mark[q] = true; candidates.append(q)
+                        guard q0 >= 1, q0 < ny - 1, q1 >= 1, q1 < nx - 1 else { continue }
+                        let q = q0 * nx + q1
+                        guard state[q] == 0 else { continue }
+                        state[q] = 2; candidates.append(q)
                     } }
                 }
-                for q in candidates { mark[q] = false }
-                let chunks = max(1, min(64, candidates.count / 1024))
-                var results = [[Int]](repeating: [], count: chunks)
-                let cands = candidates
-                pix.withUnsafeBufferPointer { pp in
-                tivar.withUnsafeBufferPointer { tp in
-                results.withUnsafeMutableBufferPointer { rp in
-                    nonisolated(unsafe) let p = pp, t = tp, r = rp
-                    DispatchQueue.concurrentPerform(iterations: chunks) { k in
-                        let lo = cands.count * k / chunks, hi = cands.count * (k + 1) / chunks
-                        var local: [Int] = []
-                        for j in lo..<hi {
-                            let q = cands[j]
-                            if t[q] > 0, isCosmic(q, nx: nx, pix: p, ivar: t, nsig: 3, cfudge: 0) { local.append(q) }
-                        }
-                        r[k] = local
-                    }
-                }}}
-                newly = results.flatMap { $0 }
+                for q in candidates { state[q] = 0 }
+                var next: [Int] = []
+                for q in candidates where t[q] > 0 && isCosmic(q, nx: nx, pix: p, ivar: UnsafeBufferPointer(t), nsig: 3, cfudge: 0) {
+                    next.append(q)
+                }
+                newly = next
                 if newly.isEmpty { break }
-                for q in newly { rejected[q] = true }
+                for q in newly { state[q] = 1 }
                 list += newly
             }
         }
@@ -120,15 +121,21 @@ public struct CosmicRayRejector: Sendable {
                 guard i0 >= 1, i0 < ny - 1, i1 >= 1, i1 < nx - 1 else { continue }
                 for d0 in -1...1 { for d1 in -1...1 where d0 != 0 || d1 != 0 {
                     let q = c + d0 * nx + d1
-                    if !rejected[q] { rejected[q] = true; grown.append(q) }
+                    if state[q] == 0 { state[q] = 1; grown.append(q) }
                 } }
             }
-            CosmicMaskRepair.standard.repair(&rejected, set: grown, ny: ny, nx: nx)
+            let added = CosmicMaskRepair.standard.closingAdditions(set: grown, isSet: UnsafeBufferPointer(state), ny: ny, nx: nx)
+            list = grown + added
         }
-        return rejected
+        list.sort()
+        var out: [Int] = []
+        out.reserveCapacity(list.count)
+        for c in list where out.last != c { out.append(c) }
+        return out
     }
 
     /// The test of one interior pixel `c` (desispec.cosmics._reject_cosmic_rays_ala_sdss_single_numba) with ivar > 0.
+    /// A neighbour with ivar = 0 takes the central pixel's value and variance.
     @inline(__always)
     func isCosmic(_ c: Int, nx: Int, pix p: UnsafeBufferPointer<Double>, ivar iv: UnsafeBufferPointer<Double>,
                   nsig: Double, cfudge: Double) -> Bool {
@@ -136,20 +143,32 @@ public struct CosmicRayRejector: Sendable {
         guard civ > 0 else { return false }
         let cval = p[c]
         let cerr = 1 / civ.squareRoot()
+        let cvar = cerr * cerr
+        // the PSF test of some axis must pass, and nerr >= 0 makes X > nval necessary for X > nval + cfudge nerr:
+        // reject without the neighbours' variances when no axis passes that (most bright, smooth pixels)
+        let x = (cval - cfudge * cerr) * c2fudge
+        var possible = false
+        for a in 0..<4 {
+            let off = a == 0 ? 1 : (a == 1 ? nx : (a == 2 ? nx + 1 : nx - 1))
+            let v0 = iv[c - off] > 0 ? p[c - off] : cval, v1 = iv[c + off] > 0 ? p[c + off] : cval
+            if x * psfGradients[a] > (v0 + v1) * 0.5 { possible = true; break }
+        }
+        if !possible { return false }
         var first = 0
         var second = false
         // axes: horizontal (0,1), vertical (1,0), diagonals (1,1) and (1,-1)
         for a in 0..<4 {
             let off = a == 0 ? 1 : (a == 1 ? nx : (a == 2 ? nx + 1 : nx - 1))
-            var nval = 0.0, nerr = 0.0
-            for k in [c - off, c + off] {
-                let t = iv[k]
-                if t > 0 { nval += p[k]; nerr += 1 / t } else { nval += cval; nerr += cerr * cerr }
-            }
-            nval *= 0.5
-            nerr = nerr.squareRoot() * 0.5
+            let t0 = iv[c - off], t1 = iv[c + off]
+            let v0 = t0 > 0 ? p[c - off] : cval, e0 = t0 > 0 ? 1 / t0 : cvar
+            let v1 = t1 > 0 ? p[c + off] : cval, e1 = t1 > 0 ? 1 / t1 : cvar
+            let nval = (v0 + v1) * 0.5
+            let nerr = (e0 + e1).squareRoot() * 0.5
             if cval > nval + nsig * cerr { first += 1 }
             if (cval - cfudge * cerr) * c2fudge * psfGradients[a] > nval + cfudge * nerr { second = true }
+            // two of the four axes are needed: stop when they can no longer be reached
+            if first + (3 - a) < 2 { return false }
+            if first >= 2 && second { return true }
         }
         return first >= 2 && second
     }
@@ -195,39 +214,70 @@ public struct CosmicMaskRepair: Sendable {
     /// erode = {q : q + s in the dilated set or outside the image, for all s}. Work is proportional to the set pixels.
     public func repair(_ m: [Bool], ny: Int, nx: Int) -> [Bool] {
         var out = m
-        repair(&out, set: m.indices.filter { m[$0] }, ny: ny, nx: nx)
+        let set = m.indices.filter { m[$0] }
+        let added = m.map { $0 ? UInt8(1) : 0 }.withUnsafeBufferPointer { closingAdditions(set: set, isSet: $0, ny: ny, nx: nx) }
+        for q in added { out[q] = true }
         return out
     }
 
-    /// In-place closing of `m`, whose set pixels are exactly `set` (any order).
-    public func repair(_ m: inout [Bool], set: [Int], ny: Int, nx: Int) {
-        guard !set.isEmpty else { return }
-        var dil = [Bool](repeating: false, count: ny * nx)
-        var add: [Int] = []
-        for se in elements {
+    /// Pixels that the closings add to the set pixels `set` (`isSet[i] != 0` exactly for them), possibly repeated.
+    /// Only pixels of the dilated set are candidates, as every element holds its centre. Computed in fixed bands of
+    /// rows, each with a private dilation map over the band and a halo of the elements' reach, so the result does not
+    /// depend on the thread count.
+    public func closingAdditions(set: [Int], isSet: UnsafeBufferPointer<UInt8>, ny: Int, nx: Int) -> [Int] {
+        guard !set.isEmpty, ny > 0, nx > 0 else { return [] }
+        let reach = elements.flatMap { $0.map { abs($0.0) } }.max() ?? 0
+        let sorted = set.sorted()
+        let bands = max(1, min(16, ny / 64))
+        let results = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: bands)
+        results.initialize(repeating: [])
+        defer { results.deinitialize(); results.deallocate() }
+        nonisolated(unsafe) let res = results, isSetP = isSet
+        let elems = elements
+        DispatchQueue.concurrentPerform(iterations: bands) { b in
+            let r0 = ny * b / bands, r1 = ny * (b + 1) / bands
+            // the dilation is needed on rows [d0, d1), made of set pixels in rows [s0, s1)
+            let d0 = max(0, r0 - reach), d1 = min(ny, r1 + reach)
+            let s0 = max(0, r0 - 2 * reach), s1 = min(ny, r1 + 2 * reach)
+            var lo = 0, hi = sorted.count
+            while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < s0 * nx { lo = mid + 1 } else { hi = mid } }
+            let first = lo
+            hi = sorted.count
+            while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < s1 * nx { lo = mid + 1 } else { hi = mid } }
+            let pixels = sorted[first..<lo]
+            let dil = UnsafeMutableBufferPointer<Bool>.allocate(capacity: (d1 - d0) * nx)
+            dil.initialize(repeating: false)
+            defer { dil.deallocate() }
+            var add: [Int] = []
             var touched: [Int] = []
-            for p in set {
-                let r = p / nx, c = p % nx
-                for (dr, dc) in se {
-                    let rr = r + dr, cc = c + dc
-                    guard rr >= 0, rr < ny, cc >= 0, cc < nx else { continue }
-                    let k = rr * nx + cc
-                    if !dil[k] { dil[k] = true; touched.append(k) }
+            for se in elems {
+                touched.removeAll(keepingCapacity: true)
+                for p in pixels {
+                    let r = p / nx, c = p % nx
+                    for (dr, dc) in se {
+                        let rr = r + dr, cc = c + dc
+                        guard rr >= d0, rr < d1, cc >= 0, cc < nx else { continue }
+                        let k = (rr - d0) * nx + cc
+                        if !dil[k] { dil[k] = true; touched.append(k) }
+                    }
                 }
-            }
-            for q in touched where !m[q] {
-                let r = q / nx, c = q % nx
-                var keep = true
-                for (dr, dc) in se {
-                    let rr = r + dr, cc = c + dc
-                    if rr < 0 || rr >= ny || cc < 0 || cc >= nx { continue }
-                    if !dil[rr * nx + cc] { keep = false; break }
+                for k in touched {
+                    let r = k / nx + d0, c = k % nx
+                    guard r >= r0, r < r1, isSetP[r * nx + c] == 0 else { continue }
+                    var keep = true
+                    for (dr, dc) in se {
+                        let rr = r + dr, cc = c + dc
+                        if rr < 0 || rr >= ny || cc < 0 || cc >= nx { continue }
+                        if !dil[(rr - d0) * nx + cc] { keep = false; break }
+                    }
+                    if keep { add.append(r * nx + c) }
                 }
-                if keep { add.append(q) }
+                for k in touched { dil[k] = false }
             }
-            for k in touched { dil[k] = false }
+            res[b] = add
         }
-        // every closing is computed from the input mask: apply the additions at the end
-        for q in add { m[q] = true }
+        var out: [Int] = []
+        for b in 0..<bands { out += results[b] }
+        return out
     }
 }

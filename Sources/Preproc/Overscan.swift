@@ -56,7 +56,7 @@ public enum Overscan {
     /// overscan, minus its median filter (size `smooth`), above `threshold` ADU, where the per-row overscan also departs
     /// by more than 2 ADU from its median filter (size 20); flagged rows grow by 2 rows each side.
     /// (desispec slices with Python semantics; here the column band is clipped to the raw image.)
-    public static func cosmicTrailRows(raw: [Double], rawNx: Int, data: CCDRegion, bias: CCDRegion, perRow: [Double],
+    static func cosmicTrailRows(raw: RawPixels, rawNx: Int, data: CCDRegion, bias: CCDRegion, perRow: [Double],
                                        width: Int = 300, threshold: Double = 25000, smooth: Int = 100) -> [Bool] {
         let n = perRow.count
         let toTheLeft = data.cols.upperBound <= bias.cols.lowerBound

@@ -3,18 +3,6 @@ import FITS
 import Foundation
 import LinearAlgebra
 
-/// Where a calibration image comes from.
-public enum CalibrationSource: Sendable {
-    /// Do not apply this step.
-    case none
-    /// The file named by the calibration config (BIAS, DARK, PIXFLAT, MASK keys).
-    case fromConfig
-    /// HDU 0 of this file.
-    case file(String)
-    /// This array (bias: raw shape; others: image shape), row-major.
-    case array([Double])
-}
-
 /// Options of `Preprocessor.run`, with desispec.preproc.preproc's defaults.
 public struct PreprocOptions: Sendable {
     public var bias: CalibrationSource = .none
@@ -45,6 +33,8 @@ public struct PreprocResult: Sendable {
     public var notes: [String]
     /// Pixels flagged as cosmic rays.
     public var cosmicCount: Int
+    /// Wall-clock seconds of each step, in order (for `desispec preproc --timing`).
+    public var timings: [(step: String, seconds: Double)] = []
 }
 
 /// CCD preprocessing as desispec.preproc.preproc (desispec 0.70): bias frame, overscan level and read noise per
@@ -52,6 +42,7 @@ public struct PreprocResult: Sendable {
 /// cosmic-ray masking. image = ((raw - bias - overscan) * gain - dark) / pixflat, in electrons.
 public enum Preprocessor {
     public static func run(_ raw: RawImage, options: PreprocOptions = PreprocOptions()) throws -> PreprocResult {
+        var clock = StepClock()
         let path = raw.path
         var notes: [String] = []
         var header = raw.header
@@ -70,423 +61,238 @@ public enum Preprocessor {
         guard let camera = Camera(cameraName) else {
             throw DESIError.badFile(path: path, problem: "CAMERA='\(cameraName)' is not a DESI camera (b0..z9)")
         }
-        let amps = try amplifierSections(header, rawNy: raw.ny, rawNx: raw.nx, path: path)
+        let sections = try amplifierSections(header, rawNy: raw.ny, rawNx: raw.nx, path: path)
         guard raw.data.count == raw.ny * raw.nx else {
             throw DESIError.badFile(path: path, problem: "raw image has \(raw.data.count) values, shape needs \(raw.ny * raw.nx)")
         }
-        if let bad = raw.data.firstIndex(where: { !$0.isFinite }) {
+        if let bad = firstNonFinite(raw.data) {
             throw DESIError.badFile(path: path, problem: "raw image holds a non-finite value at row \(bad / raw.nx), column \(bad % raw.nx)")
         }
         var useOverscanRow = options.useOverscanRow
         if let c = cfg, let v = c.bool("USE_ORSEC") { useOverscanRow = v }
 
         // output shape from the CCD sections
-        let ny = amps.map(\.ccd.rows.upperBound).max()!, nx = amps.map(\.ccd.cols.upperBound).max()!
-        let rawNx = raw.nx
+        let ny = sections.map(\.ccd.rows.upperBound).max()!, nx = sections.map(\.ccd.cols.upperBound).max()!
+        let rawNx = raw.nx, rawCount = raw.ny * raw.nx
 
-        // calibration images
-        var rawimage = raw.data
-        let bias = try loadCalibration(options.bias, key: "BIAS", config: cfg, header: &header, path: path)
-        if let b = bias.data {
-            guard b.count == rawimage.count, bias.shape == [raw.ny, raw.nx] else {
-                throw DESIError.mismatch("bias \(bias.source) has shape \(bias.shape), raw image is [\(raw.ny), \(raw.nx)]")
+        // calibration images, read at the same time
+        let exptime = raw.primaryHeader.double("EXPTIME") ?? header.double("EXPTIME")
+        let cal = try LoadedCalibrations.load(options, config: cfg, exptime: exptime, path: path)
+        clock.lap("read calibration images")
+        if let d = cal.dependency["CCD_CALIB_BIAS"] { header.setDependency("CCD_CALIB_BIAS", d) }
+        if let b = cal.bias {
+            let shape = b.shape.isEmpty && b.data.count == rawCount ? [raw.ny, raw.nx] : b.shape
+            guard b.data.count == rawCount, shape == [raw.ny, raw.nx] else {
+                throw DESIError.mismatch("bias \(b.source) has shape \(b.shape.isEmpty ? [b.data.count] : b.shape), raw image is [\(raw.ny), \(raw.nx)]")
             }
         }
-        var darkImage: [Double]? = nil
-        var darkIsTrimmed = true
-        if case .none = options.dark {} else {
-            guard let exptime = raw.primaryHeader.double("EXPTIME") ?? header.double("EXPTIME") else {
-                throw DESIError.badFile(path: path, problem: "no EXPTIME keyword to scale the dark")
+        var dark: DarkImage? = nil
+        var darkTrimmed = true
+        if let d0 = cal.dependency["CCD_CALIB_DARK"] { header.setDependency("CCD_CALIB_DARK", d0) }
+        if var d = cal.dark {
+            if d.ny == 0 && d.nx == 0 {   // an array: the image's or the raw shape
+                if d.rate.count == ny * nx { d.ny = ny; d.nx = nx } else if d.rate.count == rawCount { d.ny = raw.ny; d.nx = raw.nx }
             }
-            let d = try loadCalibration(options.dark, key: "DARK", config: cfg, header: &header, path: path, exptime: exptime)
-            if let dd = d.data {
-                if d.shape == [ny, nx] { darkIsTrimmed = true }
-                else if d.shape == [raw.ny, raw.nx] { darkIsTrimmed = false }
-                else { throw DESIError.mismatch("dark \(d.source) has shape \(d.shape); raw is [\(raw.ny), \(raw.nx)], preproc [\(ny), \(nx)]") }
-                if dd.allSatisfy({ $0 == 0 }) {
-                    notes.append(exptime == 0 ? "dark model for exptime=0 is all zeros; not applied" : "dark model unexpectedly all zeros; not applied")
-                } else {
-                    darkImage = dd
+            if d.ny == ny && d.nx == nx { darkTrimmed = true }
+            else if d.ny == raw.ny && d.nx == raw.nx { darkTrimmed = false }
+            else { throw DESIError.mismatch("dark \(cal.darkSource) has shape [\(d.ny), \(d.nx)]; raw is [\(raw.ny), \(raw.nx)], preproc [\(ny), \(nx)]") }
+            if d.isAllZero {
+                notes.append(d.exptime == 0 ? "dark model for exptime=0 is all zeros; not applied" : "dark model unexpectedly all zeros; not applied")
+            } else {
+                dark = d
+            }
+        }
+        if let d = cal.dependency["CCD_CALIB_MASK"] { header.setDependency("CCD_CALIB_MASK", d) }
+        if let m = cal.mask {
+            let shape = m.shape.isEmpty && m.data.count == ny * nx ? [ny, nx] : m.shape
+            guard shape == [ny, nx], m.data.count == ny * nx else {
+                throw DESIError.mismatch("mask \(m.source) has shape \(m.shape.isEmpty ? [m.data.count] : m.shape), image is [\(ny), \(nx)]")
+            }
+        }
+        if let p = cal.pixflat {
+            let shape = p.shape.isEmpty && p.data.count == ny * nx ? [ny, nx] : p.shape
+            guard shape == [ny, nx], p.data.count == ny * nx else {
+                // desispec fails on the pixel flat only after the amplifiers: same message, earlier
+                throw DESIError.mismatch("pixflat \(p.source) has shape \(p.shape.isEmpty ? [p.data.count] : p.shape), image is [\(ny), \(nx)]")
+            }
+        }
+
+        let biasP = cal.bias?.data, pixflatP = cal.pixflat?.data, maskP = cal.mask?.data
+        return try raw.data.withUnsafeBufferPointer { rawP in
+            let pixels = RawPixels(raw: rawP, bias: biasP)
+            // per amplifier: overscan level per row, read noise, gain, saturation (independent, in parallel)
+            var plans = [AmplifierPlan?](repeating: nil, count: sections.count)
+            let hdr = header, useRow = useOverscanRow, darkImage = dark, trimmed = darkTrimmed
+            let calibMask = maskP
+            plans.withUnsafeMutableBufferPointer { pb in
+                nonisolated(unsafe) let out = pb
+                DispatchQueue.concurrentPerform(iterations: sections.count) { ai in
+                    var plan = AmplifierPlan.measure(sections[ai], raw: pixels, rawNx: rawNx, nx: nx, header: hdr, config: cfg,
+                                                     options: options, useOverscanRow: useRow, calibMask: calibMask)
+                    if let d = darkImage {
+                        // the dark frame's own noise over the amplifier (desispec: calc_overscan of the trimmed dark)
+                        let a = sections[ai], g = plan.gain
+                        plan.darkNoise = trimmed
+                            ? RobustLevel.level(rows: a.ccd.rows.count, cols: a.ccd.cols.count) { r, buf in
+                                d.values(row: a.ccd.rows.lowerBound + r, from: a.ccd.cols.lowerBound, scale: 1, into: buf) }.readnoise
+                            : RobustLevel.level(rows: a.data.rows.count, cols: a.data.cols.count) { r, buf in
+                                d.values(row: a.data.rows.lowerBound + r, from: a.data.cols.lowerBound, scale: g, into: buf) }.readnoise
+                    }
+                    out[ai] = plan
                 }
             }
-        }
-        if let b = bias.data {
-            rawimage.withUnsafeMutableBufferPointer { rp in
-                nonisolated(unsafe) let r = rp
-                parallelChunks(r.count) { range in for i in range { r[i] -= b[i] } }
+            let amps = plans.map { $0! }
+            for p in amps {
+                for (k, v, c) in p.cards { header.set(k, v, comment: c) }
+                notes += p.notes
             }
-        }
-        var mask = [UInt32](repeating: 0, count: ny * nx)
-        let maskCal = try loadCalibration(options.mask, key: "MASK", config: cfg, header: &header, path: path)
-        if let m = maskCal.data {
-            guard maskCal.shape == [ny, nx] else { throw DESIError.mismatch("mask \(maskCal.source) has shape \(maskCal.shape), image is [\(ny), \(nx)]") }
-            for i in 0..<m.count { mask[i] = UInt32(truncatingIfNeeded: Int64(m[i])) }
-        }
+            clock.lap("overscan and read noise per amplifier")
 
-        var image = [Double](repeating: 0, count: ny * nx)
-        var readnoise = [Double](repeating: 0, count: ny * nx)
-        var trimmedDark = [Double](repeating: 0, count: ny * nx)
-        if let d = darkImage, darkIsTrimmed { trimmedDark = d }
+            var pass = PixelPass(ny: ny, nx: nx, raw: pixels, rawNx: rawNx, plans: amps, bias: biasP, dark: dark,
+                                 darkTrimmed: darkTrimmed, pixflat: pixflatP, calibMask: maskP)
+            pass.segments = try PixelPass.rowSegments(ny: ny, nx: nx, plans: amps, path: path)
 
-        // per amplifier: independent regions, run in parallel; header values collected then written in order
-        struct AmpOutcome: Sendable { var cards: [(String, FITSValue, String)] = []; var notes: [String] = [] }
-        var outcomes = [AmpOutcome](repeating: AmpOutcome(), count: amps.count)
-        let rawConst = rawimage, hdr = header, biasData = bias.data, useRowFlag = useOverscanRow, darkRaw = darkIsTrimmed ? nil : darkImage
-        try image.withUnsafeMutableBufferPointer { imgBuf in
-        try readnoise.withUnsafeMutableBufferPointer { rnBuf in
-        try mask.withUnsafeMutableBufferPointer { maskBuf in
-        try trimmedDark.withUnsafeMutableBufferPointer { darkBuf in
-        try outcomes.withUnsafeMutableBufferPointer { outBuf in
-            nonisolated(unsafe) let img = imgBuf, rn = rnBuf, msk = maskBuf, drk = darkBuf, outs = outBuf
-            let errors = ErrorBox()
-            DispatchQueue.concurrentPerform(iterations: amps.count) { ai in
-                do {
-                    let r = try processAmplifier(amps[ai], raw: rawConst, rawNx: rawNx, nx: nx, header: hdr, config: cfg,
-                                                    options: options, useOverscanRow: useRowFlag, bias: biasData,
-                                                    darkRaw: darkRaw, image: img, readnoise: rn, mask: msk, trimmedDark: drk)
-                    outs[ai] = AmpOutcome(cards: r.cards, notes: r.notes)
-                } catch { errors.set(error) }
-            }
-            if let e = errors.error { throw e }
-        }}}}}
-        for o in outcomes {
-            for (k, v, c) in o.cards { header.set(k, v, comment: c) }
-            notes += o.notes
-        }
-
-        // crosstalk (desispec: fraction of amp a1 flux, flipped according to the C D / A B layout, removed from a2)
-        if !options.nocrosstalk, let c = cfg {
-            let flip0: [[Int]] = [[1, 1, -1, -1], [1, 1, -1, -1], [-1, -1, 1, 1], [-1, -1, 1, 1]]
-            let flip1: [[Int]] = [[1, -1, 1, -1], [-1, 1, -1, 1], [1, -1, 1, -1], [-1, 1, -1, 1]]
-            // sequential, as desispec: a correction uses the source amplifier's already corrected values
-            for a1 in amps.indices {
-                for a2 in amps.indices where a1 != a2 {
-                    guard let k = c.double("CROSSTALK\(amps[a1].name)\(amps[a2].name)"), k != 0 else { continue }
-                    guard a1 < 4, a2 < 4 else { continue }
-                    let s1 = amps[a1].ccd, s2 = amps[a2].ccd
-                    guard s1.rows.count == s2.rows.count, s1.cols.count == s2.cols.count else {
-                        throw DESIError.mismatch("crosstalk \(amps[a1].name)->\(amps[a2].name): amplifier regions differ in size")
-                    }
-                    notes.append("correct for crosstalk=\(k) from amp \(amps[a1].name) into \(amps[a2].name)")
-                    let nr = s1.rows.count, nc = s1.cols.count
-                    for i in 0..<nr {
-                        let si = flip0[a1][a2] == -1 ? nr - 1 - i : i
-                        for j in 0..<nc {
-                            let sj = flip1[a1][a2] == -1 ? nc - 1 - j : j
-                            image[(s2.rows.lowerBound + i) * nx + s2.cols.lowerBound + j] -= k * image[(s1.rows.lowerBound + si) * nx + s1.cols.lowerBound + sj]
+            // crosstalk (desispec: fraction of amp a1 flux, flipped according to the C D / A B layout, removed from a2)
+            var crosstalk: [(Int, Int, Double)] = []
+            if !options.nocrosstalk, let c = cfg {
+                for a1 in amps.indices {
+                    for a2 in amps.indices where a1 != a2 {
+                        guard let k = c.double("CROSSTALK\(amps[a1].sections.name)\(amps[a2].sections.name)"), k != 0 else { continue }
+                        guard a1 < 4, a2 < 4 else { continue }
+                        let s1 = amps[a1].sections.ccd, s2 = amps[a2].sections.ccd
+                        guard s1.rows.count == s2.rows.count, s1.cols.count == s2.cols.count else {
+                            throw DESIError.mismatch("crosstalk \(amps[a1].sections.name)->\(amps[a2].sections.name): amplifier regions differ in size")
                         }
+                        crosstalk.append((a1, a2, k))
                     }
                 }
             }
-        }
-
-        // Poisson variance before dark and pixel flat (desispec: "biasing, but that's what we have")
-        var poissonVar = [Double](repeating: 0, count: image.count)
-        image.withUnsafeBufferPointer { ip in
-        poissonVar.withUnsafeMutableBufferPointer { pp in
-            nonisolated(unsafe) let im = ip, pv = pp
-            parallelChunks(im.count) { range in for i in range { pv[i] = max(im[i], 0) } }
-        }}
-
-        if darkImage != nil {
-            image.withUnsafeMutableBufferPointer { ip in
-            trimmedDark.withUnsafeBufferPointer { dp in
-                nonisolated(unsafe) let im = ip, d = dp
-                parallelChunks(im.count) { range in for i in range { im[i] -= d[i] } }
-            }}
-            for a in amps {
-                let noise = Overscan.level(a.ccd.extract(trimmedDark, width: nx)).readnoise
-                for r in a.ccd.rows { for cidx in a.ccd.cols {
-                    let i = r * nx + cidx
-                    readnoise[i] = (readnoise[i] * readnoise[i] + noise * noise).squareRoot()
-                } }
-            }
-        }
-        if !options.nodarktrail, let c = cfg {
-            for a in amps {
-                guard let amplitude = c.double("DARKTRAILAMP\(a.name)"), let w = c.double("DARKTRAILWIDTH\(a.name)") else { continue }
-                notes.append("amp \(a.name): removing dark trails with width=\(w) and amplitude=\(amplitude)")
-                DarkTrail.correct(&image, width: nx, region: a.ccd, left: a.name == "B" || a.name == "D", trailWidth: w, amplitude: amplitude)
-            }
-        }
-
-        let pix = try loadCalibration(options.pixflat, key: "PIXFLAT", config: cfg, header: &header, path: path)
-        if let pf = pix.data {
-            guard pix.shape == [ny, nx] else { throw DESIError.mismatch("pixflat \(pix.source) has shape \(pix.shape), image is [\(ny), \(nx)]") }
-            let almostZero = 0.001
-            image.withUnsafeMutableBufferPointer { ip in
-            readnoise.withUnsafeMutableBufferPointer { rp in
-            poissonVar.withUnsafeMutableBufferPointer { pp in
-            mask.withUnsafeMutableBufferPointer { mp in
-                nonisolated(unsafe) let im = ip, rn = rp, pv = pp, m = mp
-                parallelChunks(pf.count) { range in
-                    for i in range {
-                        let p = pf[i]
-                        if p > almostZero {
-                            im[i] /= p; rn[i] /= p; pv[i] /= p * p
-                        } else {
-                            m[i] |= CCDMask.pixflatZero
-                        }
-                        if p > 0 && p < 0.1 { m[i] |= CCDMask.pixflatLow }
-                    }
+            if !options.nodarktrail, let c = cfg {
+                pass.trailKernels = amps.map { a in
+                    guard let amplitude = c.double("DARKTRAILAMP\(a.sections.name)"), let w = c.double("DARKTRAILWIDTH\(a.sections.name)") else { return [] }
+                    return DarkTrail.kernel(trailWidth: w, amplitude: amplitude)
                 }
+            }
+            for (a1, a2, k) in crosstalk { notes.append("correct for crosstalk=\(k) from amp \(amps[a1].sections.name) into \(amps[a2].sections.name)") }
+            if !options.nodarktrail, let c = cfg {
+                for a in amps {
+                    guard let amplitude = c.double("DARKTRAILAMP\(a.sections.name)"), let w = c.double("DARKTRAILWIDTH\(a.sections.name)") else { continue }
+                    notes.append("amp \(a.sections.name): removing dark trails with width=\(w) and amplitude=\(amplitude)")
+                }
+            }
+            if let d = cal.dependency["CCD_CALIB_PIXFLAT"] { header.setDependency("CCD_CALIB_PIXFLAT", d) }
+
+            // outputs; every element is written by the pixel pass
+            let n = ny * nx
+            var pix = uninitializedArray(Float.self, n), ivar = uninitializedArray(Float.self, n)
+            var readnoise = uninitializedArray(Float.self, n), mask = uninitializedArray(UInt32.self, n)
+            let cosmics = !options.nocosmic
+            let image: UnsafeMutableBufferPointer<Double>? = (cosmics || !crosstalk.isEmpty) ? .allocate(capacity: n) : nil
+            let tivar: UnsafeMutableBufferPointer<Double>? = cosmics ? .allocate(capacity: n) : nil
+            defer { image?.deallocate(); tivar?.deallocate() }
+            if let img = image, !crosstalk.isEmpty {
+                pass.gainImage(into: img)
+                for (a1, a2, k) in crosstalk { Crosstalk.correct(img, nx: nx, from: amps[a1].sections.ccd, fromIndex: a1, to: amps[a2].sections.ccd, toIndex: a2, fraction: k) }
+                clock.lap("crosstalk")
+            }
+            pix.withUnsafeMutableBufferPointer { pb in
+            ivar.withUnsafeMutableBufferPointer { ib in
+            readnoise.withUnsafeMutableBufferPointer { rb in
+            mask.withUnsafeMutableBufferPointer { mb in
+                pass.run(pix: pb, ivar: ib, readnoise: rb, mask: mb, image: image, imageIsInput: !crosstalk.isEmpty, tivar: tivar)
             }}}}
-        }
+            clock.lap("pixel pass (image, variance, mask)")
 
-        var ivar = [Double](repeating: 0, count: ny * nx)
-        ivar.withUnsafeMutableBufferPointer { ivp in
-        mask.withUnsafeMutableBufferPointer { mp in
-        poissonVar.withUnsafeBufferPointer { pp in
-        readnoise.withUnsafeBufferPointer { rp in
-            nonisolated(unsafe) let iv = ivp, m = mp, pv = pp, rn = rp
-            parallelChunks(iv.count) { range in
-                for i in range {
-                    let v = pv[i] + rn[i] * rn[i]
-                    if v > 0 { iv[i] = 1 / v }
-                    if rn[i] > 15 { m[i] |= CCDMask.badReadnoise }
-                }
+            var ncosmic = 0
+            if cosmics, let img = image, let t = tivar {
+                let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
+                let itl = header.string("CCDTYPE")?.contains("ITL") ?? false
+                let rejector = CosmicRayRejector(psfGradients: CosmicRayRejector.psfGradients(arm: camera.arm, itl: itl),
+                                                 nsig: options.cosmicsNsig, cfudge: options.cosmicsCfudge, c2fudge: c2)
+                let rejected = rejector.reject(pix: UnsafeBufferPointer(img), tivar: t, ny: ny, nx: nx)
+                for i in rejected { mask[i] |= CCDMask.cosmic }
+                ncosmic = rejected.count
+                clock.lap("cosmic rays")
             }
-        }}}}
+            if !mask.contains(0) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
 
-        var ncosmic = 0
-        if !options.nocosmic {
-            let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
-            let itl = header.string("CCDTYPE")?.contains("ITL") ?? false
-            let rejector = CosmicRayRejector(psfGradients: CosmicRayRejector.psfGradients(arm: camera.arm, itl: itl),
-                                             nsig: options.cosmicsNsig, cfudge: options.cosmicsCfudge, c2fudge: c2)
-            let rejected = rejector.reject(pix: image, ivar: ivar, mask: mask, ny: ny, nx: nx)
-            for i in 0..<rejected.count where rejected[i] { mask[i] |= CCDMask.cosmic; ncosmic += 1 }
+            // primary-header keywords complete the image header
+            header.merge(raw.primaryHeader.filteringStructural())
+            let out = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
+            return PreprocResult(image: out, notes: notes, cosmicCount: ncosmic, timings: clock.laps)
         }
-        if mask.allSatisfy({ $0 != 0 }) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
-
-        // primary-header keywords complete the image header
-        header.merge(raw.primaryHeader.filteringStructural())
-        let out = Image(ny: ny, nx: nx, pix: toFloat(image), ivar: toFloat(ivar), mask: mask,
-                        readnoise: toFloat(readnoise), header: header)
-        return PreprocResult(image: out, notes: notes, cosmicCount: ncosmic)
-    }
-
-    /// Overscan, read noise, gain and saturation of one amplifier; fills its CCD region of the outputs.
-    static func processAmplifier(_ a: AmplifierSections, raw: [Double], rawNx: Int, nx: Int, header: FITSHeader,
-                                 config: CalibrationConfig?, options: PreprocOptions, useOverscanRow: Bool, bias: [Double]?,
-                                 darkRaw: [Double]?, image: UnsafeMutableBufferPointer<Double>,
-                                 readnoise: UnsafeMutableBufferPointer<Double>, mask: UnsafeMutableBufferPointer<UInt32>,
-                                 trimmedDark: UnsafeMutableBufferPointer<Double>) throws -> (cards: [(String, FITSValue, String)], notes: [String]) {
-        let amp = a.name
-        var cards: [(String, FITSValue, String)] = []
-        var notes: [String] = []
-        var useRow = useOverscanRow
-        if useRow && a.overscanRows == nil { notes.append("no ORSEC\(amp) keyword; not using overscan rows"); useRow = false }
-        let gain: Double
-        if options.nogain { gain = 1 }
-        else if let g = header.double("GAIN\(amp)") { gain = g }
-        else if let g = config?.double("GAIN\(amp)") { gain = g; notes.append("using GAIN\(amp)=\(g) from calibration data") }
-        else { gain = 1; notes.append("missing keyword GAIN\(amp) in header and calibration; using 1.0") }
-        let saturADU = header.double("SATURLEV\(amp)") ?? config?.double("SATURLEV\(amp)") ?? 65535
-        cards.append(("SATULEV\(amp)", .double(saturADU), "saturation or non lin. level, in ADU, inc. bias"))
-
-        // overscan columns, per row
-        var ov = a.bias.extract(raw, width: rawNx)
-        if !options.nodarktrail, let c = config, let amplitude = c.double("DARKTRAILAMP\(amp)"), let w = c.double("DARKTRAILWIDTH\(amp)") {
-            // the trail of the active pixels into the overscan (desispec: computed on DATASEC + BIASSEC, raw minus its level)
-            let cols = min(a.bias.cols.lowerBound, a.data.cols.lowerBound)..<max(a.bias.cols.upperBound, a.data.cols.upperBound)
-            let block = CCDRegion(rows: a.data.rows, cols: cols)
-            let level = Overscan.level(block.extract(raw, width: rawNx)).level
-            var tmp = block.extract(raw, width: rawNx).map { $0 - level }
-            let orig = tmp
-            DarkTrail.correct(&tmp, width: cols.count, region: CCDRegion(rows: 0..<block.rows.count, cols: 0..<cols.count),
-                              left: amp == "B" || amp == "D", trailWidth: w, amplitude: amplitude)
-            let off = a.bias.cols.lowerBound - cols.lowerBound
-            for j in 0..<min(a.bias.rows.count, block.rows.count) {
-                for k in 0..<a.bias.cols.count {
-                    ov[j * a.bias.cols.count + k] += tmp[j * cols.count + off + k] - orig[j * cols.count + off + k]
-                }
-            }
-        }
-        let nrows = a.bias.rows.count, ncols = a.bias.cols.count
-        var perRow = [Double](repeating: 0, count: nrows)
-        ov.withUnsafeBufferPointer { o in
-            for j in 0..<nrows { perRow[j] = Overscan.level(Array(o[(j * ncols)..<((j + 1) * ncols)])).level }
-        }
-        if useRow {
-            // rows whose overscan is polluted by the trail of a bright charge deposit, or entirely masked: interpolate
-            // (desispec.preproc.find_overscan_cosmic_trails and find_masked_rows)
-            var bad = Overscan.cosmicTrailRows(raw: raw, rawNx: rawNx, data: a.data, bias: a.bias, perRow: perRow)
-            for (k, r) in a.ccd.rows.enumerated() where k < nrows {
-                var all = true
-                for c in a.ccd.cols where mask[r * nx + c] == 0 { all = false; break }
-                if all { bad[k] = true }
-            }
-            if bad.contains(true) {
-                let good = (0..<nrows).filter { !bad[$0] }
-                if good.isEmpty {
-                    notes.append("amp \(amp): unable to interpolate the overscan over \(nrows) bad rows")
-                } else {
-                    notes.append("amp \(amp): ignore overscan rows \((0..<nrows).filter { bad[$0] }) because of large charge deposits or masks")
-                    perRow = Overscan.interpolate(perRow, bad: bad)
-                }
-            }
-        }
-        let ostep = Overscan.step(perRow)
-        cards.append(("OSTEP\(amp)", .double(ostep), "ADUs (max-min of median overscan per row)"))
-
-        var overscanCol: [Double]
-        var averageReadnoise: Double
-        var averageOverscan = 0.0
-        if ostep < 2 || options.noOverscanPerRow || !useRow {
-            let (o, r) = Overscan.level(ov)
-            averageOverscan = o; averageReadnoise = r
-            overscanCol = [Double](repeating: o, count: nrows)
-            cards.append(("OMETH\(amp)", .string("AVERAGE"), "use average overscan"))
-        } else {
-            overscanCol = perRow
-            cards.append(("OMETH\(amp)", .string("PER_ROW"), "use average overscan per row"))
-            if ostep > 5 {
-                for r in a.ccd.rows { for c in a.ccd.cols { mask[r * nx + c] |= CCDMask.badReadnoise } }
-                notes.append("amp \(amp) OSTEP=\(String(format: "%.2f", ostep)) is too large, set BADREADNOISE")
-            }
-            var sub = ov
-            for j in 0..<nrows { for k in 0..<ncols { sub[j * ncols + k] -= perRow[j] } }
-            averageReadnoise = Overscan.level(sub).readnoise
-        }
-        cards.append(("RMETH\(amp)", .string("AVERAGE"), "use average readnoise"))
-        var rdnoiseADU = averageReadnoise
-        if options.badamps.uppercased().contains(amp.uppercased()) {
-            for r in a.ccd.rows { for c in a.ccd.cols { mask[r * nx + c] |= CCDMask.badAmp } }
-            notes.append("masking amplifier \(amp) as BADAMP")
-        }
-        if let b = bias {
-            let nd = Overscan.level(a.data.extract(b, width: rawNx)).readnoise
-            let no = Overscan.level(a.bias.extract(b, width: rawNx)).readnoise
-            rdnoiseADU = (rdnoiseADU * rdnoiseADU + nd * nd - no * no).squareRoot()
-        }
-        var overscanRowLevel = 0.0
-        if useRow, let orsec = a.overscanRows {
-            let o = Overscan.level(ov).level
-            overscanRowLevel = Overscan.level(orsec.extract(raw, width: rawNx).map { $0 - o }).level
-        }
-        let rdnoise = rdnoiseADU * gain
-        var sortedCol = overscanCol
-        let medianOverscan = Statistics.medianInPlace(&sortedCol)
-        cards.append(("OVERSCN\(amp)", .double(medianOverscan), "ADUs (gain not applied)"))
-        cards.append(("OBSRDN\(amp)", .double(rdnoise), gain != 1 ? "electrons (gain is applied)" : "ADUs (gain not applied)"))
-        cards.append(("GAIN\(amp)", .double(gain), gain != 1 ? "e/ADU (gain applied to image)" : "gain not applied to image"))
-        if let expected = header.double("RDNOISE\(amp)"), expected > 0 {
-            let ratio = rdnoise / expected
-            if ratio < 0.9 || ratio > 1.2 {
-                notes.append("amp \(amp) measured readnoise \(String(format: "%.2f", rdnoise)) vs expected \(String(format: "%.2f", expected))")
-            }
-        }
-        let meanOverscan = overscanCol.reduce(0, +) / Double(max(1, nrows))
-        cards.append(("SATUELE\(amp)", .double(gain * (saturADU - meanOverscan)), "saturation or non lin. level, in electrons"))
-
-        // data region -> image
-        let d = a.data, c = a.ccd
-        for k in 0..<d.rows.count {
-            let rawRow = d.rows.lowerBound + k, ccdRow = c.rows.lowerBound + k
-            let level = (useRow ? overscanCol[k] : averageOverscan) + overscanRowLevel
-            for m in 0..<d.cols.count {
-                let ri = rawRow * rawNx + d.cols.lowerBound + m
-                let oi = ccdRow * nx + c.cols.lowerBound + m
-                let v = raw[ri]
-                if v >= saturADU { mask[oi] |= CCDMask.saturated }
-                image[oi] = (v - level) * gain
-                var rn = rdnoise
-                if let b = bias {
-                    let be = b[ri] * gain
-                    rn = (rn * rn + max(be, 0)).squareRoot()
-                }
-                readnoise[oi] = rn
-                if let dr = darkRaw { trimmedDark[oi] = dr[ri] * gain }
-            }
-        }
-        return (cards, notes)
-    }
-
-    struct LoadedCalibration {
-        var data: [Double]?
-        var shape: [Int]
-        var source: String
-        /// For a dark: already in electrons for the exposure time (the non-linear dark model).
-        var scaled = false
-    }
-
-    /// Reads a calibration image and records it as CCD_CALIB_<KEY> dependency in the header.
-    static func loadCalibration(_ source: CalibrationSource, key: String, config: CalibrationConfig?, header: inout FITSHeader,
-                                path: String, exptime: Double = 1) throws -> LoadedCalibration {
-        var loaded = try loadCalibrationImage(source, key: key, config: config, header: &header, exptime: exptime)
-        if key == "DARK", loaded.scaled == false, var d = loaded.data {
-            for i in 0..<d.count { d[i] *= exptime }
-            loaded.data = d
-        }
-        return loaded
-    }
-
-    static func loadCalibrationImage(_ source: CalibrationSource, key: String, config: CalibrationConfig?, header: inout FITSHeader,
-                                     exptime: Double) throws -> LoadedCalibration {
-        let dep = "CCD_CALIB_\(key)"
-        switch source {
-        case .none:
-            header.setDependency(dep, "None")
-            return LoadedCalibration(data: nil, shape: [], source: "none")
-        case .array(let a):
-            header.setDependency(dep, "Unknown image")
-            return LoadedCalibration(data: a, shape: [], source: "array")
-        case .fromConfig:
-            guard let c = config else {
-                throw DESIError.invalidArgument("no calibration config to find the \(key) file (give a file, or a DESI_SPECTRO_CALIB yaml)")
-            }
-            guard let file = c.file(key) else {
-                if key == "PIXFLAT" { header.setDependency(dep, "None"); return LoadedCalibration(data: nil, shape: [], source: "none") }
-                throw DESIError.badFile(path: c.path, problem: "no \(key) entry in version \(c.version)")
-            }
-            return try read(file, key: key, dep: dep, header: &header, exptime: exptime)
-        case .file(let f):
-            return try read(f, key: key, dep: dep, header: &header, exptime: exptime)
-        }
-    }
-
-    static func read(_ file: String, key: String, dep: String, header: inout FITSHeader, exptime: Double) throws -> LoadedCalibration {
-        let f: FITSFile
-        do { f = try FITSFile.open(file) } catch { throw DESIError.badFile(path: file, problem: "cannot open \(key.lowercased()) calibration: \(error)") }
-        if key == "DARK" && f.hduCount > 1 && f.hasHDU("DARK") {
-            let d = try DarkModel.read(f, exptime: exptime)
-            header.setDependency(dep, (file as NSString).lastPathComponent)
-            return LoadedCalibration(data: d.data, shape: d.shape, source: file, scaled: true)
-        }
-        try f.moveTo(index: 0)
-        var img: FITSImage<Double>
-        do { img = try f.readImage(as: Double.self) } catch {
-            if f.hduCount > 1 { try f.moveTo(index: 1); img = try f.readImage(as: Double.self) }
-            else { throw DESIError.badFile(path: file, problem: "HDU 0 holds no \(key.lowercased()) image") }
-        }
-        guard img.shape.count == 2 else { throw DESIError.badFile(path: file, problem: "\(key.lowercased()) is not a 2-D image") }
-        header.setDependency(dep, (file as NSString).lastPathComponent)
-        return LoadedCalibration(data: img.data, shape: img.shape, source: file)
     }
 }
 
-/// Runs `body` over 0..<n split in fixed chunks on all cores (chunking does not depend on the thread count).
-func parallelChunks(_ n: Int, _ body: @Sendable (Range<Int>) -> Void) {
-    let chunks = max(1, min(64, n / 65536))
-    DispatchQueue.concurrentPerform(iterations: chunks) { k in body((n * k / chunks)..<(n * (k + 1) / chunks)) }
+/// Raw pixel values in ADU, minus the bias frame when there is one (desispec subtracts it first, in float64).
+struct RawPixels: @unchecked Sendable {
+    var raw: UnsafeBufferPointer<Float>
+    var bias: CalibrationPlane?
+    @inline(__always) subscript(_ i: Int) -> Double {
+        if let b = bias { return Double(raw[i]) - b[i] }
+        return Double(raw[i])
+    }
 }
 
-/// Float copy of a Double array, in parallel.
-func toFloat(_ a: [Double]) -> [Float] {
-    var out = [Float](repeating: 0, count: a.count)
+/// Crosstalk correction of desispec.preproc: image[to] -= fraction x image[from], mirrored in rows between bottom
+/// (A, B) and top (C, D) amplifiers and in columns between left (A, C) and right (B, D) ones. Rows run in parallel
+/// (a correction reads one region and writes another).
+enum Crosstalk {
+    static func correct(_ image: UnsafeMutableBufferPointer<Double>, nx: Int, from s1: CCDRegion, fromIndex a1: Int,
+                        to s2: CCDRegion, toIndex a2: Int, fraction k: Double) {
+        let flip0: [[Int]] = [[1, 1, -1, -1], [1, 1, -1, -1], [-1, -1, 1, 1], [-1, -1, 1, 1]]
+        let flip1: [[Int]] = [[1, -1, 1, -1], [-1, 1, -1, 1], [1, -1, 1, -1], [-1, 1, -1, 1]]
+        let nr = s1.rows.count, nc = s1.cols.count
+        let flipRows = flip0[a1][a2] == -1, flipCols = flip1[a1][a2] == -1
+        nonisolated(unsafe) let img = image
+        let blocks = max(1, min(64, nr))
+        DispatchQueue.concurrentPerform(iterations: blocks) { b in
+            for i in (nr * b / blocks)..<(nr * (b + 1) / blocks) {
+                let si = flipRows ? nr - 1 - i : i
+                let dst = (s2.rows.lowerBound + i) * nx + s2.cols.lowerBound
+                let src = (s1.rows.lowerBound + si) * nx + s1.cols.lowerBound
+                for j in 0..<nc {
+                    let sj = flipCols ? nc - 1 - j : j
+                    img[dst + j] -= k * img[src + sj]
+                }
+            }
+        }
+    }
+}
+
+/// Wall-clock time of successive steps.
+struct StepClock {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    private(set) var laps: [(step: String, seconds: Double)] = []
+    mutating func lap(_ step: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        laps.append((step, Double(now - last) * 1e-9))
+        last = now
+    }
+}
+
+/// An array of `n` elements whose values are not set: the caller writes every element before reading any
+/// (numeric element types only).
+func uninitializedArray<T: BitwiseCopyable>(_ type: T.Type, _ n: Int) -> [T] {
+    [T](unsafeUninitializedCapacity: n) { _, count in count = n }
+}
+
+/// Index of the first non-finite value, checked in parallel blocks.
+func firstNonFinite(_ a: [Float]) -> Int? {
+    let blocks = max(1, min(64, a.count / 65536))
+    var firsts = [Int](repeating: Int.max, count: blocks)
     a.withUnsafeBufferPointer { ap in
-    out.withUnsafeMutableBufferPointer { op in
-        nonisolated(unsafe) let src = ap, dst = op
-        parallelChunks(src.count) { range in for i in range { dst[i] = Float(src[i]) } }
+    firsts.withUnsafeMutableBufferPointer { fp in
+        nonisolated(unsafe) let src = ap, out = fp
+        DispatchQueue.concurrentPerform(iterations: blocks) { b in
+            let lo = src.count * b / blocks, hi = src.count * (b + 1) / blocks
+            // a value is not finite when its exponent bits are all set: a max-reduction over integers vectorises
+            var e: UInt32 = 0
+            for i in lo..<hi { e = max(e, src[i].bitPattern & 0x7f80_0000) }
+            if e == 0x7f80_0000 { out[b] = (lo..<hi).first { !src[$0].isFinite } ?? Int.max }
+        }
     }}
-    return out
+    let m = firsts.min()!
+    return m == Int.max ? nil : m
 }
 
-/// First error thrown by concurrent work.
-final class ErrorBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Error?
-    func set(_ e: Error) { lock.lock(); if stored == nil { stored = e }; lock.unlock() }
-    var error: Error? { lock.lock(); defer { lock.unlock() }; return stored }
-}

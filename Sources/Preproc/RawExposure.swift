@@ -6,8 +6,8 @@ import Foundation
 public struct RawImage: Sendable {
     public var ny: Int
     public var nx: Int
-    /// Raw pixel values in ADU, row-major [ny, nx].
-    public var data: [Double]
+    /// Raw pixel values in ADU, row-major [ny, nx] (float32 holds the 16-bit ADC values exactly).
+    public var data: [Float]
     /// Camera-HDU header, extended (without overwriting) with the primary header's keywords, as desispec.io.read_raw.
     public var header: FITSHeader
     /// Primary header (the first HDU with EXPTIME).
@@ -15,7 +15,7 @@ public struct RawImage: Sendable {
     /// File it came from (for messages).
     public var path: String
 
-    public init(ny: Int, nx: Int, data: [Double], header: FITSHeader, primaryHeader: FITSHeader, path: String = "<memory>") {
+    public init(ny: Int, nx: Int, data: [Float], header: FITSHeader, primaryHeader: FITSHeader, path: String = "<memory>") {
         self.ny = ny; self.nx = nx; self.data = data; self.header = header; self.primaryHeader = primaryHeader; self.path = path
     }
 
@@ -40,8 +40,9 @@ public struct RawImage: Sendable {
             throw DESIError.badFile(path: path, problem: "no EXPTIME keyword in any HDU")
         }
         try f.moveTo(name: hdu)
-        let img: FITSImage<Double>
-        do { img = try f.readImage(as: Double.self) } catch {
+        // tile decompression in parallel row bands (one cfitsio handle each)
+        let img: FITSImage<Float>
+        do { img = try FITSFile.readImageConcurrently(path: path, hdu: hdu, as: Float.self) } catch {
             throw DESIError.badFile(path: path, problem: "cannot read camera \(hdu) pixels: \(error)")
         }
         guard img.shape.count == 2 else {

@@ -1,5 +1,6 @@
 import DESICore
 import Foundation
+import LinearAlgebra
 
 /// Frame-level QA metrics, as desispec's qa_fiberflat, qa_skysub (qalib.sky_resid), qa_fluxcalib and
 /// qalib.SignalVsNoise compute them.
@@ -73,7 +74,7 @@ public enum FrameMetrics {
             }
             all += row
             medFiber.append(QAStats.median(row))
-            if dof > 0 && chiSquareSurvival(chi2, dof: dof) < params.pchiResidual { badChi += 1 }
+            if dof > 0 && Distributions.chi2SF(chi2, dof: Double(dof)) < params.pchiResidual { badChi += 1 }
         }
         out.append(("NBAD_PCHI", .int(badChi)))
         out.append(("MED_RESID", .double(QAStats.median(all))))

@@ -4,9 +4,11 @@ import PSF
 
 /// The simulator's built-in PSF: a pixel-integrated 2-D Gaussian (the GH-0-0 term of a Gauss-Hermite PSF, no tail)
 /// on smooth traces that are exact Legendre polynomials of degree 2 in the reduced wavelength
-/// u = 2 (λ - wavemin) / (wavemax - wavemin) - 1, so that it writes exactly as a GAUSS-HERMITE PSF file.
-/// Fibers come in bundles of 25 (7.3 px apart, wider gaps between bundles, as DESI's); traces bend by `curvatureX`
-/// pixels across the CCD, rows follow the wavelength with a slight non-linearity and a "smile" across fibers.
+/// u = 2 (λ - wavemin) / (wavemax - wavemin) - 1, so that it is exactly a GAUSS-HERMITE PSF (`gaussHermite`, written
+/// by the PSF module). Fibers come in bundles of 25 (7.3 px apart, wider gaps between bundles, as DESI's:
+/// `FiberBundleLayout`); traces bend by `curvatureX` pixels across the CCD, rows follow the wavelength with a slight
+/// non-linearity and a "smile" across fibers. Spots are evaluated here, not through `GaussHermitePSF.spot`: the
+/// separable Gaussian is much faster (see `accumulate`) and is not renormalised over its stamp.
 public struct AnalyticPSF: SpectralPSF, Sendable {
     public let nspec: Int
     public let wavemin: Double
@@ -22,15 +24,13 @@ public struct AnalyticPSF: SpectralPSF, Sendable {
     public let halfX: Int
     public let halfY: Int
 
-    public static let fiberSpacing = 7.3
-    public static let bundleGap = 12.0
-    public static let fibersPerBundle = 25
+    public static let layout = FiberBundleLayout(pitch: 7.3, bundleSize: 25, gap: 12.0)
     public static let marginX = 12.0
     public static let marginY = 8.0
 
     /// CCD width that holds `nspec` fibers with margins.
     public static func requiredWidth(nspec: Int) -> Int {
-        let span = Double(nspec - 1) * fiberSpacing + Double((nspec - 1) / fibersPerBundle) * bundleGap
+        let span = layout.span(nspec)
         let w = Int((span + 2 * marginX + 6).rounded(.up))
         return w + (w % 2)
     }
@@ -47,7 +47,7 @@ public struct AnalyticPSF: SpectralPSF, Sendable {
         self.wavemin = wavemin; self.wavemax = wavemax; self.sigmaX = sigmaX; self.sigmaY = sigmaY
         self.halfX = max(4, Int((4.5 * sigmaX).rounded(.up)))
         self.halfY = max(4, Int((4.5 * sigmaY).rounded(.up)))
-        let span = Double(nspec - 1) * AnalyticPSF.fiberSpacing + Double((nspec - 1) / AnalyticPSF.fibersPerBundle) * AnalyticPSF.bundleGap
+        let span = AnalyticPSF.layout.span(nspec)
         let x0 = (Double(npixX - 1) - span) / 2 - curvatureX / 2
         let xc = Double(npixX - 1) / 2
         let smile = smileFraction * Double(npixY)
@@ -55,7 +55,7 @@ public struct AnalyticPSF: SpectralPSF, Sendable {
         let eps = 0.02 * (ymax - ymin)
         var xc0: [[Double]] = [], yc0: [[Double]] = []
         for f in 0..<nspec {
-            let xf = x0 + Double(f) * AnalyticPSF.fiberSpacing + Double(f / AnalyticPSF.fibersPerBundle) * AnalyticPSF.bundleGap
+            let xf = AnalyticPSF.layout.position(f, first: x0)
             // x = xf + c u^2 = (xf + c/3) P0 + (2c/3) P2
             xc0.append([xf + curvatureX / 3, 0, 2 * curvatureX / 3])
             let d = (xf - xc) / max(xc, 1)
@@ -82,25 +82,25 @@ public struct AnalyticPSF: SpectralPSF, Sendable {
         return wavemin + (u + 1) / 2 * (wavemax - wavemin)
     }
 
-    /// Pixel-integrated Gaussian weights of pixels lo...lo+n-1 for a centre c and width s.
-    @inline(__always) static func integrated(center c: Double, sigma s: Double, lo: Int, n: Int) -> [Double] {
+    /// Pixel-integrated Gaussian weights, times `scale`, of pixels lo...lo+out.count-1 for a centre c and width s.
+    @inline(__always) static func integrated(center c: Double, sigma s: Double, lo: Int, scale: Double = 1,
+                                             into out: UnsafeMutableBufferPointer<Double>) {
         let k = 1 / (s * 2.0.squareRoot())
-        var out = [Double](repeating: 0, count: n)
         var prev = erf((Double(lo) - 0.5 - c) * k)
-        for i in 0..<n {
+        for i in 0..<out.count {
             let next = erf((Double(lo + i) + 0.5 - c) * k)
-            out[i] = 0.5 * (next - prev)
+            out[i] = scale * 0.5 * (next - prev)
             prev = next
         }
-        return out
     }
 
     public func spot(fiber: Int, wavelength: Double) -> PSFSpot {
         let xc = x(fiber: fiber, wavelength: wavelength), yc = y(fiber: fiber, wavelength: wavelength)
         let x0 = Int(xc.rounded()) - halfX, y0 = Int(yc.rounded()) - halfY
         let nx = 2 * halfX + 1, ny = 2 * halfY + 1
-        let px = AnalyticPSF.integrated(center: xc, sigma: sigmaX, lo: x0, n: nx)
-        let py = AnalyticPSF.integrated(center: yc, sigma: sigmaY, lo: y0, n: ny)
+        var px = [Double](repeating: 0, count: nx), py = [Double](repeating: 0, count: ny)
+        px.withUnsafeMutableBufferPointer { AnalyticPSF.integrated(center: xc, sigma: sigmaX, lo: x0, into: $0) }
+        py.withUnsafeMutableBufferPointer { AnalyticPSF.integrated(center: yc, sigma: sigmaY, lo: y0, into: $0) }
         var v = [Double](repeating: 0, count: nx * ny)
         for i in 0..<ny { for j in 0..<nx { v[i * nx + j] = py[i] * px[j] } }
         return PSFSpot(x0: x0, y0: y0, nx: nx, ny: ny, values: v)
@@ -120,7 +120,6 @@ public struct AnalyticPSF: SpectralPSF, Sendable {
         let nx = 2 * halfX + 1, nyS = 2 * halfY + 1
         let bw = boxX1 - boxX0
         var px = [Double](repeating: 0, count: nx), py = [Double](repeating: 0, count: nyS)
-        let kx = 1 / (sigmaX * 2.0.squareRoot()), ky = 1 / (sigmaY * 2.0.squareRoot())
         px.withUnsafeMutableBufferPointer { pxb in
         py.withUnsafeMutableBufferPointer { pyb in
             for k in samples.electrons.indices {
@@ -129,10 +128,8 @@ public struct AnalyticPSF: SpectralPSF, Sendable {
                 let w = samples.meanWavelength[k]
                 let xc = x(fiber: fiber, wavelength: w), yc = y(fiber: fiber, wavelength: w)
                 let x0 = Int(xc.rounded()) - halfX, y0 = Int(yc.rounded()) - halfY
-                var prev = erf((Double(x0) - 0.5 - xc) * kx)
-                for j in 0..<nx { let next = erf((Double(x0 + j) + 0.5 - xc) * kx); pxb[j] = 0.5 * (next - prev); prev = next }
-                prev = erf((Double(y0) - 0.5 - yc) * ky)
-                for i in 0..<nyS { let next = erf((Double(y0 + i) + 0.5 - yc) * ky); pyb[i] = e * 0.5 * (next - prev); prev = next }
+                AnalyticPSF.integrated(center: xc, sigma: sigmaX, lo: x0, into: pxb)
+                AnalyticPSF.integrated(center: yc, sigma: sigmaY, lo: y0, scale: e, into: pyb)
                 for i in 0..<nyS {
                     let row = y0 + i
                     if row < 0 || row >= ny { continue }
@@ -146,5 +143,26 @@ public struct AnalyticPSF: SpectralPSF, Sendable {
             }
         }
         }
+    }
+
+    /// The same PSF as a `GaussHermitePSF` (traces of Legendre degree 2, constant GHSIGX/GHSIGY, GH-0-0 = 1, no tail),
+    /// which the PSF module writes as specex does and desispec / specter read.
+    public func gaussHermite(camera: String) throws -> GaussHermitePSF {
+        func traces(_ c: [[Double]]) -> TraceSet {
+            TraceSet(coefficients: c.flatMap { $0 }, ntrace: nspec, ncoef: 3, domainMin: wavemin, domainMax: wavemax)
+        }
+        func constant(_ v: Double) -> TraceSet { traces([[Double]](repeating: [v, 0, 0], count: nspec)) }
+        var headers = PSFHeaders()
+        for k in [\PSFHeaders.primary, \PSFHeaders.ytrace, \PSFHeaders.table] { headers[keyPath: k].set("CAMERA", camera) }
+        headers.table.addComment("Simulated analytic PSF: pixel-integrated Gaussian core (GH-0-0 = 1), no tail")
+        return try GaussHermitePSF.withConstantTerms(
+            xTrace: traces(xCoeff), yTrace: traces(yCoeff), sigmaX: constant(sigmaX), sigmaY: constant(sigmaY),
+            ghDegree: 2, gh: { i, j in i == 0 && j == 0 ? 1 : 0 }, tailAmplitude: 0, tailCore: 1, tailIndex: 1,
+            halfSizeX: halfX, halfSizeY: halfY, npixX: npixX, npixY: npixY, headers: headers, legendreDegrees: (2, 2))
+    }
+
+    /// Writes the PSF as a GAUSS-HERMITE PSFVER 3 file (XTRACE, YTRACE, PSF table; see `GaussHermitePSF.write`).
+    public func writeGaussHermite(path: String, camera: String, history: String) throws {
+        try gaussHermite(camera: camera).write(to: path, history: [history])
     }
 }

@@ -141,7 +141,7 @@ public struct ExposureSimulator: Sendable {
         skyFlux.withUnsafeMutableBufferPointer { kp in
         calibration.withUnsafeMutableBufferPointer { cp in
             nonisolated(unsafe) let sP = sp, eP = ep, oP = op, kP = kp, cP = cp
-            Projection.forEach(nspec, parallel: parallel) { f in
+            parallelFor(nspec, parallel: parallel) { f in
                 let comps = components(flavor: flavor, arm: camera.arm, target: targets[f], fiberThroughput: fiberThroughput[f], exptime: exptime)
                 let edges = Projection.fineEdges(psf: psf, fiber: f, samplesPerPixel: samplesPerPixel)
                 let nb = max(edges.count - 1, 0)

@@ -43,7 +43,7 @@ public enum Projection {
         boxes.initialize(repeating: nil, count: groups.count)
         defer { boxes.deinitialize(count: groups.count); boxes.deallocate() }
         nonisolated(unsafe) let out = boxes
-        forEach(groups.count, parallel: parallel) { g in
+        parallelFor(groups.count, parallel: parallel) { g in
             let members = groups[g]
             // x extent of the group's traces, padded for the spots
             var xmin = Double.infinity, xmax = -Double.infinity
@@ -107,7 +107,7 @@ public enum Projection {
             nonisolated(unsafe) let op = o
             expected.withUnsafeBufferPointer { e in
                 nonisolated(unsafe) let ep = e
-                forEach(blocks, parallel: parallel) { b in
+                parallelFor(blocks, parallel: parallel) { b in
                     var rng = SimulationRandom(seed: seed, stream: stream &* 65_536 &+ UInt64(b))
                     for i in (b * 32 * nx)..<(min(ny, (b + 1) * 32) * nx) {
                         op[i] = Float(rng.poisson(max(ep[i], 0)))
@@ -116,11 +116,5 @@ public enum Projection {
             }
         }
         return out
-    }
-
-    /// Runs body(0..<n) on all cores, or in order on this thread when `parallel` is false (to check that results
-    /// do not depend on the thread count).
-    public static func forEach(_ n: Int, parallel: Bool, _ body: @Sendable (Int) -> Void) {
-        if parallel { DispatchQueue.concurrentPerform(iterations: n, execute: body) } else { for i in 0..<n { body(i) } }
     }
 }

@@ -27,6 +27,18 @@ public struct SimulationOptions: Sendable {
     public enum PSFModel: String, Sendable, CaseIterable { case gaussian, gaussHermite = "gauss-hermite" }
     /// Provenance line recorded in every output ("desispec-swift VERSION simulate ARGS").
     public var history: String
+    /// When set, the CCDs get a bias structure, a pixel flat and bad columns, and their calibration frames
+    /// (bias, dark, pixflat, mask per camera: `CCDCalibrationSet`) are written into this folder.
+    public var calibrationDirectory: String? = nil
+    /// Tile observed by a science exposure (nil: 1000 + EXPID % 1000). The targets depend on (seed, tile) only, so
+    /// several exposures of one tile see the same objects; photon noise, read noise and cosmics depend on (seed, EXPID).
+    public var tile: Int?
+
+    public var tileID: Int { tile ?? 1000 + expid % 1000 }
+    /// Seed of what is fixed on the sky for a tile: the targets and their spectra.
+    var targetSeed: UInt64 { seed &+ UInt64(truncatingIfNeeded: tileID) &* 0x9E37_79B9_7F4A_7C15 }
+    /// Seed of what changes from one exposure to the next: photon and read noise, cosmic rays.
+    var noiseSeed: UInt64 { seed &+ UInt64(truncatingIfNeeded: expid) &* 0xBF58_476D_1CE4_E5B9 }
 
     public init(night: Int, expid: Int, flavor: ExposureFlavor, cameras: [Camera], nspec: Int, ny: Int, nx: Int,
                 psfPath: String?, exptime: Double, seed: UInt64, outdir: String, dataDirectory: String?, cosmics: Bool,
@@ -81,7 +93,7 @@ public enum SimulationRunner {
                 guard psf.nspec >= o.nspec else { throw DESIError.badFile(path: p, problem: "describes \(psf.nspec) fibers, --nspec is \(o.nspec)") }
             } else if o.psfModel == .gaussHermite {
                 let r = Instrument.wavelengthRange(cam.arm)
-                let span = Double(o.nspec - 1) * 7.3 + Double((o.nspec - 1) / 25) * 10
+                let span = FiberBundleLayout(gap: 10).span(o.nspec)   // the layout of GaussHermitePSF.analytic
                 guard Double(o.nx) >= span + 40, o.ny > 60 else {
                     throw DESIError.invalidArgument("simulate: \(o.nspec) fibers need a CCD at least \(Int(span + 40)) pixels wide and 60 rows, got \(o.ny)x\(o.nx)")
                 }
@@ -101,27 +113,35 @@ public enum SimulationRunner {
         var throughputs: [Int: [Double]] = [:]
         for sp in Set(o.cameras.map(\.spectrograph)).sorted() {
             targets[sp] = o.flavor == .science
-                ? TargetSimulator.make(nspec: o.nspec, spectrograph: sp, inputs: inputs, instrument: sim.instrument, seed: o.seed)
+                ? TargetSimulator.make(nspec: o.nspec, spectrograph: sp, inputs: inputs, instrument: sim.instrument, seed: o.targetSeed)
                 : TargetSimulator.calibrationFibers(nspec: o.nspec, spectrograph: sp)
             throughputs[sp] = sim.fiberThroughputs(nspec: o.nspec, spectrograph: sp, seed: o.seed)
         }
 
         var exposures: [CameraExposure] = []
         var raws: [RawCamera] = []
+        var calibrationSets: [CCDCalibrationSet] = []
         for cam in o.cameras.sorted() {
             let psf = psfs[cam]!
             log("simulating \(cam) (\(o.flavor.rawValue), \(o.nspec) fibers, CCD \(psf.npixY)x\(psf.npixX))")
             let exp = try sim.simulateCamera(camera: cam, flavor: o.flavor, psf: psf, targets: targets[cam.spectrograph]!,
-                                             fiberThroughput: throughputs[cam.spectrograph]!, exptime: o.exptime, seed: o.seed)
+                                             fiberThroughput: throughputs[cam.spectrograph]!, exptime: o.exptime, seed: o.noiseSeed)
             var electrons = exp.electrons
-            var rng = SimulationRandom(seed: o.seed, stream: 900_000 + UInt64(cam.spectrograph * 3 + Camera.Arm.allCases.firstIndex(of: cam.arm)!))
+            var calibration: CCDCalibrationSet? = nil
+            if o.calibrationDirectory != nil {
+                let set = CCDCalibrationSet.make(camera: cam.name, ny: exp.ny, nx: exp.nx, seed: o.seed)
+                set.applyPixflat(to: &electrons)
+                calibration = set
+                calibrationSets.append(set)
+            }
+            var rng = SimulationRandom(seed: o.noiseSeed, stream: 900_000 + UInt64(cam.spectrograph * 3 + Camera.Arm.allCases.firstIndex(of: cam.arm)!))
             if o.cosmics && (o.flavor == .science || o.flavor == .dark) && o.exptime > 0 {
                 // about 2 hits per cm2 per minute on the 15 um pixel CCDs
                 let areaCm2 = Double(exp.ny * exp.nx) * 0.0015 * 0.0015
                 let count = Int((2.0 * areaCm2 * o.exptime / 60).rounded())
                 _ = CosmicRayInjector().inject(into: &electrons, ny: exp.ny, nx: exp.nx, count: count, rng: &rng)
             }
-            let config = CCDConfig.desiDefault(ny: exp.ny, nx: exp.nx, camera: cam.name)
+            let config = calibration?.config ?? CCDConfig.desiDefault(ny: exp.ny, nx: exp.nx, camera: cam.name)
             var raw = config.readout(electrons: electrons, ny: exp.ny, nx: exp.nx, exptime: o.exptime, rng: &rng)
             raw.header.set("CAMERA", cam.name)
             raw.header.addHistory(o.history)
@@ -137,12 +157,13 @@ public enum SimulationRunner {
             var ph = RawExposureWriter.primaryHeader(night: o.night, expid: o.expid, exptime: o.exptime, flavor: o.flavor.rawValue,
                                                      obstype: o.flavor.obstype)
             ph.set("SEED", Int(truncatingIfNeeded: o.seed), comment: "Simulation seed")
+            if o.flavor == .science { ph.set("TILEID", o.tileID, comment: "Tile observed") }
             ph.addHistory(o.history)
             let rawName = "desi-\(expName).fits.fz"
             try RawExposureWriter.writeRawExposure(path: (tmpDir as NSString).appendingPathComponent(rawName), primaryHeader: ph, cameras: raws)
 
             let allTargets = targets.keys.sorted().flatMap { targets[$0]! }
-            var fmap = TargetSimulator.fibermap(targets: allTargets, exptime: o.exptime, night: o.night, expid: o.expid, flavor: o.flavor.rawValue)
+            var fmap = TargetSimulator.fibermap(targets: allTargets, exptime: o.exptime, night: o.night, expid: o.expid, flavor: o.flavor.rawValue, tile: o.tileID)
             fmap.table.header.addHistory(o.history)
             let fmName = "fibermap-\(expName).fits"
             try FITSFile.writeAtomically((tmpDir as NSString).appendingPathComponent(fmName)) { f in
@@ -176,6 +197,9 @@ public enum SimulationRunner {
             try TruthWriter.write(path: (tmpDir as NSString).appendingPathComponent(truthName), exposures: exposures, header: th,
                                   includeImages: o.truthImages)
 
+            if let dir = o.calibrationDirectory {
+                for set in calibrationSets { try set.write(directory: dir, history: o.history) }
+            }
             if fm.fileExists(atPath: finalDir) { try fm.removeItem(atPath: finalDir) }
             try fm.moveItem(atPath: tmpDir, toPath: finalDir)
             func p(_ n: String) -> String { (finalDir as NSString).appendingPathComponent(n) }

@@ -100,7 +100,8 @@ public enum TargetSimulator {
     /// The fibermap of the targets (desispec.io.fibermap column names): FIBER, TARGETID, OBJTYPE (TGT/SKY),
     /// DESI_TARGET, PETAL_LOC, LOCATION, DEVICE_LOC, FIBER_X/Y, FIBERASSIGN_X/Y, TARGET_RA/DEC, FLUX_G/R/Z,
     /// FIBERSTATUS, EXPTIME, and SIM_* truth columns (redshift, kind).
-    public static func fibermap(targets: [SimulatedTarget], exptime: Double, night: Int, expid: Int, flavor: String) -> Fibermap {
+    public static func fibermap(targets: [SimulatedTarget], exptime: Double, night: Int, expid: Int, flavor: String,
+                                tile: Int? = nil) -> Fibermap {
         let n = targets.count
         var desiTarget = [Int64](repeating: 0, count: n)
         var ra = [Double](repeating: 0, count: n), dec = [Double](repeating: 0, count: n)
@@ -121,7 +122,7 @@ public enum TargetSimulator {
         header.set("EXPID", expid)
         header.set("FLAVOR", flavor)
         header.set("EXPTIME", exptime)
-        header.set("TILEID", 1000 + expid % 1000)
+        header.set("TILEID", tile ?? 1000 + expid % 1000)
         header.set("SURVEY", "main")
         header.set("PROGRAM", "dark")
         let objtype: [String] = targets.map { flavor == "science" ? ($0.kind == .sky ? "SKY" : "TGT") : "TGT" }

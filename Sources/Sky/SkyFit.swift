@@ -23,33 +23,18 @@ struct SkyFit {
         let n = nwave * np
         let kd = BandedDeconvolution.bandWidth(ndiag: ndiag, nterms: np)
         let nsky = skyRows.count
-        let nchunks = min(nsky, 16)
-        var parts = [(SymmetricBandMatrix, [Double])](repeating: (SymmetricBandMatrix(n: 0, kd: 0), []), count: nchunks)
-        parts.withUnsafeMutableBufferPointer { pp in
-            let out = SharedBuffer(pp)
-            parallelFor(nchunks) { c in
-                var a = SymmetricBandMatrix(n: n, kd: kd)
-                var b = [Double](repeating: 0, count: n)
-                let lo = c * nsky / nchunks, hi = (c + 1) * nsky / nchunks
-                res.data.withUnsafeBufferPointer { rd in
-                    for s in lo..<hi {
-                        let f = skyRows[s]
-                        let r = UnsafeBufferPointer(rebasing: rd[(f * ndiag * nwave)..<((f + 1) * ndiag * nwave)])
-                        ivar[s].withUnsafeBufferPointer { w in
-                            flux[s].withUnsafeBufferPointer { v in
-                                BandedDeconvolution.accumulate(resolution: r, ndiag: ndiag, nwave: nwave, weights: w, values: v,
-                                                               terms: terms[s], into: &a, rhs: &b)
-                            }
-                        }
+        guard nsky > 0 else { throw DESIError.failed("the sky fit has no sky fibers") }
+        let (a, b) = BandedDeconvolution.accumulateInChunks(count: nsky, n: n, kd: kd) { s, a, b in
+            let f = skyRows[s]
+            res.data.withUnsafeBufferPointer { rd in
+                let r = UnsafeBufferPointer(rebasing: rd[(f * ndiag * nwave)..<((f + 1) * ndiag * nwave)])
+                ivar[s].withUnsafeBufferPointer { w in
+                    flux[s].withUnsafeBufferPointer { v in
+                        BandedDeconvolution.accumulate(resolution: r, ndiag: ndiag, nwave: nwave, weights: w, values: v,
+                                                       terms: terms[s], into: &a, rhs: &b)
                     }
                 }
-                out[c] = (a, b)
             }
-        }
-        var a = parts[0].0, b = parts[0].1
-        for c in 1..<nchunks {
-            for k in 0..<a.band.count { a.band[k] += parts[c].0.band[k] }
-            for k in 0..<n { b[k] += parts[c].1[k] }
         }
         do {
             let r = try BandedDeconvolution.solve(a, b)

@@ -31,7 +31,7 @@ public struct SimulatedExposure: Sendable {
     public static func make(templates: StellarTemplates, filters: FilterSet, stars: [Star], nscience: Int = 2,
                             spectrograph: Int = 0, step: Double = 0.8, seed: UInt64 = 1, noise: Bool = true,
                             throughputScatter: Double = 0.03, scienceLevel: Double = 2, arms: [Camera.Arm] = [.b, .r, .z]) throws -> SimulatedExposure {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let nspec = stars.count + nscience
         // true spectra on a fine grid
         let tw = stride(from: 3400.0, through: 10000.0, by: 0.2).map { $0 }
@@ -117,23 +117,5 @@ public struct SimulatedExposure: Sendable {
         }
         return SimulatedExposure(frames: frames, calibration: calibs, trueWave: tw, trueFlux: truth, stars: stars,
                                  stdRows: Array(0..<stars.count), throughput: throughput)
-    }
-}
-
-/// A small seeded generator (SplitMix64 + Box-Muller) so the simulation does not depend on another module.
-struct SplitMix: Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func gaussian() -> Double {
-        let u1 = max(uniform(), 1e-300), u2 = uniform()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }

@@ -13,10 +13,12 @@ struct Desispec: ParsableCommand {
         """,
         version: DesispecVersion.string,
         subcommands: [
+            DemoCommand.self,
             InfoCommand.self,
             SimulateCommand.self,
             PSFEvalCommand.self,
             TraceShiftCommand.self,
+            PSFCommand.self, PSFNightCommand.self,
             PreprocCommand.self,
             ExtractCommand.self,
             FiberFlatCommand.self, FiberFlatNightCommand.self, SkyCommand.self,

@@ -18,8 +18,9 @@ enum CLIRunner {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> CLIResult {
-        let exe = executable
+    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
+                    executable chosen: URL? = nil) throws -> CLIResult {
+        let exe = chosen ?? executable
         guard FileManager.default.isExecutableFile(atPath: exe.path) else {
             throw XCTSkip("desispec binary not built at \(exe.path); run `swift build` first")
         }

@@ -2,25 +2,11 @@ import DESICore
 import FITS
 import Foundation
 import Plot
+import TestSupport
 import XCTest
 
 /// Files for the QA and plot commands, written with the FITS layer in DESI's layouts.
 enum QATestFiles {
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func gaussian() -> Double {
-            let u = max(Double(next() >> 11) / Double(1 << 53), 1e-300), v = Double(next() >> 11) / Double(1 << 53)
-            return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
-        }
-    }
-
     static let wave0 = 5760.0, dw = 0.8
 
     /// Fibermap: every 10th fiber SKY, fibers 5, 25, 45, ... standard stars (DESI_TARGET bit 33), others ELG;
@@ -57,7 +43,7 @@ enum QATestFiles {
     static func writeFrame(_ path: String, nspec: Int = 150, nwave: Int = 1000, camera: String = "r0", expid: Int = 42,
                            night: String = "20230101", flavor: String = "science", bunit: String? = nil, sky: Bool = true,
                            seed: UInt64 = 1, signal: (Int, Double) -> Double = { _, _ in 0 }) throws {
-        var rng = RNG(state: seed)
+        var rng = TestRandom(seed: seed)
         let wave = (0..<nwave).map { wave0 + dw * Double($0) }
         var flux = [Float](repeating: 0, count: nspec * nwave)
         for f in 0..<nspec { for j in 0..<nwave { flux[f * nwave + j] = Float(rng.gaussian() + signal(f, wave[j])) } }

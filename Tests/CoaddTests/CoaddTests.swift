@@ -214,9 +214,9 @@ final class CoaddTests: XCTestCase {
 
     /// chi2 quantiles match scipy.stats.
     func testChi2Quantiles() {
-        XCTAssertEqual(CoaddMath.chi2ISF(CoaddMath.normalCDF(-4), dof: 2), 20.720202973054587, accuracy: 1e-7)
-        XCTAssertEqual(CoaddMath.chi2ISF(CoaddMath.normalCDF(-4), dof: 9), 36.54883849303324, accuracy: 1e-7)
-        XCTAssertEqual(CoaddMath.chi2PPF(0.5, dof: 4), 3.3566939800333224, accuracy: 1e-8)
+        XCTAssertEqual(Distributions.chi2ISF(Distributions.normalCDF(-4), dof: 2), 20.720202973054587, accuracy: 1e-7)
+        XCTAssertEqual(Distributions.chi2ISF(Distributions.normalCDF(-4), dof: 9), 36.54883849303324, accuracy: 1e-7)
+        XCTAssertEqual(Distributions.chi2PPF(0.5, dof: 4), 3.3566939800333224, accuracy: 1e-8)
     }
 
     /// Bad inputs: corrupt file, mixed grids, unknown targets -> clear errors and no output.

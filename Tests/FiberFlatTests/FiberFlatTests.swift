@@ -1,6 +1,7 @@
 import DESICore
 import FITS
 import Foundation
+import TestSupport
 import LinearAlgebra
 import XCTest
 @testable import FiberFlat

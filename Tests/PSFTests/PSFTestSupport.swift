@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 import XCTest
 
 /// The shared DESI test files (env DESISPEC_TESTDATA, default ../shared/data from the package root).
@@ -18,20 +19,5 @@ func temporaryPath(_ name: String) -> String {
     return dir.appendingPathComponent(name).path
 }
 
-/// Small seeded generator for test noise (SplitMix64 + Box-Muller).
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func gaussian() -> Double {
-        let u1 = max(uniform(), 1e-300), u2 = uniform()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-    }
-}
+/// Small seeded generator for test noise (SplitMix64 + Box-Muller), the one the other test targets use.
+typealias TestRandom = SplitMix64

@@ -33,6 +33,23 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertEqual(counts[.cframe], 6)
         XCTAssertEqual(counts[.spectra], 1)       // one tile, one spectrograph
         XCTAssertEqual(counts[.coadd], 1)
+        XCTAssertEqual(counts[.qa], 9)            // flat frames and science cframes, per camera
+        XCTAssertEqual(counts[.qaexposure], 3)    // flat + 2 science
+        XCTAssertEqual(counts[.qanight], 1)
+    }
+
+    func testArcPSFIsFitFromTheStartingPSFAndQAFollowsTheCframes() throws {
+        let g = try Self.night()
+        let psf = try XCTUnwrap(g.tasks.first { $0.name == "psf_20250101_00000001_b0" })
+        XCTAssertEqual(psf.arguments, ["psf", "-i", "/redux/test/preproc/20250101/00000001/preproc-b0-00000001.fits",
+                                       "--psf", "/psf/psf-b0.fits", "-o", "/redux/test/exposures/20250101/00000001/psf-b0-00000001.fits"])
+        let qa = try XCTUnwrap(g.tasks.first { $0.name == "qa_20250101_00000003_z0" })
+        XCTAssertEqual(qa.dependencies, ["cframe_20250101_00000003_z0"])
+        XCTAssertEqual(qa.arguments.prefix(2), ["qa-frame", "/redux/test/exposures/20250101/00000003/cframe-z0-00000003.fits"])
+        XCTAssertTrue(qa.arguments.contains("/redux/test/exposures/20250101/00000003/fluxcalib-z0-00000003.fits"))
+        let night = try XCTUnwrap(g.tasks.first { $0.type == .qanight })
+        XCTAssertEqual(night.dependencies.count, 3)
+        XCTAssertEqual(night.outputs, ["/redux/test/QA/qa-20250101.html"])
     }
 
     func testDependenciesComeFirstAndNamesAreUnique() throws {

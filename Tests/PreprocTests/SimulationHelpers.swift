@@ -35,7 +35,7 @@ struct SimulatedCamera {
         primary.set("CAMERA", camera)   // harmless; the camera header has it too
         var header = raw.header
         header.merge(primary)
-        let rawImage = RawImage(ny: raw.ny, nx: raw.nx, data: raw.data.map(Double.init), header: header, primaryHeader: primary)
+        let rawImage = RawImage(ny: raw.ny, nx: raw.nx, data: raw.data.map(Float.init), header: header, primaryHeader: primary)
         return SimulatedCamera(config: config, expected: expected, electrons: electrons, raw: raw, rawImage: rawImage)
     }
 }

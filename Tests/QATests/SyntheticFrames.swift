@@ -1,28 +1,14 @@
 import DESICore
 import FITS
 import Foundation
+import TestSupport
 
 /// Sky-subtracted frames made in memory: white noise of known ivar, faint object continua, and optional defects.
 enum SyntheticFrames {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func gaussian() -> Double {
-            let u = max(Double(next() >> 11) / Double(1 << 53), 1e-300), v = Double(next() >> 11) / Double(1 << 53)
-            return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
-        }
-    }
-
     /// `defect(fiberIndex, wavelength)` adds to the flux (e.g. a broad dip in a group of fibers).
     static func sframe(nspec: Int = 150, nwave: Int = 1000, wave0: Double = 5760, dw: Double = 0.8, sigma: Double = 1.0,
                        seed: UInt64 = 1, defect: (Int, Double) -> Double = { _, _ in 0 }) -> Frame {
-        var rng = Generator(state: seed)
+        var rng = TestRandom(seed: seed)
         let wave = (0..<nwave).map { wave0 + dw * Double($0) }
         var flux = [Float](repeating: 0, count: nspec * nwave)
         let ivar = [Float](repeating: Float(1 / (sigma * sigma)), count: nspec * nwave)

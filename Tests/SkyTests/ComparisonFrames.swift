@@ -1,6 +1,7 @@
 import DESICore
 import FITS
 import Foundation
+import TestSupport
 import XCTest
 import Sky
 

@@ -22,7 +22,7 @@ final class StdStarFitTests: XCTestCase {
     }
 
     func testMedianFilterZeroPaddedMatchesBruteForce() {
-        var g = SplitMix(seed: 3)
+        var g = SplitMix64(seed: 3)
         let x = (0..<300).map { _ in g.uniform() }
         for size in [5, 200, 40] {
             let fast = FluxCalibMath.medianFilterZeroPadded(x, size: size)

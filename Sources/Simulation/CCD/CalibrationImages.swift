@@ -47,11 +47,13 @@ public enum CCDCalibrationImages {
     }
 
     /// Writes a calibration image into HDU 0 of `path` (as desispec's read_bias/read_dark/read_pixflat/read_mask read it).
-    public static func write<T: FITSNumeric>(_ data: [T], ny: Int, nx: Int, to path: String, kind: String, camera: String) throws {
+    public static func write<T: FITSNumeric>(_ data: [T], ny: Int, nx: Int, to path: String, kind: String, camera: String,
+                                             history: String? = nil) throws {
         var h = FITSHeader()
         h.set("CAMERA", camera.lowercased())
         h.set("OBSTYPE", kind.uppercased(), comment: "calibration image kind")
         h.addHistory("desispec-swift simulated \(kind.lowercased()) calibration for \(camera)")
+        if let history { h.addHistory(history) }
         try FITSFile.writeAtomically(path) { f in
             try f.writeImage(data, shape: [ny, nx], header: h)
         }

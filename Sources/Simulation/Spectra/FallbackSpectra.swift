@@ -1,31 +1,17 @@
 import Foundation
+import PSF
 
 /// Built-in spectra used when the data files of ../shared/data are not available, so that the simulator, the demo
 /// and the core tests run anywhere. They are approximate but physical in shape and level.
 public enum FallbackSpectra {
 
-    /// Vacuum wavelength (Angstrom) of an air wavelength, with the refractive index of standard air
-    /// (Ciddor 1996 / Morton 2000 formula, as desispec/specter's air-to-vacuum conversions use).
-    public static func airToVacuum(_ air: Double) -> Double {
-        let s2 = pow(1e4 / air, 2)
-        let n = 1 + 0.0000834254 + 0.02406147 / (130 - s2) + 0.00015998 / (38.9 - s2)
-        return air * n
-    }
+    /// Vacuum wavelength (Angstrom) of an air wavelength (PSF.ArcLamps.airToVacuum: Ciddor 1996 / Morton 2000).
+    public static func airToVacuum(_ air: Double) -> Double { ArcLamps.airToVacuum(air) }
 
-    /// Bright Hg, Cd, Ne, Ar, Kr lamp lines (air wavelengths from NIST) with rough relative electron counts in a
-    /// DESI arc exposure; returned in vacuum.
+    /// Bright Hg, Cd, Ne, Ar, Kr lamp lines with rough relative electron counts in a DESI arc exposure, in vacuum:
+    /// the list PSF.ArcLamps shares with the PSF fit (`desispec psf`).
     public static func arcLines() -> [SpectralLine] {
-        let air: [(Double, Double)] = [
-            (3610.51, 3000), (4046.56, 8000), (4358.33, 20000), (4678.16, 4000), (4799.91, 6000), (5085.82, 8000),
-            (5460.74, 30000), (5769.60, 6000), (5790.66, 6000), (5852.49, 15000), (5881.90, 6000), (6029.99, 3000),
-            (6074.34, 6000), (6143.06, 12000), (6163.59, 6000), (6217.28, 5000), (6266.50, 7000), (6334.43, 8000),
-            (6382.99, 10000), (6402.25, 25000), (6438.47, 10000), (6506.53, 12000), (6598.95, 7000), (6678.28, 9000),
-            (6717.04, 5000), (6929.47, 12000), (7032.41, 15000), (7245.17, 6000), (7438.90, 4000), (7503.87, 12000),
-            (7601.54, 5000), (7635.11, 15000), (7948.18, 10000), (8059.50, 3000), (8104.36, 5000), (8115.31, 20000),
-            (8190.05, 4000), (8264.52, 12000), (8298.11, 4000), (8408.21, 10000), (8424.65, 12000), (8776.75, 6000),
-            (8928.69, 3000), (9122.97, 15000), (9224.50, 6000), (9657.78, 9000),
-        ]
-        return air.map { SpectralLine(wavelength: airToVacuum($0.0), flux: $0.1) }
+        ArcLamps.builtin().map { SpectralLine(wavelength: $0.wavelength, flux: $0.intensity) }
     }
 
     /// Night sky per arcsec2 in 1e-17 erg/s/cm2/A/arcsec2: a dark-time continuum (about 21.5 mag/arcsec2 in r,

@@ -1,3 +1,4 @@
+import DESICore
 import Foundation
 
 /// Spectra of the targets: standard stars from the templates, emission-line galaxies and quasars, all in
@@ -16,7 +17,8 @@ public enum ObjectSpectra {
     public static func star(templates: StellarTemplates, index: Int, rmag: Double, rFilter: FilterCurve) -> SpectrumModel {
         // keep the optical and near-IR part only (the templates extend from 1300 A to 6.5 um)
         let keep = templates.wave.indices.filter { templates.wave[$0] >= 3000 && templates.wave[$0] <= 11500 }
-        let s = SpectrumModel(wave: keep.map { templates.wave[$0] }, flux: keep.map { templates.flux[index][$0] })
+        let flux = templates.spectrum(index)
+        let s = SpectrumModel(wave: keep.map { templates.wave[$0] }, flux: keep.map { flux[$0] })
         return normalized(s, magnitude: rmag, filter: rFilter)
     }
 

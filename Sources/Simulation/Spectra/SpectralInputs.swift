@@ -2,42 +2,14 @@ import DESICore
 import FITS
 import Foundation
 
-/// Stellar templates: flux [ntemplate, nwave] (arbitrary normalisation, erg/s/cm2/A) on one wavelength grid.
-public struct StellarTemplates: Sendable {
-    public var wave: [Double]
-    public var flux: [[Double]]
-    public var teff: [Double]
-    public var logg: [Double]
-    public var feh: [Double]
-    /// "file" or "synthetic".
-    public var source: String
-
-    public var count: Int { flux.count }
-
-    /// Reads star_templates_v2.0-lite.fits (primary: flux [n, nwave]; METADATA: TEFF, LOGG, FEH; HDU 2: wavelength).
-    public static func load(path: String) throws -> StellarTemplates {
-        let f = try FITSFile.open(path)
-        defer { try? f.close() }
-        try f.moveTo(index: 0)
-        let img = try f.readImage(as: Double.self)
-        guard img.shape.count == 2 else { throw DESIError.badFile(path: path, problem: "primary HDU is not a 2-D template array") }
-        try f.moveTo(index: 2)
-        let wave = try f.readImage(as: Double.self).data
-        guard wave.count == img.shape[1] else { throw DESIError.badFile(path: path, problem: "HDU 2 has \(wave.count) wavelengths, templates have \(img.shape[1])") }
-        let meta = try f.readTable("METADATA")
-        let n = img.shape[0], nw = img.shape[1]
-        let flux = (0..<n).map { Array(img.data[($0 * nw)..<(($0 + 1) * nw)]) }
-        return StellarTemplates(wave: wave, flux: flux,
-                                teff: meta["TEFF"]?.data.doubles ?? [Double](repeating: 0, count: n),
-                                logg: meta["LOGG"]?.data.doubles ?? [Double](repeating: 0, count: n),
-                                feh: meta["FEH"]?.data.doubles ?? [Double](repeating: 0, count: n), source: path)
-    }
-
-    /// The synthetic grid: blackbodies of 5000-7500 K with Balmer absorption lines whose depth peaks near 7500 K.
-    public static func synthetic() -> StellarTemplates {
+/// The simulator's stars without the template file.
+extension StellarTemplates {
+    /// The simulator's synthetic grid: blackbodies of 5000-7500 K with Balmer absorption lines whose depth peaks
+    /// near 7500 K (solar metallicity, log g 4). The standard-star fit has its own richer grid (`synthetic`).
+    public static func simulatorGrid() -> StellarTemplates {
         let wave = stride(from: 3000.0, through: 11000.0, by: 1.0).map { $0 }
         let balmer = [6564.61, 4862.68, 4341.68, 4102.89, 3971.20, 3890.17]
-        var flux: [[Double]] = [], teff: [Double] = [], logg: [Double] = [], feh: [Double] = []
+        var flux: [Double] = [], teff: [Double] = [], logg: [Double] = [], feh: [Double] = []
         for t in stride(from: 5000.0, through: 7500.0, by: 500.0) {
             var f = FallbackSpectra.blackbody(temperature: t, wave: wave)
             let depth = 0.5 * exp(-0.5 * pow((t - 7500) / 1500, 2))
@@ -49,9 +21,10 @@ public struct StellarTemplates: Sendable {
                 }
                 f[k] *= absorb
             }
-            flux.append(f); teff.append(t); logg.append(4.0); feh.append(0)
+            flux += f; teff.append(t); logg.append(4.0); feh.append(0)
         }
-        return StellarTemplates(wave: wave, flux: flux, teff: teff, logg: logg, feh: feh, source: "synthetic")
+        return StellarTemplates(wave: wave, flux: flux, templateID: Array(teff.indices), teff: teff, logg: logg, feh: feh,
+                                source: "synthetic")
     }
 }
 
@@ -77,7 +50,7 @@ public struct SpectralInputs: Sendable {
     /// Only the built-in spectra.
     public static func builtin() -> SpectralInputs {
         SpectralInputs(sky: FallbackSpectra.sky(), extinction: FallbackSpectra.extinction(), arcLines: FallbackSpectra.arcLines(),
-                       flatLamp: FallbackSpectra.flatLamp(), stars: .synthetic(), filters: FilterCurve.builtinDECam(),
+                       flatLamp: FallbackSpectra.flatLamp(), stars: .simulatorGrid(), filters: FilterCurve.builtinDECam(),
                        sources: ["sky": "builtin", "extinction": "builtin", "arc": "builtin", "flat": "builtin",
                                  "stars": "synthetic", "filters": "builtin"])
     }
@@ -122,12 +95,12 @@ public struct SpectralInputs: Sendable {
             s.sources["flat"] = p
         }
         if let p = path("templates/star_templates_v2.0-lite.fits") {
-            s.stars = try StellarTemplates.load(path: p)
+            s.stars = try StellarTemplates.read(p)
             s.sources["stars"] = p
         }
         var filters: [FilterCurve] = []
         for band in ["g", "r", "z"] {
-            if let p = path("filters/decam2014-\(band).ecsv") { filters.append(try FilterCurve.loadECSV(path: p, band: band)) }
+            if let p = path("filters/decam2014-\(band).ecsv") { filters.append(try FilterCurve.readECSV(p, name: band)) }
         }
         if filters.count == 3 { s.filters = filters; s.sources["filters"] = (dir as NSString).appendingPathComponent("filters") }
         return s

@@ -58,6 +58,7 @@ struct PreprocCommand: ParsableCommand {
     @Option(name: .customLong("cosmics-cfudge"), help: "Cosmics: sigmas inconsistent with the PSF.") var cosmicsCfudge: Double = 3
     @Option(name: .customLong("cosmics-c2fudge"), help: "Cosmics: PSF fudge factor (default: calibration COSMICS_C2, else 0.5).") var cosmicsC2fudge: Double?
     @Option(name: .long, help: "Cameras processed at the same time (each is itself parallel).") var ncpu: Int = 1
+    @Flag(name: .long, help: "Log the time of each step (read, calibration, amplifiers, pixel pass, cosmics, write).") var timing = false
 
     func validate() throws {
         if infile == nil && (night == nil || expid == nil) { throw ValidationError("give --infile, or --night and --expid") }
@@ -121,13 +122,20 @@ struct PreprocCommand: ParsableCommand {
                     do {
                         let t0 = Date()
                         let raw = try RawImage.read(path: input, camera: cam)
+                        let tRead = Date().timeIntervalSince(t0)
                         let opts = try command.options(for: raw, log: { m in queue.sync { log.warning("\(cam): \(m)") } })
-                        let result = try Preprocessor.run(raw, options: opts)
+                        var result = try Preprocessor.run(raw, options: opts)
                         let out = outputFor(cam, raw)
-                        try PreprocFile.write(result.image, to: out, fibermap: fibermapTable,
-                                              provenance: "desispec-swift \(DesispecVersion.string) preproc \(cmdline)")
+                        let tw = Date()
+                        result.image.header.addHistory("desispec-swift \(DesispecVersion.string) preproc \(cmdline)")
+                        try result.image.write(to: out, fibermap: fibermapTable.map(Fibermap.init(table:)))
                         let dt = Date().timeIntervalSince(t0)
                         queue.sync {
+                            if command.timing {
+                                let steps = [("read raw", tRead)] + result.timings.map { ($0.step, $0.seconds) } + [("write", Date().timeIntervalSince(tw))]
+                                let text = steps.map { "\($0.0) \(String(format: "%.3f", $0.1)) s" }.joined(separator: ", ")
+                                log.info("\(cam): timing \(text)")
+                            }
                             for n in result.notes { log.warning("\(cam): \(n)") }
                             log.info("\(cam): \(result.cosmicCount) cosmic-ray pixels; wrote \(out) in \(String(format: "%.1f", dt)) s")
                         }

@@ -18,12 +18,15 @@ struct ProdCreate: ParsableCommand {
     @OptionGroup var location: ProductionLocation
     @Option(name: .customLong("psf-dir"), help: "Folder of starting PSFs psf-CAMERA.fits.") var psfDir: String?
     @Option(name: .long, help: "Fibers per spectrograph to extract.") var nspec: Int?
+    @Option(name: .long, help: "Stellar templates of the standard-star fit (stdstars --starmodels).") var starmodels: String?
+    @Option(name: .customLong("filters-dir"), help: "Filter curves of the standard-star fit (stdstars --filters-dir).") var filtersDir: String?
     @Flag(name: .customLong("no-fluxcalib"), help: "Stop at sky-subtracted frames (no standard stars).") var noFluxCalib = false
 
     func run() throws {
         try runStep {
             let layout = try location.layout()
-            try ProductionOptions(psfDir: psfDir.map(absolute), nspec: nspec, noFluxCalib: noFluxCalib).save(layout)
+            try ProductionOptions(psfDir: psfDir.map(absolute), nspec: nspec, noFluxCalib: noFluxCalib,
+                                  starModels: starmodels.map(absolute), filtersDir: filtersDir.map(absolute)).save(layout)
             _ = try StateDatabase(path: layout.database)
             let setup = """
             # source this file to work in this production

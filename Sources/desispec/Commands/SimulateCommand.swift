@@ -13,6 +13,7 @@ struct SimulateCommand: ParsableCommand {
         Writes OUTDIR/NIGHT/EXPID/: desi-EXPID.fits.fz (raw, one HDU per camera), fibermap-EXPID.fits,
         truth-psf-CAMERA.fits (the PSF used) and truth-EXPID.fits (per camera: expected extracted electrons/A,
         object flux, sky flux, calibration, throughputs). Same --seed, same files. Nothing is written on error.
+        With --calib, also OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits for desispec preproc.
         Example: desispec simulate --night 20250101 --expid 1 --flavor arc --cameras b0,r0,z0 --nspec 25 \\
                  --ccd-size small --outdir sim
         """
@@ -32,12 +33,16 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "CCD columns (overrides --ccd-size).") var nx: Int?
     @Option(help: "Exposure time in seconds (default: arc 5, flat 10, science 900, dark 900, zero 0).") var exptime: Double?
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Tile of a science exposure (default 1000 + EXPID % 1000). Exposures of one tile with one seed see the same targets, with new noise.")
+    var tile: Int?
     @Option(help: "Output folder (raw data layout NIGHT/EXPID below it).") var outdir: String = "."
     @Option(help: "Folder with spectra/, templates/, filters/ (default: $DESISPEC_TESTDATA if set; built-in spectra otherwise).")
     var dataDir: String?
     @Flag(help: "Do not add cosmic rays (science and dark exposures have them by default).") var noCosmics = false
     @Flag(help: "Replace an existing OUTDIR/NIGHT/EXPID.") var overwrite = false
     @Flag(help: "Also store the noiseless electron image of each camera in the truth file.") var truthImages = false
+    @Flag(help: "Give the CCDs a bias structure, pixel flat and bad columns, and write their calibration frames as OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits (for desispec preproc --bias/--dark/--pixflat/--mask).")
+    var calib = false
 
     func run() throws {
         let log = global.makeLogger("simulate")
@@ -72,6 +77,8 @@ struct SimulateCommand: ParsableCommand {
                                             dataDirectory: data, cosmics: !noCosmics, overwrite: overwrite, truthImages: truthImages,
                                             history: "desispec-swift \(DesispecVersion.string) \(args)")
             options.psfModel = model
+            if calib { options.calibrationDirectory = (outdir as NSString).appendingPathComponent("calib") }
+            options.tile = tile
             let out = try SimulationRunner.run(options, psfLoader: { path, _ in try readPSF(path) }) { log.info("\($0)") }
             log.info("wrote \(out.raw), \(out.fibermap), \(out.truth) and \(out.psfs.count) PSF file(s)")
         }

@@ -1,3 +1,6 @@
+import DESICore
+
+/// The CLI's version (`desispec --version`, HISTORY lines): the one defined with the provenance in DESICore.
 enum DesispecVersion {
-    static let string = "0.1.0"
+    static let string = DESIProvenance.version
 }

@@ -1,27 +1,15 @@
 import DESICore
 import FITS
 import Foundation
+import LinearAlgebra
+
+// Helpers shared by the test targets (a library target that only test targets depend on).
 
 /// Deterministic pseudo-random numbers for the tests (splitmix64 + Box-Muller).
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func gaussian() -> Double {
-        let u1 = max(uniform(), 1e-300), u2 = uniform()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-    }
-}
+public typealias TestRandom = SplitMix64
 
 /// Gaussian resolution matrices with rows normalized, sigma (in bins) per fiber, in DESI's DIA layout.
-func gaussianResolution(sigmas: [Double], nwave: Int, ndiag: Int = 11) -> ResolutionData {
+public func gaussianResolution(sigmas: [Double], nwave: Int, ndiag: Int = 11) -> ResolutionData {
     let h = ndiag / 2
     var r = ResolutionData(nspec: sigmas.count, ndiag: ndiag, nwave: nwave)
     for (f, s) in sigmas.enumerated() {
@@ -41,7 +29,7 @@ func gaussianResolution(sigmas: [Double], nwave: Int, ndiag: Int = 11) -> Resolu
 }
 
 /// A fibermap with FIBER, TARGETID, OBJTYPE, FIBER_X, FIBER_Y, FIBERSTATUS.
-func makeFibermap(objtypes: [String], x: [Double], y: [Double], status: [Int32]? = nil) -> Fibermap {
+public func makeFibermap(objtypes: [String], x: [Double], y: [Double], status: [Int32]? = nil) -> Fibermap {
     let n = objtypes.count
     let t = FITSTable(columns: [
         FITSColumn("FIBER", .int32((0..<n).map { Int32($0) })),
@@ -56,7 +44,7 @@ func makeFibermap(objtypes: [String], x: [Double], y: [Double], status: [Int32]?
 
 /// A frame of fibers seeing true spectra `truth[f]` (per fiber, on `wave`) through throughputs and resolutions,
 /// plus Gaussian noise of variance  (signal + readnoise^2) (known ivar).
-func makeFrame(wave: [Double], truth: (Int) -> [Double], throughput: (Int, Int) -> Double, resolution: ResolutionData,
+public func makeFrame(wave: [Double], truth: (Int) -> [Double], throughput: (Int, Int) -> Double, resolution: ResolutionData,
                readnoise: Double, seed: UInt64, camera: String = "r0", fibermap: Fibermap? = nil) -> (frame: Frame, noiseless: [Double]) {
     let nspec = resolution.nspec, nwave = wave.count
     var rng = TestRandom(seed: seed)

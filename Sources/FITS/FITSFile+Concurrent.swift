@@ -1,0 +1,169 @@
+internal import CFITSIO
+import Foundation
+
+/// Reading and writing large images without extra copies, and decompressing a tile-compressed image on several
+/// threads (cfitsio decompresses the tiles of one handle one after the other; handles of their own, one per thread,
+/// work in parallel when cfitsio is built reentrant, as Debian's is).
+extension FITSFile {
+    /// Whether the cfitsio library is thread-safe for distinct handles.
+    public static var isReentrant: Bool { fits_is_reentrant() != 0 }
+
+    /// Reads rows `rows` of the current 2-D image (numpy order: row = NAXIS2 index) into `buffer`, which must hold
+    /// rows.count x NAXIS1 values, converted to `T` (cfitsio applies BSCALE/BZERO).
+    public func readImageRows<T: FITSNumeric>(_ rows: Range<Int>, into buffer: UnsafeMutableBufferPointer<T>) throws {
+        let f = try handle()
+        let (_, shape) = try imageShape()
+        guard shape.count == 2 else {
+            throw FITSError(path: path, hdu: currentHDULabel(), message: "not a 2-D image (shape \(shape))")
+        }
+        let nx = shape[1]
+        guard rows.lowerBound >= 0, rows.upperBound <= shape[0], buffer.count >= rows.count * nx else {
+            throw FITSError(path: path, hdu: currentHDULabel(), message: "rows \(rows) do not fit image \(shape) or buffer \(buffer.count)")
+        }
+        guard !rows.isEmpty else { return }
+        var fpix: [Int] = [1, rows.lowerBound + 1], lpix: [Int] = [nx, rows.upperBound], inc: [Int] = [1, 1]
+        var status: Int32 = 0, anynul: Int32 = 0
+        _ = fpix.withUnsafeMutableBufferPointer { fp in
+            lpix.withUnsafeMutableBufferPointer { lp in
+                inc.withUnsafeMutableBufferPointer { ip in
+                    ffgsv(f, T.cfitsioType, fp.baseAddress, lp.baseAddress, ip.baseAddress, nil, buffer.baseAddress, &anynul, &status)
+                }
+            }
+        }
+        try check(status, "reading rows \(rows.lowerBound)..<\(rows.upperBound) of image \(shape)")
+    }
+
+    /// Reads the 2-D image of HDU `hdu` (EXTNAME, or nil for HDU number `index`) of `path` with `threads` handles on
+    /// as many row bands at once, into an array that is not zero-filled first. The result is the same as `readImage`
+    /// (the bands only split the work); an image that is not 2-D is read by `readImage`.
+    public static func readImageConcurrently<T: FITSNumeric>(path: String, hdu: String?, index: Int = 0, as type: T.Type = T.self,
+                                                              threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> FITSImage<T> {
+        let first = try FITSFile.open(path)
+        if let hdu { try first.moveTo(name: hdu) } else { try first.moveTo(index: index) }
+        guard first.currentHDUType == .image || first.isCompressedImage else {
+            throw FITSError(path: path, hdu: first.currentHDULabel(), message: "HDU is a table, not an image")
+        }
+        let (_, shape) = try first.imageShape()
+        guard shape.count == 2, shape[0] > 0, shape[1] > 0 else { return try first.readImage(as: type) }
+        let header = try first.readHeader()
+        let ny = shape[0], nx = shape[1]
+        // compressed images decompress tile by tile: split in bands on several handles; plain images read at disk speed
+        let bands = (isReentrant && first.isCompressedImage) ? max(1, min(threads, ny / 64, 16)) : 1
+        let data = try [T](unsafeUninitializedCapacity: ny * nx) { buf, count in
+            let errors = FirstError()
+            nonisolated(unsafe) let out = buf
+            nonisolated(unsafe) let handle0 = first
+            DispatchQueue.concurrentPerform(iterations: bands) { b in
+                let r0 = ny * b / bands, r1 = ny * (b + 1) / bands
+                do {
+                    let f: FITSFile
+                    if b == 0 { f = handle0 } else {
+                        f = try FITSFile.open(path)
+                        if let hdu { try f.moveTo(name: hdu) } else { try f.moveTo(index: index) }
+                    }
+                    try f.readImageRows(r0..<r1, into: UnsafeMutableBufferPointer(rebasing: out[(r0 * nx)..<(r1 * nx)]))
+                } catch { errors.set(error) }
+            }
+            if let e = errors.value { count = 0; throw e }   // numeric elements: nothing to deinitialise
+            count = ny * nx
+        }
+        return FITSImage(shape: shape, data: data, header: header)
+    }
+
+    /// Appends an uncompressed image HDU from `buffer` (no copy of the data; cfitsio converts and byte-swaps through
+    /// its own buffers). `shape` is in numpy order.
+    public func writeImage<T: FITSNumeric>(buffer: UnsafeBufferPointer<T>, shape: [Int], name: String? = nil,
+                                           header: FITSHeader = FITSHeader()) throws {
+        let f = try handle()
+        let n = shape.reduce(1, *)
+        guard n == buffer.count else {
+            throw FITSError(path: path, hdu: name, message: "image data has \(buffer.count) values, shape \(shape) needs \(n)")
+        }
+        var status: Int32 = 0
+        var naxes = shape.reversed().map { Int64($0) }
+        ffcrimll(f, T.bitpix, Int32(shape.count), &naxes, &status)
+        try check(status, "creating image HDU", hdu: name)
+        if n > 0 {
+            // cfitsio's write routines read the array only (their C signature predates const)
+            _ = ffppr(f, T.cfitsioType, 1, Int64(n), UnsafeMutableRawPointer(mutating: buffer.baseAddress), &status)
+            try check(status, "writing image data", hdu: name)
+        }
+        if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
+        try writeHeader(header)
+    }
+}
+
+/// First error reported by concurrent work.
+final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+    func set(_ e: Error) { lock.lock(); if stored == nil { stored = e }; lock.unlock() }
+    var value: Error? { lock.lock(); defer { lock.unlock() }; return stored }
+}
+
+/// The data of a plain (not tile-compressed, not gzipped) image HDU, mapped from the file without copying: the
+/// pixels stay big-endian as FITS stores them. Only for BITPIX -32, -64, 16 and 32 without scaling (BSCALE 1,
+/// BZERO 0, or BZERO 32768 for unsigned 16-bit images).
+public final class FITSMappedImage: @unchecked Sendable {
+    public let path: String
+    public let shape: [Int]
+    public let bitpix: Int
+    /// 32768 for unsigned 16-bit data, else 0.
+    public let bzero: Int
+    public let header: FITSHeader
+    /// The image bytes (big-endian), shape.reduce(1, *) x |bitpix| / 8 of them.
+    public let bytes: UnsafeRawBufferPointer
+    private let mapping: UnsafeMutableRawPointer
+    private let mappedLength: Int
+
+    init(path: String, shape: [Int], bitpix: Int, bzero: Int, header: FITSHeader, mapping: UnsafeMutableRawPointer,
+         mappedLength: Int, dataOffset: Int, dataLength: Int) {
+        self.path = path; self.shape = shape; self.bitpix = bitpix; self.bzero = bzero; self.header = header
+        self.mapping = mapping; self.mappedLength = mappedLength
+        self.bytes = UnsafeRawBufferPointer(start: mapping + dataOffset, count: dataLength)
+    }
+
+    deinit { munmap(mapping, mappedLength) }
+
+    /// Maps the image of HDU `index` of `path`, or returns nil when it cannot be used in place (compressed, scaled,
+    /// another BITPIX, not a disk file); the caller then reads it with `readImage`.
+    public static func map(path: String, index: Int) throws -> FITSMappedImage? {
+        // a gzipped or otherwise encoded file does not start with the FITS primary keyword
+        guard let fh = FileHandle(forReadingAtPath: path) else { throw FITSError(path: path, message: "cannot open") }
+        let magic = fh.readData(ofLength: 6)
+        try? fh.close()
+        guard magic == Data("SIMPLE".utf8) else { return nil }
+        let f = try FITSFile.open(path)
+        try f.moveTo(index: index)
+        guard f.currentHDUType == .image, !f.isCompressedImage else { return nil }
+        let (bitpix, shape) = try f.imageShape()
+        guard shape.count == 2, shape[0] > 0, shape[1] > 0, [-32, -64, 16, 32].contains(bitpix) else { return nil }
+        let header = try f.readHeader()
+        func keyword(_ k: String, _ dflt: Double) -> Double {
+            var v = 0.0, st: Int32 = 0
+            var name = Array(k.utf8CString)
+            ffgkyd(f.fptr, &name, &v, nil, &st)
+            if st == KEY_NO_EXIST { ffcmsg(); return dflt }
+            if st != 0 { ffcmsg(); return .nan }
+            return v
+        }
+        let bscale = keyword("BSCALE", 1), bz = keyword("BZERO", 0)
+        guard bscale == 1, bz == 0 || (bitpix == 16 && bz == 32768) else { return nil }
+        var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0, status: Int32 = 0
+        ffghadll(try f.handle(), &head, &start, &end, &status)
+        try f.check(status, "locating image data")
+        try f.close()
+        let length = shape[0] * shape[1] * abs(bitpix) / 8
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw FITSError(path: path, message: "cannot open for mapping") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, Int(st.st_size) >= Int(start) + length else {
+            throw FITSError(path: path, message: "file is shorter than its image data (truncated?)")
+        }
+        let total = Int(start) + length
+        guard let p = mmap(nil, total, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+        return FITSMappedImage(path: path, shape: shape, bitpix: bitpix, bzero: Int(bz), header: header, mapping: p,
+                               mappedLength: total, dataOffset: Int(start), dataLength: length)
+    }
+}

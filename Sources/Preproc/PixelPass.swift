@@ -1,0 +1,172 @@
+import DESICore
+import Foundation
+
+/// The per-pixel part of desispec.preproc.preproc, fused into one pass over row blocks (each pixel depends only on its
+/// own inputs, and the dark trail only on its row, so the result does not depend on the thread count):
+///
+///     image = (raw - level_row) x gain          (or the crosstalk-corrected image computed before)
+///     var_poisson = max(image, 0)               (before dark and pixel flat: desispec's "biasing" estimate)
+///     readnoise = sqrt(rdnoise^2 + max(bias x gain, 0) [+ darknoise^2])
+///     image -= dark;  dark trail along the row;  image, readnoise /= pixflat;  var_poisson /= pixflat^2
+///     ivar = 1 / (var_poisson + readnoise^2)
+///
+/// with the mask bits SATURATED, BADAMP, BADREADNOISE (readnoise > 15 or a large overscan step), PIXFLATZERO,
+/// PIXFLATLOW and those of the calibration mask. Arithmetic is done in Double, in desispec's order.
+struct PixelPass: @unchecked Sendable {
+    var ny: Int, nx: Int
+    /// Raw minus bias, ADU.
+    var raw: RawPixels
+    var rawNx: Int
+    var plans: [AmplifierPlan]
+    var bias: CalibrationPlane?
+    var dark: DarkImage?
+    /// The dark has the image's shape (else the raw shape, in ADU-equivalent electrons / gain).
+    var darkTrimmed = true
+    var pixflat: CalibrationPlane?
+    var calibMask: CalibrationPlane?
+    /// Dark-trail kernels per amplifier (empty: none).
+    var trailKernels: [[Double]] = []
+    /// Amplifier segments of each output row: (plan index or -1 for pixels no amplifier covers, first column, end column).
+    var segments: [[(Int, Int, Int)]] = []
+
+    /// Row segments from the amplifiers' CCD sections; throws when two sections overlap.
+    static func rowSegments(ny: Int, nx: Int, plans: [AmplifierPlan], path: String) throws -> [[(Int, Int, Int)]] {
+        var out = [[(Int, Int, Int)]](repeating: [], count: ny)
+        for y in 0..<ny {
+            let here = plans.indices.filter { plans[$0].sections.ccd.rows.contains(y) && !plans[$0].sections.ccd.cols.isEmpty }
+                .sorted { plans[$0].sections.ccd.cols.lowerBound < plans[$1].sections.ccd.cols.lowerBound }
+            var x = 0
+            var segs: [(Int, Int, Int)] = []
+            for p in here {
+                let cols = plans[p].sections.ccd.cols
+                guard cols.lowerBound >= x else {
+                    throw DESIError.badFile(path: path, problem: "CCDSEC\(plans[p].sections.name) overlaps another amplifier's CCDSEC")
+                }
+                if cols.lowerBound > x { segs.append((-1, x, cols.lowerBound)) }
+                segs.append((p, cols.lowerBound, cols.upperBound))
+                x = cols.upperBound
+            }
+            if x < nx { segs.append((-1, x, nx)) }
+            out[y] = segs
+        }
+        return out
+    }
+
+    /// Only the gain-corrected image (no variance, no mask), for the crosstalk correction that needs every amplifier.
+    func gainImage(into image: UnsafeMutableBufferPointer<Double>) {
+        forRowBlocks { rows, _ in
+            for y in rows {
+                for (p, c0, c1) in segments[y] {
+                    guard p >= 0 else { for x in c0..<c1 { image[y * nx + x] = 0 }; continue }
+                    let plan = plans[p], a = plan.sections
+                    let k = y - a.ccd.rows.lowerBound
+                    let rawRow = a.data.rows.lowerBound + k
+                    let level = plan.rowLevel[k], gain = plan.gain
+                    let rbase = rawRow * rawNx + a.data.cols.lowerBound - c0
+                    for x in c0..<c1 { image[y * nx + x] = (raw[rbase + x] - level) * gain }
+                }
+            }
+        }
+    }
+
+    /// Runs the pass. `image`: nil, or the Double image to keep (input too when `imageIsInput`, after crosstalk);
+    /// `tivar`: nil, or where to put the inverse variance of unmasked pixels (0 elsewhere) for the cosmic-ray search.
+    func run(pix: UnsafeMutableBufferPointer<Float>, ivar: UnsafeMutableBufferPointer<Float>, readnoise: UnsafeMutableBufferPointer<Float>,
+             mask: UnsafeMutableBufferPointer<UInt32>, image: UnsafeMutableBufferPointer<Double>?, imageIsInput: Bool,
+             tivar: UnsafeMutableBufferPointer<Double>?) {
+        let maxWidth = max(1, nx)
+        forRowBlocks { rows, _ in
+            let im = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
+            let pv = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
+            let rn = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
+            let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
+            defer { im.deallocate(); pv.deallocate(); rn.deallocate(); scratch.deallocate() }
+            for y in rows {
+                let o = y * nx
+                // 1. electrons, Poisson variance, read noise, dark, mask bits of the amplifiers
+                for (p, c0, c1) in segments[y] {
+                    if p < 0 {
+                        for x in c0..<c1 {
+                            var v = imageIsInput ? image![o + x] : 0
+                            pv[x] = max(v, 0)
+                            if let d = dark, darkTrimmed { v -= d.value(row: y, col: x) }
+                            im[x] = v; rn[x] = 0
+                            mask[o + x] = calibMask?.bits(o + x) ?? 0
+                        }
+                        continue
+                    }
+                    let plan = plans[p], a = plan.sections
+                    let k = y - a.ccd.rows.lowerBound
+                    let rawRow = a.data.rows.lowerBound + k
+                    let level = plan.rowLevel[k], gain = plan.gain, satur = plan.saturationADU
+                    let rdn = plan.readnoise, flags = plan.flags
+                    let rbase = rawRow * rawNx + a.data.cols.lowerBound - c0
+                    for x in c0..<c1 {
+                        let ri = rbase + x
+                        let v = raw[ri]
+                        var m = flags
+                        if let cm = calibMask { m |= cm.bits(o + x) }
+                        if v >= satur { m |= CCDMask.saturated }
+                        mask[o + x] = m
+                        let e = imageIsInput ? image![o + x] : (v - level) * gain
+                        var r = rdn
+                        if let b = bias {
+                            let be = b[ri] * gain
+                            r = (r * r + max(be, 0)).squareRoot()
+                        }
+                        pv[x] = max(e, 0)
+                        im[x] = e
+                        rn[x] = r
+                    }
+                    if let d = dark {
+                        if darkTrimmed {
+                            for x in c0..<c1 { im[x] -= d.value(row: y, col: x) }
+                        } else {
+                            let dc = a.data.cols.lowerBound - c0
+                            for x in c0..<c1 { im[x] -= d.value(row: rawRow, col: dc + x) * gain }
+                        }
+                        if let dn = plan.darkNoise { for x in c0..<c1 { rn[x] = (rn[x] * rn[x] + dn * dn).squareRoot() } }
+                    }
+                }
+                // 2. dark trails along the row (after the dark, before the pixel flat, as desispec)
+                if !trailKernels.isEmpty {
+                    for (p, c0, c1) in segments[y] where p >= 0 && trailKernels[p].count > 1 {
+                        let name = plans[p].sections.name
+                        DarkTrail.correctRow(UnsafeMutableBufferPointer(rebasing: im[c0..<c1]), scratch: scratch,
+                                             kernel: trailKernels[p], left: name == "B" || name == "D")
+                    }
+                }
+                // 3. pixel flat, inverse variance, outputs
+                for x in 0..<nx {
+                    var e = im[x], r = rn[x], v = pv[x]
+                    var m = mask[o + x]
+                    if let pf = pixflat {
+                        let f = pf[o + x]
+                        if f > 0.001 { e /= f; r /= f; v /= f * f } else { m |= CCDMask.pixflatZero }
+                        if f > 0 && f < 0.1 { m |= CCDMask.pixflatLow }
+                    }
+                    let variance = v + r * r
+                    let iv = variance > 0 ? 1 / variance : 0
+                    if r > 15 { m |= CCDMask.badReadnoise }
+                    mask[o + x] = m
+                    pix[o + x] = Float(e)
+                    ivar[o + x] = Float(iv)
+                    readnoise[o + x] = Float(r)
+                    if let img = image { img[o + x] = e }
+                    if let t = tivar { t[o + x] = (m == 0 && iv > 0) ? iv : 0 }
+                }
+            }
+        }
+    }
+
+    /// Splits the rows in fixed blocks (independent of the thread count) run concurrently.
+    func forRowBlocks(_ body: (Range<Int>, Int) -> Void) {
+        let blocks = max(1, min(ny, 256)), ny = self.ny
+        withoutActuallyEscaping(body) { f in
+            nonisolated(unsafe) let work = f
+            DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                work((ny * b / blocks)..<(ny * (b + 1) / blocks), b)
+            }
+        }
+    }
+}

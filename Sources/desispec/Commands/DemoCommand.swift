@@ -1,0 +1,167 @@
+import ArgumentParser
+import DESICore
+import Foundation
+import Pipeline
+import QA
+
+/// `desispec demo`: the README's main job. Simulates a small night (an arc, a flat and two science exposures of one
+/// tile) with `desispec simulate`, reduces it with the night's task graph (`desispec run night`), and checks the
+/// coadded spectra against the simulator's truth.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Simulate a small night (2 arcs, a flat, 2 science exposures of one tile) and reduce it end to end: cframes, coadds, QA, and a check against the truth.",
+        discussion: """
+        Example: desispec demo --outdir demo --cameras b0,r0,z0 --nspec 20
+        Writes OUTDIR/raw (the simulated night, with truth files), OUTDIR/calib (starting PSFs), OUTDIR/redux/demo
+        (the production: preproc, exposures, calibnight, tiles, QA, run/ with the task database and logs) and
+        OUTDIR/demo-summary.json. Running it again resumes: finished simulations and tasks are not redone.
+        Exit codes: 0 when every task is done and the coadds match the truth within --max-rms; 2 when a task failed;
+        3 when the coadds miss the truth; 1 on a setup error.
+        """
+    )
+
+    @Option(help: "Output folder.") var outdir = "demo-output"
+    @Option(help: "Comma-separated cameras.") var cameras = "b0,r0,z0"
+    @Option(help: "Fibers per spectrograph (the first ones of each petal).") var nspec = 20
+    @Option(help: "Night, YYYYMMDD.") var night = "20250101"
+    @Option(help: "Random seed of the simulation.") var seed: UInt64 = 1
+    @Option(help: "Tile of the science exposures.") var tile = 1000
+    @Option(name: [.short, .customLong("jobs")], help: "Tasks run at once (default: number of cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("data-dir"), help: "Folder with spectra/, templates/, filters/ for the simulator (default: $DESISPEC_TESTDATA; built-in spectra otherwise).")
+    var dataDir: String?
+    @Option(name: .customLong("max-rms"), help: "Largest accepted relative rms of coadd vs truth.") var maxRMS = 0.03
+    @Flag(help: "Print the summary as JSON on standard output.") var json = false
+    @OptionGroup var global: GlobalOptions
+
+    /// The simulated night: (expid, flavor). Two arcs, as psfnight averages several.
+    static let exposures: [(Int, String)] = [(1, "arc"), (2, "arc"), (3, "flat"), (4, "science"), (5, "science")]
+
+    func run() throws {
+        try runStep {
+            let log = global.makeLogger("demo")
+            let root = absolute(outdir)
+            let rawRoot = "\(root)/raw", calibDir = "\(root)/calib"
+            let layout = ProductionLayout(rawRoot: rawRoot, prodRoot: "\(root)/redux/demo")
+            let cams = try Camera.parseList(cameras)
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: calibDir, withIntermediateDirectories: true)
+
+            // 1. simulate what is not there yet: a CCD as tall as DESI's (so the dispersion, ~0.5 A per row, is the
+            //    real one and the 0.8 A extraction grid is sampled as in production), only as wide as the fibers need.
+            for (expid, flavor) in Self.exposures {
+                let raw = layout.raw(night: night, expid: expid)
+                if fm.fileExists(atPath: raw) { log.info("\(raw) exists: not simulated again"); continue }
+                var args = ["simulate", "--night", night, "--expid", String(expid), "--flavor", flavor,
+                            "--cameras", cams.map(\.name).joined(separator: ","), "--nspec", String(nspec),
+                            "--ccd-size", "small", "--ny", "4128", "--seed", String(seed), "--outdir", rawRoot, "--overwrite"]
+                if flavor == "science" { args += ["--tile", String(tile)] }
+                if let dataDir { args += ["--data-dir", absolute(dataDir)] }
+                log.info("simulating exposure \(expid) (\(flavor))")
+                try runSelf(args, quiet: global.quiet)
+            }
+
+            // 2. starting PSFs: the instrument's nominal PSF, as DESI_SPECTRO_CALIB would hold it; the arc fit
+            //    (`desispec psf`) refines it for the night.
+            let arcDir = layout.rawDir(night: night, expid: 1)
+            for c in cams {
+                let start = "\(calibDir)/psf-\(c.name).fits"
+                if !fm.fileExists(atPath: start) { try fm.copyItem(atPath: "\(arcDir)/truth-psf-\(c.name).fits", toPath: start) }
+            }
+
+            // 3. the production and its night; the standard stars are fitted with the templates and filter curves
+            //    the simulation drew them from (when it used the real ones of the data folder)
+            let data = (dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]).map(absolute)
+            let templates = data.map { "\($0)/templates/star_templates_v2.0-lite.fits" }.flatMap { fm.fileExists(atPath: $0) ? $0 : nil }
+            let filters = data.map { "\($0)/filters" }.flatMap { fm.fileExists(atPath: "\($0)/decam2014-r.ecsv") ? $0 : nil }
+            let options = ProductionOptions(psfDir: calibDir, nspec: nspec, starModels: templates, filtersDir: filters)
+            try options.save(layout)
+            let database = try StateDatabase(path: layout.database)
+            let inventory = try NightInventory.exposures(night: night, layout: layout)
+            let graph = try TaskGraph.night(night, exposures: inventory, layout: layout, options: options.nightOptions)
+            let runner = LocalRunner(executable: selfExecutable(), layout: layout, database: database, maxParallel: jobs)
+            if !global.quiet { runner.progress = { log.info("\($0)") } }
+            let summary = try runner.run(graph)
+
+            // 4. the coadds against the truth of the first science exposure (same tile, same targets)
+            let science = Self.exposures.first { $0.1 == "science" }!.0
+            let truth = "\(layout.rawDir(night: night, expid: science))/truth-\(String(format: "%08d", science)).fits"
+            let fibermap = layout.rawFibermap(night: night, expid: science)
+            var comparisons: [TruthComparison] = []
+            for sp in Set(cams.map(\.spectrograph)).sorted() {
+                let coadd = layout.tileFile("coadd", spectrograph: sp, tile: tile, night: night)
+                guard fm.fileExists(atPath: coadd) else { continue }
+                comparisons.append(try TruthComparison.compare(coaddPath: coadd, truthPath: truth, fibermapPath: fibermap))
+            }
+            let worst = comparisons.map(\.relativeRMS).max() ?? .nan
+
+            let report = DemoReport(rawRoot: rawRoot, production: layout.prodRoot,
+                                    qaIndex: layout.qaNightHTML(night: night), logs: layout.logDir(night: night),
+                                    tasksDone: summary.done.count + summary.skipped.count, tasksFailed: summary.failed,
+                                    tasksNotRun: summary.blocked.count, coadds: comparisons, worstRelativeRMS: worst,
+                                    maxRelativeRMS: maxRMS)
+            try report.write(to: "\(root)/demo-summary.json")
+            if json { print(try report.jsonString()) } else { report.printText() }
+            if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+            if comparisons.isEmpty || !(worst <= maxRMS) { throw ExitCode(3) }
+        }
+    }
+}
+
+/// What `desispec demo` made and how well it did.
+struct DemoReport: Codable {
+    var rawRoot: String
+    var production: String
+    var qaIndex: String
+    var logs: String
+    var tasksDone: Int
+    var tasksFailed: [String]
+    var tasksNotRun: Int
+    var coadds: [TruthComparison]
+    var worstRelativeRMS: Double
+    var maxRelativeRMS: Double
+
+    func jsonString() throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try enc.encode(self), as: UTF8.self)
+    }
+
+    func write(to path: String) throws {
+        try Data(try jsonString().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    func printText() {
+        print("simulated night:   \(rawRoot)  (truth-EXPID.fits and truth-psf-CAM.fits next to each raw file)")
+        print("production:        \(production)")
+        print("  cframes:         \(production)/exposures/NIGHT/EXPID/cframe-CAM-EXPID.fits")
+        print("  coadds:          \(production)/tiles/cumulative/TILE/NIGHT/coadd-SP-TILE-thruNIGHT.fits")
+        print("  QA index:        \(qaIndex)")
+        print("  task logs:       \(logs)")
+        print("tasks done \(tasksDone), failed \(tasksFailed.count), not run \(tasksNotRun)")
+        for f in tasksFailed { print("  failed: \(f)  (log: \(logs)/\(f).log)") }
+        for c in coadds {
+            print("coadd vs truth: \(c.coadd)")
+            for b in c.bands {
+                print(String(format: "  %@: %d targets, relative rms %.4f over %d blocks of %d pixels, median pull %+.3f, pull NMAD %.3f",
+                             b.band, b.targets, b.blockRelativeRMS, b.blocksUsed, TruthComparison.blockSize, b.medianPull, b.pullNMAD))
+            }
+        }
+        print(String(format: "worst coadd relative rms vs truth: %.4f (limit %.3f): %@", worstRelativeRMS, maxRelativeRMS,
+                     worstRelativeRMS <= maxRelativeRMS ? "OK" : "TOO LARGE"))
+    }
+}
+
+/// Runs this executable with `arguments` and fails with its exit status.
+func runSelf(_ arguments: [String], quiet: Bool) throws {
+    let p = Process()
+    p.executableURL = selfExecutable()
+    p.arguments = arguments + (quiet ? ["--quiet"] : [])
+    try p.run()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        throw DESIError.invalidArgument("desispec \(arguments.joined(separator: " ")) failed (exit \(p.terminationStatus))")
+    }
+}

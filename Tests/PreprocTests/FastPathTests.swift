@@ -1,0 +1,60 @@
+import DESICore
+import FITS
+import Foundation
+@testable import Preproc
+import Simulation
+import XCTest
+
+/// The fast paths of preproc give exactly what the plain computations give.
+final class FastPathTests: XCTestCase {
+    /// RobustLevel (sampled bracket + counting) equals Overscan.level on the copied block, bit for bit, for odd and even
+    /// counts, ties, outliers, and a block too small for the fast path.
+    func testRobustLevelEqualsOverscanLevel() {
+        var rng = SimulationRandom(seed: 5)
+        for (rows, cols, kind) in [(300, 301, 0), (400, 250, 1), (257, 260, 2), (100, 50, 0)] {
+            var block = [Double](repeating: 0, count: rows * cols)
+            for i in block.indices {
+                switch kind {
+                case 0: block[i] = 1000 + 3 * rng.gaussian()
+                case 1: block[i] = (2 * rng.gaussian()).rounded()          // many ties
+                default: block[i] = i % 997 == 0 ? 5e4 : 0.01 * rng.gaussian() // outliers
+                }
+            }
+            let fast = RobustLevel.level(rows: rows, cols: cols) { r, c in block[r * cols + c] }
+            let slow = Overscan.level(block)
+            XCTAssertEqual(fast.level, slow.level, "\(rows)x\(cols) kind \(kind)")
+            XCTAssertEqual(fast.readnoise, slow.readnoise, "\(rows)x\(cols) kind \(kind)")
+        }
+    }
+
+    /// Calibration images mapped from plain FITS files (big-endian, read in place) hold the values cfitsio reads, for
+    /// float32, int16, uint16 (BZERO 32768) and int32 data; a tile-compressed file is read by cfitsio instead.
+    func testMappedCalibrationPlanesMatchCfitsio() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ny = 30, nx = 41, n = ny * nx
+        var rng = SimulationRandom(seed: 9)
+        let f32 = (0..<n).map { _ in Float(100 * rng.gaussian()) }
+        let i16 = (0..<n).map { Int16(truncatingIfNeeded: $0 * 37 - 20000) }
+        let u16 = (0..<n).map { UInt16(truncatingIfNeeded: $0 * 53) }
+        let i32 = (0..<n).map { Int32(truncatingIfNeeded: $0 * 100_003 - 1_000_000) }
+        func check<T: FITSNumeric>(_ data: [T], _ name: String, compressed: Bool = false, as value: (T) -> Double) throws {
+            let path = dir + "/\(name).fits"
+            try FITSFile.writeAtomically(path) { f in try f.writeImage(data, shape: [ny, nx], compression: compressed ? .rice : nil) }
+            let index = compressed ? 1 : 0
+            guard let r = try CalibrationPlane.read(path: path, index: index) else { return XCTFail("\(name): no plane") }
+            XCTAssertEqual(r.shape, [ny, nx])
+            for i in 0..<n { XCTAssertEqual(r.plane[i], value(data[i]), "\(name) pixel \(i)"); if r.plane[i] != value(data[i]) { break } }
+            let mask = (0..<n).map { r.plane.bits($0) }
+            XCTAssertEqual(mask, data.map { UInt32(truncatingIfNeeded: Int64(value($0))) }, name)
+            var row = [Double](repeating: 0, count: nx)
+            row.withUnsafeMutableBufferPointer { r.plane.values(from: 3 * nx, into: $0) }
+            XCTAssertEqual(row, (0..<nx).map { value(data[3 * nx + $0]) }, name)
+        }
+        try check(f32, "f32") { Double($0) }
+        try check(i16, "i16") { Double($0) }
+        try check(u16, "u16") { Double($0) }
+        try check(i32, "i32") { Double($0) }
+        try check(i16, "i16-rice", compressed: true) { Double($0) }
+    }
+}
