@@ -13,6 +13,14 @@ public struct FilterCurve: Sendable {
         self.name = name; self.wave = wave; self.response = response
     }
 
+    /// Writes the curve as an ECSV table (wavelength in Angstrom, response) that `readECSV` and speclite read.
+    public func writeECSV(_ path: String) throws {
+        var text = "# %ECSV 0.9\n# ---\n# datatype:\n# - {name: wavelength, unit: Angstrom, datatype: float64}\n"
+        text += "# - {name: response, datatype: float64}\n# meta: {name: \(name)}\nwavelength response\n"
+        for (w, r) in zip(wave, response) { text += "\(w) \(r)\n" }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)   // through a temporary file and a rename
+    }
+
     /// Reads an ECSV filter file as speclite writes them (columns wavelength [nm or Angstrom] and response).
     public static func readECSV(_ path: String, name: String? = nil) throws -> FilterCurve {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

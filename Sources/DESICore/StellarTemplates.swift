@@ -71,4 +71,21 @@ public struct StellarTemplates: Sendable {
         let ids = t["TEMPLATEID"]?.data.ints ?? Array(0..<nmodel)
         return StellarTemplates(wave: wave, flux: img.data, templateID: ids, teff: te, logg: lg, feh: fe, source: path)
     }
+
+    /// Writes the grid in the star_templates_v2.x layout that `read` (and desispec.io.read_stdstar_templates) reads:
+    /// HDU 0 flux [nmodel, nwave], HDU 1 METADATA table, HDU 2 WAVELENGTH.
+    public func write(_ path: String) throws {
+        try FITSFile.writeAtomically(path) { f in
+            var h = FITSHeader()
+            h.set("SOURCE", source, comment: "Where the grid came from")
+            try f.writeImage(flux, shape: [count, nwave], header: h)
+            try f.writeTable(FITSTable(columns: [
+                FITSColumn("TEMPLATEID", .int64(templateID.map(Int64.init))),
+                FITSColumn("TEFF", .double(teff), unit: "K"),
+                FITSColumn("LOGG", .double(logg)),
+                FITSColumn("FEH", .double(feh)),
+            ]), name: "METADATA")
+            try f.writeImage(wave, shape: [nwave], name: "WAVELENGTH")
+        }
+    }
 }

@@ -142,7 +142,7 @@ final class NightPipelineTests: XCTestCase {
 
     func testNightKilledHalfWayResumesAndFinishesWithIdenticalOutputs() throws {
         let (root, demoRun) = try demo()
-        try XCTSkipIf(demoRun.status != 0, "the demo failed: \(demoRun.stderr)")
+        try XCTSkipIf(demoRun.status != 0 && demoRun.status != 3, "the demo did not complete its reduction: \(demoRun.stderr)")
         let b = try binary()
         let prod = root.appendingPathComponent("redux/killed").path
         let raw = root.appendingPathComponent("raw").path
@@ -203,7 +203,7 @@ final class NightPipelineTests: XCTestCase {
 
     func testCorruptFrameFailsItsTasksTheRestCompletesAndTheExitCodeSaysSo() throws {
         let (root, demoRun) = try demo()
-        try XCTSkipIf(demoRun.status != 0, "the demo failed: \(demoRun.stderr)")
+        try XCTSkipIf(demoRun.status != 0 && demoRun.status != 3, "the demo did not complete its reduction: \(demoRun.stderr)")
         _ = try binary()
         // a copy of the demo's production whose science frame z0 of exposure 5 is truncated, with what depends on
         // it removed; one independent product (cframe b0 of exposure 4) is removed too, and must be made again
@@ -274,7 +274,7 @@ final class NightPipelineTests: XCTestCase {
     /// single-node Slurm started on this machine by scripts/slurm-local.sh; skipped where Slurm cannot start.
     func testSlurmJobsReduceTheNightLikeTheLocalRunner() throws {
         let (root, demoRun) = try demo()
-        try XCTSkipIf(demoRun.status != 0, "the demo failed: \(demoRun.stderr)")
+        try XCTSkipIf(demoRun.status != 0 && demoRun.status != 3, "the demo did not complete its reduction: \(demoRun.stderr)")
         _ = try binary()
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let slurmState = root.appendingPathComponent("slurm-state").path

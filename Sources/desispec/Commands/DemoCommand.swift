@@ -3,6 +3,8 @@ import DESICore
 import Foundation
 import Pipeline
 import QA
+import Simulation
+import StdStars
 
 /// `desispec demo`: the README's main job. Simulates a small night (an arc, a flat and two science exposures of one
 /// tile) with `desispec simulate`, reduces it with the night's task graph (`desispec run night`), and checks the
@@ -73,8 +75,14 @@ struct DemoCommand: ParsableCommand {
             // 3. the production and its night; the standard stars are fitted with the templates and filter curves
             //    the simulation drew them from (when it used the real ones of the data folder)
             let data = (dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]).map(absolute)
-            let templates = data.map { "\($0)/templates/star_templates_v2.0-lite.fits" }.flatMap { fm.fileExists(atPath: $0) ? $0 : nil }
-            let filters = data.map { "\($0)/filters" }.flatMap { fm.fileExists(atPath: "\($0)/decam2014-r.ecsv") ? $0 : nil }
+            var templates = data.map { "\($0)/templates/star_templates_v2.0-lite.fits" }.flatMap { fm.fileExists(atPath: $0) ? $0 : nil }
+            var filters = data.map { "\($0)/filters" }.flatMap { fm.fileExists(atPath: "\($0)/decam2014-r.ecsv") ? $0 : nil }
+            if templates == nil || filters == nil {
+                // the simulator used its built-in grid and filter curves: write them out for the fit
+                let builtin = try BuiltinSimulationInputs.write(to: calibDir)
+                templates = templates ?? builtin.templates
+                filters = filters ?? builtin.filters
+            }
             let options = ProductionOptions(psfDir: calibDir, nspec: nspec, starModels: templates, filtersDir: filters)
             try options.save(layout)
             let database = try StateDatabase(path: layout.database)
@@ -106,6 +114,22 @@ struct DemoCommand: ParsableCommand {
             if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
             if comparisons.isEmpty || !(worst <= maxRMS) { throw ExitCode(3) }
         }
+    }
+}
+
+/// The simulator's built-in stellar grid and DECam curves as files (with the standard-star fit's stand-in Gaia
+/// curves), so that a night simulated without the data folder is calibrated with what made it.
+enum BuiltinSimulationInputs {
+    static func write(to dir: String) throws -> (templates: String, filters: String) {
+        let inputs = SpectralInputs.builtin()
+        let templates = "\(dir)/star-templates-simulator.fits"
+        if !FileManager.default.fileExists(atPath: templates) { try inputs.stars.write(templates) }
+        let filters = "\(dir)/filters"
+        try FileManager.default.createDirectory(atPath: filters, withIntermediateDirectories: true)
+        for curve in inputs.filters { try curve.writeECSV("\(filters)/decam2014-\(curve.band).ecsv") }
+        let gaia = FilterSet.builtin()
+        for band in ["G", "BP", "RP"] { try gaia.filters["GAIA-\(band)"]!.writeECSV("\(filters)/gaiadr2-\(band).ecsv") }
+        return (templates, filters)
     }
 }
 
