@@ -63,6 +63,7 @@ public struct TaskGraph: Sendable {
 
         // psf from arcs (bootstrapped from the input PSF by trace shifts), then psfnight.
         var psfnightTask: [String: String] = [:]
+        var psfnightPath: [String: String] = [:]
         for c in cameras {
             var psfs: [(String, String)] = []
             for e in arcs where e.cameras.contains(c) {
@@ -79,7 +80,14 @@ public struct TaskGraph: Sendable {
                 psfs.append((out, name))
             }
             if psfs.isEmpty { continue }
+            if psfs.count == 1 {
+                // one arc: its PSF is the night's (psfnight averages two or more)
+                psfnightTask[c.name] = psfs[0].1
+                psfnightPath[c.name] = psfs[0].0
+                continue
+            }
             let out = L.psfnight(night: night, camera: c.name)
+            psfnightPath[c.name] = out
             psfnightTask[c.name] = add(PipelineTask(
                 type: .psfnight, night: night, unit: c.name,
                 arguments: ["psfnight", "-i"] + psfs.map(\.0) + ["-o", out],
@@ -94,7 +102,7 @@ public struct TaskGraph: Sendable {
                     throw PipelineError.noData("night \(night): no arc exposure for camera \(c.name), so no PSF for exposure \(e.expid)")
                 }
                 let pre = L.preproc(night: night, expid: e.expid, camera: c.name)
-                let psfIn = L.psfnight(night: night, camera: c.name)
+                let psfIn = psfnightPath[c.name]!
                 let psfOut = L.exposureFile("psf", night: night, expid: e.expid, camera: c.name)
                 let shiftArgs = e.flavor == "flat" ? ["--continuum", "--degxx", "2", "--degxy", "0", "--degyx", "0", "--degyy", "0"]
                                                    : ["--sky", "--degxx", "2", "--degxy", "0", "--degyx", "2", "--degyy", "0"]

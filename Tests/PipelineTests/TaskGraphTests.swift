@@ -13,6 +13,7 @@ final class TaskGraphTests: XCTestCase {
             ExposureInfo(night: "20250101", expid: 2, flavor: "flat", cameras: cams, tile: nil),
             ExposureInfo(night: "20250101", expid: 3, flavor: "science", cameras: cams, tile: 1000),
             ExposureInfo(night: "20250101", expid: 4, flavor: "science", cameras: cams, tile: 1000),
+            ExposureInfo(night: "20250101", expid: 9, flavor: "arc", cameras: cams, tile: nil),
         ]
         return try TaskGraph.night("20250101", exposures: exposures, layout: layout, options: NightOptions(inputPSFDir: "/psf"))
     }
@@ -20,8 +21,8 @@ final class TaskGraphTests: XCTestCase {
     func testCountsPerStep() throws {
         let g = try Self.night()
         let counts = Dictionary(uniqueKeysWithValues: g.countsByType.map { ($0.0, $0.1) })
-        XCTAssertEqual(counts[.preproc], 12)      // 4 exposures x 3 cameras
-        XCTAssertEqual(counts[.psf], 3)           // one arc x 3 cameras
+        XCTAssertEqual(counts[.preproc], 15)      // 5 exposures x 3 cameras
+        XCTAssertEqual(counts[.psf], 6)           // two arcs x 3 cameras
         XCTAssertEqual(counts[.psfnight], 3)
         XCTAssertEqual(counts[.traceshift], 9)    // flat + 2 science
         XCTAssertEqual(counts[.extract], 9)
@@ -36,6 +37,18 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertEqual(counts[.qa], 9)            // flat frames and science cframes, per camera
         XCTAssertEqual(counts[.qaexposure], 3)    // flat + 2 science
         XCTAssertEqual(counts[.qanight], 1)
+    }
+
+    func testANightWithOneArcUsesItsPSFAsTheNightlyPSF() throws {
+        let exposures = [
+            ExposureInfo(night: "20250101", expid: 1, flavor: "arc", cameras: [Self.cams[1]], tile: nil),
+            ExposureInfo(night: "20250101", expid: 2, flavor: "flat", cameras: [Self.cams[1]], tile: nil),
+        ]
+        let g = try TaskGraph.night("20250101", exposures: exposures, layout: Self.layout, options: NightOptions(inputPSFDir: "/psf"))
+        XCTAssertFalse(g.tasks.contains { $0.type == .psfnight })
+        let shift = try XCTUnwrap(g.tasks.first { $0.type == .traceshift })
+        XCTAssertEqual(Set(shift.dependencies), ["preproc_20250101_00000002_r0", "psf_20250101_00000001_r0"])
+        XCTAssertTrue(shift.arguments.contains("/redux/test/exposures/20250101/00000001/psf-r0-00000001.fits"))
     }
 
     func testArcPSFIsFitFromTheStartingPSFAndQAFollowsTheCframes() throws {
@@ -91,7 +104,7 @@ final class TaskGraphTests: XCTestCase {
         let g = try Self.night()
         let plan = SlurmPlan(graph: g, layout: Self.layout, executable: "/opt/desispec", night: "20250101")
         let preproc = try XCTUnwrap(plan.jobs.first { $0.type == .preproc })
-        XCTAssertTrue(preproc.script.contains("#SBATCH --array=0-11"))
+        XCTAssertTrue(preproc.script.contains("#SBATCH --array=0-14"))
         XCTAssertTrue(preproc.after.isEmpty)
         let extract = try XCTUnwrap(plan.jobs.first { $0.type == .extract })
         XCTAssertEqual(extract.after, [.traceshift])
