@@ -49,15 +49,8 @@ struct ArcLineShape: Sendable {
                         gh: s.gh, cut: nil)
             }
             if tailAmp != 0 {
-                let c2 = tailCore * tailCore, pw = 1 + tailInde / 2
-                for iy in 0..<ny {
-                    let dy = (Double(y0 + iy) - yc) * tailYSca
-                    for ix in 0..<nx {
-                        let dx = (Double(x0 + ix) - xc) * tailXSca
-                        let r2 = dx * dx + dy * dy
-                        v[iy * nx + ix] += tailAmp * r2 / pow(c2 + r2, pw)
-                    }
-                }
+                GaussHermitePSF.addTail(v, nx: nx, ny: ny, x0: x0, y0: y0, xc: xc, yc: yc, amplitude: tailAmp, core: tailCore,
+                                        xScale: tailXSca, yScale: tailYSca, index: tailInde)
             }
             for k in 0..<(nx * ny) where v[k] > 0 { out[k] += scale * v[k] }
         }

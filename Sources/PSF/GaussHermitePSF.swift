@@ -135,15 +135,8 @@ public struct GaussHermitePSF: SpectralPSF {
             // Tail, at pixel centres.
             let amp = p(tailAmp), core = p(tailCore), xs = p(tailXSca), ys = p(tailYSca), inde = p(tailInde)
             if amp != 0 {
-                let c2 = core * core, pw = 1 + inde / 2
-                for iy in 0..<ny {
-                    let dy = (Double(y0 + iy) - yc) * ys
-                    for ix in 0..<nx {
-                        let dx = (Double(x0 + ix) - xc) * xs
-                        let r2 = dx * dx + dy * dy
-                        out[iy * nx + ix] += amp * r2 / pow(c2 + r2, pw)
-                    }
-                }
+                Self.addTail(out, nx: nx, ny: ny, x0: x0, y0: y0, xc: xc, yc: yc,
+                             amplitude: amp, core: core, xScale: xs, yScale: ys, index: inde)
             }
             var sum = 0.0
             for k in 0..<out.count { if out[k] < 0 { out[k] = 0 }; sum += out[k] }
@@ -153,6 +146,21 @@ public struct GaussHermitePSF: SpectralPSF {
     }
 
     /// Adds sum_ij c_ij pgh_j(y) pgh_i(x) to `out` [ny, nx]; with `cutSigmas` zeroes it beyond that many sigmas.
+    /// Adds the PSF tail, amplitude * r^2 / (core^2 + r^2)^(1 + index/2) with r scaled by (xScale, yScale), at the
+    /// pixel centres of the [ny, nx] box starting at (x0, y0) (specex's tail; also used by the arc-line fit).
+    static func addTail(_ out: UnsafeMutableBufferPointer<Double>, nx: Int, ny: Int, x0: Int, y0: Int, xc: Double, yc: Double,
+                        amplitude: Double, core: Double, xScale: Double, yScale: Double, index: Double) {
+        let c2 = core * core, pw = 1 + index / 2
+        for iy in 0..<ny {
+            let dy = (Double(y0 + iy) - yc) * yScale
+            for ix in 0..<nx {
+                let dx = (Double(x0 + ix) - xc) * xScale
+                let r2 = dx * dx + dy * dy
+                out[iy * nx + ix] += amplitude * r2 / pow(c2 + r2, pw)
+            }
+        }
+    }
+
     private func addCore(_ out: UnsafeMutableBufferPointer<Double>, nx: Int, ny: Int, x0: Int, y0: Int,
                          xc: Double, yc: Double, sx: Double, sy: Double, degX: Int, degY: Int, gh: [Int],
                          fiber: Int, w: Double, cutSigmas: Double?) {

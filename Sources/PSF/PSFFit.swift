@@ -266,10 +266,7 @@ func fitCorrections(_ meas: [[ArcLineMeasurement]], psf: GaussHermitePSF, option
         isolated[f] = use.filter { $0.sigmaXRatio != nil && $0.snr >= o.sigmaMinSNR }
     }
     if let fdeg = o.traceFiberDegree {
-        let size = max(1, o.bundleSize)
-        for b0 in stride(from: 0, to: nf, by: size) {
-            let fibers = Array(b0..<min(nf, b0 + size))
-            let t = { (f: Int) -> Double in fibers.count > 1 ? 2 * Double(f - b0) / Double(fibers.count - 1) - 1 : 0 }
+        for (fibers, t) in fiberBundles(count: nf, size: o.bundleSize) {
             let pts = fibers.flatMap { f in used[f].map { (f, $0) } }
             let nfib = Set(pts.map(\.0)).count, nwave = Set(pts.map { $0.1.wavelengths[0] }).count
             let dw = max(0, min(o.traceDegree, nwave - 2)), df = max(0, min(fdeg, nfib - 1))
@@ -298,10 +295,7 @@ func fitCorrections(_ meas: [[ArcLineMeasurement]], psf: GaussHermitePSF, option
     if o.fitSigma {
         if let fdeg = o.sigmaFiberDegree {
             // Per bundle: factor(fiber, wavelength) = sum_ij a_ij P_i(fiber in bundle) P_j(wavelength).
-            let size = max(1, o.bundleSize)
-            for b0 in stride(from: 0, to: nf, by: size) {
-                let fibers = Array(b0..<min(nf, b0 + size))
-                let t = { (f: Int) -> Double in fibers.count > 1 ? 2 * Double(f - b0) / Double(fibers.count - 1) - 1 : 0 }
+            for (fibers, t) in fiberBundles(count: nf, size: o.bundleSize) {
                 let pts = fibers.flatMap { f in isolated[f].map { (f, $0) } }
                 let nfib = Set(pts.map(\.0)).count, nwave = Set(pts.map { $0.1.wavelengths[0] }).count
                 let dw = max(0, min(o.sigmaDegree, nwave - 2)), df = max(0, min(fdeg, nfib - 1))
@@ -367,4 +361,14 @@ func parallelFibers<T>(_ count: Int, ncpu: Int, _ body: @Sendable (Int) -> T) ->
         while i < count { out.set(i, body(i)); i += nt }
     }
     return out.all()
+}
+
+/// The fibers in bundles of `size` (the last may be shorter), each with the fiber coordinate mapped to [-1, 1] across
+/// its bundle, for the bundle-wise Legendre fits of trace offsets and widths (as specex fits per bundle).
+func fiberBundles(count nf: Int, size: Int) -> [(fibers: [Int], t: (Int) -> Double)] {
+    stride(from: 0, to: nf, by: max(1, size)).map { b0 in
+        let fibers = Array(b0..<min(nf, b0 + max(1, size)))
+        let n = fibers.count
+        return (fibers, { f in n > 1 ? 2 * Double(f - b0) / Double(n - 1) - 1 : 0 })
+    }
 }

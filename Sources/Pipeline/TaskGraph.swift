@@ -179,11 +179,11 @@ public struct TaskGraph: Sendable {
                     let ff = L.fiberflatnight(night: night, camera: c.name)
                     let sky = L.exposureFile("sky", night: night, expid: e.expid, camera: c.name)
                     let cframe = L.exposureFile("cframe", night: night, expid: e.expid, camera: c.name)
+                    let calib = L.exposureFile("fluxcalib", night: night, expid: e.expid, camera: c.name)
                     var cframeArgs = ["cframe", "-i", frame, "--fiberflat", ff, "--sky", sky, "-o", cframe]
                     var deps = [skyTask[c.name]!]
                     var inputs = [frame, ff, sky]
                     if let starTask {
-                        let calib = L.exposureFile("fluxcalib", night: night, expid: e.expid, camera: c.name)
                         let fc = add(PipelineTask(type: .fluxcalib, night: night, expid: e.expid, unit: c.name,
                                                   arguments: ["fluxcalib", "-i", frame, "--fiberflat", ff, "--sky", sky,
                                                               "--models", stars, "-o", calib],
@@ -196,8 +196,7 @@ public struct TaskGraph: Sendable {
                     let cf = add(PipelineTask(type: .cframe, night: night, expid: e.expid, unit: c.name,
                                               arguments: cframeArgs, inputs: inputs, outputs: [cframe], dependencies: deps))
                     cframesByTile[e.tile ?? 0, default: []].append((cframe, cf, sp))
-                    let related = ["--fiberflat", ff, "--sky", sky] + (starTask == nil ? [] : ["--calib",
-                        L.exposureFile("fluxcalib", night: night, expid: e.expid, camera: c.name)])
+                    let related = ["--fiberflat", ff, "--sky", sky] + (starTask == nil ? [] : ["--calib", calib])
                     qaFrameTasks[e.expid, default: []].append(add(qaFrameTask(
                         night: night, expid: e.expid, camera: c.name, frame: cframe, layout: L,
                         related: related, dependencies: [cf])))
