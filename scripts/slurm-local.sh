@@ -6,6 +6,13 @@
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?state folder}
 mkdir -p "$dir"
+# The daemons outlive this script, so they must not inherit any descriptor but 0-2: a caller's pipe, or the socket
+# by which Foundation's Process (the test suite's) learns that this script has exited, would stay open for as long
+# as munged runs, and the caller would wait for ever (this hung CI once). 255 is bash's handle on this script.
+for fd in /proc/$$/fd/*; do
+    n=${fd##*/}
+    case $n in 0|1|2|255) ;; *) eval "exec $n>&-" ;; esac
+done
 case "$cmd" in
 start)
     command -v slurmctld >/dev/null && command -v munged >/dev/null || { echo "slurm-wlm/munge not installed" >&2; exit 3; }
@@ -15,7 +22,10 @@ start)
     fi
     chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key
     mkdir -p /run/munge /var/log/munge /var/lib/munge; chown munge:munge /run/munge /var/log/munge /var/lib/munge
-    if ! pgrep -x munged >/dev/null; then runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1; fi
+    if ! munge -n </dev/null >/dev/null 2>&1; then   # no munged answering (a zombie one does not count)
+        runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1
+        cat /run/munge/munged.pid > "$dir/munged.started-here" 2>/dev/null || true   # stop ends only this one
+    fi
     host=$(hostname -s)
     cpus=$(nproc)
     mem=$(( $(free -m | awk '/Mem:/{print $2}') * 8 / 10 ))
@@ -55,5 +65,6 @@ stop)
     for p in slurmd slurmctld; do
         [ -f "$dir/$p.pid" ] && kill "$(cat "$dir/$p.pid")" 2>/dev/null || true
     done
+    [ -f "$dir/munged.started-here" ] && kill $(cat "$dir/munged.started-here") 2>/dev/null || true
     ;;
 esac

@@ -251,7 +251,9 @@ final class NightPipelineTests: XCTestCase {
     // MARK: - a real Slurm
 
     /// Runs a shell command line; returns its status and output. The output goes through files, not pipes, so that
-    /// daemons it starts cannot keep the test waiting for end of file.
+    /// daemons it starts cannot keep the test waiting for end of file. The shell first closes every descriptor but
+    /// 0-2: Foundation's Process learns that a child has exited when the child's end of a socket closes, and a daemon
+    /// that inherited that end (munged did, once) would keep waitUntilExit waiting for ever.
     func shell(_ command: String) throws -> CLIResult {
         let dir = FileManager.default.temporaryDirectory
         let out = dir.appendingPathComponent("shell-\(UUID().uuidString).out"), err = dir.appendingPathComponent("shell-\(UUID().uuidString).err")
@@ -260,7 +262,8 @@ final class NightPipelineTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", command]
+        let closeInherited = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; case $n in 0|1|2) ;; *) eval "exec $n>&-" ;; esac; done; "#
+        p.arguments = ["-c", closeInherited + command]
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = try FileHandle(forWritingTo: err)
