@@ -6,9 +6,14 @@ import Foundation
 /// by 50 on the slit / focal plane; the sky residual around a wavelength against focal-plane position).
 ///
 /// Method: the frame is rebinned in wavelength; each bin is compared with the median of all fibers at that bin,
-/// after removing each fiber's own median offset, in units of the fiber-to-fiber scatter (or the fiber's own noise
-/// where larger). Cells
-/// more than `threshold` sigma off after smoothing over 3 bins and 5 fibers are grouped into connected regions in
+/// after removing each fiber's own slowly varying continuum relative to that median (LocalContinuum over
+/// `continuumWindow` Angstrom, or the fiber's median offset where the frame is narrower), so that the objects'
+/// continua (bright standard stars differ most from the median fiber) are not taken for residuals. The difference is
+/// expressed in units of the fiber-to-fiber scatter, or of the fiber's own noise where larger, with a floor of
+/// `objectStructure` times the fiber's own flux level: an object's absorption or emission lines are a fraction of its
+/// continuum, whereas a sky or calibration residual does not scale with the object (and a fiber whose residual is
+/// shallower than `objectLineDepth` of its own level is not counted in a feature). Cells
+/// more than `threshold` sigma off after smoothing over 3 bins and 5 fibers (faint objects only) are grouped into connected regions in
 /// (fiber, wavelength); each fiber then joins a region only if its own residual there is significant; a region of at
 /// least `minFibers` fibers and `minBins` bins is a feature.
 public struct FrameDiagnosis: Sendable {
@@ -56,6 +61,15 @@ public struct FrameDiagnosis: Sendable {
         public var memberThreshold = 2.5
         public var minFibers = 3
         public var minBins = 2
+        /// Width (Angstrom) of the window of each fiber's continuum; features up to about a quarter of it are kept.
+        public var continuumWindow = 1000.0
+        /// Floor of the noise of a cell, as a fraction of the fiber's own flux level: an object's own spectral
+        /// structure is not counted as residual significance.
+        public var objectStructure = 0.1
+        /// A fiber joins a feature only if its residual there exceeds this fraction of its own flux level: deeper
+        /// than an object's own lines or breaks (stars in neighbouring fibers share their Balmer features at the
+        /// same wavelengths, and would otherwise pass for a wavelength-aligned residual).
+        public var objectLineDepth = 0.3
         public init() {}
     }
 
@@ -82,24 +96,46 @@ public struct FrameDiagnosis: Sendable {
                 if sw > 0 && Double(width) > 0 { value[f * nbin + b] = swx / sw; error[f * nbin + b] = 1 / sw.squareRoot() }
             }
         }
-        // Remove the ensemble median per bin and each fiber's own median offset.
+        // Remove the ensemble median per bin and each fiber's own continuum relative to it (a constant offset where
+        // the frame is narrower than the continuum window); keep each fiber's own flux level for the noise floor.
         let ensemble = (0..<nbin).map { b in QAStats.median((0..<nspec).map { value[$0 * nbin + b] }) }
+        let binWidthAngstrom = abs(centers[nbin - 1] - centers[0]) / Double(max(1, nbin - 1))
+        let window = binWidthAngstrom > 0 ? Int((options.continuumWindow / binWidthAngstrom).rounded()) : nbin
         var resid = [Double](repeating: .nan, count: nspec * nbin)
+        var level = [Double](repeating: 0, count: nspec * nbin)
         for f in 0..<nspec {
-            let offset = QAStats.median((0..<nbin).map { value[f * nbin + $0] - ensemble[$0] })
-            for b in 0..<nbin { resid[f * nbin + b] = value[f * nbin + b] - ensemble[b] - (offset.isFinite ? offset : 0) }
+            let own = Array(value[(f * nbin)..<((f + 1) * nbin)])
+            let relative = (0..<nbin).map { own[$0] - ensemble[$0] }
+            let continuum: [Double]
+            if window < nbin {
+                continuum = LocalContinuum.estimate(relative, window: window)
+                let smoothOwn = LocalContinuum.estimate(own, window: window)
+                for b in 0..<nbin where smoothOwn[b].isFinite { level[f * nbin + b] = abs(smoothOwn[b]) }
+            } else {
+                let offset = QAStats.median(relative)
+                continuum = [Double](repeating: offset.isFinite ? offset : 0, count: nbin)
+                let ownLevel = QAStats.median(own)
+                for b in 0..<nbin { level[f * nbin + b] = ownLevel.isFinite ? abs(ownLevel) : 0 }
+            }
+            for b in 0..<nbin { resid[f * nbin + b] = relative[b] - (continuum[b].isFinite ? continuum[b] : 0) }
         }
         // Normalize by noise and by the robust fiber-to-fiber scatter of each bin.
         var z = [Double](repeating: 0, count: nspec * nbin)
+        // Cells where the object's own structure (the floor) outweighs the noise say little about residuals shared
+        // by neighbouring fibers: they are left out of the smoothed map, which there shows their neighbours.
+        var faint = [Bool](repeating: false, count: nspec * nbin)
         for b in 0..<nbin {
             let column = (0..<nspec).map { resid[$0 * nbin + b] }.filter(\.isFinite)
             let scatter = QAStats.robustSigma(column)
             for f in 0..<nspec {
                 let r = resid[f * nbin + b], e = error[f * nbin + b]
                 guard r.isFinite, e.isFinite else { continue }
-                // The scatter across fibers already holds each fiber's noise; a noisier fiber uses its own error.
-                let s = max(e, scatter.isFinite ? scatter : 0)
+                // The scatter across fibers already holds each fiber's noise; a noisier fiber uses its own error; a
+                // bright object's own spectral features stay below the floor.
+                let noise = max(e, scatter.isFinite ? scatter : 0), floor = options.objectStructure * level[f * nbin + b]
+                let s = (noise * noise + floor * floor).squareRoot()
                 z[f * nbin + b] = s > 0 ? r / s : 0
+                faint[f * nbin + b] = floor <= noise
             }
         }
         // Smooth over 3 bins x (2 fiberHalfWidth + 1) fibers, scaled back to unit variance for white noise: a broad
@@ -110,9 +146,9 @@ public struct FrameDiagnosis: Sendable {
             for b in 0..<nbin {
                 var sum = 0.0, n = 0
                 for ff in max(0, f - hf)...min(nspec - 1, f + hf) {
-                    for bb in max(0, b - 1)...min(nbin - 1, b + 1) { sum += z[ff * nbin + bb]; n += 1 }
+                    for bb in max(0, b - 1)...min(nbin - 1, b + 1) where faint[ff * nbin + bb] { sum += z[ff * nbin + bb]; n += 1 }
                 }
-                zs[f * nbin + b] = sum / Double(n).squareRoot()
+                zs[f * nbin + b] = n > 0 ? sum / Double(n).squareRoot() : 0
             }
         }
         // Connected regions of significant smoothed cells of one sign.
@@ -154,7 +190,9 @@ public struct FrameDiagnosis: Sendable {
                 let nearest = regionRows.min { abs($0 - r) < abs($1 - r) }!
                 let bins = binsOfRow[nearest]!
                 let combined = bins.reduce(0) { $0 + z[r * nbin + $1] } / Double(bins.count).squareRoot()
-                if Double(sign) * combined > options.memberThreshold {
+                let meanResid = QAStats.mean(bins.map { resid[r * nbin + $0] }.filter(\.isFinite))
+                let meanLevel = QAStats.mean(bins.map { level[r * nbin + $0] })
+                if Double(sign) * combined > options.memberThreshold && abs(meanResid) > options.objectLineDepth * meanLevel {
                     rows.append(r)
                     cells += bins.map { r * nbin + $0 }
                 }

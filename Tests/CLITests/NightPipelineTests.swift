@@ -1,3 +1,4 @@
+import DESICore
 import FITS
 import Foundation
 import XCTest
@@ -248,6 +249,53 @@ final class NightPipelineTests: XCTestCase {
         XCTAssertTrue(log.contains("frame-z0-\(e8(5)).fits"), "the log names the bad file: \(log)")
     }
 
+    // MARK: - the frame diagnosis on realistic spectra
+
+    /// The demo's cframes (bright standard stars among faint targets, real stellar templates) are clean: the
+    /// diagnosis flags nothing. The same cframe with a broad sky-model defect in six neighbouring fibers is flagged,
+    /// with those fibers (less the bright star among them, whose own spectrum hides a defect this small) and the
+    /// defect's wavelengths.
+    func testDiagnosisPassesTheDemoCframesAndFindsAnInjectedSkyDefect() throws {
+        let (root, demoRun) = try demo()
+        try XCTSkipIf(demoRun.status != 0 && demoRun.status != 3, "the demo did not complete its reduction: \(demoRun.stderr)")
+        let prod = root.appendingPathComponent("redux/demo")
+        for expid in [4, 5] {
+            for camera in Self.cameras {
+                let path = prod.appendingPathComponent("QA/exposures/\(Self.night)/\(e8(expid))/qa-\(camera)-\(e8(expid)).json")
+                let qa = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: path)) as? [String: Any], path.path)
+                let diagnosis = try XCTUnwrap(qa["DIAGNOSIS"] as? [String: Any], path.path)
+                let features = (diagnosis["FEATURES"] as? [[String: Any]] ?? []).compactMap { $0["SUMMARY"] as? String }
+                XCTAssertEqual(diagnosis["FLAGGED"] as? Bool, false, "\(camera) \(expid): \(features)")
+            }
+        }
+
+        let source = prod.appendingPathComponent("exposures/\(Self.night)/\(e8(4))/cframe-r0-\(e8(4)).fits")
+        var frame = try Frame.read(source.path)
+        let affected = 2...7
+        for f in affected {
+            for j in 0..<frame.nwave {
+                frame.flux[f * frame.nwave + j] -= Float(1.0 * exp(-0.5 * pow((frame.wave[j] - 6300) / 60, 2)))
+            }
+        }
+        let dir = try CLIRunner.temporaryDirectory(self)
+        let defective = dir.appendingPathComponent("cframe-r0-\(e8(4)).fits").path
+        try frame.write(to: defective)
+        let qaPath = dir.appendingPathComponent("qa.json").path
+        let r = try run(["qa-frame", defective, "-o", qaPath, "--no-search", "--fail-on-flag", "--quiet"])
+        XCTAssertEqual(r.status, 3, "a flagged frame gives exit code 3 with --fail-on-flag: \(r.stderr)")
+        let qa = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: qaPath))) as? [String: Any])
+        let features = try XCTUnwrap((qa["DIAGNOSIS"] as? [String: Any])?["FEATURES"] as? [[String: Any]])
+        XCTAssertEqual(features.count, 1, "\(features)")
+        let feature = try XCTUnwrap(features.first)
+        let fibers = Set(feature["FIBERS"] as? [Int] ?? [])
+        let bright = Set(affected.filter { f in
+            QAMedian.of(frame.flux[(f * frame.nwave)..<((f + 1) * frame.nwave)]) > 10 })
+        XCTAssertEqual(fibers, Set(affected).subtracting(bright), "\(feature["SUMMARY"] ?? "")")
+        let range = try XCTUnwrap(feature["WAVE_RANGE"] as? [Double])
+        XCTAssertLessThan(abs((range[0] + range[1]) / 2 - 6300), 40, "\(range)")
+        XCTAssertEqual(feature["SIGN"] as? Int, -1)
+    }
+
     // MARK: - a real Slurm
 
     /// Runs a shell command line; returns its status and output. The output goes through files, not pipes, so that
@@ -316,5 +364,13 @@ final class NightPipelineTests: XCTestCase {
             let d = try run(["diff", "\(demoProd)/\(rel)", "\(prod)/\(rel)"])
             XCTAssertEqual(d.status, 0, "\(rel) differs between Slurm and the local runner: \(d.stdout)")
         }
+    }
+}
+
+/// The median of some fluxes (to tell the bright objects of a frame).
+private enum QAMedian {
+    static func of(_ values: ArraySlice<Float>) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? .nan : Double(sorted[sorted.count / 2])
     }
 }

@@ -1,0 +1,32 @@
+/// A robust, slowly varying continuum under a binned spectrum: at each bin, the straight line through the medians of
+/// the two halves of a window of `window` bins around it (the window slides inside the spectrum at its ends, so the
+/// line extrapolates a slope there instead of flattening it). Features narrower than about a quarter of the window
+/// barely move the medians, so they stay in `values - continuum`; an object's continuum shape does not.
+/// NaN values are ignored; a window with no finite value gives NaN.
+enum LocalContinuum {
+    static func estimate(_ values: [Double], window: Int) -> [Double] {
+        let n = values.count
+        guard n > 0 else { return [] }
+        let w = max(2, min(window, n))
+        var out = [Double](repeating: .nan, count: n)
+        var left: [Double] = [], right: [Double] = []
+        var leftPos: [Double] = [], rightPos: [Double] = []
+        for b in 0..<n {
+            let lo = min(max(0, b - w / 2), n - w), hi = lo + w, mid = lo + w / 2
+            left.removeAll(keepingCapacity: true); right.removeAll(keepingCapacity: true)
+            leftPos.removeAll(keepingCapacity: true); rightPos.removeAll(keepingCapacity: true)
+            for i in lo..<mid where values[i].isFinite { left.append(values[i]); leftPos.append(Double(i)) }
+            for i in mid..<hi where values[i].isFinite { right.append(values[i]); rightPos.append(Double(i)) }
+            switch (left.isEmpty, right.isEmpty) {
+            case (true, true): continue
+            case (false, true): out[b] = QAStats.median(left)
+            case (true, false): out[b] = QAStats.median(right)
+            case (false, false):
+                let yl = QAStats.median(left), yr = QAStats.median(right)
+                let xl = QAStats.median(leftPos), xr = QAStats.median(rightPos)
+                out[b] = xr > xl ? yl + (yr - yl) * (Double(b) - xl) / (xr - xl) : 0.5 * (yl + yr)
+            }
+        }
+        return out
+    }
+}
