@@ -28,10 +28,35 @@ private let colMajor = Int32(LAPACK_COL_MAJOR)
 private let upper = CChar(UInt8(ascii: "U"))
 
 enum PatchLAPACK {
+    /// Below this reciprocal condition number (1-norm estimate, within a factor of about n of the 2-norm one) the
+    /// patch may have eigenvalues under specter's floor (10 epsilon x the largest, a condition number of 4.5e14).
+    static let minReciprocalCondition = 1e-11
+
     /// Cholesky factorisation A = U^T U in place (upper triangle of the column-major `a`); false if A is not
     /// positive definite.
     static func choleskyUpper(_ a: UnsafeMutablePointer<Double>, n: Int) -> Bool {
         LAPACKE_dpotrf_work(colMajor, upper, Int32(n), a, Int32(n)) == 0
+    }
+
+    /// 1-norm (largest absolute column sum) of the symmetric matrix whose upper triangle, column-major, is `a`.
+    static func symmetricOneNorm(_ a: UnsafePointer<Double>, n: Int) -> Double {
+        var colsum = [Double](repeating: 0, count: n)
+        for j in 0..<n {
+            for i in 0...j {
+                let v = abs(a[j * n + i])
+                colsum[j] += v
+                if i != j { colsum[i] += v }
+            }
+        }
+        return colsum.max() ?? 0
+    }
+
+    /// LAPACK's estimate (dpocon) of the reciprocal 1-norm condition number of A from its Cholesky factor U and
+    /// its 1-norm; 0 when the estimate fails.
+    static func reciprocalCondition(factor u: UnsafePointer<Double>, n: Int, oneNorm: Double) -> Double {
+        var rcond = 0.0
+        let info = LAPACKE_dpocon(colMajor, upper, Int32(n), u, Int32(n), oneNorm, &rcond)
+        return info == 0 ? rcond : 0
     }
 
     /// Solves U^T U x = b with the factor of `choleskyUpper`; b is overwritten by x.

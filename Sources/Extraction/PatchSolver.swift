@@ -76,20 +76,27 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
     workspace.resetFactor(n)
     workspace.withFactor { accumulateInverseCovariance(into: $0, computeRHS: true) }
 
-    // Flux: Cholesky solve; covariance blocks of each fiber from the inverse factor (eigen-decomposition with
-    // specter's eigenvalue floor if the Cholesky factorisation fails).
+    // Flux: an exact solve, as specter's spsolve (Cholesky). Covariance blocks of each fiber: from the inverse
+    // Cholesky factor, except where specter's way differs. specter inverts through an eigen-decomposition whose
+    // eigenvalues are floored at 10 machine epsilons of the largest; the floor changes the covariance only for a
+    // nearly singular matrix (flux bins seen only through masked pixels or off the CCD, deconvolution finer than
+    // the PSF allows), so those patches, and any the factorisation refuses, take the eigen-decomposition.
     var xflux = rhs
     var covBlock: (Int) -> [Double]        // column-major, full symmetric nwave x nwave block of fiber s
-    let choleskyOK = workspace.withFactor { u -> Bool in
+    var solved = false
+    let wellConditioned = workspace.withFactor { u -> Bool in
+        let oneNorm = PatchLAPACK.symmetricOneNorm(u, n: n)
         guard PatchLAPACK.choleskyUpper(u, n: n) else { return false }
         xflux.withUnsafeMutableBufferPointer { PatchLAPACK.solveUpper(u, n: n, $0.baseAddress!) }
-        return PatchLAPACK.invertUpperTriangular(u, n: n)
+        solved = true
+        return PatchLAPACK.reciprocalCondition(factor: u, n: n, oneNorm: oneNorm) > PatchLAPACK.minReciprocalCondition
+            && PatchLAPACK.invertUpperTriangular(u, n: n)
     }
-    if choleskyOK {
+    if wellConditioned {
         covBlock = { s in workspace.withFactor { PatchLAPACK.covarianceBlock(inverseFactor: $0, n: n, start: s * nwave, count: nwave) } }
     } else {
         let cov = try SymmetricEigen(denseInverseCovariance()).composeRegularized(invert: true, squareRoot: false)
-        xflux = matvec(cov, rhs)
+        if !solved { xflux = matvec(cov, rhs) }
         covBlock = { s in cov.block((s * nwave)..<((s + 1) * nwave)).transposed.data }
     }
 
