@@ -36,7 +36,7 @@ def main():
     fc.psf_to_fiber_flux_correction = ffc.psf_to_fiber_flux_correction
 
     frame = read_frame(a.frame)
-    # desispec's star selection reads these target masks; the simulator's fibermap has DESI_TARGET only
+    # desispec's star selection reads these target masks (fibermaps of older simulations lack them)
     for col in ("MWS_TARGET", "BGS_TARGET"):
         if col not in frame.fibermap.colnames:
             frame.fibermap[col] = np.zeros(len(frame.fibermap), dtype=np.int64)

@@ -98,7 +98,7 @@ public enum TargetSimulator {
     }
 
     /// The fibermap of the targets (desispec.io.fibermap column names): FIBER, TARGETID, OBJTYPE (TGT/SKY),
-    /// DESI_TARGET, PETAL_LOC, LOCATION, DEVICE_LOC, FIBER_X/Y, FIBERASSIGN_X/Y, TARGET_RA/DEC, FLUX_G/R/Z,
+    /// DESI_TARGET, BGS_TARGET, MWS_TARGET, PETAL_LOC, LOCATION, DEVICE_LOC, FIBER_X/Y, FIBERASSIGN_X/Y, TARGET_RA/DEC, FLUX_G/R/Z,
     /// FIBERSTATUS, EXPTIME, and SIM_* truth columns (redshift, kind).
     public static func fibermap(targets: [SimulatedTarget], exptime: Double, night: Int, expid: Int, flavor: String,
                                 tile: Int? = nil) -> Fibermap {
@@ -137,6 +137,9 @@ public enum TargetSimulator {
             FITSColumn("TARGET_DEC", .double(dec), unit: "deg"),
             FITSColumn("OBJTYPE", .string(objtype), stringWidth: 3),
             FITSColumn("DESI_TARGET", .int64(desiTarget)),
+            // a dark-time tile: no bright-galaxy or Milky-Way targets (desispec's standard-star selection reads both)
+            FITSColumn("BGS_TARGET", .int64([Int64](repeating: 0, count: n))),
+            FITSColumn("MWS_TARGET", .int64([Int64](repeating: 0, count: n))),
             FITSColumn("FLUX_G", .float(targets.map { Float($0.fluxGRZ[0]) }), unit: "nanomaggies"),
             FITSColumn("FLUX_R", .float(targets.map { Float($0.fluxGRZ[1]) }), unit: "nanomaggies"),
             FITSColumn("FLUX_Z", .float(targets.map { Float($0.fluxGRZ[2]) }), unit: "nanomaggies"),

@@ -16,6 +16,9 @@ final class TargetTests: XCTestCase {
         let dt = fm.table["DESI_TARGET"]!.data.ints!
         XCTAssertEqual(dt.filter { Int64($0) & DESITargetBits.stdFaint != 0 }.count, 2)
         XCTAssertEqual(dt.filter { Int64($0) & DESITargetBits.sky != 0 }.count, 2)
+        // desispec's standard-star selection reads the bright-galaxy and Milky-Way target masks too (none here)
+        XCTAssertEqual(fm.table["BGS_TARGET"]?.data.ints ?? [1], [Int](repeating: 0, count: 20))
+        XCTAssertEqual(fm.table["MWS_TARGET"]?.data.ints ?? [1], [Int](repeating: 0, count: 20))
         XCTAssertEqual(Set(fm.targetIDs).count, 20)
         // focal plane: petal 2 spans 72-108 deg
         for (x, y) in zip(fm.fiberX, fm.fiberY) {

@@ -57,7 +57,7 @@ struct DemoCommand: ParsableCommand {
                 if fm.fileExists(atPath: raw) { log.info("\(raw) exists: not simulated again"); continue }
                 var args = ["simulate", "--night", night, "--expid", String(expid), "--flavor", flavor,
                             "--cameras", cams.map(\.name).joined(separator: ","), "--nspec", String(nspec),
-                            "--ccd-size", "small", "--ny", "4128", "--seed", String(seed), "--outdir", rawRoot, "--overwrite"]
+                            "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite"]
                 if flavor == "science" { args += ["--tile", String(tile)] }
                 if let dataDir { args += ["--data-dir", absolute(dataDir)] }
                 log.info("simulating exposure \(expid) (\(flavor))")

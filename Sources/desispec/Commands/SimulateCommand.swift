@@ -15,7 +15,7 @@ struct SimulateCommand: ParsableCommand {
         object flux, sky flux, calibration, throughputs). Same --seed, same files. Nothing is written on error.
         With --calib, also OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits for desispec preproc.
         Example: desispec simulate --night 20250101 --expid 1 --flavor arc --cameras b0,r0,z0 --nspec 25 \\
-                 --ccd-size small --outdir sim
+                 --ccd-size narrow --outdir sim
         """
     )
 
@@ -28,7 +28,11 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "PSF file (GAUSS-HERMITE or trace-only); by default a built-in analytic PSF.") var psf: String?
     @Option(help: "Built-in PSF without --psf: gaussian (pixel-integrated Gaussian) or gauss-hermite (with tails).")
     var psfModel: String = "gaussian"
-    @Option(help: "small (1024 rows, just wide enough for --nspec fibers) or full (4128 x 4114).") var ccdSize: String = "full"
+    @Option(help: """
+        full (4128 x 4114); narrow (4128 rows, DESI's dispersion, just wide enough for --nspec fibers: for reductions \
+        end to end); small (1024 rows just as wide: spectra 4x shorter than on DESI's CCDs, quick for preproc and \
+        PSF tests, but extraction at DESI's 0.8 A is ill-posed there).
+        """) var ccdSize: String = "full"
     @Option(help: "CCD rows (overrides --ccd-size).") var ny: Int?
     @Option(help: "CCD columns (overrides --ccd-size).") var nx: Int?
     @Option(help: "Exposure time in seconds (default: arc 5, flat 10, science 900, dark 900, zero 0).") var exptime: Double?
@@ -57,8 +61,9 @@ struct SimulateCommand: ParsableCommand {
             var size: (Int, Int)
             switch ccdSize {
             case "full": size = (4128, 4114)
+            case "narrow": size = (4128, AnalyticPSF.requiredWidth(nspec: nspec) + (model == .gaussHermite ? 40 : 0))
             case "small": size = (1024, AnalyticPSF.requiredWidth(nspec: nspec) + (model == .gaussHermite ? 40 : 0))
-            default: throw DESIError.invalidArgument("--ccd-size must be small or full, got '\(ccdSize)'")
+            default: throw DESIError.invalidArgument("--ccd-size must be full, narrow or small, got '\(ccdSize)'")
             }
             if let ny { size.0 = ny }
             if let nx { size.1 = nx }
