@@ -123,7 +123,7 @@ public final class LocalRunner {
         }
         let logPath = layout.log(for: task)
         try fm.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        fm.createFile(atPath: logPath, contents: Data("# \(task.commandLine)\n".utf8))
+        _ = fm.createFile(atPath: logPath, contents: Data("# \(task.commandLine)\n".utf8))
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         let p = Process()

@@ -37,26 +37,30 @@ public struct CosmicRayRejector: Sendable {
     /// are ignored (their value is replaced by the central pixel's when they are a neighbour).
     public func reject(pix: [Double], ivar: [Double], mask: [UInt32], ny: Int, nx: Int) -> [Bool] {
         precondition(pix.count == ny * nx && ivar.count == ny * nx && mask.count == ny * nx)
-        var tivar = (0..<(ny * nx)).map { (mask[$0] == 0 && ivar[$0] > 0) ? ivar[$0] : 0 }
         var rejected = [Bool](repeating: false, count: ny * nx)
         let list = pix.withUnsafeBufferPointer { p in
-            tivar.withUnsafeMutableBufferPointer { t in reject(pix: p, tivar: t, ny: ny, nx: nx) }
+            ivar.withUnsafeBufferPointer { iv in
+                mask.withUnsafeBufferPointer { m in reject(pix: p, ivar: iv, mask: m, ny: ny, nx: nx) }
+            }
         }
         for c in list { rejected[c] = true }
         return rejected
     }
 
-    /// Flat indices (ascending) of the pixels rejected as cosmic rays. `tivar` is the inverse variance with 0 for the
-    /// pixels to ignore (masked or ivar <= 0); it is used as scratch (rejected pixels get 0).
-    public func reject(pix p: UnsafeBufferPointer<Double>, tivar t: UnsafeMutableBufferPointer<Double>, ny: Int, nx: Int) -> [Int] {
-        precondition(p.count == ny * nx && t.count == ny * nx)
+    /// Flat indices (ascending) of the pixels rejected as cosmic rays. Pixels with `mask` != 0 or ivar <= 0 are
+    /// ignored, and so are pixels already rejected when their neighbours are tested again. Values are compared in
+    /// Double whatever `T` is: the preprocessed image's Float32 pixels and inverse variances give the same pixels as
+    /// desispec's float64 ones (checked on full-size simulated frames with hundreds of thousands of hits).
+    public func reject<T: BinaryFloatingPoint & SendableMetatype>(pix: UnsafeBufferPointer<T>, ivar: UnsafeBufferPointer<T>,
+                                               mask: UnsafeBufferPointer<UInt32>, ny: Int, nx: Int) -> [Int] {
+        precondition(pix.count == ny * nx && ivar.count == ny * nx && mask.count == ny * nx)
         guard ny > 2, nx > 2 else { return [] }
         let n = ny * nx
         // state per pixel: bit 0 rejected, bit 1 queued as a candidate
         let state = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: n)
         state.initialize(repeating: 0)
         defer { state.deallocate() }
-        nonisolated(unsafe) let pp = p, tt = t
+        let image = CosmicImage(pix: pix, ivar: ivar, mask: mask, state: UnsafeBufferPointer(state))
         // first pass over every interior pixel with S/N > nsig, in fixed row blocks
         let blocks = min(ny - 2, 256)
         let found = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: blocks)
@@ -72,9 +76,12 @@ public struct CosmicRayRejector: Sendable {
             for i0 in r0..<r1 {
                 let base = i0 * nx
                 // S/N test first, branch-free so that it vectorises
-                for i1 in 1..<(nx - 1) { sn[i1] = pp[base + i1] * tt[base + i1].squareRoot() > threshold }
+                for i1 in 1..<(nx - 1) {
+                    let c = base + i1
+                    sn[i1] = image.value(c) * Double(image.ivar[c]).squareRoot() > threshold && image.mask[c] == 0
+                }
                 for i1 in 1..<(nx - 1) where sn[i1] {
-                    if isCosmic(base + i1, nx: nx, pix: pp, ivar: UnsafeBufferPointer(tt), nsig: nsig, cfudge: cfudge) { local.append(base + i1) }
+                    if isCosmic(base + i1, nx: nx, image: image, nsig: nsig, cfudge: cfudge) { local.append(base + i1) }
                 }
             }
             fp[b] = local
@@ -89,7 +96,6 @@ public struct CosmicRayRejector: Sendable {
         var newly = list
         if niter > 0 {
             for _ in 0..<niter {
-                for c in newly { t[c] = 0 }
                 var candidates: [Int] = []
                 for c in newly {
                     let i0 = c / nx, i1 = c % nx
@@ -104,7 +110,7 @@ public struct CosmicRayRejector: Sendable {
                 }
                 for q in candidates { state[q] = 0 }
                 var next: [Int] = []
-                for q in candidates where t[q] > 0 && isCosmic(q, nx: nx, pix: p, ivar: UnsafeBufferPointer(t), nsig: 3, cfudge: 0) {
+                for q in candidates where image.weight(q) > 0 && isCosmic(q, nx: nx, image: image, nsig: 3, cfudge: 0) {
                     next.append(q)
                 }
                 newly = next
@@ -135,13 +141,12 @@ public struct CosmicRayRejector: Sendable {
     }
 
     /// The test of one interior pixel `c` (desispec.cosmics._reject_cosmic_rays_ala_sdss_single_numba) with ivar > 0.
-    /// A neighbour with ivar = 0 takes the central pixel's value and variance.
+    /// A neighbour with no weight takes the central pixel's value and variance.
     @inline(__always)
-    func isCosmic(_ c: Int, nx: Int, pix p: UnsafeBufferPointer<Double>, ivar iv: UnsafeBufferPointer<Double>,
-                  nsig: Double, cfudge: Double) -> Bool {
-        let civ = iv[c]
+    func isCosmic<T: BinaryFloatingPoint>(_ c: Int, nx: Int, image: CosmicImage<T>, nsig: Double, cfudge: Double) -> Bool {
+        let civ = image.weight(c)
         guard civ > 0 else { return false }
-        let cval = p[c]
+        let cval = image.value(c)
         let cerr = 1 / civ.squareRoot()
         let cvar = cerr * cerr
         // the PSF test of some axis must pass, and nerr >= 0 makes X > nval necessary for X > nval + cfudge nerr:
@@ -150,7 +155,8 @@ public struct CosmicRayRejector: Sendable {
         var possible = false
         for a in 0..<4 {
             let off = a == 0 ? 1 : (a == 1 ? nx : (a == 2 ? nx + 1 : nx - 1))
-            let v0 = iv[c - off] > 0 ? p[c - off] : cval, v1 = iv[c + off] > 0 ? p[c + off] : cval
+            let v0 = image.weight(c - off) > 0 ? image.value(c - off) : cval
+            let v1 = image.weight(c + off) > 0 ? image.value(c + off) : cval
             if x * psfGradients[a] > (v0 + v1) * 0.5 { possible = true; break }
         }
         if !possible { return false }
@@ -159,9 +165,9 @@ public struct CosmicRayRejector: Sendable {
         // axes: horizontal (0,1), vertical (1,0), diagonals (1,1) and (1,-1)
         for a in 0..<4 {
             let off = a == 0 ? 1 : (a == 1 ? nx : (a == 2 ? nx + 1 : nx - 1))
-            let t0 = iv[c - off], t1 = iv[c + off]
-            let v0 = t0 > 0 ? p[c - off] : cval, e0 = t0 > 0 ? 1 / t0 : cvar
-            let v1 = t1 > 0 ? p[c + off] : cval, e1 = t1 > 0 ? 1 / t1 : cvar
+            let t0 = image.weight(c - off), t1 = image.weight(c + off)
+            let v0 = t0 > 0 ? image.value(c - off) : cval, e0 = t0 > 0 ? 1 / t0 : cvar
+            let v1 = t1 > 0 ? image.value(c + off) : cval, e1 = t1 > 0 ? 1 / t1 : cvar
             let nval = (v0 + v1) * 0.5
             let nerr = (e0 + e1).squareRoot() * 0.5
             if cval > nval + nsig * cerr { first += 1 }
@@ -171,6 +177,21 @@ public struct CosmicRayRejector: Sendable {
             if first >= 2 && second { return true }
         }
         return first >= 2 && second
+    }
+}
+
+/// What the cosmic-ray tests read of an image: values, and the weight (inverse variance) of pixels that are neither
+/// masked nor already rejected (0 for those, as desispec zeroes their ivar).
+struct CosmicImage<T: BinaryFloatingPoint>: @unchecked Sendable {
+    let pix: UnsafeBufferPointer<T>
+    let ivar: UnsafeBufferPointer<T>
+    let mask: UnsafeBufferPointer<UInt32>
+    let state: UnsafeBufferPointer<UInt8>
+
+    @inline(__always) func value(_ i: Int) -> Double { Double(pix[i]) }
+    @inline(__always) func weight(_ i: Int) -> Double {
+        let w = Double(ivar[i])
+        return mask[i] == 0 && state[i] & 1 == 0 && w > 0 ? w : 0
     }
 }
 

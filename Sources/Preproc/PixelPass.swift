@@ -69,11 +69,9 @@ struct PixelPass: @unchecked Sendable {
         }
     }
 
-    /// Runs the pass. `image`: nil, or the Double image to keep (input too when `imageIsInput`, after crosstalk);
-    /// `tivar`: nil, or where to put the inverse variance of unmasked pixels (0 elsewhere) for the cosmic-ray search.
+    /// Runs the pass. `image`: nil, or the Double image to keep (input too when `imageIsInput`, after crosstalk).
     func run(pix: UnsafeMutableBufferPointer<Float>, ivar: UnsafeMutableBufferPointer<Float>, readnoise: UnsafeMutableBufferPointer<Float>,
-             mask: UnsafeMutableBufferPointer<UInt32>, image: UnsafeMutableBufferPointer<Double>?, imageIsInput: Bool,
-             tivar: UnsafeMutableBufferPointer<Double>?) {
+             mask: UnsafeMutableBufferPointer<UInt32>, image: UnsafeMutableBufferPointer<Double>?, imageIsInput: Bool) {
         let maxWidth = max(1, nx)
         forRowBlocks { rows, _ in
             let im = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
@@ -153,7 +151,6 @@ struct PixelPass: @unchecked Sendable {
                     ivar[o + x] = Float(iv)
                     readnoise[o + x] = Float(r)
                     if let img = image { img[o + x] = e }
-                    if let t = tivar { t[o + x] = (m == 0 && iv > 0) ? iv : 0 }
                 }
             }
         }

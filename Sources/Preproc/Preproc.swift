@@ -187,9 +187,10 @@ public enum Preprocessor {
             var pix = uninitializedArray(Float.self, n), ivar = uninitializedArray(Float.self, n)
             var readnoise = uninitializedArray(Float.self, n), mask = uninitializedArray(UInt32.self, n)
             let cosmics = !options.nocosmic
-            let image: UnsafeMutableBufferPointer<Double>? = (cosmics || !crosstalk.isEmpty) ? .allocate(capacity: n) : nil
-            let tivar: UnsafeMutableBufferPointer<Double>? = cosmics ? .allocate(capacity: n) : nil
-            defer { image?.deallocate(); tivar?.deallocate() }
+            // the Double image is needed only as the input of a crosstalk correction (the cosmic-ray search reads
+            // the Float32 outputs: same pixels, 270 MB less memory to fault in on a full-size camera)
+            let image: UnsafeMutableBufferPointer<Double>? = crosstalk.isEmpty ? nil : .allocate(capacity: n)
+            defer { image?.deallocate() }
             if let img = image, !crosstalk.isEmpty {
                 pass.gainImage(into: img)
                 for (a1, a2, k) in crosstalk { Crosstalk.correct(img, nx: nx, from: amps[a1].sections.ccd, fromIndex: a1, to: amps[a2].sections.ccd, toIndex: a2, fraction: k) }
@@ -199,17 +200,21 @@ public enum Preprocessor {
             ivar.withUnsafeMutableBufferPointer { ib in
             readnoise.withUnsafeMutableBufferPointer { rb in
             mask.withUnsafeMutableBufferPointer { mb in
-                pass.run(pix: pb, ivar: ib, readnoise: rb, mask: mb, image: image, imageIsInput: !crosstalk.isEmpty, tivar: tivar)
+                pass.run(pix: pb, ivar: ib, readnoise: rb, mask: mb, image: image, imageIsInput: !crosstalk.isEmpty)
             }}}}
             clock.lap("pixel pass (image, variance, mask)")
 
             var ncosmic = 0
-            if cosmics, let img = image, let t = tivar {
+            if cosmics {
                 let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
                 let itl = header.string("CCDTYPE")?.contains("ITL") ?? false
                 let rejector = CosmicRayRejector(psfGradients: CosmicRayRejector.psfGradients(arm: camera.arm, itl: itl),
                                                  nsig: options.cosmicsNsig, cfudge: options.cosmicsCfudge, c2fudge: c2)
-                let rejected = rejector.reject(pix: UnsafeBufferPointer(img), tivar: t, ny: ny, nx: nx)
+                let rejected = pix.withUnsafeBufferPointer { p in
+                    ivar.withUnsafeBufferPointer { iv in
+                        mask.withUnsafeBufferPointer { m in rejector.reject(pix: p, ivar: iv, mask: m, ny: ny, nx: nx) }
+                    }
+                }
                 for i in rejected { mask[i] |= CCDMask.cosmic }
                 ncosmic = rejected.count
                 clock.lap("cosmic rays")

@@ -330,8 +330,8 @@ final class NightPipelineTests: XCTestCase {
     func shell(_ command: String) throws -> CLIResult {
         let dir = FileManager.default.temporaryDirectory
         let out = dir.appendingPathComponent("shell-\(UUID().uuidString).out"), err = dir.appendingPathComponent("shell-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")

@@ -76,7 +76,7 @@ struct DemoCommand: ParsableCommand {
             //    the simulation drew them from (when it used the real ones of the data folder)
             let data = (dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]).map(absolute)
             var templates = data.map { "\($0)/templates/star_templates_v2.0-lite.fits" }.flatMap { fm.fileExists(atPath: $0) ? $0 : nil }
-            var filters = data.map { "\($0)/filters" }.flatMap { fm.fileExists(atPath: "\($0)/decam2014-r.ecsv") ? $0 : nil }
+            var filters = data.map { "\($0)/filters" }.flatMap { (dir: String) -> String? in fm.fileExists(atPath: dir + "/decam2014-r.ecsv") ? dir : nil }
             if templates == nil || filters == nil {
                 // the simulator used its built-in grid and filter curves: write them out for the fit
                 let builtin = try BuiltinSimulationInputs.write(to: calibDir)
