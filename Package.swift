@@ -54,7 +54,7 @@ let package = Package(
         // Helpers shared by test targets (random numbers, synthetic frames); only test targets depend on it.
         .target(name: "TestSupport", dependencies: ["DESICore", "FITS", "LinearAlgebra"], path: "Tests/TestSupport"),
 
-        .testTarget(name: "FITSTests", dependencies: ["FITS"]),
+        .testTarget(name: "FITSTests", dependencies: ["FITS", "LinearAlgebra"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "DESICoreTests", dependencies: ["DESICore", "FITS"]),
         .testTarget(name: "PSFTests", dependencies: ["PSF", "DESICore", "FITS"]),

@@ -1,4 +1,5 @@
 internal import CFITSIO
+import Foundation
 
 /// Result of checking the CHECKSUM / DATASUM keywords of one HDU (cfitsio ffvcks).
 public enum FITSChecksumState: Int, Sendable {
@@ -16,10 +17,54 @@ extension FITSFile {
         for i in 0..<hduCount {
             try moveTo(index: i)
             var status: Int32 = 0
-            ffpcks(f, &status)
+            if let sum = dataSums[i] {
+                // the data sum is known: write it, and let cfitsio sum the header only (ffupck)
+                var time = [CChar](repeating: 0, count: 24)
+                var timeref: Int32 = 0
+                ffgstm(&time, &timeref, &status)
+                let stamp = stringFromCBuffer(time)
+                // (written here directly: writeCard leaves these keywords to this function)
+                for (key, value, comment) in [("CHECKSUM", "0000000000000000", "HDU checksum updated \(stamp)"),
+                                              ("DATASUM", String(sum), "data unit checksum updated \(stamp)")] {
+                    var k = Array(key.utf8CString), v = Array(value.utf8CString), c = Array(comment.utf8CString)
+                    ffukys(f, &k, &v, &c, &status)
+                }
+                ffupck(f, &status)
+            } else {
+                ffpcks(f, &status)
+            }
             try check(status, "writing CHECKSUM/DATASUM")
         }
         if here >= 0 && here < hduCount { try moveTo(index: here) }
+    }
+
+    /// The FITS data sum (32-bit ones' complement sum of the big-endian 32-bit words, Seaman et al. 2002) of
+    /// 4- or 8-byte floating-point values as FITS stores them; nil for other types. Zero padding adds nothing.
+    static func dataSum<T>(_ values: UnsafeBufferPointer<T>) -> UInt32? {
+        let words: UnsafeBufferPointer<UInt32>
+        if T.self == Float.self || T.self == Double.self {
+            // a value's bit pattern, read as big-endian words, is the same number as its native word(s)
+            words = UnsafeRawBufferPointer(values).bindMemory(to: UInt32.self)
+        } else {
+            return nil
+        }
+        let blocks = max(1, min(64, words.count / 262_144))
+        var partial = [UInt64](repeating: 0, count: blocks)
+        partial.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let w = words, o = out
+            DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                var sum: UInt64 = 0
+                for i in (w.count * b / blocks)..<(w.count * (b + 1) / blocks) { sum &+= UInt64(w[i]) }
+                o[b] = sum
+            }
+        }
+        // (a Double's two words are both summed, so their order does not matter)
+        var total: UInt64 = 0
+        for p in partial {
+            total &+= (p & 0xFFFF_FFFF) &+ (p >> 32)
+        }
+        while total >> 32 != 0 { total = (total & 0xFFFF_FFFF) &+ (total >> 32) }
+        return UInt32(total)
     }
 
     /// State of the data sum and of the whole-HDU checksum of the current HDU.

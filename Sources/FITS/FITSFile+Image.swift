@@ -97,6 +97,16 @@ extension FITSFile {
             fits_set_compression_type(f, 0, &s2)
         }
         try check(status, "creating image HDU", hdu: name)
+        if compression == nil {
+            // Keywords before the data: added after it, each new 36-card header block makes cfitsio move the whole
+            // data unit (a 4k x 4k image with a raw header's 150 cards was read back and rewritten 4 times).
+            if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
+            try writeHeader(header)
+            // room for CHECKSUM and DATASUM, so that adding them does not move the data either
+            ffhdef(f, 2, &status)
+            try check(status, "reserving header space", hdu: name)
+            if let sum = data.withUnsafeBufferPointer({ FITSFile.dataSum($0) }) { dataSums[currentHDUIndex] = sum }
+        }
         if n > 0 {
             if compression == nil {
                 // no copy: cfitsio's write routines only read the array (their C signature predates const)
@@ -111,8 +121,10 @@ extension FITSFile {
             }
             try check(status, "writing image data", hdu: name)
         }
-        if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
-        try writeHeader(header)
+        if compression != nil {
+            if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
+            try writeHeader(header)
+        }
     }
 
     /// Appends an HDU with no data (for a primary HDU that only carries keywords).

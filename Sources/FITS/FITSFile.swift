@@ -11,6 +11,9 @@ public enum HDUType: Sendable { case image, asciiTable, binaryTable }
 public final class FITSFile {
     public let path: String
     var fptr: UnsafeMutablePointer<fitsfile>?
+    /// FITS data sums of HDUs whose data this handle wrote from memory (HDU index -> sum): `writeChecksums` uses
+    /// them instead of reading the data back.
+    var dataSums: [Int: UInt32] = [:]
 
     private init(path: String, fptr: UnsafeMutablePointer<fitsfile>?) {
         self.path = path

@@ -67,7 +67,7 @@ public struct CosmicRayRejector: Sendable {
         found.initialize(repeating: [])
         defer { found.deinitialize(); found.deallocate() }
         nonisolated(unsafe) let fp = found
-        let threshold = nsig
+        let threshold = nsig, looseCut = Float(nsig * nsig * 0.999)
         DispatchQueue.concurrentPerform(iterations: blocks) { b in
             let r0 = 1 + (ny - 2) * b / blocks, r1 = 1 + (ny - 2) * (b + 1) / blocks
             var local: [Int] = []
@@ -75,13 +75,17 @@ public struct CosmicRayRejector: Sendable {
             defer { sn.deallocate() }
             for i0 in r0..<r1 {
                 let base = i0 * nx
-                // S/N test first, branch-free so that it vectorises
+                // S/N test first: a branch-free Float test that vectorises and lets through every pixel that could
+                // pass (0.1% margin), then the exact Double test on those
                 for i1 in 1..<(nx - 1) {
                     let c = base + i1
-                    sn[i1] = image.value(c) * Double(image.ivar[c]).squareRoot() > threshold && image.mask[c] == 0
+                    let p = Float(image.pix[c]), w = Float(image.ivar[c])
+                    sn[i1] = p > 0 && p * p * w > looseCut
                 }
                 for i1 in 1..<(nx - 1) where sn[i1] {
-                    if isCosmic(base + i1, nx: nx, image: image, nsig: nsig, cfudge: cfudge) { local.append(base + i1) }
+                    let c = base + i1
+                    guard image.value(c) * Double(image.ivar[c]).squareRoot() > threshold, image.mask[c] == 0 else { continue }
+                    if isCosmic(c, nx: nx, image: image, nsig: nsig, cfudge: cfudge) { local.append(c) }
                 }
             }
             fp[b] = local

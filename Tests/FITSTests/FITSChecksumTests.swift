@@ -1,4 +1,5 @@
 import FITS
+import LinearAlgebra
 import Foundation
 import XCTest
 
@@ -10,6 +11,11 @@ final class FITSChecksumTests: XCTestCase {
         try FITSFile.writeAtomically(path, checksum: true) { f in
             try f.writeImage((0..<n).map { Float($0) }, shape: [64, 64], name: "IMAGE")
             try f.writeImage((0..<n).map { Int16(truncatingIfNeeded: $0) }, shape: [64, 64], name: "MASK", compression: .rice)
+            // data sums computed in memory (Float and Double, split in parallel blocks) must equal cfitsio's
+            try f.writeImage((0..<n).map { Double($0) * -0.37 }, shape: [64, 64], name: "DOUBLE")
+            var g = SplitMix64(seed: 3)
+            try f.writeImage((0..<(700 * 600)).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: g.next()) & 0x7f7f_ffff) },
+                             shape: [700, 600], name: "BIG")
             try f.writeTable(FITSTable(columns: [FITSColumn("A", .int32([1, 2, 3]))]), name: "T")
         }
         let f = try FITSFile.open(path)
@@ -34,3 +40,4 @@ final class FITSChecksumTests: XCTestCase {
         XCTAssertEqual(try g.checksumState().data, .incorrect)
     }
 }
+
