@@ -41,13 +41,12 @@ extension FITSFile {
     /// The FITS data sum (32-bit ones' complement sum of the big-endian 32-bit words, Seaman et al. 2002) of
     /// 4- or 8-byte floating-point values as FITS stores them; nil for other types. Zero padding adds nothing.
     static func dataSum<T>(_ values: UnsafeBufferPointer<T>) -> UInt32? {
-        let words: UnsafeBufferPointer<UInt32>
-        if T.self == Float.self || T.self == Double.self {
-            // a value's bit pattern, read as big-endian words, is the same number as its native word(s)
-            words = UnsafeRawBufferPointer(values).bindMemory(to: UInt32.self)
-        } else {
-            return nil
-        }
+        guard T.self == Float.self || T.self == Double.self else { return nil }
+        // a value's bit pattern, read as big-endian words, is the same number as its native word(s)
+        return UnsafeRawBufferPointer(values).withMemoryRebound(to: UInt32.self) { onesComplementSum($0) }
+    }
+
+    private static func onesComplementSum(_ words: UnsafeBufferPointer<UInt32>) -> UInt32 {
         let blocks = max(1, min(64, words.count / 262_144))
         var partial = [UInt64](repeating: 0, count: blocks)
         partial.withUnsafeMutableBufferPointer { out in
