@@ -70,6 +70,6 @@ let package = Package(
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "QATests", dependencies: ["QA", "DESICore", "FITS", "Plot", "TestSupport"]),
         // Runs the built `desispec` binary.
-        .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS", "Plot", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS", "LinearAlgebra", "Plot", "TestSupport"]),
     ]
 )

@@ -83,13 +83,7 @@ extension FITSFile {
         var naxes = shape.reversed().map { Int64($0) }
         ffcrimll(f, T.bitpix, Int32(shape.count), &naxes, &status)
         try check(status, "creating image HDU", hdu: name)
-        // keywords first: a header growing after the data makes cfitsio move the data unit
-        if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
-        try writeHeader(header)
-        // room for CHECKSUM and DATASUM, so that adding them does not move the data either
-        ffhdef(f, 2, &status)
-        try check(status, "reserving header space", hdu: name)
-        if let sum = FITSFile.dataSum(buffer) { dataSums[currentHDUIndex] = sum }
+        try writeKeywordsBeforeData(name: name, header: header, dataSum: FITSFile.dataSum(buffer))
         if n > 0 {
             // cfitsio's write routines read the array only (their C signature predates const)
             _ = ffppr(f, T.cfitsioType, 1, Int64(n), UnsafeMutableRawPointer(mutating: buffer.baseAddress), &status)

@@ -98,14 +98,7 @@ extension FITSFile {
         }
         try check(status, "creating image HDU", hdu: name)
         if compression == nil {
-            // Keywords before the data: added after it, each new 36-card header block makes cfitsio move the whole
-            // data unit (a 4k x 4k image with a raw header's 150 cards was read back and rewritten 4 times).
-            if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
-            try writeHeader(header)
-            // room for CHECKSUM and DATASUM, so that adding them does not move the data either
-            ffhdef(f, 2, &status)
-            try check(status, "reserving header space", hdu: name)
-            if let sum = data.withUnsafeBufferPointer({ FITSFile.dataSum($0) }) { dataSums[currentHDUIndex] = sum }
+            try writeKeywordsBeforeData(name: name, header: header, dataSum: data.withUnsafeBufferPointer { FITSFile.dataSum($0) })
         }
         if n > 0 {
             if compression == nil {
@@ -125,6 +118,19 @@ extension FITSFile {
             if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
             try writeHeader(header)
         }
+    }
+
+    /// EXTNAME and `header` of a new uncompressed image HDU, written before its data: keywords added after the data
+    /// make cfitsio move the whole data unit each time the header grows a 36-card block (a 4k x 4k preproc image
+    /// was read back and rewritten 4 times). Room is kept for CHECKSUM and DATASUM, and a data sum known from memory
+    /// is kept for `writeChecksums`.
+    func writeKeywordsBeforeData(name: String?, header: FITSHeader, dataSum: UInt32?) throws {
+        if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
+        try writeHeader(header)
+        var status: Int32 = 0
+        ffhdef(try handle(), 2, &status)
+        try check(status, "reserving header space", hdu: name)
+        if let dataSum { dataSums[currentHDUIndex] = dataSum }
     }
 
     /// Appends an HDU with no data (for a primary HDU that only carries keywords).

@@ -145,7 +145,6 @@ public struct GaussHermitePSF: SpectralPSF {
         return PSFSpot(x0: x0, y0: y0, nx: nx, ny: ny, values: img)
     }
 
-    /// Adds sum_ij c_ij pgh_j(y) pgh_i(x) to `out` [ny, nx]; with `cutSigmas` zeroes it beyond that many sigmas.
     /// Adds the PSF tail, amplitude * r^2 / (core^2 + r^2)^(1 + index/2) with r scaled by (xScale, yScale), at the
     /// pixel centres of the [ny, nx] box starting at (x0, y0) (specex's tail; also used by the arc-line fit).
     static func addTail(_ out: UnsafeMutableBufferPointer<Double>, nx: Int, ny: Int, x0: Int, y0: Int, xc: Double, yc: Double,
@@ -161,6 +160,7 @@ public struct GaussHermitePSF: SpectralPSF {
         }
     }
 
+    /// Adds sum_ij c_ij pgh_j(y) pgh_i(x) to `out` [ny, nx]; with `cutSigmas` zeroes it beyond that many sigmas.
     private func addCore(_ out: UnsafeMutableBufferPointer<Double>, nx: Int, ny: Int, x0: Int, y0: Int,
                          xc: Double, yc: Double, sx: Double, sy: Double, degX: Int, degY: Int, gh: [Int],
                          fiber: Int, w: Double, cutSigmas: Double?) {

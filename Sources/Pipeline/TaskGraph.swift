@@ -62,8 +62,7 @@ public struct TaskGraph: Sendable {
         let cameras = Set(exposures.flatMap(\.cameras)).sorted()
 
         // psf from arcs (bootstrapped from the input PSF by trace shifts), then psfnight.
-        var psfnightTask: [String: String] = [:]
-        var psfnightPath: [String: String] = [:]
+        var nightPSF: [String: (path: String, task: String)] = [:]   // per camera
         for c in cameras {
             var psfs: [(String, String)] = []
             for e in arcs where e.cameras.contains(c) {
@@ -82,27 +81,24 @@ public struct TaskGraph: Sendable {
             if psfs.isEmpty { continue }
             if psfs.count == 1 {
                 // one arc: its PSF is the night's (psfnight averages two or more)
-                psfnightTask[c.name] = psfs[0].1
-                psfnightPath[c.name] = psfs[0].0
+                nightPSF[c.name] = psfs[0]
                 continue
             }
             let out = L.psfnight(night: night, camera: c.name)
-            psfnightPath[c.name] = out
-            psfnightTask[c.name] = add(PipelineTask(
+            nightPSF[c.name] = (out, add(PipelineTask(
                 type: .psfnight, night: night, unit: c.name,
                 arguments: ["psfnight", "-i"] + psfs.map(\.0) + ["-o", out],
-                inputs: psfs.map(\.0), outputs: [out], dependencies: psfs.map(\.1)))
+                inputs: psfs.map(\.0), outputs: [out], dependencies: psfs.map(\.1))))
         }
 
         // traceshift + extract for flats and science exposures.
         var frameTask: [String: String] = [:]
         for e in flats + sciences {
             for c in e.cameras {
-                guard let psfnight = psfnightTask[c.name] else {
+                guard let (psfIn, psfnight) = nightPSF[c.name] else {
                     throw PipelineError.noData("night \(night): no arc exposure for camera \(c.name), so no PSF for exposure \(e.expid)")
                 }
                 let pre = L.preproc(night: night, expid: e.expid, camera: c.name)
-                let psfIn = psfnightPath[c.name]!
                 let psfOut = L.exposureFile("psf", night: night, expid: e.expid, camera: c.name)
                 let shiftArgs = e.flavor == "flat" ? ["--continuum", "--degxx", "2", "--degxy", "0", "--degyx", "0", "--degyy", "0"]
                                                    : ["--sky", "--degxx", "2", "--degxy", "0", "--degyx", "2", "--degyy", "0"]

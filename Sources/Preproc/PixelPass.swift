@@ -69,9 +69,10 @@ struct PixelPass: @unchecked Sendable {
         }
     }
 
-    /// Runs the pass. `image`: nil, or the Double image to keep (input too when `imageIsInput`, after crosstalk).
+    /// Runs the pass. `crosstalkCorrected`: nil, or the gain-corrected image after the crosstalk correction, which
+    /// then replaces (raw - level) x gain.
     func run(pix: UnsafeMutableBufferPointer<Float>, ivar: UnsafeMutableBufferPointer<Float>, readnoise: UnsafeMutableBufferPointer<Float>,
-             mask: UnsafeMutableBufferPointer<UInt32>, image: UnsafeMutableBufferPointer<Double>?, imageIsInput: Bool) {
+             mask: UnsafeMutableBufferPointer<UInt32>, crosstalkCorrected: UnsafeBufferPointer<Double>?) {
         let maxWidth = max(1, nx)
         forRowBlocks { rows, _ in
             let im = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
@@ -85,7 +86,7 @@ struct PixelPass: @unchecked Sendable {
                 for (p, c0, c1) in segments[y] {
                     if p < 0 {
                         for x in c0..<c1 {
-                            var v = imageIsInput ? image![o + x] : 0
+                            var v = crosstalkCorrected?[o + x] ?? 0
                             pv[x] = max(v, 0)
                             if let d = dark, darkTrimmed { v -= d.value(row: y, col: x) }
                             im[x] = v; rn[x] = 0
@@ -106,7 +107,7 @@ struct PixelPass: @unchecked Sendable {
                         if let cm = calibMask { m |= cm.bits(o + x) }
                         if v >= satur { m |= CCDMask.saturated }
                         mask[o + x] = m
-                        let e = imageIsInput ? image![o + x] : (v - level) * gain
+                        let e = crosstalkCorrected?[o + x] ?? (v - level) * gain
                         var r = rdn
                         if let b = bias {
                             let be = b[ri] * gain
@@ -150,7 +151,6 @@ struct PixelPass: @unchecked Sendable {
                     pix[o + x] = Float(e)
                     ivar[o + x] = Float(iv)
                     readnoise[o + x] = Float(r)
-                    if let img = image { img[o + x] = e }
                 }
             }
         }

@@ -187,11 +187,11 @@ public enum Preprocessor {
             var pix = uninitializedArray(Float.self, n), ivar = uninitializedArray(Float.self, n)
             var readnoise = uninitializedArray(Float.self, n), mask = uninitializedArray(UInt32.self, n)
             let cosmics = !options.nocosmic
-            // the Double image is needed only as the input of a crosstalk correction (the cosmic-ray search reads
-            // the Float32 outputs: same pixels, 270 MB less memory to fault in on a full-size camera)
+            // a Double image only for a crosstalk correction (the cosmic-ray search reads the Float32 outputs: same
+            // pixels, 270 MB less memory to fault in on a full-size camera)
             let image: UnsafeMutableBufferPointer<Double>? = crosstalk.isEmpty ? nil : .allocate(capacity: n)
             defer { image?.deallocate() }
-            if let img = image, !crosstalk.isEmpty {
+            if let img = image {
                 pass.gainImage(into: img)
                 for (a1, a2, k) in crosstalk { Crosstalk.correct(img, nx: nx, from: amps[a1].sections.ccd, fromIndex: a1, to: amps[a2].sections.ccd, toIndex: a2, fraction: k) }
                 clock.lap("crosstalk")
@@ -200,7 +200,7 @@ public enum Preprocessor {
             ivar.withUnsafeMutableBufferPointer { ib in
             readnoise.withUnsafeMutableBufferPointer { rb in
             mask.withUnsafeMutableBufferPointer { mb in
-                pass.run(pix: pb, ivar: ib, readnoise: rb, mask: mb, image: image, imageIsInput: !crosstalk.isEmpty)
+                pass.run(pix: pb, ivar: ib, readnoise: rb, mask: mb, crosstalkCorrected: image.map { UnsafeBufferPointer($0) })
             }}}}
             clock.lap("pixel pass (image, variance, mask)")
 
