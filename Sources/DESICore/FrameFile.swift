@@ -143,22 +143,71 @@ extension Image {
     }
 
     public func write(to path: String, fibermap: Fibermap? = nil) throws {
+        let writer = PreprocFileWriter(path)
+        try writer.writeImageAndIvar(pix: pix, ivar: ivar, ny: ny, nx: nx, header: header)
+        try writer.finish(mask: mask, readnoise: readnoise, fibermap: fibermap)
+    }
+}
+
+/// A preproc file written as its parts become final, in desispec's HDU order: IMAGE (with the header) and IVAR, then
+/// MASK, READNOISE and FIBERMAP. Preprocessing knows the pixels and their inverse variances before the cosmic-ray
+/// search, which only adds mask bits, so they can be written while it runs. The file appears at `path` only when
+/// `finish` succeeds; an error in either step, or a writer released unfinished, leaves nothing there (nothing at all
+/// is created before `writeImageAndIvar`).
+public final class PreprocFileWriter: @unchecked Sendable {
+    public let path: String
+    private var started: AtomicFITSWrite?
+    private var shape: [Int] = []
+
+    public init(_ path: String) { self.path = path }
+
+    private var write: AtomicFITSWrite {
+        guard let started else { preconditionFailure("PreprocFileWriter: writeImageAndIvar comes first") }
+        return started
+    }
+
+    public func writeImageAndIvar(pix: [Float], ivar: [Float], ny: Int, nx: Int, header: FITSHeader) throws {
         var h = header
         for k in ["EXTNAME", "BZERO", "BSCALE", "CHECKSUM", "DATASUM", "ZIMAGE", "ZCMPTYPE"] { h.remove(k) }
-        if let bad = mask.firstIndex(where: { $0 > UInt32(UInt16.max) }) {
-            throw DESIError.failed("\(path): mask value \(mask[bad]) at pixel \(bad) does not fit the 16-bit MASK HDU")
-        }
         guard h["CAMERA"] != nil else {
             throw DESIError.invalidArgument("\(path): the image header has no CAMERA keyword (desispec.io.read_image needs it)")
         }
         h.addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
-        let shape = [ny, nx]
-        try FITSFile.writeAtomically(path, checksum: true) { f in
-            try f.writeImage(pix, shape: shape, name: "IMAGE", header: h)
-            try f.writeImage(ivar, shape: shape, name: "IVAR")
-            try f.writeImage(mask.map { Int16(truncatingIfNeeded: $0) }, shape: shape, name: "MASK", compression: .rice)
-            try f.writeImage(readnoise, shape: shape, name: "READNOISE")
-            if let fm = fibermap { try f.writeTable(fm.table, name: "FIBERMAP") }
+        shape = [ny, nx]
+        started = try AtomicFITSWrite(path)
+        try abandoningOnError {
+            try write.file.writeImage(pix, shape: shape, name: "IMAGE", header: h)
+            try write.file.writeImage(ivar, shape: shape, name: "IVAR")
+        }
+    }
+
+    public func finish(mask: [UInt32], readnoise: [Float], fibermap: Fibermap? = nil) throws {
+        if let bad = mask.firstIndex(where: { $0 > UInt32(UInt16.max) }) {
+            started?.abandon()
+            throw DESIError.failed("\(path): mask value \(mask[bad]) at pixel \(bad) does not fit the 16-bit MASK HDU")
+        }
+        let shape = self.shape, nx = shape[1]
+        try abandoningOnError {
+            // int16 on disk, as desispec writes it; converted a band of rows at a time
+            try mask.withUnsafeBufferPointer { m in
+                try write.file.writeCompressedImage(Int16.self, shape: shape, name: "MASK", compression: .rice) { rows, out in
+                    let m0 = rows.lowerBound * nx
+                    for i in 0..<out.count { out[i] = Int16(truncatingIfNeeded: m[m0 + i]) }
+                }
+            }
+            try write.file.writeImage(readnoise, shape: shape, name: "READNOISE")
+            if let fm = fibermap { try write.file.writeTable(fm.table, name: "FIBERMAP") }
+        }
+        try write.commit(checksum: true)
+    }
+
+    private func abandoningOnError(_ body: () throws -> Void) throws {
+        do { try body() } catch let error as FITSError {
+            write.abandon()
+            throw FITSError(path: path, hdu: error.hdu, message: error.message, status: error.status)
+        } catch {
+            write.abandon()
+            throw error
         }
     }
 }

@@ -24,3 +24,8 @@ public struct FITSError: Error, CustomStringConvertible, Sendable {
 func stringFromCBuffer(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+extension FITSError {
+    /// The same error reported against `path` (a file's final name rather than its temporary one).
+    func naming(_ path: String) -> FITSError { FITSError(path: path, hdu: hdu, message: message, status: status) }
+}

@@ -50,6 +50,7 @@ extension FITSFile {
         // compressed images decompress tile by tile: split in bands on several handles; plain images read at disk speed
         let bands = (isReentrant && first.isCompressedImage) ? max(1, min(threads, ny / 64, 16)) : 1
         let data = try [T](unsafeUninitializedCapacity: ny * nx) { buf, count in
+            LargeArrays.adviseHugePages(UnsafeMutableRawBufferPointer(buf))
             let errors = FirstError()
             nonisolated(unsafe) let out = buf
             nonisolated(unsafe) let handle0 = first

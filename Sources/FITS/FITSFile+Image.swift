@@ -82,6 +82,60 @@ extension FITSFile {
         guard n == data.count else {
             throw FITSError(path: path, hdu: name, message: "image data has \(data.count) values, shape \(shape) needs \(n)")
         }
+        try createImageHDU(T.self, shape: shape, name: name, compression: compression)
+        var status: Int32 = 0
+        if compression == nil {
+            try writeKeywordsBeforeData(name: name, header: header, dataSum: data.withUnsafeBufferPointer { FITSFile.dataSum($0) })
+        }
+        if n > 0 {
+            if compression == nil {
+                // no copy: cfitsio's write routines only read the array (their C signature predates const)
+                data.withUnsafeBytes { buf in
+                    _ = ffppr(f, T.cfitsioType, 1, Int64(n), UnsafeMutableRawPointer(mutating: buf.baseAddress), &status)
+                }
+            } else {
+                // compression may convert the values in place: cfitsio gets a copy
+                var copy = data
+                copy.withUnsafeMutableBytes { buf in
+                    _ = ffppr(f, T.cfitsioType, 1, Int64(n), buf.baseAddress, &status)
+                }
+            }
+            try check(status, "writing image data", hdu: name)
+        }
+        if compression != nil {
+            if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
+            try writeHeader(header)
+        }
+    }
+
+    /// Appends a tile-compressed 2-D image (`shape` [rows, columns]) whose values `fill(rows, buffer)` produces a band
+    /// of rows at a time, so that no converted copy of the whole image is held (a 4k x 4k int16 mask is 34 MB).
+    /// cfitsio compresses the tiles (one row each, its default) of each band as it is written.
+    public func writeCompressedImage<T: FITSNumeric>(_ type: T.Type, shape: [Int], name: String? = nil,
+                                                     header: FITSHeader = FITSHeader(), compression: FITSCompression,
+                                                     bandRows: Int = 128,
+                                                     fill: (Range<Int>, UnsafeMutableBufferPointer<T>) -> Void) throws {
+        guard shape.count == 2 else { throw FITSError(path: path, hdu: name, message: "a banded image write needs 2 axes, got shape \(shape)") }
+        let f = try handle()
+        try createImageHDU(T.self, shape: shape, name: name, compression: compression)
+        let ny = shape[0], nx = shape[1], band = max(1, bandRows)
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, band * nx))
+        defer { buffer.deallocate() }
+        var status: Int32 = 0
+        for r0 in stride(from: 0, to: ny, by: band) {
+            let rows = r0..<min(ny, r0 + band)
+            let part = UnsafeMutableBufferPointer(rebasing: buffer[0..<(rows.count * nx)])
+            fill(rows, part)
+            _ = ffppr(f, T.cfitsioType, Int64(r0 * nx + 1), Int64(part.count), part.baseAddress, &status)
+            try check(status, "writing image rows \(rows.lowerBound)-\(rows.upperBound - 1)", hdu: name)
+        }
+        if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
+        try writeHeader(header)
+    }
+
+    /// A new image HDU of element type `T`, tile-compressed when asked (lossless for floating point).
+    private func createImageHDU<T: FITSNumeric>(_ type: T.Type, shape: [Int], name: String?, compression: FITSCompression?) throws {
+        let f = try handle()
         var status: Int32 = 0
         if let compression {
             fits_set_compression_type(f, compression == .rice ? RICE_1 : GZIP_1, &status)
@@ -97,27 +151,6 @@ extension FITSFile {
             fits_set_compression_type(f, 0, &s2)
         }
         try check(status, "creating image HDU", hdu: name)
-        if compression == nil {
-            try writeKeywordsBeforeData(name: name, header: header, dataSum: data.withUnsafeBufferPointer { FITSFile.dataSum($0) })
-        }
-        if n > 0 {
-            if compression == nil {
-                // no copy: cfitsio's write routines only read the array (their C signature predates const)
-                data.withUnsafeBytes { buf in
-                    _ = ffppr(f, T.cfitsioType, 1, Int64(n), UnsafeMutableRawPointer(mutating: buf.baseAddress), &status)
-                }
-            } else {
-                var copy = data
-                copy.withUnsafeMutableBytes { buf in
-                    _ = ffppr(f, T.cfitsioType, 1, Int64(n), buf.baseAddress, &status)
-                }
-            }
-            try check(status, "writing image data", hdu: name)
-        }
-        if compression != nil {
-            if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
-            try writeHeader(header)
-        }
     }
 
     /// EXTNAME and `header` of a new uncompressed image HDU, written before its data: keywords added after the data

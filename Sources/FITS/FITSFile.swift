@@ -54,30 +54,17 @@ public final class FITSFile {
     /// succeeded, so that a reader never sees a partial file and a failure leaves no output.
     /// With `checksum`, CHECKSUM and DATASUM are written in every HDU once `body` is done (as desispec's writers do).
     public static func writeAtomically(_ path: String, checksum: Bool = false, _ body: (FITSFile) throws -> Void) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))-\(url.lastPathComponent)").path
+        let write = try AtomicFITSWrite(path)
         do {
-            let file = try FITSFile.create(tmp)
-            do {
-                try body(file)
-                if checksum { try file.writeChecksums() }
-                try file.close()
-            } catch {
-                try? file.close()
-                throw error
-            }
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(atPath: tmp, toPath: path)
+            try body(write.file)
         } catch let error as FITSError {
-            try? FileManager.default.removeItem(atPath: tmp)
-            // Report the final name, not the temporary one.
-            throw FITSError(path: path, hdu: error.hdu, message: error.message, status: error.status)
+            write.abandon()
+            throw error.naming(path)
         } catch {
-            try? FileManager.default.removeItem(atPath: tmp)
+            write.abandon()
             throw error
         }
+        try write.commit(checksum: checksum)
     }
 
     /// Closes the file, flushing what was written. Safe to call twice.

@@ -1,4 +1,5 @@
 import DESICore
+import FITS
 import Foundation
 
 /// Cosmic-ray rejection of a preprocessed image, following desispec.cosmics.reject_cosmic_rays_ala_sdss (itself a
@@ -57,7 +58,7 @@ public struct CosmicRayRejector: Sendable {
         guard ny > 2, nx > 2 else { return [] }
         let n = ny * nx
         // state per pixel: bit 0 rejected, bit 1 queued as a candidate
-        let state = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: n)
+        let state = LargeArrays.allocate(UInt8.self, n)
         state.initialize(repeating: 0)
         defer { state.deallocate() }
         let image = CosmicImage(pix: pix, ivar: ivar, mask: mask, state: UnsafeBufferPointer(state))

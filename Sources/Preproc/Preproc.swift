@@ -37,11 +37,24 @@ public struct PreprocResult: Sendable {
     public var timings: [(step: String, seconds: Double)] = []
 }
 
+/// What the cosmic-ray search leaves unchanged (it only adds mask bits): the header and the final pixels and
+/// inverse variances.
+public struct PreprocFinalPixels: Sendable {
+    public let ny: Int, nx: Int
+    public let header: FITSHeader
+    public let pix: [Float]
+    public let ivar: [Float]
+}
+
 /// CCD preprocessing as desispec.preproc.preproc (desispec 0.70): bias frame, overscan level and read noise per
 /// amplifier, gain, saturation, crosstalk, dark, pixel flat, variance model var = max(image, 0) + readnoise^2 and
 /// cosmic-ray masking. image = ((raw - bias - overscan) * gain - dark) / pixflat, in electrons.
 public enum Preprocessor {
-    public static func run(_ raw: RawImage, options: PreprocOptions = PreprocOptions()) throws -> PreprocResult {
+    /// `alongsideCosmicRays`, when given, runs on another thread while the cosmic rays are searched, with the parts
+    /// of the image that are already final (the command writes them to the output file meanwhile); its error, if
+    /// any, is thrown once the search is done.
+    public static func run(_ raw: RawImage, options: PreprocOptions = PreprocOptions(),
+                           alongsideCosmicRays: (@Sendable (PreprocFinalPixels) throws -> Void)? = nil) throws -> PreprocResult {
         var clock = StepClock()
         let path = raw.path
         var notes: [String] = []
@@ -184,8 +197,8 @@ public enum Preprocessor {
 
             // outputs; every element is written by the pixel pass
             let n = ny * nx
-            var pix = uninitializedArray(Float.self, n), ivar = uninitializedArray(Float.self, n)
-            var readnoise = uninitializedArray(Float.self, n), mask = uninitializedArray(UInt32.self, n)
+            var pix = LargeArrays.uninitialized(Float.self, n), ivar = LargeArrays.uninitialized(Float.self, n)
+            var readnoise = LargeArrays.uninitialized(Float.self, n), mask = LargeArrays.uninitialized(UInt32.self, n)
             let cosmics = !options.nocosmic
             // a Double image only for a crosstalk correction (the cosmic-ray search reads the Float32 outputs: same
             // pixels, 270 MB less memory to fault in on a full-size camera)
@@ -204,6 +217,10 @@ public enum Preprocessor {
             }}}}
             clock.lap("pixel pass (image, variance, mask)")
 
+            // primary-header keywords complete the image header
+            header.merge(raw.primaryHeader.filteringStructural())
+            let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
+            let sideWork = alongsideCosmicRays.map { work in ConcurrentTask { try work(final) } }
             var ncosmic = 0
             if cosmics {
                 let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
@@ -220,9 +237,7 @@ public enum Preprocessor {
                 clock.lap("cosmic rays")
             }
             if !mask.contains(0) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
-
-            // primary-header keywords complete the image header
-            header.merge(raw.primaryHeader.filteringStructural())
+            try sideWork?.wait()
             let out = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
             return PreprocResult(image: out, notes: notes, cosmicCount: ncosmic, timings: clock.laps)
         }
@@ -265,6 +280,25 @@ enum Crosstalk {
     }
 }
 
+/// Work started on another thread at once; `wait` blocks until it is done and rethrows its error.
+final class ConcurrentTask: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private var error: Error?
+
+    init(_ work: @escaping @Sendable () throws -> Void) {
+        group.enter()
+        Thread.detachNewThread { [self] in
+            do { try work() } catch { self.error = error }
+            group.leave()
+        }
+    }
+
+    func wait() throws {
+        group.wait()
+        if let error { throw error }
+    }
+}
+
 /// Wall-clock time of successive steps.
 struct StepClock {
     private var last = DispatchTime.now().uptimeNanoseconds
@@ -274,12 +308,6 @@ struct StepClock {
         laps.append((step, Double(now - last) * 1e-9))
         last = now
     }
-}
-
-/// An array of `n` elements whose values are not set: the caller writes every element before reading any
-/// (numeric element types only).
-func uninitializedArray<T: BitwiseCopyable>(_ type: T.Type, _ n: Int) -> [T] {
-    [T](unsafeUninitializedCapacity: n) { _, count in count = n }
 }
 
 /// Index of the first non-finite value, checked in parallel blocks.

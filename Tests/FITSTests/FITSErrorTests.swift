@@ -94,4 +94,31 @@ final class FITSErrorTests: XCTestCase {
         XCTAssertEqual(try FITSFile.open(path).readImage("IMAGE", as: Float.self).data, [7, 7, 7, 7])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["out.fits"])
     }
+
+    /// An atomic write in steps: nothing at the path until commit, an existing file replaced in one step, a write
+    /// abandoned (or released unfinished) leaves neither output nor temporary file.
+    func testAtomicWriteAppearsOnlyWhenCommitted() throws {
+        let dir = makeTemporaryDirectory(self)
+        let path = dir.appendingPathComponent("steps.fits").path
+        try FITSFile.writeAtomically(path) { f in try f.writeImage([Float](repeating: 7, count: 4), shape: [2, 2], name: "OLD") }
+        let write = try AtomicFITSWrite(path)
+        try write.file.writeImage([Float](repeating: 1, count: 4), shape: [2, 2], name: "IMAGE")
+        XCTAssertTrue(try FITSFile.open(path).hasHDU("OLD"), "the old file is untouched before the commit")
+        try write.file.writeImage([Int32](repeating: 2, count: 4), shape: [2, 2], name: "SECOND")
+        try write.commit(checksum: true)
+        let f = try FITSFile.open(path)
+        XCTAssertFalse(f.hasHDU("OLD"))
+        XCTAssertEqual(try f.readImage("SECOND", as: Int32.self).data, [2, 2, 2, 2])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["steps.fits"])
+
+        let other = dir.appendingPathComponent("abandoned.fits").path
+        let abandoned = try AtomicFITSWrite(other)
+        try abandoned.file.writeImage([Float](repeating: 1, count: 4), shape: [2, 2], name: "IMAGE")
+        abandoned.abandon()
+        do {
+            let released = try AtomicFITSWrite(other)
+            try released.file.writeImage([Float](repeating: 1, count: 4), shape: [2, 2], name: "IMAGE")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["steps.fits"])
+    }
 }

@@ -54,6 +54,36 @@ final class FITSImageTests: XCTestCase {
         try roundTrip(values(Int32.self), compression: .rice)
     }
 
+    /// A compressed image written a band of rows at a time (bands that do not divide the rows) holds the same values
+    /// as one written in one go, with the keywords after the data as usual.
+    func testBandedCompressedWriteEqualsWholeWrite() throws {
+        let rows = 301, cols = 257
+        let data = (0..<(rows * cols)).map { Int16(truncatingIfNeeded: ($0 * 7919) % 40000 - 20000) }
+        let path = makeTemporaryDirectory(self).appendingPathComponent("banded.fits").path
+        var header = FITSHeader()
+        header.set("EXPID", 42)
+        try FITSFile.writeAtomically(path, checksum: true) { f in
+            try f.writeImage(data, shape: [rows, cols], name: "WHOLE", compression: .rice)
+            try data.withUnsafeBufferPointer { d in
+                try f.writeCompressedImage(Int16.self, shape: [rows, cols], name: "BANDED", header: header,
+                                           compression: .rice, bandRows: 13) { band, out in
+                    XCTAssertEqual(out.count, band.count * cols)
+                    for i in 0..<out.count { out[i] = d[band.lowerBound * cols + i] }
+                }
+            }
+        }
+        let f = try FITSFile.open(path)
+        let whole = try f.readImage("WHOLE", as: Int16.self), banded = try f.readImage("BANDED", as: Int16.self)
+        XCTAssertTrue(f.isCompressedImage)
+        XCTAssertEqual(banded.shape, [rows, cols])
+        XCTAssertEqual(banded.data, data)
+        XCTAssertEqual(whole.data, banded.data)
+        XCTAssertEqual(banded.header.int("EXPID"), 42)
+        XCTAssertThrowsError(try FITSFile.writeAtomically(path) { f in
+            try f.writeCompressedImage(Int16.self, shape: [rows], compression: .rice) { _, _ in }
+        }) { e in XCTAssertTrue("\(e)".contains("2 axes"), "\(e)") }
+    }
+
     func testGzipCompressionIsLosslessForFloats() throws {
         let f: [Float] = (0..<(ny * nx)).map { Float($0) * 0.123456789 - 1.5 + ($0 == 4 ? 1e-30 : 0) }
         try roundTrip(f, compression: .gzip)

@@ -162,6 +162,44 @@ final class PreprocTests: XCTestCase {
         XCTAssertEqual(back.header.string("CAMERA"), "r0")
     }
 
+    /// The preproc command writes IMAGE and IVAR while the cosmic rays are searched: the file holds exactly what a
+    /// write after the whole preprocessing holds (cosmic-ray bits included), and an error in the concurrent write
+    /// is thrown by the preprocessing and leaves no file.
+    func testImageWrittenDuringTheCosmicRaySearch() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sim = SimulatedCamera.make(seed: 23, modify: { electrons, _ in
+            for (y, x) in [(50, 60), (120, 33), (150, 181)] { electrons[y * 220 + x] += 5000; electrons[y * 220 + x + 1] += 3000 }
+        })
+        let plain = try Preprocessor.run(sim.rawImage)
+        XCTAssertGreaterThan(plain.cosmicCount, 0)
+        let out = dir + "/preproc-r0-00001234.fits"
+        let writer = PreprocFileWriter(out)
+        let result = try Preprocessor.run(sim.rawImage) { final in
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+            try writer.writeImageAndIvar(pix: final.pix, ivar: final.ivar, ny: final.ny, nx: final.nx, header: final.header)
+        }
+        try writer.finish(mask: result.image.mask, readnoise: result.image.readnoise)
+        let back = try Image.read(out)
+        XCTAssertEqual(back.pix, plain.image.pix)
+        XCTAssertEqual(back.ivar, plain.image.ivar)
+        XCTAssertEqual(back.mask, plain.image.mask)
+        XCTAssertEqual(back.mask.filter { $0 & CCDMask.cosmic != 0 }.count, plain.cosmicCount)
+        XCTAssertEqual(back.readnoise, plain.image.readnoise)
+        XCTAssertEqual(back.header.string("CAMERA"), "r0")
+
+        struct DiskFull: Error {}
+        let failed = dir + "/preproc-r0-00001235.fits"
+        do {
+            let failing = PreprocFileWriter(failed)
+            XCTAssertThrowsError(try Preprocessor.run(sim.rawImage) { final in
+                try failing.writeImageAndIvar(pix: final.pix, ivar: final.ivar, ny: final.ny, nx: final.nx, header: final.header)
+                throw DiskFull()
+            }) { XCTAssertTrue($0 is DiskFull, "\($0)") }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["preproc-r0-00001234.fits"])
+    }
+
     func testLibraryErrors() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -4,6 +4,9 @@
 # same run. Prints wall-clock and CPU (user + sys) seconds of each and the ratios; ours is the best of REPEAT runs,
 # desispec's the best of REF_REPEAT runs (desispec's own timer: read raw + preproc + write, imports excluded).
 # On a shared machine the wall-clock ratio depends on the load (printed); the CPU ratio much less.
+# Each run writes a new output file (the previous run's is deleted first, outside the timing, for both programs):
+# replacing an existing 200 MB file makes the kernel free its pages inside the rename, 0.2 s on this VM's ext4,
+# which would be timed for every run but a program's first.
 # Usage: scripts/bench/preproc.sh [FIXTURE_DIR]
 #   env: REFPY=/work/refenv/bin/python  SCRATCH=.build-preproc  SKIP_BUILD=1  REPEAT=3  REF_REPEAT=1
 set -euo pipefail
@@ -28,6 +31,7 @@ CAL=(--bias "$FIX/bias-r0.fits" --dark "$FIX/dark-r0.fits" --pixflat "$FIX/pixfl
 echo "cores: $(nproc)   load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 best_wall=""; best_cpu=""
 for i in $(seq "$REPEAT"); do
+    rm -f "$OUT/ours.fits"
     /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$BIN" preproc -i "$FIX/desi-00001234.fits.fz" --cameras r0 -o "$OUT/ours.fits" \
         "${CAL[@]}" --quiet 2>/dev/null
     read -r wall user sys < "$OUT/time"
@@ -38,6 +42,7 @@ for i in $(seq "$REPEAT"); do
 done
 ref_wall=""; ref_cpu=""
 for i in $(seq "$REF_REPEAT"); do
+    rm -f "$OUT/ref.fits"
     /usr/bin/time -f "%e %U %S" -o "$OUT/rtime" "$REFPY" scripts/bench/preproc_reference.py "$FIX/desi-00001234.fits.fz" r0 \
         "$OUT/ref.fits" "${CAL[@]}" > "$OUT/ref.txt" 2>/dev/null
     line=$(grep "^desispec_seconds" "$OUT/ref.txt")

@@ -124,15 +124,23 @@ struct PreprocCommand: ParsableCommand {
                         let raw = try RawImage.read(path: input, camera: cam)
                         let tRead = Date().timeIntervalSince(t0)
                         let opts = try command.options(for: raw, log: { m in queue.sync { log.warning("\(cam): \(m)") } })
-                        var result = try Preprocessor.run(raw, options: opts)
                         let out = outputFor(cam, raw)
+                        // IMAGE and IVAR are written while the cosmic rays are searched (they only add mask bits)
+                        let writer = PreprocFileWriter(out)
+                        let history = "desispec-swift \(DesispecVersion.string) preproc \(cmdline)"
+                        let result = try Preprocessor.run(raw, options: opts) { final in
+                            var header = final.header
+                            header.addHistory(history)
+                            try writer.writeImageAndIvar(pix: final.pix, ivar: final.ivar, ny: final.ny, nx: final.nx, header: header)
+                        }
                         let tw = Date()
-                        result.image.header.addHistory("desispec-swift \(DesispecVersion.string) preproc \(cmdline)")
-                        try result.image.write(to: out, fibermap: fibermapTable.map(Fibermap.init(table:)))
+                        try writer.finish(mask: result.image.mask, readnoise: result.image.readnoise,
+                                          fibermap: fibermapTable.map(Fibermap.init(table:)))
                         let dt = Date().timeIntervalSince(t0)
                         queue.sync {
                             if command.timing {
-                                let steps = [("read raw", tRead)] + result.timings.map { ($0.step, $0.seconds) } + [("write", Date().timeIntervalSince(tw))]
+                                let steps = [("read raw", tRead)] + result.timings.map { ($0.step, $0.seconds) }
+                                    + [("write MASK, READNOISE (IMAGE, IVAR during the cosmic-ray search)", Date().timeIntervalSince(tw))]
                                 let text = steps.map { "\($0.0) \(String(format: "%.3f", $0.1)) s" }.joined(separator: ", ")
                                 log.info("\(cam): timing \(text)")
                             }

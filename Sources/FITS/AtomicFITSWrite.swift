@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// A FITS file written under a temporary name in its destination's folder and renamed into place by `commit`, so
+/// that a reader never sees a partial file and a failure leaves no output. A write that is neither committed nor
+/// abandoned when released is abandoned (its temporary file removed).
+/// `FITSFile.writeAtomically` covers the usual case of a file written in one go; this object serves a writer that
+/// writes its HDUs at different times (a preproc file's IMAGE while the cosmic-ray search still runs).
+public final class AtomicFITSWrite: @unchecked Sendable {
+    public let path: String
+    public let file: FITSFile
+    private let temporaryPath: String
+    private var finished = false
+
+    public init(_ path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        temporaryPath = dir.appendingPathComponent(
+            ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))-\(url.lastPathComponent)").path
+        self.path = path
+        do {
+            file = try FITSFile.create(temporaryPath)
+        } catch let error as FITSError {
+            throw error.naming(path)
+        }
+    }
+
+    deinit { if !finished { abandon() } }
+
+    /// Writes the checksums (with `checksum`), closes the file and renames it to `path` (replacing any file there
+    /// in one step). On failure the temporary file is removed and the error names `path`.
+    public func commit(checksum: Bool = false) throws {
+        do {
+            if checksum { try file.writeChecksums() }
+            try file.close()
+            guard rename(temporaryPath, path) == 0 else {
+                throw FITSError(path: path, message: "cannot rename the finished file into place: \(String(cString: strerror(errno)))")
+            }
+            finished = true
+        } catch let error as FITSError {
+            abandon()
+            throw error.naming(path)
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// Closes and removes the temporary file; nothing appears at `path`.
+    public func abandon() {
+        try? file.close()
+        try? FileManager.default.removeItem(atPath: temporaryPath)
+        finished = true
+    }
+}
