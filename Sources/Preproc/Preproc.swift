@@ -237,7 +237,10 @@ public enum Preprocessor {
                 clock.lap("cosmic rays")
             }
             if !mask.contains(0) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
-            try sideWork?.wait()
+            if let sideWork {
+                try sideWork.wait()
+                clock.lap("rest of the work alongside the cosmic-ray search")
+            }
             let out = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
             return PreprocResult(image: out, notes: notes, cosmicCount: ncosmic, timings: clock.laps)
         }
