@@ -80,6 +80,22 @@ struct CalibrationPlane: @unchecked Sendable {
         }
     }
 
+    /// Mask bits of values start ..< start + out.count, with one type dispatch for the whole run.
+    @inline(__always)
+    func bits(from start: Int, into out: UnsafeMutableBufferPointer<UInt32>) {
+        let n = out.count
+        switch kind {
+        case .int32BE:
+            let p = base.assumingMemoryBound(to: UInt32.self) + start
+            for i in 0..<n { out[i] = UInt32(bigEndian: p[i]) }
+        case .int16BE:
+            let p = base.assumingMemoryBound(to: UInt16.self) + start
+            for i in 0..<n { out[i] = UInt32(bitPattern: Int32(Int16(bitPattern: UInt16(bigEndian: p[i])))) }
+        default:
+            for i in 0..<n { out[i] = bits(start + i) }
+        }
+    }
+
     /// Whether every value is exactly 0 (stops at the first that is not).
     var isAllZero: Bool {
         for i in 0..<count where self[i] != 0 { return false }

@@ -74,14 +74,24 @@ struct PixelPass: @unchecked Sendable {
     func run(pix: UnsafeMutableBufferPointer<Float>, ivar: UnsafeMutableBufferPointer<Float>, readnoise: UnsafeMutableBufferPointer<Float>,
              mask: UnsafeMutableBufferPointer<UInt32>, crosstalkCorrected: UnsafeBufferPointer<Double>?) {
         let maxWidth = max(1, nx)
+        let rawValues = raw.raw
         forRowBlocks { rows, _ in
             let im = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
             let pv = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
             let rn = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
             let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
-            defer { im.deallocate(); pv.deallocate(); rn.deallocate(); scratch.deallocate() }
+            // one row of each calibration plane, converted once (vectorised) instead of pixel by pixel
+            let biasRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
+            let darkRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
+            let flatRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: maxWidth)
+            let maskRow = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: maxWidth)
+            defer {
+                for b in [im, pv, rn, scratch, biasRow, darkRow, flatRow] { b.deallocate() }
+                maskRow.deallocate()
+            }
             for y in rows {
                 let o = y * nx
+                if let cm = calibMask { cm.bits(from: o, into: maskRow) } else { maskRow.update(repeating: 0) }
                 // 1. electrons, Poisson variance, read noise, dark, mask bits of the amplifiers
                 for (p, c0, c1) in segments[y] {
                     if p < 0 {
@@ -90,7 +100,7 @@ struct PixelPass: @unchecked Sendable {
                             pv[x] = max(v, 0)
                             if let d = dark, darkTrimmed { v -= d.value(row: y, col: x) }
                             im[x] = v; rn[x] = 0
-                            mask[o + x] = calibMask?.bits(o + x) ?? 0
+                            mask[o + x] = maskRow[x]
                         }
                         continue
                     }
@@ -99,31 +109,44 @@ struct PixelPass: @unchecked Sendable {
                     let rawRow = a.data.rows.lowerBound + k
                     let level = plan.rowLevel[k], gain = plan.gain, satur = plan.saturationADU
                     let rdn = plan.readnoise, flags = plan.flags
-                    let rbase = rawRow * rawNx + a.data.cols.lowerBound - c0
-                    for x in c0..<c1 {
-                        let ri = rbase + x
-                        let v = raw[ri]
-                        var m = flags
-                        if let cm = calibMask { m |= cm.bits(o + x) }
-                        if v >= satur { m |= CCDMask.saturated }
-                        mask[o + x] = m
-                        let e = crosstalkCorrected?[o + x] ?? (v - level) * gain
-                        var r = rdn
-                        if let b = bias {
-                            let be = b[ri] * gain
-                            r = (r * r + max(be, 0)).squareRoot()
+                    let r0 = rawRow * rawNx + a.data.cols.lowerBound   // raw index of column c0
+                    let w = c1 - c0
+                    let segBias = UnsafeMutableBufferPointer(rebasing: biasRow[0..<w])
+                    if let b = bias {
+                        b.values(from: r0, into: segBias)
+                        for j in 0..<w {
+                            let x = c0 + j
+                            let v = Double(rawValues[r0 + j]) - segBias[j]   // raw - bias, ADU
+                            var m = flags | maskRow[x]
+                            if v >= satur { m |= CCDMask.saturated }
+                            mask[o + x] = m
+                            let e = crosstalkCorrected?[o + x] ?? (v - level) * gain
+                            let be = segBias[j] * gain
+                            pv[x] = max(e, 0)
+                            im[x] = e
+                            rn[x] = (rdn * rdn + max(be, 0)).squareRoot()
                         }
-                        pv[x] = max(e, 0)
-                        im[x] = e
-                        rn[x] = r
+                    } else {
+                        for j in 0..<w {
+                            let x = c0 + j
+                            let v = Double(rawValues[r0 + j])
+                            var m = flags | maskRow[x]
+                            if v >= satur { m |= CCDMask.saturated }
+                            mask[o + x] = m
+                            let e = crosstalkCorrected?[o + x] ?? (v - level) * gain
+                            pv[x] = max(e, 0)
+                            im[x] = e
+                            rn[x] = rdn
+                        }
                     }
                     if let d = dark {
+                        let segDark = UnsafeMutableBufferPointer(rebasing: darkRow[0..<w])
                         if darkTrimmed {
-                            for x in c0..<c1 { im[x] -= d.value(row: y, col: x) }
+                            d.values(row: y, from: c0, scale: 1, into: segDark)
                         } else {
-                            let dc = a.data.cols.lowerBound - c0
-                            for x in c0..<c1 { im[x] -= d.value(row: rawRow, col: dc + x) * gain }
+                            d.values(row: rawRow, from: a.data.cols.lowerBound, scale: gain, into: segDark)
                         }
+                        for j in 0..<w { im[c0 + j] -= segDark[j] }
                         if let dn = plan.darkNoise { for x in c0..<c1 { rn[x] = (rn[x] * rn[x] + dn * dn).squareRoot() } }
                     }
                 }
@@ -136,11 +159,13 @@ struct PixelPass: @unchecked Sendable {
                     }
                 }
                 // 3. pixel flat, inverse variance, outputs
+                if let pf = pixflat { pf.values(from: o, into: flatRow) }
+                let hasFlat = pixflat != nil
                 for x in 0..<nx {
                     var e = im[x], r = rn[x], v = pv[x]
                     var m = mask[o + x]
-                    if let pf = pixflat {
-                        let f = pf[o + x]
+                    if hasFlat {
+                        let f = flatRow[x]
                         if f > 0.001 { e /= f; r /= f; v /= f * f } else { m |= CCDMask.pixflatZero }
                         if f > 0 && f < 0.1 { m |= CCDMask.pixflatLow }
                     }
