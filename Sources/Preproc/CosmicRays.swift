@@ -81,7 +81,7 @@ public struct CosmicRayRejector: Sendable {
                 for i1 in 1..<(nx - 1) {
                     let c = base + i1
                     let p = Float(image.pix[c]), w = Float(image.ivar[c])
-                    sn[i1] = p > 0 && p * p * w > looseCut
+                    sn[i1] = (p > 0 ? p * p * w : 0) > looseCut   // a select, not a branch: vectorises
                 }
                 for i1 in 1..<(nx - 1) where sn[i1] {
                     let c = base + i1
