@@ -68,7 +68,7 @@ public struct CosmicRayRejector: Sendable {
         found.initialize(repeating: [])
         defer { found.deinitialize(); found.deallocate() }
         nonisolated(unsafe) let fp = found
-        let threshold = nsig, looseCut = Float(nsig * nsig * 0.999)
+        let threshold = nsig
         DispatchQueue.concurrentPerform(iterations: blocks) { b in
             let r0 = 1 + (ny - 2) * b / blocks, r1 = 1 + (ny - 2) * (b + 1) / blocks
             var local: [Int] = []
@@ -76,13 +76,8 @@ public struct CosmicRayRejector: Sendable {
             defer { sn.deallocate() }
             for i0 in r0..<r1 {
                 let base = i0 * nx
-                // S/N test first: a branch-free Float test that vectorises and lets through every pixel that could
-                // pass (0.1% margin), then the exact Double test on those
-                for i1 in 1..<(nx - 1) {
-                    let c = base + i1
-                    let p = Float(image.pix[c]), w = Float(image.ivar[c])
-                    sn[i1] = (p > 0 ? p * p * w : 0) > looseCut   // a select, not a branch: vectorises
-                }
+                // the Float prefilter (CosmicPrefilter.swift) first, then the exact Double tests on what it lets through
+                markFirstPassCandidates(row: i0, nx: nx, image: image, candidate: sn)
                 for i1 in 1..<(nx - 1) where sn[i1] {
                     let c = base + i1
                     guard image.value(c) * Double(image.ivar[c]).squareRoot() > threshold, image.mask[c] == 0 else { continue }

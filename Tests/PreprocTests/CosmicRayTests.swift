@@ -28,6 +28,51 @@ final class CosmicRayTests: XCTestCase {
     /// Synthetic tracks on a frame with fiber-like traces: >= 95% of hit pixels flagged, < 1e-3 false positives.
     /// 10 tracks in 240 x 220 pixels is about the rate of a 900 s exposure. (With many more, desispec's gap repair,
     /// which we reproduce exactly, bridges tracks less than 11 pixels apart and flags the pixels between them.)
+    /// The Float prefilter of the first pass never drops a pixel that the exact Double test accepts, on images built
+    /// to sit on its edges: sharp peaks scaled around the PSF test's threshold, neighbours masked or without weight,
+    /// negative and huge values; and it does drop most smooth bright pixels (else it would be useless).
+    func testFirstPassPrefilterKeepsEveryPixelTheExactTestAccepts() {
+        let ny = 60, nx = 77, n = ny * nx
+        var rng = SimulationRandom(seed: 41)
+        for trial in 0..<6 {
+            var pix = [Float](repeating: 0, count: n), ivar = [Float](repeating: 0, count: n)
+            var mask = [UInt32](repeating: 0, count: n)
+            let scale: Float = [1, 30, 1e4, 3e5, 0.01, 200][trial]
+            for i in 0..<n {
+                pix[i] = scale * Float(1 + 0.2 * rng.gaussian())
+                ivar[i] = Float(100 / (Double(scale) * Double(scale) * (0.5 + rng.uniform())))   // background S/N ~ 10
+                if rng.uniform() < 0.05 { mask[i] = 1 }
+                if rng.uniform() < 0.03 { ivar[i] = 0 }
+                if rng.uniform() < 0.03 { pix[i] = -pix[i] }
+                // peaks whose sharpness straddles the PSF test (neighbours / centre around 0.4 x 0.5 x gradient)
+                if rng.uniform() < 0.08 { pix[i] *= Float(2 + 40 * rng.uniform()) }
+            }
+            let rejector = CosmicRayRejector(psfGradients: CosmicRayRejector.psfGradients(arm: .r))
+            pix.withUnsafeBufferPointer { p in ivar.withUnsafeBufferPointer { iv in mask.withUnsafeBufferPointer { m in
+                let state = [UInt8](repeating: 0, count: n)
+                state.withUnsafeBufferPointer { st in
+                    let image = CosmicImage(pix: p, ivar: iv, mask: m, state: st)
+                    let marks = UnsafeMutableBufferPointer<Bool>.allocate(capacity: nx)
+                    defer { marks.deallocate() }
+                    var accepted = 0, bright = 0, kept = 0
+                    for i0 in 1..<(ny - 1) {
+                        rejector.markFirstPassCandidates(row: i0, nx: nx, image: image, candidate: marks)
+                        for i1 in 1..<(nx - 1) {
+                            let c = i0 * nx + i1
+                            let sn = image.value(c) * Double(iv[c]).squareRoot() > rejector.nsig && m[c] == 0
+                            if sn { bright += 1; if marks[i1] { kept += 1 } }
+                            guard sn, rejector.isCosmic(c, nx: nx, image: image, nsig: rejector.nsig, cfudge: rejector.cfudge) else { continue }
+                            accepted += 1
+                            XCTAssertTrue(marks[i1], "trial \(trial): pixel \(i0),\(i1) accepted by the exact test, dropped by the prefilter")
+                        }
+                    }
+                    XCTAssertGreaterThan(accepted, 0, "trial \(trial): the images must hold cosmic-like peaks")
+                    XCTAssertLessThan(Double(kept), 0.5 * Double(bright), "trial \(trial): the prefilter should drop most bright smooth pixels")
+                }
+            }}}
+        }
+    }
+
     func testSyntheticTracksAreFlagged() throws {
         var deposit: [Float] = []
         var hits: [Int] = []
