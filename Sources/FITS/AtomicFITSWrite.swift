@@ -17,7 +17,11 @@ public final class AtomicFITSWrite: @unchecked Sendable {
     public init(_ path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw FITSError(path: path, message: "cannot create the folder \(dir.path): \(AtomicFITSWrite.whyNoFolder(dir))")
+        }
         temporaryPath = dir.appendingPathComponent(
             ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))-\(url.lastPathComponent)").path
         self.path = path
@@ -29,6 +33,16 @@ public final class AtomicFITSWrite: @unchecked Sendable {
     }
 
     deinit { if !finished { abandon() } }
+
+    /// Why `dir` could not be created: its nearest existing ancestor is a file, or cannot be written.
+    private static func whyNoFolder(_ dir: URL) -> String {
+        var ancestor = dir
+        var isFolder: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isFolder), ancestor.path != "/" {
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        return isFolder.boolValue ? "cannot write in \(ancestor.path)" : "\(ancestor.path) is a file, not a folder"
+    }
 
     /// Writes the checksums (with `checksum`), closes the file and renames it to `path` (replacing any file there
     /// in one step). On failure the temporary file is removed and the error names `path`.

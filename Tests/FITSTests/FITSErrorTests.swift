@@ -120,5 +120,12 @@ final class FITSErrorTests: XCTestCase {
             try released.file.writeImage([Float](repeating: 1, count: 4), shape: [2, 2], name: "IMAGE")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["steps.fits"])
+
+        // a folder that cannot be made: the error names the output and says why
+        let blocked = dir.appendingPathComponent("steps.fits/sub/out.fits").path
+        XCTAssertThrowsError(try FITSFile.writeAtomically(blocked) { _ in }) { e in
+            XCTAssertTrue("\(e)".hasPrefix(blocked), "\(e)")
+            XCTAssertTrue("\(e)".contains("steps.fits is a file, not a folder"), "\(e)")
+        }
     }
 }
