@@ -6,7 +6,9 @@ import LinearAlgebra
 /// bracket taken from a sorted sample (Floyd-Rivest), falling back to a full copy and quickselect when the bracket
 /// misses: the same median and MAD as `Overscan.level` on the extracted block. Each clipping iteration is one
 /// vectorised pass (count, sum and sum of squares of the offsets from the previous level), where `Overscan.level`
-/// makes two: level and noise agree with it to rounding (1e-13 relative).
+/// makes two: level and noise agree with it to rounding (1e-13 relative). Passes run over a fixed set of row blocks
+/// in parallel (an amplifier is one task among few: this lets it use every core), with results independent of the
+/// number of threads.
 enum RobustLevel {
     /// Below this many values, copy and use `Overscan.level` directly.
     static let smallCount = 65536
@@ -36,9 +38,14 @@ enum RobustLevel {
             // values within nsigma x noise of the current level: their mean and standard deviation, from the sums of
             // their offsets d = v - level (mean = level + <d>, variance = <d^2> - <d>^2; the offsets are of the
             // order of the noise, so nothing cancels)
-            var sums = ClippedSums(level: level, cut: nsigma * noise)
-            for r in 0..<rows { fill(r, row); sums.add(UnsafeBufferPointer(row)) }
-            let (k, sd, sdd) = sums.totals
+            let current = level, cut = nsigma * noise
+            let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> ClippedSums in
+                var sums = ClippedSums(level: current, cut: cut)
+                for r in range { fill(r, buffer); sums.add(UnsafeBufferPointer(buffer)) }
+                return sums
+            }
+            var k = 0, sd = 0.0, sdd = 0.0
+            for p in parts { let t = p.totals; k += t.count; sd += t.sum; sdd += t.sumSquares }
             if k < 5 { return (med, mad) }
             let meanOffset = sd / Double(k)
             level += meanOffset
@@ -103,14 +110,17 @@ enum RobustLevel {
         sample.sort()
         let margin = Int(4.5 * Double(s).squareRoot() / 2) + 2
         let lo = sample[max(0, k0 * s / n - margin)], hi = sample[min(s - 1, k1 * s / n + margin)]
-        var counts = BracketCounts(lo: lo, hi: hi, center: center, expectedMiddle: 4 * margin * n / s + 16)
-        for r in 0..<rows {
-            fill(r, row)
-            counts.add(UnsafeBufferPointer(row))
+        let expectedMiddle = 4 * margin * n / s + 16
+        let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> BracketCounts in
+            var counts = BracketCounts(lo: lo, hi: hi, center: center,
+                                       expectedMiddle: expectedMiddle * range.count / rows + 16)
+            for r in range { fill(r, buffer); counts.add(UnsafeBufferPointer(buffer)) }
+            return counts
         }
-        let below = counts.below, eqLo = counts.equalLo, eqHi = counts.equalHi
+        var below = 0, eqLo = 0, eqHi = 0
         var middle: [Double] = []
-        swap(&middle, &counts.middle)   // no copy when select reorders it
+        middle.reserveCapacity(parts.reduce(0) { $0 + $1.middle.count })
+        for p in parts { below += p.below; eqLo += p.equalLo; eqHi += p.equalHi; middle += p.middle }
         // order statistic k from the counts, nil when outside the bracket
         func rank(_ k: Int) -> Double? {
             var k = k - below
@@ -126,6 +136,28 @@ enum RobustLevel {
         var all = [Double](repeating: 0, count: n)
         for r in 0..<rows { fill(r, row); for c in 0..<cols { all[r * cols + c] = transform(row[c]) } }
         return Statistics.medianInPlace(&all)
+    }
+
+    /// Rows in a fixed number of blocks (whatever the number of threads, so the sums are always added in the same
+    /// order), processed concurrently, each with its own row buffer; the blocks' results in block order.
+    static let rowBlocks = 16
+
+    static func mapRowBlocks<R>(rows: Int, cols: Int,
+                                _ body: (Range<Int>, UnsafeMutableBufferPointer<Double>) -> R) -> [R] {
+        let blocks = max(1, min(rowBlocks, rows))
+        var results = [R?](repeating: nil, count: blocks)
+        results.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let slots = out
+            withoutActuallyEscaping(body) { work in
+                nonisolated(unsafe) let blockWork = work
+                DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                    let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, cols))
+                    defer { buffer.deallocate() }
+                    slots[b] = blockWork((rows * b / blocks)..<(rows * (b + 1) / blocks), buffer)
+                }
+            }
+        }
+        return results.map { $0! }
     }
 
     /// Where values (or their distances from `center`) fall around a bracket [lo, hi]: counts below lo, equal to lo
