@@ -175,9 +175,9 @@ public final class PreprocFileWriter: @unchecked Sendable {
         h.addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
         shape = [ny, nx]
         started = try AtomicFITSWrite(path)
-        try abandoningOnError {
-            try write.file.writeImage(pix, shape: shape, name: "IMAGE", header: h)
-            try write.file.writeImage(ivar, shape: shape, name: "IVAR")
+        try write.writing { f in
+            try f.writeImage(pix, shape: shape, name: "IMAGE", header: h)
+            try f.writeImage(ivar, shape: shape, name: "IVAR")
         }
     }
 
@@ -187,28 +187,18 @@ public final class PreprocFileWriter: @unchecked Sendable {
             throw DESIError.failed("\(path): mask value \(mask[bad]) at pixel \(bad) does not fit the 16-bit MASK HDU")
         }
         let shape = self.shape, nx = shape[1]
-        try abandoningOnError {
+        try write.writing { f in
             // int16 on disk, as desispec writes it; converted a band of rows at a time
             try mask.withUnsafeBufferPointer { m in
-                try write.file.writeCompressedImage(Int16.self, shape: shape, name: "MASK", compression: .rice) { rows, out in
+                try f.writeCompressedImage(Int16.self, shape: shape, name: "MASK", compression: .rice) { rows, out in
                     let m0 = rows.lowerBound * nx
                     for i in 0..<out.count { out[i] = Int16(truncatingIfNeeded: m[m0 + i]) }
                 }
             }
-            try write.file.writeImage(readnoise, shape: shape, name: "READNOISE")
-            if let fm = fibermap { try write.file.writeTable(fm.table, name: "FIBERMAP") }
+            try f.writeImage(readnoise, shape: shape, name: "READNOISE")
+            if let fm = fibermap { try f.writeTable(fm.table, name: "FIBERMAP") }
         }
         try write.commit(checksum: true)
-    }
-
-    private func abandoningOnError(_ body: () throws -> Void) throws {
-        do { try body() } catch let error as FITSError {
-            write.abandon()
-            throw FITSError(path: path, hdu: error.hdu, message: error.message, status: error.status)
-        } catch {
-            write.abandon()
-            throw error
-        }
     }
 }
 

@@ -44,16 +44,11 @@ public final class AtomicFITSWrite: @unchecked Sendable {
         return isFolder.boolValue ? "cannot write in \(ancestor.path)" : "\(ancestor.path) is a file, not a folder"
     }
 
-    /// Writes the checksums (with `checksum`), closes the file and renames it to `path` (replacing any file there
-    /// in one step). On failure the temporary file is removed and the error names `path`.
-    public func commit(checksum: Bool = false) throws {
+    /// Runs `body` on the file; when it throws, the write is abandoned and the error (a FITS error naming `path`
+    /// rather than the temporary file) rethrown.
+    public func writing(_ body: (FITSFile) throws -> Void) throws {
         do {
-            if checksum { try file.writeChecksums() }
-            try file.close()
-            guard rename(temporaryPath, path) == 0 else {
-                throw FITSError(path: path, message: "cannot rename the finished file into place: \(String(cString: strerror(errno)))")
-            }
-            finished = true
+            try body(file)
         } catch let error as FITSError {
             abandon()
             throw error.naming(path)
@@ -61,6 +56,19 @@ public final class AtomicFITSWrite: @unchecked Sendable {
             abandon()
             throw error
         }
+    }
+
+    /// Writes the checksums (with `checksum`), closes the file and renames it to `path` (replacing any file there
+    /// in one step). On failure the temporary file is removed and the error names `path`.
+    public func commit(checksum: Bool = false) throws {
+        try writing { f in
+            if checksum { try f.writeChecksums() }
+            try f.close()
+            guard rename(temporaryPath, path) == 0 else {
+                throw FITSError(path: path, message: "cannot rename the finished file into place: \(String(cString: strerror(errno)))")
+            }
+        }
+        finished = true
     }
 
     /// Closes and removes the temporary file; nothing appears at `path`.

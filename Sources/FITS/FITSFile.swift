@@ -55,15 +55,7 @@ public final class FITSFile {
     /// With `checksum`, CHECKSUM and DATASUM are written in every HDU once `body` is done (as desispec's writers do).
     public static func writeAtomically(_ path: String, checksum: Bool = false, _ body: (FITSFile) throws -> Void) throws {
         let write = try AtomicFITSWrite(path)
-        do {
-            try body(write.file)
-        } catch let error as FITSError {
-            write.abandon()
-            throw error.naming(path)
-        } catch {
-            write.abandon()
-            throw error
-        }
+        try write.writing(body)
         try write.commit(checksum: checksum)
     }
 

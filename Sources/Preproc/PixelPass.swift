@@ -112,32 +112,20 @@ struct PixelPass: @unchecked Sendable {
                     let r0 = rawRow * rawNx + a.data.cols.lowerBound   // raw index of column c0
                     let w = c1 - c0
                     let segBias = UnsafeMutableBufferPointer(rebasing: biasRow[0..<w])
-                    if let b = bias {
-                        b.values(from: r0, into: segBias)
-                        for j in 0..<w {
-                            let x = c0 + j
-                            let v = Double(rawValues[r0 + j]) - segBias[j]   // raw - bias, ADU
-                            var m = flags | maskRow[x]
-                            if v >= satur { m |= CCDMask.saturated }
-                            mask[o + x] = m
-                            let e = crosstalkCorrected?[o + x] ?? (v - level) * gain
-                            let be = segBias[j] * gain
-                            pv[x] = max(e, 0)
-                            im[x] = e
-                            rn[x] = (rdn * rdn + max(be, 0)).squareRoot()
-                        }
-                    } else {
-                        for j in 0..<w {
-                            let x = c0 + j
-                            let v = Double(rawValues[r0 + j])
-                            var m = flags | maskRow[x]
-                            if v >= satur { m |= CCDMask.saturated }
-                            mask[o + x] = m
-                            let e = crosstalkCorrected?[o + x] ?? (v - level) * gain
-                            pv[x] = max(e, 0)
-                            im[x] = e
-                            rn[x] = rdn
-                        }
+                    let hasBias = bias != nil
+                    if let b = bias { b.values(from: r0, into: segBias) }
+                    for j in 0..<w {
+                        let x = c0 + j
+                        // raw - bias, ADU (v - 0 is v exactly without a bias)
+                        let v = Double(rawValues[r0 + j]) - (hasBias ? segBias[j] : 0)
+                        var m = flags | maskRow[x]
+                        if v >= satur { m |= CCDMask.saturated }
+                        mask[o + x] = m
+                        let e = crosstalkCorrected?[o + x] ?? (v - level) * gain
+                        pv[x] = max(e, 0)
+                        im[x] = e
+                        // the bias frame's own noise adds to the read noise
+                        rn[x] = hasBias ? (rdn * rdn + max(segBias[j] * gain, 0)).squareRoot() : rdn
                     }
                     if let d = dark {
                         let segDark = UnsafeMutableBufferPointer(rebasing: darkRow[0..<w])

@@ -145,19 +145,13 @@ enum RobustLevel {
     static func mapRowBlocks<R>(rows: Int, cols: Int,
                                 _ body: (Range<Int>, UnsafeMutableBufferPointer<Double>) -> R) -> [R] {
         let blocks = max(1, min(rowBlocks, rows))
-        var results = [R?](repeating: nil, count: blocks)
-        results.withUnsafeMutableBufferPointer { out in
-            nonisolated(unsafe) let slots = out
-            withoutActuallyEscaping(body) { work in
-                nonisolated(unsafe) let blockWork = work
-                DispatchQueue.concurrentPerform(iterations: blocks) { b in
-                    let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, cols))
-                    defer { buffer.deallocate() }
-                    slots[b] = blockWork((rows * b / blocks)..<(rows * (b + 1) / blocks), buffer)
-                }
-            }
+        let results = IndexedResults<R>(count: blocks)
+        parallelFor(blocks) { b in
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, cols))
+            defer { buffer.deallocate() }
+            results.set(b, body((rows * b / blocks)..<(rows * (b + 1) / blocks), buffer))
         }
-        return results.map { $0! }
+        return results.all()
     }
 
     /// Where values (or their distances from `center`) fall around a bracket [lo, hi]: counts below lo, equal to lo
