@@ -69,6 +69,8 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DESICore", "FITS"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "QATests", dependencies: ["QA", "DESICore", "FITS", "Plot", "TestSupport"]),
+        // Reads the source tree: the dependency direction, C shims in their modules, thin subcommands, line length.
+        .testTarget(name: "ArchitectureTests"),
         // Runs the built `desispec` binary.
         .testTarget(name: "CLITests", dependencies: ["DESICore", "FITS", "LinearAlgebra", "Plot", "TestSupport"]),
     ]
