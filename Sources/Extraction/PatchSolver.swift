@@ -97,7 +97,9 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
             && ColumnMajorLAPACK.invertUpperTriangular(u, n: n)
     }
     if wellConditioned {
-        covBlock = { s in workspace.withFactor { ColumnMajorLAPACK.covarianceBlock(inverseFactor: $0, n: n, start: s * nwave, count: nwave) } }
+        covBlock = { s in
+            workspace.withFactor { ColumnMajorLAPACK.covarianceBlock(inverseFactor: $0, n: n, start: s * nwave, count: nwave) }
+        }
     } else {
         let cov = try SymmetricEigen(denseInverseCovariance()).composeRegularized(invert: true, squareRoot: false)
         if !solved { xflux = matvec(cov, rhs) }
