@@ -28,7 +28,7 @@ let package = Package(
         // Stages.
         .target(name: "PSF", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Preproc", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
-        .target(name: "Extraction", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra", "CLAPACK"]),
+        .target(name: "Extraction", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Simulation", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "FiberFlat", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Sky", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),

@@ -51,15 +51,15 @@ public enum Coaddition {
             tivar.withUnsafeMutableBufferPointer { pi in
             tmask.withUnsafeMutableBufferPointer { pm in
             trdata.withUnsafeMutableBufferPointer { pr in
-                let (pf, pi, pm, pr) = (SendablePointer(pf), SendablePointer(pi), SendablePointer(pm), SendablePointer(pr))
-                DispatchQueue.concurrentPerform(iterations: ntarget) { t in
+                let (pf, pi, pm, pr) = (SharedBuffer(pf), SharedBuffer(pi), SharedBuffer(pm), SharedBuffer(pr))
+                parallelFor(ntarget) { t in
                     let jj = targetRows[t].filter { fs[$0] & badBits == 0 }
                     if jj.isEmpty { return }
                     let r = coaddTarget(d, rows: jj, cosmicsNsig: cosmicsNsig)
                     for i in 0..<nw {
-                        pf.p[t * nw + i] = Float(r.flux[i]); pi.p[t * nw + i] = Float(r.ivar[i]); pm.p[t * nw + i] = r.mask[i]
+                        pf[t * nw + i] = Float(r.flux[i]); pi[t * nw + i] = Float(r.ivar[i]); pm[t * nw + i] = r.mask[i]
                     }
-                    for k in 0..<(ndiag * nw) { pr.p[t * ndiag * nw + k] = Float(r.rdata[k]) }
+                    for k in 0..<(ndiag * nw) { pr[t * ndiag * nw + k] = Float(r.rdata[k]) }
                 }
             }}}}
             out[b] = SpectraBand(wave: d.wave, flux: tflux, ivar: tivar, mask: d.mask == nil ? nil : tmask,
@@ -141,10 +141,4 @@ public enum Coaddition {
         }
         return (res, norm)
     }
-}
-
-/// A pointer that concurrent loops write disjoint ranges of.
-struct SendablePointer<T>: @unchecked Sendable {
-    let p: UnsafeMutableBufferPointer<T>
-    init(_ p: UnsafeMutableBufferPointer<T>) { self.p = p }
 }

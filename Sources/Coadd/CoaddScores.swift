@@ -20,7 +20,7 @@ public enum CoaddScores {
             let (lo, hi) = windows[band]!
             let idx = d.wave.indices.filter { d.wave[$0] >= lo && d.wave[$0] < hi }
             if idx.isEmpty { continue }
-            let dw = FluxCalibMath.gradient(d.wave)
+            let dw = Interpolation.gradient(d.wave)
             let nw = d.nwave
             var integ = [Float](), medf = [Float](), medsnr = [Float]()
             for s in 0..<d.nspec {

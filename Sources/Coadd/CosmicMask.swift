@@ -26,8 +26,8 @@ enum CosmicMask {
                 let gw = good.map { wave[$0] }
                 let gf = good.map { f[$0] }, gv = good.map { iv[$0] }
                 for i in 0..<nw where !(iv[i] > 0) {
-                    f[i] = interp(wave[i], gw, gf)
-                    v[i] = interp(wave[i], gw, gv)
+                    f[i] = Interpolation.linear(x: gw, y: gf, at: wave[i])
+                    v[i] = Interpolation.linear(x: gw, y: gv, at: wave[i])
                 }
             }
             var g = [Double](repeating: 0, count: nw - 1), gi = g
@@ -101,15 +101,5 @@ enum CosmicMask {
             if good.filter({ $0 }).count < minForCosmics { break }
         }
         return good.map { !$0 }
-    }
-
-    /// numpy.interp: linear interpolation with constant extrapolation.
-    static func interp(_ x: Double, _ xp: [Double], _ fp: [Double]) -> Double {
-        if x <= xp[0] { return fp[0] }
-        if x >= xp[xp.count - 1] { return fp[fp.count - 1] }
-        var lo = 0, hi = xp.count - 1
-        while hi - lo > 1 { let mid = (lo + hi) / 2; if xp[mid] <= x { lo = mid } else { hi = mid } }
-        let t = (x - xp[lo]) / (xp[hi] - xp[lo])
-        return fp[lo] + t * (fp[hi] - fp[lo])
     }
 }

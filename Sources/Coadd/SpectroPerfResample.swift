@@ -28,7 +28,7 @@ public enum SpectroPerfResample {
             throw DESIError.invalidArgument("coadd: band \(b) has no resolution matrix; spectro-perfect resampling needs it")
         }
         let ndiag = spectra.bands.map { spectra.data[$0]!.resolution!.ndiag }.max()!
-        let dw = FluxCalibMath.gradient(wave)
+        let dw = Interpolation.gradient(wave)
         let wavebin = dw.filter { $0 > 0 }.min()!
         let nw = wave.count, ntarget = spectra.numSpectra
         // Interpolation weights of each band pixel inside the new grid: (global index hi, alpha on hi).
@@ -48,21 +48,19 @@ public enum SpectroPerfResample {
         let interpTable = interp
         var flux = [Float](repeating: 0, count: ntarget * nw), ivar = flux
         var rdata = [Float](repeating: 0, count: ntarget * ndiag * nw)
-        let failures = FailureBox()
-        flux.withUnsafeMutableBufferPointer { pf in
-        ivar.withUnsafeMutableBufferPointer { pi in
-        rdata.withUnsafeMutableBufferPointer { pr in
-            let (pf, pi, pr) = (SendablePointer(pf), SendablePointer(pi), SendablePointer(pr))
-            DispatchQueue.concurrentPerform(iterations: ntarget) { t in
+        try flux.withUnsafeMutableBufferPointer { pf in
+        try ivar.withUnsafeMutableBufferPointer { pi in
+        try rdata.withUnsafeMutableBufferPointer { pr in
+            let (pf, pi, pr) = (SharedBuffer(pf), SharedBuffer(pi), SharedBuffer(pr))
+            try parallelFor(ntarget) { t in
                 let (cinv, cinvf) = accumulate(spectra, target: t, nwave: nw, interp: interpTable)
                 do {
                     let r = try decorrelate(cinv, cinvf: cinvf, wavebin: wavebin, ndiag: ndiag)
-                    for i in 0..<nw { pf.p[t * nw + i] = Float(r.flux[i]); pi.p[t * nw + i] = Float(r.ivar[i]) }
-                    for k in 0..<(ndiag * nw) { pr.p[t * ndiag * nw + k] = Float(r.rdata[k]) }
-                } catch { failures.record("target row \(t): \(error)") }
+                    for i in 0..<nw { pf[t * nw + i] = Float(r.flux[i]); pi[t * nw + i] = Float(r.ivar[i]) }
+                    for k in 0..<(ndiag * nw) { pr[t * ndiag * nw + k] = Float(r.rdata[k]) }
+                } catch { throw DESIError.failed("coadd: spectro-perfect resampling failed for target row \(t): \(error)") }
             }
         }}}
-        if let f = failures.first { throw DESIError.failed("coadd: spectro-perfect resampling failed for \(f)") }
         let name = spectra.bands.joined()
         let band = SpectraBand(wave: wave, flux: flux, ivar: ivar, mask: [UInt32](repeating: 0, count: ntarget * nw),
                                resolution: ResolutionData(nspec: ntarget, ndiag: ndiag, nwave: nw, data: rdata))
@@ -158,12 +156,4 @@ public enum SpectroPerfResample {
         }
         return (flux, ivar, rdata)
     }
-}
-
-/// Collects the first error of a concurrent loop.
-final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var messages: [String] = []
-    func record(_ m: String) { lock.lock(); messages.append(m); lock.unlock() }
-    var first: String? { lock.lock(); defer { lock.unlock() }; return messages.first }
 }

@@ -63,7 +63,7 @@ public struct FilterCurve: Sendable {
         // spectrum points strictly inside the filter
         var inside: [Int] = []
         for (i, w) in sw.enumerated() where w > fmin && w < fmax { inside.append(i) }
-        let rin = FluxCalibMath.interp(inside.map { sw[$0] }, wave, response, left: 0, right: 0)
+        let rin = Interpolation.linear(x: wave, y: response, at: inside.map { sw[$0] }, left: 0, right: 0)
         for (k, i) in inside.enumerated() { qx.append(sw[i]); qy.append(flux[i] * rin[k] * sw[i]) }
         // filter nodes that fall two or more between consecutive spectrum points
         func searchsorted(_ v: Double) -> Int {
@@ -81,13 +81,13 @@ public struct FilterCurve: Sendable {
             }
         }
         if !extra.isEmpty {
-            let fx = FluxCalibMath.interp(extra.map(\.0), sw, flux, left: 0, right: 0)
+            let fx = Interpolation.linear(x: sw, y: flux, at: extra.map(\.0), left: 0, right: 0)
             for (k, e) in extra.enumerated() { qx.append(e.0); qy.append(fx[k] * e.1 * e.0) }
         }
         qx.append(fmax); qy.append(0)
         let order = qx.indices.sorted { qx[$0] < qx[$1] }
-        let num = FluxCalibMath.trapz(order.map { qy[$0] }, order.map { qx[$0] }) * fluxUnit
-        let zp = FluxCalibMath.trapz(zip(wave, response).map { FilterCurve.abConstant / ($0 * $0) * $1 * $0 }, wave)
+        let num = Integration.trapz(order.map { qy[$0] }, order.map { qx[$0] }) * fluxUnit
+        let zp = Integration.trapz(zip(wave, response).map { FilterCurve.abConstant / ($0 * $0) * $1 * $0 }, wave)
         return zp > 0 ? num / zp : 0
     }
 

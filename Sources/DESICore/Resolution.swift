@@ -35,17 +35,38 @@ public struct ResolutionData: Sendable, Equatable {
     /// Applies R of spectrum `spec` to a vector on the same wavelength grid: (R x)[i] = sum_j R[i,j] x[j].
     public func apply(spec: Int, to x: [Double]) -> [Double] {
         precondition(x.count == nwave)
-        var y = [Double](repeating: 0, count: nwave)
+        let per = ndiag * nwave
+        return data.withUnsafeBufferPointer { r in
+            ResolutionData.apply(diagonals: UnsafeBufferPointer(rebasing: r[(spec * per)..<((spec + 1) * per)]), ndiag: ndiag, to: x)
+        }
+    }
+
+    /// y = R x for the diagonals [ndiag, n] of one matrix in this layout (`diagonals[d * n + j]` = R[j - k, j],
+    /// k = ndiag/2 - d), n = x.count: the one product of a resolution matrix and a spectrum. Float or Double
+    /// storage; the sums are in Double, diagonal by diagonal.
+    @inlinable
+    public static func apply<R: BinaryFloatingPoint>(diagonals r: UnsafeBufferPointer<R>, ndiag: Int, to x: [Double]) -> [Double] {
+        let n = x.count
+        precondition(r.count == ndiag * n, "resolution diagonals must hold ndiag * x.count values")
+        var y = [Double](repeating: 0, count: n)
         let h = ndiag / 2
-        data.withUnsafeBufferPointer { r in
-            for d in 0..<ndiag {
-                let k = h - d
-                let base = (spec * ndiag + d) * nwave
-                let jlo = max(0, k), jhi = min(nwave, nwave + k)
-                if jlo >= jhi { continue }
-                for j in jlo..<jhi { y[j - k] += Double(r[base + j]) * x[j] }
+        x.withUnsafeBufferPointer { px in
+            y.withUnsafeMutableBufferPointer { py in
+                for d in 0..<ndiag {
+                    let k = h - d
+                    let base = d * n
+                    let jlo = max(0, k), jhi = min(n, n + k)
+                    if jlo >= jhi { continue }
+                    for j in jlo..<jhi { py[j - k] += Double(r[base + j]) * px[j] }
+                }
             }
         }
         return y
+    }
+
+    /// `apply(diagonals:ndiag:to:)` for diagonals held in an array.
+    @inlinable
+    public static func apply<R: BinaryFloatingPoint>(diagonals r: [R], ndiag: Int, to x: [Double]) -> [Double] {
+        r.withUnsafeBufferPointer { apply(diagonals: $0, ndiag: ndiag, to: x) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import DESICore
+import LinearAlgebra
 import PSF
 
 /// Row-by-row boxcar sums of one fiber (desispec.qproc.qextract.qproc_boxcar_extraction): for CCD row j the
@@ -54,59 +55,53 @@ public func boxcarExtract(image: Image, psf: any SpectralPSF, fibers: Range<Int>
     guard width >= 1, ndiag >= 1, ndiag % 2 == 1 else { throw DESIError.invalidArgument("boxcar width must be >= 1 and ndiag odd") }
     let nspec = fibers.count, nwave = grid.count, h = ndiag / 2
     struct Out: Sendable { var flux: [Double]; var ivar: [Double]; var rdata: [Float] }
-    let slots = ResultSlots<Out>(count: nspec)
-    let counter = Counter()
     let nthreads = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, nspec))
-    DispatchQueue.concurrentPerform(iterations: nthreads) { _ in
-        while true {
-            let s = counter.next()
-            if s >= nspec { break }
-            let fiber = fibers.lowerBound + s
-            let rows = boxcarRows(image: image, psf: psf, fiber: fiber, width: width)
-            var flux = [Double](repeating: 0, count: nwave), ivar = flux
-            var rdata = [Float](repeating: 0, count: ndiag * nwave)
-            var sigmas = [Double](repeating: 0, count: nwave)
-            for k in 0..<nwave {
-                let w = grid.wavelength(k)
-                let y = psf.y(fiber: fiber, wavelength: w)
-                let j0 = Int(y.rounded(.down)), t = y - Double(j0)
-                if j0 >= 0 && j0 + 1 < image.ny {
-                    let a = rows.ivar[j0], b = rows.ivar[j0 + 1]
-                    if a > 0 && b > 0 {
-                        flux[k] = (1 - t) * rows.flux[j0] + t * rows.flux[j0 + 1]
-                        let rowVar = (1 - t) / a + t / b
-                        let rowStep = rows.wave[j0 + 1] - rows.wave[j0]
-                        ivar[k] = 1 / (rowVar * rowStep / grid.dw)
-                    }
-                }
-                // one sigma per ten bins is plenty (it varies slowly)
-                sigmas[k] = k % 10 == 0 || k == nwave - 1
-                    ? PatchGeometry.dispersionSigma(psf: psf, fiber: fiber, wavelength: min(max(w, psf.wavemin), psf.wavemax))
-                    : sigmas[k - k % 10]
-            }
-            for i in 0..<nwave {
-                let sig = max(sigmas[i], 1e-3 * grid.dw)
-                var row = [Double](repeating: 0, count: ndiag)
-                var sum = 0.0
-                for d in 0..<ndiag {
-                    let off = Double(d - h) * grid.dw
-                    row[d] = exp(-0.5 * (off / sig) * (off / sig)); sum += row[d]
-                }
-                // R[i, i + (d - h)] stored at column j = i + d - h, diagonal index h - (j - i) = 2h - d
-                for d in 0..<ndiag {
-                    let j = i + d - h
-                    if j < 0 || j >= nwave { continue }
-                    rdata[(2 * h - d) * nwave + j] = Float(row[d] / sum)
+    let outputs = parallelMap(nspec, threads: nthreads) { s -> Out in
+        let fiber = fibers.lowerBound + s
+        let rows = boxcarRows(image: image, psf: psf, fiber: fiber, width: width)
+        var flux = [Double](repeating: 0, count: nwave), ivar = flux
+        var rdata = [Float](repeating: 0, count: ndiag * nwave)
+        var sigmas = [Double](repeating: 0, count: nwave)
+        for k in 0..<nwave {
+            let w = grid.wavelength(k)
+            let y = psf.y(fiber: fiber, wavelength: w)
+            let j0 = Int(y.rounded(.down)), t = y - Double(j0)
+            if j0 >= 0 && j0 + 1 < image.ny {
+                let a = rows.ivar[j0], b = rows.ivar[j0 + 1]
+                if a > 0 && b > 0 {
+                    flux[k] = (1 - t) * rows.flux[j0] + t * rows.flux[j0 + 1]
+                    let rowVar = (1 - t) / a + t / b
+                    let rowStep = rows.wave[j0 + 1] - rows.wave[j0]
+                    ivar[k] = 1 / (rowVar * rowStep / grid.dw)
                 }
             }
-            slots.set(s, Out(flux: flux, ivar: ivar, rdata: rdata))
+            // one sigma per ten bins is plenty (it varies slowly)
+            sigmas[k] = k % 10 == 0 || k == nwave - 1
+                ? PatchGeometry.dispersionSigma(psf: psf, fiber: fiber, wavelength: min(max(w, psf.wavemin), psf.wavemax))
+                : sigmas[k - k % 10]
         }
+        for i in 0..<nwave {
+            let sig = max(sigmas[i], 1e-3 * grid.dw)
+            var row = [Double](repeating: 0, count: ndiag)
+            var sum = 0.0
+            for d in 0..<ndiag {
+                let off = Double(d - h) * grid.dw
+                row[d] = exp(-0.5 * (off / sig) * (off / sig)); sum += row[d]
+            }
+            // R[i, i + (d - h)] stored at column j = i + d - h, diagonal index h - (j - i) = 2h - d
+            for d in 0..<ndiag {
+                let j = i + d - h
+                if j < 0 || j >= nwave { continue }
+                rdata[(2 * h - d) * nwave + j] = Float(row[d] / sum)
+            }
+        }
+        return Out(flux: flux, ivar: ivar, rdata: rdata)
     }
     var flux = [Double](repeating: 0, count: nspec * nwave), ivar = flux
     var rdata = [Float](repeating: 0, count: nspec * ndiag * nwave)
     var mask = [UInt32](repeating: 0, count: nspec * nwave)
     for s in 0..<nspec {
-        guard let o = slots.get(s) else { throw DESIError.failed("boxcar extraction of fiber \(fibers.lowerBound + s) produced no result") }
+        let o = outputs[s]
         for k in 0..<nwave {
             flux[s * nwave + k] = o.flux[k]; ivar[s * nwave + k] = o.ivar[k]
             if o.ivar[k] == 0 { mask[s * nwave + k] = SpecMask.allBadPix }

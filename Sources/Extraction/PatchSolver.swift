@@ -1,6 +1,10 @@
 import Foundation
 import LinearAlgebra
 
+/// Below this reciprocal condition number (1-norm estimate, within a factor of about n of the 2-norm one) the
+/// patch may have eigenvalues under specter's floor (10 epsilon x the largest, a condition number of 4.5e14).
+let minReciprocalCondition = 1e-11
+
 /// Results of the extraction of one patch (specter.extract.ex2d.ex2d_patch with full_output).
 struct PatchResult {
     /// Re-convolved flux R f and its inverse variance, [nspec * nwave] (photons per bin).
@@ -85,15 +89,17 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
     var covBlock: (Int) -> [Double]        // column-major, full symmetric nwave x nwave block of fiber s
     var solved = false
     let wellConditioned = workspace.withFactor { u -> Bool in
-        let oneNorm = PatchLAPACK.symmetricOneNorm(u, n: n)
-        guard PatchLAPACK.choleskyUpper(u, n: n) else { return false }
-        xflux.withUnsafeMutableBufferPointer { PatchLAPACK.solveUpper(u, n: n, $0.baseAddress!) }
+        let oneNorm = ColumnMajorLAPACK.symmetricOneNorm(u, n: n)
+        guard ColumnMajorLAPACK.choleskyUpper(u, n: n) else { return false }
+        xflux.withUnsafeMutableBufferPointer { ColumnMajorLAPACK.solveUpper(u, n: n, $0.baseAddress!) }
         solved = true
-        return PatchLAPACK.reciprocalCondition(factor: u, n: n, oneNorm: oneNorm) > PatchLAPACK.minReciprocalCondition
-            && PatchLAPACK.invertUpperTriangular(u, n: n)
+        return ColumnMajorLAPACK.reciprocalCondition(factor: u, n: n, oneNorm: oneNorm) > minReciprocalCondition
+            && ColumnMajorLAPACK.invertUpperTriangular(u, n: n)
     }
     if wellConditioned {
-        covBlock = { s in workspace.withFactor { PatchLAPACK.covarianceBlock(inverseFactor: $0, n: n, start: s * nwave, count: nwave) } }
+        covBlock = { s in
+            workspace.withFactor { ColumnMajorLAPACK.covarianceBlock(inverseFactor: $0, n: n, start: s * nwave, count: nwave) }
+        }
     } else {
         let cov = try SymmetricEigen(denseInverseCovariance()).composeRegularized(invert: true, squareRoot: false)
         if !solved { xflux = matvec(cov, rhs) }
@@ -115,7 +121,7 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
         for s in 0..<nspec { blocks.append(r.block((s * nwave)..<((s + 1) * nwave))) }
     } else {
         for s in 0..<nspec {
-            guard let q = PatchLAPACK.inverseSquareRoot(covBlock(s), m: nwave) else {
+            guard let q = ColumnMajorLAPACK.inverseSquareRoot(covBlock(s), m: nwave) else {
                 throw LinearAlgebraError.lapack(routine: "dsyevd", info: -1)
             }
             // R = Q with rows normalised to 1 (Q is symmetric: Q[i, j] = q[j * nwave + i] = q[i * nwave + j])

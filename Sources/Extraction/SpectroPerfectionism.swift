@@ -78,10 +78,9 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
         var flux: [Double], ivar: [Double], xflux: [Double], chi2: [Double], masked: [Double], rdata: [Double]
         var modelX0: Int, modelNX: Int, model: [Float]
     }
-    let slots = ResultSlots<UnitOutput>(count: units.count)
     let pix = image.pix, nxImg = image.nx, nyImg = image.ny
 
-    let runUnit: @Sendable (Int) throws -> Void = { u in
+    let runUnit: @Sendable (Int) throws -> UnitOutput = { u in
         let unit = units[u]
         let nc = unit.core.count
         var out = UnitOutput(flux: .init(repeating: 0, count: nc * nwave), ivar: .init(repeating: 0, count: nc * nwave),
@@ -149,25 +148,19 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
             }
             iwave += options.waveStep
         }
-        slots.set(u, out)
+        return out
     }
 
     let nthreads = max(1, min(options.threads ?? ProcessInfo.processInfo.activeProcessorCount, units.count))
     let previousBLAS = BLASThreads.count
     BLASThreads.set(1)
     defer { BLASThreads.set(previousBLAS) }
-    let next = Counter()
-    let failure = ResultSlots<String>(count: 1)
-    DispatchQueue.concurrentPerform(iterations: nthreads) { _ in
-        while true {
-            let u = next.next()
-            if u >= units.count || failure.get(0) != nil { break }
-            do { try runUnit(u) } catch {
-                failure.set(0, "fibers \(units[u].extract.lowerBound)..<\(units[u].extract.upperBound): \(error)")
-            }
+    let outputs = try parallelMap(units.count, threads: nthreads) { u in
+        do { return try runUnit(u) } catch {
+            let extract = units[u].extract
+            throw DESIError.failed("extraction failed for fibers \(extract.lowerBound)..<\(extract.upperBound): \(error)")
         }
     }
-    if let msg = failure.get(0) { throw DESIError.failed("extraction failed for \(msg)") }
 
     // Assemble in unit order.
     var flux = [Double](repeating: 0, count: nspec * nwave)
@@ -175,7 +168,7 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
     var rdata = [Float](repeating: 0, count: nspec * ndiag * nwave)
     var model: [Float]? = options.computeModel ? [Float](repeating: 0, count: nyImg * nxImg) : nil
     for (u, unit) in units.enumerated() {
-        guard let out = slots.get(u) else { throw DESIError.failed("extraction of fibers \(unit.core) produced no result") }
+        let out = outputs[u]
         for f in unit.core {
             let o = f - unit.core.lowerBound, g = f - fibers.lowerBound
             for k in 0..<nwave {
@@ -205,20 +198,4 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
     return ExtractionResult(grid: grid, fibers: fibers, flux: flux, ivar: ivar, mask: mask, chi2pix: chi2,
                             maskedFraction: masked, deconvolvedFlux: xflux,
                             resolution: ResolutionData(nspec: nspec, ndiag: ndiag, nwave: nwave, data: rdata), model: model)
-}
-
-/// Write-once slots filled by parallel workers (each index written by one worker).
-final class ResultSlots<T: Sendable>: @unchecked Sendable {
-    private var values: [T?]
-    private let lock = NSLock()
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: T) { lock.lock(); values[i] = v; lock.unlock() }
-    func get(_ i: Int) -> T? { lock.lock(); defer { lock.unlock() }; return values[i] }
-}
-
-/// A shared counter handing out work indices.
-final class Counter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLock()
-    func next() -> Int { lock.lock(); defer { lock.unlock() }; let v = value; value += 1; return v }
 }

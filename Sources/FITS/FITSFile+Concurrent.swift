@@ -1,5 +1,6 @@
 internal import CFITSIO
 import Foundation
+import Synchronization
 
 /// Reading and writing large images without extra copies, and decompressing a tile-compressed image on several
 /// threads (cfitsio decompresses the tiles of one handle one after the other; handles of their own, one per thread,
@@ -51,7 +52,7 @@ extension FITSFile {
         let bands = (isReentrant && first.isCompressedImage) ? max(1, min(threads, ny / 64, 16)) : 1
         let data = try [T](unsafeUninitializedCapacity: ny * nx) { buf, count in
             LargeArrays.adviseHugePages(UnsafeMutableRawBufferPointer(buf))
-            let errors = FirstError()
+            let firstError = Mutex<(any Error)?>(nil)
             nonisolated(unsafe) let out = buf
             nonisolated(unsafe) let handle0 = first
             DispatchQueue.concurrentPerform(iterations: bands) { b in
@@ -63,9 +64,9 @@ extension FITSFile {
                         if let hdu { try f.moveTo(name: hdu) } else { try f.moveTo(index: index) }
                     }
                     try f.readImageRows(r0..<r1, into: UnsafeMutableBufferPointer(rebasing: out[(r0 * nx)..<(r1 * nx)]))
-                } catch { errors.set(error) }
+                } catch { firstError.withLock { if $0 == nil { $0 = error } } }
             }
-            if let e = errors.value { count = 0; throw e }   // numeric elements: nothing to deinitialise
+            if let e = firstError.withLock({ $0 }) { count = 0; throw e }   // numeric elements: nothing to deinitialise
             count = ny * nx
         }
         return FITSImage(shape: shape, data: data, header: header)
@@ -91,14 +92,6 @@ extension FITSFile {
             try check(status, "writing image data", hdu: name)
         }
     }
-}
-
-/// First error reported by concurrent work.
-final class FirstError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Error?
-    func set(_ e: Error) { lock.lock(); if stored == nil { stored = e }; lock.unlock() }
-    var value: Error? { lock.lock(); defer { lock.unlock() }; return stored }
 }
 
 /// The data of a plain (not tile-compressed, not gzipped) image HDU, mapped from the file without copying: the

@@ -32,7 +32,7 @@ public func applyFiberFlat(_ frame: inout Frame, _ fiberflat: FiberFlat) throws 
         for f in 0..<fiberflat.nspec {
             let good = (0..<nwave).filter { fiberflat.ivar[f * nwave + $0] > 0 }
             if good.isEmpty { continue }
-            let row = FluxCalibMath.interp(frame.wave, good.map { shifted[$0] }, good.map { fiberflat.flat[f * nwave + $0] })
+            let row = Interpolation.linear(x: good.map { shifted[$0] }, y: good.map { fiberflat.flat[f * nwave + $0] }, at: frame.wave)
             for i in 0..<nwave { flat[f * nwave + i] = row[i] }
         }
     }

@@ -81,7 +81,7 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     for (k, f) in fibersUsed.enumerated() {
         _ = k
         let mi = modelFibers.firstIndex(of: f)!
-        let m = FluxCalibMath.resampleFlux(wave, modelWave, Array(modelFlux[(mi * nmw)..<((mi + 1) * nmw)]))
+        let m = Interpolation.resampleFlux(xout: wave, x: modelWave, flux: Array(modelFlux[(mi * nmw)..<((mi + 1) * nmw)]))
         model.append(m)
         convolved.append(applyR(R[model.count - 1], m))
     }
@@ -207,11 +207,7 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     for d in 0...(2 * h) { for c in 0..<(nwave - d) { Af.band[d * nwave + c] += lastA.band[d * nwave + c] } }
     for j in 0..<nwave { Af.add(j, j, epsF) }
     let cov = try Af.cholesky().inverseBand(width: 2 * h)
-    @inline(__always) func covElem(_ i: Int, _ j: Int) -> Double {
-        let k = j - i
-        if abs(k) > 2 * h { return 0 }
-        return cov[(k + 2 * h) * nwave + i]
-    }
+    @inline(__always) func covElem(_ i: Int, _ j: Int) -> Double { cov.element(i, j) }
     // mean resolution of all fibers
     var meanR = [Double](repeating: 0, count: ndiag * nwave)
     for s in 0..<nspec {
@@ -248,10 +244,10 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     if goodW.count < nwave && !goodW.isEmpty {
         let badW = (0..<nwave).filter { j in !ism.allSatisfy { abs(wave[j] - $0) > 6 } }
         let gx = goodW.map { wave[$0] }, bx = badW.map { wave[$0] }
-        let mi = FluxCalibMath.interp(bx, gx, goodW.map { meanCal[$0] })
+        let mi = Interpolation.linear(x: gx, y: goodW.map { meanCal[$0] }, at: bx)
         for (k, j) in badW.enumerated() { meanCal[j] = mi[k] }
         for s in 0..<nspec {
-            let v = FluxCalibMath.interp(bx, gx, goodW.map { ccal[s][$0] })
+            let v = Interpolation.linear(x: gx, y: goodW.map { ccal[s][$0] }, at: bx)
             for (k, j) in badW.enumerated() { ccal[s][j] = v[k] }
         }
     }

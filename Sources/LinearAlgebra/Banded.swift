@@ -6,57 +6,6 @@ import Foundation
 // unknowns are ordered (wavelength j, term p) -> j * nterms + p. Used by the fiber flat (one term) and the
 // sky model (one term, or the terms of a polynomial in focal-plane x, y).
 
-/// The band of the inverse of a symmetric band matrix, lower storage: `band[k * n + i]` = (A^-1)[i + k, i].
-public struct SymmetricBandInverse: Sendable {
-    public let n: Int
-    public let width: Int
-    public var band: [Double]
-
-    @inlinable public func element(_ i: Int, _ j: Int) -> Double {
-        let (r, c) = i >= j ? (i, j) : (j, i)
-        if r - c > width { return 0 }
-        return band[(r - c) * n + c]
-    }
-
-    public var diagonal: [Double] { Array(band[0..<n]) }
-}
-
-extension BandCholesky {
-    /// The elements of A^-1 within `width` of the diagonal, from the Cholesky factor by the backward
-    /// recurrence Z = L^-T L^-1 (selected inversion; cost n * width * kd instead of n^2 * kd).
-    public func inverseBandSelected(width requested: Int) -> SymmetricBandInverse {
-        let w = max(requested, kd)
-        let ldab = kd + 1
-        var z = [Double](repeating: 0, count: (w + 1) * n)
-        factor.withUnsafeBufferPointer { l in
-            z.withUnsafeMutableBufferPointer { zb in
-                // L[r, c] = l[c * ldab + (r - c)] for 0 <= r - c <= kd
-                @inline(__always) func zget(_ a: Int, _ b: Int) -> Double {
-                    let (r, c) = a >= b ? (a, b) : (b, a)
-                    return r - c > w ? 0 : zb[(r - c) * n + c]
-                }
-                for i in stride(from: n - 1, through: 0, by: -1) {
-                    let lii = l[i * ldab]
-                    let kmax = min(i + kd, n - 1)
-                    let jmax = min(i + w, n - 1)
-                    if jmax > i {
-                        for j in stride(from: jmax, through: i + 1, by: -1) {
-                            var s = 0.0
-                            if kmax > i { for k in (i + 1)...kmax { s += l[i * ldab + (k - i)] * zget(k, j) } }
-                            zb[(j - i) * n + i] = -s / lii
-                        }
-                    }
-                    var s = 0.0
-                    if kmax > i { for k in (i + 1)...kmax { s += l[i * ldab + (k - i)] * zb[(k - i) * n + i] } }
-                    zb[i] = 1 / (lii * lii) - s / lii
-                }
-            }
-        }
-        if w == requested { return SymmetricBandInverse(n: n, width: w, band: z) }
-        return SymmetricBandInverse(n: n, width: requested, band: Array(z[0..<((requested + 1) * n)]))
-    }
-}
-
 /// Accumulates the banded normal equations of a deconvolution, fiber by fiber.
 public enum BandedDeconvolution {
     /// Half band width of A for a resolution of `ndiag` diagonals and `nterms` unknown spectra.
@@ -161,11 +110,12 @@ public enum BandedDeconvolution {
         return (f.solve(rhs), f, constrained)
     }
 
-    /// Diagonal of R C R^T for one resolution (DIA [ndiag, nwave]) and the band of a covariance C
-    /// (one term: C indexed by wavelength).
+    /// Diagonal of R C R^T for one resolution R (DIA [ndiag, nwave]) and the band of the covariance C of the
+    /// unknowns (wavelength j, term p): the variance of R (sum_p c_p F_p) at each wavelength,
+    /// sum_jk R_ij R_ik sum_pq c_p c_q C[(j,p),(k,q)]. One term with c = 1 is the variance of R F.
     public static func convolvedVariance(resolution r: UnsafeBufferPointer<Float>, ndiag: Int, nwave: Int,
-                                         covariance c: SymmetricBandInverse) -> [Double] {
-        let h = ndiag / 2
+                                         covariance cov: SymmetricBandInverse, terms c: [Double]) -> [Double] {
+        let h = ndiag / 2, np = c.count
         var out = [Double](repeating: 0, count: nwave)
         for i in 0..<nwave {
             let j0 = max(0, i - h), j1 = min(nwave - 1, i + h)
@@ -175,7 +125,14 @@ public enum BandedDeconvolution {
                 if rj == 0 { continue }
                 for k in j0...j1 {
                     let rk = Double(r[(h - (k - i)) * nwave + k])
-                    s += rj * rk * c.element(j, k)
+                    if rk == 0 { continue }
+                    var g = 0.0
+                    if np == 1 {
+                        g = c[0] * c[0] * cov.element(j, k)
+                    } else {
+                        for p in 0..<np { for q in 0..<np { g += c[p] * c[q] * cov.element(j * np + p, k * np + q) } }
+                    }
+                    s += rj * rk * g
                 }
             }
             out[i] = s

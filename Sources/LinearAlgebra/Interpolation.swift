@@ -1,31 +1,43 @@
 import Foundation
 
-/// One-dimensional interpolation, flux-conserving resampling and Gaussian smoothing of tabulated spectra.
+/// One-dimensional linear interpolation of tabulated functions and the integrals of its pieces over bins
+/// (flux-conserving resampling: Resampling.swift).
 public enum Interpolation {
 
-    /// Linear interpolation of (x, y) at `at`, x increasing. Outside [x.first, x.last] the value is `left`/`right`
-    /// when given, else the end value (numpy.interp semantics).
+    /// Linear interpolation of (x, y) at `points` with numpy.interp semantics: x increasing (repeated values
+    /// allowed: the last of equal nodes starts the next segment), outside [x.first, x.last] the value `left` /
+    /// `right` when given, else the end value. Inside, y[i] + (y[i+1] - y[i]) (t - x[i]) / (x[i+1] - x[i]) on the
+    /// segment x[i] <= t < x[i+1], y.last at x.last, y[i] on a segment of zero length. An empty x gives zeros.
     public static func linear(x: [Double], y: [Double], at points: [Double], left: Double? = nil, right: Double? = nil) -> [Double] {
-        precondition(x.count == y.count && !x.isEmpty, "Interpolation.linear: x and y must have the same non-zero length")
-        let n = x.count
-        let lv = left ?? y[0], rv = right ?? y[n - 1]
+        precondition(x.count == y.count, "Interpolation.linear: x and y must have the same length")
+        guard !x.isEmpty else { return [Double](repeating: 0, count: points.count) }
         return x.withUnsafeBufferPointer { xb in
-            y.withUnsafeBufferPointer { yb in
-                points.map { p -> Double in
-                    if p < xb[0] { return lv }
-                    if p > xb[n - 1] { return rv }
-                    if n == 1 { return yb[0] }
-                    let i = min(max(upperBound(xb, p) - 1, 0), n - 2)
-                    let dx = xb[i + 1] - xb[i]
-                    let t = dx > 0 ? (p - xb[i]) / dx : 0
-                    return yb[i] + t * (yb[i + 1] - yb[i])
-                }
-            }
+            y.withUnsafeBufferPointer { yb in points.map { linear(xb, yb, at: $0, left: left, right: right) } }
         }
     }
 
+    /// `linear` at one point.
+    public static func linear(x: [Double], y: [Double], at t: Double, left: Double? = nil, right: Double? = nil) -> Double {
+        precondition(x.count == y.count, "Interpolation.linear: x and y must have the same length")
+        guard !x.isEmpty else { return 0 }
+        return x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { linear(xb, $0, at: t, left: left, right: right) } }
+    }
+
+    /// `linear` at one point, on buffers (x non-empty).
+    @inlinable
+    public static func linear(_ x: UnsafeBufferPointer<Double>, _ y: UnsafeBufferPointer<Double>, at t: Double,
+                              left: Double? = nil, right: Double? = nil) -> Double {
+        let n = x.count
+        if t < x[0] { return left ?? y[0] }
+        if t > x[n - 1] { return right ?? y[n - 1] }
+        if t == x[n - 1] || n == 1 { return y[n - 1] }
+        let i = max(upperBound(x, t) - 1, 0)    // x[i] <= t < x[i + 1] (0 for a NaN t, which gives NaN)
+        let d = x[i + 1] - x[i]
+        return d > 0 ? y[i] + (y[i + 1] - y[i]) * (t - x[i]) / d : y[i]
+    }
+
     /// First index i with x[i] > value (x increasing).
-    @inline(__always)
+    @inlinable
     public static func upperBound(_ x: UnsafeBufferPointer<Double>, _ value: Double) -> Int {
         var lo = 0, hi = x.count
         while lo < hi {
@@ -83,37 +95,5 @@ public enum Interpolation {
         e[0] = centers[0] - (e[1] - centers[0])
         e[n] = centers[n - 1] + (centers[n - 1] - e[n - 1])
         return e
-    }
-
-    /// Flux-conserving resampling of a density (flux per unit x) onto bins centred on `xout`: each output value
-    /// is the mean over its bin of the linear interpolation of the input, which is taken as zero outside the input
-    /// range. Matches desispec.interpolation.resample_flux(xout, x, flux) without ivar and without extrapolation.
-    public static func resampleFlux(xout: [Double], x: [Double], flux: [Double]) -> [Double] {
-        let e = edges(centers: xout)
-        let m = binMoments(x: x, y: flux, edges: e)
-        return (0..<xout.count).map { k in m.integral[k] / (e[k + 1] - e[k]) }
-    }
-
-    /// Convolution of uniformly sampled `y` with a normalised Gaussian of `sigma` samples, truncated at 5 sigma;
-    /// edges are handled by renormalising the kernel over the samples that exist (no flux leaks from the ends).
-    public static func gaussianSmooth(_ y: [Double], sigma: Double) -> [Double] {
-        guard sigma > 0, y.count > 1 else { return y }
-        let half = max(1, Int((5 * sigma).rounded(.up)))
-        let kernel = (-half...half).map { exp(-0.5 * Double($0 * $0) / (sigma * sigma)) }
-        let n = y.count
-        var out = [Double](repeating: 0, count: n)
-        y.withUnsafeBufferPointer { yb in
-            for i in 0..<n {
-                var s = 0.0, w = 0.0
-                for k in -half...half {
-                    let j = i + k
-                    if j < 0 || j >= n { continue }
-                    let kw = kernel[k + half]
-                    s += kw * yb[j]; w += kw
-                }
-                out[i] = s / w
-            }
-        }
-        return out
     }
 }

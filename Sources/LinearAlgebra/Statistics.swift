@@ -94,25 +94,6 @@ public enum Statistics {
         return a + f * (b - a)
     }
 
-    /// Iterative sigma-clipped mean and standard deviation: starts from median and NMAD, then `niter`
-    /// times keeps |x - mean| < nsigma * std. Returns the mean, the std and the number of values kept.
-    public static func sigmaClippedMean(_ values: [Double], nsigma: Double = 3, niter: Int = 5) -> (mean: Double, std: Double, count: Int) {
-        guard !values.isEmpty else { return (.nan, .nan, 0) }
-        var center = median(values)
-        var sigma = nmad(values)
-        var kept = values.count
-        for _ in 0..<niter {
-            var s = 0.0, s2 = 0.0, n = 0
-            for v in values where abs(v - center) < nsigma * sigma { s += v; n += 1 }
-            guard n > 0 else { break }
-            let m = s / Double(n)
-            for v in values where abs(v - center) < nsigma * sigma { s2 += (v - m) * (v - m) }
-            center = m; sigma = (s2 / Double(n)).squareRoot(); kept = n
-            if sigma == 0 { break }
-        }
-        return (center, sigma, kept)
-    }
-
     /// 1-D median filter as scipy.ndimage.median_filter(x, size) with mode "reflect" (d c b a | a b c d | d c b a)
     /// and the window centred as scipy centres it (for an even size, one more value on the left, and the value
     /// of rank size/2 rather than a mean of the two middle values).

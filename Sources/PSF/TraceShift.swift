@@ -212,7 +212,7 @@ func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet,
     // Convolved reference tabulated every 0.02 A, so that it can be shifted continuously.
     let fstep = 0.02, flo = wave[0] - 12
     let nfine = Int((wave[nw - 1] + 12 - flo) / fstep) + 1
-    let raw = (0..<nfine).map { interpolateZero(flo + fstep * Double($0), rw, rf) }
+    let raw = Interpolation.linear(x: rw, y: rf, at: (0..<nfine).map { flo + fstep * Double($0) }, left: 0, right: 0)
     var fine = raw
     if sigmaA > 0 {
         let h = Int(4 * sigmaA / fstep) + 1

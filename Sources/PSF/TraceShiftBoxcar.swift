@@ -24,13 +24,7 @@ func rowWavelengths(_ yTrace: TraceSet, fiber: Int, nrow: Int) -> [Double] {
         let start: Double
         if y <= ty[0] { start = tw[0] + (tw[1] - tw[0]) / (ty[1] - ty[0]) * (y - ty[0]) }
         else if y >= ty[nt - 1] { start = tw[nt - 1] + (tw[nt - 2] - tw[nt - 1]) / (ty[nt - 2] - ty[nt - 1]) * (y - ty[nt - 1]) }
-        else {
-            var k = 0
-            var lo = 0, hi = nt - 1
-            while hi - lo > 1 { let m = (lo + hi) / 2; if ty[m] <= y { lo = m } else { hi = m } }
-            k = lo
-            start = tw[k] + (tw[k + 1] - tw[k]) * (y - ty[k]) / (ty[k + 1] - ty[k])
-        }
+        else { start = Interpolation.linear(x: ty, y: tw, at: y) }
         return yTrace.solve(fiber, target: y, start: start)
     }
 }
@@ -96,34 +90,14 @@ func resampleBoxcar(_ fr: BoxcarFrame, oversampling: Int) -> (wave: [Double], fl
         let good = (0..<n1).filter { fi[$0] > 0 }
         guard !good.isEmpty else { continue }
         let gw = good.map { fw[$0] }, gf = good.map { ff[$0] }
+        let fluxRow = Interpolation.linear(x: gw, y: gf, at: wave, left: 0, right: 0)
+        let ivarRow = Interpolation.linear(x: fw, y: fi, at: wave, left: 0, right: 0)
         for k in 0..<nwave {
-            flux[f * nwave + k] = interpolateZero(wave[k], gw, gf)
-            ivar[f * nwave + k] = interpolateZero(wave[k], fw, fi) / Double(oversampling)
+            flux[f * nwave + k] = fluxRow[k]
+            ivar[f * nwave + k] = ivarRow[k] / Double(oversampling)
         }
     }
     return (wave, flux, ivar)
-}
-
-/// Linear interpolation of y(x) at t, 0 outside [x0, xn] (numpy.interp with left = right = 0).
-func interpolateZero(_ t: Double, _ x: [Double], _ y: [Double]) -> Double {
-    let n = x.count
-    guard n > 0, t >= x[0], t <= x[n - 1] else { return 0 }
-    if n == 1 { return y[0] }
-    var lo = 0, hi = n - 1
-    while hi - lo > 1 { let m = (lo + hi) / 2; if x[m] <= t { lo = m } else { hi = m } }
-    let d = x[hi] - x[lo]
-    return d > 0 ? y[lo] + (y[hi] - y[lo]) * (t - x[lo]) / d : y[lo]
-}
-
-/// Linear interpolation clamped to the end values (numpy.interp).
-func interpolateClamped(_ t: Double, _ x: [Double], _ y: [Double]) -> Double {
-    let n = x.count
-    if t <= x[0] { return y[0] }
-    if t >= x[n - 1] { return y[n - 1] }
-    var lo = 0, hi = n - 1
-    while hi - lo > 1 { let m = (lo + hi) / 2; if x[m] <= t { lo = m } else { hi = m } }
-    let d = x[hi] - x[lo]
-    return d > 0 ? y[lo] + (y[hi] - y[lo]) * (t - x[lo]) / d : y[lo]
 }
 
 func median(_ v: [Double]) -> Double {

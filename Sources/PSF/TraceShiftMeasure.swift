@@ -51,7 +51,7 @@ func measureDx(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], 
         var sw = [Double](repeating: 0, count: nb), swdx = sw, svar = sw, swx = sw, swy = sw, swl = sw
         for j in 0..<(nb * block) {
             let y = Double(j) + 0.5
-            let wave = interpolateClamped(y, ty, twave), x = interpolateClamped(y, ty, tx)
+            let wave = Interpolation.linear(x: ty, y: twave, at: y), x = Interpolation.linear(x: ty, y: tx, at: y)
             var rdx = 0.0, rw = 0.0, rvar = 0.0
             // desispec sums int(x - hw) ... int(x + hw), a window centred on floor(x), which biases the centroid
             // by up to -0.05 pixel (-0.02 on average for sigma ~ 1); centred on the nearest pixel here.

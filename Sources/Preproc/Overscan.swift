@@ -85,15 +85,9 @@ public enum Overscan {
     public static func interpolate(_ values: [Double], bad: [Bool]) -> [Double] {
         let good = values.indices.filter { !bad[$0] }
         guard !good.isEmpty else { return values }
+        let goodX = good.map(Double.init), goodY = good.map { values[$0] }
         var out = values
-        for i in values.indices where bad[i] {
-            if i <= good.first! { out[i] = values[good.first!]; continue }
-            if i >= good.last! { out[i] = values[good.last!]; continue }
-            var lo = 0, hi = good.count - 1
-            while hi - lo > 1 { let mid = (lo + hi) / 2; if good[mid] <= i { lo = mid } else { hi = mid } }
-            let x0 = Double(good[lo]), x1 = Double(good[hi])
-            out[i] = values[good[lo]] + (Double(i) - x0) / (x1 - x0) * (values[good[hi]] - values[good[lo]])
-        }
+        for i in values.indices where bad[i] { out[i] = Interpolation.linear(x: goodX, y: goodY, at: Double(i)) }
         return out
     }
 }

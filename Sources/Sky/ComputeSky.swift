@@ -156,13 +156,19 @@ public func computeSky(frame: Frame, options: SkyOptions = SkyOptions(), log: ((
     let covariance = fit.covariance()
     var cskyFlux = [Double](repeating: 0, count: nspec * nwave)
     var cskyIvar = [Double](repeating: 0, count: nspec * nwave)
-    let uniformVar: [Double]? = np == 1 ? fit.convolvedVariance(meanResolution: meanRes, ndiag: ndiag, covariance: covariance, terms: [1]) : nil
+    func convolvedVariance(_ c: [Double]) -> [Double] {
+        guard let covariance else { return [Double](repeating: 0, count: nwave) }
+        return meanRes.withUnsafeBufferPointer {
+            BandedDeconvolution.convolvedVariance(resolution: $0, ndiag: ndiag, nwave: nwave, covariance: covariance, terms: c)
+        }
+    }
+    let uniformVar: [Double]? = np == 1 ? convolvedVariance([1]) : nil
     cskyFlux.withUnsafeMutableBufferPointer { fp in
         cskyIvar.withUnsafeMutableBufferPointer { ip in
             let fb = SharedBuffer(fp), ib = SharedBuffer(ip)
             parallelFor(nspec) { f in
                 let m = fit.model(res: res, fiber: f, terms: terms[f])
-                let v = uniformVar ?? fit.convolvedVariance(meanResolution: meanRes, ndiag: ndiag, covariance: covariance, terms: terms[f])
+                let v = uniformVar ?? convolvedVariance(terms[f])
                 for i in 0..<nwave {
                     fb[f * nwave + i] = m[i]
                     ib[f * nwave + i] = v[i] > 0 ? 1 / v[i] : 0

@@ -63,36 +63,6 @@ struct SkyFit {
     /// The band of the covariance of F (inverse of the normal matrix), wide enough for the resolution.
     func covariance() -> SymmetricBandInverse? {
         guard let factor else { return nil }
-        return factor.inverseBandSelected(width: factor.kd)
-    }
-
-    /// Variance of Rmean (sum_p c_p F_p) at each wavelength: sum_jk Rmean_ij Rmean_ik sum_pq c_p c_q Cov[(j,p),(k,q)].
-    func convolvedVariance(meanResolution r: [Float], ndiag: Int, covariance: SymmetricBandInverse?, terms c: [Double]) -> [Double] {
-        guard let cov = covariance else { return [Double](repeating: 0, count: nwave) }
-        let h = ndiag / 2, np = nterms
-        var out = [Double](repeating: 0, count: nwave)
-        r.withUnsafeBufferPointer { rp in
-            for i in 0..<nwave {
-                let j0 = max(0, i - h), j1 = min(nwave - 1, i + h)
-                var s = 0.0
-                for j in j0...j1 {
-                    let rj = Double(rp[(h - (j - i)) * nwave + j])
-                    if rj == 0 { continue }
-                    for k in j0...j1 {
-                        let rk = Double(rp[(h - (k - i)) * nwave + k])
-                        if rk == 0 { continue }
-                        var g = 0.0
-                        if np == 1 {
-                            g = cov.element(j, k)
-                        } else {
-                            for p in 0..<np { for q in 0..<np { g += c[p] * c[q] * cov.element(j * np + p, k * np + q) } }
-                        }
-                        s += rj * rk * g
-                    }
-                }
-                out[i] = s
-            }
-        }
-        return out
+        return factor.inverseBand(width: factor.kd)
     }
 }

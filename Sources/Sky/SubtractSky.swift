@@ -39,7 +39,7 @@ public func subtractSky(_ frame: inout Frame, _ sky: SkyModel, applyThroughputCo
             if !idx.isEmpty {
                 let xc = idx.map { sky.wave[$0] }
                 for f in 0..<nspec {
-                    let cont = FluxCalibMath.interp(sky.wave, xc, idx.map { sky.flux[f * nwave + $0] })
+                    let cont = Interpolation.linear(x: xc, y: idx.map { sky.flux[f * nwave + $0] }, at: sky.wave)
                     for i in 0..<nwave {
                         let lines = max(0, sky.flux[f * nwave + i] - cont[i])
                         model[f * nwave + i] += (tc[f] - 1) * lines

@@ -39,11 +39,11 @@ public struct SimulatedExposure: Sendable {
         var mags: [[Double]] = []
         for s in stars {
             let shifted = templates.wave.map { $0 * (1 + s.redshift) }
-            var f = FluxCalibMath.interp(templates.wave, shifted, templates.spectrum(s.template))
+            var f = Interpolation.linear(x: shifted, y: templates.spectrum(s.template), at: templates.wave)
             let m = try filters.magnitude("RS", wave: templates.wave, flux: f)
             let k = pow(10, (m - s.rmag) / 2.5)
             f = f.map { $0 * k }
-            truth.append(FluxCalibMath.interp(tw, templates.wave, f))
+            truth.append(Interpolation.linear(x: templates.wave, y: f, at: tw))
             mags.append(try ["GS", "RS", "ZS"].map { try filters.magnitude($0, wave: templates.wave, flux: f) })
         }
         for i in 0..<nscience {
@@ -97,9 +97,9 @@ public struct SimulatedExposure: Sendable {
                     for d in 0..<ndiag { res[(s * ndiag + d) * nw + j] = Float(col[d] / sum) }
                 }
                 let rd = Array(res[(s * ndiag * nw)..<((s + 1) * ndiag * nw)]).map { Double($0) }
-                let ft = FluxCalibMath.resampleFlux(wave, tw, truth[s])
+                let ft = Interpolation.resampleFlux(xout: wave, x: tw, flux: truth[s])
                 let e = zip(cal, ft).map { $0 * $1 * throughput[s] }
-                let obs = applyResolution(rd, ndiag: ndiag, e)
+                let obs = ResolutionData.apply(diagonals: rd, ndiag: ndiag, to: e)
                 for j in 0..<nw {
                     let variance = max(obs[j], 0) + 25.0
                     let n = noise ? rng.gaussian() * variance.squareRoot() : 0

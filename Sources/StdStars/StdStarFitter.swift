@@ -87,7 +87,7 @@ public enum StdStarFitter {
         for (f, c) in order {
             let nw = f.nwave
             let res = f.resolution!
-            let grad = FluxCalibMath.gradient(f.wave)
+            let grad = Interpolation.gradient(f.wave)
             let bad = StdStarSelection.badStatusMask(arm: c.arm)
             var s = [Double](repeating: 0, count: stdRows.count)
             for (k, row) in stdRows.enumerated() {
@@ -139,14 +139,13 @@ public enum StdStarFitter {
         let rowsOfChosen = chosen.map { stdRows[$0] }
         let spectraOfChosen = chosen.map { perStar[$0] }
         let colorsByPhotsys = modelColors
-        let results = UnsafeResults(count: nstar)
-        DispatchQueue.concurrentPerform(iterations: nstar) { k in
+        let results = parallelMap(nstar) { k -> Result<FitResult, any Error> in
             let row = rowsOfChosen[k]
             let ps = photsys[row]
             let starColor = starColors[k]
             let mc = colorsByPhotsys[ps]!
             let sel0 = (0..<templates.count).filter { abs(mc[$0] - starColor) < options.deltaColor }
-            guard !sel0.isEmpty else { results.set(k, .failure(DESIError.failed("no model within \(options.deltaColor) of colour \(starColor)"))); return }
+            guard !sel0.isEmpty else { return .failure(DESIError.failed("no model within \(options.deltaColor) of colour \(starColor)")) }
             func within(_ v: [Double]) -> (Double, Double) { let s = sel0.map { v[$0] }; return (s.min()!, s.max()!) }
             let (t0, t1) = within(templates.teff), (g0, g1) = within(templates.logg), (f0, f1) = within(templates.feh)
             let sel = (0..<templates.count).filter {
@@ -161,25 +160,25 @@ public enum StdStarFitter {
                 var model = [Double](repeating: 0, count: templates.nwave)
                 let shifted = templates.wave.map { $0 * (1 + m.redshift) }
                 for i in 0..<templates.count where coef[i] != 0 {
-                    let f = FluxCalibMath.interp(templates.wave, shifted, templates.spectrum(i))
+                    let f = Interpolation.linear(x: shifted, y: templates.spectrum(i), at: templates.wave)
                     for j in 0..<model.count { model[j] += coef[i] * f[j] }
                 }
                 let m1 = try filters.magnitude(filterName(bands[0], ps), wave: templates.wave, flux: model)
                 let m2 = try filters.magnitude(filterName(bands[1], ps), wave: templates.wave, flux: model)
                 let mref = try filters.magnitude(filterName(refBand, ps), wave: templates.wave, flux: model)
                 let scale = pow(10, (mref - refMags[k]) / 2.5)
-                results.set(k, .success(FitResult(row: row, coef: coef, z: m.redshift, chi2dof: m.chi2dof,
-                                                  dataColor: starColor, modelColor: m1 - m2, flux: model.map { $0 * scale })))
+                return .success(FitResult(row: row, coef: coef, z: m.redshift, chi2dof: m.chi2dof,
+                                          dataColor: starColor, modelColor: m1 - m2, flux: model.map { $0 * scale }))
             } catch {
-                results.set(k, .failure(error))
+                return .failure(error)
             }
         }
-        let fitted = results.values.enumerated().compactMap { (k, r) -> (Int, FitResult)? in
-            if case .success(let v)? = r { return (k, v) }
+        let fitted = results.enumerated().compactMap { (k, r) -> (Int, FitResult)? in
+            if case .success(let v) = r { return (k, v) }
             return nil
         }
         guard !fitted.isEmpty else {
-            let why = results.values.compactMap { r -> String? in if case .failure(let e)? = r { return "\(e)" }; return nil }.first ?? "unknown"
+            let why = results.compactMap { r -> String? in if case .failure(let e) = r { return "\(e)" }; return nil }.first ?? "unknown"
             throw DESIError.failed("stdstars: no star has been fit (\(why))")
         }
         // output
@@ -219,13 +218,5 @@ public enum StdStarFitter {
     struct FitResult: Sendable {
         var row: Int; var coef: [Double]; var z: Double; var chi2dof: Double
         var dataColor: Double; var modelColor: Double; var flux: [Double]
-    }
-
-    /// Per-index result slots written from concurrentPerform (each index written once, by one thread).
-    final class UnsafeResults: @unchecked Sendable {
-        var values: [Result<FitResult, Error>?]
-        let lock = NSLock()
-        init(count: Int) { values = Array(repeating: nil, count: count) }
-        func set(_ i: Int, _ r: Result<FitResult, Error>) { lock.lock(); values[i] = r; lock.unlock() }
     }
 }

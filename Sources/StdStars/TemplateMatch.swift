@@ -28,27 +28,6 @@ public struct TemplateMatch: Sendable {
     public var chi2dof: Double
 }
 
-/// y = R x for resolution diagonals [ndiag, n] in DIA layout: data[d, j] = R[j - k, j], k = ndiag/2 - d.
-public func applyResolution(_ res: [Double], ndiag: Int, _ x: [Double]) -> [Double] {
-    let n = x.count
-    var y = [Double](repeating: 0, count: n)
-    let h = ndiag / 2
-    res.withUnsafeBufferPointer { r in
-        x.withUnsafeBufferPointer { px in
-            y.withUnsafeMutableBufferPointer { py in
-                for d in 0..<ndiag {
-                    let k = h - d
-                    let base = d * n
-                    let jlo = max(0, k), jhi = min(n, n + k)
-                    if jlo >= jhi { continue }
-                    for j in jlo..<jhi { py[j - k] += r[base + j] * px[j] }
-                }
-            }
-        }
-    }
-    return y
-}
-
 /// Standard-star template fitting (desispec.fluxcalibration.match_templates, redshift_fit,
 /// interpolate_on_parameter_grid).
 public enum TemplateFitter {
@@ -65,7 +44,7 @@ public enum TemplateFitter {
     static let ismLines: [Double] = [3934.77, 3969.59]
 
     /// desispec applySmoothingFilter: median filter of width 200 with zero padding.
-    static func smooth(_ x: [Double], width: Int = 200) -> [Double] { FluxCalibMath.medianFilterZeroPadded(x, size: width) }
+    static func smooth(_ x: [Double], width: Int = 200) -> [Double] { Smoothing.medianFilterZeroPadded(x, size: width) }
 
     // MARK: redshift
 
@@ -85,7 +64,7 @@ public enum TemplateFitter {
 
         var chi2 = [Double](repeating: 0, count: 2 * margin + 1)
         for s in spectra {
-            var (data, ivar) = FluxCalibMath.resampleFlux(lw, s.wave, s.flux, ivar: s.ivar)
+            var (data, ivar) = Interpolation.resampleFlux(xout: lw, x: s.wave, flux: s.flux, ivar: s.ivar)
             let nw = s.wave.count
             let dw = s.wave[nw - 1] - s.wave[nw - 2]
             let npix = Int(s.wave[nw - 1] * zMax / dw + 2)
@@ -101,9 +80,9 @@ public enum TemplateFitter {
                     eres[d * ne + j] = s.resolution[d * nw + src]
                 }
             }
-            let m0 = FluxCalibMath.resampleFlux(ext, stdWave, stdFlux)
-            let m1 = applyResolution(eres, ndiag: s.ndiag, m0)
-            var model = FluxCalibMath.resampleFlux(lw, ext, m1)
+            let m0 = Interpolation.resampleFlux(xout: ext, x: stdWave, flux: stdFlux)
+            let m1 = ResolutionData.apply(diagonals: eres, ndiag: s.ndiag, to: m0)
+            var model = Interpolation.resampleFlux(xout: lw, x: ext, flux: m1)
             let dn = smooth(data)
             for j in 0..<nstep { data[j] /= (dn[j] == 0 ? 1 : dn[j]); ivar[j] *= dn[j] * dn[j] }
             let mn = smooth(model)
@@ -317,8 +296,8 @@ public enum TemplateFitter {
             let sf = templates.spectrum(t)
             var f: [Double] = [], nrm: [Double] = []
             for s in spectra {
-                let r1 = FluxCalibMath.resampleFlux(s.wave, shifted, sf)
-                let r2 = applyResolution(s.resolution, ndiag: s.ndiag, r1)
+                let r1 = Interpolation.resampleFlux(xout: s.wave, x: shifted, flux: sf)
+                let r2 = ResolutionData.apply(diagonals: s.resolution, ndiag: s.ndiag, to: r1)
                 let no = smooth(r2)
                 for j in 0..<r2.count { f.append(r2[j] / (no[j] == 0 ? 1 : no[j])) }
                 nrm.append(contentsOf: no)
@@ -342,7 +321,7 @@ public enum TemplateFitter {
         for t in 0..<nt where coef[t] > 0 { for j in 0..<model.count { model[j] += coef[t] * tflux[t][j] } }
         for r in camRange {
             let calib = r.map { j in dataFlux[j] * dataCont[j] / (model[j] == 0 ? 1 : model[j]) }
-            let sc = FluxCalibMath.medianFilterZeroPadded(calib, size: 400).map { max($0, 0) }
+            let sc = Smoothing.medianFilterZeroPadded(calib, size: 400).map { max($0, 0) }
             for t in 0..<nt {
                 var seg = [Double](repeating: 0, count: r.count)
                 for (k, j) in r.enumerated() { tflux[t][j] *= sc[k]; seg[k] = tflux[t][j] }

@@ -66,7 +66,8 @@ final class FluxCalibrationTests: XCTestCase {
                 // truth convolved with this fiber's resolution, compared in 20-pixel bins (noise averaged down)
                 let res = frame.resolution!
                 let rd = Array(res.data[(s * res.ndiag * nw)..<((s + 1) * res.ndiag * nw)]).map { Double($0) }
-                let t = applyResolution(rd, ndiag: res.ndiag, FluxCalibMath.resampleFlux(frame.wave, sim.trueWave, sim.trueFlux[s]))
+                let trueFlux = Interpolation.resampleFlux(xout: frame.wave, x: sim.trueWave, flux: sim.trueFlux[s])
+                let t = ResolutionData.apply(diagonals: rd, ndiag: res.ndiag, to: trueFlux)
                 var rel: [Double] = []
                 for b in stride(from: 20, to: nw - 40, by: 20) {
                     var sf = 0.0, st = 0.0

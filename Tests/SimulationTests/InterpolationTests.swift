@@ -43,7 +43,7 @@ final class InterpolationTests: XCTestCase {
 
     func testGaussianSmoothKeepsSumAndWidens() {
         var y = [Double](repeating: 0, count: 101); y[50] = 1
-        let s = Interpolation.gaussianSmooth(y, sigma: 3)
+        let s = Smoothing.gaussianSmooth(y, sigma: 3)
         XCTAssertEqual(s.reduce(0, +), 1, accuracy: 1e-12)
         let variance = s.enumerated().map { Double(($0.offset - 50) * ($0.offset - 50)) * $0.element }.reduce(0, +)
         XCTAssertEqual(variance, 9, accuracy: 0.01)

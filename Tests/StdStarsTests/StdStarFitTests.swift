@@ -13,11 +13,11 @@ final class StdStarFitTests: XCTestCase {
         let x = stride(from: 0.0, through: 100, by: 0.5).map { $0 }
         let y = x.map { 2 + 0.1 * $0 }
         let xo = stride(from: 10.0, through: 90, by: 1.3).map { $0 }
-        let r = FluxCalibMath.resampleFlux(xo, x, y)
+        let r = Interpolation.resampleFlux(xout: xo, x: x, flux: y)
         // the mean of a linear function over a symmetric bin is its value at the centre (interior bins)
         for j in 1..<(xo.count - 1) { XCTAssertEqual(r[j], 2 + 0.1 * xo[j], accuracy: 1e-9) }
         // zero outside the input range
-        let out = FluxCalibMath.resampleFlux([200, 201, 202], x, y)
+        let out = Interpolation.resampleFlux(xout: [200, 201, 202], x: x, flux: y)
         XCTAssertEqual(out, [0, 0, 0])
     }
 
@@ -25,7 +25,7 @@ final class StdStarFitTests: XCTestCase {
         var g = SplitMix64(seed: 3)
         let x = (0..<300).map { _ in g.uniform() }
         for size in [5, 200, 40] {
-            let fast = FluxCalibMath.medianFilterZeroPadded(x, size: size)
+            let fast = Smoothing.medianFilterZeroPadded(x, size: size)
             for i in stride(from: 0, to: 300, by: 7) {
                 var w = (0..<size).map { k -> Double in let j = i - size / 2 + k; return (j >= 0 && j < 300) ? x[j] : 0 }
                 w.sort()

@@ -2,6 +2,7 @@ import ArgumentParser
 import DESICore
 import FITS
 import Foundation
+import LinearAlgebra
 import QA
 
 /// `desispec plot-spectra FILES...`: spectra of chosen targets from spectra, coadd or frame files, one panel per
@@ -147,17 +148,9 @@ struct SpectrumEntry {
             guard let m = bands.first(where: { $0.name == b.name }) ?? (bands.count == 1 ? bands[0] : nil) else {
                 throw DESIError.badFile(path: path, problem: "model has no band \(b.name)")
             }
-            out += b.wave.map { x in Float(interpolate(m.wave, m.flux, x)) }
+            out += Interpolation.linear(x: m.wave, y: m.flux.map(Double.init), at: b.wave, left: .nan, right: .nan).map(Float.init)
         }
         return out
-    }
-
-    private func interpolate(_ xs: [Double], _ ys: [Float], _ x: Double) -> Double {
-        guard let first = xs.first, let last = xs.last, x >= first, x <= last, xs.count > 1 else { return .nan }
-        var lo = 0, hi = xs.count - 1
-        while hi - lo > 1 { let mid = (lo + hi) / 2; if xs[mid] <= x { lo = mid } else { hi = mid } }
-        let t = xs[hi] == xs[lo] ? 0 : (x - xs[lo]) / (xs[hi] - xs[lo])
-        return Double(ys[lo]) + t * (Double(ys[hi]) - Double(ys[lo]))
     }
 }
 

@@ -1,45 +1,22 @@
-import CLAPACK
+internal import CLAPACK
 
-// Dense linear algebra of one patch, in LAPACK's own column-major layout on buffers reused from patch to patch.
-// The inverse covariance is symmetric, so the lower triangle accumulated row by row (element [i * n + j], j <= i)
-// is, read column-major, its upper triangle: LAPACK works on it in place, without the transposed copies (and
-// the page faults of allocating them) that LAPACKE's row-major interface makes.
-
-/// Buffers of one worker, reused by the patches of its sub-bundle.
-final class PatchWorkspace {
-    /// n x n: the inverse covariance (upper triangle, column-major), then its Cholesky factor U, then U^-1.
-    private(set) var factor: [Double] = []
-
-    /// Zeroes the first n * n values of `factor` (growing it when needed) and returns n.
-    func resetFactor(_ n: Int) {
-        if factor.count < n * n {
-            factor = [Double](repeating: 0, count: n * n)
-        } else {
-            factor.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: n * n) }
-        }
-    }
-
-    func withFactor<R>(_ body: (UnsafeMutablePointer<Double>) throws -> R) rethrows -> R {
-        try factor.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
-    }
-}
+// Dense symmetric linear algebra in LAPACK's own column-major layout, in place on caller-owned buffers (no copies:
+// the extraction solves thousands of patches on buffers reused from patch to patch). A symmetric matrix is held by
+// its upper triangle, column-major: element (i, j), i <= j, at a[j * n + i].
 
 private let colMajor = Int32(LAPACK_COL_MAJOR)
 private let upper = CChar(UInt8(ascii: "U"))
 
-enum PatchLAPACK {
-    /// Below this reciprocal condition number (1-norm estimate, within a factor of about n of the 2-norm one) the
-    /// patch may have eigenvalues under specter's floor (10 epsilon x the largest, a condition number of 4.5e14).
-    static let minReciprocalCondition = 1e-11
-
+/// LAPACK and BLAS on column-major buffers, in place.
+public enum ColumnMajorLAPACK {
     /// Cholesky factorisation A = U^T U in place (upper triangle of the column-major `a`); false if A is not
     /// positive definite.
-    static func choleskyUpper(_ a: UnsafeMutablePointer<Double>, n: Int) -> Bool {
+    public static func choleskyUpper(_ a: UnsafeMutablePointer<Double>, n: Int) -> Bool {
         LAPACKE_dpotrf_work(colMajor, upper, Int32(n), a, Int32(n)) == 0
     }
 
     /// 1-norm (largest absolute column sum) of the symmetric matrix whose upper triangle, column-major, is `a`.
-    static func symmetricOneNorm(_ a: UnsafePointer<Double>, n: Int) -> Double {
+    public static func symmetricOneNorm(_ a: UnsafePointer<Double>, n: Int) -> Double {
         var colsum = [Double](repeating: 0, count: n)
         for j in 0..<n {
             for i in 0...j {
@@ -53,26 +30,26 @@ enum PatchLAPACK {
 
     /// LAPACK's estimate (dpocon) of the reciprocal 1-norm condition number of A from its Cholesky factor U and
     /// its 1-norm; 0 when the estimate fails.
-    static func reciprocalCondition(factor u: UnsafePointer<Double>, n: Int, oneNorm: Double) -> Double {
+    public static func reciprocalCondition(factor u: UnsafePointer<Double>, n: Int, oneNorm: Double) -> Double {
         var rcond = 0.0
         let info = LAPACKE_dpocon(colMajor, upper, Int32(n), u, Int32(n), oneNorm, &rcond)
         return info == 0 ? rcond : 0
     }
 
     /// Solves U^T U x = b with the factor of `choleskyUpper`; b is overwritten by x.
-    static func solveUpper(_ u: UnsafeMutablePointer<Double>, n: Int, _ b: UnsafeMutablePointer<Double>) {
+    public static func solveUpper(_ u: UnsafeMutablePointer<Double>, n: Int, _ b: UnsafeMutablePointer<Double>) {
         _ = LAPACKE_dpotrs_work(colMajor, upper, Int32(n), 1, u, Int32(n), b, Int32(n))
     }
 
     /// U^-1 in place (upper triangular inverse); false if U is singular.
-    static func invertUpperTriangular(_ u: UnsafeMutablePointer<Double>, n: Int) -> Bool {
+    public static func invertUpperTriangular(_ u: UnsafeMutablePointer<Double>, n: Int) -> Bool {
         LAPACKE_dtrtri_work(colMajor, upper, CChar(UInt8(ascii: "N")), Int32(n), u, Int32(n)) == 0
     }
 
     /// The diagonal block [a0, a0 + m) of the covariance C = A^-1 = V V^T, with V = U^-1 upper triangular:
     /// C[a0.., a0..] = V[a0..<a0+m, a0..<n] V[a0..<a0+m, a0..<n]^T (columns of V before a0 are zero in those
     /// rows). Returns the full symmetric m x m block, column-major.
-    static func covarianceBlock(inverseFactor v: UnsafeMutablePointer<Double>, n: Int, start a0: Int, count m: Int) -> [Double] {
+    public static func covarianceBlock(inverseFactor v: UnsafeMutablePointer<Double>, n: Int, start a0: Int, count m: Int) -> [Double] {
         var c = [Double](repeating: 0, count: m * m)
         c.withUnsafeMutableBufferPointer { pc in
             cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, Int32(m), Int32(n - a0), 1.0,
@@ -85,7 +62,7 @@ enum PatchLAPACK {
     /// specter.extract.ex2d.eigen_compose(w, v, invert=True, sqr=True) of a symmetric m x m matrix
     /// (column-major, full): V diag(1 / sqrt(max(w, floor))) V^T, eigenvalues floored at 10 machine epsilons
     /// of the square root of the largest. Returns the result column-major, or nil if the eigensolver fails.
-    static func inverseSquareRoot(_ symmetric: [Double], m: Int) -> [Double]? {
+    public static func inverseSquareRoot(_ symmetric: [Double], m: Int) -> [Double]? {
         var v = symmetric
         var w = [Double](repeating: 0, count: m)
         let info = v.withUnsafeMutableBufferPointer { pv in

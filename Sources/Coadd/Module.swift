@@ -1,1 +1,0 @@
-// Module Coadd: see the files of this folder.

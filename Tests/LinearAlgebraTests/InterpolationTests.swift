@@ -1,0 +1,90 @@
+import XCTest
+import LinearAlgebra
+
+/// The one linear interpolation against numpy.interp, and the flux-conserving resampling built on it.
+final class LinearInterpolationTests: XCTestCase {
+    func testMatchesNumpyInterpInsideAndAtTheEdges() {
+        let x = [1.0, 2, 4], y = [10.0, 20, 0]
+        // np.interp([0, 1, 1.5, 3, 4, 5], x, y) = [10, 10, 15, 10, 0, 0]
+        XCTAssertEqual(Interpolation.linear(x: x, y: y, at: [0, 1, 1.5, 3, 4, 5]), [10, 10, 15, 10, 0, 0])
+        // left / right replace the end values only strictly outside [x.first, x.last]
+        XCTAssertEqual(Interpolation.linear(x: x, y: y, at: [0, 1, 4, 5], left: -1, right: -2), [-1, 10, 0, -2])
+        XCTAssertEqual(Interpolation.linear(x: x, y: y, at: [0.5, 4.5], left: .nan, right: 0)[1], 0)
+        XCTAssertTrue(Interpolation.linear(x: x, y: y, at: 0.5, left: .nan).isNaN)
+    }
+
+    func testNodesAreReturnedExactly() {
+        // values whose differences do not round-trip: y[i] + (y[i+1] - y[i]) * 1 need not equal y[i+1]
+        let x = [0.1, 0.7, 1.3, 2.9], y = [0.1, 0.3, 0.7, 1e-17]
+        XCTAssertEqual(Interpolation.linear(x: x, y: y, at: x), y)
+    }
+
+    func testRepeatedNodesTakeTheLaterSegment() {
+        // np.interp(1, [0, 1, 1, 2], [0, 5, 7, 9]) = 7 (the last of equal nodes starts the next segment)
+        let x = [0.0, 1, 1, 2], y = [0.0, 5, 7, 9]
+        XCTAssertEqual(Interpolation.linear(x: x, y: y, at: [0.5, 1, 1.5]), [2.5, 7, 8])
+        // a repeated last node: the last value
+        XCTAssertEqual(Interpolation.linear(x: [0, 1, 1], y: [0, 2, 3], at: 1), 3)
+    }
+
+    func testDegenerateInputs() {
+        XCTAssertEqual(Interpolation.linear(x: [2], y: [5], at: [1, 2, 3]), [5, 5, 5])
+        XCTAssertEqual(Interpolation.linear(x: [2], y: [5], at: [1, 3], left: 0, right: 1), [0, 1])
+        XCTAssertEqual(Interpolation.linear(x: [], y: [], at: [1, 3]), [0, 0])
+        XCTAssertTrue(Interpolation.linear(x: [0, 1], y: [0, 1], at: .nan).isNaN)
+    }
+
+    func testScalarAndArrayFormsAgree() {
+        let x = stride(from: 0.0, through: 10, by: 0.37).map { $0 }
+        let y = x.map { sin($0) }
+        let t = stride(from: -1.0, through: 11, by: 0.113).map { $0 }
+        let array = Interpolation.linear(x: x, y: y, at: t, left: 0, right: 0)
+        for (k, v) in t.enumerated() { XCTAssertEqual(Interpolation.linear(x: x, y: y, at: v, left: 0, right: 0), array[k]) }
+    }
+
+    func testResampleFluxIsTheMeanOverEachBin() {
+        // inside the input range the output is the bin integral of the interpolated input over the bin width
+        let x = stride(from: 5000.0, through: 5100, by: 0.3).map { $0 }
+        let y = x.map { 1 + 50 * exp(-0.5 * pow(($0 - 5043.3) / 0.7, 2)) }
+        let xout = stride(from: 5010.0, through: 5090, by: 0.8).map { $0 }
+        let r = Interpolation.resampleFlux(xout: xout, x: x, flux: y)
+        var edges = [1.5 * xout[0] - 0.5 * xout[1]]
+        for j in 1..<xout.count { edges.append(0.5 * (xout[j - 1] + xout[j])) }
+        edges.append(1.5 * xout[xout.count - 1] - 0.5 * xout[xout.count - 2])
+        for j in 0..<xout.count {
+            // exact integral of the interpolant over the bin: trapezoids between the input nodes inside it and its edges
+            let a = edges[j], b = edges[j + 1]
+            let t = [a] + x.filter { $0 > a && $0 < b } + [b]
+            let integral = Integration.trapz(Interpolation.linear(x: x, y: y, at: t), t)
+            XCTAssertEqual(r[j], integral / (b - a), accuracy: 1e-11)
+        }
+    }
+
+    func testResampleFluxFallsToZeroOverOneInputStepOutside() {
+        // input 1 on [10, 20] step 1: beyond 20 the function falls linearly to 0 at 21 (desispec's zero padding)
+        let x = stride(from: 10.0, through: 20, by: 1).map { $0 }
+        let y = [Double](repeating: 1, count: x.count)
+        let r = Interpolation.resampleFlux(xout: [19.5, 20.5, 21.5], x: x, flux: y)
+        XCTAssertEqual(r[0], 1, accuracy: 1e-15)
+        XCTAssertEqual(r[1], 0.5, accuracy: 1e-15)   // bin [20, 21]: the mean of the fall from 1 to 0
+        XCTAssertEqual(r[2], 0, accuracy: 1e-15)
+        // extrapolating keeps the edge value instead
+        XCTAssertEqual(Interpolation.resampleFlux(xout: [19.5, 20.5, 21.5], x: x, flux: y, extrapolate: true), [1, 1, 1])
+    }
+
+    func testWeightedResamplingKeepsFluxAndInverseVarianceScale() {
+        // constant flux, ivar 4 per unit-wide pixel, resampled to bins twice as wide: flux 3, ivar 8
+        let x = stride(from: 0.0, through: 100, by: 1).map { $0 }
+        let xout = stride(from: 10.0, through: 90, by: 2).map { $0 }
+        let r = Interpolation.resampleFlux(xout: xout, x: x, flux: [Double](repeating: 3, count: x.count),
+                                           ivar: [Double](repeating: 4, count: x.count))
+        for j in 0..<xout.count { XCTAssertEqual(r.flux[j], 3, accuracy: 1e-12); XCTAssertEqual(r.ivar[j], 8, accuracy: 1e-12) }
+        XCTAssertEqual(Interpolation.gradient([0, 1, 3, 7]), [1, 1.5, 3, 4])
+    }
+
+    func testTrapezoidAndMedianFilter() {
+        XCTAssertEqual(Integration.trapz([0, 1, 4], [0, 1, 2]), 0.5 + 2.5)
+        // zero padding: the ends see zeros; size 3 takes the middle of (0, 5, 1), (5, 1, 9), (1, 9, 0)
+        XCTAssertEqual(Smoothing.medianFilterZeroPadded([5, 1, 9], size: 3), [1, 5, 1])
+    }
+}
