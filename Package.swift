@@ -6,7 +6,7 @@ import PackageDescription
 
 let package = Package(
     name: "desispec",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "desispec", targets: ["desispec"]),
     ],
