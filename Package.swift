@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Preproc", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Extraction", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra", "CLAPACK"]),
         .target(name: "Simulation", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
-        .target(name: "FiberFlat", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "FiberFlatFit", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Sky", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "StdStars", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "FluxCalib", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["DESICore", "FITS", "CSQLite"]),
 
         .executableTarget(name: "desispec", dependencies: [
-            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlat", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline", "Plot", "QA",
+            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlatFit", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline", "Plot", "QA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -61,8 +61,8 @@ let package = Package(
         .testTarget(name: "PreprocTests", dependencies: ["Preproc", "Simulation", "DESICore", "FITS"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "PSF", "DESICore", "FITS"]),
         .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Simulation", "PSF", "DESICore", "FITS"]),
-        .testTarget(name: "FiberFlatTests", dependencies: ["FiberFlat", "DESICore", "FITS", "TestSupport"]),
-        .testTarget(name: "SkyTests", dependencies: ["Sky", "FiberFlat", "DESICore", "FITS", "TestSupport"]),
+        .testTarget(name: "FiberFlatTests", dependencies: ["FiberFlatFit", "DESICore", "FITS", "TestSupport"]),
+        .testTarget(name: "SkyTests", dependencies: ["Sky", "DESICore", "FITS", "TestSupport"]),
         .testTarget(name: "StdStarsTests", dependencies: ["StdStars", "DESICore", "FITS"]),
         .testTarget(name: "FluxCalibTests", dependencies: ["FluxCalib", "StdStars", "DESICore", "FITS"]),
         .testTarget(name: "CoaddTests", dependencies: ["Coadd", "DESICore", "FITS"]),

@@ -1,11 +1,8 @@
 import ArgumentParser
 import DESICore
-import FiberFlat
-import FluxCalib
 import Foundation
 import PSF
 import QA
-import Sky
 
 /// `desispec qa-frame FRAME`: the QA metrics of one camera's frame (desi_qa_frame, desispec.qa.qa_frame), as JSON
 /// or YAML, with optional figures.
@@ -101,7 +98,7 @@ struct QAFrameCommand: ParsableCommand {
             }
             var calibInput: FrameQA.CalibInput?
             if let cp = calibPath, !isFlat {
-                let fc = try FluxCalib.read(cp)
+                let fc = try FluxCalibration.read(cp)
                 guard fc.nspec == input.nspec, fc.nwave == input.nwave else {
                     throw DESIError.mismatch("\(cp): flux calibration is [\(fc.nspec), \(fc.nwave)], frame is [\(input.nspec), \(input.nwave)]")
                 }

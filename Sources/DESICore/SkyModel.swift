@@ -1,4 +1,3 @@
-import DESICore
 import FITS
 
 /// A sky model (desispec.sky.SkyModel): the sky of every fiber of a frame, already convolved with that fiber's
