@@ -46,7 +46,8 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["DESICore", "FITS", "CSQLite"]),
 
         .executableTarget(name: "desispec", dependencies: [
-            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation", "FiberFlatFit", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline", "Plot", "QA",
+            "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation",
+            "FiberFlatFit", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline", "Plot", "QA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -37,5 +37,4 @@ public struct FiberFlat: Sendable {
 
     public var nwave: Int { wave.count }
     public var nspec: Int { flat.count / wave.count }
-    public var camera: Camera? { header.string("CAMERA").flatMap { Camera($0.trimmingCharacters(in: .whitespaces)) } }
 }

@@ -41,5 +41,4 @@ public struct SkyModel: Sendable {
 
     public var nwave: Int { wave.count }
     public var nspec: Int { flux.count / wave.count }
-    public var camera: Camera? { header.string("CAMERA").flatMap { Camera($0.trimmingCharacters(in: .whitespaces)) } }
 }
