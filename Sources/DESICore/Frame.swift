@@ -24,11 +24,4 @@ public struct Frame: Sendable {
 
     public var nwave: Int { wave.count }
     public var nspec: Int { flux.count / wave.count }
-    public var camera: Camera? { header.string("CAMERA").flatMap { Camera($0.trimmingCharacters(in: .whitespaces)) } }
-    /// Fiber numbers (from the fibermap, else FIBERMIN + index).
-    public var fibers: [Int] {
-        if let f = fibermap?.fibers, f.count == nspec { return f }
-        let first = header.int("FIBERMIN") ?? header.int("SPECMIN") ?? 0
-        return Array(first..<(first + nspec))
-    }
 }

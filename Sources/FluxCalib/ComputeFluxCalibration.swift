@@ -18,7 +18,8 @@ import LinearAlgebra
 ///   - modelFibers: the fibers of the models.
 ///   - standardFibers: when given (stdcheck), only models of these fibers are used.
 public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux: [Double], modelFibers: [Int],
-                                   standardFibers: [Int]? = nil, options: FluxCalibOptions = FluxCalibOptions()) throws -> FluxCalib {
+                                   standardFibers: [Int]? = nil,
+                                   options: FluxCalibOptions = FluxCalibOptions()) throws -> FluxCalibration {
     let cam = frame.camera?.name ?? "cam?"
     guard let res0 = frame.resolution else { throw DESIError.invalidArgument("fluxcalib \(cam): the frame has no resolution matrices") }
     let nmw = modelWave.count
@@ -265,7 +266,7 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
         FITSColumn("PSF_TO_FIBER_FLUX", .double([Double](repeating: 1, count: nspec))),
     ])
     let usedRows = (0..<nstds).filter { !badFiber[$0] }.map { rows[$0] }
-    return FluxCalib(wave: frame.wave, calib: outCal, ivar: outIvar, mask: outMask,
+    return FluxCalibration(wave: frame.wave, calib: outCal, ivar: outIvar, mask: outMask,
                      meanCalib: Array(meanCal[margin..<(margin + nw0)]), fiberCorr: corr,
                      stdstarFibermap: frame.fibermap?.selecting(rows: usedRows), header: frame.header)
 }

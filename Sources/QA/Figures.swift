@@ -23,14 +23,17 @@ public enum Figures {
         return (out, nout)
     }
 
-    /// The frame as an image: one row per fiber, wavelength along x, grey scale set by zscale as ds9 shows it.
-    public static func frameImage(_ frame: Frame, rows: [Int]? = nil, rebinFactor: Int = 1, title: String, path: String) throws {
+    /// A frame (or a sky, fiber-flat or flux-calibration product) as an image: one row per fiber, wavelength
+    /// along x, grey scale set by zscale as ds9 shows it.
+    public static func frameImage(_ frame: some PerFiberProduct, rows: [Int]? = nil, rebinFactor: Int = 1, title: String,
+                                  path: String) throws {
         let selected = rows ?? Array(0..<frame.nspec)
         guard !selected.isEmpty else { throw DESIError.invalidArgument("\(path): no fibers to show") }
         var flux = [Float](), ivar = [Float]()
         for r in selected {
-            flux += frame.flux[(r * frame.nwave)..<((r + 1) * frame.nwave)]
-            ivar += frame.ivar[(r * frame.nwave)..<((r + 1) * frame.nwave)]
+            let row = frame.float32Row(r)
+            flux += row.values
+            ivar += row.ivar
         }
         let (binned, nout) = rebin(flux, ivar: ivar, nspec: selected.count, nwave: frame.nwave, factor: rebinFactor)
         let canvas = Canvas(width: 1100, height: max(400, min(1400, 200 + 2 * selected.count)))

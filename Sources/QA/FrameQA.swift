@@ -6,24 +6,6 @@ import Foundation
 /// values, the diagnosis of residual features, and the warnings, as one QA dictionary with keys CAMERA, EXPID,
 /// NIGHT, FLAVOR, then FIBERFLAT / SKYSUB / DIAGNOSIS / FLUXCALIB / S2N where they apply, and WARNINGS.
 public struct FrameQA: Sendable {
-    /// The fiber flat made from this (flat-lamp) frame.
-    public struct FiberFlatInput: Sendable {
-        public var flat: [Float]
-        public var mask: [UInt32]
-        public var meanSpectrum: [Float]
-        public var chi2pdf: Double?
-        public init(flat: [Float], mask: [UInt32], meanSpectrum: [Float], chi2pdf: Double?) {
-            self.flat = flat; self.mask = mask; self.meanSpectrum = meanSpectrum; self.chi2pdf = chi2pdf
-        }
-    }
-
-    /// The flux calibration vectors of this frame, [nspec, nwave] on the frame's grid.
-    public struct CalibInput: Sendable {
-        public var calib: [Float]
-        public var ivar: [Float]?
-        public init(calib: [Float], ivar: [Float]?) { self.calib = calib; self.ivar = ivar }
-    }
-
     public var qa: QAValue
     public var diagnosis: FrameDiagnosis?
     /// The sky-subtracted frame the SKYSUB metrics and the diagnosis used.
@@ -32,12 +14,14 @@ public struct FrameQA: Sendable {
 
     /// - Parameters:
     ///   - frame: the frame as given (any kind).
+    ///   - fiberflat: the fiber flat made from this frame when it is a flat-lamp frame (FIBERFLAT metrics).
     ///   - sframe: its sky-subtracted version (the frame itself for sframe/cframe, frame / fiberflat - sky when the
     ///     caller had a sky model), nil when no sky subtraction is known.
     ///   - nrej: pixels rejected in the sky fit (sky file NREJ), when known.
+    ///   - calib: the flux calibration of this frame, [nspec, nwave] on the frame's grid (FLUXCALIB metrics).
     ///   - ccdRow: CCD row of fiber index i at a wavelength (from the PSF traces), for the diagnosis.
-    public static func compute(frame: Frame, kind: SpectralFileKind, fiberflat: FiberFlatInput? = nil, sframe: Frame? = nil,
-                               nrej: Int? = nil, calib: CalibInput? = nil, ccdRow: ((Int, Double) -> Double)? = nil,
+    public static func compute(frame: Frame, kind: SpectralFileKind, fiberflat: FiberFlat? = nil, sframe: Frame? = nil,
+                               nrej: Int? = nil, calib: FluxCalibration? = nil, ccdRow: ((Int, Double) -> Double)? = nil,
                                params: QAParameters = QAParameters(), diagnosisOptions: FrameDiagnosis.Options = .init(),
                                path: String = "frame") throws -> FrameQA {
         let h = frame.header
@@ -59,11 +43,13 @@ public struct FrameQA: Sendable {
 
         // FIBERFLAT: a flat-lamp frame and the fiber flat made from it (desispec.fiberflat.qa_fiberflat).
         if let ff = fiberflat {
-            guard ff.flat.count == frame.flux.count, ff.meanSpectrum.count == frame.nwave, ff.mask.count == frame.flux.count else {
-                throw DESIError.mismatch("\(path): fiber flat is \(ff.flat.count / max(1, ff.meanSpectrum.count)) x \(ff.meanSpectrum.count), frame is \(frame.nspec) x \(frame.nwave)")
+            guard ff.nspec == frame.nspec, ff.nwave == frame.nwave else {
+                throw DESIError.mismatch("\(path): fiber flat is [\(ff.nspec), \(ff.nwave)], frame is [\(frame.nspec), \(frame.nwave)]")
             }
-            let v = FrameMetrics.fiberFlat(frameFlux: frame.flux, flat: ff.flat, flatMask: ff.mask, meanSpectrum: ff.meanSpectrum,
-                                           nspec: frame.nspec, nwave: frame.nwave, chi2pdf: ff.chi2pdf, params: params)
+            // The metrics of desispec work on the float32 values of the files.
+            let v = FrameMetrics.fiberFlat(frameFlux: frame.flux, flat: ff.flat.map { Float($0) }, flatMask: ff.mask,
+                                           meanSpectrum: ff.meanspec.map { Float($0) }, nspec: frame.nspec, nwave: frame.nwave,
+                                           chi2pdf: ff.chi2pdf, params: params)
             items.append(("FIBERFLAT", v)); collect("FIBERFLAT", v)
         }
 
@@ -75,7 +61,8 @@ public struct FrameQA: Sendable {
             }
             let skyRows = fm.rows(objtype: "SKY")
             guard !skyRows.isEmpty else {
-                throw DESIError.badFile(path: path, problem: "no sky fibers (no OBJTYPE == SKY in the FIBERMAP): cannot measure sky residuals")
+                let problem = "no sky fibers (no OBJTYPE == SKY in the FIBERMAP): cannot measure sky residuals"
+                throw DESIError.badFile(path: path, problem: problem)
             }
             let v = FrameMetrics.skyResiduals(sframe: s, skyRows: skyRows, rejected: nrej, params: params)
             items.append(("SKYSUB", v)); collect("SKYSUB", v)
@@ -87,8 +74,8 @@ public struct FrameQA: Sendable {
 
         // FLUXCALIB (desispec.fluxcalibration.qa_fluxcalib).
         if let c = calib {
-            guard c.calib.count == frame.flux.count else {
-                throw DESIError.mismatch("\(path): flux calibration has \(c.calib.count) values, frame has \(frame.nspec) x \(frame.nwave)")
+            guard c.nspec == frame.nspec, c.nwave == frame.nwave else {
+                throw DESIError.mismatch("\(path): flux calibration is [\(c.nspec), \(c.nwave)], frame is [\(frame.nspec), \(frame.nwave)]")
             }
             guard let exptime = h.double("EXPTIME"), exptime > 0 else {
                 throw DESIError.badFile(path: path, problem: "no positive EXPTIME in the header: cannot compute the zero point")

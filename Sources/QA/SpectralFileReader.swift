@@ -9,11 +9,42 @@ public enum SpectralFileKind: String, Sendable {
 
     /// Sky-subtracted flux (sframe, cframe).
     public var isSkySubtracted: Bool { self == .sframe || self == .cframe }
+    /// Extracted spectra of some calibration stage (frame, fframe, sframe, cframe), read as a `Frame`.
+    public var isFrame: Bool { [.frame, .fframe, .sframe, .cframe].contains(self) }
 }
 
-/// Reads the per-camera spectral files QA needs as `Frame`s: frames of every kind and, for plots, sky, fiber-flat
-/// and flux-calibration files (same layout: an [nspec, nwave] image in HDU 0, IVAR, MASK, WAVELENGTH, FIBERMAP).
-/// desispec.io.read_frame layout (inventory §18.2).
+/// A per-camera product, read with the data-model reader of its kind.
+public enum SpectralProduct: Sendable {
+    case frame(Frame)
+    case sky(SkyModel)
+    case fiberflat(FiberFlat)
+    case fluxcalib(FluxCalibration)
+
+    /// The product as rows of fibers (what figures show).
+    public var perFiber: any PerFiberProduct {
+        switch self {
+        case .frame(let p): p
+        case .sky(let p): p
+        case .fiberflat(let p): p
+        case .fluxcalib(let p): p
+        }
+    }
+}
+
+/// A per-camera spectral file: its kind and its product.
+public struct SpectralFile: Sendable {
+    public var kind: SpectralFileKind
+    public var product: SpectralProduct
+
+    /// The frame, for the frame kinds (frame, fframe, sframe, cframe).
+    public var frame: Frame? {
+        if case .frame(let f) = product { return f }
+        return nil
+    }
+}
+
+/// Tells the kind of a per-camera spectral file and reads it with its own reader (desispec.io.read_frame,
+/// read_sky, read_fiberflat, read_flux_calibration): what QA and the plots read.
 public enum SpectralFileReader {
 
     /// The file's kind, or an error naming the file when it is not one of the per-camera spectral files.
@@ -30,15 +61,16 @@ public enum SpectralFileReader {
             if header.bool("SKYSUB") == true { return .sframe }
             return .frame
         case "IMAGE":
-            throw DESIError.badFile(path: path, problem: "a CCD image (HDU 0 is IMAGE), not extracted spectra; give a frame, sframe or cframe")
+            let problem = "a CCD image (HDU 0 is IMAGE), not extracted spectra; give a frame, sframe or cframe"
+            throw DESIError.badFile(path: path, problem: problem)
         default:
             throw DESIError.badFile(path: path, problem: "HDU 0 is '\(hdu0Name)': not a frame, sky, fiberflat or fluxcalib file")
         }
     }
 
-    /// Reads flux (HDU 0), IVAR, MASK (zeros when absent), WAVELENGTH, FIBERMAP (when present), and the
-    /// HDU 0 header. Throws DESIError.badFile naming the file and what is missing.
-    public static func read(_ path: String) throws -> (frame: Frame, kind: SpectralFileKind) {
+    /// The kind of the file at `path`, from its HDUs; throws DESIError.badFile naming the file when it does not
+    /// exist or its HDU 0 holds no [nspec, nwave] image (a spectra/coadd file, a table).
+    public static func kind(of path: String) throws -> SpectralFileKind {
         guard FileManager.default.fileExists(atPath: path) else { throw DESIError.badFile(path: path, problem: "no such file") }
         let f = try FITSFile.open(path)
         defer { try? f.close() }
@@ -46,38 +78,34 @@ public enum SpectralFileReader {
         try f.moveTo(index: 0)
         let (_, shape0) = try f.imageShape()
         if shape0.isEmpty || shape0.reduce(1, *) == 0 || f.currentHDUType != .image {
-            if names.contains(where: { $0.hasSuffix("_FLUX") }) {
-                throw DESIError.badFile(path: path, problem: "a spectra/coadd file (\(names.filter { $0.hasSuffix("_FLUX") }.joined(separator: ","))), not a per-camera frame")
+            let fluxHDUs = names.filter { $0.hasSuffix("_FLUX") }
+            if !fluxHDUs.isEmpty {
+                let problem = "a spectra/coadd file (\(fluxHDUs.joined(separator: ","))), not a per-camera frame"
+                throw DESIError.badFile(path: path, problem: problem)
             }
             throw DESIError.badFile(path: path, problem: "HDU 0 holds no image: not a frame (HDUs: \(names.joined(separator: ",")))")
         }
-        let kind = try kind(of: path, hdu0Name: names.first ?? "", header: try f.readHeader())
-        if [.frame, .fframe, .sframe, .cframe].contains(kind) {
-            return (try Frame.read(path, skipResolution: true), kind)
+        return try kind(of: path, hdu0Name: names.first ?? "", header: try f.readHeader())
+    }
+
+    /// Reads the file with the reader of its kind (frames without their resolution data).
+    public static func read(_ path: String) throws -> SpectralFile {
+        let kind = try kind(of: path)
+        switch kind {
+        case .frame, .fframe, .sframe, .cframe:
+            return SpectralFile(kind: kind, product: .frame(try Frame.read(path, skipResolution: true)))
+        case .sky: return SpectralFile(kind: kind, product: .sky(try SkyModel.read(path)))
+        case .fiberflat: return SpectralFile(kind: kind, product: .fiberflat(try FiberFlat.read(path)))
+        case .fluxcalib: return SpectralFile(kind: kind, product: .fluxcalib(try FluxCalibration.read(path)))
         }
-        // Sky, fiber flat, flux calibration: the same HDUs, another name for HDU 0.
-        let img = try f.readImage(as: Float.self)
-        guard img.shape.count == 2 else {
-            throw DESIError.badFile(path: path, problem: "HDU 0 has shape \(img.shape), expected [nspec, nwave]")
+    }
+
+    /// Reads a frame of any calibration stage; a sky, fiber-flat or flux-calibration file is refused by name.
+    public static func readFrame(_ path: String) throws -> (frame: Frame, kind: SpectralFileKind) {
+        let kind = try kind(of: path)
+        guard kind.isFrame else {
+            throw DESIError.badFile(path: path, problem: "a \(kind.rawValue) file, not a frame; give a frame, sframe or cframe")
         }
-        for name in ["IVAR", "WAVELENGTH"] where !names.contains(name) {
-            throw DESIError.badFile(path: path, problem: "no \(name) HDU (HDUs: \(names.joined(separator: ",")))")
-        }
-        let ivar = try f.readImage("IVAR", as: Float.self)
-        let mask = names.contains("MASK") ? try f.readImage("MASK", as: UInt32.self).data : [UInt32](repeating: 0, count: img.count)
-        let wave = try f.readImage("WAVELENGTH", as: Double.self)
-        guard wave.count == img.shape[1], ivar.count == img.count, mask.count == img.count else {
-            throw DESIError.badFile(path: path, problem: "HDU sizes disagree: HDU 0 \(img.shape), IVAR \(ivar.shape), MASK \(mask.count) values, WAVELENGTH \(wave.shape)")
-        }
-        var fibermap: Fibermap?
-        if names.contains("FIBERMAP") {
-            let fm = Fibermap(table: try f.readTable("FIBERMAP"))
-            if fm.count != img.shape[0] {
-                throw DESIError.badFile(path: path, problem: "FIBERMAP has \(fm.count) rows for \(img.shape[0]) spectra")
-            }
-            fibermap = fm
-        }
-        let frame = Frame(wave: wave.data, flux: img.data, ivar: ivar.data, mask: mask, fibermap: fibermap, header: img.header)
-        return (frame, kind)
+        return (try Frame.read(path, skipResolution: true), kind)
     }
 }

@@ -24,20 +24,6 @@ public struct SkyOptions: Sendable {
     public init() {}
 }
 
-/// FIBERSTATUS bits of fibers that cannot be used for, or are not sky-subtracted by, the sky model
-/// (desispec.fiberbitmasking.get_skysub_fiberbitmask_val = all fatal bits plus the bad-amplifier bit of the arm).
-public func skyFiberStatusMask(arm: Camera.Arm?) -> UInt32 {
-    var m = FiberStatus.brokenFiber | FiberStatus.missingPosition | FiberStatus.badPosition | FiberStatus.badFiber
-        | FiberStatus.badTrace | FiberStatus.badArc | FiberStatus.badFlat | FiberStatus.manyBadColumns | FiberStatus.manyRejected
-    switch arm {
-    case .b?: m |= FiberStatus.badAmpB
-    case .r?: m |= FiberStatus.badAmpR
-    case .z?: m |= FiberStatus.badAmpZ
-    case nil: m |= FiberStatus.badAmpB | FiberStatus.badAmpR | FiberStatus.badAmpZ
-    }
-    return m
-}
-
 /// FIBERSTATUS VARIABLETHRU: such fibers are not used as sky fibers.
 let variableThroughputBit: UInt32 = 1 << 14
 

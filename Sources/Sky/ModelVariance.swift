@@ -1,10 +1,6 @@
+import DESICore
 import Foundation
 import LinearAlgebra
-
-/// Combined inverse variance 1/(1/a + 1/b), 0 where either is 0 (desispec.util.combine_ivar).
-@inline(__always) func combineIvar(_ a: Double, _ b: Double) -> Double {
-    (a > 0 && b > 0) ? 1 / (1 / a + 1 / b) : 0
-}
 
 /// Extra variance of the sky model around sky lines (desispec.sky._model_variance): where the sky fibers'
 /// residuals exceed their errors, the model variance gets (0.005 sky)^2 + (sigma_w dsky/dwave)^2 with

@@ -94,9 +94,9 @@ final class DependencyDirectionTests: XCTestCase {
         var broken: [String] = []
         for match in pattern.matches(in: manifest, range: range) {
             let name = String(manifest[Range(match.range(at: 1), in: manifest)!])
-            let deps = manifest[Range(match.range(at: 2), in: manifest)!]
+            let deps = String(manifest[Range(match.range(at: 2), in: manifest)!])
             let quoted = try NSRegularExpression(pattern: #""([A-Za-z]+)""#)
-            let names = quoted.matches(in: String(deps), range: NSRange(deps.startIndex..., in: deps))
+            let names = quoted.matches(in: deps, range: NSRange(deps.startIndex..., in: deps))
                 .map { String(deps[Range($0.range(at: 1), in: deps)!]) }
             guard let rule = Self.allowed[name] else { continue }   // TestSupport and test targets: free
             checked += 1

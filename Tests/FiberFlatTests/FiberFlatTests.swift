@@ -4,7 +4,7 @@ import Foundation
 import TestSupport
 import LinearAlgebra
 import XCTest
-@testable import FiberFlat
+@testable import FiberFlatFit
 
 final class SplineFitTests: XCTestCase {
     /// desispec.linalg.spline_fit (scipy splrep/splev, knots every 5 A, weights w) on the same data gives

@@ -93,7 +93,7 @@ final class FluxCalibrationTests: XCTestCase {
         let path = NSTemporaryDirectory() + "fluxcalib-test-\(ProcessInfo.processInfo.processIdentifier).fits"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try cal.write(path, provenance: ["desispec-swift test"])
-        let back = try FluxCalib.read(path)
+        let back = try FluxCalibration.read(path)
         XCTAssertEqual(back.calib, cal.calib)
         XCTAssertEqual(back.ivar, cal.ivar)
         XCTAssertEqual(back.wave.count, cal.wave.count)
@@ -124,7 +124,7 @@ final class FluxCalibrationTests: XCTestCase {
 
     func testApplyFluxCalibrationPropagatesVariance() throws {
         var f = Frame(wave: [5000, 5001], flux: [10, 20], ivar: [4, 0], mask: [0, 0])
-        let c = FluxCalib(wave: [5000, 5001], calib: [2, 4], ivar: [100, 100], mask: [0, 0])
+        let c = FluxCalibration(wave: [5000, 5001], calib: [2, 4], ivar: [100, 100], mask: [0, 0])
         try applyFluxCalibration(&f, c)
         XCTAssertEqual(f.flux, [5, 5])
         // ivar' = C^4 ivar ivarC / (C^2 ivarC + F^2 ivar) = 16*4*100/(4*100 + 100*4) = 8

@@ -110,8 +110,8 @@ final class QAExposureTests: XCTestCase {
         XCTAssertEqual(try SpectralFileReader.read(try write("y.fits", hdu0: "FLUX")).kind, .frame)
         XCTAssertEqual(try SpectralFileReader.read(try write("z.fits", hdu0: "SKY")).kind, .sky)
         let r = try SpectralFileReader.read(try write("frame-b3-00000001.fits", hdu0: "FLUX"))
-        XCTAssertEqual(r.frame.camera?.name, "b3")
-        XCTAssertEqual(r.frame.mask, [UInt32](repeating: 0, count: 6), "no MASK HDU: all good")
+        XCTAssertEqual(r.frame?.camera?.name, "b3")
+        XCTAssertEqual(r.frame?.mask, [UInt32](repeating: 0, count: 6), "no MASK HDU: all good")
         let pre = try write("preproc.fits", hdu0: "IMAGE")
         XCTAssertThrowsError(try SpectralFileReader.read(pre)) { e in XCTAssertTrue("\(e)".contains("CCD image"), "\(e)") }
     }

@@ -1,9 +1,6 @@
 import ArgumentParser
 import DESICore
-import FiberFlat
-import FluxCalib
 import Foundation
-import Sky
 
 /// `desispec cframe`: apply fiber flat, sky subtraction and flux calibration to a frame (desi_process_exposure).
 struct CFrameCommand: ParsableCommand {
@@ -26,9 +23,9 @@ struct CFrameCommand: ParsableCommand {
     func run() throws {
         try runStep {
             let log = global.makeLogger("cframe")
-            var frame = try loadSkySubtractedFrame(frame: infile, fiberflat: fiberflat, sky: sky)
+            var frame = try Frame.readSkySubtracted(infile, fiberflat: fiberflat, sky: sky)
             if let calib {
-                let c = try FluxCalib.read(calib)
+                let c = try FluxCalibration.read(calib)
                 do { try applyFluxCalibration(&frame, c) } catch { throw DESIError.mismatch("\(infile) and \(calib): \(error)") }
             }
             var inputs = ["-i \(infile)"]

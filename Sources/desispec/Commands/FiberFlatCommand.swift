@@ -1,6 +1,6 @@
 import ArgumentParser
 import DESICore
-import FiberFlat
+import FiberFlatFit
 import FITS
 import Foundation
 

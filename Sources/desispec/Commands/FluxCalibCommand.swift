@@ -28,7 +28,7 @@ struct FluxCalibCommand: ParsableCommand {
     func run() throws {
         try runStep {
             let log = global.makeLogger("fluxcalib")
-            let frame = try loadSkySubtractedFrame(frame: infile, fiberflat: fiberflat, sky: sky)
+            let frame = try Frame.readSkySubtracted(infile, fiberflat: fiberflat, sky: sky)
             let stars = try StdStarModels.read(models)
             var options = FluxCalibOptions()
             options.nsigFluxScale = nsigFluxScale
@@ -38,7 +38,7 @@ struct FluxCalibCommand: ParsableCommand {
                 let isStd = StdStarSelection.isStdStar(fm)
                 standards = frame.fibers.indices.filter { isStd[$0] }.map { frame.fibers[$0] }
             }
-            let calib: FluxCalib
+            let calib: FluxCalibration
             do {
                 calib = try computeFluxCalibration(frame: frame, modelWave: stars.wave, modelFlux: stars.flux,
                                                    modelFibers: stars.fibers, standardFibers: standards, options: options)

@@ -28,7 +28,8 @@ struct PlotFrameCommand: ParsableCommand {
         let log = global.makeLogger("plot-frame")
         try runStep {
             guard rebin >= 1 else { throw DESIError.invalidArgument("--rebin must be at least 1, got \(rebin)") }
-            let (frame, kind) = try SpectralFileReader.read(file)
+            let input = try SpectralFileReader.read(file)
+            let (frame, kind) = (input.product.perFiber, input.kind)
             var rows = Array(0..<frame.nspec)
             let fiberNumbers = frame.fibers
             if let text = fibers {
@@ -39,7 +40,9 @@ struct PlotFrameCommand: ParsableCommand {
                 }
             }
             if skyFibers {
-                guard let fm = frame.fibermap else { throw DESIError.badFile(path: file, problem: "no FIBERMAP HDU: cannot tell the sky fibers") }
+                guard let fm = frame.rowFibermap else {
+                    throw DESIError.badFile(path: file, problem: "no FIBERMAP HDU: cannot tell the sky fibers")
+                }
                 let sky = Set(fm.rows(objtype: "SKY"))
                 rows = rows.filter { sky.contains($0) }
                 guard !rows.isEmpty else { throw DESIError.badFile(path: file, problem: "no sky fibers (OBJTYPE SKY) among the selected fibers") }

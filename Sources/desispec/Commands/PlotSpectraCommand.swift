@@ -118,15 +118,15 @@ struct SpectrumEntry {
                                      fiber: fib.map { $0[r] }, bands: bands)
             }
         }
-        let (frame, _) = try SpectralFileReader.read(path)
-        let tids = frame.fibermap?.targetIDs ?? []
+        let frame = try SpectralFileReader.read(path).product.perFiber
+        let tids = frame.rowFibermap?.targetIDs ?? []
         let fibers = frame.fibers
         let band = frame.camera.map { $0.arm.rawValue } ?? "x"
         return (0..<frame.nspec).map { r in
-            let n = frame.nwave
+            let row = frame.float32Row(r)
             let t = r < tids.count ? tids[r] : nil
             return SpectrumEntry(label: "\(base) fiber \(fibers[r])" + (t.map { " TARGETID \($0)" } ?? ""), targetID: t, fiber: fibers[r],
-                                 bands: [(band, frame.wave, Array(frame.flux[(r * n)..<((r + 1) * n)]), Array(frame.ivar[(r * n)..<((r + 1) * n)]))])
+                                 bands: [(band, frame.wave, row.values, row.ivar)])
         }
     }
 

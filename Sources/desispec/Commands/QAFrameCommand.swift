@@ -1,11 +1,8 @@
 import ArgumentParser
 import DESICore
-import FiberFlat
-import FluxCalib
 import Foundation
 import PSF
 import QA
-import Sky
 
 /// `desispec qa-frame FRAME`: the QA metrics of one camera's frame (desi_qa_frame, desispec.qa.qa_frame), as JSON
 /// or YAML, with optional figures.
@@ -50,114 +47,29 @@ struct QAFrameCommand: ParsableCommand {
         let log = global.makeLogger("qa-frame")
         var flagged = false
         try runStep {
-            let (input, kind) = try SpectralFileReader.read(frame)
-            guard [.frame, .fframe, .sframe, .cframe].contains(kind) else {
-                throw DESIError.badFile(path: frame, problem: "a \(kind.rawValue) file, not a frame; give a frame, sframe or cframe")
-            }
-            guard let camera = input.camera else {
-                throw DESIError.badFile(path: frame, problem: "no valid CAMERA keyword in HDU 0")
-            }
-            let expid = input.header.int("EXPID") ?? 0
-            let night = input.header["NIGHT"].map { v in v.intValue.map(String.init) ?? v.stringValue ?? "" } ?? ""
-            let flavor = (input.header.string("FLAVOR") ?? input.header.string("OBSTYPE") ?? "science").lowercased()
-            let isFlat = flavor.contains("flat")
+            let target = try FrameQARun.Target(path: frame)
+            let (kind, camera, expid, night) = (target.kind, target.camera, target.expid, target.night)
             let related = RelatedFiles(frame: frame, camera: camera.name, expid: expid, night: night, search: !noSearch)
-
-            // Inputs, each checked against the frame's camera and size.
-            let fiberflatPath = fiberflat ?? related.find(["fiberflat"], nightly: "fiberflatnight")
-            let skyPath = kind.isSkySubtracted ? nil : (sky ?? related.find(["sky"]))
-            let calibPath = calib ?? related.find(["fluxcalib"])
-            let psfPath = psf ?? related.find(["psf"], nightly: "psfnight")
-            var ff: FiberFlat?
-            if let p = fiberflatPath, isFlat || skyPath != nil {
-                ff = try FiberFlat.read(p)
-                if let c = ff?.camera, c != camera { throw DESIError.mismatch("\(p) is camera \(c), \(frame) is camera \(camera)") }
-                log.debug("fiber flat \(p)")
-            }
-            var ffInput: FrameQA.FiberFlatInput?
-            if isFlat, let ff {
-                guard ff.nspec == input.nspec, ff.nwave == input.nwave else {
-                    throw DESIError.mismatch("\(fiberflatPath!): fiber flat is [\(ff.nspec), \(ff.nwave)], frame is [\(input.nspec), \(input.nwave)]")
-                }
-                ffInput = .init(flat: ff.flat.map { Float($0) }, mask: ff.mask, meanSpectrum: ff.meanspec.map { Float($0) }, chi2pdf: ff.chi2pdf)
-            }
-            // The sky-subtracted frame.
-            var sframe: Frame?
-            var nrej: Int?
-            if kind.isSkySubtracted {
-                sframe = input
-            } else if let sp = skyPath, !isFlat {
-                let model = try SkyModel.read(sp)
-                var s = input
-                do {
-                    if kind == .frame, let ff { try applyFiberFlat(&s, ff) }
-                    try subtractSky(&s, model)
-                } catch let e as DESIError {
-                    throw DESIError.mismatch("\(sp): \(e.description)")
-                }
-                sframe = s
-                nrej = model.nrej
-                log.debug("sky model \(sp)")
-            }
-            var calibInput: FrameQA.CalibInput?
-            if let cp = calibPath, !isFlat {
-                let fc = try FluxCalib.read(cp)
-                guard fc.nspec == input.nspec, fc.nwave == input.nwave else {
-                    throw DESIError.mismatch("\(cp): flux calibration is [\(fc.nspec), \(fc.nwave)], frame is [\(input.nspec), \(input.nwave)]")
-                }
-                calibInput = .init(calib: fc.calib, ivar: fc.ivar)
-                log.debug("flux calibration \(cp)")
-            }
-            var ccdRow: ((Int, Double) -> Double)?
-            if let pp = psfPath {
-                let traces: TraceOnlyPSF
-                do { traces = try TraceOnlyPSF.read(pp) } catch let e as DESIError {
-                    throw DESIError.badFile(path: pp, problem: "not a PSF with traces (\(e.description))")
-                }
-                guard traces.nspec >= input.nspec else {
-                    throw DESIError.mismatch("\(pp): PSF has \(traces.nspec) fibers, frame has \(input.nspec)")
-                }
-                ccdRow = { traces.y(fiber: $0, wavelength: $1) }
-            }
-            if !isFlat && sframe == nil && calibInput == nil {
-                log.warning("\(frame): no sky model or flux calibration found: only the frame's header is in the QA")
-            }
-
-            let result = try FrameQA.compute(frame: input, kind: kind, fiberflat: ffInput, sframe: sframe, nrej: nrej,
-                                             calib: calibInput, ccdRow: ccdRow, path: frame)
-            var qa = result.qa
-            if case .dict(var items) = qa {
-                var inputs: [(String, QAValue)] = [("FRAME", .string(frame))]
-                if ff != nil, let p = fiberflatPath { inputs.append(("FIBERFLAT", .string(p))) }
-                if let p = skyPath, sframe != nil { inputs.append(("SKY", .string(p))) }
-                if let p = calibPath, calibInput != nil { inputs.append(("FLUXCALIB", .string(p))) }
-                if let p = psfPath { inputs.append(("PSF", .string(p))) }
-                items.insert(("INPUTS", .dict(inputs)), at: 4)
-                items.insert(("SOFTWARE", .string("desispec-swift \(DesispecVersion.string) qa-frame")), at: 4)
-                qa = .dict(items)
-            }
+            let inputs = FrameQARun.Inputs(fiberflat: fiberflat ?? related.find(["fiberflat"], nightly: "fiberflatnight"),
+                                           sky: kind.isSkySubtracted ? nil : (sky ?? related.find(["sky"])),
+                                           calib: calib ?? related.find(["fluxcalib"]),
+                                           psf: psf ?? related.find(["psf"], nightly: "psfnight"))
             let tag = "\(camera.name)-\(String(format: "%08d", expid))"
             let out = output ?? ((frame as NSString).deletingLastPathComponent as NSString).appendingPathComponent("qa-\(tag).json")
-            if let dir = makePlots {
-                let title = "\(camera.name) exposure \(expid)"
-                if let s = result.sframe, let sky = qa["SKYSUB"] {
-                    try Figures.skyResiduals(sky, wave: s.wave, title: "\(title): sky residuals", path: "\(dir)/qa-sky-\(tag).png")
-                }
-                if let d = result.diagnosis, let s = result.sframe {
-                    try Figures.diagnosis(d, frame: s, title: title, path: "\(dir)/qa-diagnosis-\(tag).png")
-                }
-                if let s2n = qa["S2N"], s2n["MEDIAN_SNR"] != nil, input.fibermap != nil {
-                    try Figures.signalToNoise(s2n, title: "\(title): S/N", path: "\(dir)/qa-s2n-\(tag).png")
-                }
-                try Figures.frameImage(result.sframe ?? input, title: "\(title) (\(result.sframe != nil && !kind.isSkySubtracted ? "sky-subtracted " : "")\(kind.rawValue))",
-                                       path: "\(dir)/qa-frame-\(tag).png")
-            }
-            try qa.write(to: out)
+            let result = try FrameQARun.run(target, inputs: inputs, readTraces: Self.readTraces, output: out, plotDirectory: makePlots,
+                                            figureTag: tag, software: "desispec-swift \(DesispecVersion.string) qa-frame",
+                                            log: QALog(debug: { log.debug("\($0)") }, warning: { log.warning("\($0)") }))
             for w in result.warnings { log.warning("\(camera.name) \(w)") }
             log.info("wrote \(out)")
-            flagged = result.diagnosis?.flagged ?? false
+            flagged = result.flagged
         }
         if failOnFlag && flagged { throw ExitCode(3) }
+    }
+
+    /// The CCD rows of a PSF file's traces (YTRACE), for the diagnosis.
+    static func readTraces(_ path: String) throws -> TraceRows {
+        let traces = try TraceOnlyPSF.read(path)
+        return TraceRows(nspec: traces.nspec) { traces.y(fiber: $0, wavelength: $1) }
     }
 }
 

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DESICore
-import FiberFlat
 import FITS
 import Foundation
 import Sky

@@ -44,8 +44,8 @@ struct StdStarsCommand: ParsableCommand {
                 throw DESIError.invalidArgument("--fiberflats has \(fiberflats.count) files for \(frames.count) frames")
             }
             let sframes = try frames.indices.map { i in
-                try loadSkySubtractedFrame(frame: frames[i], fiberflat: fiberflats.isEmpty ? nil : fiberflats[i],
-                                           sky: skymodels.isEmpty ? nil : skymodels[i])
+                try Frame.readSkySubtracted(frames[i], fiberflat: fiberflats.isEmpty ? nil : fiberflats[i],
+                                            sky: skymodels.isEmpty ? nil : skymodels[i])
             }
             let templates: StellarTemplates
             if let path = StandardStarInputs.templatesPath(starmodels) { templates = try StellarTemplates.read(path) }

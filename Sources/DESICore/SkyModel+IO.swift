@@ -1,9 +1,9 @@
-import DESICore
 import FITS
 
 extension SkyModel {
     /// Reads a sky file in DESI's layout (desispec.io.read_sky): HDU0 SKY, IVAR, MASK, WAVELENGTH, optional
-    /// STATIVAR, THRPUTCORR, THRPUTCORR_MOD, SKYTARGETID.
+    /// STATIVAR, THRPUTCORR, THRPUTCORR_MOD, SKYTARGETID. A file without MASK (hand-made) reads as all pixels
+    /// good, as `Frame.read` does.
     public static func read(_ path: String) throws -> SkyModel {
         let f = try FITSFile.open(path)
         defer { try? f.close() }
@@ -12,14 +12,16 @@ extension SkyModel {
         guard sky.shape.count == 2 else {
             throw DESIError.badFile(path: path, problem: "HDU 0 (SKY) has shape \(sky.shape), expected [nspec, nwave]")
         }
-        for name in ["IVAR", "MASK", "WAVELENGTH"] where !f.hasHDU(name) {
+        for name in ["IVAR", "WAVELENGTH"] where !f.hasHDU(name) {
             throw DESIError.badFile(path: path, problem: "no \(name) HDU: not a sky file")
         }
         let ivar = try f.readImage("IVAR", as: Double.self)
-        let mask = try f.readImage("MASK", as: UInt32.self)
+        let mask = f.hasHDU("MASK") ? try f.readImage("MASK", as: UInt32.self)
+            : FITSImage(shape: sky.shape, data: [UInt32](repeating: 0, count: sky.count))
         let wave = try f.readImage("WAVELENGTH", as: Double.self)
         guard ivar.shape == sky.shape, mask.shape == sky.shape, wave.count == sky.shape[1] else {
-            throw DESIError.badFile(path: path, problem: "HDU shapes disagree: SKY \(sky.shape), IVAR \(ivar.shape), MASK \(mask.shape), WAVELENGTH \(wave.shape)")
+            let shapes = "SKY \(sky.shape), IVAR \(ivar.shape), MASK \(mask.shape), WAVELENGTH \(wave.shape)"
+            throw DESIError.badFile(path: path, problem: "HDU shapes disagree: \(shapes)")
         }
         let stat = f.hasHDU("STATIVAR") ? try f.readImage("STATIVAR", as: Double.self).data : nil
         let tc = f.hasHDU("THRPUTCORR") ? try f.readImage("THRPUTCORR", as: Double.self).data : nil

@@ -1,4 +1,3 @@
-import DESICore
 import FITS
 
 extension FiberFlat {
@@ -20,7 +19,8 @@ extension FiberFlat {
         let meanspec = try f.readImage("MEANSPEC", as: Double.self)
         let wave = try f.readImage("WAVELENGTH", as: Double.self)
         guard wave.count == img.shape[1], ivar.shape == img.shape, mask.shape == img.shape, meanspec.count == wave.count else {
-            throw DESIError.badFile(path: path, problem: "HDU shapes disagree: FIBERFLAT \(img.shape), IVAR \(ivar.shape), MASK \(mask.shape), MEANSPEC \(meanspec.shape), WAVELENGTH \(wave.shape)")
+            let shapes = "FIBERFLAT \(img.shape), IVAR \(ivar.shape), MASK \(mask.shape), MEANSPEC \(meanspec.shape)"
+            throw DESIError.badFile(path: path, problem: "HDU shapes disagree: \(shapes), WAVELENGTH \(wave.shape)")
         }
         var fibermap: Fibermap?
         if f.hasHDU("FIBERMAP") { fibermap = Fibermap(table: try f.readTable("FIBERMAP")) }

@@ -1,4 +1,3 @@
-import DESICore
 import FITS
 
 /// A sky model (desispec.sky.SkyModel): the sky of every fiber of a frame, already convolved with that fiber's
@@ -42,5 +41,4 @@ public struct SkyModel: Sendable {
 
     public var nwave: Int { wave.count }
     public var nspec: Int { flux.count / wave.count }
-    public var camera: Camera? { header.string("CAMERA").flatMap { Camera($0.trimmingCharacters(in: .whitespaces)) } }
 }

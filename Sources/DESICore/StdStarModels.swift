@@ -1,6 +1,5 @@
-import Foundation
-import DESICore
 import FITS
+import Foundation
 
 /// Normalised models of the standard stars of one spectrograph (desispec stdstars file): flux [nstar, nwave]
 /// in 1e-17 erg/s/cm2/A on the template wavelength grid, fibers, fit metadata, template coefficients,
@@ -55,7 +54,8 @@ public struct StdStarModels: Sendable {
         let wave = try f.readImage("WAVELENGTH", as: Double.self).data
         let fibers = try f.readImage("FIBERS", as: Int64.self).data.map { Int($0) }
         guard fl.shape.count == 2, fl.shape[1] == wave.count, fl.shape[0] == fibers.count else {
-            throw DESIError.badFile(path: path, problem: "FLUX shape \(fl.shape) does not match \(fibers.count) fibers x \(wave.count) wavelengths")
+            let expected = "\(fibers.count) fibers x \(wave.count) wavelengths"
+            throw DESIError.badFile(path: path, problem: "FLUX shape \(fl.shape) does not match \(expected)")
         }
         let meta = try f.readTable("METADATA")
         var coef: [Double] = [], nt = 0

@@ -1,4 +1,3 @@
-import DESICore
 import FITS
 import Foundation
 import LinearAlgebra
@@ -13,7 +12,7 @@ public func subtractSky(_ frame: inout Frame, _ sky: SkyModel, applyThroughputCo
     guard frame.nspec == sky.nspec, frame.nwave == sky.nwave else {
         throw DESIError.mismatch("frame is [\(frame.nspec), \(frame.nwave)], sky model is [\(sky.nspec), \(sky.nwave)]")
     }
-    guard sameGrid(frame.wave, sky.wave) else {
+    guard sameWavelengthGrid(frame.wave, sky.wave) else {
         throw DESIError.mismatch("frame and sky not on same wavelength grid")
     }
     if let a = frame.camera, let b = sky.camera, a != b {
@@ -55,9 +54,21 @@ public func subtractSky(_ frame: inout Frame, _ sky: SkyModel, applyThroughputCo
     }
 }
 
-/// numpy.allclose on two grids.
-func sameGrid(_ a: [Double], _ b: [Double]) -> Bool {
-    guard a.count == b.count else { return false }
-    for i in 0..<a.count where abs(a[i] - b[i]) > 1e-8 + 1e-5 * abs(b[i]) { return false }
-    return true
+/// FIBERSTATUS bits of fibers that cannot be used for, or are not sky-subtracted by, the sky model
+/// (desispec.fiberbitmasking.get_skysub_fiberbitmask_val = all fatal bits plus the bad-amplifier bit of the arm).
+public func skyFiberStatusMask(arm: Camera.Arm?) -> UInt32 {
+    var m = FiberStatus.brokenFiber | FiberStatus.missingPosition | FiberStatus.badPosition | FiberStatus.badFiber
+        | FiberStatus.badTrace | FiberStatus.badArc | FiberStatus.badFlat | FiberStatus.manyBadColumns | FiberStatus.manyRejected
+    switch arm {
+    case .b?: m |= FiberStatus.badAmpB
+    case .r?: m |= FiberStatus.badAmpR
+    case .z?: m |= FiberStatus.badAmpZ
+    case nil: m |= FiberStatus.badAmpB | FiberStatus.badAmpR | FiberStatus.badAmpZ
+    }
+    return m
+}
+
+/// Combined inverse variance 1/(1/a + 1/b), 0 where either is 0 (desispec.util.combine_ivar).
+@inlinable public func combineIvar(_ a: Double, _ b: Double) -> Double {
+    (a > 0 && b > 0) ? 1 / (1 / a + 1 / b) : 0
 }

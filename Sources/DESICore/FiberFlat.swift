@@ -1,4 +1,3 @@
-import DESICore
 import FITS
 
 /// A fiber flat (desispec.fiberflat.FiberFlat): the ratio of each fiber's flat-lamp spectrum to the mean,
@@ -21,9 +20,15 @@ public struct FiberFlat: Sendable {
         guard nw > 0, flat.count % nw == 0, flat.count > 0 else {
             throw DESIError.invalidArgument("fiber flat of \(flat.count) values does not fit \(nw) wavelengths")
         }
-        guard ivar.count == flat.count else { throw DESIError.invalidArgument("fiber flat ivar has \(ivar.count) values, flat has \(flat.count)") }
-        if let mask, mask.count != flat.count { throw DESIError.invalidArgument("fiber flat mask has \(mask.count) values, flat has \(flat.count)") }
-        if let meanspec, meanspec.count != nw { throw DESIError.invalidArgument("meanspec has \(meanspec.count) values for \(nw) wavelengths") }
+        guard ivar.count == flat.count else {
+            throw DESIError.invalidArgument("fiber flat ivar has \(ivar.count) values, flat has \(flat.count)")
+        }
+        if let mask, mask.count != flat.count {
+            throw DESIError.invalidArgument("fiber flat mask has \(mask.count) values, flat has \(flat.count)")
+        }
+        if let meanspec, meanspec.count != nw {
+            throw DESIError.invalidArgument("meanspec has \(meanspec.count) values for \(nw) wavelengths")
+        }
         self.wave = wave; self.flat = flat; self.ivar = ivar
         self.mask = mask ?? ivar.map { $0 == 0 ? 1 : 0 }
         self.meanspec = meanspec ?? [Double](repeating: 1, count: nw)
@@ -32,5 +37,4 @@ public struct FiberFlat: Sendable {
 
     public var nwave: Int { wave.count }
     public var nspec: Int { flat.count / wave.count }
-    public var camera: Camera? { header.string("CAMERA").flatMap { Camera($0.trimmingCharacters(in: .whitespaces)) } }
 }

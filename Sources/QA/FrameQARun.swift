@@ -1,0 +1,103 @@
+import DESICore
+import Foundation
+
+/// Where a QA run tells what it uses and what it could not do: the caller's logger.
+public struct QALog {
+    public var debug: (String) -> Void
+    public var warning: (String) -> Void
+    public init(debug: @escaping (String) -> Void, warning: @escaping (String) -> Void) {
+        self.debug = debug; self.warning = warning
+    }
+}
+
+/// CCD rows of the traces of a PSF file: y(fiber index, wavelength) for fibers 0..<nspec.
+public struct TraceRows {
+    public var nspec: Int
+    public var row: (Int, Double) -> Double
+    public init(nspec: Int, row: @escaping (Int, Double) -> Double) { self.nspec = nspec; self.row = row }
+}
+
+/// `desispec qa-frame` as a library call (desi_qa_frame): read the frame, its related products each with its own
+/// reader (fiber flat, sky model, flux calibration, PSF traces), make the sky-subtracted frame when needed, compute
+/// the metrics and the diagnosis (`FrameQA`), add the inputs and the software, draw the figures and write the QA file.
+public enum FrameQARun {
+    /// The frame to check and what its header says.
+    public struct Target {
+        public var path: String
+        public var frame: Frame
+        public var kind: SpectralFileKind
+        public var camera: Camera
+        public var expid: Int
+        public var night: String
+        /// A flat-lamp frame (FLAVOR or OBSTYPE contains "flat"): FIBERFLAT metrics, no sky or flux calibration.
+        public var isFlat: Bool
+
+        /// Reads a frame of any stage; a sky/fiberflat/fluxcalib file or a frame without CAMERA is refused.
+        public init(path: String) throws {
+            (frame, kind) = try SpectralFileReader.readFrame(path)
+            guard let camera = frame.camera else { throw DESIError.badFile(path: path, problem: "no valid CAMERA keyword in HDU 0") }
+            self.path = path; self.camera = camera
+            expid = frame.header.int("EXPID") ?? 0
+            night = frame.header["NIGHT"].map { v in v.intValue.map(String.init) ?? v.stringValue ?? "" } ?? ""
+            isFlat = (frame.header.string("FLAVOR") ?? frame.header.string("OBSTYPE") ?? "science").lowercased().contains("flat")
+        }
+    }
+
+    /// Paths of the related products (nil: none); `sky` is ignored for sframes and cframes.
+    public struct Inputs {
+        public var fiberflat: String?
+        public var sky: String?
+        public var calib: String?
+        public var psf: String?
+        public init(fiberflat: String?, sky: String?, calib: String?, psf: String?) {
+            self.fiberflat = fiberflat; self.sky = sky; self.calib = calib; self.psf = psf
+        }
+    }
+
+    public struct Outcome {
+        public var qa: QAValue
+        public var warnings: [String]
+        /// The diagnosis flagged a broad residual feature.
+        public var flagged: Bool
+    }
+
+    /// Runs the QA of `target` and writes it to `output` (.json or .yaml); with `plotDirectory`, the figures
+    /// qa-{sky,diagnosis,s2n,frame}-TAG.png go there. `readTraces` reads a PSF file's traces (the PSF module's
+    /// reader; QA does not depend on the optics). `software` is the SOFTWARE entry.
+    public static func run(_ target: Target, inputs: Inputs, readTraces: (String) throws -> TraceRows, output: String,
+                           plotDirectory: String?, figureTag tag: String, software: String, log: QALog) throws -> Outcome {
+        let products = try RelatedProducts.read(for: target, inputs: inputs, readTraces: readTraces, log: log)
+        if !target.isFlat && products.sframe == nil && products.calib == nil {
+            log.warning("\(target.path): no sky model or flux calibration found: only the frame's header is in the QA")
+        }
+        let result = try FrameQA.compute(frame: target.frame, kind: target.kind, fiberflat: target.isFlat ? products.fiberflat : nil,
+                                         sframe: products.sframe, nrej: products.nrej, calib: products.calib,
+                                         ccdRow: products.traces?.row, path: target.path)
+        var qa = result.qa
+        if case .dict(var items) = qa {
+            items.insert(("INPUTS", .dict(products.inputsEntry(frame: target.path))), at: 4)
+            items.insert(("SOFTWARE", .string(software)), at: 4)
+            qa = .dict(items)
+        }
+        if let dir = plotDirectory { try drawFigures(target, result: result, qa: qa, directory: dir, tag: tag) }
+        try qa.write(to: output)
+        return Outcome(qa: qa, warnings: result.warnings, flagged: result.diagnosis?.flagged ?? false)
+    }
+
+    /// The figures of a frame's QA: sky residuals, diagnosis, S/N, and the (sky-subtracted) frame as an image.
+    static func drawFigures(_ target: Target, result: FrameQA, qa: QAValue, directory dir: String, tag: String) throws {
+        let title = "\(target.camera.name) exposure \(target.expid)"
+        if let s = result.sframe, let sky = qa["SKYSUB"] {
+            try Figures.skyResiduals(sky, wave: s.wave, title: "\(title): sky residuals", path: "\(dir)/qa-sky-\(tag).png")
+        }
+        if let d = result.diagnosis, let s = result.sframe {
+            try Figures.diagnosis(d, frame: s, title: title, path: "\(dir)/qa-diagnosis-\(tag).png")
+        }
+        if let s2n = qa["S2N"], s2n["MEDIAN_SNR"] != nil, target.frame.fibermap != nil {
+            try Figures.signalToNoise(s2n, title: "\(title): S/N", path: "\(dir)/qa-s2n-\(tag).png")
+        }
+        let subtracted = result.sframe != nil && !target.kind.isSkySubtracted ? "sky-subtracted " : ""
+        try Figures.frameImage(result.sframe ?? target.frame, title: "\(title) (\(subtracted)\(target.kind.rawValue))",
+                               path: "\(dir)/qa-frame-\(tag).png")
+    }
+}
