@@ -136,7 +136,7 @@ struct QAFrameCommand: ParsableCommand {
                 items.insert(("SOFTWARE", .string("desispec-swift \(DesispecVersion.string) qa-frame")), at: 4)
                 qa = .dict(items)
             }
-            let tag = "\(camera.name)-\(String(format: "%08d", expid))"
+            let tag = "\(camera.name)-\(FileLayout.expidString(expid))"
             let out = output ?? ((frame as NSString).deletingLastPathComponent as NSString).appendingPathComponent("qa-\(tag).json")
             if let dir = makePlots {
                 let title = "\(camera.name) exposure \(expid)"
@@ -158,36 +158,5 @@ struct QAFrameCommand: ParsableCommand {
             flagged = result.diagnosis?.flagged ?? false
         }
         if failOnFlag && flagged { throw ExitCode(3) }
-    }
-}
-
-/// DESI names of the files related to a frame: next to it (PREFIX-CAM-EXPID.fits) and in calibnight.
-struct RelatedFiles {
-    let directory: String
-    let camera: String
-    let expid: Int
-    let night: String
-    let search: Bool
-
-    init(frame: String, camera: String, expid: Int, night: String, search: Bool) {
-        directory = (frame as NSString).deletingLastPathComponent
-        self.camera = camera; self.expid = expid; self.night = night; self.search = search
-    }
-
-    /// The first existing file among PREFIX-CAM-EXPID.fits(.gz) next to the frame and
-    /// ../../../calibnight/NIGHT/NIGHTLY-CAM-NIGHT.fits(.gz).
-    func find(_ prefixes: [String], nightly: String? = nil) -> String? {
-        guard search else { return nil }
-        let dir = directory.isEmpty ? "." : directory
-        var candidates: [String] = []
-        for p in prefixes {
-            let name = "\(p)-\(camera)-\(String(format: "%08d", expid)).fits"
-            candidates += ["\(dir)/\(name)", "\(dir)/\(name).gz"]
-        }
-        if let nightly, !night.isEmpty {
-            let calibnight = ((dir as NSString).appendingPathComponent("../../../calibnight/\(night)") as NSString).standardizingPath
-            candidates += ["\(calibnight)/\(nightly)-\(camera)-\(night).fits", "\(calibnight)/\(nightly)-\(camera)-\(night).fits.gz"]
-        }
-        return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 }
