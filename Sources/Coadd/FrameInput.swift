@@ -17,7 +17,7 @@ public struct FrameInput: Sendable {
     public static func read(_ path: String) throws -> FrameInput {
         let frame = try Frame.read(path)
         guard frame.fibermap != nil else { throw DESIError.badFile(path: path, problem: "no FIBERMAP HDU: not a frame file") }
-        let f = try FITSFile.open(try DESIPaths.checkGzip(path))
+        let f = try FITSFile.open(try FileLayout.checkGzip(path))
         defer { try? f.close() }
         let scores = f.hasHDU("SCORES") ? try f.readTable("SCORES") : nil
         return FrameInput(frame: frame, scores: scores, path: path)

@@ -6,7 +6,7 @@ import FITS
 extension Frame {
     /// Reads a frame written by desispec or by `write(to:)`.
     public static func read(_ path: String, skipResolution: Bool = false) throws -> Frame {
-        let path = try DESIPaths.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
+        let path = try FileLayout.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
         let f = try FITSFile.open(path)
         try f.moveTo(index: 0)
         var flux = try f.readImage(as: Float.self)
@@ -114,7 +114,7 @@ extension Frame {
 /// header), IVAR (float32), MASK (int16, RICE-compressed as desispec writes it), READNOISE (float32), FIBERMAP.
 extension Image {
     public static func read(_ path: String) throws -> Image {
-        let path = try DESIPaths.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
+        let path = try FileLayout.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
         let f = try FITSFile.open(path)
         guard f.hasHDU("IMAGE") || (try? f.imageShape().shape.count) == 2 else {
             throw DESIError.badFile(path: path, problem: "no IMAGE HDU (not a preproc file?)")
@@ -205,7 +205,7 @@ public final class PreprocFileWriter: @unchecked Sendable {
 /// Fibermap files (fibermap-EXPID.fits) and FIBERMAP HDUs.
 extension Fibermap {
     public static func read(_ path: String) throws -> Fibermap {
-        let path = try DESIPaths.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
+        let path = try FileLayout.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
         let f = try FITSFile.open(path)
         guard f.hasHDU("FIBERMAP") else { throw DESIError.badFile(path: path, problem: "no FIBERMAP HDU") }
         let t = try f.readTable("FIBERMAP")

@@ -19,7 +19,7 @@ public struct ExposureInfo: Sendable, Equatable {
 public enum NightInventory {
     /// Lists the exposures of a night from `$DESI_SPECTRO_DATA/NIGHT/EXPID/desi-EXPID.fits.fz`, in EXPID order.
     public static func exposures(night: String, layout: ProductionLayout) throws -> [ExposureInfo] {
-        let dir = "\(layout.rawRoot)/\(night)"
+        let dir = FileLayout.rawNightDir(rawRoot: layout.rawRoot, night: night)
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
             throw PipelineError.noData("\(dir): no raw data folder for night \(night)")
         }

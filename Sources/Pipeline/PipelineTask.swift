@@ -1,3 +1,6 @@
+import DESICore
+import Foundation
+
 /// Kinds of task, in pipeline order (desispec.pipeline task types).
 public enum TaskType: String, Sendable, Codable, CaseIterable, Comparable {
     case preproc, psf, psfnight, traceshift, extract, fiberflat, fiberflatnight, sky, stdstars, fluxcalib, cframe
@@ -26,7 +29,7 @@ public struct PipelineTask: Sendable, Codable, Equatable {
     public init(type: TaskType, night: String, expid: Int? = nil, unit: String? = nil, arguments: [String],
                 inputs: [String], outputs: [String], dependencies: [String]) {
         var parts = [type.rawValue, night]
-        if let expid { parts.append(String(format: "%08d", expid)) }
+        if let expid { parts.append(FileLayout.expidString(expid)) }
         if let unit { parts.append(unit) }
         self.name = parts.joined(separator: "_")
         self.type = type; self.night = night; self.expid = expid; self.unit = unit
@@ -38,5 +41,3 @@ public struct PipelineTask: Sendable, Codable, Equatable {
         (["desispec"] + arguments).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
     }
 }
-
-import Foundation

@@ -1,7 +1,9 @@
+import DESICore
 import Foundation
 
-/// Where a production's files go (desispec.io.meta.findfile templates, inventory §18.1), rooted at
-/// `$DESI_SPECTRO_REDUX/$SPECPROD`, with raw data under `$DESI_SPECTRO_DATA`.
+/// The paths of one production, for the task graph and the runners: FileLayout's templates (desispec's findfile)
+/// with the two roots known, raw data (`$DESI_SPECTRO_DATA`) and production (`$DESI_SPECTRO_REDUX/$SPECPROD`).
+/// Nights are YEARMMDD strings, as in task names.
 public struct ProductionLayout: Sendable {
     public var rawRoot: String
     public var prodRoot: String
@@ -10,55 +12,77 @@ public struct ProductionLayout: Sendable {
         self.rawRoot = rawRoot; self.prodRoot = prodRoot
     }
 
-    /// From DESI_SPECTRO_DATA, DESI_SPECTRO_REDUX and SPECPROD; names the missing variable otherwise.
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ProductionLayout {
-        func need(_ key: String) throws -> String {
-            guard let v = env[key], !v.isEmpty else { throw PipelineError.invalid("environment variable \(key) is not set") }
-            return v
-        }
-        return ProductionLayout(rawRoot: try need("DESI_SPECTRO_DATA"),
-                                prodRoot: (try need("DESI_SPECTRO_REDUX") as NSString).appendingPathComponent(try need("SPECPROD")))
+    /// The roots of `files` (explicit, else from its environment); an error names the missing variable.
+    public init(_ files: FileLayout) throws {
+        self.init(rawRoot: try files.rawDataRoot(), prodRoot: try files.specprodRoot())
     }
 
-    static func e8(_ expid: Int) -> String { String(format: "%08d", expid) }
+    // raw data
+    public func rawDir(night: String, expid: Int) -> String { FileLayout.rawExposureDir(rawRoot: rawRoot, night: night, expid: expid) }
+    public func raw(night: String, expid: Int) -> String { "\(rawDir(night: night, expid: expid))/\(FileLayout.rawFileName(expid: expid))" }
+    public func rawFibermap(night: String, expid: Int) -> String {
+        "\(rawDir(night: night, expid: expid))/\(FileLayout.fibermapFileName(expid: expid))"
+    }
+    /// truth-EXPID.fits beside a simulated raw exposure.
+    public func rawTruth(night: String, expid: Int) -> String {
+        "\(rawDir(night: night, expid: expid))/\(FileLayout.truthFileName(expid: expid))"
+    }
 
-    public func rawDir(night: String, expid: Int) -> String { "\(rawRoot)/\(night)/\(Self.e8(expid))" }
-    public func raw(night: String, expid: Int) -> String { "\(rawDir(night: night, expid: expid))/desi-\(Self.e8(expid)).fits.fz" }
-    public func rawFibermap(night: String, expid: Int) -> String { "\(rawDir(night: night, expid: expid))/fibermap-\(Self.e8(expid)).fits" }
-
-    public func preprocDir(night: String, expid: Int) -> String { "\(prodRoot)/preproc/\(night)/\(Self.e8(expid))" }
+    // preproc/
+    public func preprocDir(night: String, expid: Int) -> String { FileLayout.preprocDir(specprod: prodRoot, night: night, expid: expid) }
     public func preproc(night: String, expid: Int, camera: String) -> String {
-        "\(preprocDir(night: night, expid: expid))/preproc-\(camera)-\(Self.e8(expid)).fits"
+        "\(preprocDir(night: night, expid: expid))/\(FileLayout.cameraFileName("preproc", camera: camera, expid: expid))"
     }
-    public func fibermap(night: String, expid: Int) -> String { "\(preprocDir(night: night, expid: expid))/fibermap-\(Self.e8(expid)).fits" }
+    public func fibermap(night: String, expid: Int) -> String {
+        "\(preprocDir(night: night, expid: expid))/\(FileLayout.fibermapFileName(expid: expid))"
+    }
 
-    public func exposureDir(night: String, expid: Int) -> String { "\(prodRoot)/exposures/\(night)/\(Self.e8(expid))" }
+    // exposures/
+    public func exposureDir(night: String, expid: Int) -> String { FileLayout.exposureDir(specprod: prodRoot, night: night, expid: expid) }
     /// Per-exposure, per-camera products: psf, frame, sframe, cframe, sky, fiberflat, fluxcalib.
     public func exposureFile(_ prefix: String, night: String, expid: Int, camera: String) -> String {
-        "\(exposureDir(night: night, expid: expid))/\(prefix)-\(camera)-\(Self.e8(expid)).fits"
+        "\(exposureDir(night: night, expid: expid))/\(FileLayout.cameraFileName(prefix, camera: camera, expid: expid))"
     }
     public func stdstars(night: String, expid: Int, spectrograph: Int) -> String {
-        "\(exposureDir(night: night, expid: expid))/stdstars-\(spectrograph)-\(Self.e8(expid)).fits"
+        let name = FileLayout.spectrographFileName("stdstars", spectrograph: spectrograph, expid: expid)
+        return "\(exposureDir(night: night, expid: expid))/\(name)"
     }
 
-    public func calibnightDir(night: String) -> String { "\(prodRoot)/calibnight/\(night)" }
-    public func psfnight(night: String, camera: String) -> String { "\(calibnightDir(night: night))/psfnight-\(camera)-\(night).fits" }
+    // calibnight/
+    public func calibnightDir(night: String) -> String { FileLayout.calibnightDir(specprod: prodRoot, night: night) }
+    public func psfnight(night: String, camera: String) -> String {
+        "\(calibnightDir(night: night))/\(FileLayout.nightlyFileName("psfnight", camera: camera, night: night))"
+    }
     public func fiberflatnight(night: String, camera: String) -> String {
-        "\(calibnightDir(night: night))/fiberflatnight-\(camera)-\(night).fits"
+        "\(calibnightDir(night: night))/\(FileLayout.nightlyFileName("fiberflatnight", camera: camera, night: night))"
     }
 
-    public func tileDir(tile: Int, night: String) -> String { "\(prodRoot)/tiles/cumulative/\(tile)/\(night)" }
+    // tiles/cumulative/
+    public func tileDir(tile: Int, night: String) -> String {
+        FileLayout.tileDir(specprod: prodRoot, group: "cumulative", tile: tile, subgroup: night)
+    }
     public func tileFile(_ prefix: String, spectrograph: Int, tile: Int, night: String) -> String {
-        "\(tileDir(tile: tile, night: night))/\(prefix)-\(spectrograph)-\(tile)-thru\(night).fits"
+        let name = FileLayout.tileFileName(prefix, spectrograph: spectrograph, tile: tile, tag: "thru\(night)")
+        return "\(tileDir(tile: tile, night: night))/\(name)"
     }
 
-    public func qaDir(night: String, expid: Int) -> String { "\(prodRoot)/QA/exposures/\(night)/\(Self.e8(expid))" }
+    // QA/
+    public func qaDir(night: String, expid: Int) -> String { FileLayout.qaExposureDir(specprod: prodRoot, night: night, expid: expid) }
+    /// qa-frame's output for one camera: QA/exposures/NIGHT/EXPID/qa-CAMERA-EXPID.json.
+    public func qaFrame(night: String, expid: Int, camera: String) -> String {
+        FileLayout.qaFrameFile(folder: qaDir(night: night, expid: expid), camera: camera, expid: expid)
+    }
+    /// qa-exposure's output: QA/exposures/NIGHT/EXPID/qa-EXPID.json.
+    public func qaExposure(night: String, expid: Int) -> String {
+        FileLayout.qaExposureFile(folder: qaDir(night: night, expid: expid), expid: expid, ext: "json")
+    }
     /// The night's QA index written by `qa-night` (links every figure).
-    public func qaNightHTML(night: String) -> String { "\(prodRoot)/QA/qa-\(night).html" }
+    public func qaNightHTML(night: String) -> String { FileLayout.qaNightFile(specprod: prodRoot, night: night, ext: "html") }
 
-    public var runDir: String { "\(prodRoot)/run" }
-    public var database: String { "\(runDir)/tasks.sqlite" }
-    public func logDir(night: String) -> String { "\(runDir)/logs/night/\(night)" }
+    // run/
+    public var runDir: String { FileLayout.runDir(specprod: prodRoot) }
+    public var database: String { FileLayout.taskDatabase(specprod: prodRoot) }
+    public func logDir(night: String) -> String { FileLayout.logDir(specprod: prodRoot, night: night) }
     public func log(for task: PipelineTask) -> String { "\(logDir(night: task.night))/\(task.name).log" }
-    public var scriptDir: String { "\(runDir)/scripts" }
+    public var scriptDir: String { FileLayout.scriptDir(specprod: prodRoot) }
 }

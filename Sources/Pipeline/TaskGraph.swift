@@ -69,7 +69,7 @@ public struct TaskGraph: Sendable {
                 guard let dir = options.inputPSFDir else {
                     throw PipelineError.invalid("no starting PSF: give a folder of psf-CAMERA.fits files (--psf-dir)")
                 }
-                let input = "\(dir)/psf-\(c.name).fits"
+                let input = "\(dir)/\(FileLayout.startingPSFFileName(camera: c.name))"
                 let out = L.exposureFile("psf", night: night, expid: e.expid, camera: c.name)
                 let pre = L.preproc(night: night, expid: e.expid, camera: c.name)
                 let name = add(PipelineTask(
@@ -219,7 +219,7 @@ public struct TaskGraph: Sendable {
         var qaExposureTasks: [String] = []
         for (expid, frameQAs) in qaFrameTasks.sorted(by: { $0.key < $1.key }) {
             let dir = L.qaDir(night: night, expid: expid)
-            let out = "\(dir)/qa-\(ProductionLayout.e8(expid)).json"
+            let out = L.qaExposure(night: night, expid: expid)
             qaExposureTasks.append(add(PipelineTask(
                 type: .qaexposure, night: night, expid: expid,
                 arguments: ["qa-exposure", "--qa-dir", dir, "-o", out],
@@ -237,7 +237,7 @@ public struct TaskGraph: Sendable {
     static func qaFrameTask(night: String, expid: Int, camera: String, frame: String, layout L: ProductionLayout,
                             related: [String], dependencies: [String]) -> PipelineTask {
         let dir = L.qaDir(night: night, expid: expid)
-        let out = "\(dir)/qa-\(camera)-\(ProductionLayout.e8(expid)).json"
+        let out = L.qaFrame(night: night, expid: expid, camera: camera)
         return PipelineTask(type: .qa, night: night, expid: expid, unit: camera,
                             arguments: ["qa-frame", frame] + related + ["-o", out, "--make-plots", dir, "--no-search"],
                             inputs: [frame], outputs: [out], dependencies: dependencies)

@@ -1,3 +1,4 @@
+import DESICore
 import Foundation
 
 /// HTML pages of the QA (desispec.qa.html make_exposure / toplevel): every figure linked and shown, the key
@@ -83,7 +84,7 @@ public enum HTMLIndex {
         s += "<h2>Exposures</h2>\n<table>\n<tr><th>EXPID</th><th>flavor</th><th>cameras</th><th>warnings</th><th>page</th></tr>\n"
         for e in n.exposures {
             let w = e.warnings.count
-            let link = exposurePages[e.expid].map { "<a href=\"\(escape($0))\">qa-\(String(format: "%08d", e.expid))</a>" } ?? ""
+            let link = exposurePages[e.expid].map { "<a href=\"\(escape($0))\">qa-\(FileLayout.expidString(e.expid))</a>" } ?? ""
             s += "<tr><td>\(e.expid)</td><td class=\"name\">\(escape(e.flavor))</td><td>\(e.cameras.count)</td>"
             s += (w > 0 ? "<td class=\"warn\">\(w)</td>" : "<td>0</td>") + "<td class=\"name\">\(link)</td></tr>\n"
         }

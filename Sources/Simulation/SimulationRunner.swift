@@ -72,8 +72,8 @@ public enum SimulationRunner {
         guard o.expid >= 0 && o.expid < 100_000_000 else { throw DESIError.invalidArgument("simulate: --expid must be in 0...99999999") }
         if o.psfPath != nil && psfLoader == nil { throw DESIError.invalidArgument("simulate: this build cannot read PSF files") }
         if let p = o.psfPath, !FileManager.default.fileExists(atPath: p) { throw DESIError.badFile(path: p, problem: "PSF file not found") }
-        let expName = String(format: "%08d", o.expid)
-        let nightDir = (o.outdir as NSString).appendingPathComponent(String(o.night))
+        let expName = FileLayout.expidString(o.expid)
+        let nightDir = (o.outdir as NSString).appendingPathComponent(FileLayout.nightString(o.night))
         let finalDir = (nightDir as NSString).appendingPathComponent(expName)
         let fm = FileManager.default
         if fm.fileExists(atPath: finalDir) && !o.overwrite {
@@ -159,13 +159,13 @@ public enum SimulationRunner {
             ph.set("SEED", Int(truncatingIfNeeded: o.seed), comment: "Simulation seed")
             if o.flavor == .science { ph.set("TILEID", o.tileID, comment: "Tile observed") }
             ph.addHistory(o.history)
-            let rawName = "desi-\(expName).fits.fz"
+            let rawName = FileLayout.rawFileName(expid: o.expid)
             try RawExposureWriter.writeRawExposure(path: (tmpDir as NSString).appendingPathComponent(rawName), primaryHeader: ph, cameras: raws)
 
             let allTargets = targets.keys.sorted().flatMap { targets[$0]! }
             var fmap = TargetSimulator.fibermap(targets: allTargets, exptime: o.exptime, night: o.night, expid: o.expid, flavor: o.flavor.rawValue, tile: o.tileID)
             fmap.table.header.addHistory(o.history)
-            let fmName = "fibermap-\(expName).fits"
+            let fmName = FileLayout.fibermapFileName(expid: o.expid)
             try FITSFile.writeAtomically((tmpDir as NSString).appendingPathComponent(fmName)) { f in
                 var h0 = FITSHeader(); h0.addHistory(o.history)
                 try f.writeEmptyHDU(header: h0)
@@ -174,7 +174,7 @@ public enum SimulationRunner {
 
             var psfNames: [String] = []
             for cam in o.cameras.sorted() {
-                let name = "truth-psf-\(cam.name).fits"
+                let name = FileLayout.truthPSFFileName(camera: cam.name)
                 let dst = (tmpDir as NSString).appendingPathComponent(name)
                 if let p = o.psfPath {
                     try fm.copyItem(atPath: p, toPath: dst)
@@ -193,7 +193,7 @@ public enum SimulationRunner {
             th.set("FIBAREA", sim.instrument.fiberAreaArcsec2, comment: "Fiber area [arcsec2]")
             for (k, v) in inputs.sources.sorted(by: { $0.key < $1.key }) { th.addHistory("input \(k): \(v)") }
             th.addHistory(o.history)
-            let truthName = "truth-\(expName).fits"
+            let truthName = FileLayout.truthFileName(expid: o.expid)
             try TruthWriter.write(path: (tmpDir as NSString).appendingPathComponent(truthName), exposures: exposures, header: th,
                                   includeImages: o.truthImages)
 

@@ -58,7 +58,7 @@ final class NightPipelineTests: XCTestCase {
         super.tearDown()
     }
 
-    func e8(_ expid: Int) -> String { String(format: "%08d", expid) }
+    func e8(_ expid: Int) -> String { FileLayout.expidString(expid) }
 
     // MARK: - the demo
 

@@ -1,3 +1,4 @@
+import DESICore
 import FITS
 import Foundation
 import XCTest
@@ -22,7 +23,7 @@ final class PSFCommandTests: XCTestCase {
             let sim = try CLIRunner.run(["simulate", "--flavor", "arc", "--cameras", "r0", "--nspec", "12", "--ccd-size", "small",
                                          "--night", "20250101", "--expid", "\(expid)", "--seed", "\(expid)", "--outdir", dir.path, "-q"])
             XCTAssertEqual(sim.status, 0, sim.stderr)
-            let e = String(format: "%08d", expid)
+            let e = FileLayout.expidString(expid)
             let pre = dir.appendingPathComponent("preproc-r0-\(e).fits").path
             let p = try CLIRunner.run(["preproc", "-i", dir.appendingPathComponent("20250101/\(e)/desi-\(e).fits.fz").path,
                                        "--cameras", "r0", "-o", pre, "-q"])

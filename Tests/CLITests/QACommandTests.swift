@@ -314,7 +314,7 @@ final class QACommandTests: XCTestCase {
         let prod = try CLIRunner.temporaryDirectory(self)
         let night = "20230101"
         for (expid, offset) in [(100, 0.2), (101, -0.1)] {
-            let e8 = String(format: "%08d", expid)
+            let e8 = FileLayout.expidString(expid)
             let exp = prod.appendingPathComponent("exposures/\(night)/\(e8)")
             try FileManager.default.createDirectory(at: exp, withIntermediateDirectories: true)
             let qaDir = prod.appendingPathComponent("QA/exposures/\(night)/\(e8)").path

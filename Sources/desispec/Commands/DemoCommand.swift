@@ -68,8 +68,9 @@ struct DemoCommand: ParsableCommand {
             //    (`desispec psf`) refines it for the night.
             let arcDir = layout.rawDir(night: night, expid: 1)
             for c in cams {
-                let start = "\(calibDir)/psf-\(c.name).fits"
-                if !fm.fileExists(atPath: start) { try fm.copyItem(atPath: "\(arcDir)/truth-psf-\(c.name).fits", toPath: start) }
+                let start = "\(calibDir)/\(FileLayout.startingPSFFileName(camera: c.name))"
+                let truthPSF = "\(arcDir)/\(FileLayout.truthPSFFileName(camera: c.name))"
+                if !fm.fileExists(atPath: start) { try fm.copyItem(atPath: truthPSF, toPath: start) }
             }
 
             // 3. the production and its night; the standard stars are fitted with the templates and filter curves
@@ -94,7 +95,7 @@ struct DemoCommand: ParsableCommand {
 
             // 4. the coadds against the truth of the first science exposure (same tile, same targets)
             let science = Self.exposures.first { $0.1 == "science" }!.0
-            let truth = "\(layout.rawDir(night: night, expid: science))/truth-\(String(format: "%08d", science)).fits"
+            let truth = layout.rawTruth(night: night, expid: science)
             let fibermap = layout.rawFibermap(night: night, expid: science)
             var comparisons: [TruthComparison] = []
             for sp in Set(cams.map(\.spectrograph)).sorted() {

@@ -2,6 +2,7 @@ import ArgumentParser
 import DESICore
 import FITS
 import Foundation
+import Logging
 import Pipeline
 import Preproc
 
@@ -72,87 +73,39 @@ struct PreprocCommand: ParsableCommand {
     func run() throws {
         let log = global.makeLogger("preproc")
         try runStep {
-            let layout = try? ProductionLayout.fromEnvironment()
-            let input: String
-            if let f = infile { input = f } else {
-                guard let data = ProcessInfo.processInfo.environment["DESI_SPECTRO_DATA"] else {
-                    throw DESIError.invalidArgument("--night/--expid need DESI_SPECTRO_DATA to find the raw file")
-                }
-                input = "\(data)/\(night!)/\(String(format: "%08d", expid!))/desi-\(String(format: "%08d", expid!)).fits.fz"
-            }
-            guard FileManager.default.fileExists(atPath: input) else { throw DESIError.badFile(path: input, problem: "no such raw file") }
-            let camList: [String]
-            if let c = cameras { camList = try Camera.parseList(c).map(\.name) } else {
-                let f = try FITSFile.open(input)
-                camList = f.hduNames().compactMap { Camera($0)?.name }
-                if camList.isEmpty { throw DESIError.badFile(path: input, problem: "no camera HDU (B0..Z9) in file") }
-            }
-            if outfile != nil && camList.count != 1 { throw DESIError.invalidArgument("--outfile needs exactly one camera (got \(camList.joined(separator: ",")))") }
-            let fibermapTable: FITSTable? = try fibermap.map { path in
-                let f = try FITSFile.open(path)
-                return try f.hasHDU("FIBERMAP") ? f.readTable("FIBERMAP") : { try f.moveTo(index: 1); return try f.readTable() }()
-            }
-
-            // check that every camera is there before starting; each camera is then read, processed and written on its
-            // own (memory: one raw camera is ~140 MB as Double), its output renamed into place only when complete
-            let file = try FITSFile.open(input)
-            for cam in camList where !file.hasHDU(cam.uppercased()) {
-                throw DESIError.badFile(path: input, problem: "camera \(cam) not in file (HDUs: \(file.hduNames().filter { !$0.isEmpty }.joined(separator: ", ")))")
-            }
-            try file.close()
-            let outputFor: @Sendable (String, RawImage) -> String = { [outfile, outdir, night, expid] cam, raw in
-                let e = raw.header.int("EXPID") ?? expid ?? 0
-                let n = raw.header.int("NIGHT") ?? night ?? 0
-                if let o = outfile { return o }
-                if let d = outdir { return "\(d)/preproc-\(cam)-\(String(format: "%08d", e)).fits" }
-                if let l = layout { return l.preproc(night: String(n), expid: e, camera: cam) }
-                return "preproc-\(cam)-\(String(format: "%08d", e)).fits"
+            let input = try infile ?? FileLayout().findfile(.raw, night: night, expid: expid)
+            let camList = try PreprocExposure.cameras(in: input, requested: try cameras.map { try Camera.parseList($0).map(\.name) })
+            if outfile != nil && camList.count != 1 {
+                throw DESIError.invalidArgument("--outfile needs exactly one camera (got \(camList.joined(separator: ",")))")
             }
             let cmdline = CommandLine.arguments.dropFirst().joined(separator: " ")
-            let errors = ErrorList()
-            let queue = DispatchQueue(label: "preproc.log")
-            let semaphore = DispatchSemaphore(value: ncpu)
-            let group = DispatchGroup()
+            let job = PreprocExposure(input: input, cameras: camList, destination: destination(), night: night, expid: expid,
+                                      fibermap: try fibermap.map(PreprocExposure.readFibermap),
+                                      history: "desispec-swift \(DesispecVersion.string) preproc \(cmdline)", concurrency: ncpu)
             let command = self
-            for cam in camList {
-                semaphore.wait()
-                group.enter()
-                DispatchQueue.global().async {
-                    defer { semaphore.signal(); group.leave() }
-                    do {
-                        let t0 = Date()
-                        let raw = try RawImage.read(path: input, camera: cam)
-                        let tRead = Date().timeIntervalSince(t0)
-                        let opts = try command.options(for: raw, log: { m in queue.sync { log.warning("\(cam): \(m)") } })
-                        let out = outputFor(cam, raw)
-                        // IMAGE and IVAR are written while the cosmic rays are searched (they only add mask bits)
-                        let writer = PreprocFileWriter(out)
-                        let history = "desispec-swift \(DesispecVersion.string) preproc \(cmdline)"
-                        let result = try Preprocessor.run(raw, options: opts) { final in
-                            var header = final.header
-                            header.addHistory(history)
-                            try writer.writeImageAndIvar(pix: final.pix, ivar: final.ivar, ny: final.ny, nx: final.nx, header: header)
-                        }
-                        let tw = Date()
-                        try writer.finish(mask: result.image.mask, readnoise: result.image.readnoise,
-                                          fibermap: fibermapTable.map(Fibermap.init(table:)))
-                        let dt = Date().timeIntervalSince(t0)
-                        queue.sync {
-                            if command.timing {
-                                let steps = [("read raw", tRead)] + result.timings.map { ($0.step, $0.seconds) }
-                                    + [("write MASK, READNOISE (IMAGE, IVAR during the cosmic-ray search)", Date().timeIntervalSince(tw))]
-                                let text = steps.map { "\($0.0) \(String(format: "%.3f", $0.1)) s" }.joined(separator: ", ")
-                                log.info("\(cam): timing \(text)")
-                            }
-                            for n in result.notes { log.warning("\(cam): \(n)") }
-                            log.info("\(cam): \(result.cosmicCount) cosmic-ray pixels; wrote \(out) in \(String(format: "%.1f", dt)) s")
-                        }
-                    } catch { errors.append("\(cam): \(error)") }
-                }
-            }
-            group.wait()
-            if !errors.items.isEmpty { throw DESIError.failed(errors.items.joined(separator: "; ")) }
+            let failures = job.run(options: { raw, warn in try command.options(for: raw, log: warn) },
+                                   warn: { log.warning("\($0)") }, report: { command.log($0, to: log) })
+            if !failures.isEmpty { throw DESIError.failed(failures.joined(separator: "; ")) }
         }
+    }
+
+    /// What to say when a camera is written: its timings (with --timing), the notes about its data, its output.
+    func log(_ done: CameraPreprocReport, to log: Logger) {
+        if timing {
+            let steps = done.timings.map { "\($0.step) \(String(format: "%.3f", $0.seconds)) s" }
+            log.info("\(done.camera): timing \(steps.joined(separator: ", "))")
+        }
+        for n in done.notes { log.warning("\(done.camera): \(n)") }
+        let seconds = String(format: "%.1f", done.seconds)
+        log.info("\(done.camera): \(done.cosmicCount) cosmic-ray pixels; wrote \(done.output) in \(seconds) s")
+    }
+
+    /// --outfile, else --outdir, else the production's preproc folder ($DESI_SPECTRO_REDUX/$SPECPROD), else here.
+    func destination() -> PreprocDestination {
+        if let outfile { return .file(outfile) }
+        if let outdir { return .folder(outdir) }
+        if let prod = try? ProductionLayout(FileLayout()).prodRoot { return .production(specprod: prod) }
+        return .folder("")
     }
 
     /// Calibration choices for one camera: file > calib yaml > skipped (with a warning).
@@ -183,12 +136,4 @@ struct PreprocCommand: ParsableCommand {
         o.cosmicsNsig = cosmicsNsig; o.cosmicsCfudge = cosmicsCfudge; o.cosmicsC2fudge = cosmicsC2fudge
         return o
     }
-}
-
-/// Errors collected from concurrent jobs.
-final class ErrorList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-    func append(_ s: String) { lock.lock(); stored.append(s); lock.unlock() }
-    var items: [String] { lock.lock(); defer { lock.unlock() }; return stored }
 }

@@ -127,19 +127,8 @@ struct ProdSync: ParsableCommand {
 
     func run() throws {
         try runStep {
-            let layout = try location.layout()
-            let options = ProductionOptions.load(layout) ?? ProductionOptions()
-            let graph = try TaskGraph.night(night, exposures: try NightInventory.exposures(night: night, layout: layout),
-                                            layout: layout, options: options.nightOptions)
-            let db = try StateDatabase(path: layout.database)
-            try db.insert(graph.tasks, logPath: layout.log(for:))
-            var done = 0
-            for t in graph.tasks {
-                let exists = t.outputs.allSatisfy { FileManager.default.fileExists(atPath: $0) }
-                try db.setState(t.name, exists ? .done : .waiting)
-                if exists { done += 1 }
-            }
-            print("\(done) of \(graph.tasks.count) tasks done")
+            let summary = try ProductionSync.night(night, layout: try location.layout())
+            print("\(summary.done) of \(summary.total) tasks done")
         }
     }
 }

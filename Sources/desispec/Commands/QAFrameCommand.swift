@@ -54,7 +54,7 @@ struct QAFrameCommand: ParsableCommand {
                                            sky: kind.isSkySubtracted ? nil : (sky ?? related.find(["sky"])),
                                            calib: calib ?? related.find(["fluxcalib"]),
                                            psf: psf ?? related.find(["psf"], nightly: "psfnight"))
-            let tag = "\(camera.name)-\(String(format: "%08d", expid))"
+            let tag = "\(camera.name)-\(FileLayout.expidString(expid))"
             let out = output ?? ((frame as NSString).deletingLastPathComponent as NSString).appendingPathComponent("qa-\(tag).json")
             let result = try FrameQARun.run(target, inputs: inputs, readTraces: Self.readTraces, output: out, plotDirectory: makePlots,
                                             figureTag: tag, software: "desispec-swift \(DesispecVersion.string) qa-frame",
@@ -70,36 +70,5 @@ struct QAFrameCommand: ParsableCommand {
     static func readTraces(_ path: String) throws -> TraceRows {
         let traces = try TraceOnlyPSF.read(path)
         return TraceRows(nspec: traces.nspec) { traces.y(fiber: $0, wavelength: $1) }
-    }
-}
-
-/// DESI names of the files related to a frame: next to it (PREFIX-CAM-EXPID.fits) and in calibnight.
-struct RelatedFiles {
-    let directory: String
-    let camera: String
-    let expid: Int
-    let night: String
-    let search: Bool
-
-    init(frame: String, camera: String, expid: Int, night: String, search: Bool) {
-        directory = (frame as NSString).deletingLastPathComponent
-        self.camera = camera; self.expid = expid; self.night = night; self.search = search
-    }
-
-    /// The first existing file among PREFIX-CAM-EXPID.fits(.gz) next to the frame and
-    /// ../../../calibnight/NIGHT/NIGHTLY-CAM-NIGHT.fits(.gz).
-    func find(_ prefixes: [String], nightly: String? = nil) -> String? {
-        guard search else { return nil }
-        let dir = directory.isEmpty ? "." : directory
-        var candidates: [String] = []
-        for p in prefixes {
-            let name = "\(p)-\(camera)-\(String(format: "%08d", expid)).fits"
-            candidates += ["\(dir)/\(name)", "\(dir)/\(name).gz"]
-        }
-        if let nightly, !night.isEmpty {
-            let calibnight = ((dir as NSString).appendingPathComponent("../../../calibnight/\(night)") as NSString).standardizingPath
-            candidates += ["\(calibnight)/\(nightly)-\(camera)-\(night).fits", "\(calibnight)/\(nightly)-\(camera)-\(night).fits.gz"]
-        }
-        return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 }

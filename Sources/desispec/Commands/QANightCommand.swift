@@ -30,34 +30,35 @@ struct QANightCommand: ParsableCommand {
         let log = global.makeLogger("qa-night")
         try runStep {
             guard night.count == 8, Int(night) != nil else { throw DESIError.invalidArgument("--night must be YYYYMMDD, got '\(night)'") }
-            let layout = try QAPaths.layout(prodRoot)
-            let qaRoot = "\(layout.prodRoot)/QA"
-            let nightDir = "\(qaRoot)/exposures/\(night)"
+            let prod = try productionRoot(prodRoot)
+            let qaRoot = FileLayout.qaDir(specprod: prod)
+            let nightDir = FileLayout.qaNightDir(specprod: prod, night: night)
             var exposures: [QAExposure] = []
             var pages: [Int: String] = [:], figs: [Int: [String]] = [:]
-            for name in try QAPaths.listing(nightDir) {
+            for name in try FileLayout.listing(nightDir) {
                 guard name.count == 8, let expid = Int(name) else { continue }
-                let dir = layout.qaDir(night: night, expid: expid)
-                let combined = "\(dir)/qa-\(name).json"
+                let dir = FileLayout.qaExposureDir(specprod: prod, night: night, expid: expid)
+                let combined = FileLayout.qaExposureFile(folder: dir, expid: expid, ext: "json")
                 let exposure: QAExposure
                 if FileManager.default.fileExists(atPath: combined) {
                     exposure = try QAExposure(try QAValue.read(combined), path: combined)
                 } else {
-                    let cams = try QAPaths.cameraFiles(in: dir, expid: expid)
+                    let cams = try FileLayout.qaFrameFiles(in: dir, expid: expid)
                     guard !cams.isEmpty else { log.debug("\(dir): no QA files"); continue }
                     exposure = try QAExposure(cameraQA: try cams.map { ($0, try QAValue.read($0)) })
                 }
                 exposures.append(exposure)
-                let rel = "exposures/\(night)/\(name)"
-                if FileManager.default.fileExists(atPath: "\(dir)/qa-\(name).html") { pages[expid] = "\(rel)/qa-\(name).html" }
-                figs[expid] = QAPaths.figures(in: dir, expid: expid).map { "\(rel)/\($0)" }
+                let rel = String(dir.dropFirst(qaRoot.count + 1))   // relative to the night's page in QA/
+                let page = FileLayout.qaExposureFile(folder: dir, expid: expid, ext: "html")
+                if FileManager.default.fileExists(atPath: page) { pages[expid] = "\(rel)/\((page as NSString).lastPathComponent)" }
+                figs[expid] = FileLayout.qaExposureFigures(in: dir, expid: expid).map { "\(rel)/\($0)" }
             }
             guard !exposures.isEmpty else { throw DESIError.badFile(path: nightDir, problem: "no exposure QA files (qa-EXPID.json or qa-CAM-EXPID.json) for this night") }
             let qaNight = QANight(night: night, exposures: exposures)
             let metrics = metric.isEmpty ? QANight.defaultMetrics : metric
             var figures: [String] = []
             for m in metrics {
-                let name = "qa-\(night)-\(m.replacingOccurrences(of: ".", with: "_")).png"
+                let name = FileLayout.qaNightFigureName(night: night, metric: m)
                 try qaNight.timeSeriesFigure(metric: m, path: "\(qaRoot)/\(name)")
                 figures.append(name)
             }
@@ -67,9 +68,9 @@ struct QANightCommand: ParsableCommand {
                 items.insert(("FIGURES", .list(figures.map { .string($0) })), at: 2)
                 value = .dict(items)
             }
-            let out = "\(qaRoot)/qa-\(night).json"
+            let out = FileLayout.qaNightFile(specprod: prod, night: night, ext: "json")
             try value.write(to: out)
-            let html = "\(qaRoot)/qa-\(night).html"
+            let html = FileLayout.qaNightFile(specprod: prod, night: night, ext: "html")
             try HTMLIndex.write(HTMLIndex.nightPage(qaNight, figures: figures, exposurePages: pages, exposureFigures: figs), to: html)
             for m in metrics where qaNight.series(m).isEmpty { log.warning("no exposure of night \(night) has \(m)") }
             log.info("wrote \(out), \(html) and \(figures.count) figures (\(exposures.count) exposures)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DESICore
 import Foundation
 import Pipeline
 
@@ -10,14 +11,21 @@ struct ProductionLocation: ParsableArguments {
     var prodRoot: String?
 
     func layout() throws -> ProductionLayout {
-        let env = ProcessInfo.processInfo.environment
-        let raw = rawRoot ?? env["DESI_SPECTRO_DATA"]
-        var prod = prodRoot
-        if prod == nil, let redux = env["DESI_SPECTRO_REDUX"], let name = env["SPECPROD"] { prod = "\(redux)/\(name)" }
-        guard let raw else { throw PipelineError.invalid("no raw data folder: give --raw-root or set DESI_SPECTRO_DATA") }
-        guard let prod else { throw PipelineError.invalid("no production folder: give --prod-root or set DESI_SPECTRO_REDUX and SPECPROD") }
-        return ProductionLayout(rawRoot: absolute(raw), prodRoot: absolute(prod))
+        let files = FileLayout(rawDataDir: rawRoot, specprodDir: prodRoot)
+        guard let raw = try? files.rawDataRoot() else {
+            throw PipelineError.invalid("no raw data folder: give --raw-root or set DESI_SPECTRO_DATA")
+        }
+        return ProductionLayout(rawRoot: absolute(raw), prodRoot: try productionRoot(prodRoot))
     }
+}
+
+/// The production folder: `option` (--prod-root), else $DESI_SPECTRO_REDUX/$SPECPROD (FileLayout.specprodRoot),
+/// made absolute.
+func productionRoot(_ option: String?) throws -> String {
+    guard let prod = try? FileLayout(specprodDir: option).specprodRoot() else {
+        throw DESIError.invalidArgument("no production folder: give --prod-root or set DESI_SPECTRO_REDUX and SPECPROD")
+    }
+    return absolute(prod)
 }
 
 func absolute(_ path: String) -> String {

@@ -4,9 +4,9 @@ import XCTest
 
 /// Exact names for given inputs; expected paths printed by desispec 0.70 desispec.io.meta.findfile with
 /// DESI_SPECTRO_REDUX=/r SPECPROD=p DESI_SPECTRO_DATA=/d DESI_COMPRESSION=NONE.
-final class DESIPathsTests: XCTestCase {
+final class FileLayoutTests: XCTestCase {
     let env = ["DESI_SPECTRO_REDUX": "/r", "SPECPROD": "p", "DESI_SPECTRO_DATA": "/d", "DESI_COMPRESSION": "NONE"]
-    var paths: DESIPaths { DESIPaths(environment: env) }
+    var paths: FileLayout { FileLayout(environment: env) }
     let night = 20201216, expid = 68039
 
     func testExposureFiles() throws {
@@ -53,37 +53,39 @@ final class DESIPathsTests: XCTestCase {
         XCTAssertEqual(try p.findfile(.qa, night: night, expid: expid, camera: Camera("b0")), "/r/p/QA/exposures/20201216/00068039/qa-b0-00068039.yaml")
         XCTAssertEqual(try p.qaFigure("sky", night: night, expid: expid, camera: Camera("b0")!), "/r/p/QA/exposures/20201216/00068039/qa-sky-b0-00068039.png")
         // Explicit roots and outdir win over the environment.
-        let q = DESIPaths(rawDataDir: "/raw", specprodDir: "/tmp/prod", environment: [:])
+        let q = FileLayout(rawDataDir: "/raw", specprodDir: "/tmp/prod", environment: [:])
         XCTAssertEqual(try q.findfile(.frame, night: night, expid: 5, camera: Camera("z1")), "/tmp/prod/exposures/20201216/00000005/frame-z1-00000005.fits")
         XCTAssertEqual(try q.findfile(.raw, night: night, expid: 5), "/raw/20201216/00000005/desi-00000005.fits.fz")
         XCTAssertEqual(try q.findfile(.sky, night: night, expid: 5, camera: Camera("z1"), outdir: "/out"), "/out/sky-z1-00000005.fits")
         XCTAssertEqual(try q.findfile(.exposures), "/tmp/prod/exposures-prod.fits")
         // DESI_COMPRESSION=GZ adds .gz where desispec does.
         var gz = env; gz["DESI_COMPRESSION"] = "gz"
-        let g = DESIPaths(environment: gz)
+        let g = FileLayout(environment: gz)
         XCTAssertEqual(try g.findfile(.frame, night: night, expid: expid, camera: Camera("b0")), "/r/p/exposures/20201216/00068039/frame-b0-00068039.fits.gz")
         XCTAssertEqual(try g.findfile(.psf, night: night, expid: expid, camera: Camera("b0")), "/r/p/exposures/20201216/00068039/psf-b0-00068039.fits")
         // DESI_ROOT fallback for raw data.
-        XCTAssertEqual(try DESIPaths(environment: ["DESI_ROOT": "/desi"]).rawDataRoot(), "/desi/spectro/data")
-        XCTAssertEqual(DESIPaths.expidString(7), "00000007")
+        XCTAssertEqual(try FileLayout(environment: ["DESI_ROOT": "/desi"]).rawDataRoot(), "/desi/spectro/data")
+        XCTAssertEqual(FileLayout.expidString(7), "00000007")
     }
 
     func testMissingInputsNameWhatIsMissing() {
-        XCTAssertThrowsError(try DESIPaths(environment: ["SPECPROD": "p"]).findfile(.frame, night: night, expid: expid, camera: Camera("b0"))) { e in
+        XCTAssertThrowsError(try FileLayout(environment: ["SPECPROD": "p"])
+            .findfile(.frame, night: night, expid: expid, camera: Camera("b0"))) { e in
             XCTAssertTrue("\(e)".contains("DESI_SPECTRO_REDUX"), "\(e)")
         }
-        XCTAssertThrowsError(try DESIPaths(environment: ["DESI_SPECTRO_REDUX": "/r"]).findfile(.frame, night: night, expid: expid, camera: Camera("b0"))) { e in
+        XCTAssertThrowsError(try FileLayout(environment: ["DESI_SPECTRO_REDUX": "/r"])
+            .findfile(.frame, night: night, expid: expid, camera: Camera("b0"))) { e in
             XCTAssertTrue("\(e)".contains("SPECPROD"), "\(e)")
         }
-        XCTAssertThrowsError(try DESIPaths(environment: [:]).findfile(.raw, night: night, expid: expid)) { e in
+        XCTAssertThrowsError(try FileLayout(environment: [:]).findfile(.raw, night: night, expid: expid)) { e in
             XCTAssertTrue("\(e)".contains("DESI_SPECTRO_DATA"), "\(e)")
         }
         XCTAssertThrowsError(try paths.findfile(.frame, night: night, expid: expid)) { e in XCTAssertTrue("\(e)".contains("camera"), "\(e)") }
         XCTAssertThrowsError(try paths.findfile(.frame, night: night, camera: Camera("b0"))) { e in XCTAssertTrue("\(e)".contains("expid"), "\(e)") }
         XCTAssertThrowsError(try paths.findfile(.psfnight, night: 2021101, camera: Camera("b0"))) { e in XCTAssertTrue("\(e)".contains("YEARMMDD"), "\(e)") }
-        XCTAssertThrowsError(try DESIPaths.validateNight(20210230))
-        XCTAssertThrowsError(try DESIPaths.validateNight(20211301))
-        XCTAssertNoThrow(try DESIPaths.validateNight(20200229))
+        XCTAssertThrowsError(try FileLayout.validateNight(20210230))
+        XCTAssertThrowsError(try FileLayout.validateNight(20211301))
+        XCTAssertNoThrow(try FileLayout.validateNight(20200229))
         XCTAssertThrowsError(try paths.findfile(.coadd, spectrograph: 1, tile: 5)) { e in XCTAssertTrue("\(e)".contains("night"), "\(e)") }
         XCTAssertThrowsError(try paths.findfile(.coadd, healpix: 5)) { e in XCTAssertTrue("\(e)".contains("survey"), "\(e)") }
     }
@@ -100,7 +102,7 @@ final class DESIFileNameTests: XCTestCase {
         XCTAssertNil(DESIFileName.parse("notes.txt"))
         XCTAssertNil(DESIFileName.parse("frame.fits"))
         // findfile and parse agree.
-        let p = DESIPaths(specprodDir: "/p", environment: [:])
+        let p = FileLayout(specprodDir: "/p", environment: [:])
         let path = try? p.findfile(.sky, night: 20201216, expid: 68039, camera: Camera("z3"))
         XCTAssertEqual(DESIFileName.parse(path ?? ""), DESIFileName(prefix: "sky", camera: Camera("z3"), spectrograph: 3, expid: 68039))
     }
