@@ -2,6 +2,7 @@ import Foundation
 import DESICore
 import FITS
 import LinearAlgebra
+import StdStars
 
 /// Sframes of one spectrograph made in memory for tests and demos: standard stars drawn from a template grid
 /// (redshifted, normalised to an r magnitude), smooth science spectra, a Gaussian resolution per fiber, a smooth
