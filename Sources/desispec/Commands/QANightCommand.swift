@@ -1,6 +1,7 @@
 import ArgumentParser
 import DESICore
 import Foundation
+import Logging
 import QA
 
 /// `desispec qa-night --night N`: the QA of every exposure of a night in the production's QA tree, time series of
@@ -33,46 +34,40 @@ struct QANightCommand: ParsableCommand {
             let layout = try QAPaths.layout(prodRoot)
             let qaRoot = "\(layout.prodRoot)/QA"
             let nightDir = "\(qaRoot)/exposures/\(night)"
-            var exposures: [QAExposure] = []
-            var pages: [Int: String] = [:], figs: [Int: [String]] = [:]
-            for name in try QAPaths.listing(nightDir) {
-                guard name.count == 8, let expid = Int(name) else { continue }
-                let dir = layout.qaDir(night: night, expid: expid)
-                let combined = "\(dir)/qa-\(name).json"
-                let exposure: QAExposure
-                if FileManager.default.fileExists(atPath: combined) {
-                    exposure = try QAExposure(try QAValue.read(combined), path: combined)
-                } else {
-                    let cams = try QAPaths.cameraFiles(in: dir, expid: expid)
-                    guard !cams.isEmpty else { log.debug("\(dir): no QA files"); continue }
-                    exposure = try QAExposure(cameraQA: try cams.map { ($0, try QAValue.read($0)) })
-                }
-                exposures.append(exposure)
-                let rel = "exposures/\(night)/\(name)"
-                if FileManager.default.fileExists(atPath: "\(dir)/qa-\(name).html") { pages[expid] = "\(rel)/qa-\(name).html" }
-                figs[expid] = QAPaths.figures(in: dir, expid: expid).map { "\(rel)/\($0)" }
-            }
+            let (exposures, pages, figs) = try exposureQA(nightDir: nightDir, log: log) { layout.qaDir(night: night, expid: $0) }
             guard !exposures.isEmpty else { throw DESIError.badFile(path: nightDir, problem: "no exposure QA files (qa-EXPID.json or qa-CAM-EXPID.json) for this night") }
-            let qaNight = QANight(night: night, exposures: exposures)
             let metrics = metric.isEmpty ? QANight.defaultMetrics : metric
-            var figures: [String] = []
-            for m in metrics {
-                let name = "qa-\(night)-\(m.replacingOccurrences(of: ".", with: "_")).png"
-                try qaNight.timeSeriesFigure(metric: m, path: "\(qaRoot)/\(name)")
-                figures.append(name)
-            }
-            var value = qaNight.qaValue(metrics: metrics)
-            if case .dict(var items) = value {
-                items.insert(("SOFTWARE", .string("desispec-swift \(DesispecVersion.string) qa-night")), at: 1)
-                items.insert(("FIGURES", .list(figures.map { .string($0) })), at: 2)
-                value = .dict(items)
-            }
-            let out = "\(qaRoot)/qa-\(night).json"
-            try value.write(to: out)
-            let html = "\(qaRoot)/qa-\(night).html"
-            try HTMLIndex.write(HTMLIndex.nightPage(qaNight, figures: figures, exposurePages: pages, exposureFigures: figs), to: html)
-            for m in metrics where qaNight.series(m).isEmpty { log.warning("no exposure of night \(night) has \(m)") }
-            log.info("wrote \(out), \(html) and \(figures.count) figures (\(exposures.count) exposures)")
+            let report = try QANight(night: night, exposures: exposures)
+                .writeReport(qaRoot: qaRoot, metrics: metrics, software: "desispec-swift \(DesispecVersion.string) qa-night",
+                             exposurePages: pages, exposureFigures: figs)
+            for m in report.missingMetrics { log.warning("no exposure of night \(night) has \(m)") }
+            log.info("wrote \(report.json), \(report.html) and \(report.figures.count) figures (\(exposures.count) exposures)")
         }
+    }
+
+    /// The QA of each exposure folder of the night (qa-EXPID.json, else its qa-CAM-EXPID.json files), with the
+    /// exposure's HTML page and figures relative to the QA folder, by EXPID.
+    private func exposureQA(nightDir: String, log: Logger, exposureDir: (Int) -> String)
+        throws -> ([QAExposure], pages: [Int: String], figures: [Int: [String]]) {
+        var exposures: [QAExposure] = []
+        var pages: [Int: String] = [:], figs: [Int: [String]] = [:]
+        for name in try QAPaths.listing(nightDir) {
+            guard name.count == 8, let expid = Int(name) else { continue }
+            let dir = exposureDir(expid)
+            let combined = "\(dir)/qa-\(name).json"
+            let exposure: QAExposure
+            if FileManager.default.fileExists(atPath: combined) {
+                exposure = try QAExposure(try QAValue.read(combined), path: combined)
+            } else {
+                let cams = try QAPaths.cameraFiles(in: dir, expid: expid)
+                guard !cams.isEmpty else { log.debug("\(dir): no QA files"); continue }
+                exposure = try QAExposure(cameraQA: try cams.map { ($0, try QAValue.read($0)) })
+            }
+            exposures.append(exposure)
+            let rel = "exposures/\(night)/\(name)"
+            if FileManager.default.fileExists(atPath: "\(dir)/qa-\(name).html") { pages[expid] = "\(rel)/qa-\(name).html" }
+            figs[expid] = QAPaths.figures(in: dir, expid: expid).map { "\(rel)/\($0)" }
+        }
+        return (exposures, pages, figs)
     }
 }
