@@ -67,7 +67,8 @@ public struct RedrockTable: Sendable {
         let f = try FITSFile.open(path)
         defer { try? f.close() }
         guard f.hasHDU("REDSHIFTS") || f.hasHDU("ZCATALOG") else {
-            throw DESIError.badFile(path: path, problem: "no REDSHIFTS HDU: not a redrock file (HDUs: \(f.hduNames().joined(separator: ",")))")
+            let hdus = f.hduNames().joined(separator: ",")
+            throw DESIError.badFile(path: path, problem: "no REDSHIFTS HDU: not a redrock file (HDUs: \(hdus))")
         }
         let t = try f.readTable(f.hasHDU("REDSHIFTS") ? "REDSHIFTS" : "ZCATALOG")
         guard let ids = t["TARGETID"]?.data.ints, let z = t["Z"]?.data.doubles, case .string(let types)? = t["SPECTYPE"]?.data else {
@@ -111,7 +112,8 @@ public struct SpectrumSelection: Sendable {
             selected = selected.filter { $0.targetID.map(targetIDs.contains) ?? false }
             let missing = targetIDs.filter { t in !entries.contains { $0.targetID == t } }
             if !missing.isEmpty {
-                throw DESIError.invalidArgument("TARGETID \(missing.map(String.init).joined(separator: ", ")) not found in \(files.joined(separator: ", "))")
+                let ids = missing.map(String.init).joined(separator: ", ")
+                throw DESIError.invalidArgument("TARGETID \(ids) not found in \(files.joined(separator: ", "))")
             }
         }
         if let wanted = fibers { selected = selected.filter { $0.fiber.map(wanted.contains) ?? false } }

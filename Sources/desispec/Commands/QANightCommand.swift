@@ -35,7 +35,9 @@ struct QANightCommand: ParsableCommand {
             let qaRoot = "\(layout.prodRoot)/QA"
             let nightDir = "\(qaRoot)/exposures/\(night)"
             let (exposures, pages, figs) = try exposureQA(nightDir: nightDir, log: log) { layout.qaDir(night: night, expid: $0) }
-            guard !exposures.isEmpty else { throw DESIError.badFile(path: nightDir, problem: "no exposure QA files (qa-EXPID.json or qa-CAM-EXPID.json) for this night") }
+            guard !exposures.isEmpty else {
+                throw DESIError.badFile(path: nightDir, problem: "no exposure QA files (qa-EXPID.json or qa-CAM-EXPID.json) for this night")
+            }
             let metrics = metric.isEmpty ? QANight.defaultMetrics : metric
             let report = try QANight(night: night, exposures: exposures)
                 .writeReport(qaRoot: qaRoot, metrics: metrics, software: "desispec-swift \(DesispecVersion.string) qa-night",
