@@ -46,12 +46,8 @@ public func boxcarRows(image: Image, psf: any SpectralPSF, fiber: Int, width: In
 /// dispersion sigma at each wavelength, rows normalised to 1 (desispec's quick-look resolution).
 public func boxcarExtract(image: Image, psf: any SpectralPSF, fibers: Range<Int>, grid: WaveGrid, width: Int = 7,
                           ndiag: Int = 11, threads: Int? = nil) throws -> ExtractionResult {
-    guard image.ny == psf.npixY && image.nx == psf.npixX else {
-        throw DESIError.mismatch("image is \(image.ny)x\(image.nx) pixels but the PSF describes a \(psf.npixY)x\(psf.npixX) CCD")
-    }
-    guard !fibers.isEmpty, fibers.lowerBound >= 0, fibers.upperBound <= psf.nspec else {
-        throw DESIError.invalidArgument("fibers \(fibers.lowerBound)..<\(fibers.upperBound) are outside the PSF's 0..<\(psf.nspec)")
-    }
+    try ExtractionInputCheck.imageSize(image, psf: psf)
+    try ExtractionInputCheck.fibers(first: fibers.lowerBound, count: fibers.count, psf: psf)
     guard width >= 1, ndiag >= 1, ndiag % 2 == 1 else { throw DESIError.invalidArgument("boxcar width must be >= 1 and ndiag odd") }
     let nspec = fibers.count, nwave = grid.count, h = ndiag / 2
     struct Out: Sendable { var flux: [Double]; var ivar: [Double]; var rdata: [Float] }

@@ -31,19 +31,11 @@ public struct ExtractionResult: Sendable {
 /// calls it). Patches run in parallel; results do not depend on the number of threads.
 public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int>, grid: WaveGrid,
                            options: ExtractionOptions = ExtractionOptions()) throws -> ExtractionResult {
-    guard image.ny == psf.npixY && image.nx == psf.npixX else {
-        throw DESIError.mismatch("image is \(image.ny)x\(image.nx) pixels but the PSF describes a \(psf.npixY)x\(psf.npixX) CCD")
-    }
-    guard !fibers.isEmpty, fibers.lowerBound >= 0, fibers.upperBound <= psf.nspec else {
-        throw DESIError.invalidArgument("fibers \(fibers.lowerBound)..<\(fibers.upperBound) are outside the PSF's 0..<\(psf.nspec)")
-    }
+    try ExtractionInputCheck.imageSize(image, psf: psf)
+    try ExtractionInputCheck.fibers(first: fibers.lowerBound, count: fibers.count, psf: psf)
     guard grid.count >= 2, grid.dw > 0 else { throw DESIError.invalidArgument("the wavelength grid needs at least 2 values and dw > 0") }
+    try ExtractionInputCheck.wavelengths(grid, psf: psf)
     let wfirst = grid.wavelength(0), wlast = grid.wavelength(grid.count - 1)
-    let tol = 1e-6 * max(1, abs(wlast))
-    guard wfirst >= psf.wavemin - tol && wlast <= psf.wavemax + tol else {
-        throw DESIError.invalidArgument(String(format: "wavelength range %.2f-%.2f A is not covered by the PSF (%.2f-%.2f A)",
-                                               wfirst, wlast, psf.wavemin, psf.wavemax))
-    }
     guard options.bundleSize > 0, options.nSubBundles > 0, options.waveStep > 0 else {
         throw DESIError.invalidArgument("bundle size, number of sub-bundles and wavelength step must be positive")
     }

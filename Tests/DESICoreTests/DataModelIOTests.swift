@@ -1,6 +1,7 @@
 import DESICore
 import FITS
 import Foundation
+import TestSupport
 import XCTest
 
 /// Preproc images, frames and fibermaps in DESI's layout. With DESISPEC_TEST_OUT set, the files are written there

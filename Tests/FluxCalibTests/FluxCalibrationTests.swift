@@ -5,6 +5,7 @@ import FITS
 import LinearAlgebra
 import StdStars
 @testable import FluxCalib
+import TestSupport
 
 final class FluxCalibrationTests: XCTestCase {
     static let templates = StellarTemplates.synthetic()

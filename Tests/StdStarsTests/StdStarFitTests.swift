@@ -4,6 +4,7 @@ import DESICore
 import FITS
 import LinearAlgebra
 @testable import StdStars
+import TestSupport
 
 final class StdStarFitTests: XCTestCase {
     static let templates = StellarTemplates.synthetic()

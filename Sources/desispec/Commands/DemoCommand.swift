@@ -37,82 +37,28 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON on standard output.") var json = false
     @OptionGroup var global: GlobalOptions
 
-    /// The simulated night: (expid, flavor). Two arcs, as psfnight averages several.
-    static let exposures: [(Int, String)] = [(1, "arc"), (2, "arc"), (3, "flat"), (4, "science"), (5, "science")]
-
     func run() throws {
         try runStep {
             let log = global.makeLogger("demo")
-            let root = absolute(outdir)
-            let rawRoot = "\(root)/raw", calibDir = "\(root)/calib"
-            let layout = ProductionLayout(rawRoot: rawRoot, prodRoot: "\(root)/redux/demo")
-            let cams = try Camera.parseList(cameras)
-            let fm = FileManager.default
-            try fm.createDirectory(atPath: calibDir, withIntermediateDirectories: true)
-
-            // 1. simulate what is not there yet: a CCD as tall as DESI's (so the dispersion, ~0.5 A per row, is the
-            //    real one and the 0.8 A extraction grid is sampled as in production), only as wide as the fibers need.
-            for (expid, flavor) in Self.exposures {
-                let raw = layout.raw(night: night, expid: expid)
-                if fm.fileExists(atPath: raw) { log.info("\(raw) exists: not simulated again"); continue }
-                var args = ["simulate", "--night", night, "--expid", String(expid), "--flavor", flavor,
-                            "--cameras", cams.map(\.name).joined(separator: ","), "--nspec", String(nspec),
-                            "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite"]
-                if flavor == "science" { args += ["--tile", String(tile)] }
-                if let dataDir { args += ["--data-dir", absolute(dataDir)] }
-                log.info("simulating exposure \(expid) (\(flavor))")
-                try runSelf(args, quiet: global.quiet)
-            }
-
-            // 2. starting PSFs: the instrument's nominal PSF, as DESI_SPECTRO_CALIB would hold it; the arc fit
-            //    (`desispec psf`) refines it for the night.
-            let arcDir = layout.rawDir(night: night, expid: 1)
-            for c in cams {
-                let start = "\(calibDir)/\(FileLayout.startingPSFFileName(camera: c.name))"
-                let truthPSF = "\(arcDir)/\(FileLayout.truthPSFFileName(camera: c.name))"
-                if !fm.fileExists(atPath: start) { try fm.copyItem(atPath: truthPSF, toPath: start) }
-            }
-
-            // 3. the production and its night; the standard stars are fitted with the templates and filter curves
-            //    the simulation drew them from (when it used the real ones of the data folder)
-            let data = (dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]).map(absolute)
-            var templates = data.map { "\($0)/templates/star_templates_v2.0-lite.fits" }.flatMap { fm.fileExists(atPath: $0) ? $0 : nil }
-            var filters = data.map { "\($0)/filters" }.flatMap { (dir: String) -> String? in fm.fileExists(atPath: dir + "/decam2014-r.ecsv") ? dir : nil }
-            if templates == nil || filters == nil {
-                // the simulator used its built-in grid and filter curves: write them out for the fit
-                let builtin = try BuiltinSimulationInputs.write(to: calibDir)
-                templates = templates ?? builtin.templates
-                filters = filters ?? builtin.filters
-            }
-            let options = ProductionOptions(psfDir: calibDir, nspec: nspec, starModels: templates, filtersDir: filters)
-            try options.save(layout)
-            let database = try StateDatabase(path: layout.database)
-            let inventory = try NightInventory.exposures(night: night, layout: layout)
-            let graph = try TaskGraph.night(night, exposures: inventory, layout: layout, options: options.nightOptions)
-            let runner = LocalRunner(executable: selfExecutable(), layout: layout, database: database, maxParallel: jobs)
-            if !global.quiet { runner.progress = { log.info("\($0)") } }
-            let summary = try runner.run(graph)
-
-            // 4. the coadds against the truth of the first science exposure (same tile, same targets)
-            let science = Self.exposures.first { $0.1 == "science" }!.0
-            let truth = layout.rawTruth(night: night, expid: science)
-            let fibermap = layout.rawFibermap(night: night, expid: science)
-            var comparisons: [TruthComparison] = []
-            for sp in Set(cams.map(\.spectrograph)).sorted() {
-                let coadd = layout.tileFile("coadd", spectrograph: sp, tile: tile, night: night)
-                guard fm.fileExists(atPath: coadd) else { continue }
-                comparisons.append(try TruthComparison.compare(coaddPath: coadd, truthPath: truth, fibermapPath: fibermap))
-            }
+            let env = ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]
+            let demo = DemoNight(root: absolute(outdir), night: night, cameras: try Camera.parseList(cameras), nspec: nspec,
+                                 seed: seed, tile: tile, simulationData: dataDir.map(absolute),
+                                 calibrationData: (dataDir ?? env).map(absolute), jobs: jobs, executable: selfExecutable(),
+                                 quiet: global.quiet)
+            let (summary, comparisons) = try demo.run(builtinStarInputs: BuiltinSimulationInputs.write(to:), compare: {
+                try TruthComparison.compare(coaddPath: $0, truthPath: $1, fibermapPath: $2)
+            }, log: { log.info("\($0)") })
             // the worst band of any coadd (NaN, and so a failure, when a band had no block bright enough to judge)
             let bandRMS = comparisons.flatMap { $0.bands.map(\.blockRelativeRMS) }
             let worst = bandRMS.contains { $0.isNaN } ? .nan : bandRMS.max() ?? .nan
 
-            let report = DemoReport(rawRoot: rawRoot, production: layout.prodRoot,
+            let layout = demo.layout
+            let report = DemoReport(rawRoot: demo.rawRoot, production: layout.prodRoot,
                                     qaIndex: layout.qaNightHTML(night: night), logs: layout.logDir(night: night),
                                     tasksDone: summary.done.count + summary.skipped.count, tasksFailed: summary.failed,
                                     tasksNotRun: summary.blocked.count, coadds: comparisons, worstRelativeRMS: worst,
                                     maxRelativeRMS: maxRMS)
-            try report.write(to: "\(root)/demo-summary.json")
+            try report.write(to: "\(demo.root)/demo-summary.json")
             if json { print(try report.jsonString()) } else { report.printText() }
             if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
             if comparisons.isEmpty || !(worst <= maxRMS) { throw ExitCode(3) }
@@ -178,17 +124,5 @@ struct DemoReport: Codable {
         }
         print(String(format: "worst band relative rms of the coadds vs truth: %.4f (limit %.3f): %@", worstRelativeRMS, maxRelativeRMS,
                      worstRelativeRMS <= maxRelativeRMS ? "OK" : "TOO LARGE"))
-    }
-}
-
-/// Runs this executable with `arguments` and fails with its exit status.
-func runSelf(_ arguments: [String], quiet: Bool) throws {
-    let p = Process()
-    p.executableURL = selfExecutable()
-    p.arguments = arguments + (quiet ? ["--quiet"] : [])
-    try p.run()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-        throw DESIError.invalidArgument("desispec \(arguments.joined(separator: " ")) failed (exit \(p.terminationStatus))")
     }
 }

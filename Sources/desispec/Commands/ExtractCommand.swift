@@ -1,9 +1,7 @@
 import ArgumentParser
 import DESICore
 import Extraction
-import FITS
 import Foundation
-import PSF
 
 /// `desispec extract`: spectra from a preproc image and a PSF (desi_extract_spectra).
 struct ExtractCommand: ParsableCommand {
@@ -61,124 +59,14 @@ struct ExtractCommand: ParsableCommand {
     func run() throws {
         let log = global.makeLogger("extract")
         try runStep {
-            let start = Date()
-            // Inputs: all read and checked against each other before any work (nothing is written on error):
-            // the PSF and the requested fibers and wavelengths first, then the image.
-            let spectralPSF = try loadSpectralPSF(path: psf)
-            let psfCamera = try readCamera(psf)
-            let n = nspec ?? (spectralPSF.nspec - specmin)
-            guard specmin >= 0, n > 0, specmin + n <= spectralPSF.nspec else {
-                throw DESIError.invalidArgument("spectra \(specmin)..<\(specmin + n) are outside the \(spectralPSF.nspec) fibers of PSF \(psf)")
-            }
-            let fibers = specmin..<(specmin + n)
-            let grid = try parseGrid(psf: spectralPSF)
-            let wfirst = grid.wavelength(0), wlast = grid.wavelength(grid.count - 1)
-            let tol = 1e-6 * max(1, abs(wlast))
-            guard wfirst >= spectralPSF.wavemin - tol && wlast <= spectralPSF.wavemax + tol else {
-                let asked = String(format: "%.2f-%.2f", wfirst, wlast)
-                let covered = String(format: "%.2f-%.2f", spectralPSF.wavemin, spectralPSF.wavemax)
-                throw DESIError.mismatch("wavelengths \(asked) A are not covered by PSF \(psf) (\(covered) A)")
-            }
-            let image = try Image.read(input)
-            let camera = image.camera
-            if let c = camera, let pc = psfCamera, pc != c {
-                throw DESIError.mismatch("image \(input) is camera \(c) but PSF \(psf) is camera \(pc)")
-            }
-            guard image.ny == spectralPSF.npixY && image.nx == spectralPSF.npixX else {
-                throw DESIError.mismatch("image \(input) is \(image.ny)x\(image.nx) pixels but PSF \(psf) describes a "
-                                         + "\(spectralPSF.npixY)x\(spectralPSF.npixX) CCD")
-            }
-            let fiberOffset = camera?.fiberMin ?? 0
-            let fm = try fibermapRows(fibers: fibers, fiberOffset: fiberOffset, camera: camera)
-            let tRead = Date()
-
-            log.info("extracting \(n) spectra \(specmin)..<\(specmin + n) of \(input) on \(grid.count) wavelengths \(grid.wavelength(0))-\(grid.wavelength(grid.count - 1)) A (\(boxcar ? "boxcar" : "spectroperfectionism"))")
-            let result: ExtractionResult
-            if boxcar {
-                result = try boxcarExtract(image: image, psf: spectralPSF, fibers: fibers, grid: grid, width: width, threads: ncpu)
-            } else {
-                let error = psferr ?? (spectralPSF as? GaussHermitePSF)?.psfError ?? 0.01
-                let options = ExtractionOptions(bundleSize: bundlesize, nSubBundles: nsubbundles, waveStep: nwavestep,
-                                                regularize: regularize, decorrelateFibers: decorrelateFibers, psfError: error,
-                                                pixPadFraction: pixpadFrac, wavePadFraction: wavepadFrac, threads: ncpu,
-                                                computeModel: model != nil)
-                result = try extractSpectra(image: image, psf: spectralPSF, fibers: fibers, grid: grid, options: options)
-            }
-            let tExtract = Date()
-
-            var header = FITSHeader()
-            let structural: Set<String> = ["SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND", "EXTNAME",
-                                           "BZERO", "BSCALE", "PCOUNT", "GCOUNT", "XTENSION", "CHECKSUM", "DATASUM", "BUNIT"]
-            for card in image.header.cards where !structural.contains(card.key) && !card.key.hasPrefix("Z") && !card.isCommentary {
-                header.append(card)
-            }
-            header.set("IN_PSF", DESIProvenance.shortenFilename(psf), comment: "Input spectral PSF")
-            header.set("IN_IMG", DESIProvenance.shortenFilename(input), comment: "Input image")
-            header.addProvenance(command: "extract", inputs: [input, psf],
-                                 options: boxcar ? ["--boxcar"] : ["--nsubbundles", "\(nsubbundles)", "--nwavestep", "\(nwavestep)"])
-            let frame = result.frame(fibermap: fm, fiberOffset: fiberOffset, header: header)
-            try frame.write(to: output)
-            if let m = model, let img = result.model {
-                try ExtractionIO.writeModel(img, ny: image.ny, nx: image.nx, header: header, to: m)
-            }
-            let now = Date()
-            let times = String(format: "%.1f s (read %.1f s, extract %.1f s, write %.1f s)", now.timeIntervalSince(start),
-                               tRead.timeIntervalSince(start), tExtract.timeIntervalSince(tRead), now.timeIntervalSince(tExtract))
-            log.info("wrote \(output) in \(times)")
+            let options = ExtractionOptions(bundleSize: bundlesize, nSubBundles: nsubbundles, waveStep: nwavestep,
+                                            regularize: regularize, decorrelateFibers: decorrelateFibers,
+                                            pixPadFraction: pixpadFrac, wavePadFraction: wavepadFrac, threads: ncpu)
+            let request = FrameExtractionRequest(imagePath: input, psfPath: psf, outputPath: output, fibermapPath: fibermap,
+                                                 modelPath: model, wavelengthSpec: wavelength, specmin: specmin, nspec: nspec,
+                                                 boxcarWidth: boxcar ? width : nil, options: options, psfError: psferr)
+            let times = try extractFrame(request) { log.info("\($0)") }
+            log.info("wrote \(output) in \(times.summary)")
         }
     }
-
-    /// The fibermap rows of the extracted fibers: from -f, else the input's FIBERMAP HDU if it has one.
-    func fibermapRows(fibers: Range<Int>, fiberOffset: Int, camera: Camera?) throws -> Fibermap? {
-        let path: String
-        if let f = fibermap {
-            path = f
-        } else if (try? FITSFile.open(input).hasHDU("FIBERMAP")) == true {
-            path = input
-        } else {
-            return nil
-        }
-        let all = try Fibermap.read(path)
-        let wanted = Set(fibers.map { fiberOffset + $0 })
-        let rows = all.fibers.enumerated().filter { wanted.contains($0.element) }.map(\.offset)
-        guard rows.count == fibers.count else {
-            let sp = camera.map { "spectrograph \($0.spectrograph)" } ?? "this camera"
-            throw DESIError.mismatch("fibermap \(path) has \(rows.count) of the \(fibers.count) fibers "
-                                     + "\(fiberOffset + fibers.lowerBound)..<\(fiberOffset + fibers.upperBound) of \(sp)")
-        }
-        return all.selecting(rows: rows.sorted { all.fibers[$0] < all.fibers[$1] })
-    }
-
-    /// The CAMERA keyword of the first HDU of a file that has one (a PSF keeps it in its PSF HDU), nil if none.
-    func readCamera(_ path: String) throws -> Camera? {
-        let f = try FITSFile.open(path)
-        defer { try? f.close() }
-        for i in 0..<f.hduCount {
-            try f.moveTo(index: i)
-            if let raw = try f.readHeader().string("CAMERA") {
-                let text = raw.trimmingCharacters(in: CharacterSet(charactersIn: "' ").union(.whitespaces))
-                guard let c = Camera(text) else { throw DESIError.badFile(path: path, problem: "CAMERA '\(raw)' is not a camera name") }
-                return c
-            }
-        }
-        return nil
-    }
-
-    /// The output grid: -w wmin,wmax,dw, else the PSF's range at 0.8 A (desispec.scripts.extract).
-    func parseGrid(psf: any SpectralPSF) throws -> WaveGrid {
-        guard let w = wavelength else {
-            return WaveGrid(wmin: psf.wavemin, wmax: psf.wavemax, dw: 0.8)
-        }
-        let parts = w.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 3, let a = parts[0], let b = parts[1], let d = parts[2], d > 0, b > a else {
-            throw DESIError.invalidArgument("-w/--wavelength must be wmin,wmax,dw with wmin < wmax and dw > 0, got '\(w)'")
-        }
-        return WaveGrid(wmin: a, wmax: b, dw: d)
-    }
-}
-
-/// Reads a PSF file (GAUSS-HERMITE PSFVER 2 or 3, or a trace-only set) into a `SpectralPSF`.
-func loadSpectralPSF(path: String) throws -> any SpectralPSF {
-    guard FileManager.default.fileExists(atPath: path) else { throw DESIError.badFile(path: path, problem: "no such PSF file") }
-    return try readPSF(path)
 }

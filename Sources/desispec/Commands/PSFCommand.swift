@@ -1,6 +1,5 @@
 import ArgumentParser
 import DESICore
-import FITS
 import Foundation
 import PSF
 
@@ -84,60 +83,16 @@ struct PSFCommand: ParsableCommand {
     func run() throws {
         let log = global.makeLogger("psf")
         try runStep {
-            let img = try Image.read(image)
-            let inPSF = try readPSF(psf)
-            guard let start = inPSF as? GaussHermitePSF else {
-                throw DESIError.badFile(path: psf, problem: "the PSF fit starts from a GAUSS-HERMITE PSF (this file has traces only)")
-            }
-            guard img.ny == start.npixY, img.nx == start.npixX else {
-                throw DESIError.mismatch("\(image) is \(img.ny) x \(img.nx) pixels but \(psf) describes a \(start.npixY) x \(start.npixX) CCD")
-            }
-            let psfCamera = start.camera
-            if let a = img.camera?.description.lowercased(), let b = psfCamera, a != b {
-                throw DESIError.mismatch("\(image) is camera \(a) but \(psf) is camera \(b)")
-            }
-            let (lampLines, source): ([ArcLine], String)
-            if let l = lines { (lampLines, source) = (try ArcLamps.read(l), l) }
-            else { (lampLines, source) = try ArcLamps.simulatorList(dataDirectory: dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]) }
-            log.info("\(lampLines.count) lamp lines from \(source); fitting \(start.nspec) fibers of \(image)")
             var o = PSFFitOptions()
             o.traceDegree = traceDegree; o.sigmaDegree = sigmaDegree; o.fitSigma = !onlyTraceFit
             o.sigmaFiberDegree = sigmaPerFiber ? nil : sigmaFiberDegree
             o.traceFiberDegree = tracePerFiber ? nil : traceFiberDegree
             o.iterations = iterations; o.minSNR = minSNR; o.sigmaMinSNR = sigmaMinSNR
             if let n = ncpu { o.ncpu = n }
-            let r = try fitPSF(image: img, psf: start, lines: lampLines, options: o) { log.info("\($0)") }
-            let missing = r.linesPerFiber.enumerated().filter { $0.element < 2 }.map(\.offset)
-            if !missing.isEmpty {
-                log.warning("\(missing.count) fiber(s) with fewer than 2 usable lines (corrections from their bundle or neighbours): \(missing.prefix(20).map(String.init).joined(separator: ","))")
-            }
-            let sortedLines = r.linesPerFiber.sorted()
-            let medianLines = sortedLines.isEmpty ? 0 : sortedLines[sortedLines.count / 2]
-            let summary = String(format: "MEANDX = %+.3f MEANDY = %+.3f pixel, GHSIGX x %.4f GHSIGY x %.4f, median %d lines per fiber",
-                                 r.meanDx, r.meanDy, r.meanSigmaXRatio, r.meanSigmaYRatio, medianLines)
-            log.info("\(summary)")
-            var keys = [FITSCard("MEANDX", .double(r.meanDx), comment: "mean x change of the traces from IN_PSF (pixel)"),
-                        FITSCard("MAXDX", .double(r.maxAbsDx), comment: "max |x change| (pixel)"),
-                        FITSCard("MEANDY", .double(r.meanDy), comment: "mean y change of the traces from IN_PSF (pixel)"),
-                        FITSCard("MAXDY", .double(r.maxAbsDy), comment: "max |y change| (pixel)"),
-                        FITSCard("SIGXRAT", .double(r.meanSigmaXRatio), comment: "mean GHSIGX / GHSIGX of IN_PSF"),
-                        FITSCard("SIGYRAT", .double(r.meanSigmaYRatio), comment: "mean GHSIGY / GHSIGY of IN_PSF"),
-                        FITSCard("NLINES", .int(medianLines), comment: "median number of arc lines fitted per fiber"),
-                        FITSCard("NFIBFIT", .int(r.fiberFitted.filter { $0 }.count), comment: "fibers fitted (others interpolated)"),
-                        FITSCard("IN_PSF", .string((psf as NSString).lastPathComponent)),
-                        FITSCard("IN_IMAGE", .string((image as NSString).lastPathComponent)),
-                        FITSCard("LINELIST", .string((source as NSString).lastPathComponent))]
-            if let cam = img.camera?.description ?? psfCamera { keys.append(FITSCard("CAMERA", .string(cam))) }
-            for k in ["EXPID", "NIGHT"] { if let v = img.header[k] { keys.append(FITSCard(k, v)) } }
-            for (b, c) in r.bundleRChi2.enumerated() {
-                keys.append(FITSCard(String(format: "B%02dRCHI2", b), .double(c), comment: "reduced chi2 of the line fits of bundle \(b)"))
-            }
-            let history = ["desispec-swift \(DesispecVersion.string) psf -i \(image) --psf \(psf) -o \(output)"
-                           + " --trace-degree \(traceDegree) --sigma-degree \(sigmaDegree) --iterations \(iterations)"
-                           + (tracePerFiber ? " --trace-per-fiber" : " --trace-fiber-degree \(traceFiberDegree)")
-                           + (sigmaPerFiber ? " --sigma-per-fiber" : " --sigma-fiber-degree \(sigmaFiberDegree)")
-                           + (onlyTraceFit ? " --only-trace-fit" : "") + (lines.map { " --lines \($0)" } ?? "")]
-            try r.psf.write(to: output, history: history, extraKeys: keys)
+            let request = PSFFitRequest(imagePath: image, psfPath: psf, outputPath: output, linesPath: lines,
+                                        dataDirectory: dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"],
+                                        options: o)
+            try fitPSFFile(request, info: { log.info("\($0)") }, warning: { log.warning("\($0)") })
             log.info("wrote \(output)")
         }
     }

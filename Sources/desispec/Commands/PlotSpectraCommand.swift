@@ -1,6 +1,5 @@
 import ArgumentParser
 import DESICore
-import FITS
 import Foundation
 import LinearAlgebra
 import QA
@@ -45,101 +44,32 @@ struct PlotSpectraCommand: ParsableCommand {
             guard rebin >= 1 else { throw DESIError.invalidArgument("--rebin must be at least 1, got \(rebin)") }
             guard max >= 1 else { throw DESIError.invalidArgument("--max must be at least 1, got \(max)") }
             if spectype != nil && redrock == nil { throw DESIError.invalidArgument("--spectype needs --redrock FILE") }
-            var entries: [SpectrumEntry] = []
-            for f in files { entries += try SpectrumEntry.load(f) }
-            let redshifts = try redrock.map(RedrockTable.init(path:))
-            var selected = entries
-            if !targetIDs.isEmpty {
-                selected = selected.filter { $0.targetID.map(targetIDs.contains) ?? false }
-                let missing = targetIDs.filter { t in !entries.contains { $0.targetID == t } }
-                if !missing.isEmpty {
-                    throw DESIError.invalidArgument("TARGETID \(missing.map(String.init).joined(separator: ", ")) not found in \(files.joined(separator: ", "))")
-                }
-            }
-            if let text = fibers {
-                let wanted = try FiberSelection.parse(text)
-                selected = selected.filter { $0.fiber.map(wanted.contains) ?? false }
-            }
-            if let type = spectype, let rr = redshifts {
-                let ids = rr.targets(spectype: type)
-                selected = selected.filter { $0.targetID.map(ids.contains) ?? false }
-            }
-            guard !selected.isEmpty else {
-                throw DESIError.invalidArgument("no spectrum in \(files.joined(separator: ", ")) matches the selection")
-            }
-            if selected.count > max {
-                log.warning("\(selected.count) spectra selected: showing the first \(max) (--max)")
-                selected = Array(selected.prefix(max))
-            }
+            let selection = SpectrumSelection(targetIDs: targetIDs, fibers: try fibers.map(FiberSelection.parse),
+                                              spectype: spectype, redrockPath: redrock, max: max)
+            let (selected, titles, matched) = try selection.apply(files: files)
+            if matched > max { log.warning("\(matched) spectra selected: showing the first \(max) (--max)") }
             let models = try model.map(SpectrumEntry.load) ?? []
             var panels: [(title: String, wave: [Double], flux: [Float], ivar: [Float], model: [Float]?)] = []
             for (i, e) in selected.enumerated() {
-                var title = e.label
-                if let t = e.targetID, let z = redshifts?.redshift[t] { title += String(format: "  z=%.4f %@", z.z, z.spectype) }
-                var m: [Float]?
-                if model != nil {
-                    let match = e.targetID.flatMap { t in models.first { $0.targetID == t } } ?? (models.count == selected.count ? models[i] : nil)
-                    guard let match else { throw DESIError.badFile(path: model!, problem: "no model for \(e.label)") }
-                    m = try match.resampled(like: e, path: model!)
-                }
                 let c = e.concatenated()
-                panels.append((title, c.wave, c.flux, c.ivar, m))
+                panels.append((titles[i], c.wave, c.flux, c.ivar, try modelFlux(for: e, index: i, of: selected.count, in: models)))
             }
             try Figures.spectra(panels, rebinFactor: rebin, path: output)
             log.info("wrote \(output) (\(panels.count) spectra)")
         }
     }
+
+    /// The --model spectrum of `entry` on its grid: the model row of its TARGETID, else the model row of the same
+    /// rank when the model file has one row per selected spectrum; nil without --model.
+    private func modelFlux(for entry: SpectrumEntry, index i: Int, of count: Int, in models: [SpectrumEntry]) throws -> [Float]? {
+        guard let path = model else { return nil }
+        let match = entry.targetID.flatMap { t in models.first { $0.targetID == t } } ?? (models.count == count ? models[i] : nil)
+        guard let match else { throw DESIError.badFile(path: path, problem: "no model for \(entry.label)") }
+        return try match.resampled(like: entry, path: path)
+    }
 }
 
-/// One spectrum to plot: its bands (b, r, z of a spectra file, or the one band of a frame) and identifiers.
-struct SpectrumEntry {
-    var label: String
-    var targetID: Int64?
-    var fiber: Int?
-    var bands: [(name: String, wave: [Double], flux: [Float], ivar: [Float])]
-
-    /// Every spectrum of a spectra/coadd file (HDUs *_WAVELENGTH) or of a frame.
-    static func load(_ path: String) throws -> [SpectrumEntry] {
-        guard FileManager.default.fileExists(atPath: path) else { throw DESIError.badFile(path: path, problem: "no such file") }
-        let names = try { () throws -> [String] in let f = try FITSFile.open(path); defer { try? f.close() }; return f.hduNames() }()
-        let base = (path as NSString).lastPathComponent
-        if names.contains(where: { $0.uppercased().hasSuffix("_WAVELENGTH") }) {
-            let s = try Spectra.read(path)
-            let tids = s.targetIDRows
-            let fib = s.fibermap["FIBER"]?.data.ints
-            return (0..<s.numSpectra).map { r in
-                let bands = s.bands.map { b -> (String, [Double], [Float], [Float]) in
-                    let d = s.data[b]!
-                    let n = d.nwave
-                    return (b, d.wave, Array(d.flux[(r * n)..<((r + 1) * n)]), Array(d.ivar[(r * n)..<((r + 1) * n)]))
-                }
-                let t = r < tids.count ? tids[r] : nil
-                return SpectrumEntry(label: "\(base) TARGETID \(t.map(String.init) ?? "?")", targetID: t,
-                                     fiber: fib.map { $0[r] }, bands: bands)
-            }
-        }
-        let frame = try SpectralFileReader.read(path).product.perFiber
-        let tids = frame.rowFibermap?.targetIDs ?? []
-        let fibers = frame.fibers
-        let band = frame.camera.map { $0.arm.rawValue } ?? "x"
-        return (0..<frame.nspec).map { r in
-            let row = frame.float32Row(r)
-            let t = r < tids.count ? tids[r] : nil
-            return SpectrumEntry(label: "\(base) fiber \(fibers[r])" + (t.map { " TARGETID \($0)" } ?? ""), targetID: t, fiber: fibers[r],
-                                 bands: [(band, frame.wave, row.values, row.ivar)])
-        }
-    }
-
-    /// Bands joined in wavelength order, with a gap point (NaN flux) between bands so lines do not join them.
-    func concatenated() -> (wave: [Double], flux: [Float], ivar: [Float]) {
-        var w: [Double] = [], f: [Float] = [], iv: [Float] = []
-        for (i, b) in bands.sorted(by: { ($0.wave.first ?? 0) < ($1.wave.first ?? 0) }).enumerated() {
-            if i > 0, let last = w.last, let first = b.wave.first { w.append(0.5 * (last + first)); f.append(.nan); iv.append(0) }
-            w += b.wave; f += b.flux; iv += b.ivar
-        }
-        return (w, f, iv)
-    }
-
+extension SpectrumEntry {
     /// This (model) spectrum on the grid of `data`'s concatenated bands, band by band (linear interpolation).
     func resampled(like data: SpectrumEntry, path: String) throws -> [Float] {
         var out: [Float] = []
@@ -151,28 +81,5 @@ struct SpectrumEntry {
             out += Interpolation.linear(x: m.wave, y: m.flux.map(Double.init), at: b.wave, left: .nan, right: .nan).map(Float.init)
         }
         return out
-    }
-}
-
-/// The REDSHIFTS table of a redrock file: TARGETID, Z, SPECTYPE.
-struct RedrockTable {
-    var redshift: [Int64: (z: Double, spectype: String)] = [:]
-
-    init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw DESIError.badFile(path: path, problem: "no such file") }
-        let f = try FITSFile.open(path)
-        defer { try? f.close() }
-        guard f.hasHDU("REDSHIFTS") || f.hasHDU("ZCATALOG") else {
-            throw DESIError.badFile(path: path, problem: "no REDSHIFTS HDU: not a redrock file (HDUs: \(f.hduNames().joined(separator: ",")))")
-        }
-        let t = try f.readTable(f.hasHDU("REDSHIFTS") ? "REDSHIFTS" : "ZCATALOG")
-        guard let ids = t["TARGETID"]?.data.ints, let z = t["Z"]?.data.doubles, case .string(let types)? = t["SPECTYPE"]?.data else {
-            throw DESIError.badFile(path: path, problem: "REDSHIFTS needs TARGETID, Z and SPECTYPE columns")
-        }
-        for i in ids.indices { redshift[Int64(ids[i])] = (z[i], types[i].trimmingCharacters(in: .whitespaces)) }
-    }
-
-    func targets(spectype: String) -> Set<Int64> {
-        Set(redshift.filter { $0.value.spectype.uppercased() == spectype.uppercased() }.map(\.key))
     }
 }

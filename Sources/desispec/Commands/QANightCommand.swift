@@ -1,6 +1,7 @@
 import ArgumentParser
 import DESICore
 import Foundation
+import Logging
 import QA
 
 /// `desispec qa-night --night N`: the QA of every exposure of a night in the production's QA tree, time series of
@@ -31,49 +32,17 @@ struct QANightCommand: ParsableCommand {
         try runStep {
             guard night.count == 8, Int(night) != nil else { throw DESIError.invalidArgument("--night must be YYYYMMDD, got '\(night)'") }
             let prod = try productionRoot(prodRoot)
-            let qaRoot = FileLayout.qaDir(specprod: prod)
-            let nightDir = FileLayout.qaNightDir(specprod: prod, night: night)
-            var exposures: [QAExposure] = []
-            var pages: [Int: String] = [:], figs: [Int: [String]] = [:]
-            for name in try FileLayout.listing(nightDir) {
-                guard name.count == 8, let expid = Int(name) else { continue }
-                let dir = FileLayout.qaExposureDir(specprod: prod, night: night, expid: expid)
-                let combined = FileLayout.qaExposureFile(folder: dir, expid: expid, ext: "json")
-                let exposure: QAExposure
-                if FileManager.default.fileExists(atPath: combined) {
-                    exposure = try QAExposure(try QAValue.read(combined), path: combined)
-                } else {
-                    let cams = try FileLayout.qaFrameFiles(in: dir, expid: expid)
-                    guard !cams.isEmpty else { log.debug("\(dir): no QA files"); continue }
-                    exposure = try QAExposure(cameraQA: try cams.map { ($0, try QAValue.read($0)) })
-                }
-                exposures.append(exposure)
-                let rel = String(dir.dropFirst(qaRoot.count + 1))   // relative to the night's page in QA/
-                let page = FileLayout.qaExposureFile(folder: dir, expid: expid, ext: "html")
-                if FileManager.default.fileExists(atPath: page) { pages[expid] = "\(rel)/\((page as NSString).lastPathComponent)" }
-                figs[expid] = FileLayout.qaExposureFigures(in: dir, expid: expid).map { "\(rel)/\($0)" }
+            let found = try QANight.gatherExposures(specprod: prod, night: night) { log.debug("\($0): no QA files") }
+            guard !found.exposures.isEmpty else {
+                let nightDir = FileLayout.qaNightDir(specprod: prod, night: night)
+                throw DESIError.badFile(path: nightDir, problem: "no exposure QA files (qa-EXPID.json or qa-CAM-EXPID.json) for this night")
             }
-            guard !exposures.isEmpty else { throw DESIError.badFile(path: nightDir, problem: "no exposure QA files (qa-EXPID.json or qa-CAM-EXPID.json) for this night") }
-            let qaNight = QANight(night: night, exposures: exposures)
             let metrics = metric.isEmpty ? QANight.defaultMetrics : metric
-            var figures: [String] = []
-            for m in metrics {
-                let name = FileLayout.qaNightFigureName(night: night, metric: m)
-                try qaNight.timeSeriesFigure(metric: m, path: "\(qaRoot)/\(name)")
-                figures.append(name)
-            }
-            var value = qaNight.qaValue(metrics: metrics)
-            if case .dict(var items) = value {
-                items.insert(("SOFTWARE", .string("desispec-swift \(DesispecVersion.string) qa-night")), at: 1)
-                items.insert(("FIGURES", .list(figures.map { .string($0) })), at: 2)
-                value = .dict(items)
-            }
-            let out = FileLayout.qaNightFile(specprod: prod, night: night, ext: "json")
-            try value.write(to: out)
-            let html = FileLayout.qaNightFile(specprod: prod, night: night, ext: "html")
-            try HTMLIndex.write(HTMLIndex.nightPage(qaNight, figures: figures, exposurePages: pages, exposureFigures: figs), to: html)
-            for m in metrics where qaNight.series(m).isEmpty { log.warning("no exposure of night \(night) has \(m)") }
-            log.info("wrote \(out), \(html) and \(figures.count) figures (\(exposures.count) exposures)")
+            let report = try QANight(night: night, exposures: found.exposures)
+                .writeReport(specprod: prod, metrics: metrics, software: "desispec-swift \(DesispecVersion.string) qa-night",
+                             exposures: found)
+            for m in report.missingMetrics { log.warning("no exposure of night \(night) has \(m)") }
+            log.info("wrote \(report.json), \(report.html) and \(report.figures.count) figures (\(found.exposures.count) exposures)")
         }
     }
 }

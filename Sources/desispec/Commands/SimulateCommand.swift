@@ -58,23 +58,7 @@ struct SimulateCommand: ParsableCommand {
                 throw DESIError.invalidArgument("--psf-model must be gaussian or gauss-hermite, got '\(psfModel)'")
             }
             let cams = try Camera.parseList(cameras)
-            var size: (Int, Int)
-            switch ccdSize {
-            case "full": size = (4128, 4114)
-            case "narrow": size = (4128, AnalyticPSF.requiredWidth(nspec: nspec) + (model == .gaussHermite ? 40 : 0))
-            case "small": size = (1024, AnalyticPSF.requiredWidth(nspec: nspec) + (model == .gaussHermite ? 40 : 0))
-            default: throw DESIError.invalidArgument("--ccd-size must be full, narrow or small, got '\(ccdSize)'")
-            }
-            if let ny { size.0 = ny }
-            if let nx { size.1 = nx }
-            guard size.0 > 0 && size.1 > 0 && size.0 % 2 == 0 && size.1 % 2 == 0 else {
-                throw DESIError.invalidArgument("--ny and --nx must be positive and even (four amplifiers), got \(size.0)x\(size.1)")
-            }
-            if let p = psf {
-                // the CCD is the one the PSF describes
-                let loaded = try readPSF(p)
-                size = (loaded.npixY + loaded.npixY % 2, loaded.npixX + loaded.npixX % 2)
-            }
+            let size = try SimulatedCCDSize.resolve(named: ccdSize, nspec: nspec, psfModel: model, ny: ny, nx: nx, psfPath: psf)
             let data = dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]
             let args = CommandLine.arguments.dropFirst().joined(separator: " ")
             var options = SimulationOptions(night: night, expid: expid, flavor: fl, cameras: cams, nspec: nspec, ny: size.0, nx: size.1,

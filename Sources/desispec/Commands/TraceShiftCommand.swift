@@ -1,6 +1,5 @@
 import ArgumentParser
 import DESICore
-import FITS
 import Foundation
 import PSF
 
@@ -43,72 +42,13 @@ struct TraceShiftCommand: ParsableCommand {
     func run() throws {
         let log = global.makeLogger("traceshift")
         try runStep {
-            let img = try Image.read(image)
-            let inPSF = try readPSF(psf)
-            let gh = inPSF as? GaussHermitePSF
-            let (xt, yt): (TraceSet, TraceSet)
-            if let g = gh { (xt, yt) = (g.xTrace, g.yTrace) }
-            else if let t = inPSF as? TraceOnlyPSF { (xt, yt) = (t.xTrace, t.yTrace) }
-            else { throw DESIError.badFile(path: psf, problem: "PSF type \(type(of: inPSF)) has no Legendre traces") }
-            guard img.ny == inPSF.npixY else {
-                throw DESIError.mismatch("\(image) has \(img.ny) rows but \(psf) describes \(inPSF.npixY)")
-            }
             var o = TraceShiftOptions()
             o.degxx = degxx; o.degxy = degxy; o.degyx = degyx; o.degyy = degyy
             o.width = width; o.ccdRowsRebin = ccdRowsRebin; o.maxError = maxError
             o.continuum = continuum; o.continuumSubtract = sky
-            if let s = spectrum { (o.referenceWave, o.referenceFlux) = try readASCIISpectrum(s) }
-            let fibers = nfibers.map { Array(0..<min($0, xt.ntrace)) }
-            log.info("measuring trace shifts of \(fibers?.count ?? xt.ntrace) fibers on \(image)")
-            let r = try computeTraceShifts(image: img, xTrace: xt, yTrace: yt, psf: inPSF, fibers: fibers, options: o)
-            log.info("MEANDX = \(String(format: "%+.3f", r.meanDx)) pixel, MEANDY = \(String(format: "%+.3f", r.meanDy)) pixel")
-            let keys = [FITSCard("MEANDX", .double(r.meanDx), comment: "mean x shift of the traces (pixel)"),
-                        FITSCard("MINDX", .double(r.minDx)), FITSCard("MAXDX", .double(r.maxDx)),
-                        FITSCard("MEANDY", .double(r.meanDy), comment: "mean y shift of the traces (pixel)"),
-                        FITSCard("MINDY", .double(r.minDy)), FITSCard("MAXDY", .double(r.maxDy)),
-                        FITSCard("IN_PSF", .string((psf as NSString).lastPathComponent)),
-                        FITSCard("IN_IMAGE", .string((image as NSString).lastPathComponent))]
-            let history = ["desispec-swift \(DesispecVersion.string) traceshift -i \(image) --psf \(psf)" +
-                           " --degxx \(degxx) --degxy \(degxy) --degyx \(degyx) --degyy \(degyy) --width \(width)" +
-                           (continuum ? " --continuum" : "") + (sky ? " --sky" : "") + (spectrum.map { " --spectrum \($0)" } ?? "")]
-            guard let g = gh else {
-                throw DESIError.badFile(path: psf, problem: "writing shifted traces needs a GAUSS-HERMITE PSF (this one has traces only)")
-            }
-            try g.withTraces(x: r.xTrace, y: r.yTrace).write(to: outpsf, history: history, extraKeys: keys)
-            log.info("wrote \(outpsf)")
-            if let path = outoffsets {
-                let off = r.offsets
-                let t = FITSTable(columns: [
-                    FITSColumn("AXIS", .int32(off.map { Int32($0.axis) })),
-                    FITSColumn("WAVELENGTH", .double(off.map(\.wavelength))),
-                    FITSColumn("FIBER", .int32(off.map { Int32($0.fiber) })),
-                    FITSColumn("X", .double(off.map(\.x))), FITSColumn("Y", .double(off.map(\.y))),
-                    FITSColumn("DELTA", .double(off.map(\.delta))), FITSColumn("ERROR", .double(off.map(\.error))),
-                ])
-                var h = FITSHeader(); for l in history { h.addHistory(l) }
-                try FITSFile.writeAtomically(path) { f in
-                    try f.writeEmptyHDU(header: h)
-                    try f.writeTable(t, name: "OFFSETS")
-                }
-                log.info("wrote \(off.count) offsets in \(path)")
-            }
+            let request = TraceShiftRequest(imagePath: image, psfPath: psf, outputPath: outpsf, offsetsPath: outoffsets,
+                                            spectrumPath: spectrum, nfibers: nfibers, options: o)
+            try shiftTracesFile(request) { log.info("\($0)") }
         }
-    }
-
-    /// Two columns: wavelength (A), flux; '#' comments.
-    private func readASCIISpectrum(_ path: String) throws -> ([Double], [Double]) {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw DESIError.badFile(path: path, problem: "cannot read the reference spectrum")
-        }
-        var w = [Double](), f = [Double]()
-        for line in text.split(separator: "\n") {
-            let t = line.trimmingCharacters(in: .whitespaces)
-            if t.isEmpty || t.hasPrefix("#") { continue }
-            let cols = t.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).compactMap { Double($0) }
-            guard cols.count >= 2 else { throw DESIError.badFile(path: path, problem: "line '\(t)' is not 'wavelength flux'") }
-            w.append(cols[0]); f.append(cols[1])
-        }
-        guard w.count > 10 else { throw DESIError.badFile(path: path, problem: "fewer than 10 (wavelength, flux) lines") }
-        return (w, f)
     }
 }

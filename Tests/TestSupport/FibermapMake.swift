@@ -1,5 +1,9 @@
+import DESICore
 import FITS
 import Foundation
+import Simulation
+
+// Test helper: fibermaps with every main-survey column, as desispec's empty_fibermap makes them.
 
 /// Kind of a fibermap column: FITS type and, for strings, the width.
 public enum FibermapColumnKind: Sendable, Equatable {
@@ -43,15 +47,16 @@ extension Fibermap {
     ///
     /// empty_fibermap takes LOCATION, PETAL_LOC, DEVICE_LOC and FIBERASSIGN_X/Y from desimodel's focal-plane
     /// table, which we do not carry. Here PETAL_LOC = FIBER / 500, DEVICE_LOC = FIBER % 500, LOCATION =
-    /// 1000 PETAL_LOC + DEVICE_LOC, and positions follow a deterministic layout filling each petal's 36 degree
-    /// wedge out to 410 mm (FIBERASSIGN_X/Y = FIBER_X/Y, DELTA_X/Y = 0). TARGETID = FIBER (unique; DESI leaves
+    /// 1000 PETAL_LOC + DEVICE_LOC, and positions are the simulator's focal plane
+    /// (`TargetSimulator.focalPlanePosition`: each petal's 36 degree wedge; FIBERASSIGN_X/Y = FIBER_X/Y,
+    /// DELTA_X/Y = 0). TARGETID = FIBER (unique; DESI leaves
     /// it to fiberassign); TARGET_RA/DEC, PLATE_RA/DEC and FIBER_RA/DEC are the tile centre offset by the
     /// focal-plane position.
     public static func make(nspec: Int, firstFiber: Int = 0, survey: String = "main",
                             tileRA: Double = 0, tileDec: Double = 0) -> Fibermap {
         precondition(nspec >= 0 && firstFiber >= 0 && firstFiber + nspec <= 5000, "fibers must lie in 0..<5000")
         let fibers = Array(firstFiber..<(firstFiber + nspec))
-        let positions = fibers.map { focalPlanePosition(fiber: $0) }
+        let positions = fibers.map { TargetSimulator.focalPlanePosition(petal: $0 / 500, fiber: $0 % 500) }
         let cosDec = max(cos(tileDec * .pi / 180), 1e-6)
         let ra = positions.map { p in (tileRA + p.x * degreesPerMillimetre / cosDec).truncatingRemainder(dividingBy: 360) }
         let dec = positions.map { p in tileDec + p.y * degreesPerMillimetre }
@@ -84,17 +89,6 @@ extension Fibermap {
         var header = FITSHeader()
         header.set("SURVEY", survey)
         return Fibermap(table: FITSTable(columns: columns, header: header))
-    }
-
-    /// Deterministic focal-plane position (mm) of a fiber: petal FIBER/500 covers the wedge
-    /// [36 petal, 36 (petal+1)) degrees; the fiber's radius grows as the square root of its rank in the petal
-    /// (uniform density over the wedge) and its angle within the wedge follows the golden-ratio sequence.
-    public static func focalPlanePosition(fiber: Int) -> (x: Double, y: Double) {
-        let petal = fiber / 500, k = fiber % 500
-        let r = 410.0 * ((Double(k) + 0.5) / 500).squareRoot()
-        let frac = (Double(k) * 0.6180339887498949).truncatingRemainder(dividingBy: 1)
-        let theta = (36.0 * Double(petal) + 36.0 * (0.05 + 0.9 * frac)) * .pi / 180
-        return (r * cos(theta), r * sin(theta))
     }
 
     static func emptyData(_ kind: FibermapColumnKind, count n: Int) -> FITSColumnData {

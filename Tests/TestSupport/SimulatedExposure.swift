@@ -2,6 +2,7 @@ import Foundation
 import DESICore
 import FITS
 import LinearAlgebra
+import StdStars
 
 /// Sframes of one spectrograph made in memory for tests and demos: standard stars drawn from a template grid
 /// (redshifted, normalised to an r magnitude), smooth science spectra, a Gaussian resolution per fiber, a smooth
@@ -30,7 +31,8 @@ public struct SimulatedExposure: Sendable {
     ///   spectra follow. `step` is the wavelength step; `snrScale` scales the exposure depth.
     public static func make(templates: StellarTemplates, filters: FilterSet, stars: [Star], nscience: Int = 2,
                             spectrograph: Int = 0, step: Double = 0.8, seed: UInt64 = 1, noise: Bool = true,
-                            throughputScatter: Double = 0.03, scienceLevel: Double = 2, arms: [Camera.Arm] = [.b, .r, .z]) throws -> SimulatedExposure {
+                            throughputScatter: Double = 0.03, scienceLevel: Double = 2,
+                            arms: [Camera.Arm] = [.b, .r, .z]) throws -> SimulatedExposure {
         var rng = SplitMix64(seed: seed)
         let nspec = stars.count + nscience
         // true spectra on a fine grid

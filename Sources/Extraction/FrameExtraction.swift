@@ -1,0 +1,173 @@
+import DESICore
+import FITS
+import Foundation
+import PSF
+
+/// The files and settings of one extraction from files to a frame (desispec.scripts.extract.main's arguments).
+public struct FrameExtractionRequest: Sendable {
+    /// Preproc image.
+    public var imagePath: String
+    /// PSF file (GAUSS-HERMITE or trace-only).
+    public var psfPath: String
+    /// Output frame file.
+    public var outputPath: String
+    /// Fibermap file; nil: the FIBERMAP HDU of the image, if it has one.
+    public var fibermapPath: String?
+    /// Output 2D pixel model file (spectroperfectionism only).
+    public var modelPath: String?
+    /// "wmin,wmax,dw" in Angstrom; nil: the PSF's range at 0.8 A.
+    public var wavelengthSpec: String?
+    /// First spectrum (PSF index) to extract.
+    public var specmin: Int
+    /// Number of spectra; nil: all from `specmin`.
+    public var nspec: Int?
+    /// Boxcar extraction of this width in pixels instead of spectroperfectionism.
+    public var boxcarWidth: Int?
+    /// Spectroperfectionism settings (their `threads` also serve the boxcar extraction). `psfError` and
+    /// `computeModel` are set here from `psfError` and `modelPath`.
+    public var options: ExtractionOptions
+    /// Fractional PSF model error for chi2pix; nil: the PSF file's PSFERR, else 0.01.
+    public var psfError: Double?
+
+    public init(imagePath: String, psfPath: String, outputPath: String, fibermapPath: String? = nil,
+                modelPath: String? = nil, wavelengthSpec: String? = nil, specmin: Int = 0, nspec: Int? = nil,
+                boxcarWidth: Int? = nil, options: ExtractionOptions = ExtractionOptions(), psfError: Double? = nil) {
+        self.imagePath = imagePath; self.psfPath = psfPath; self.outputPath = outputPath
+        self.fibermapPath = fibermapPath; self.modelPath = modelPath; self.wavelengthSpec = wavelengthSpec
+        self.specmin = specmin; self.nspec = nspec; self.boxcarWidth = boxcarWidth
+        self.options = options; self.psfError = psfError
+    }
+}
+
+/// Wall-clock seconds of the steps of `extractFrame`.
+public struct FrameExtractionTimes: Sendable {
+    public var read: Double
+    public var extract: Double
+    public var write: Double
+    public var total: Double { read + extract + write }
+
+    /// "T s (read R s, extract E s, write W s)".
+    public var summary: String {
+        String(format: "%.1f s (read %.1f s, extract %.1f s, write %.1f s)", total, read, extract, write)
+    }
+}
+
+/// Extracts the spectra of a preproc image with a PSF file and writes the frame (and the 2D model when asked),
+/// as desi_extract_spectra does (desispec.scripts.extract.main). Every input is read and checked against the
+/// others before any work, so nothing is written on error: the PSF and the requested fibers and wavelengths
+/// first, then the image (camera, size) and the fibermap rows. The frame header is the image's, without its
+/// structural, compression and unit keywords, plus IN_PSF, IN_IMG and the provenance. `log` receives progress.
+public func extractFrame(_ request: FrameExtractionRequest, log: (String) -> Void) throws -> FrameExtractionTimes {
+    let start = Date()
+    let psfPath = request.psfPath, imagePath = request.imagePath
+    guard FileManager.default.fileExists(atPath: psfPath) else {
+        throw DESIError.badFile(path: psfPath, problem: "no such PSF file")
+    }
+    let psf = try readPSF(psfPath)
+    let psfCamera = try firstCamera(in: psfPath)
+    let n = request.nspec ?? (psf.nspec - request.specmin)
+    try ExtractionInputCheck.fibers(first: request.specmin, count: n, psf: psf, psfName: psfPath)
+    let fibers = request.specmin..<(request.specmin + n)
+    let grid = try extractionGrid(request.wavelengthSpec, psf: psf)
+    try ExtractionInputCheck.wavelengths(grid, psf: psf, psfName: psfPath)
+    let image = try Image.read(imagePath)
+    let camera = image.camera
+    if let c = camera, let pc = psfCamera, pc != c {
+        throw DESIError.mismatch("image \(imagePath) is camera \(c) but PSF \(psfPath) is camera \(pc)")
+    }
+    try ExtractionInputCheck.imageSize(image, psf: psf, imageName: imagePath, psfName: psfPath)
+    let fiberOffset = camera?.fiberMin ?? 0
+    let fibermap = try fibermapRows(request, fibers: fibers, fiberOffset: fiberOffset, camera: camera)
+    let tRead = Date()
+
+    let method = request.boxcarWidth == nil ? "spectroperfectionism" : "boxcar"
+    log("extracting \(n) spectra \(fibers.lowerBound)..<\(fibers.upperBound) of \(imagePath) on \(grid.count) wavelengths "
+        + "\(grid.wavelength(0))-\(grid.wavelength(grid.count - 1)) A (\(method))")
+    let result: ExtractionResult
+    if let width = request.boxcarWidth {
+        result = try boxcarExtract(image: image, psf: psf, fibers: fibers, grid: grid, width: width,
+                                   threads: request.options.threads)
+    } else {
+        var options = request.options
+        options.psfError = request.psfError ?? (psf as? GaussHermitePSF)?.psfError ?? 0.01
+        options.computeModel = request.modelPath != nil
+        result = try extractSpectra(image: image, psf: psf, fibers: fibers, grid: grid, options: options)
+    }
+    let tExtract = Date()
+
+    let header = frameHeader(request, image: image)
+    try result.frame(fibermap: fibermap, fiberOffset: fiberOffset, header: header).write(to: request.outputPath)
+    if let path = request.modelPath, let model = result.model {
+        try ExtractionIO.writeModel(model, ny: image.ny, nx: image.nx, header: header, to: path)
+    }
+    return FrameExtractionTimes(read: tRead.timeIntervalSince(start), extract: tExtract.timeIntervalSince(tRead),
+                                write: Date().timeIntervalSince(tExtract))
+}
+
+/// The image's header without the keywords cfitsio manages, EXTNAME, BUNIT, compression (Z...) and commentary
+/// cards, plus the inputs and the provenance of the extraction.
+private func frameHeader(_ request: FrameExtractionRequest, image: Image) -> FITSHeader {
+    var header = FITSHeader()
+    for card in image.header.cards where !card.isCommentary && !FITSHeader.isStructural(card.key)
+        && card.key != "EXTNAME" && card.key != "BUNIT" && !card.key.hasPrefix("Z") {
+        header.append(card)
+    }
+    header.set("IN_PSF", DESIProvenance.shortenFilename(request.psfPath), comment: "Input spectral PSF")
+    header.set("IN_IMG", DESIProvenance.shortenFilename(request.imagePath), comment: "Input image")
+    let settings = request.boxcarWidth != nil ? ["--boxcar"]
+        : ["--nsubbundles", "\(request.options.nSubBundles)", "--nwavestep", "\(request.options.waveStep)"]
+    header.addProvenance(command: "extract", inputs: [request.imagePath, request.psfPath], options: settings)
+    return header
+}
+
+/// The fibermap rows of the extracted fibers: from the request's fibermap file, else the image's FIBERMAP HDU
+/// if it has one, else nil.
+private func fibermapRows(_ request: FrameExtractionRequest, fibers: Range<Int>, fiberOffset: Int,
+                          camera: Camera?) throws -> Fibermap? {
+    let path: String
+    if let f = request.fibermapPath {
+        path = f
+    } else if (try? FITSFile.open(request.imagePath).hasHDU("FIBERMAP")) == true {
+        path = request.imagePath
+    } else {
+        return nil
+    }
+    let all = try Fibermap.read(path)
+    let wanted = Set(fibers.map { fiberOffset + $0 })
+    let rows = all.fibers.enumerated().filter { wanted.contains($0.element) }.map(\.offset)
+    guard rows.count == fibers.count else {
+        let sp = camera.map { "spectrograph \($0.spectrograph)" } ?? "this camera"
+        throw DESIError.mismatch("fibermap \(path) has \(rows.count) of the \(fibers.count) fibers "
+                                 + "\(fiberOffset + fibers.lowerBound)..<\(fiberOffset + fibers.upperBound) of \(sp)")
+    }
+    return all.selecting(rows: rows.sorted { all.fibers[$0] < all.fibers[$1] })
+}
+
+/// The CAMERA keyword of the first HDU of a file that has one (a PSF keeps it in its PSF HDU), nil if none.
+private func firstCamera(in path: String) throws -> Camera? {
+    let f = try FITSFile.open(path)
+    defer { try? f.close() }
+    for i in 0..<f.hduCount {
+        try f.moveTo(index: i)
+        if let raw = try f.readHeader().string("CAMERA") {
+            let text = raw.trimmingCharacters(in: CharacterSet(charactersIn: "' ").union(.whitespaces))
+            guard let c = Camera(text) else {
+                throw DESIError.badFile(path: path, problem: "CAMERA '\(raw)' is not a camera name")
+            }
+            return c
+        }
+    }
+    return nil
+}
+
+/// The output grid: "wmin,wmax,dw", else the PSF's range at 0.8 A (desispec.scripts.extract).
+private func extractionGrid(_ spec: String?, psf: any SpectralPSF) throws -> WaveGrid {
+    guard let w = spec else {
+        return WaveGrid(wmin: psf.wavemin, wmax: psf.wavemax, dw: 0.8)
+    }
+    let parts = w.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard parts.count == 3, let a = parts[0], let b = parts[1], let d = parts[2], d > 0, b > a else {
+        throw DESIError.invalidArgument("-w/--wavelength must be wmin,wmax,dw with wmin < wmax and dw > 0, got '\(w)'")
+    }
+    return WaveGrid(wmin: a, wmax: b, dw: d)
+}

@@ -1,0 +1,108 @@
+import DESICore
+import FITS
+import Foundation
+
+/// The files and settings of one PSF fit from files (desi_compute_psf's arguments).
+public struct PSFFitRequest: Sendable {
+    /// Preprocessed arc image.
+    public var imagePath: String
+    /// GAUSS-HERMITE PSF to start from.
+    public var psfPath: String
+    /// Output PSF file.
+    public var outputPath: String
+    /// Lamp line list (FITS or text); nil: the simulator's list (`ArcLamps.simulatorList`).
+    public var linesPath: String?
+    /// Folder searched for the simulator's measured line list when `linesPath` is nil.
+    public var dataDirectory: String?
+    public var options: PSFFitOptions
+
+    public init(imagePath: String, psfPath: String, outputPath: String, linesPath: String? = nil,
+                dataDirectory: String? = nil, options: PSFFitOptions = PSFFitOptions()) {
+        self.imagePath = imagePath; self.psfPath = psfPath; self.outputPath = outputPath
+        self.linesPath = linesPath; self.dataDirectory = dataDirectory; self.options = options
+    }
+
+    /// The HISTORY line of the output: the command line of the fit's settings.
+    var history: String {
+        let o = options
+        return "\(DESIProvenance.softwareName) \(DESIProvenance.version) psf -i \(imagePath) --psf \(psfPath) -o \(outputPath)"
+            + " --trace-degree \(o.traceDegree) --sigma-degree \(o.sigmaDegree) --iterations \(o.iterations)"
+            + (o.traceFiberDegree.map { " --trace-fiber-degree \($0)" } ?? " --trace-per-fiber")
+            + (o.sigmaFiberDegree.map { " --sigma-fiber-degree \($0)" } ?? " --sigma-per-fiber")
+            + (o.fitSigma ? "" : " --only-trace-fit") + (linesPath.map { " --lines \($0)" } ?? "")
+    }
+}
+
+/// Fits the traces and core widths of a camera's PSF on a preprocessed arc image (`fitPSF`), from files, and
+/// writes the fitted PSF with the fit's summary in its header (MEANDX, MAXDX, MEANDY, MAXDY, SIGXRAT, SIGYRAT,
+/// NLINES, NFIBFIT, IN_PSF, IN_IMAGE, LINELIST, CAMERA, EXPID, NIGHT, BnnRCHI2), as desi_compute_psf writes
+/// specex's. The image and the PSF are checked against each other (size, camera) before the fit.
+/// `info` and `warning` receive the progress and the fibers left with too few lines.
+public func fitPSFFile(_ request: PSFFitRequest, info: @escaping (String) -> Void,
+                       warning: (String) -> Void) throws {
+    let image = try Image.read(request.imagePath)
+    let start = try startingPSF(request, image: image)
+    let (lampLines, source): ([ArcLine], String)
+    if let l = request.linesPath {
+        (lampLines, source) = (try ArcLamps.read(l), l)
+    } else {
+        (lampLines, source) = try ArcLamps.simulatorList(dataDirectory: request.dataDirectory)
+    }
+    info("\(lampLines.count) lamp lines from \(source); fitting \(start.nspec) fibers of \(request.imagePath)")
+    let r = try fitPSF(image: image, psf: start, lines: lampLines, options: request.options, log: info)
+    let missing = r.linesPerFiber.enumerated().filter { $0.element < 2 }.map(\.offset)
+    if !missing.isEmpty {
+        warning("\(missing.count) fiber(s) with fewer than 2 usable lines (corrections from their bundle or neighbours): "
+                + missing.prefix(20).map(String.init).joined(separator: ","))
+    }
+    let summary = String(format: "MEANDX = %+.3f MEANDY = %+.3f pixel, GHSIGX x %.4f GHSIGY x %.4f, median %d lines per fiber",
+                         r.meanDx, r.meanDy, r.meanSigmaXRatio, r.meanSigmaYRatio, r.medianLinesPerFiber)
+    info(summary)
+    let keys = r.headerCards(request, lineList: source, image: image, startCamera: start.camera)
+    try r.psf.write(to: request.outputPath, history: [request.history], extraKeys: keys)
+}
+
+/// The request's starting PSF: a GAUSS-HERMITE PSF of the image's CCD and camera.
+private func startingPSF(_ request: PSFFitRequest, image: Image) throws -> GaussHermitePSF {
+    let psfPath = request.psfPath, imagePath = request.imagePath
+    guard let start = try readPSF(psfPath) as? GaussHermitePSF else {
+        throw DESIError.badFile(path: psfPath, problem: "the PSF fit starts from a GAUSS-HERMITE PSF (this file has traces only)")
+    }
+    guard image.ny == start.npixY, image.nx == start.npixX else {
+        throw DESIError.mismatch("\(imagePath) is \(image.ny) x \(image.nx) pixels but \(psfPath) describes a "
+                                 + "\(start.npixY) x \(start.npixX) CCD")
+    }
+    if let a = image.camera?.description.lowercased(), let b = start.camera, a != b {
+        throw DESIError.mismatch("\(imagePath) is camera \(a) but \(psfPath) is camera \(b)")
+    }
+    return start
+}
+
+extension PSFFitResult {
+    /// The median number of arc lines fitted per fiber (the upper median), 0 without fibers.
+    var medianLinesPerFiber: Int {
+        let sorted = linesPerFiber.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    }
+
+    /// The summary cards of the fit written in the output PSF's header (CAMERA: the image's, else the starting PSF's).
+    func headerCards(_ request: PSFFitRequest, lineList: String, image: Image, startCamera: String?) -> [FITSCard] {
+        var keys = [FITSCard("MEANDX", .double(meanDx), comment: "mean x change of the traces from IN_PSF (pixel)"),
+                    FITSCard("MAXDX", .double(maxAbsDx), comment: "max |x change| (pixel)"),
+                    FITSCard("MEANDY", .double(meanDy), comment: "mean y change of the traces from IN_PSF (pixel)"),
+                    FITSCard("MAXDY", .double(maxAbsDy), comment: "max |y change| (pixel)"),
+                    FITSCard("SIGXRAT", .double(meanSigmaXRatio), comment: "mean GHSIGX / GHSIGX of IN_PSF"),
+                    FITSCard("SIGYRAT", .double(meanSigmaYRatio), comment: "mean GHSIGY / GHSIGY of IN_PSF"),
+                    FITSCard("NLINES", .int(medianLinesPerFiber), comment: "median number of arc lines fitted per fiber"),
+                    FITSCard("NFIBFIT", .int(fiberFitted.filter { $0 }.count), comment: "fibers fitted (others interpolated)"),
+                    FITSCard("IN_PSF", .string((request.psfPath as NSString).lastPathComponent)),
+                    FITSCard("IN_IMAGE", .string((request.imagePath as NSString).lastPathComponent)),
+                    FITSCard("LINELIST", .string((lineList as NSString).lastPathComponent))]
+        if let cam = image.camera?.description ?? startCamera { keys.append(FITSCard("CAMERA", .string(cam))) }
+        for k in ["EXPID", "NIGHT"] { if let v = image.header[k] { keys.append(FITSCard(k, v)) } }
+        for (b, c) in bundleRChi2.enumerated() {
+            keys.append(FITSCard(String(format: "B%02dRCHI2", b), .double(c), comment: "reduced chi2 of the line fits of bundle \(b)"))
+        }
+        return keys
+    }
+}

@@ -1,0 +1,121 @@
+import DESICore
+import FITS
+import Foundation
+
+/// The files and settings of one trace-shift measurement from files (desi_compute_trace_shifts' arguments).
+public struct TraceShiftRequest: Sendable {
+    /// Preprocessed image.
+    public var imagePath: String
+    /// Input PSF (GAUSS-HERMITE to write shifted traces).
+    public var psfPath: String
+    /// Output PSF with the shifted traces.
+    public var outputPath: String
+    /// Output FITS table of the measured offsets (OFFSETS HDU), if wanted.
+    public var offsetsPath: String?
+    /// Two-column text spectrum (vacuum wavelength in A, flux) for the absolute wavelength calibration.
+    public var spectrumPath: String?
+    /// Measure only the first N fibers (debugging).
+    public var nfibers: Int?
+    /// The measurement's settings; the reference spectrum is read from `spectrumPath`.
+    public var options: TraceShiftOptions
+
+    public init(imagePath: String, psfPath: String, outputPath: String, offsetsPath: String? = nil,
+                spectrumPath: String? = nil, nfibers: Int? = nil, options: TraceShiftOptions = TraceShiftOptions()) {
+        self.imagePath = imagePath; self.psfPath = psfPath; self.outputPath = outputPath; self.offsetsPath = offsetsPath
+        self.spectrumPath = spectrumPath; self.nfibers = nfibers; self.options = options
+    }
+
+    /// The HISTORY line of the outputs: the command line of the measurement's settings.
+    var history: String {
+        let o = options
+        return "\(DESIProvenance.softwareName) \(DESIProvenance.version) traceshift -i \(imagePath) --psf \(psfPath)"
+            + " --degxx \(o.degxx) --degxy \(o.degxy) --degyx \(o.degyx) --degyy \(o.degyy) --width \(o.width)"
+            + (o.continuum ? " --continuum" : "") + (o.continuumSubtract ? " --sky" : "")
+            + (spectrumPath.map { " --spectrum \($0)" } ?? "")
+    }
+}
+
+/// Measures the shifts of a PSF's traces on a preprocessed image (`computeTraceShifts`), from files, and writes
+/// the PSF with the shifted traces (summary MEANDX, MINDX, MAXDX, MEANDY, MINDY, MAXDY, IN_PSF, IN_IMAGE in its
+/// header) and, when asked, the table of the measured offsets, as desi_compute_trace_shifts does.
+/// `info` receives the progress and the files written.
+public func shiftTracesFile(_ request: TraceShiftRequest, info: (String) -> Void) throws {
+    let image = try Image.read(request.imagePath)
+    let psf = try readPSF(request.psfPath)
+    let gaussHermite = psf as? GaussHermitePSF
+    let (xt, yt): (TraceSet, TraceSet)
+    if let g = gaussHermite {
+        (xt, yt) = (g.xTrace, g.yTrace)
+    } else if let t = psf as? TraceOnlyPSF {
+        (xt, yt) = (t.xTrace, t.yTrace)
+    } else {
+        throw DESIError.badFile(path: request.psfPath, problem: "PSF type \(type(of: psf)) has no Legendre traces")
+    }
+    guard image.ny == psf.npixY else {
+        throw DESIError.mismatch("\(request.imagePath) has \(image.ny) rows but \(request.psfPath) describes \(psf.npixY)")
+    }
+    var o = request.options
+    if let s = request.spectrumPath { (o.referenceWave, o.referenceFlux) = try readReferenceSpectrum(s) }
+    let fibers = request.nfibers.map { Array(0..<min($0, xt.ntrace)) }
+    info("measuring trace shifts of \(fibers?.count ?? xt.ntrace) fibers on \(request.imagePath)")
+    let r = try computeTraceShifts(image: image, xTrace: xt, yTrace: yt, psf: psf, fibers: fibers, options: o)
+    info("MEANDX = \(String(format: "%+.3f", r.meanDx)) pixel, MEANDY = \(String(format: "%+.3f", r.meanDy)) pixel")
+    guard let g = gaussHermite else {
+        throw DESIError.badFile(path: request.psfPath,
+                                problem: "writing shifted traces needs a GAUSS-HERMITE PSF (this one has traces only)")
+    }
+    let history = [request.history]
+    try g.withTraces(x: r.xTrace, y: r.yTrace).write(to: request.outputPath, history: history,
+                                                      extraKeys: r.headerCards(request))
+    info("wrote \(request.outputPath)")
+    if let path = request.offsetsPath {
+        var h = FITSHeader()
+        for l in history { h.addHistory(l) }
+        try FITSFile.writeAtomically(path) { f in
+            try f.writeEmptyHDU(header: h)
+            try f.writeTable(r.offsetsTable, name: "OFFSETS")
+        }
+        info("wrote \(r.offsets.count) offsets in \(path)")
+    }
+}
+
+extension TraceShiftResult {
+    /// The summary cards written in the shifted PSF's header.
+    func headerCards(_ request: TraceShiftRequest) -> [FITSCard] {
+        [FITSCard("MEANDX", .double(meanDx), comment: "mean x shift of the traces (pixel)"),
+         FITSCard("MINDX", .double(minDx)), FITSCard("MAXDX", .double(maxDx)),
+         FITSCard("MEANDY", .double(meanDy), comment: "mean y shift of the traces (pixel)"),
+         FITSCard("MINDY", .double(minDy)), FITSCard("MAXDY", .double(maxDy)),
+         FITSCard("IN_PSF", .string((request.psfPath as NSString).lastPathComponent)),
+         FITSCard("IN_IMAGE", .string((request.imagePath as NSString).lastPathComponent))]
+    }
+
+    /// The measured offsets as a table: AXIS (0 x, 1 y), WAVELENGTH, FIBER, X, Y, DELTA, ERROR.
+    public var offsetsTable: FITSTable {
+        FITSTable(columns: [
+            FITSColumn("AXIS", .int32(offsets.map { Int32($0.axis) })),
+            FITSColumn("WAVELENGTH", .double(offsets.map(\.wavelength))),
+            FITSColumn("FIBER", .int32(offsets.map { Int32($0.fiber) })),
+            FITSColumn("X", .double(offsets.map(\.x))), FITSColumn("Y", .double(offsets.map(\.y))),
+            FITSColumn("DELTA", .double(offsets.map(\.delta))), FITSColumn("ERROR", .double(offsets.map(\.error))),
+        ])
+    }
+}
+
+/// A reference spectrum from a text file: two columns, wavelength (A) and flux, separated by blanks, tabs or
+/// commas; '#' comments. More than 10 lines are needed.
+func readReferenceSpectrum(_ path: String) throws -> ([Double], [Double]) {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw DESIError.badFile(path: path, problem: "cannot read the reference spectrum")
+    }
+    var w = [Double](), f = [Double]()
+    for line in text.split(separator: "\n") {
+        let t = line.trimmingCharacters(in: .whitespaces)
+        if t.isEmpty || t.hasPrefix("#") { continue }
+        let cols = t.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).compactMap { Double($0) }
+        guard cols.count >= 2 else { throw DESIError.badFile(path: path, problem: "line '\(t)' is not 'wavelength flux'") }
+        w.append(cols[0]); f.append(cols[1])
+    }
+    guard w.count > 10 else { throw DESIError.badFile(path: path, problem: "fewer than 10 (wavelength, flux) lines") }
+    return (w, f)
+}
