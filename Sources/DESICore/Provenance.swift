@@ -7,6 +7,15 @@ public enum DESIProvenance {
     /// The only definition of the version: the CLI (`desispec --version`) and the HISTORY lines use it too.
     public static let version = "0.1.0"
 
+    /// The provenance line of an output, the one form every writer uses: "desispec-swift VERSION COMMAND ARGUMENTS..."
+    /// (HISTORY cards, QA's SOFTWARE entries). `arguments` are joined with spaces as given.
+    public static func line(command: String, arguments: [String] = []) -> String {
+        ([softwareName, version, command] + arguments).joined(separator: " ")
+    }
+
+    /// A HISTORY note of this software that is not a command line (what a simulated file is, for instance).
+    public static func note(_ text: String) -> String { "\(softwareName) \(version) \(text)" }
+
     /// Replaces $DESI_SPECTRO_REDUX/$SPECPROD by SPECPROD and $DESI_SPECTRO_CALIB by SPCALIB in a path, as
     /// desispec.io.util.shorten_filename does, so header values stay short.
     public static func shortenFilename(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -35,6 +44,11 @@ extension FITSHeader {
         }
     }
 
+    /// DEPNAMnn/DEPVERnn naming this software and its version.
+    public mutating func addSoftwareDependency() {
+        addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
+    }
+
     /// Version recorded for dependency `name` (desiutil.depend.getdep), nil if absent.
     public func dependencyVersion(_ name: String) -> String? {
         for i in 0..<100 {
@@ -49,11 +63,10 @@ extension FITSHeader {
     /// "desispec-swift VERSION COMMAND INPUT..." (inputs shortened as desispec.io.util.shorten_filename does).
     public mutating func addProvenance(command: String, inputs: [String] = [], options: [String] = [],
                                        environment: [String: String] = ProcessInfo.processInfo.environment) {
-        addDependency(name: DESIProvenance.softwareName, version: DESIProvenance.version)
-        let parts = [DESIProvenance.softwareName, DESIProvenance.version, command]
-            + options + inputs.map { DESIProvenance.shortenFilename($0, environment: environment) }
+        addSoftwareDependency()
+        let shortened = inputs.map { DESIProvenance.shortenFilename($0, environment: environment) }
         // HISTORY cards hold 72 characters: split a long line over several cards.
-        var line = parts.joined(separator: " ")
+        var line = DESIProvenance.line(command: command, arguments: options + shortened)
         while line.count > 72 {
             addHistory(String(line.prefix(72)))
             line = String(line.dropFirst(72))

@@ -1,3 +1,4 @@
+import DESICore
 import Foundation
 import LinearAlgebra
 
@@ -56,7 +57,7 @@ extension GaussHermitePSF {
             return yMargin + ylen * (0.5 * (t + 1) + 0.03 * (t * t - 1)) + 2.0 * xrel * xrel
         }
         var headers = PSFHeaders()
-        headers.table.addComment("Analytic GAUSS-HERMITE PSF made by desispec-swift (GaussHermitePSF.analytic)")
+        headers.table.addComment("Analytic GAUSS-HERMITE PSF made by \(DESIProvenance.softwareName) (GaussHermitePSF.analytic)")
         return try withConstantTerms(
             xTrace: xTrace, yTrace: yTrace,
             sigmaX: try fitRows { _, t in sigmaX * (1 + sigmaSlope * t * t) },

@@ -25,7 +25,7 @@ public struct PSFFitRequest: Sendable {
     /// The HISTORY line of the output: the command line of the fit's settings.
     var history: String {
         let o = options
-        return "\(DESIProvenance.softwareName) \(DESIProvenance.version) psf -i \(imagePath) --psf \(psfPath) -o \(outputPath)"
+        return DESIProvenance.line(command: "psf", arguments: ["-i", imagePath, "--psf", psfPath, "-o", outputPath])
             + " --trace-degree \(o.traceDegree) --sigma-degree \(o.sigmaDegree) --iterations \(o.iterations)"
             + (o.traceFiberDegree.map { " --trace-fiber-degree \($0)" } ?? " --trace-per-fiber")
             + (o.sigmaFiberDegree.map { " --sigma-fiber-degree \($0)" } ?? " --sigma-per-fiber")

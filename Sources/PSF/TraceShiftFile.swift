@@ -28,7 +28,7 @@ public struct TraceShiftRequest: Sendable {
     /// The HISTORY line of the outputs: the command line of the measurement's settings.
     var history: String {
         let o = options
-        return "\(DESIProvenance.softwareName) \(DESIProvenance.version) traceshift -i \(imagePath) --psf \(psfPath)"
+        return DESIProvenance.line(command: "traceshift", arguments: ["-i", imagePath, "--psf", psfPath])
             + " --degxx \(o.degxx) --degxy \(o.degxy) --degyx \(o.degyx) --degyy \(o.degyy) --width \(o.width)"
             + (o.continuum ? " --continuum" : "") + (o.continuumSubtract ? " --sky" : "")
             + (spectrumPath.map { " --spectrum \($0)" } ?? "")

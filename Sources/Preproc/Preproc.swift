@@ -92,7 +92,7 @@ public enum Preprocessor {
         let exptime = raw.primaryHeader.double("EXPTIME") ?? header.double("EXPTIME")
         let cal = try LoadedCalibrations.load(options, config: cfg, exptime: exptime, path: path)
         clock.lap("read calibration images")
-        if let d = cal.dependency["CCD_CALIB_BIAS"] { header.setDependency("CCD_CALIB_BIAS", d) }
+        if let d = cal.dependency["CCD_CALIB_BIAS"] { header.addDependency(name: "CCD_CALIB_BIAS", version: d) }
         if let b = cal.bias {
             let shape = b.shape.isEmpty && b.data.count == rawCount ? [raw.ny, raw.nx] : b.shape
             guard b.data.count == rawCount, shape == [raw.ny, raw.nx] else {
@@ -101,7 +101,7 @@ public enum Preprocessor {
         }
         var dark: DarkImage? = nil
         var darkTrimmed = true
-        if let d0 = cal.dependency["CCD_CALIB_DARK"] { header.setDependency("CCD_CALIB_DARK", d0) }
+        if let d0 = cal.dependency["CCD_CALIB_DARK"] { header.addDependency(name: "CCD_CALIB_DARK", version: d0) }
         if var d = cal.dark {
             if d.ny == 0 && d.nx == 0 {   // an array: the image's or the raw shape
                 if d.rate.count == ny * nx { d.ny = ny; d.nx = nx } else if d.rate.count == rawCount { d.ny = raw.ny; d.nx = raw.nx }
@@ -115,7 +115,7 @@ public enum Preprocessor {
                 dark = d
             }
         }
-        if let d = cal.dependency["CCD_CALIB_MASK"] { header.setDependency("CCD_CALIB_MASK", d) }
+        if let d = cal.dependency["CCD_CALIB_MASK"] { header.addDependency(name: "CCD_CALIB_MASK", version: d) }
         if let m = cal.mask {
             let shape = m.shape.isEmpty && m.data.count == ny * nx ? [ny, nx] : m.shape
             guard shape == [ny, nx], m.data.count == ny * nx else {
@@ -193,7 +193,7 @@ public enum Preprocessor {
                     notes.append("amp \(a.sections.name): removing dark trails with width=\(w) and amplitude=\(amplitude)")
                 }
             }
-            if let d = cal.dependency["CCD_CALIB_PIXFLAT"] { header.setDependency("CCD_CALIB_PIXFLAT", d) }
+            if let d = cal.dependency["CCD_CALIB_PIXFLAT"] { header.addDependency(name: "CCD_CALIB_PIXFLAT", version: d) }
 
             // outputs; every element is written by the pixel pass
             let n = ny * nx

@@ -69,16 +69,4 @@ extension FITSHeader {
     func filteringStructural() -> FITSHeader {
         FITSHeader(cards.filter { !$0.isCommentary && !FITSHeader.isStructural($0.key) && $0.key != "EXTNAME" })
     }
-
-    /// Records a dependency as desiutil.depend.setdep: DEPNAMnn = name, DEPVERnn = version (replacing an existing one).
-    mutating func setDependency(_ name: String, _ version: String) {
-        for i in 0..<100 {
-            let k = String(format: "%02d", i)
-            if let n = string("DEPNAM\(k)") {
-                if n == name { set("DEPVER\(k)", version); return }
-            } else {
-                set("DEPNAM\(k)", name); set("DEPVER\(k)", version); return
-            }
-        }
-    }
 }

@@ -62,10 +62,10 @@ public enum FrameQARun {
     }
 
     /// Runs the QA of `target` and writes it to `output` (.json or .yaml); with `plotDirectory`, the figures
-    /// qa-{sky,diagnosis,s2n,frame}-TAG.png go there. `readTraces` reads a PSF file's traces (the PSF module's
-    /// reader; QA does not depend on the optics). `software` is the SOFTWARE entry.
+    /// qa-{sky,diagnosis,s2n,frame}-CAMERA-EXPID.png (FileLayout.qaFrameFigure) go there. `readTraces` reads a
+    /// PSF file's traces (the PSF module's reader; QA does not depend on the optics). `software` is the SOFTWARE entry.
     public static func run(_ target: Target, inputs: Inputs, readTraces: (String) throws -> TraceRows, output: String,
-                           plotDirectory: String?, figureTag tag: String, software: String, log: QALog) throws -> Outcome {
+                           plotDirectory: String?, software: String, log: QALog) throws -> Outcome {
         let products = try RelatedProducts.read(for: target, inputs: inputs, readTraces: readTraces, log: log)
         if !target.isFlat && products.sframe == nil && products.calib == nil {
             log.warning("\(target.path): no sky model or flux calibration found: only the frame's header is in the QA")
@@ -79,25 +79,28 @@ public enum FrameQARun {
             items.insert(("SOFTWARE", .string(software)), at: 4)
             qa = .dict(items)
         }
-        if let dir = plotDirectory { try drawFigures(target, result: result, qa: qa, directory: dir, tag: tag) }
+        if let dir = plotDirectory { try drawFigures(target, result: result, qa: qa, directory: dir) }
         try qa.write(to: output)
         return Outcome(qa: qa, warnings: result.warnings, flagged: result.diagnosis?.flagged ?? false)
     }
 
     /// The figures of a frame's QA: sky residuals, diagnosis, S/N, and the (sky-subtracted) frame as an image.
-    static func drawFigures(_ target: Target, result: FrameQA, qa: QAValue, directory dir: String, tag: String) throws {
+    static func drawFigures(_ target: Target, result: FrameQA, qa: QAValue, directory dir: String) throws {
         let title = "\(target.camera.name) exposure \(target.expid)"
+        func path(_ kind: String) -> String {
+            FileLayout.qaFrameFigure(kind, folder: dir, camera: target.camera.name, expid: target.expid)
+        }
         if let s = result.sframe, let sky = qa["SKYSUB"] {
-            try Figures.skyResiduals(sky, wave: s.wave, title: "\(title): sky residuals", path: "\(dir)/qa-sky-\(tag).png")
+            try Figures.skyResiduals(sky, wave: s.wave, title: "\(title): sky residuals", path: path("sky"))
         }
         if let d = result.diagnosis, let s = result.sframe {
-            try Figures.diagnosis(d, frame: s, title: title, path: "\(dir)/qa-diagnosis-\(tag).png")
+            try Figures.diagnosis(d, frame: s, title: title, path: path("diagnosis"))
         }
         if let s2n = qa["S2N"], s2n["MEDIAN_SNR"] != nil, target.frame.fibermap != nil {
-            try Figures.signalToNoise(s2n, title: "\(title): S/N", path: "\(dir)/qa-s2n-\(tag).png")
+            try Figures.signalToNoise(s2n, title: "\(title): S/N", path: path("s2n"))
         }
         let subtracted = result.sframe != nil && !target.kind.isSkySubtracted ? "sky-subtracted " : ""
         try Figures.frameImage(result.sframe ?? target.frame, title: "\(title) (\(subtracted)\(target.kind.rawValue))",
-                               path: "\(dir)/qa-frame-\(tag).png")
+                               path: path("frame"))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DESICore
 
 /// The `desispec` executable: one subcommand per pipeline step, plus tools to inspect files.
 @main
@@ -11,7 +12,7 @@ struct Desispec: ParsableCommand {
         Exit codes: 0 success, 1 failure of the step (bad input, failed computation), 64 bad usage.
         Environment: DESI_SPECTRO_DATA (raw data), DESI_SPECTRO_REDUX and SPECPROD (outputs).
         """,
-        version: DesispecVersion.string,
+        version: DESIProvenance.version,
         subcommands: [
             DemoCommand.self,
             InfoCommand.self,

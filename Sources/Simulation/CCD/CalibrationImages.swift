@@ -52,7 +52,7 @@ public enum CCDCalibrationImages {
         var h = FITSHeader()
         h.set("CAMERA", camera.lowercased())
         h.set("OBSTYPE", kind.uppercased(), comment: "calibration image kind")
-        h.addHistory("desispec-swift simulated \(kind.lowercased()) calibration for \(camera)")
+        h.addHistory(DESIProvenance.note("simulated \(kind.lowercased()) calibration for \(camera)"))
         if let history { h.addHistory(history) }
         try FITSFile.writeAtomically(path) { f in
             try f.writeImage(data, shape: [ny, nx], header: h)

@@ -1,3 +1,4 @@
+import DESICore
 import FITS
 import Foundation
 
@@ -38,7 +39,7 @@ public enum RawExposureWriter {
     public static func writeRawExposure(path: String, primaryHeader: FITSHeader, cameras: [RawCamera]) throws {
         try FITSFile.writeAtomically(path) { f in
             var ph = primaryHeader
-            ph.addHistory("desispec-swift simulated raw exposure, cameras \(cameras.map(\.camera).joined(separator: ","))")
+            ph.addHistory(DESIProvenance.note("simulated raw exposure, cameras \(cameras.map(\.camera).joined(separator: ","))"))
             // named SPEC as the HDU of DESI raw files that carries these keys (desispec.io.read_raw needs an EXTNAME)
             try f.writeEmptyHDU(name: "SPEC", header: ph)
             for cam in cameras {

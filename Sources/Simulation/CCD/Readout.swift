@@ -1,3 +1,4 @@
+import DESICore
 import FITS
 import Foundation
 
@@ -118,7 +119,7 @@ extension CCDConfig {
         }}}}
         var header = headerCards()
         header.set("EXPTIME", exptime, comment: "exposure time [s]")
-        header.addHistory("simulated by desispec-swift CCD readout")
+        header.addHistory(DESIProvenance.note("simulated CCD readout"))
         let truth = CCDTruth(config: self, exptime: exptime, electrons: collected, darkElectrons: dark,
                              saturatedPixels: saturatedPerAmp.flatMap { $0 }.sorted())
         return RawCamera(camera: camera, ny: rawNy, nx: rawNx, data: raw, header: header, truth: truth)

@@ -32,7 +32,7 @@ struct CFrameCommand: ParsableCommand {
             if let fiberflat { inputs.append("--fiberflat \(fiberflat)") }
             if let sky { inputs.append("--sky \(sky)") }
             if let calib { inputs.append("--calib \(calib)") }
-            frame.header.addHistory("desispec-swift \(DesispecVersion.string) cframe " + inputs.joined(separator: " "))
+            frame.header.addHistory(DESIProvenance.line(command: "cframe", arguments: inputs))
             try frame.write(to: outfile)
             log.info("wrote \(outfile)")
         }

@@ -54,13 +54,16 @@ struct CoaddCommand: ParsableCommand {
             opts.linearStep = linStep; opts.waveMin = waveMin; opts.waveMax = waveMax
             opts.targetIDs = targetids.isEmpty ? nil : targetids
             var out = try Coaddition.run(input, options: opts)
-            for i in 0..<1000 where out.header["INFIL\(String(format: "%03d", i))"] != nil { out.header.remove("INFIL\(String(format: "%03d", i))") }
+            for i in 0..<1000 {
+                let key = "INFIL\(String(format: "%03d", i))"
+                if out.header[key] != nil { out.header.remove(key) }
+            }
             for (i, f) in infile.enumerated() { out.header.set("INFIL\(String(format: "%03d", i))", (f as NSString).lastPathComponent) }
-            var cmd = "desispec-swift \(DesispecVersion.string) coadd --nsig \(nsig)"
-            if onetile { cmd += " --onetile" }
-            if coaddCameras { cmd += " --coadd-cameras" }
-            if let linStep { cmd += " --lin-step \(linStep)" }
-            try out.write(outfile, history: [cmd])
+            var arguments = ["--nsig", "\(nsig)"]
+            if onetile { arguments.append("--onetile") }
+            if coaddCameras { arguments.append("--coadd-cameras") }
+            if let linStep { arguments += ["--lin-step", "\(linStep)"] }
+            try out.write(outfile, history: [DESIProvenance.line(command: "coadd", arguments: arguments)])
             log.info("wrote \(outfile): \(out.numSpectra) targets, bands \(out.bands.joined(separator: ","))")
         }
     }

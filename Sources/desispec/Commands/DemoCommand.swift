@@ -12,7 +12,8 @@ import StdStars
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Simulate a small night (2 arcs, a flat, 2 science exposures of one tile) and reduce it end to end: cframes, coadds, QA, and a check against the truth.",
+        abstract: "Simulate a small night (2 arcs, a flat, 2 science exposures of one tile) and reduce it end to end: "
+            + "cframes, coadds, QA, and a check against the truth.",
         discussion: """
         Example: desispec demo --outdir demo --cameras b0,r0,z0 --nspec 20
         Writes OUTDIR/raw (the simulated night, with truth files), OUTDIR/calib (starting PSFs), OUTDIR/redux/demo
@@ -31,7 +32,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Tile of the science exposures.") var tile = 1000
     @Option(name: [.short, .customLong("jobs")], help: "Tasks run at once (default: number of cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(name: .customLong("data-dir"), help: "Folder with spectra/, templates/, filters/ for the simulator (default: $DESISPEC_TESTDATA; built-in spectra otherwise).")
+    @Option(name: .customLong("data-dir"), help: """
+        Folder with spectra/, templates/, filters/ for the simulator (default: $DESISPEC_TESTDATA; built-in spectra otherwise).
+        """)
     var dataDir: String?
     @Option(name: .customLong("max-rms"), help: "Largest accepted relative rms of coadd vs truth.") var maxRMS = 0.03
     @Flag(help: "Print the summary as JSON on standard output.") var json = false

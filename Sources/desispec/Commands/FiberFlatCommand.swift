@@ -1,7 +1,7 @@
 import ArgumentParser
 import DESICore
-import FiberFlatFit
 import FITS
+import FiberFlatFit
 import Foundation
 
 /// `desispec fiberflat`: the fiber flat of a continuum-lamp frame (desi_compute_fiberflat).

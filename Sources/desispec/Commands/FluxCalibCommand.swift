@@ -22,7 +22,8 @@ struct FluxCalibCommand: ParsableCommand {
     @Option(name: [.short, .customLong("outfile")], help: "Output fluxcalib file.") var outfile: String
     @Flag(name: .customLong("nostdcheck"), help: "Use every model, not only fibers the fibermap marks as standards.") var noStdCheck = false
     @Option(name: .customLong("nsig-flux-scale"), help: "Clipping of discrepant star flux scales, in sigma.") var nsigFluxScale: Double = 3
-    @Option(name: .customLong("highest-throughput"), help: "Use only the N stars of highest throughput (0: all).") var highestThroughput: Int = 0
+    @Option(name: .customLong("highest-throughput"), help: "Use only the N stars of highest throughput (0: all).")
+    var highestThroughput: Int = 0
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -43,7 +44,7 @@ struct FluxCalibCommand: ParsableCommand {
                 calib = try computeFluxCalibration(frame: frame, modelWave: stars.wave, modelFlux: stars.flux,
                                                    modelFibers: stars.fibers, standardFibers: standards, options: options)
             } catch { throw DESIError.failed("\(infile) with \(models): \(error)") }
-            try calib.write(outfile, provenance: ["desispec-swift \(DesispecVersion.string) fluxcalib -i \(infile) --models \(models)"])
+            try calib.write(outfile, provenance: [DESIProvenance.line(command: "fluxcalib", arguments: ["-i", infile, "--models", models])])
             log.info("wrote \(outfile)")
         }
     }

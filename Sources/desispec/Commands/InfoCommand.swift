@@ -25,7 +25,8 @@ struct InfoCommand: ParsableCommand {
                 switch f.currentHDUType {
                 case .image:
                     let (bitpix, shape) = try f.imageShape()
-                    line += shape.reduce(1, *) == 0 ? "  (no data)" : "  image \(shape.map(String.init).joined(separator: "x")) BITPIX=\(bitpix)"
+                    let dims = shape.map(String.init).joined(separator: "x")
+                    line += shape.reduce(1, *) == 0 ? "  (no data)" : "  image \(dims) BITPIX=\(bitpix)"
                     if f.isCompressedImage { line += " (tile-compressed)" }
                 case .binaryTable, .asciiTable:
                     let t = try f.readTable()
@@ -39,7 +40,10 @@ struct InfoCommand: ParsableCommand {
                 if let i = Int(h) { try f.moveTo(index: i) } else { try f.moveTo(name: h) }
                 for card in try f.readHeader().cards {
                     if card.isCommentary { print("\(card.key.padding(toLength: 8, withPad: " ", startingAt: 0)) \(card.comment)") }
-                    else { print("\(card.key.padding(toLength: 8, withPad: " ", startingAt: 0)) = \(card.value)" + (card.comment.isEmpty ? "" : " / \(card.comment)")) }
+                    else {
+                        let key = card.key.padding(toLength: 8, withPad: " ", startingAt: 0)
+                        print("\(key) = \(card.value)" + (card.comment.isEmpty ? "" : " / \(card.comment)"))
+                    }
                 }
             }
         }

@@ -52,7 +52,8 @@ struct PSFCommand: ParsableCommand {
     var output: String
     @Option(name: .long, help: "Threads (default: all cores).") var ncpu: Int?
     @Option(name: .long, help: "Lamp line list (FITS or text); default: see below.") var lines: String?
-    @Option(name: .customLong("data-dir"), help: "Folder whose \(ArcLamps.measuredListPath) is the default line list (default: $DESISPEC_TESTDATA).")
+    @Option(name: .customLong("data-dir"),
+            help: "Folder whose \(ArcLamps.measuredListPath) is the default line list (default: $DESISPEC_TESTDATA).")
     var dataDir: String?
     @Option(name: .customLong("trace-degree"), help: "Legendre degree in wavelength of the trace corrections.")
     var traceDegree = PSFFitOptions().traceDegree
@@ -60,7 +61,9 @@ struct PSFCommand: ParsableCommand {
     var sigmaDegree = PSFFitOptions().sigmaDegree
     @Option(name: .customLong("trace-fiber-degree"), help: "Legendre degree across the fibers of a bundle of the smooth trace corrections.")
     var traceFiberDegree = PSFFitOptions().traceFiberDegree ?? 1
-    @Flag(name: .customLong("trace-per-fiber"), help: "Fit the trace corrections fiber by fiber (degree --trace-degree) instead of per bundle plus a per-fiber offset.")
+    @Flag(name: .customLong("trace-per-fiber"), help: """
+        Fit the trace corrections fiber by fiber (degree --trace-degree) instead of per bundle plus a per-fiber offset.
+        """)
     var tracePerFiber = false
     @Option(name: .customLong("sigma-fiber-degree"), help: "Legendre degree across the fibers of a bundle of the GHSIGX/GHSIGY factors.")
     var sigmaFiberDegree = PSFFitOptions().sigmaFiberDegree ?? 0

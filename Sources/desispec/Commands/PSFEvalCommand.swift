@@ -8,7 +8,10 @@ struct PSFEvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "psf-eval",
         abstract: "Evaluate a PSF: x, y and the spot at (fiber, wavelength); wavelength at (fiber, y).",
-        discussion: "Every fiber is evaluated at every wavelength and every y. Example: desispec psf-eval psf.fits --fiber 0 --fiber 10 --wavelength 6000 --y 2000 --json",
+        discussion: """
+        Every fiber is evaluated at every wavelength and every y.
+        Example: desispec psf-eval psf.fits --fiber 0 --fiber 10 --wavelength 6000 --y 2000 --json
+        """,
         shouldDisplay: false
     )
 

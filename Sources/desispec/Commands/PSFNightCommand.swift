@@ -63,7 +63,7 @@ struct PSFNightCommand: ParsableCommand {
             let keys = [FITSCard("NPSFIN", .int(inputs.count), comment: "number of PSFs averaged"),
                         FITSCard("NREJECT", .int(r.rejected), comment: "(input, fiber) pairs left out as outliers"),
                         FITSCard("EXPID", .int(0), comment: "a mix of exposures (see the inc comments)")]
-            let history = ["desispec-swift \(DesispecVersion.string) psfnight -i \(inputs.joined(separator: " ")) -o \(output)"]
+            let history = [DESIProvenance.line(command: "psfnight", arguments: ["-i"] + inputs + ["-o", output])]
             try out.write(to: output, history: history, extraKeys: keys)
             log.info("wrote \(output)")
         }

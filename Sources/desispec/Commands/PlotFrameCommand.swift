@@ -36,7 +36,8 @@ struct PlotFrameCommand: ParsableCommand {
                 let wanted = try FiberSelection.parse(text)
                 rows = rows.filter { wanted.contains(fiberNumbers[$0]) }
                 guard !rows.isEmpty else {
-                    throw DESIError.invalidArgument("\(file): none of the fibers \(text) is in this file (fibers \(fiberNumbers.first ?? 0)-\(fiberNumbers.last ?? 0))")
+                    let range = "fibers \(fiberNumbers.first ?? 0)-\(fiberNumbers.last ?? 0)"
+                    throw DESIError.invalidArgument("\(file): none of the fibers \(text) is in this file (\(range))")
                 }
             }
             if skyFibers {
@@ -45,9 +46,13 @@ struct PlotFrameCommand: ParsableCommand {
                 }
                 let sky = Set(fm.rows(objtype: "SKY"))
                 rows = rows.filter { sky.contains($0) }
-                guard !rows.isEmpty else { throw DESIError.badFile(path: file, problem: "no sky fibers (OBJTYPE SKY) among the selected fibers") }
+                guard !rows.isEmpty else {
+                    throw DESIError.badFile(path: file, problem: "no sky fibers (OBJTYPE SKY) among the selected fibers")
+                }
             }
-            guard frame.nwave / rebin >= 2 else { throw DESIError.invalidArgument("--rebin \(rebin) leaves fewer than 2 wavelength bins of \(frame.nwave)") }
+            guard frame.nwave / rebin >= 2 else {
+                throw DESIError.invalidArgument("--rebin \(rebin) leaves fewer than 2 wavelength bins of \(frame.nwave)")
+            }
             let out = output ?? (((file as NSString).lastPathComponent as NSString).deletingPathExtension + ".png")
             let name = (file as NSString).lastPathComponent
             let what = skyFibers ? "sky fibers" : (fibers != nil ? "fibers \(fibers!)" : "all fibers")

@@ -57,7 +57,8 @@ struct PreprocCommand: ParsableCommand {
     @Option(name: .long, help: "Amplifiers to mask as BADAMP, e.g. AD.") var badamps: String = ""
     @Option(name: .customLong("cosmics-nsig"), help: "Cosmics: sigmas above the neighbours.") var cosmicsNsig: Double = 6
     @Option(name: .customLong("cosmics-cfudge"), help: "Cosmics: sigmas inconsistent with the PSF.") var cosmicsCfudge: Double = 3
-    @Option(name: .customLong("cosmics-c2fudge"), help: "Cosmics: PSF fudge factor (default: calibration COSMICS_C2, else 0.5).") var cosmicsC2fudge: Double?
+    @Option(name: .customLong("cosmics-c2fudge"), help: "Cosmics: PSF fudge factor (default: calibration COSMICS_C2, else 0.5).")
+    var cosmicsC2fudge: Double?
     @Option(name: .long, help: "Cameras processed at the same time (each is itself parallel).") var ncpu: Int = 1
     @Flag(name: .long, help: "Log the time of each step (read, calibration, amplifiers, pixel pass, cosmics, write).") var timing = false
 
@@ -65,7 +66,8 @@ struct PreprocCommand: ParsableCommand {
         if infile == nil && (night == nil || expid == nil) { throw ValidationError("give --infile, or --night and --expid") }
         if infile != nil && (night != nil || expid != nil) { throw ValidationError("give either --infile or --night/--expid, not both") }
         if ncpu < 1 { throw ValidationError("--ncpu must be at least 1") }
-        for (flag, on, file) in [("bias", nobias, bias), ("dark", nodark, dark), ("pixflat", nopixflat, pixflat), ("mask", nomask, mask)] where on && file != nil {
+        let switchedOff = [("bias", nobias, bias), ("dark", nodark, dark), ("pixflat", nopixflat, pixflat), ("mask", nomask, mask)]
+        for (flag, on, file) in switchedOff where on && file != nil {
             throw ValidationError("--no\(flag) and --\(flag) contradict each other")
         }
     }
@@ -81,7 +83,7 @@ struct PreprocCommand: ParsableCommand {
             let cmdline = CommandLine.arguments.dropFirst().joined(separator: " ")
             let job = PreprocExposure(input: input, cameras: camList, destination: destination(), night: night, expid: expid,
                                       fibermap: try fibermap.map(PreprocExposure.readFibermap),
-                                      history: "desispec-swift \(DesispecVersion.string) preproc \(cmdline)", concurrency: ncpu)
+                                      history: DESIProvenance.line(command: "preproc", arguments: [cmdline]), concurrency: ncpu)
             let command = self
             let failures = job.run(options: { raw, warn in try command.options(for: raw, log: warn) },
                                    warn: { log.warning("\($0)") }, report: { command.log($0, to: log) })
@@ -118,7 +120,9 @@ struct PreprocCommand: ParsableCommand {
                   let cam = raw.header.string("CAMERA")?.trimmingCharacters(in: .whitespaces).lowercased() {
             let specid = raw.header.int("SPECID") ?? Int(cam.suffix(1)) ?? 0
             let y = "\(dir)/spec/sm\(specid)/sm\(specid)-\(cam.prefix(1)).yaml"
-            if FileManager.default.fileExists(atPath: y) { config = try CalibrationConfig.select(yamlPath: y, headers: [raw.header, raw.primaryHeader]) }
+            if FileManager.default.fileExists(atPath: y) {
+                config = try CalibrationConfig.select(yamlPath: y, headers: [raw.header, raw.primaryHeader])
+            }
         }
         o.calibration = config
         func source(_ name: String, off: Bool, file: String?) -> CalibrationSource {

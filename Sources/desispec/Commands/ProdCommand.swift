@@ -19,7 +19,8 @@ struct ProdCreate: ParsableCommand {
     @Option(name: .customLong("psf-dir"), help: "Folder of starting PSFs psf-CAMERA.fits.") var psfDir: String?
     @Option(name: .long, help: "Fibers per spectrograph to extract.") var nspec: Int?
     @Option(name: .long, help: "Stellar templates of the standard-star fit (stdstars --starmodels).") var starmodels: String?
-    @Option(name: .customLong("filters-dir"), help: "Filter curves of the standard-star fit (stdstars --filters-dir).") var filtersDir: String?
+    @Option(name: .customLong("filters-dir"), help: "Filter curves of the standard-star fit (stdstars --filters-dir).")
+    var filtersDir: String?
     @Flag(name: .customLong("no-fluxcalib"), help: "Stop at sky-subtracted frames (no standard stars).") var noFluxCalib = false
 
     func run() throws {
@@ -69,7 +70,8 @@ struct ProdStatus: ParsableCommand {
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 for r in rows {
-                    print("\(r.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.task.name)" + (r.message.isEmpty ? "" : "  (\(r.message))"))
+                    let state = r.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+                    print("\(state) \(r.task.name)" + (r.message.isEmpty ? "" : "  (\(r.message))"))
                 }
             }
         }
@@ -87,16 +89,7 @@ struct ProdTop: ParsableCommand {
             let layout = try location.layout()
             let db = try StateDatabase(path: layout.database)
             repeat {
-                let rows = try db.rows()
-                let states = TaskState.allCases
-                print("type".padding(toLength: 16, withPad: " ", startingAt: 0) + states.map { $0.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined())
-                for type in TaskType.allCases {
-                    let mine = rows.filter { $0.task.type == type }
-                    if mine.isEmpty { continue }
-                    print(type.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + states.map { s in
-                        String(mine.filter { $0.state == s }.count).padding(toLength: 9, withPad: " ", startingAt: 0)
-                    }.joined())
-                }
+                for line in TaskCountsTable.lines(try db.rows()) { print(line) }
                 if !once { print(""); Thread.sleep(forTimeInterval: 10) }
             } while !once
         }

@@ -40,7 +40,7 @@ struct QAExposureCommand: ParsableCommand {
             }
             let inputs = try QAExposure.cameraFiles(files, folder: folder, expid: expid)
             let written = try QAExposure.combine(files: inputs, folder: folder, output: output,
-                                                 software: "desispec-swift \(DesispecVersion.string) qa-exposure")
+                                                 software: DESIProvenance.line(command: "qa-exposure"))
             for w in written.warnings { log.warning("\(w)") }
             log.info("wrote \(written.json), \(written.figure), \(written.html)")
         }

@@ -54,10 +54,10 @@ struct QAFrameCommand: ParsableCommand {
                                            sky: kind.isSkySubtracted ? nil : (sky ?? related.find(["sky"])),
                                            calib: calib ?? related.find(["fluxcalib"]),
                                            psf: psf ?? related.find(["psf"], nightly: "psfnight"))
-            let tag = "\(camera.name)-\(FileLayout.expidString(expid))"
-            let out = output ?? ((frame as NSString).deletingLastPathComponent as NSString).appendingPathComponent("qa-\(tag).json")
+            let folder = (frame as NSString).deletingLastPathComponent
+            let out = output ?? FileLayout.qaFrameFile(folder: folder, camera: camera.name, expid: expid)
             let result = try FrameQARun.run(target, inputs: inputs, readTraces: Self.readTraces, output: out, plotDirectory: makePlots,
-                                            figureTag: tag, software: "desispec-swift \(DesispecVersion.string) qa-frame",
+                                            software: DESIProvenance.line(command: "qa-frame"),
                                             log: QALog(debug: { log.debug("\($0)") }, warning: { log.warning("\($0)") }))
             for w in result.warnings { log.warning("\(camera.name) \(w)") }
             log.info("wrote \(out)")

@@ -23,7 +23,9 @@ struct QANightCommand: ParsableCommand {
     var night: String
     @Option(name: .customLong("prod-root"), help: "Production folder (default $DESI_SPECTRO_REDUX/$SPECPROD).")
     var prodRoot: String?
-    @Option(name: .long, help: "Metric for a time series (repeatable; default SKYSUB.MED_RESID, FLUXCALIB.ZP, FIBERFLAT.MAX_RMS.0, DIAGNOSIS.NFEATURES).")
+    @Option(name: .long, help: """
+        Metric for a time series (repeatable; default SKYSUB.MED_RESID, FLUXCALIB.ZP, FIBERFLAT.MAX_RMS.0, DIAGNOSIS.NFEATURES).
+        """)
     var metric: [String] = []
     @OptionGroup var global: GlobalOptions
 
@@ -39,7 +41,7 @@ struct QANightCommand: ParsableCommand {
             }
             let metrics = metric.isEmpty ? QANight.defaultMetrics : metric
             let report = try QANight(night: night, exposures: found.exposures)
-                .writeReport(specprod: prod, metrics: metrics, software: "desispec-swift \(DesispecVersion.string) qa-night",
+                .writeReport(specprod: prod, metrics: metrics, software: DESIProvenance.line(command: "qa-night"),
                              exposures: found)
             for m in report.missingMetrics { log.warning("no exposure of night \(night) has \(m)") }
             log.info("wrote \(report.json), \(report.html) and \(report.figures.count) figures (\(found.exposures.count) exposures)")

@@ -64,7 +64,8 @@ struct RunOptions: ParsableArguments {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(summary), as: UTF8.self))
         } else {
-            print("done \(summary.done.count), already done \(summary.skipped.count), failed \(summary.failed.count), not run \(summary.blocked.count)")
+            print("done \(summary.done.count), already done \(summary.skipped.count), failed \(summary.failed.count), "
+                  + "not run \(summary.blocked.count)")
             for f in summary.failed { print("failed: \(f)  log: \(layout.logDir(night: night))/\(f).log") }
         }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }

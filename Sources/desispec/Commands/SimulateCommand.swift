@@ -37,7 +37,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "CCD columns (overrides --ccd-size).") var nx: Int?
     @Option(help: "Exposure time in seconds (default: arc 5, flat 10, science 900, dark 900, zero 0).") var exptime: Double?
     @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: "Tile of a science exposure (default 1000 + EXPID % 1000). Exposures of one tile with one seed see the same targets, with new noise.")
+    @Option(help: """
+        Tile of a science exposure (default 1000 + EXPID % 1000). Exposures of one tile with one seed see the same \
+        targets, with new noise.
+        """)
     var tile: Int?
     @Option(help: "Output folder (raw data layout NIGHT/EXPID below it).") var outdir: String = "."
     @Option(help: "Folder with spectra/, templates/, filters/ (default: $DESISPEC_TESTDATA if set; built-in spectra otherwise).")
@@ -45,14 +48,18 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Do not add cosmic rays (science and dark exposures have them by default).") var noCosmics = false
     @Flag(help: "Replace an existing OUTDIR/NIGHT/EXPID.") var overwrite = false
     @Flag(help: "Also store the noiseless electron image of each camera in the truth file.") var truthImages = false
-    @Flag(help: "Give the CCDs a bias structure, pixel flat and bad columns, and write their calibration frames as OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits (for desispec preproc --bias/--dark/--pixflat/--mask).")
+    @Flag(help: """
+        Give the CCDs a bias structure, pixel flat and bad columns, and write their calibration frames as \
+        OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits (for desispec preproc --bias/--dark/--pixflat/--mask).
+        """)
     var calib = false
 
     func run() throws {
         let log = global.makeLogger("simulate")
         try runStep {
             guard let fl = ExposureFlavor(rawValue: flavor.lowercased()) else {
-                throw DESIError.invalidArgument("--flavor must be one of \(ExposureFlavor.allCases.map(\.rawValue).joined(separator: ", ")), got '\(flavor)'")
+                let flavors = ExposureFlavor.allCases.map(\.rawValue).joined(separator: ", ")
+                throw DESIError.invalidArgument("--flavor must be one of \(flavors), got '\(flavor)'")
             }
             guard let model = SimulationOptions.PSFModel(rawValue: psfModel) else {
                 throw DESIError.invalidArgument("--psf-model must be gaussian or gauss-hermite, got '\(psfModel)'")
@@ -60,11 +67,12 @@ struct SimulateCommand: ParsableCommand {
             let cams = try Camera.parseList(cameras)
             let size = try SimulatedCCDSize.resolve(named: ccdSize, nspec: nspec, psfModel: model, ny: ny, nx: nx, psfPath: psf)
             let data = dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]
-            let args = CommandLine.arguments.dropFirst().joined(separator: " ")
+            let args = CommandLine.arguments.dropFirst()
             var options = SimulationOptions(night: night, expid: expid, flavor: fl, cameras: cams, nspec: nspec, ny: size.0, nx: size.1,
                                             psfPath: psf, exptime: exptime ?? fl.defaultExptime, seed: seed, outdir: outdir,
                                             dataDirectory: data, cosmics: !noCosmics, overwrite: overwrite, truthImages: truthImages,
-                                            history: "desispec-swift \(DesispecVersion.string) \(args)")
+                                            history: DESIProvenance.line(command: args.first ?? "simulate",
+                                                                         arguments: Array(args.dropFirst())))
             options.psfModel = model
             if calib { options.calibrationDirectory = (outdir as NSString).appendingPathComponent("calib") }
             options.tile = tile

@@ -47,7 +47,8 @@ struct SpectraCommand: ParsableCommand {
         try runStep {
             let frames = try inframes.map { try FrameInput.read($0) }
             log.info("read \(frames.count) frames")
-            let history = "desispec-swift \(DesispecVersion.string) spectra --inframes " + inframes.map { ($0 as NSString).lastPathComponent }.joined(separator: " ")
+            let names = inframes.map { ($0 as NSString).lastPathComponent }
+            let history = DESIProvenance.line(command: "spectra", arguments: ["--inframes"] + names)
             if let output {
                 let s = try SpectraGrouping.group(frames, healpix: healpix, nside: nside)
                 try s.write(output, history: [history])
@@ -58,7 +59,8 @@ struct SpectraCommand: ParsableCommand {
             if group == "tile" {
                 for g in try SpectraGrouping.tileGroups(frames) {
                     let s = try SpectraGrouping.group(g.frames)
-                    let path = (dir as NSString).appendingPathComponent(SpectraGrouping.tileFileName(spectrograph: g.spectrograph, tile: g.tile, night: g.night))
+                    let name = SpectraGrouping.tileFileName(spectrograph: g.spectrograph, tile: g.tile, night: g.night)
+                    let path = (dir as NSString).appendingPathComponent(name)
                     try s.write(path, history: [history])
                     log.info("wrote \(path): \(s.numSpectra) spectra")
                 }
@@ -69,7 +71,8 @@ struct SpectraCommand: ParsableCommand {
                 }
                 for pix in try SpectraGrouping.healpixelsCovered(frames, nside: nside) {
                     let s = try SpectraGrouping.group(frames, healpix: pix, nside: nside)
-                    let path = (dir as NSString).appendingPathComponent(SpectraGrouping.healpixFileName(survey: sv, program: pg, pixel: pix))
+                    let name = SpectraGrouping.healpixFileName(survey: sv, program: pg, pixel: pix)
+                    let path = (dir as NSString).appendingPathComponent(name)
                     try s.write(path, history: [history])
                     log.info("wrote \(path): \(s.numSpectra) spectra")
                 }

@@ -25,7 +25,8 @@ struct StdStarsCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Fiber flats, in the order of --frames.")
     var fiberflats: [String] = []
     @Option(name: .long, help: "Stellar template file.") var starmodels: String?
-    @Option(name: .customLong("filters-dir"), help: "Folder with decam2014-{g,r,z}.ecsv and gaiadr2-{G,BP,RP}.ecsv.") var filtersDir: String?
+    @Option(name: .customLong("filters-dir"), help: "Folder with decam2014-{g,r,z}.ecsv and gaiadr2-{G,BP,RP}.ecsv.")
+    var filtersDir: String?
     @Option(name: [.short, .customLong("outfile")], help: "Output stdstars file.") var outfile: String
     @Option(name: .customLong("delta-color"), help: "Max color difference between star and model.") var deltaColor: Double = 0.2
     @Option(name: .customLong("z-max")) var zMax: Double = 0.008
@@ -56,7 +57,7 @@ struct StdStarsCommand: ParsableCommand {
             options.templateError = templateError; options.maxStdStars = maxStdStars
             var header = sframes[0].header
             for k in ["CAMERA", "BUNIT", "EXTNAME"] { header.remove(k) }
-            header.addHistory("desispec-swift \(DesispecVersion.string) stdstars --frames \(frames.joined(separator: " "))")
+            header.addHistory(DESIProvenance.line(command: "stdstars", arguments: ["--frames"] + frames))
             log.info("fitting \(templates.count) templates to the standard stars of \(frames.count) frames")
             let models = try StdStarFitter.fit(frames: sframes, templates: templates, filters: filters, options: options, header: header)
             try models.write(outfile)
