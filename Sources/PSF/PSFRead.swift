@@ -63,7 +63,9 @@ func readTraceImage(_ f: FITSFile, _ name: String, path: String) throws -> Trace
         throw DESIError.badFile(path: path, problem: "HDU \(name) has no WAVEMIN/WAVEMAX keywords")
     }
     let (nt, nc) = img.shape.count == 2 ? (img.shape[0], img.shape[1]) : (img.shape.count == 1 ? (img.shape[0], 1) : (0, 0))
-    guard nt > 0, nc > 0 else { throw DESIError.badFile(path: path, problem: "HDU \(name) of shape \(img.shape) is not a coefficient image") }
+    guard nt > 0, nc > 0 else {
+        throw DESIError.badFile(path: path, problem: "HDU \(name) of shape \(img.shape) is not a coefficient image")
+    }
     try checkDomain(lo, hi, what: "HDU \(name)", path: path)
     return TraceSet(coefficients: img.data, ntrace: nt, ncoef: nc, domainMin: lo, domainMax: hi)
 }

@@ -116,7 +116,9 @@ final class FuzzTests: XCTestCase {
             let reader = readers[round % readers.count]
             let kind = kinds[(round / readers.count) % kinds.count]
             try fuzz(p, type: type, reader: reader, kind: kind, seed: UInt64(1000 + i), mutator: mutators[type]!, work: work, tally: &tally)
-            if (i + 1) % 250 == 0 { print("fuzz: \(i + 1) of \(n) runs, \(Int(Date().timeIntervalSince(start))) s") }
+            if (i + 1) % 250 == 0 {   // standard error: not buffered, so scripts/fuzz.sh shows the progress as it goes
+                FileHandle.standardError.write(Data("fuzz: \(i + 1) of \(n) runs, \(Int(Date().timeIntervalSince(start))) s\n".utf8))
+            }
         }
         let report = "\(tally.total) runs in \(Int(Date().timeIntervalSince(start))) s\n" + tally.table + "\n"
             + tally.failures.joined(separator: "\n")
