@@ -30,7 +30,15 @@ extension FITSFile {
         if isCompressedImage {
             try checkCompressedTiles(axes: axes, bytes: bytes)
         } else {
-            try checkDataFits(declared: bytes)
+            // an image extension: GCOUNT groups of PCOUNT parameters and the pixels (GCOUNT 1, PCOUNT 0 in practice)
+            let gcount = try keyword("GCOUNT") ?? 1, pcount = try keyword("PCOUNT") ?? 0
+            guard gcount >= 1, pcount >= 0 else { throw damaged("GCOUNT = \(gcount), PCOUNT = \(pcount) in an image HDU") }
+            guard let withParameters = exact(pixels.addingReportingOverflow(pcount)),
+                  let values = exact(withParameters.multipliedReportingOverflow(by: gcount)),
+                  let declared = exact(values.multipliedReportingOverflow(by: Int(abs(bitpix)) / 8)) else {
+                throw damaged("GCOUNT x (PCOUNT + pixels) = \(gcount) x (\(pcount) + \(pixels)) overflows")
+            }
+            try checkDataFits(declared: declared)
         }
         return (Int(bitpix), shape)
     }

@@ -83,7 +83,9 @@ public final class FITSFile {
             if !line.isEmpty && !detail.contains(line) { detail += (detail.isEmpty ? "" : "; ") + line }
         }
         let base = stringFromCBuffer(text)
-        return detail.isEmpty ? base : "\(base) (\(detail))"
+        // cfitsio quotes the bytes of a damaged header in its messages: keep the error on one printable line
+        let printable = detail.unicodeScalars.map { (0x20..<0x7F).contains($0.value) ? Character($0) : "?" }
+        return detail.isEmpty ? base : "\(base) (\(String(printable)))"
     }
 
     func check(_ status: Int32, _ what: String, hdu: String? = nil) throws {
