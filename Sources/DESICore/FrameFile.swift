@@ -8,6 +8,7 @@ extension Frame {
     public static func read(_ path: String, skipResolution: Bool = false) throws -> Frame {
         let path = try FileLayout.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
         let f = try FITSFile.open(path)
+        try ProductFileChecks.uniqueHDUNames(f, path: path)
         try f.moveTo(index: 0)
         var flux = try f.readImage(as: Float.self)
         if flux.shape.count != 2 {
@@ -44,6 +45,7 @@ extension Frame {
                 throw DESIError.badFile(path: path, problem: "FIBERMAP has \(t.rowCount) rows for \(nspec) spectra")
             }
             fibermap = Fibermap(table: t)
+            try fibermap?.checkColumns(path: path)
         }
         var chi2pix: [Float]?
         if f.hasHDU("CHI2PIX") {
@@ -116,6 +118,7 @@ extension Image {
     public static func read(_ path: String) throws -> Image {
         let path = try FileLayout.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
         let f = try FITSFile.open(path)
+        try ProductFileChecks.uniqueHDUNames(f, path: path)
         guard f.hasHDU("IMAGE") || (try? f.imageShape().shape.count) == 2 else {
             throw DESIError.badFile(path: path, problem: "no IMAGE HDU (not a preproc file?)")
         }
@@ -210,7 +213,9 @@ extension Fibermap {
         guard f.hasHDU("FIBERMAP") else { throw DESIError.badFile(path: path, problem: "no FIBERMAP HDU") }
         let t = try f.readTable("FIBERMAP")
         guard t.hasColumn("FIBER") else { throw DESIError.badFile(path: path, problem: "FIBERMAP has no FIBER column") }
-        return Fibermap(table: t)
+        let fibermap = Fibermap(table: t)
+        try fibermap.checkColumns(path: path)
+        return fibermap
     }
 
     public func write(to path: String, header: FITSHeader = FITSHeader()) throws {

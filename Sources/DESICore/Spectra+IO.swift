@@ -15,6 +15,7 @@ extension Spectra {
         }
         let f = try FITSFile.open(path)
         defer { try? f.close() }
+        try ProductFileChecks.uniqueHDUNames(f, path: path)
         let names = f.hduNames().map { $0.uppercased() }
         try f.moveTo(index: 0)
         let header = try f.readHeader()
@@ -22,6 +23,7 @@ extension Spectra {
             throw DESIError.badFile(path: path, problem: "no FIBERMAP HDU: not a spectra file (HDUs: \(names.joined(separator: ",")))")
         }
         let fibermap = try f.readTable("FIBERMAP")
+        try Fibermap(table: fibermap).checkColumns(path: path)
         let expFibermap = names.contains("EXP_FIBERMAP") ? try f.readTable("EXP_FIBERMAP") : nil
         let scores = names.contains("SCORES") ? try f.readTable("SCORES") : nil
         var bands: [String] = []

@@ -37,15 +37,10 @@ public enum FITSCompression: Sendable {
 }
 
 extension FITSFile {
-    /// BITPIX and shape (numpy order) of the current image HDU; shape is [] for an empty HDU.
+    /// BITPIX and shape (numpy order) of the current image HDU; shape is [] for an empty HDU. The sizes the header
+    /// declares are checked first (see `checkedImageDimensions`): a damaged or truncated HDU throws.
     public func imageShape() throws -> (bitpix: Int, shape: [Int]) {
-        let f = try handle()
-        var status: Int32 = 0
-        var bitpix: Int32 = 0, naxis: Int32 = 0
-        var naxes = [Int64](repeating: 0, count: 9)
-        ffgiprll(f, 9, &bitpix, &naxis, &naxes, &status)
-        try check(status, "reading image dimensions")
-        return (Int(bitpix), naxes.prefix(Int(naxis)).reversed().map { Int($0) })
+        try checkedImageDimensions()
     }
 
     /// Reads the whole current image, converting to `T` (cfitsio applies BSCALE/BZERO).
@@ -55,7 +50,7 @@ extension FITSFile {
             throw FITSError(path: path, hdu: currentHDULabel(), message: "HDU is a table, not an image")
         }
         let (_, shape) = try imageShape()
-        let n = shape.reduce(1, *)
+        let n = FITSFile.product(shape) ?? 0   // checked by imageShape: no overflow
         guard !shape.isEmpty, n > 0 else {
             throw FITSError(path: path, hdu: currentHDULabel(), message: "HDU holds no image data")
         }

@@ -8,6 +8,7 @@ extension FITSFile {
         guard currentHDUType == .binaryTable || currentHDUType == .asciiTable else {
             throw FITSError(path: path, hdu: currentHDULabel(), message: "HDU is an image, not a table")
         }
+        try checkTableStructure()
         var status: Int32 = 0
         var nrows: Int64 = 0, ncols: Int32 = 0
         ffgnrwll(f, &nrows, &status)
@@ -28,7 +29,10 @@ extension FITSFile {
                 throw FITSError(path: path, hdu: currentHDULabel(),
                                 message: "column \(name) holds variable-length arrays, which this reader does not support")
             }
-            let n = Int(nrows) * Int(max(repeatCount, 0))
+            // bounded by the checked structure: NAXIS1 x NAXIS2 bytes are in the file
+            guard let n = exact(Int(nrows).multipliedReportingOverflow(by: Int(max(repeatCount, 0)))) else {
+                throw damaged("column \(name): \(nrows) rows of \(repeatCount) values overflow")
+            }
             let data: FITSColumnData
             switch type {
             case TBIT:
@@ -64,8 +68,8 @@ extension FITSFile {
             }
             var cellShape: [Int] = []
             if type != TSTRING && repeatCount != 1 {
-                cellShape = dims.prefix(Int(ndim)).reversed().map { Int($0) }
-                if cellShape.reduce(1, *) != Int(repeatCount) { cellShape = [Int(repeatCount)] }
+                cellShape = dims.prefix(Int(max(0, min(ndim, 8)))).reversed().map { Int($0) }
+                if FITSFile.product(cellShape) != Int(repeatCount) { cellShape = [Int(repeatCount)] }
             }
             columns.append(FITSColumn(name, data, cellShape: cellShape, unit: unit,
                                       stringWidth: type == TSTRING ? Int(repeatCount) : 0))

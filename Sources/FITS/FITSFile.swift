@@ -14,10 +14,13 @@ public final class FITSFile {
     /// FITS data sums of HDUs whose data this handle wrote from memory (HDU index -> sum): `writeChecksums` uses
     /// them instead of reading the data back.
     var dataSums: [Int: UInt32] = [:]
+    /// Opened for writing (or created): declared data sizes are then not compared with the bytes on disk.
+    let writable: Bool
 
-    private init(path: String, fptr: UnsafeMutablePointer<fitsfile>?) {
+    private init(path: String, fptr: UnsafeMutablePointer<fitsfile>?, writable: Bool) {
         self.path = path
         self.fptr = fptr
+        self.writable = writable
     }
 
     deinit {
@@ -35,7 +38,7 @@ public final class FITSFile {
         if status != 0 {
             throw FITSError(path: path, message: "cannot open as FITS: \(FITSFile.errorText(status))", status: status)
         }
-        return FITSFile(path: path, fptr: ptr)
+        return FITSFile(path: path, fptr: ptr, writable: writable)
     }
 
     /// Creates a new, empty file, replacing any file at `path`. Prefer `FITSFile.writeAtomically`.
@@ -47,7 +50,7 @@ public final class FITSFile {
         if status != 0 {
             throw FITSError(path: path, message: "cannot create: \(FITSFile.errorText(status))", status: status)
         }
-        return FITSFile(path: path, fptr: ptr)
+        return FITSFile(path: path, fptr: ptr, writable: true)
     }
 
     /// Writes a file through a temporary name in the same folder and renames it into place only when `body`
@@ -80,7 +83,9 @@ public final class FITSFile {
             if !line.isEmpty && !detail.contains(line) { detail += (detail.isEmpty ? "" : "; ") + line }
         }
         let base = stringFromCBuffer(text)
-        return detail.isEmpty ? base : "\(base) (\(detail))"
+        // cfitsio quotes the bytes of a damaged header in its messages: keep the error on one printable line
+        let printable = detail.unicodeScalars.map { (0x20..<0x7F).contains($0.value) ? Character($0) : "?" }
+        return detail.isEmpty ? base : "\(base) (\(String(printable)))"
     }
 
     func check(_ status: Int32, _ what: String, hdu: String? = nil) throws {

@@ -29,7 +29,7 @@ public enum FITSValue: Sendable, Equatable, CustomStringConvertible {
     public var intValue: Int? {
         switch self {
         case .int(let i): return i
-        case .double(let d) where d == d.rounded(): return Int(d)
+        case .double(let d): return Int(exactly: d)   // nil for fractions, NaN, infinities and out-of-range values
         case .string(let s): return Int(s.trimmingCharacters(in: .whitespaces))
         default: return nil
         }

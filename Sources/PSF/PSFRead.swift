@@ -23,6 +23,32 @@ func headerNumber(_ h: FITSHeader, _ key: String) -> Double? {
     return nil
 }
 
+/// An integer keyword of a PSF file that sizes arrays (a degree, a half size, a CCD size, a fiber number): a finite
+/// whole number in `range`, else the file is damaged (never a trap on NaN, infinity or an absurd value).
+func headerCount(_ value: Double?, _ key: String, in range: ClosedRange<Int>, hdu: String, path: String) throws -> Int {
+    guard let value else { throw DESIError.badFile(path: path, problem: "HDU \(hdu) lacks \(key)") }
+    guard let n = Int(exactly: value), range.contains(n) else {
+        throw DESIError.badFile(path: path, problem: "HDU \(hdu): \(key) = \(value) is not a whole number in \(range)")
+    }
+    return n
+}
+
+/// Largest CCD side, fiber number and Gauss-Hermite degree a PSF file may declare (DESI: 4128 rows, 5000 fibers,
+/// degrees up to 8): far above any real file, low enough that the arrays they size fit in memory.
+enum PSFLimits {
+    static let ccdSide = 100_000
+    static let fiber = 100_000
+    static let ghDegree = 50
+    static let halfSize = 1000
+}
+
+/// A domain WAVEMIN..WAVEMAX of a trace set: finite and not empty.
+func checkDomain(_ lo: Double, _ hi: Double, what: String, path: String) throws {
+    guard lo.isFinite, hi.isFinite, hi > lo else {
+        throw DESIError.badFile(path: path, problem: "\(what): WAVEMIN..WAVEMAX = \(lo)..\(hi) is not a wavelength range")
+    }
+}
+
 /// Headers without structural cards or EXTNAME.
 func keptHeader(_ h: FITSHeader) -> FITSHeader {
     var out = FITSHeader(h.cards.filter { !FITSHeader.isStructural($0.key) })
@@ -37,7 +63,10 @@ func readTraceImage(_ f: FITSFile, _ name: String, path: String) throws -> Trace
         throw DESIError.badFile(path: path, problem: "HDU \(name) has no WAVEMIN/WAVEMAX keywords")
     }
     let (nt, nc) = img.shape.count == 2 ? (img.shape[0], img.shape[1]) : (img.shape.count == 1 ? (img.shape[0], 1) : (0, 0))
-    guard nt > 0, nc > 0, hi > lo else { throw DESIError.badFile(path: path, problem: "HDU \(name) of shape \(img.shape) is not a coefficient image") }
+    guard nt > 0, nc > 0 else {
+        throw DESIError.badFile(path: path, problem: "HDU \(name) of shape \(img.shape) is not a coefficient image")
+    }
+    try checkDomain(lo, hi, what: "HDU \(name)", path: path)
     return TraceSet(coefficients: img.data, ntrace: nt, ncoef: nc, domainMin: lo, domainMax: hi)
 }
 
@@ -59,9 +88,8 @@ extension GaussHermitePSF {
         if f.hasHDU("PSF") { table = try f.readTable("PSF") }
         else { try f.moveTo(index: 1); table = try f.readTable() }
         let th = table.header
-        func key(_ k: String) throws -> Int {
-            guard let v = headerNumber(th, k) else { throw DESIError.badFile(path: path, problem: "PSF table header lacks \(k)") }
-            return Int(v)
+        func key(_ k: String, _ range: ClosedRange<Int> = 0...PSFLimits.ccdSide) throws -> Int {
+            try headerCount(headerNumber(th, k), k, in: range, hdu: "PSF", path: path)
         }
         guard let names = table["PARAM"]?.data, case .string(let params) = names,
               let coeffCol = table["COEFF"], let coeffs = coeffCol.data.doubles else {
@@ -69,21 +97,30 @@ extension GaussHermitePSF {
         }
         let nrow = params.count
         let perRow = coeffCol.valuesPerRow
-        let fiberMin = try key("FIBERMIN"), fiberMax = try key("FIBERMAX")
+        let fiberMin = try key("FIBERMIN", 0...PSFLimits.fiber), fiberMax = try key("FIBERMAX", 0...PSFLimits.fiber)
         let nspec = fiberMax - fiberMin + 1
         let cell = coeffCol.cellShape
         let ncoef = cell.count == 2 ? cell[1] : perRow / max(nspec, 1)
-        guard nspec > 0, ncoef > 0, perRow == nspec * ncoef else {
+        guard nspec > 0, ncoef > 0, nspec.multipliedReportingOverflow(by: ncoef) == (perRow, false) else {
             throw DESIError.badFile(path: path, problem: "COEFF cells of \(perRow) values (shape \(cell)) do not fit \(nspec) fibers")
         }
         let rowMin = table["WAVEMIN"]?.data.doubles, rowMax = table["WAVEMAX"]?.data.doubles
         let legX = table["LEGDEGX"]?.data.ints, legW = table["LEGDEGW"]?.data.ints
+        for (name, column) in [("WAVEMIN", rowMin?.count), ("WAVEMAX", rowMax?.count), ("LEGDEGX", legX?.count),
+                               ("LEGDEGW", legW?.count)] where column != nil && column != nrow {
+            throw DESIError.badFile(path: path, problem: "PSF table column \(name) has \(column ?? 0) values for \(nrow) parameters")
+        }
         var all: [PSFParameter] = []
         for r in 0..<nrow {
             let lo: Double, hi: Double
             if let a = rowMin, let b = rowMax { lo = a[r]; hi = b[r] }
             else if let a = th.double("WAVEMIN"), let b = th.double("WAVEMAX") { lo = a; hi = b }
             else { throw DESIError.badFile(path: path, problem: "no WAVEMIN/WAVEMAX for PSF parameter \(params[r])") }
+            try checkDomain(lo, hi, what: "PSF parameter \(params[r])", path: path)
+            for (name, degree) in [("LEGDEGX", legX?[r]), ("LEGDEGW", legW?[r])] {
+                guard let degree, !(0...PSFLimits.fiber).contains(degree) else { continue }
+                throw DESIError.badFile(path: path, problem: "PSF parameter \(params[r]): \(name) = \(degree) is not a degree")
+            }
             let ts = TraceSet(coefficients: Array(coeffs[(r * perRow)..<((r + 1) * perRow)]), ntrace: nspec, ncoef: ncoef,
                               domainMin: lo, domainMax: hi)
             all.append(PSFParameter(name: params[r].trimmingCharacters(in: .whitespaces), traces: ts,
@@ -108,15 +145,18 @@ extension GaussHermitePSF {
         }
         let rest = all.filter { $0.name != "X" && $0.name != "Y" }
         var second: (Int, Int)? = nil
-        if let dx2 = headerNumber(th, "GHDEGX2"), let dy2 = headerNumber(th, "GHDEGY2"), rest.contains(where: { $0.name == "GH2-0-0" }) {
-            second = (Int(dx2), Int(dy2))
+        if headerNumber(th, "GHDEGX2") != nil, headerNumber(th, "GHDEGY2") != nil, rest.contains(where: { $0.name == "GH2-0-0" }) {
+            second = (try key("GHDEGX2", 0...PSFLimits.ghDegree), try key("GHDEGY2", 0...PSFLimits.ghDegree))
         }
         let psfErr = th.double("PSFERR") ?? 0.01
         do {
             return try GaussHermitePSF(xTrace: xTrace, yTrace: yTrace, parameters: rest,
-                                       ghDegX: try key("GHDEGX"), ghDegY: try key("GHDEGY"),
-                                       halfSizeX: try key("HSIZEX"), halfSizeY: try key("HSIZEY"),
-                                       npixX: try key("NPIX_X"), npixY: try key("NPIX_Y"), fiberMin: fiberMin,
+                                       ghDegX: try key("GHDEGX", 0...PSFLimits.ghDegree),
+                                       ghDegY: try key("GHDEGY", 0...PSFLimits.ghDegree),
+                                       halfSizeX: try key("HSIZEX", 0...PSFLimits.halfSize),
+                                       halfSizeY: try key("HSIZEY", 0...PSFLimits.halfSize),
+                                       npixX: try key("NPIX_X", 1...PSFLimits.ccdSide),
+                                       npixY: try key("NPIX_Y", 1...PSFLimits.ccdSide), fiberMin: fiberMin,
                                        psfType: type, psfError: psfErr, headers: headers, secondCoreDegrees: second)
         } catch let e as DESIError {
             throw DESIError.badFile(path: path, problem: e.description)

@@ -82,6 +82,15 @@ public struct TraceOnlyPSF: SpectralPSF {
     }
 
     /// Reads the traces (and widths) of any PSF file (desispec.io.xytraceset.read_xytraceset).
+    /// CCD width of a file without NPIX_X: 20 pixels past the largest trace x at the middle wavelength.
+    private static func widthFromTraces(_ xTrace: TraceSet, path: String) throws -> Int {
+        let x = (0..<xTrace.ntrace).map { xTrace.eval($0, 0.5 * (xTrace.domainMin + xTrace.domainMax)) }.max() ?? 0
+        guard x.isFinite, let nx = Int(exactly: x.rounded(.towardZero)), (0...PSFLimits.ccdSide).contains(nx + 20) else {
+            throw DESIError.badFile(path: path, problem: "XTRACE gives x = \(x) at the middle wavelength, no CCD width")
+        }
+        return nx + 20
+    }
+
     public static func read(_ path: String) throws -> TraceOnlyPSF {
         let f = try FITSFile.open(path)
         defer { try? f.close() }
@@ -95,6 +104,8 @@ public struct TraceOnlyPSF: SpectralPSF {
             npixY = npixY ?? hh.int("NPIX_Y"); npixX = npixX ?? hh.int("NPIX_X")
         }
         guard let ny = npixY else { throw DESIError.badFile(path: path, problem: "no NPIX_Y in HDU 0, XTRACE or PSF") }
+        _ = try headerCount(Double(ny), "NPIX_Y", in: 1...PSFLimits.ccdSide, hdu: "0, XTRACE or PSF", path: path)
+        if let nx = npixX { _ = try headerCount(Double(nx), "NPIX_X", in: 1...PSFLimits.ccdSide, hdu: "0, XTRACE or PSF", path: path) }
         var xt: TraceSet? = nil, yt: TraceSet? = nil
         if type == "bootcalib" {
             try f.moveTo(index: 0)
@@ -104,6 +115,7 @@ public struct TraceOnlyPSF: SpectralPSF {
             guard let lo = xi.header.double("WAVEMIN"), let hi = xi.header.double("WAVEMAX"), xi.shape.count == 2, yi.shape.count == 2 else {
                 throw DESIError.badFile(path: path, problem: "bootcalib PSF without WAVEMIN/WAVEMAX or 2-D coefficients")
             }
+            try checkDomain(lo, hi, what: "HDU 0", path: path)
             xt = TraceSet(coefficients: xi.data, ntrace: xi.shape[0], ncoef: xi.shape[1], domainMin: lo, domainMax: hi)
             yt = TraceSet(coefficients: yi.data, ntrace: yi.shape[0], ncoef: yi.shape[1], domainMin: lo, domainMax: hi)
         } else {
@@ -137,10 +149,16 @@ public struct TraceOnlyPSF: SpectralPSF {
             let nc = img.shape.count == 2 ? img.shape[1] : 1
             let wsig = TraceSet(coefficients: img.data, ntrace: img.data.count / nc, ncoef: nc,
                                 domainMin: yTrace.domainMin, domainMax: yTrace.domainMax)
+            guard wsig.ntrace == yTrace.ntrace else {
+                throw DESIError.badFile(path: path, problem: "WSIGMA has \(wsig.ntrace) fibers, YTRACE \(yTrace.ntrace)")
+            }
             ys = try ySigmaFromWSigma(wsig, yTrace: yTrace)
             ws = wsig
         }
-        let nx = npixX ?? Int((0..<xTrace.ntrace).map { xTrace.eval($0, 0.5 * (xTrace.domainMin + xTrace.domainMax)) }.max() ?? 0) + 20
+        for (name, set) in [("XSIG or XSIGMA", xs), ("YSIG or WSIGMA", ys)] where set != nil && set?.ntrace != xTrace.ntrace {
+            throw DESIError.badFile(path: path, problem: "\(name) has \(set?.ntrace ?? 0) fibers, XTRACE \(xTrace.ntrace)")
+        }
+        let nx = try npixX ?? widthFromTraces(xTrace, path: path)
         return TraceOnlyPSF(xTrace: xTrace, yTrace: yTrace, npixX: nx, npixY: ny, xSigma: xs, ySigma: ys, wSigma: ws)
     }
 }
