@@ -15,7 +15,7 @@ public struct FrameExtractionRequest: Sendable {
     public var fibermapPath: String?
     /// Output 2D pixel model file (spectroperfectionism only).
     public var modelPath: String?
-    /// "wmin,wmax,dw" in Angstrom; nil: the PSF's range at 0.8 A.
+    /// "wmin,wmax,dw" in Angstrom; nil: desispec's default grid (`ExtractionWavelengths.defaultGrid`).
     public var wavelengthSpec: String?
     /// First spectrum (PSF index) to extract.
     public var specmin: Int
@@ -28,14 +28,19 @@ public struct FrameExtractionRequest: Sendable {
     public var options: ExtractionOptions
     /// Fractional PSF model error for chi2pix; nil: the PSF file's PSFERR, else 0.01.
     public var psfError: Double?
+    /// Output wavelengths in the barycentric frame (desispec's --barycentric-correction): the spectra are
+    /// extracted at the output wavelengths divided by the factor 1 + v/c of the exposure's pointing and
+    /// mid-time, and the factor is written as HELIOCOR.
+    public var barycentricCorrection: Bool
 
     public init(imagePath: String, psfPath: String, outputPath: String, fibermapPath: String? = nil,
                 modelPath: String? = nil, wavelengthSpec: String? = nil, specmin: Int = 0, nspec: Int? = nil,
-                boxcarWidth: Int? = nil, options: ExtractionOptions = ExtractionOptions(), psfError: Double? = nil) {
+                boxcarWidth: Int? = nil, options: ExtractionOptions = ExtractionOptions(), psfError: Double? = nil,
+                barycentricCorrection: Bool = false) {
         self.imagePath = imagePath; self.psfPath = psfPath; self.outputPath = outputPath
         self.fibermapPath = fibermapPath; self.modelPath = modelPath; self.wavelengthSpec = wavelengthSpec
         self.specmin = specmin; self.nspec = nspec; self.boxcarWidth = boxcarWidth
-        self.options = options; self.psfError = psfError
+        self.options = options; self.psfError = psfError; self.barycentricCorrection = barycentricCorrection
     }
 }
 
@@ -56,7 +61,10 @@ public struct FrameExtractionTimes: Sendable {
 /// as desi_extract_spectra does (desispec.scripts.extract.main). Every input is read and checked against the
 /// others before any work, so nothing is written on error: the PSF and the requested fibers and wavelengths
 /// first, then the image (camera, size) and the fibermap rows. The frame header is the image's, without its
-/// structural, compression and unit keywords, plus IN_PSF, IN_IMG and the provenance. `log` receives progress.
+/// structural, compression and unit keywords, plus IN_PSF, IN_IMG and the provenance. With the barycentric
+/// correction the requested grid is checked against the PSF and written out, the grid divided by the factor is
+/// extracted (it moves by under 1 A, within desispec's 5 A allowance), and HELIOCOR is set as desispec does
+/// (when the factor is not 1). `log` receives progress.
 public func extractFrame(_ request: FrameExtractionRequest, log: (String) -> Void) throws -> FrameExtractionTimes {
     let start = Date()
     let psfPath = request.psfPath, imagePath = request.imagePath
@@ -68,7 +76,7 @@ public func extractFrame(_ request: FrameExtractionRequest, log: (String) -> Voi
     let n = request.nspec ?? (psf.nspec - request.specmin)
     try ExtractionInputCheck.fibers(first: request.specmin, count: n, psf: psf, psfName: psfPath)
     let fibers = request.specmin..<(request.specmin + n)
-    let grid = try extractionGrid(request.wavelengthSpec, psf: psf)
+    let grid = try ExtractionWavelengths.requestedGrid(request.wavelengthSpec, psf: psf)
     try ExtractionInputCheck.wavelengths(grid, psf: psf, psfName: psfPath)
     let image = try Image.read(imagePath)
     let camera = image.camera
@@ -78,24 +86,30 @@ public func extractFrame(_ request: FrameExtractionRequest, log: (String) -> Voi
     try ExtractionInputCheck.imageSize(image, psf: psf, imageName: imagePath, psfName: psfPath)
     let fiberOffset = camera?.fiberMin ?? 0
     let fibermap = try fibermapRows(request, fibers: fibers, fiberOffset: fiberOffset, camera: camera)
+    let heliocor = !request.barycentricCorrection ? 1 : try ExtractionWavelengths.barycentricFactor(
+        image: image, imagePath: imagePath, fibermapPath: request.fibermapPath)
+    let observed = ExtractionWavelengths.observedGrid(grid, barycentricFactor: heliocor)
     let tRead = Date()
 
     let method = request.boxcarWidth == nil ? "spectroperfectionism" : "boxcar"
     log("extracting \(n) spectra \(fibers.lowerBound)..<\(fibers.upperBound) of \(imagePath) on \(grid.count) wavelengths "
         + "\(grid.wavelength(0))-\(grid.wavelength(grid.count - 1)) A (\(method))")
-    let result: ExtractionResult
+    if heliocor != 1 { log("barycentric correction factor \(heliocor)") }
+    var result: ExtractionResult
     if let width = request.boxcarWidth {
-        result = try boxcarExtract(image: image, psf: psf, fibers: fibers, grid: grid, width: width,
+        result = try boxcarExtract(image: image, psf: psf, fibers: fibers, grid: observed, width: width,
                                    threads: request.options.threads)
     } else {
         var options = request.options
         options.psfError = request.psfError ?? (psf as? GaussHermitePSF)?.psfError ?? 0.01
         options.computeModel = request.modelPath != nil
-        result = try extractSpectra(image: image, psf: psf, fibers: fibers, grid: grid, options: options)
+        result = try extractSpectra(image: image, psf: psf, fibers: fibers, grid: observed, options: options)
     }
+    result.grid = grid
     let tExtract = Date()
 
-    let header = frameHeader(request, image: image)
+    var header = frameHeader(request, image: image)
+    if heliocor != 1 { header.set("HELIOCOR", heliocor) }
     try result.frame(fibermap: fibermap, fiberOffset: fiberOffset, header: header).write(to: request.outputPath)
     if let path = request.modelPath, let model = result.model {
         try ExtractionIO.writeModel(model, ny: image.ny, nx: image.nx, header: header, to: path)
@@ -116,6 +130,7 @@ private func frameHeader(_ request: FrameExtractionRequest, image: Image) -> FIT
     header.set("IN_IMG", DESIProvenance.shortenFilename(request.imagePath), comment: "Input image")
     let settings = request.boxcarWidth != nil ? ["--boxcar"]
         : ["--nsubbundles", "\(request.options.nSubBundles)", "--nwavestep", "\(request.options.waveStep)"]
+        + (request.barycentricCorrection ? ["--barycentric-correction"] : [])
     header.addProvenance(command: "extract", inputs: [request.imagePath, request.psfPath], options: settings)
     return header
 }
@@ -158,16 +173,4 @@ private func firstCamera(in path: String) throws -> Camera? {
         }
     }
     return nil
-}
-
-/// The output grid: "wmin,wmax,dw", else the PSF's range at 0.8 A (desispec.scripts.extract).
-private func extractionGrid(_ spec: String?, psf: any SpectralPSF) throws -> WaveGrid {
-    guard let w = spec else {
-        return WaveGrid(wmin: psf.wavemin, wmax: psf.wavemax, dw: 0.8)
-    }
-    let parts = w.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-    guard parts.count == 3, let a = parts[0], let b = parts[1], let d = parts[2], d > 0, b > a else {
-        throw DESIError.invalidArgument("-w/--wavelength must be wmin,wmax,dw with wmin < wmax and dw > 0, got '\(w)'")
-    }
-    return WaveGrid(wmin: a, wmax: b, dw: d)
 }

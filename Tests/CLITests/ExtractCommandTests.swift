@@ -131,4 +131,69 @@ final class ExtractCommandTests: XCTestCase {
         try assertFails(["-i", preproc("r0"), "-p", psf("r0"), "-w", "5800,6000,0.8", "-s", "3", "-n", "4"],
                         mentions: ["3..<7", psf("r0")])
     }
+
+    /// Without -w: desispec's default grid (the range every fiber sees, rounded inwards, 0.7 A steps) extracts.
+    func testDefaultWavelengthGridExtracts() throws {
+        let (_, preproc, psf) = try inputs()
+        let frame = try CLIRunner.temporaryDirectory(self).appendingPathComponent("frame.fits").path
+        let r = try CLIRunner.run(["extract", "-i", preproc("r0"), "-p", psf("r0"), "-o", frame, "--ncpu", "2", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let f = try Frame.read(frame)
+        XCTAssertEqual(f.header.double("WAVESTEP"), 0.7)
+        let first = try XCTUnwrap(f.wave.first), last = try XCTUnwrap(f.wave.last)
+        XCTAssertEqual(first, first.rounded(), "starts on a whole Angstrom")
+        XCTAssertEqual(f.wave[1] - first, 0.7, accuracy: 1e-9)
+        XCTAssertGreaterThan(f.nwave, 100)
+        XCTAssertTrue(f.flux.allSatisfy(\.isFinite) && f.ivar.contains { $0 > 0 }, "\(first)-\(last) A")
+    }
+
+    /// --barycentric-correction: HELIOCOR is the library's factor for the header's pointing and mid-exposure
+    /// time, the frame carries the requested grid, and its spectra are those extracted at that grid / HELIOCOR.
+    func testBarycentricCorrectionScalesTheWavelengths() throws {
+        let (_, preproc, psf) = try inputs()
+        let out = try CLIRunner.temporaryDirectory(self)
+        let image = out.appendingPathComponent("preproc-r0-pointed.fits").path
+        try FileManager.default.copyItem(atPath: preproc("r0"), toPath: image)
+        var pointing = FITSHeader()
+        pointing.set("TARGTRA", 150.0); pointing.set("TARGTDEC", 30.0); pointing.set("RA", 10.0); pointing.set("DEC", 5.0)
+        do {
+            let f = try FITSFile.open(image, writable: true)
+            try f.moveTo(name: "IMAGE")
+            try f.writeHeader(pointing)
+            try f.close()
+        }
+        let header = try Image.read(image).header
+        let mjd = try XCTUnwrap(header.double("MJD-OBS")) + (header.double("EXPTIME") ?? 0) / 2 / 86_400
+        let expected = BarycentricCorrection.factor(ra: 150, dec: 30, mjd: mjd)
+        XCTAssertGreaterThan(abs(expected - 1), 1e-6)
+
+        let corrected = out.appendingPathComponent("frame-bary.fits").path
+        let r = try CLIRunner.run(["extract", "-i", image, "-p", psf("r0"), "-o", corrected, "-w", "5800,6199.2,0.8",
+                                   "--barycentric-correction", "--ncpu", "2", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let fb = try Frame.read(corrected)
+        XCTAssertEqual(try XCTUnwrap(fb.header.double("HELIOCOR")), expected, accuracy: 1e-14)
+        XCTAssertEqual(fb.wave.first ?? 0, 5800, accuracy: 1e-9); XCTAssertEqual(fb.nwave, 500)
+
+        // The same extraction in the observatory frame on the grid divided by HELIOCOR, given bit for bit (the
+        // extraction of a noisy image moves by more than its tolerance when its grid moves by 1e-12 A).
+        let heliocor = try XCTUnwrap(fb.header.double("HELIOCOR"))
+        let wmin = 5800 / heliocor, dw = 0.8 / heliocor
+        let plain = out.appendingPathComponent("frame-observed.fits").path
+        let p = try CLIRunner.run(["extract", "-i", image, "-p", psf("r0"), "-o", plain, "-w", "\(wmin),\(wmin + 499 * dw),\(dw)",
+                                   "--ncpu", "2", "-q"])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let fo = try Frame.read(plain)
+        XCTAssertNil(fo.header.double("HELIOCOR"))
+        XCTAssertEqual(fo.nwave, fb.nwave)
+        for k in [0, 250, fb.nwave - 1] { XCTAssertEqual(fo.wave[k] * heliocor, fb.wave[k], accuracy: 1e-9) }
+        XCTAssertEqual(fb.flux, fo.flux)
+        XCTAssertEqual(fb.ivar, fo.ivar)
+    }
+
+    func testBarycentricCorrectionWithoutPointingIsAnError() throws {
+        let (_, preproc, psf) = try inputs()
+        try assertFails(["-i", preproc("r0"), "-p", psf("r0"), "-w", "5800,6000,0.8", "--barycentric-correction"],
+                        mentions: [preproc("r0"), "RA or TARGTRA", "FIBERMAP"])
+    }
 }

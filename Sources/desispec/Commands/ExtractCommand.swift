@@ -26,7 +26,10 @@ struct ExtractCommand: ParsableCommand {
     var fibermap: String?
     @Option(name: [.short, .customLong("model")], help: "Output 2D pixel model file.")
     var model: String?
-    @Option(name: [.short, .customLong("wavelength")], help: "wmin,wmax,dw in Angstrom (default: PSF range, dw 0.8).")
+    @Option(name: [.short, .customLong("wavelength")], help: """
+        wmin,wmax,dw in Angstrom (default as desispec: the range every fiber sees, rounded inwards to whole \
+        Angstroms, dw 0.7).
+        """)
     var wavelength: String?
     @Option(name: [.short, .customLong("specmin")], help: "First spectrum to extract.")
     var specmin = 0
@@ -52,6 +55,9 @@ struct ExtractCommand: ParsableCommand {
     var boxcar = false
     @Option(name: .long, help: "Boxcar width in pixels.")
     var width = 7
+    @Flag(name: .customLong("barycentric-correction"),
+          help: "Output wavelengths in the barycentric frame (HELIOCOR from the header's pointing and mid-time).")
+    var barycentricCorrection = false
     @Option(name: .long, help: "Threads (default: all cores).")
     var ncpu: Int?
     @OptionGroup var global: GlobalOptions
@@ -64,7 +70,8 @@ struct ExtractCommand: ParsableCommand {
                                             pixPadFraction: pixpadFrac, wavePadFraction: wavepadFrac, threads: ncpu)
             let request = FrameExtractionRequest(imagePath: input, psfPath: psf, outputPath: output, fibermapPath: fibermap,
                                                  modelPath: model, wavelengthSpec: wavelength, specmin: specmin, nspec: nspec,
-                                                 boxcarWidth: boxcar ? width : nil, options: options, psfError: psferr)
+                                                 boxcarWidth: boxcar ? width : nil, options: options, psfError: psferr,
+                                                 barycentricCorrection: barycentricCorrection)
             let times = try extractFrame(request) { log.info("\($0)") }
             log.info("wrote \(output) in \(times.summary)")
         }
