@@ -1,6 +1,6 @@
-import Foundation
-import FITS
 import DESICore
+import FITS
+import Foundation
 import LinearAlgebra
 
 /// A PSF known only by its traces and Gaussian widths (quick-look / boxcar PSFs, desispec XYTraceSet):

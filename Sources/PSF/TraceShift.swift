@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// Options of the trace shift measurement (desi_compute_trace_shifts).

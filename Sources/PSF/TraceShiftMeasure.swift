@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// One measured trace offset (a row of desispec's --outoffsets table).

@@ -1,7 +1,7 @@
 import DESICore
 import FITS
-import LinearAlgebra
 import Foundation
+import LinearAlgebra
 import XCTest
 
 /// The whole pipeline on a simulated night, with the real executable: `desispec demo` (simulate, then reduce every
@@ -392,4 +392,3 @@ final class NightPipelineTests: XCTestCase {
         }
     }
 }
-

@@ -1,8 +1,9 @@
-import Foundation
-import XCTest
 import DESICore
+import Foundation
 import PSF
 import Simulation
+import XCTest
+
 @testable import Extraction
 
 /// The shared DESI test files (env DESISPEC_TESTDATA, default ../shared/data beside the package).

@@ -1,11 +1,12 @@
-import XCTest
-import Foundation
 import DESICore
 import FITS
+import Foundation
 import LinearAlgebra
 import StdStars
-@testable import FluxCalib
 import TestSupport
+import XCTest
+
+@testable import FluxCalib
 
 final class FluxCalibrationTests: XCTestCase {
     static let templates = StellarTemplates.synthetic()

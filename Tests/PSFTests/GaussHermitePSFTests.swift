@@ -1,5 +1,6 @@
-import XCTest
 import FITS
+import XCTest
+
 @testable import PSF
 
 /// Expected values computed once with specter 0.11 (specter.psf.load_psf, _xypix, wavelength) by

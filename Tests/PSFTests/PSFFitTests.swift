@@ -1,7 +1,8 @@
-import XCTest
 import DESICore
 import FITS
 import LinearAlgebra
+import XCTest
+
 @testable import PSF
 
 /// The arc PSF fit on synthetic arcs drawn with a known PSF, started from a perturbed PSF.

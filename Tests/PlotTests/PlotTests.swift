@@ -1,6 +1,7 @@
 import Foundation
-@testable import Plot
 import XCTest
+
+@testable import Plot
 
 final class PlotTests: XCTestCase {
     func tmp(_ name: String) -> String {

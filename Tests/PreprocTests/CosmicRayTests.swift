@@ -1,9 +1,10 @@
 import DESICore
 import FITS
 import Foundation
-@testable import Preproc
 import Simulation
 import XCTest
+
+@testable import Preproc
 
 final class CosmicRayTests: XCTestCase {
     /// The line elements of the gap repair are those of desispec.joincosmics.LinearSelectionElement(11, 11, angle)

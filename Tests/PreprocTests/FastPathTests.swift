@@ -1,9 +1,10 @@
 import DESICore
 import FITS
 import Foundation
-@testable import Preproc
 import Simulation
 import XCTest
+
+@testable import Preproc
 
 /// The fast paths of preproc give exactly what the plain computations give.
 final class FastPathTests: XCTestCase {

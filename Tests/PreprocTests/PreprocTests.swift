@@ -1,9 +1,10 @@
 import DESICore
 import FITS
 import Foundation
-@testable import Preproc
 import Simulation
 import XCTest
+
+@testable import Preproc
 
 final class PreprocTests: XCTestCase {
     func testSectionKeywordParsing() throws {

@@ -1,9 +1,10 @@
 import DESICore
 import FITS
 import Foundation
-@testable import Preproc
 import Simulation
 import XCTest
+
+@testable import Preproc
 
 /// Simulates a raw exposure with everything preproc handles (bias structure, dark, pixel flat, a hot column,
 /// saturated pixels, synthetic and real cosmic rays) plus its calibration files, writes them and checks them.

@@ -2,8 +2,9 @@ import DESICore
 import FITS
 import Foundation
 import Plot
-@testable import QA
 import XCTest
+
+@testable import QA
 
 final class QAExposureTests: XCTestCase {
     func cameraQA(_ cam: String, expid: Int, medResid: Double, zp: Double? = nil, warnings: [String] = []) -> QAValue {

@@ -1,7 +1,8 @@
 import DESICore
 import PSF
-@testable import Simulation
 import XCTest
+
+@testable import Simulation
 
 final class ProjectionTests: XCTestCase {
 

@@ -1,8 +1,9 @@
 import DESICore
 import FITS
 import PSF
-@testable import Simulation
 import XCTest
+
+@testable import Simulation
 
 final class RunnerTests: XCTestCase {
     func options(_ dir: String, flavor: ExposureFlavor = .science, nspec: Int = 10, cameras: String = "b0,r0") throws -> SimulationOptions {
