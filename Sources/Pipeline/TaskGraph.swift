@@ -32,7 +32,8 @@ public func extractionGrid(_ arm: Camera.Arm) -> String {
 }
 
 /// Builds every task of a night, in dependency order: preproc, psf, psfnight, traceshift, extract, fiberflat,
-/// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa (inventory §1).
+/// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa (the step order of
+/// desispec.scripts.proc_night and desi_proc).
 public struct TaskGraph: Sendable {
     public private(set) var tasks: [PipelineTask] = []
 
