@@ -101,7 +101,8 @@ public struct TraceOnlyPSF: SpectralPSF {
             let xi = try f.readImage(as: Double.self)
             try f.moveTo(index: 1)
             let yi = try f.readImage(as: Double.self)
-            guard let lo = xi.header.double("WAVEMIN"), let hi = xi.header.double("WAVEMAX"), xi.shape.count == 2, yi.shape.count == 2 else {
+            guard let lo = xi.header.double("WAVEMIN"), let hi = xi.header.double("WAVEMAX"),
+                  xi.shape.count == 2, yi.shape.count == 2 else {
                 throw DESIError.badFile(path: path, problem: "bootcalib PSF without WAVEMIN/WAVEMAX or 2-D coefficients")
             }
             xt = TraceSet(coefficients: xi.data, ntrace: xi.shape[0], ncoef: xi.shape[1], domainMin: lo, domainMax: hi)
@@ -116,7 +117,9 @@ public struct TraceOnlyPSF: SpectralPSF {
                                 xSigma: g.parameters.first { $0.name == "GHSIGX" }?.traces,
                                 ySigma: g.parameters.first { $0.name == "GHSIGY" }?.traces)
         }
-        guard let xTrace = xt, let yTrace = yt else { throw DESIError.badFile(path: path, problem: "no XTRACE/XCOEF and YTRACE/YCOEF HDUs") }
+        guard let xTrace = xt, let yTrace = yt else {
+            throw DESIError.badFile(path: path, problem: "no XTRACE/XCOEF and YTRACE/YCOEF HDUs")
+        }
         guard xTrace.ntrace == yTrace.ntrace else {
             throw DESIError.badFile(path: path, problem: "XTRACE has \(xTrace.ntrace) fibers, YTRACE \(yTrace.ntrace)")
         }
