@@ -146,7 +146,8 @@ public struct TaskGraph: Sendable {
             var skyTask: [String: String] = [:]
             for c in e.cameras {
                 guard let ffnight = flatnightTask[c.name] else {
-                    throw PipelineError.noData("night \(night): no flat exposure for camera \(c.name), so no fiber flat for exposure \(e.expid)")
+                    throw PipelineError.noData("night \(night): no flat exposure for camera \(c.name), "
+                                               + "so no fiber flat for exposure \(e.expid)")
                 }
                 let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
                 let ff = L.fiberflatnight(night: night, camera: c.name)
