@@ -63,7 +63,8 @@ public enum Coaddition {
                 }
             }}}}
             out[b] = SpectraBand(wave: d.wave, flux: tflux, ivar: tivar, mask: d.mask == nil ? nil : tmask,
-                                 resolution: d.resolution == nil ? nil : ResolutionData(nspec: ntarget, ndiag: ndiag, nwave: nw, data: trdata))
+                                 resolution: d.resolution == nil ? nil : ResolutionData(nspec: ntarget, ndiag: ndiag,
+                                                                                        nwave: nw, data: trdata))
         }
         let (fm, expfm) = try CoaddFibermap.coadd(spectra.fibermap, onetile: onetile)
         var header = spectra.header

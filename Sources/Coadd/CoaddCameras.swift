@@ -24,7 +24,8 @@ extension Coaddition {
             for i in wave.indices where abs(wave[i] - w[0]) < abs(wave[imin] - w[0]) { imin = i }
             guard imin + w.count <= wave.count,
                   zip(w, wave[imin..<(imin + w.count)]).allSatisfy({ abs($0 - $1) <= tol }) else {
-                throw DESIError.mismatch("coadd: input wavelength grids (band '\(b)') are not aligned; use --lin-step to resample to a common grid")
+                throw DESIError.mismatch("coadd: input wavelength grids (band '\(b)') are not aligned; "
+                                         + "use --lin-step to resample to a common grid")
             }
             start[b] = imin
         }
@@ -90,8 +91,10 @@ extension Coaddition {
             }
         }
         let name = sbands.joined()
-        let band = SpectraBand(wave: wave, flux: flux.map(Float.init), ivar: ivar.map(Float.init), mask: hasMask ? mask : nil,
-                               resolution: hasRes ? ResolutionData(nspec: ntarget, ndiag: maxDiag, nwave: nw, data: rdata.map(Float.init)) : nil)
+        let band = SpectraBand(wave: wave, flux: flux.map(Float.init), ivar: ivar.map(Float.init),
+                               mask: hasMask ? mask : nil,
+                               resolution: hasRes ? ResolutionData(nspec: ntarget, ndiag: maxDiag, nwave: nw,
+                                                                   data: rdata.map(Float.init)) : nil)
         return try Spectra(bands: [name], data: [name: band], fibermap: spectra.fibermap, expFibermap: spectra.expFibermap,
                            scores: spectra.scores, header: spectra.header)
     }

@@ -50,7 +50,8 @@ extension Coaddition {
             for b in s.bands {
                 let w0 = first.data[b]!.wave, w = s.data[b]!.wave
                 guard w.count == w0.count, zip(w, w0).allSatisfy({ abs($0 - $1) < 1e-6 }) else {
-                    throw DESIError.mismatch("coadd: band \(b) wavelength grids differ between \(label(0)) (\(w0.count) bins) and \(label(i)) (\(w.count) bins)")
+                    throw DESIError.mismatch("coadd: band \(b) wavelength grids differ between \(label(0)) (\(w0.count) bins) "
+                                             + "and \(label(i)) (\(w.count) bins)")
                 }
             }
         }

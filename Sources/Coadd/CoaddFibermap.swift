@@ -33,8 +33,10 @@ public enum CoaddFibermap {
         let targets = firstRow.map { tidCol[$0] }
         let n = targets.count
         var tf = fibermap.selectingRows(firstRow)
-        let fsKey = fibermap.hasColumn("FIBERSTATUS") ? "FIBERSTATUS" : (fibermap.hasColumn("COADD_FIBERSTATUS") ? "COADD_FIBERSTATUS" : nil)
-        let fs = fsKey.flatMap { fibermap[$0]?.data.ints }?.map { UInt32(truncatingIfNeeded: $0) } ?? [UInt32](repeating: 0, count: tidCol.count)
+        let fsKey = fibermap.hasColumn("FIBERSTATUS")
+            ? "FIBERSTATUS" : (fibermap.hasColumn("COADD_FIBERSTATUS") ? "COADD_FIBERSTATUS" : nil)
+        let fs = fsKey.flatMap { fibermap[$0]?.data.ints }?.map { UInt32(truncatingIfNeeded: $0) }
+            ?? [UInt32](repeating: 0, count: tidCol.count)
         func col(_ k: String) -> [Double]? { fibermap[k]?.data.doubles }
         let nights = fibermap["NIGHT"]?.data.ints, tiles = fibermap["TILEID"]?.data.ints, exptime = col("EXPTIME")
         let mjd = col("MJD"), fra = col("FIBER_RA"), fdec = col("FIBER_DEC")
@@ -49,7 +51,8 @@ public enum CoaddFibermap {
         var means: [String: [Float]] = [:], rms: [String: [Float]] = [:]
         var mra = [Double](repeating: 0, count: n), mdec = mra, sra = [Float](repeating: 0, count: n), sdec = sra
         var minMJD = [Double](repeating: 0, count: n), maxMJD = minMJD, meanMJD = minMJD
-        let (bb, rb, zb) = (Coaddition.badFiberStatusBits(band: "b"), Coaddition.badFiberStatusBits(band: "r"), Coaddition.badFiberStatusBits(band: "z"))
+        let (bb, rb, zb) = (Coaddition.badFiberStatusBits(band: "b"), Coaddition.badFiberStatusBits(band: "r"),
+                            Coaddition.badFiberStatusBits(band: "z"))
         for (t, tid) in targets.enumerated() {
             let jj = rowsOf[tid]!
             var good: [Int] = []
@@ -75,7 +78,8 @@ public enum CoaddFibermap {
             } }
             for k in rmsCols { if let v = col(k) {
                 let vals = compute.map { v[$0] }
-                rms[k, default: [Float](repeating: 0, count: n)][t] = Float((vals.map { $0 * $0 }.reduce(0, +) / Double(vals.count)).squareRoot())
+                rms[k, default: [Float](repeating: 0, count: n)][t] =
+                    Float((vals.map { $0 * $0 }.reduce(0, +) / Double(vals.count)).squareRoot())
             } }
             if let fra, let fdec {
                 let goodCoords = jj.filter { fra[$0] != 0 || fdec[$0] != 0 }
@@ -149,7 +153,9 @@ public enum CoaddFibermap {
         var offset = 0.0
         if (r.max()! - r.min()!) > 180 { offset = 180; r = r.map { ($0 + offset).truncatingRemainder(dividingBy: 360) } }
         func mean(_ a: [Double]) -> Double { a.reduce(0, +) / Double(a.count) }
-        func std(_ a: [Double]) -> Double { let m = mean(a); return (a.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(a.count)).squareRoot() }
+        func std(_ a: [Double]) -> Double {
+            let m = mean(a); return (a.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(a.count)).squareRoot()
+        }
         let md = mean(decs)
         var mr = (mean(r) - offset + 360).truncatingRemainder(dividingBy: 360)
         if mr < 0 { mr += 360 }

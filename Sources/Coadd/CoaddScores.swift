@@ -30,7 +30,8 @@ public enum CoaddScores {
                     let f = Double(d.flux[s * nw + i]), iv = max(0, Double(d.ivar[s * nw + i]))
                     sum += f * dw[i]; fl.append(f); snr.append(iv.squareRoot() * f / dw[i].squareRoot())
                 }
-                integ.append(Float(sum)); medf.append(Float(Statistics.percentile(fl, 50))); medsnr.append(Float(Statistics.percentile(snr, 50)))
+                integ.append(Float(sum)); medf.append(Float(Statistics.percentile(fl, 50)))
+                medsnr.append(Float(Statistics.percentile(snr, 50)))
             }
             let B = band.uppercased()
             cols.append(FITSColumn("INTEG_COADD_FLUX_\(B)", .float(integ)))

@@ -56,7 +56,9 @@ public enum SpectraGrouping {
             let w = inputs[i].frame.wave
             if let g = grid[d.band] {
                 guard g.wave.count == w.count, zip(g.wave, w).allSatisfy({ abs($0 - $1) < 1e-6 }) else {
-                    throw DESIError.mismatch("spectra: band \(d.band) wavelength grids differ between \(g.path) (\(g.wave.count) bins, \(g.wave.first ?? 0)-\(g.wave.last ?? 0)) and \(inputs[i].path) (\(w.count) bins, \(w.first ?? 0)-\(w.last ?? 0))")
+                    throw DESIError.mismatch("spectra: band \(d.band) wavelength grids differ between \(g.path) "
+                                             + "(\(g.wave.count) bins, \(g.wave.first ?? 0)-\(g.wave.last ?? 0)) and \(inputs[i].path) "
+                                             + "(\(w.count) bins, \(w.first ?? 0)-\(w.last ?? 0))")
                 }
             } else {
                 grid[d.band] = (w, inputs[i].frame.resolution?.ndiag ?? 0, inputs[i].path)
@@ -92,7 +94,8 @@ public enum SpectraGrouping {
             fm = addExposureColumns(fm, header: ref.frame.header, key: key, tile: described[first].tile)
             // FIBERSTATUS of the exposure: OR over its cameras (as desispec frames2spectra).
             if var st = fm["FIBERSTATUS"]?.data.ints {
-                for b in bandOrder { if let i = members[b], i != first, let o = inputs[i].frame.fibermap?.table["FIBERSTATUS"]?.data.ints, o.count == st.count {
+                for b in bandOrder { if let i = members[b], i != first,
+                                        let o = inputs[i].frame.fibermap?.table["FIBERSTATUS"]?.data.ints, o.count == st.count {
                     for r in st.indices { st[r] |= o[r] }
                 } }
                 switch fm["FIBERSTATUS"]!.data {
@@ -108,7 +111,8 @@ public enum SpectraGrouping {
                 if let i = members[b] {
                     let fr = inputs[i].frame
                     guard fr.nspec == ref.frame.nspec, fr.fibers == ref.frame.fibers else {
-                        throw DESIError.mismatch("spectra: \(inputs[i].path) and \(ref.path) (same exposure and spectrograph) hold different fibers")
+                        throw DESIError.mismatch("spectra: \(inputs[i].path) and \(ref.path) (same exposure and spectrograph) "
+                                                 + "hold different fibers")
                     }
                     let band = SpectraBand(wave: fr.wave, flux: fr.flux, ivar: fr.ivar, mask: fr.mask, resolution: fr.resolution)
                     parts[b, default: []].append(band.selecting(rows: rows))

@@ -118,7 +118,8 @@ public enum SpectroPerfResample {
     /// desispec.coaddition.decorrelate_divide_and_conquer: per diagonal block of Cinv (core 2*chw+1 pixels with a
     /// skin on each side), Q = Cinv_block^(1/2) (eigenvalues below 1e-15/mean(diag Cinv) raised to it),
     /// s = row sums of Q, R = Q / s (rows), ivar = s^2, flux = Q^-1 (Cinv f) / s.
-    static func decorrelate(_ cinv: BandCinv, cinvf: [Double], wavebin: Double, ndiag: Int) throws -> (flux: [Double], ivar: [Double], rdata: [Double]) {
+    static func decorrelate(_ cinv: BandCinv, cinvf: [Double], wavebin: Double,
+                            ndiag: Int) throws -> (flux: [Double], ivar: [Double], rdata: [Double]) {
         let nn = cinv.n
         let chw = max(10, Int(50 / wavebin)), skin = max(2, Int(10 / wavebin))
         var diagMean = 0.0

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A DESI camera: arm (b, r, z) and spectrograph (0-9), e.g. "r0".
 public struct Camera: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     public enum Arm: String, Sendable, CaseIterable, Codable, Comparable {
@@ -39,5 +41,3 @@ public struct Camera: Hashable, Sendable, Comparable, CustomStringConvertible, C
         }
     }
 }
-
-import Foundation

@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 import PSF
 

@@ -1,3 +1,5 @@
+import DESICore
+
 /// Options of the spectroperfectionism extraction (specter.extract.ex2d as called by desispec.scripts.extract).
 public struct ExtractionOptions: Sendable {
     /// Fibers per bundle: fibers of different bundles are extracted independently.
@@ -36,6 +38,5 @@ public struct ExtractionOptions: Sendable {
     }
 }
 
-import DESICore
 /// desispec.maskbits.extractmaskval.
 public let extractionMaskDefault: UInt32 = CCDMask.extractionMask

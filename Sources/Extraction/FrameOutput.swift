@@ -1,6 +1,6 @@
-import Foundation
 import DESICore
 import FITS
+import Foundation
 
 // The outputs of `desispec extract` in desispec's data model: the frame (written by DESICore's Frame.write, as
 // desispec.io.write_frame) and the optional 2D model image.

@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 import PSF
 
@@ -131,7 +131,8 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
                         if ya < yb && xa < xb {
                             for y in ya..<yb {
                                 for x in xa..<xb {
-                                    out.model[y * out.modelNX + (x - out.modelX0)] += Float(xf * spot.values[(y - spot.y0) * spot.nx + (x - spot.x0)])
+                                    out.model[y * out.modelNX + (x - out.modelX0)] +=
+                                        Float(xf * spot.values[(y - spot.y0) * spot.nx + (x - spot.x0)])
                                 }
                             }
                         }

@@ -1,6 +1,6 @@
-import Foundation
 import DESICore
 import FITS
+import Foundation
 import LinearAlgebra
 
 /// Computes the flux calibration of a frame from standard-star models
@@ -24,7 +24,8 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     guard let res0 = frame.resolution else { throw DESIError.invalidArgument("fluxcalib \(cam): the frame has no resolution matrices") }
     let nmw = modelWave.count
     guard nmw > 1, modelFlux.count == nmw * modelFibers.count else {
-        throw DESIError.invalidArgument("fluxcalib \(cam): model flux has \(modelFlux.count) values for \(modelFibers.count) fibers x \(nmw) wavelengths")
+        throw DESIError.invalidArgument("fluxcalib \(cam): model flux has \(modelFlux.count) values for "
+                                        + "\(modelFibers.count) fibers x \(nmw) wavelengths")
     }
     var fibersUsed = modelFibers
     if let s = standardFibers {
@@ -34,7 +35,9 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     fibersUsed = Array(Set(fibersUsed)).sorted()
     guard !fibersUsed.isEmpty else { throw DESIError.failed("fluxcalib \(cam): no standard star among the model fibers \(modelFibers)") }
     let rows = frameRows(of: fibersUsed, in: frame)
-    guard rows.count == fibersUsed.count else { throw DESIError.mismatch("fluxcalib \(cam): model fibers \(fibersUsed) are not all in the frame") }
+    guard rows.count == fibersUsed.count else {
+        throw DESIError.mismatch("fluxcalib \(cam): model fibers \(fibersUsed) are not all in the frame")
+    }
 
     // frame with a margin of 3 pixels on each side (edge values repeated)
     let margin = 3
@@ -88,10 +91,13 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     }
     // S/N check
     var snrs: [Double] = []
-    for s in 0..<nstds { for j in 0..<nwave where ivar0[s][j] > 0 && mask0[s][j] == 0 { snrs.append(flux[s][j] * ivar0[s][j].squareRoot()) } }
+    for s in 0..<nstds {
+        for j in 0..<nwave where ivar0[s][j] > 0 && mask0[s][j] == 0 { snrs.append(flux[s][j] * ivar0[s][j].squareRoot()) }
+    }
     let medianSNR = snrs.isEmpty ? 0 : Statistics.median(snrs)
     if medianSNR < 2 {
-        throw DESIError.failed("fluxcalib \(cam): median S/N per flux bin of the stars is \(medianSNR) < 2; the low-S/N fallback (average calibration) is not available")
+        throw DESIError.failed("fluxcalib \(cam): median S/N per flux bin of the stars is \(medianSNR) < 2; "
+                               + "the low-S/N fallback (average calibration) is not available")
     }
     var ivar = (0..<nstds).map { s in (0..<nwave).map { mask0[s][$0] == 0 ? ivar0[s][$0] : 0 } }
     // first pass: median ratio
@@ -228,7 +234,10 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     for i in 0..<nwave {
         let lo = max(0, i - h), hi = min(nwave - 1, i + h)
         var v = 0.0
-        for a in lo...hi { let ra = relem(meanR, i, a); if ra == 0 { continue }; for b in lo...hi { v += ra * covElem(a, b) * relem(meanR, i, b) } }
+        for a in lo...hi {
+            let ra = relem(meanR, i, a); if ra == 0 { continue }
+            for b in lo...hi { v += ra * covElem(a, b) * relem(meanR, i, b) }
+        }
         cvar[i] = v
     }
     var civar = cvar.map { $0 > 0 ? 1 / $0 : 0 }

@@ -68,7 +68,8 @@ public enum BandedDeconvolution {
     /// adds fiber i. Fibers go in at most 16 fixed chunks summed in parallel, and the chunks are added in order, so
     /// the result does not depend on the thread count.
     public static func accumulateInChunks(count: Int, n: Int, kd: Int,
-                                          _ add: (Int, inout SymmetricBandMatrix, inout [Double]) -> Void) -> (SymmetricBandMatrix, [Double]) {
+                                          _ add: (Int, inout SymmetricBandMatrix, inout [Double]) -> Void)
+        -> (SymmetricBandMatrix, [Double]) {
         precondition(count > 0, "accumulateInChunks: no fibers")
         let nchunks = min(count, 16)
         var parts = [(SymmetricBandMatrix, [Double])](repeating: (SymmetricBandMatrix(n: 0, kd: 0), []), count: nchunks)

@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// What the fit of one group of arc lines in one fiber measured, relative to the PSF it started from.

@@ -1,6 +1,6 @@
-import Foundation
-import FITS
 import DESICore
+import FITS
+import Foundation
 
 /// One arc-lamp emission line: vacuum wavelength (Angstrom) and a relative intensity (electrons in a typical
 /// DESI arc exposure for the built-in list and the measured list; any positive scale otherwise, 1 when unknown).

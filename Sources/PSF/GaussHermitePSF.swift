@@ -1,7 +1,7 @@
-import Foundation
-import FITS
-import LinearAlgebra
 import DESICore
+import FITS
+import Foundation
+import LinearAlgebra
 
 /// A specex GAUSS-HERMITE PSF (specter.psf.gausshermite.GaussHermitePSF): traces x(fiber, wavelength) and
 /// y(fiber, wavelength) as Legendre series, and PSF parameters (GHSIGX, GHSIGY, GH-i-j, TAIL*, ...) each a

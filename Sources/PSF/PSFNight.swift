@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// What the night's PSF combination did.
@@ -85,7 +85,8 @@ func checkCompatible(_ p: GaussHermitePSF, name: String, with ref: GaussHermiteP
     }
     guard p.npixX == ref.npixX, p.npixY == ref.npixY else { throw fail("CCD \(p.npixY) x \(p.npixX), not \(ref.npixY) x \(ref.npixX)") }
     guard p.halfSizeX == ref.halfSizeX, p.halfSizeY == ref.halfSizeY, p.ghDegX == ref.ghDegX, p.ghDegY == ref.ghDegY else {
-        throw fail("HSIZEX/HSIZEY/GHDEGX/GHDEGY \(p.halfSizeX)/\(p.halfSizeY)/\(p.ghDegX)/\(p.ghDegY), not \(ref.halfSizeX)/\(ref.halfSizeY)/\(ref.ghDegX)/\(ref.ghDegY)")
+        throw fail("HSIZEX/HSIZEY/GHDEGX/GHDEGY \(p.halfSizeX)/\(p.halfSizeY)/\(p.ghDegX)/\(p.ghDegY), "
+                   + "not \(ref.halfSizeX)/\(ref.halfSizeY)/\(ref.ghDegX)/\(ref.ghDegY)")
     }
     let close = { (a: TraceSet, b: TraceSet) in abs(a.domainMin - b.domainMin) < 1e-6 && abs(a.domainMax - b.domainMax) < 1e-6 }
     for (a, b, what) in [(p.xTrace, ref.xTrace, "XTRACE"), (p.yTrace, ref.yTrace, "YTRACE")] {
@@ -94,8 +95,13 @@ func checkCompatible(_ p: GaussHermitePSF, name: String, with ref: GaussHermiteP
     }
     guard p.parameters.map(\.name) == ref.parameters.map(\.name) else { throw fail("other PSF parameters") }
     for (a, b) in zip(p.parameters, ref.parameters) {
-        guard close(a.traces, b.traces) else { throw fail("parameter \(a.name) over \(a.traces.domainMin)-\(a.traces.domainMax) A, not \(b.traces.domainMin)-\(b.traces.domainMax)") }
-        guard a.traces.ncoef == b.traces.ncoef else { throw fail("parameter \(a.name) has \(a.traces.ncoef) coefficients, not \(b.traces.ncoef)") }
+        guard close(a.traces, b.traces) else {
+            throw fail("parameter \(a.name) over \(a.traces.domainMin)-\(a.traces.domainMax) A, "
+                       + "not \(b.traces.domainMin)-\(b.traces.domainMax)")
+        }
+        guard a.traces.ncoef == b.traces.ncoef else {
+            throw fail("parameter \(a.name) has \(a.traces.ncoef) coefficients, not \(b.traces.ncoef)")
+        }
     }
 }
 

@@ -1,6 +1,6 @@
-import Foundation
-import FITS
 import DESICore
+import FITS
+import Foundation
 
 extension GaussHermitePSF {
     /// Writes this PSF in the PSFVER 3 layout specter and desispec read: HDU 0 XTRACE and HDU 1 YTRACE

@@ -1,6 +1,6 @@
-import Foundation
-import FITS
 import DESICore
+import FITS
+import Foundation
 import LinearAlgebra
 
 /// A PSF known only by its traces and Gaussian widths (quick-look / boxcar PSFs, desispec XYTraceSet):
@@ -112,7 +112,8 @@ public struct TraceOnlyPSF: SpectralPSF {
             let xi = try f.readImage(as: Double.self)
             try f.moveTo(index: 1)
             let yi = try f.readImage(as: Double.self)
-            guard let lo = xi.header.double("WAVEMIN"), let hi = xi.header.double("WAVEMAX"), xi.shape.count == 2, yi.shape.count == 2 else {
+            guard let lo = xi.header.double("WAVEMIN"), let hi = xi.header.double("WAVEMAX"),
+                  xi.shape.count == 2, yi.shape.count == 2 else {
                 throw DESIError.badFile(path: path, problem: "bootcalib PSF without WAVEMIN/WAVEMAX or 2-D coefficients")
             }
             try checkDomain(lo, hi, what: "HDU 0", path: path)
@@ -128,7 +129,9 @@ public struct TraceOnlyPSF: SpectralPSF {
                                 xSigma: g.parameters.first { $0.name == "GHSIGX" }?.traces,
                                 ySigma: g.parameters.first { $0.name == "GHSIGY" }?.traces)
         }
-        guard let xTrace = xt, let yTrace = yt else { throw DESIError.badFile(path: path, problem: "no XTRACE/XCOEF and YTRACE/YCOEF HDUs") }
+        guard let xTrace = xt, let yTrace = yt else {
+            throw DESIError.badFile(path: path, problem: "no XTRACE/XCOEF and YTRACE/YCOEF HDUs")
+        }
         guard xTrace.ntrace == yTrace.ntrace else {
             throw DESIError.badFile(path: path, problem: "XTRACE has \(xTrace.ntrace) fibers, YTRACE \(yTrace.ntrace)")
         }

@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// Options of the trace shift measurement (desi_compute_trace_shifts).
@@ -32,7 +32,8 @@ public struct TraceShiftResult: Sendable {
 
 /// Fits offsets z(x, y) with degrees lowered while the error on the CCD corners exceeds `maxError`
 /// (desi_compute_trace_shifts fit_xcoeff / fit_ycoeff), returns the fit used.
-func fitOffsets(_ o: [TraceOffset], degx dx0: Int, degy dy0: Int, xTrace: TraceSet, yTrace: TraceSet, maxError: Double) throws -> PolynomialFit2D {
+func fitOffsets(_ o: [TraceOffset], degx dx0: Int, degy dy0: Int, xTrace: TraceSet, yTrace: TraceSet,
+                maxError: Double) throws -> PolynomialFit2D {
     var degx = dx0, degy = dy0
     let nf = xTrace.ntrace
     for _ in 0...(dx0 + dy0 + 1) {
@@ -47,7 +48,9 @@ func fitOffsets(_ o: [TraceOffset], degx dx0: Int, degy dy0: Int, xTrace: TraceS
             }
             fit = f
         } catch {
-            if degx == 0 && degy == 0 { throw DESIError.failed("polynomial fit of \(o.count) trace offsets failed with degrees 0: \(error)") }
+            if degx == 0 && degy == 0 {
+                throw DESIError.failed("polynomial fit of \(o.count) trace offsets failed with degrees 0: \(error)")
+            }
             merr = .infinity
         }
         if let f = fit, merr <= maxError || (degx == 0 && degy == 0) { return f }
@@ -69,7 +72,9 @@ func fitOffsets(_ o: [TraceOffset], degx dx0: Int, degy dy0: Int, xTrace: TraceS
 public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: TraceSet, psf: (any SpectralPSF)?,
                                fibers fibersIn: [Int]? = nil, options o: TraceShiftOptions) throws -> TraceShiftResult {
     guard x0.ntrace == y0.ntrace else { throw DESIError.mismatch("x and y traces have \(x0.ntrace) and \(y0.ntrace) fibers") }
-    guard image.ivar.contains(where: { $0 > 0 }) else { throw DESIError.invalidArgument("the image is entirely masked: no trace shifts can be measured") }
+    guard image.ivar.contains(where: { $0 > 0 }) else {
+        throw DESIError.invalidArgument("the image is entirely masked: no trace shifts can be measured")
+    }
     let fibers = fibersIn ?? Array(0..<x0.ntrace)
     var xTrace = x0, yTrace = y0
     var degxx = o.degxx, degxy = o.degxy, degyx = o.degyx, degyy = o.degyy
@@ -77,7 +82,8 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
 
     // 1. x shifts.
     for iteration in 0..<10 {
-        let dx = measureDx(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width, deg: o.degxy, rebin: o.ccdRowsRebin)
+        let dx = measureDx(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width, deg: o.degxy,
+                           rebin: o.ccdRowsRebin)
         guard dx.count > 0 else { throw DESIError.failed("no cross-dispersion profile with S/N > 3: cannot measure x shifts") }
         if iteration == 0 {
             let hy = Double(image.ny / 2), hx = Double(image.nx / 2)
@@ -91,7 +97,9 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
         let yt = yTrace
         let newX = try xTrace.refitted { f, w, x in fit.value(x: x, y: yt.eval(f, w)) }
         var maxChange = 0.0
-        for f in 0..<xTrace.ntrace { maxChange = max(maxChange, abs(newX.coefficients[f * newX.ncoef] - xTrace.coefficients[f * xTrace.ncoef])) }
+        for f in 0..<xTrace.ntrace {
+            maxChange = max(maxChange, abs(newX.coefficients[f * newX.ncoef] - xTrace.coefficients[f * xTrace.ncoef]))
+        }
         xTrace = newX
         offsets = dx
         if maxChange < 0.001 { break }
@@ -178,8 +186,11 @@ func continuumSubtractedMedian(flux: [Double], ivar: [Double], nfiber: Int, nwav
 /// The reference is convolved by a Gaussian line spread whose sigma (Angstrom) is the second moment of the PSF spot
 /// along y at the centre of the middle fiber times dwavelength/dy (desispec convolves with the PSF profile itself).
 func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet, psf: (any SpectralPSF)?, fibers: [Int],
-                               refWave rw0: [Double], refFlux rf0: [Double], degyy: Int, width: Int) throws -> (TraceSet, [TraceOffset]) {
-    guard rw0.count == rf0.count, rw0.count > 10 else { throw DESIError.invalidArgument("reference spectrum needs > 10 (wavelength, flux) pairs") }
+                               refWave rw0: [Double], refFlux rf0: [Double], degyy: Int,
+                               width: Int) throws -> (TraceSet, [TraceOffset]) {
+    guard rw0.count == rf0.count, rw0.count > 10 else {
+        throw DESIError.invalidArgument("reference spectrum needs > 10 (wavelength, flux) pairs")
+    }
     let fr = try boxcarFrame(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: width)
     let (wave, flux, ivar) = resampleBoxcar(fr, oversampling: 2)
     let nw = wave.count, nf = fibers.count
@@ -277,7 +288,8 @@ func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet,
         let y = yTrace.eval(mid, bw)
         let dydw = (yTrace.eval(mid, bw + 0.1) - y) / 0.1
         if err * dydw < 1 {
-            out.append(TraceOffset(axis: 0, fiber: mid, wavelength: bw, x: xTrace.eval(mid, bw), y: y, delta: -dw * dydw, error: err * dydw))
+            out.append(TraceOffset(axis: 0, fiber: mid, wavelength: bw, x: xTrace.eval(mid, bw), y: y, delta: -dw * dydw,
+                                   error: err * dydw))
         }
     }
     guard !out.isEmpty else { throw DESIError.failed("no wavelength bin could be matched to the reference spectrum") }

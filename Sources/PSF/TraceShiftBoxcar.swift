@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// Row-by-row boxcar spectra along traces (desispec.qproc.qextract.qproc_boxcar_extraction as used by

@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// One measured trace offset (a row of desispec's --outoffsets table).
@@ -87,7 +87,9 @@ func measureDx(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], 
             fx = keep.map { fx[$0] }; fy = keep.map { fy[$0] }; fdx = keep.map { fdx[$0] }
             fex = keep.map { fex[$0] }; fl = keep.map { fl[$0] }
         }
-        return (0..<fdx.count).map { TraceOffset(axis: 1, fiber: fiber, wavelength: fl[$0], x: fx[$0], y: fy[$0], delta: fdx[$0], error: fex[$0]) }
+        return (0..<fdx.count).map {
+            TraceOffset(axis: 1, fiber: fiber, wavelength: fl[$0], x: fx[$0], y: fy[$0], delta: fdx[$0], error: fex[$0])
+        }
     }
     return perFiber.flatMap { $0 }
 }

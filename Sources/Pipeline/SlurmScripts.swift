@@ -49,7 +49,8 @@ public struct SlurmPlan: Sendable {
     public func write() throws {
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         for job in jobs {
-            try FileManager.default.createDirectory(atPath: (job.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: (job.path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
             try job.script.write(toFile: job.path, atomically: true, encoding: .utf8)
         }
     }

@@ -32,7 +32,8 @@ public func extractionGrid(_ arm: Camera.Arm) -> String {
 }
 
 /// Builds every task of a night, in dependency order: preproc, psf, psfnight, traceshift, extract, fiberflat,
-/// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa (inventory §1).
+/// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa (the step order of
+/// desispec.scripts.proc_night and desi_proc).
 public struct TaskGraph: Sendable {
     public private(set) var tasks: [PipelineTask] = []
 
@@ -145,7 +146,8 @@ public struct TaskGraph: Sendable {
             var skyTask: [String: String] = [:]
             for c in e.cameras {
                 guard let ffnight = flatnightTask[c.name] else {
-                    throw PipelineError.noData("night \(night): no flat exposure for camera \(c.name), so no fiber flat for exposure \(e.expid)")
+                    throw PipelineError.noData("night \(night): no flat exposure for camera \(c.name), "
+                                               + "so no fiber flat for exposure \(e.expid)")
                 }
                 let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
                 let ff = L.fiberflatnight(night: night, camera: c.name)

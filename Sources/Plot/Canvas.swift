@@ -38,7 +38,8 @@ public final class Canvas {
         cairo_set_dash(cr, [], 0, 0)
     }
 
-    public func rectangle(x: Double, y: Double, width w: Double, height h: Double, fill: Color? = nil, stroke: Color? = nil, lineWidth: Double = 1) {
+    public func rectangle(x: Double, y: Double, width w: Double, height h: Double, fill: Color? = nil, stroke: Color? = nil,
+                          lineWidth: Double = 1) {
         cairo_rectangle(cr, x, y, w, h)
         if let fill { setColor(fill); stroke == nil ? cairo_fill(cr) : cairo_fill_preserve(cr) }
         if let stroke { setColor(stroke); cairo_set_line_width(cr, lineWidth); cairo_stroke(cr) }
@@ -117,7 +118,8 @@ public final class Canvas {
     public func writePNG(_ path: String) throws {
         let url = URL(fileURLWithPath: path)
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(url.lastPathComponent)").path
+        let tmpName = ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(url.lastPathComponent)"
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(tmpName).path
         cairo_surface_flush(surface)
         let status = cairo_surface_write_to_png(surface, tmp)
         guard status == CAIRO_STATUS_SUCCESS else {

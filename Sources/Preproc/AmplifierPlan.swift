@@ -89,7 +89,8 @@ extension AmplifierPlan {
                 if good.isEmpty {
                     notes.append("amp \(amp): unable to interpolate the overscan over \(nrows) bad rows")
                 } else {
-                    notes.append("amp \(amp): ignore overscan rows \((0..<nrows).filter { bad[$0] }) because of large charge deposits or masks")
+                    notes.append("amp \(amp): ignore overscan rows \((0..<nrows).filter { bad[$0] }) "
+                                 + "because of large charge deposits or masks")
                     perRow = Overscan.interpolate(perRow, bad: bad)
                 }
             }
@@ -146,7 +147,8 @@ extension AmplifierPlan {
         if let expected = header.double("RDNOISE\(amp)"), expected > 0 {
             let ratio = rdnoise / expected
             if ratio < 0.9 || ratio > 1.2 {
-                notes.append("amp \(amp) measured readnoise \(String(format: "%.2f", rdnoise)) vs expected \(String(format: "%.2f", expected))")
+                notes.append("amp \(amp) measured readnoise \(String(format: "%.2f", rdnoise)) "
+                             + "vs expected \(String(format: "%.2f", expected))")
             }
         }
         let meanOverscan = overscanCol.reduce(0, +) / Double(max(1, nrows))

@@ -48,7 +48,9 @@ public struct CalibrationConfig: Sendable {
                 guard let c = camera else { throw DESIError.badFile(path: path, problem: "line \(n + 1): version outside a camera block") }
                 version = key; out[c]![key] = [:]
             } else {
-                guard let c = camera, let v = version else { throw DESIError.badFile(path: path, problem: "line \(n + 1): key outside a version block") }
+                guard let c = camera, let v = version else {
+                    throw DESIError.badFile(path: path, problem: "line \(n + 1): key outside a version block")
+                }
                 out[c]![v]![key.uppercased()] = value
             }
         }
@@ -94,7 +96,9 @@ public struct CalibrationConfig: Sendable {
         for (name, v) in entry {
             guard let begin = v["DATE-OBS-BEGIN"].flatMap({ Int($0) }), night >= begin else { continue }
             if let end = v["DATE-OBS-END"], end.lowercased() != "none" {
-                guard let e = Int(end) else { throw DESIError.badFile(path: yamlPath, problem: "\(name): DATE-OBS-END '\(end)' is not a night") }
+                guard let e = Int(end) else {
+                    throw DESIError.badFile(path: yamlPath, problem: "\(name): DATE-OBS-END '\(end)' is not a night")
+                }
                 if night > e { continue }
             }
             if (v["DETECTOR"] ?? "") != detector { continue }

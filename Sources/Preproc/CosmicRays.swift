@@ -19,7 +19,8 @@ public struct CosmicRayRejector: Sendable {
     /// Ratio of the PSF's neighbour to central pixel along the 4 axes (h, v, 2 diagonals) for this band.
     public var psfGradients: [Double]
 
-    public init(psfGradients: [Double], nsig: Double = 6, cfudge: Double = 3, c2fudge: Double = 0.5, niter: Int = 100, dilate: Bool = true) {
+    public init(psfGradients: [Double], nsig: Double = 6, cfudge: Double = 3, c2fudge: Double = 0.5, niter: Int = 100,
+                dilate: Bool = true) {
         precondition(psfGradients.count == 4, "four PSF gradients")
         self.psfGradients = psfGradients; self.nsig = nsig; self.cfudge = cfudge; self.c2fudge = c2fudge
         self.niter = niter; self.dilate = dilate

@@ -50,7 +50,9 @@ enum DarkModel {
     static func read(_ f: FITSFile, exptime: Double) throws -> DarkImage {
         try f.moveTo(name: "DARK")
         let (bitpix, shape) = try f.imageShape()
-        guard shape.count == 2, shape[0] > 0, shape[1] > 0 else { throw DESIError.badFile(path: f.path, problem: "DARK is not a 2-D image") }
+        guard shape.count == 2, shape[0] > 0, shape[1] > 0 else {
+            throw DESIError.badFile(path: f.path, problem: "DARK is not a 2-D image")
+        }
         let ny = shape[0], nx = shape[1]
         var out = DarkImage(rate: try CalibrationPlane.read(f, bitpix: bitpix, shape: shape).plane, ny: ny, nx: nx, exptime: exptime)
         var profiles: [(Double, String)] = []

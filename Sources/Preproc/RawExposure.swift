@@ -28,7 +28,8 @@ public struct RawImage: Sendable {
         }
         let hdu = camera.uppercased()
         guard f.hasHDU(hdu) else {
-            throw DESIError.badFile(path: path, problem: "camera \(camera) not in file (HDUs: \(f.hduNames().filter { !$0.isEmpty }.joined(separator: ", ")))")
+            let names = f.hduNames().filter { !$0.isEmpty }.joined(separator: ", ")
+            throw DESIError.badFile(path: path, problem: "camera \(camera) not in file (HDUs: \(names))")
         }
         var primary: FITSHeader?
         for i in 0..<f.hduCount {

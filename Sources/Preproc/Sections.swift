@@ -38,7 +38,9 @@ public struct CCDRegion: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether the region lies inside an image of `ny` x `nx`.
-    public func fits(ny: Int, nx: Int) -> Bool { rows.lowerBound >= 0 && cols.lowerBound >= 0 && rows.upperBound <= ny && cols.upperBound <= nx }
+    public func fits(ny: Int, nx: Int) -> Bool {
+        rows.lowerBound >= 0 && cols.lowerBound >= 0 && rows.upperBound <= ny && cols.upperBound <= nx
+    }
 }
 
 /// The amplifiers of a raw camera header: names and sections.
@@ -63,7 +65,9 @@ public func amplifierSections(_ header: FITSHeader, rawNy: Int, rawNx: Int, path
     }
     var missing: [String] = []
     for a in ids { for p in ["CCDSEC", "BIASSEC", "DATASEC"] where header["\(p)\(a)"] == nil { missing.append("\(p)\(a)") } }
-    if !missing.isEmpty { throw DESIError.badFile(path: path, problem: "missing keywords \(missing.joined(separator: " ")) in the camera header") }
+    if !missing.isEmpty {
+        throw DESIError.badFile(path: path, problem: "missing keywords \(missing.joined(separator: " ")) in the camera header")
+    }
     func region(_ key: String, raw: Bool) throws -> CCDRegion {
         guard let text = header.string(key), let r = CCDRegion(section: text) else {
             throw DESIError.badFile(path: path, problem: "cannot parse \(key) = '\(header.string(key) ?? "")' as [x1:x2,y1:y2]")

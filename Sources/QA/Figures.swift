@@ -70,7 +70,9 @@ public enum Figures {
         let left = Axes(canvas: canvas, left: 80, top: 540, width: 480, height: 300)
         let waveRange = d.features.first.map { ($0.waveMin, $0.waveMax) } ?? (d.binCenters.first!, d.binCenters.last!)
         let bins = (0..<nbin).filter { d.binCenters[$0] >= waveRange.0 && d.binCenters[$0] <= waveRange.1 }
-        let perFiber = (0..<d.nspec).map { f in bins.isEmpty ? 0 : bins.reduce(0.0) { $0 + Double(d.residualImage[f * nbin + $1]) } / Double(bins.count) }
+        let perFiber = (0..<d.nspec).map { f in
+            bins.isEmpty ? 0 : bins.reduce(0.0) { $0 + Double(d.residualImage[f * nbin + $1]) } / Double(bins.count)
+        }
         if let fm = frame.fibermap {
             let x = fm.fiberX, y = fm.fiberY
             left.autoscale(x: x, y: [y])
@@ -127,7 +129,9 @@ public enum Figures {
         let a = Axes(canvas: canvas)
         var xs: [Double] = [], ys: [Double] = []
         let classes = ["ELG", "LRG", "QSO", "BGS", "STD", "MWS"].filter { metrics[$0] != nil }
-        for c in classes { xs += metrics[c]?["MAG"]?.list?.compactMap(\.double) ?? []; ys += metrics[c]?["SNR"]?.list?.compactMap(\.double) ?? [] }
+        for c in classes {
+            xs += metrics[c]?["MAG"]?.list?.compactMap(\.double) ?? []; ys += metrics[c]?["SNR"]?.list?.compactMap(\.double) ?? []
+        }
         let pos = ys.filter { $0 > 0 }.map(log10)
         a.autoscale(x: xs.filter(\.isFinite), y: [pos])
         for c in classes {
@@ -147,11 +151,14 @@ public enum Figures {
         for (i, p) in panels.enumerated() {
             let a = Axes(canvas: canvas, row: i, column: 0, rows: panels.count, columns: 1)
             let (f, n) = rebin(p.flux, ivar: p.ivar, nspec: 1, nwave: p.wave.count, factor: rebinFactor)
-            let w = rebinFactor > 1 ? (0..<n).map { b in p.wave[(b * rebinFactor)..<((b + 1) * rebinFactor)].reduce(0, +) / Double(rebinFactor) } : p.wave
+            let w = rebinFactor > 1
+                ? (0..<n).map { b in p.wave[(b * rebinFactor)..<((b + 1) * rebinFactor)].reduce(0, +) / Double(rebinFactor) }
+                : p.wave
             let err = rebinFactor > 1 ? [Double](repeating: .nan, count: n) : p.ivar.map { $0 > 0 ? 1 / Double($0).squareRoot() : .nan }
             let flux = f.map(Double.init)
             let finite = flux.filter(\.isFinite).sorted()
-            let lo = finite.isEmpty ? 0 : finite[Int(Double(finite.count) * 0.005)], hi = finite.isEmpty ? 1 : finite[Int(Double(finite.count - 1) * 0.995)]
+            let lo = finite.isEmpty ? 0 : finite[Int(Double(finite.count) * 0.005)]
+            let hi = finite.isEmpty ? 1 : finite[Int(Double(finite.count - 1) * 0.995)]
             a.setLimits(x: (w.first ?? 0, w.last ?? 1), y: (lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)))
             if rebinFactor == 1 { a.plot(x: w, y: err, color: .lightGray, label: "error") }
             a.plot(x: w, y: flux, color: .black, lineWidth: 0.8, label: "data")

@@ -239,10 +239,13 @@ public struct FrameDiagnosis: Sendable {
                 clustered = spreadAffected < 0.5 * spreadAll
             }
             var text = "\(sign > 0 ? "excess" : "deficit") of \(String(format: "%.3g", abs(meanResid))) over "
-            text += "\(Int(centers[bins.first!] - Double(width) * dispersion / 2))-\(Int(centers[bins.last!] + Double(width) * dispersion / 2)) A "
+            let lowEdge = Int(centers[bins.first!] - Double(width) * dispersion / 2)
+            let highEdge = Int(centers[bins.last!] + Double(width) * dispersion / 2)
+            text += "\(lowEdge)-\(highEdge) A "
             text += "in \(affected.count) fibers (\(affected.first!)-\(affected.last!))"
             switch alignment {
-            case "wavelength": text += "; constant in wavelength across fibers: a sky-model or calibration problem (vertical stripe in the frame image)"
+            case "wavelength":
+                text += "; constant in wavelength across fibers: a sky-model or calibration problem (vertical stripe in the frame image)"
             case "ccd-rows": text += "; follows CCD rows: a CCD-level problem (curved feature in the frame image)"
             default: text += "; alignment undetermined"
             }

@@ -111,8 +111,9 @@ public enum FrameMetrics {
 
     /// FLUXCALIB metrics (desispec.fluxcalibration.qa_fluxcalib): ZP (median calibration of the standard stars),
     /// NSTARS_FIBER, RMS_ZP and MAX_ZP_OFF [value, fiber] of the per-star zero points at the arm's wavelength.
-    public static func fluxCalibration(exptime: Double, arm: Camera.Arm, wave: [Double], calib: [Float], calibIvar: [Float]? = nil,
-                                       frameIvar: [Float], stdRows: [Int], fibers: [Int], params: QAParameters = QAParameters()) -> QAValue {
+    public static func fluxCalibration(exptime: Double, arm: Camera.Arm, wave: [Double], calib: [Float],
+                                       calibIvar: [Float]? = nil, frameIvar: [Float], stdRows: [Int], fibers: [Int],
+                                       params: QAParameters = QAParameters()) -> QAValue {
         let nwave = wave.count
         let zpWave = QAParameters.zeroPointWavelength(arm)
         func window(_ w: [Double]) -> Range<Int> {
@@ -136,7 +137,8 @@ public enum FrameMetrics {
         if let i = offsets.indices.max(by: { abs(offsets[$0]) < abs(offsets[$1]) }) {
             out.append(("MAX_ZP_OFF", .list([.double(offsets[i]), .int(fibers[stdRows[i]])])))
             if abs(offsets[i]) > params.maxZPOffset {
-                out.append(("WARNINGS", .list([.string("standard star in fiber \(fibers[stdRows[i]]) has ZP offset \(fmt(offsets[i])) mag")])))
+                let warning = "standard star in fiber \(fibers[stdRows[i]]) has ZP offset \(fmt(offsets[i])) mag"
+                out.append(("WARNINGS", .list([.string(warning)])))
             }
         }
         return .dict(out)

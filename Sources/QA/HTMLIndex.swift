@@ -51,7 +51,8 @@ public enum HTMLIndex {
     /// The key-number table of an exposure: one row per camera; a cell is highlighted when that camera's warnings
     /// mention its metric family, and the warnings count when non-zero.
     static func summaryTable(_ e: QAExposure) -> String {
-        var s = "<table>\n<tr><th>camera</th>" + QAExposure.summaryMetrics.map { "<th>\(escape($0.column))</th>" }.joined() + "<th>warnings</th></tr>\n"
+        var s = "<table>\n<tr><th>camera</th>"
+            + QAExposure.summaryMetrics.map { "<th>\(escape($0.column))</th>" }.joined() + "<th>warnings</th></tr>\n"
         for (cam, qa) in e.cameras {
             let warnings = (qa["WARNINGS"]?.list ?? []).compactMap(\.string)
             s += "<tr><td class=\"name\">\(escape(cam))</td>"
@@ -94,7 +95,8 @@ public enum HTMLIndex {
             s += "<h2 id=\"\(e.expid)\">Exposure \(e.expid)</h2>\n" + summaryTable(e) + warningList(e.warnings)
             let links = exposureFigures[e.expid] ?? []
             if !links.isEmpty {
-                s += "<p>" + links.map { "<a href=\"\(escape($0))\">\(escape(($0 as NSString).lastPathComponent))</a>" }.joined(separator: " | ") + "</p>\n"
+                let anchors = links.map { "<a href=\"\(escape($0))\">\(escape(($0 as NSString).lastPathComponent))</a>" }
+                s += "<p>" + anchors.joined(separator: " | ") + "</p>\n"
             }
         }
         s += "<h2>All warnings</h2>\n" + warningList(n.exposures.flatMap { e in e.warnings.map { "\(e.expid) \($0)" } })

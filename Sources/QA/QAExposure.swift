@@ -29,7 +29,9 @@ public struct QAExposure: Sendable {
         let expid = first.qa["EXPID"]?.int ?? 0
         var cams: [(String, QAValue)] = []
         for (path, qa) in cameraQA {
-            guard let cam = qa["CAMERA"]?.string, !cam.isEmpty else { throw QAFileError(path: path, message: "no CAMERA key: not a qa-frame file") }
+            guard let cam = qa["CAMERA"]?.string, !cam.isEmpty else {
+                throw QAFileError(path: path, message: "no CAMERA key: not a qa-frame file")
+            }
             guard (qa["EXPID"]?.int ?? 0) == expid else {
                 throw QAFileError(path: path, message: "EXPID \(qa["EXPID"]?.int ?? 0) differs from \(expid) of \(first.path)")
             }
@@ -44,7 +46,8 @@ public struct QAExposure: Sendable {
         guard let cams = value["CAMERAS"], case .dict(let items) = cams else {
             throw QAFileError(path: path, message: "no CAMERAS dictionary: not an exposure QA file")
         }
-        self.init(expid: value["EXPID"]?.int ?? 0, night: value["NIGHT"]?.string ?? "", flavor: value["FLAVOR"]?.string ?? "", cameras: items)
+        self.init(expid: value["EXPID"]?.int ?? 0, night: value["NIGHT"]?.string ?? "", flavor: value["FLAVOR"]?.string ?? "",
+                  cameras: items)
     }
 
     static func cameraOrder(_ name: String) -> Int {
@@ -89,7 +92,8 @@ public struct QAExposure: Sendable {
             let finite = ys.filter(\.isFinite)
             if finite.isEmpty {
                 a.setLimits(x: (-0.5, Double(max(1, names.count)) - 0.5), y: (-1, 1))
-                canvas.text("no \(key) in this exposure", x: a.left + a.width / 2, y: a.top + a.height / 2, size: 12, color: .gray, anchor: .center)
+                canvas.text("no \(key) in this exposure", x: a.left + a.width / 2, y: a.top + a.height / 2, size: 12,
+                            color: .gray, anchor: .center)
             } else {
                 let lo = finite.min()!, hi = finite.max()!, pad = max(0.1 * (hi - lo), 1e-3 * max(1, abs(hi)))
                 a.setLimits(x: (-0.5, Double(names.count) - 0.5), y: (lo - pad, hi + pad))

@@ -58,7 +58,8 @@ public struct QANight: Sendable {
         let ys = s.flatMap { $0.points.map(\.value) }
         if ys.isEmpty {
             a.setLimits(x: (xs.min() ?? 0, xs.max() ?? 1), y: (-1, 1))
-            canvas.text("no \(metric) in night \(night)", x: a.left + a.width / 2, y: a.top + a.height / 2, size: 12, color: .gray, anchor: .center)
+            canvas.text("no \(metric) in night \(night)", x: a.left + a.width / 2, y: a.top + a.height / 2, size: 12,
+                        color: .gray, anchor: .center)
         } else {
             let lo = ys.min()!, hi = ys.max()!, pad = max(0.1 * (hi - lo), 1e-3 * max(1, abs(hi)))
             let x0 = xs.min()!, x1 = xs.max()!

@@ -1,6 +1,7 @@
 import DESICore
 
-/// Thresholds of the frame QA (desispec qa_frame defaults, inventory §7, §10, §14).
+/// Thresholds of the frame QA: the defaults of desispec.qa.qa_frame.QA_Frame (init_fiberflat, init_skysub,
+/// init_fluxcalib).
 public struct QAParameters: Sendable {
     // Fiber flat.
     public var maxNMask = 20000

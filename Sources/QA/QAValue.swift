@@ -53,7 +53,8 @@ public indirect enum QAValue: Sendable, Equatable {
             return "[\n" + l.map { pad + $0.json(indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)]"
         case .dict(let items):
             if items.isEmpty { return "{}" }
-            return "{\n" + items.map { pad + QAValue.quote($0.0) + ": " + $0.1.json(indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)}"
+            let body = items.map { pad + QAValue.quote($0.0) + ": " + $0.1.json(indent: indent + 1) }.joined(separator: ",\n")
+            return "{\n" + body + "\n\(end)}"
         }
     }
 

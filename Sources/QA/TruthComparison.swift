@@ -50,7 +50,11 @@ public struct TruthComparison: Sendable, Codable {
             throw DESIError.badFile(path: fibermapPath, problem: "no TARGETID or FIBER column in FIBERMAP")
         }
         let objtypes: [String]
-        if case .string(let s)? = fibermap.table["OBJTYPE"]?.data { objtypes = s } else { objtypes = Array(repeating: "TGT", count: fmTargets.count) }
+        if case .string(let s)? = fibermap.table["OBJTYPE"]?.data {
+            objtypes = s
+        } else {
+            objtypes = Array(repeating: "TGT", count: fmTargets.count)
+        }
         var fiberOf: [Int: Int] = [:]
         for (i, t) in fmTargets.enumerated() where objtypes[i].trimmingCharacters(in: .whitespaces) != "SKY" { fiberOf[t] = fmFibers[i] }
 

@@ -38,9 +38,12 @@ public struct AnalyticPSF: SpectralPSF, Sendable {
     /// A PSF for `nspec` fibers on an npixY x npixX CCD whose rows span [wavemin, wavemax].
     public init(nspec: Int, npixX: Int, npixY: Int, wavemin: Double, wavemax: Double,
                 sigmaX: Double = 1.05, sigmaY: Double = 1.1, curvatureX: Double = 1.5, smileFraction: Double = 0.004) throws {
-        guard nspec > 0, npixY > 40 else { throw DESIError.invalidArgument("AnalyticPSF: need nspec > 0 and npixY > 40 (got \(nspec), \(npixY))") }
+        guard nspec > 0, npixY > 40 else {
+            throw DESIError.invalidArgument("AnalyticPSF: need nspec > 0 and npixY > 40 (got \(nspec), \(npixY))")
+        }
         guard npixX >= AnalyticPSF.requiredWidth(nspec: nspec) else {
-            throw DESIError.invalidArgument("AnalyticPSF: \(nspec) fibers need a CCD at least \(AnalyticPSF.requiredWidth(nspec: nspec)) pixels wide, got \(npixX)")
+            throw DESIError.invalidArgument("AnalyticPSF: \(nspec) fibers need a CCD at least "
+                                            + "\(AnalyticPSF.requiredWidth(nspec: nspec)) pixels wide, got \(npixX)")
         }
         guard wavemax > wavemin else { throw DESIError.invalidArgument("AnalyticPSF: wavemax must exceed wavemin") }
         self.nspec = nspec; self.npixX = npixX; self.npixY = npixY

@@ -89,7 +89,10 @@ public struct ExposureSimulator: Sendable {
         let ext = inputs.extinction
         let peak = stride(from: 3000.0, through: 11000, by: 5).map { Instrument.throughput(arm, wavelength: $0) }.max() ?? 1
         let instrumentFactor: ([Double]) -> [Double] = { w in
-            w.map { inst.photonsPerFluxUnit(wavelength: $0, exptime: exptime) * Instrument.throughput(arm, wavelength: $0) * fiberThroughput }
+            w.map {
+                inst.photonsPerFluxUnit(wavelength: $0, exptime: exptime) * Instrument.throughput(arm, wavelength: $0)
+                    * fiberThroughput
+            }
         }
         switch flavor {
         case .zero, .dark:
@@ -100,9 +103,11 @@ public struct ExposureSimulator: Sendable {
             return [Component(spectrum: lines, factor: { w in w.map { Instrument.throughput(arm, wavelength: $0) / peak * scale } },
                               isObject: false, isSky: false)]
         case .flat:
-            return [Component(spectrum: inputs.flatLamp.scaled(by: inst.fiberAreaArcsec2), factor: instrumentFactor, isObject: false, isSky: false)]
+            return [Component(spectrum: inputs.flatLamp.scaled(by: inst.fiberAreaArcsec2), factor: instrumentFactor,
+                              isObject: false, isSky: false)]
         case .science:
-            var c = [Component(spectrum: inputs.sky.scaled(by: inst.fiberAreaArcsec2), factor: instrumentFactor, isObject: false, isSky: true)]
+            var c = [Component(spectrum: inputs.sky.scaled(by: inst.fiberAreaArcsec2), factor: instrumentFactor,
+                               isObject: false, isSky: true)]
             if target.kind != .sky {
                 let acc = target.fiberAcceptance, airmass = inst.airmass
                 c.append(Component(spectrum: target.spectrum, factor: { w in
@@ -125,7 +130,9 @@ public struct ExposureSimulator: Sendable {
         guard psf.nspec >= nspec else {
             throw DESIError.mismatch("simulate \(camera): the PSF describes \(psf.nspec) fibers, \(nspec) requested")
         }
-        guard fiberThroughput.count == nspec else { throw DESIError.mismatch("simulate \(camera): \(fiberThroughput.count) fiber throughputs for \(nspec) fibers") }
+        guard fiberThroughput.count == nspec else {
+            throw DESIError.mismatch("simulate \(camera): \(fiberThroughput.count) fiber throughputs for \(nspec) fibers")
+        }
         let wave = truthWave ?? ExposureSimulator.truthWave(camera.arm)
         let truthEdges = Interpolation.edges(centers: wave)
         let nw = wave.count
@@ -142,7 +149,8 @@ public struct ExposureSimulator: Sendable {
         calibration.withUnsafeMutableBufferPointer { cp in
             nonisolated(unsafe) let sP = sp, eP = ep, oP = op, kP = kp, cP = cp
             parallelFor(nspec, parallel: parallel) { f in
-                let comps = components(flavor: flavor, arm: camera.arm, target: targets[f], fiberThroughput: fiberThroughput[f], exptime: exptime)
+                let comps = components(flavor: flavor, arm: camera.arm, target: targets[f], fiberThroughput: fiberThroughput[f],
+                                       exptime: exptime)
                 let edges = Projection.fineEdges(psf: psf, fiber: f, samplesPerPixel: samplesPerPixel)
                 let nb = max(edges.count - 1, 0)
                 var e = [Double](repeating: 0, count: nb), lam = [Double](repeating: 0, count: nb)
@@ -181,7 +189,9 @@ public struct ExposureSimulator: Sendable {
         }
         let expected = Projection.project(psf: psf, fibers: Array(0..<nspec), samples: samples, parallel: parallel)
         let stream = UInt64(camera.spectrograph * 3 + (camera.arm == .b ? 0 : camera.arm == .r ? 1 : 2))
-        let noisy = !addNoise ? expected.map(Float.init) : Projection.poisson(expected, ny: psf.npixY, nx: psf.npixX, seed: seed, stream: 500 + stream, parallel: parallel)
+        let noisy = !addNoise
+            ? expected.map(Float.init)
+            : Projection.poisson(expected, ny: psf.npixY, nx: psf.npixX, seed: seed, stream: 500 + stream, parallel: parallel)
         let truth = CameraTruth(camera: camera, wave: wave, nspec: nspec, electrons: electrons, objectFlux: objectFlux,
                                 skyFlux: skyFlux, calibration: calibration,
                                 throughput: wave.map { Instrument.throughput(camera.arm, wavelength: $0) },

@@ -68,7 +68,9 @@ public enum SimulationRunner {
         guard !o.cameras.isEmpty else { throw DESIError.invalidArgument("simulate: no cameras given") }
         guard (1...500).contains(o.nspec) else { throw DESIError.invalidArgument("simulate: --nspec must be in 1...500, got \(o.nspec)") }
         guard o.exptime >= 0 else { throw DESIError.invalidArgument("simulate: --exptime must be >= 0") }
-        guard o.night >= 20000101 && o.night <= 21001231 else { throw DESIError.invalidArgument("simulate: --night must be YYYYMMDD, got \(o.night)") }
+        guard o.night >= 20000101 && o.night <= 21001231 else {
+            throw DESIError.invalidArgument("simulate: --night must be YYYYMMDD, got \(o.night)")
+        }
         guard o.expid >= 0 && o.expid < 100_000_000 else { throw DESIError.invalidArgument("simulate: --expid must be in 0...99999999") }
         if o.psfPath != nil && psfLoader == nil { throw DESIError.invalidArgument("simulate: this build cannot read PSF files") }
         if let p = o.psfPath, !FileManager.default.fileExists(atPath: p) { throw DESIError.badFile(path: p, problem: "PSF file not found") }
@@ -90,12 +92,15 @@ public enum SimulationRunner {
             let psf: any SpectralPSF
             if let p = o.psfPath, let loader = psfLoader {
                 psf = try loader(p, cam)
-                guard psf.nspec >= o.nspec else { throw DESIError.badFile(path: p, problem: "describes \(psf.nspec) fibers, --nspec is \(o.nspec)") }
+                guard psf.nspec >= o.nspec else {
+                    throw DESIError.badFile(path: p, problem: "describes \(psf.nspec) fibers, --nspec is \(o.nspec)")
+                }
             } else if o.psfModel == .gaussHermite {
                 let r = Instrument.wavelengthRange(cam.arm)
                 let span = FiberBundleLayout(gap: 10).span(o.nspec)   // the layout of GaussHermitePSF.analytic
                 guard Double(o.nx) >= span + 40, o.ny > 60 else {
-                    throw DESIError.invalidArgument("simulate: \(o.nspec) fibers need a CCD at least \(Int(span + 40)) pixels wide and 60 rows, got \(o.ny)x\(o.nx)")
+                    throw DESIError.invalidArgument("simulate: \(o.nspec) fibers need a CCD at least \(Int(span + 40)) pixels wide "
+                                                    + "and 60 rows, got \(o.ny)x\(o.nx)")
                 }
                 psf = try GaussHermitePSF.analytic(nspec: o.nspec, wavemin: r.lowerBound - 10, wavemax: r.upperBound + 10,
                                                    npixX: o.nx, npixY: o.ny, firstFiberX: (Double(o.nx) - span) / 2)
@@ -134,7 +139,8 @@ public enum SimulationRunner {
                 calibration = set
                 calibrationSets.append(set)
             }
-            var rng = SimulationRandom(seed: o.noiseSeed, stream: 900_000 + UInt64(cam.spectrograph * 3 + Camera.Arm.allCases.firstIndex(of: cam.arm)!))
+            let cameraStream = cam.spectrograph * 3 + Camera.Arm.allCases.firstIndex(of: cam.arm)!
+            var rng = SimulationRandom(seed: o.noiseSeed, stream: 900_000 + UInt64(cameraStream))
             if o.cosmics && (o.flavor == .science || o.flavor == .dark) && o.exptime > 0 {
                 // about 2 hits per cm2 per minute on the 15 um pixel CCDs
                 let areaCm2 = Double(exp.ny * exp.nx) * 0.0015 * 0.0015
@@ -160,10 +166,12 @@ public enum SimulationRunner {
             if o.flavor == .science { ph.set("TILEID", o.tileID, comment: "Tile observed") }
             ph.addHistory(o.history)
             let rawName = FileLayout.rawFileName(expid: o.expid)
-            try RawExposureWriter.writeRawExposure(path: (tmpDir as NSString).appendingPathComponent(rawName), primaryHeader: ph, cameras: raws)
+            try RawExposureWriter.writeRawExposure(path: (tmpDir as NSString).appendingPathComponent(rawName), primaryHeader: ph,
+                                                   cameras: raws)
 
             let allTargets = targets.keys.sorted().flatMap { targets[$0]! }
-            var fmap = TargetSimulator.fibermap(targets: allTargets, exptime: o.exptime, night: o.night, expid: o.expid, flavor: o.flavor.rawValue, tile: o.tileID)
+            var fmap = TargetSimulator.fibermap(targets: allTargets, exptime: o.exptime, night: o.night, expid: o.expid,
+                                                flavor: o.flavor.rawValue, tile: o.tileID)
             fmap.table.header.addHistory(o.history)
             let fmName = FileLayout.fibermapFileName(expid: o.expid)
             try FITSFile.writeAtomically((tmpDir as NSString).appendingPathComponent(fmName)) { f in

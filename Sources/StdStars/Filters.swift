@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// The filters the standard-star fit uses, by desispec's names: "G","R","Z" + photsys ("GS", "RN", ...) and

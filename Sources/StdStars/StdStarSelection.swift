@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 
 /// Which fibers hold standard stars (desispec.fluxcalibration.isStdStar).
 public enum StdStarSelection {

@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// One camera's spectrum of one star, as the template fit uses it: wavelength [A], flux and ivar

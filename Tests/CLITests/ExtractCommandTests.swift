@@ -20,7 +20,8 @@ final class ExtractCommandTests: XCTestCase {
                                          "--outdir", dir.appendingPathComponent("raw").path, "-q"])
             guard sim.status == 0 else { fixtureError = "simulate failed: \(sim.stderr)"; return }
             for cam in ["b0", "r0"] {
-                let pre = try CLIRunner.run(["preproc", "-i", dir.appendingPathComponent("raw/20250101/00000007/desi-00000007.fits.fz").path,
+                let pre = try CLIRunner.run(["preproc",
+                                             "-i", dir.appendingPathComponent("raw/20250101/00000007/desi-00000007.fits.fz").path,
                                              "--cameras", cam, "-o", dir.appendingPathComponent("preproc-\(cam).fits").path, "-q",
                                              "--fibermap", dir.appendingPathComponent("raw/20250101/00000007/fibermap-00000007.fits").path])
                 guard pre.status == 0 else { fixtureError = "preproc failed: \(pre.stderr)"; return }

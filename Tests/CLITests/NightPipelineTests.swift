@@ -1,7 +1,7 @@
 import DESICore
 import FITS
-import LinearAlgebra
 import Foundation
+import LinearAlgebra
 import XCTest
 
 /// The whole pipeline on a simulated night, with the real executable: `desispec demo` (simulate, then reduce every
@@ -72,8 +72,9 @@ final class NightPipelineTests: XCTestCase {
         // every simulated camera has its cframes and QA
         for expid in [4, 5] {
             for cam in Self.cameras {
-                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(prod)/exposures/\(Self.night)/\(e8(expid))/cframe-\(cam)-\(e8(expid)).fits"))
-                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(prod)/QA/exposures/\(Self.night)/\(e8(expid))/qa-\(cam)-\(e8(expid)).json"))
+                let exposureDir = "\(Self.night)/\(e8(expid))"
+                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(prod)/exposures/\(exposureDir)/cframe-\(cam)-\(e8(expid)).fits"))
+                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(prod)/QA/exposures/\(exposureDir)/qa-\(cam)-\(e8(expid)).json"))
             }
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(prod)/QA/qa-\(Self.night).html"))
@@ -260,7 +261,8 @@ final class NightPipelineTests: XCTestCase {
         try XCTSkipIf(demoRun.status != 0 && demoRun.status != 3, "the demo did not complete its reduction: \(demoRun.stderr)")
         for expid in [4, 5] {
             for camera in Self.cameras {
-                let path = root.appendingPathComponent("redux/demo/exposures/\(Self.night)/\(e8(expid))/frame-\(camera)-\(e8(expid)).fits").path
+                let relative = "redux/demo/exposures/\(Self.night)/\(e8(expid))/frame-\(camera)-\(e8(expid)).fits"
+                let path = root.appendingPathComponent(relative).path
                 let frame = try Frame.read(path)
                 let resolution = try XCTUnwrap(frame.resolution, path)
                 let maxR = resolution.data.map { abs($0) }.max() ?? 0
@@ -331,7 +333,8 @@ final class NightPipelineTests: XCTestCase {
     /// waitUntilExit waiting for ever.
     func shell(_ command: String) throws -> CLIResult {
         let dir = FileManager.default.temporaryDirectory
-        let out = dir.appendingPathComponent("shell-\(UUID().uuidString).out"), err = dir.appendingPathComponent("shell-\(UUID().uuidString).err")
+        let out = dir.appendingPathComponent("shell-\(UUID().uuidString).out")
+        let err = dir.appendingPathComponent("shell-\(UUID().uuidString).err")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
@@ -357,7 +360,8 @@ final class NightPipelineTests: XCTestCase {
         let slurmState = root.appendingPathComponent("slurm-state").path
         let start = try shell("'\(repo.path)/scripts/slurm-local.sh' start '\(slurmState)'")
         guard start.status == 0 else {
-            throw XCTSkip("Slurm cannot start on this machine (scripts/slurm-local.sh: \(start.stderr.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            let reason = start.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw XCTSkip("Slurm cannot start on this machine (scripts/slurm-local.sh: \(reason))")
         }
         defer { _ = try? shell("'\(repo.path)/scripts/slurm-local.sh' stop '\(slurmState)'") }
 
@@ -392,4 +396,3 @@ final class NightPipelineTests: XCTestCase {
         }
     }
 }
-

@@ -155,7 +155,8 @@ final class PSFCommandTests: XCTestCase {
         let r = try CLIRunner.run(["psfnight", "-i", p1, p2, "-o", night])
         XCTAssertEqual(r.status, 0, r.stderr)
         let e = try Self.errors(night, a.truth)
-        print(String(format: "desispec psfnight (2 arcs) vs truth: max |dx| %.4f |dy| %.4f px, |sx-1| %.4f |sy-1| %.4f", e.x, e.y, e.sx, e.sy))
+        print(String(format: "desispec psfnight (2 arcs) vs truth: max |dx| %.4f |dy| %.4f px, |sx-1| %.4f |sy-1| %.4f",
+                     e.x, e.y, e.sx, e.sy))
         XCTAssertLessThan(e.x, 0.05); XCTAssertLessThan(e.y, 0.05)
         XCTAssertLessThan(e.sx, 0.03); XCTAssertLessThan(e.sy, 0.03)
         // With two inputs the night's coefficients are their mean.

@@ -98,8 +98,10 @@ final class PlotCommandTests: XCTestCase {
         let redrock = dir.appendingPathComponent("redrock.fits").path
         // TARGETIDs of the frame are 1000 + fiber.
         try FITSFile.writeAtomically(redrock) { f in
-            try f.writeTable(FITSTable(columns: [FITSColumn("TARGETID", .int64([1002, 1003, 1007])), FITSColumn("Z", .double([1.5, 0.8, 2.1])),
-                                                 FITSColumn("SPECTYPE", .string(["QSO", "GALAXY", "QSO"]), stringWidth: 6)]), name: "REDSHIFTS")
+            try f.writeTable(FITSTable(columns: [FITSColumn("TARGETID", .int64([1002, 1003, 1007])),
+                                                 FITSColumn("Z", .double([1.5, 0.8, 2.1])),
+                                                 FITSColumn("SPECTYPE", .string(["QSO", "GALAXY", "QSO"]), stringWidth: 6)]),
+                             name: "REDSHIFTS")
         }
         let out = dir.appendingPathComponent("qso.png").path
         let r = try CLIRunner.run(["plot-spectra", cframe, "--spectype", "QSO", "--redrock", redrock, "-o", out])

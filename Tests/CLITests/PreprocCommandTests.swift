@@ -76,7 +76,8 @@ final class PreprocCommandTests: XCTestCase {
         XCTAssertEqual(lines.count, 1, "one error line expected: \(r.stderr)", file: file, line: line)
         XCTAssertTrue(r.stderr.contains(named), "error should name \(named): \(r.stderr)", file: file, line: line)
         if let problem {
-            XCTAssertTrue(r.stderr.lowercased().contains(problem.lowercased()), "error should say '\(problem)': \(r.stderr)", file: file, line: line)
+            XCTAssertTrue(r.stderr.lowercased().contains(problem.lowercased()),
+                          "error should say '\(problem)': \(r.stderr)", file: file, line: line)
         }
         XCTAssertEqual(CLIRunner.files(in: outdir), [], "no output file expected", file: file, line: line)
     }

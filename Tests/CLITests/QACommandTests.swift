@@ -33,7 +33,8 @@ enum QATestFiles {
         ])
     }
 
-    static func header(camera: String, expid: Int, night: String = "20230101", flavor: String = "science", exptime: Double = 900) -> FITSHeader {
+    static func header(camera: String, expid: Int, night: String = "20230101", flavor: String = "science",
+                       exptime: Double = 900) -> FITSHeader {
         var h = FITSHeader()
         h.set("CAMERA", camera); h.set("EXPID", expid); h.set("NIGHT", night); h.set("FLAVOR", flavor); h.set("EXPTIME", exptime)
         return h
@@ -154,7 +155,9 @@ final class QACommandTests: XCTestCase {
         let skyLevel: (Int, Double) -> Double = { _, w in 20 + 10 * sin(w / 50) }
         try QATestFiles.writeFrame(frame, seed: 5, signal: skyLevel)
         // The sky model is 0.3 too high everywhere: residuals of -0.3.
-        try QATestFiles.writeCalibration(dir.appendingPathComponent("sky-r0-00000042.fits").path, kind: "SKY") { f, w in skyLevel(f, w) + 0.3 }
+        try QATestFiles.writeCalibration(dir.appendingPathComponent("sky-r0-00000042.fits").path, kind: "SKY") { f, w in
+            skyLevel(f, w) + 0.3
+        }
         let r = try CLIRunner.run(["qa-frame", frame])
         XCTAssertEqual(r.status, 0, r.stderr)
         let qa = try QATestFiles.json(dir.appendingPathComponent("qa-r0-00000042.json").path)
@@ -173,14 +176,18 @@ final class QACommandTests: XCTestCase {
         let frame = exp.appendingPathComponent("frame-r0-00000042.fits").path
         // Frame = sky + noise, a fiber flat of 0.5 everywhere (flat-fielded frame = 2 sky + 2 noise), a sky model 0.3 too high.
         try QATestFiles.writeFrame(frame, seed: 8) { f, w in skyLevel(f, w) }
-        try QATestFiles.writeCalibration(calib.appendingPathComponent("fiberflatnight-r0-20230101.fits").path, kind: "FIBERFLAT") { _, _ in 0.5 }
-        try QATestFiles.writeCalibration(exp.appendingPathComponent("sky-r0-00000042.fits").path, kind: "SKY") { f, w in 2 * skyLevel(f, w) + 0.3 }
+        try QATestFiles.writeCalibration(calib.appendingPathComponent("fiberflatnight-r0-20230101.fits").path,
+                                         kind: "FIBERFLAT") { _, _ in 0.5 }
+        try QATestFiles.writeCalibration(exp.appendingPathComponent("sky-r0-00000042.fits").path, kind: "SKY") { f, w in
+            2 * skyLevel(f, w) + 0.3
+        }
         let r = try CLIRunner.run(["qa-frame", frame])
         XCTAssertEqual(r.status, 0, r.stderr)
         let qa = try QATestFiles.json(exp.appendingPathComponent("qa-r0-00000042.json").path)
         // frame / 0.5 - sky = 2 noise - 0.3: median -0.3.
         XCTAssertEqual((qa["SKYSUB"] as? [String: Any])?["MED_RESID"] as? Double ?? 0, -0.3, accuracy: 0.08)
-        XCTAssertEqual((qa["INPUTS"] as? [String: Any])?["FIBERFLAT"] as? String, calib.appendingPathComponent("fiberflatnight-r0-20230101.fits").path)
+        XCTAssertEqual((qa["INPUTS"] as? [String: Any])?["FIBERFLAT"] as? String,
+                       calib.appendingPathComponent("fiberflatnight-r0-20230101.fits").path)
         XCTAssertNil(qa["FIBERFLAT"], "FIBERFLAT metrics are for flat frames")
     }
 
@@ -199,7 +206,8 @@ final class QACommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let qa = try QATestFiles.json(dir.appendingPathComponent("qa-r0-00000042.json").path)
         let feature = try XCTUnwrap(((qa["DIAGNOSIS"] as? [String: Any])?["FEATURES"] as? [[String: Any]])?.first)
-        XCTAssertEqual(feature["ALIGNMENT"] as? String, "wavelength", "a feature at fixed wavelength stays wavelength-aligned with real traces")
+        XCTAssertEqual(feature["ALIGNMENT"] as? String, "wavelength",
+                       "a feature at fixed wavelength stays wavelength-aligned with real traces")
         XCTAssertNotNil(feature["CENTROID_RMS_ROWS"], "rows were computed from the traces")
 
         let sky = dir.appendingPathComponent("not-a-psf.fits").path

@@ -32,7 +32,9 @@ enum Sim {
             for i in 0..<nwave {
                 // Row i: weights on columns i-h..i+h.
                 var ws = [Double](repeating: 0, count: ndiag), tot = 0.0
-                for k in -h...h where i + k >= 0 && i + k < nwave { ws[k + h] = exp(-0.5 * Double(k * k) / (sigma * sigma)); tot += ws[k + h] }
+                for k in -h...h where i + k >= 0 && i + k < nwave {
+                    ws[k + h] = exp(-0.5 * Double(k * k) / (sigma * sigma)); tot += ws[k + h]
+                }
                 for k in -h...h where i + k >= 0 && i + k < nwave {
                     let col = i + k, d = h - (col - i) // data[d, col] = R[col - (h - d), col]
                     r.data[(s * ndiag + d) * nwave + col] = Float(ws[k + h] / tot)
@@ -76,8 +78,10 @@ enum Sim {
         let fm = FITSTable(columns: [
             FITSColumn("TARGETID", .int64(tid)), FITSColumn("FIBERSTATUS", .int32(fs)),
             FITSColumn("TARGET_RA", .double(ra)), FITSColumn("TARGET_DEC", .double(dec)),
-            FITSColumn("NIGHT", .int32(night)), FITSColumn("EXPID", .int32(expid)), FITSColumn("TILEID", .int32([Int32](repeating: 1000, count: nspec))),
-            FITSColumn("EXPTIME", .float(exptime)), FITSColumn("OBJTYPE", .string([String](repeating: "TGT", count: nspec)), stringWidth: 3),
+            FITSColumn("NIGHT", .int32(night)), FITSColumn("EXPID", .int32(expid)),
+            FITSColumn("TILEID", .int32([Int32](repeating: 1000, count: nspec))),
+            FITSColumn("EXPTIME", .float(exptime)),
+            FITSColumn("OBJTYPE", .string([String](repeating: "TGT", count: nspec)), stringWidth: 3),
         ])
         return (try Spectra(bands: bands.map(\.0), data: data, fibermap: fm), conv)
     }

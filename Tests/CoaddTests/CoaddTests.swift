@@ -17,7 +17,9 @@ final class CoaddTests: XCTestCase {
         let b = c.data["b"]!, nw = wave.count
         var chi2 = 0.0
         for t in 0..<3 {
-            let expected = (0..<4).map { e -> Double in let sig = 0.5 + 0.3 * Double(e) + 0.1 * Double(t); return 1 / (sig * sig) }.reduce(0, +)
+            let expected = (0..<4).map { e -> Double in
+                let sig = 0.5 + 0.3 * Double(e) + 0.1 * Double(t); return 1 / (sig * sig)
+            }.reduce(0, +)
             for i in 0..<nw {
                 XCTAssertEqual(Double(b.ivar[t * nw + i]), expected, accuracy: expected * 0.01)
                 let d = Double(b.flux[t * nw + i]) - conv["b"]![t][i]
@@ -102,7 +104,9 @@ final class CoaddTests: XCTestCase {
             for edge in [150, 270] {
                 for range in [(edge - 20)..<edge, edge..<(edge + 20)] {
                     var m = 0.0, w = 0.0
-                    for i in range { m += (Double(d.flux[t * nw + i]) - conv[i]) * Double(d.ivar[t * nw + i]); w += Double(d.ivar[t * nw + i]) }
+                    for i in range {
+                        m += (Double(d.flux[t * nw + i]) - conv[i]) * Double(d.ivar[t * nw + i]); w += Double(d.ivar[t * nw + i])
+                    }
                     XCTAssertLessThan(abs(m / w), 4 / w.squareRoot(), "jump near pixel \(edge)")
                 }
             }
@@ -152,8 +156,10 @@ final class CoaddTests: XCTestCase {
         let dir = Sim.tempDir(), path = dir + "/spectra-0-1000-20201214.fits"
         try s2.write(path, history: ["test"])
         let f = try FITSFile.open(path)
-        XCTAssertEqual(f.hduNames().map { $0.uppercased() }, ["PRIMARY", "FIBERMAP", "B_WAVELENGTH", "B_FLUX", "B_IVAR", "B_MASK", "B_RESOLUTION",
-                                                              "R_WAVELENGTH", "R_FLUX", "R_IVAR", "R_MASK", "R_RESOLUTION", "SCORES"].map { $0 == "PRIMARY" ? f.hduNames()[0].uppercased() : $0 })
+        let expectedHDUs = ["PRIMARY", "FIBERMAP", "B_WAVELENGTH", "B_FLUX", "B_IVAR", "B_MASK", "B_RESOLUTION",
+                            "R_WAVELENGTH", "R_FLUX", "R_IVAR", "R_MASK", "R_RESOLUTION", "SCORES"]
+        XCTAssertEqual(f.hduNames().map { $0.uppercased() },
+                       expectedHDUs.map { $0 == "PRIMARY" ? f.hduNames()[0].uppercased() : $0 })
         try f.close()
         let r = try Spectra.read(path)
         XCTAssertEqual(r.bands, ["b", "r"])
@@ -175,7 +181,8 @@ final class CoaddTests: XCTestCase {
     func testGroupingFrames() throws {
         func frame(cam: String, expid: Int, wave: [Double], fibers: Int = 4) -> FrameInput {
             let n = fibers * wave.count
-            var h = FITSHeader(); h.set("CAMERA", cam); h.set("NIGHT", 20201214); h.set("EXPID", expid); h.set("TILEID", 1000); h.set("EXPTIME", 900.0)
+            var h = FITSHeader(); h.set("CAMERA", cam); h.set("NIGHT", 20201214); h.set("EXPID", expid)
+            h.set("TILEID", 1000); h.set("EXPTIME", 900.0)
             let fm = FITSTable(columns: [FITSColumn("TARGETID", .int64((0..<fibers).map { 100 + Int64($0) })),
                                          FITSColumn("FIBER", .int32((0..<fibers).map(Int32.init))),
                                          FITSColumn("TARGET_RA", .double([10.0, 10.0, 200.3, 200.3])),
@@ -186,7 +193,8 @@ final class CoaddTests: XCTestCase {
             return FrameInput(frame: f, path: "cframe-\(cam)-\(expid).fits")
         }
         let wb = Sim.grid(3600, 0.8, 20), wr = Sim.grid(5800, 0.8, 20)
-        let frames = [frame(cam: "r0", expid: 2, wave: wr), frame(cam: "b0", expid: 1, wave: wb), frame(cam: "b0", expid: 2, wave: wb), frame(cam: "r0", expid: 1, wave: wr)]
+        let frames = [frame(cam: "r0", expid: 2, wave: wr), frame(cam: "b0", expid: 1, wave: wb),
+                      frame(cam: "b0", expid: 2, wave: wb), frame(cam: "r0", expid: 1, wave: wr)]
         let s = try SpectraGrouping.group(frames)
         XCTAssertEqual(s.bands, ["b", "r"])
         XCTAssertEqual(s.numSpectra, 8)
@@ -203,7 +211,9 @@ final class CoaddTests: XCTestCase {
         // Different grids for one band.
         let bad = frames + [frame(cam: "b0", expid: 3, wave: Sim.grid(3601, 0.8, 20))]
         XCTAssertThrowsError(try SpectraGrouping.group(bad)) { XCTAssertTrue("\($0)".contains("wavelength grids differ"), "\($0)") }
-        XCTAssertThrowsError(try SpectraGrouping.group(frames, healpix: 1, nside: 64)) { XCTAssertTrue("\($0)".contains("no spectrum selected")) }
+        XCTAssertThrowsError(try SpectraGrouping.group(frames, healpix: 1, nside: 64)) {
+            XCTAssertTrue("\($0)".contains("no spectrum selected"))
+        }
     }
 
     /// Nested HEALPix numbers match healpy.ang2pix(64, ra, dec, nest=True, lonlat=True).

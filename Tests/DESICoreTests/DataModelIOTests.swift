@@ -102,7 +102,8 @@ final class DataModelIOTests: XCTestCase {
         let frame = Frame(wave: (0..<nwave).map { 5760 + 0.8 * Double($0) },
                           flux: (0..<(nspec * nwave)).map { Float($0) * 0.5 - 7 }, ivar: (0..<(nspec * nwave)).map { 1 + Float($0 % 5) },
                           mask: (0..<(nspec * nwave)).map { $0 == 3 ? SpecMask.badFiber | (1 << 31) : 0 },
-                          resolution: res, fibermap: Fibermap.make(nspec: nspec), chi2pix: [Float](repeating: 0.9, count: nspec * nwave), header: h)
+                          resolution: res, fibermap: Fibermap.make(nspec: nspec),
+                          chi2pix: [Float](repeating: 0.9, count: nspec * nwave), header: h)
         try frame.write(to: path)
         let back = try Frame.read(path)
         XCTAssertEqual(back.flux, frame.flux)
@@ -154,7 +155,9 @@ final class DataModelIOTests: XCTestCase {
         let nspec = 3, nwave = 24
         let frame = try Frame.read(try unpack(DesispecWrittenFiles.frameR1GzBase64, "frame-r1-00000099.fits.gz"))
         XCTAssertEqual(frame.nspec, nspec); XCTAssertEqual(frame.nwave, nwave)
-        for i in 0..<nspec { for j in 0..<nwave { XCTAssertEqual(frame.flux[i * nwave + j], Float(Double(i) + 0.01 * Double(j)), accuracy: 1e-6) } }
+        for i in 0..<nspec {
+            for j in 0..<nwave { XCTAssertEqual(frame.flux[i * nwave + j], Float(Double(i) + 0.01 * Double(j)), accuracy: 1e-6) }
+        }
         XCTAssertTrue(frame.ivar.allSatisfy { $0 == 2 })
         XCTAssertEqual(frame.mask[1 * nwave + 7], (1 << 31) + 4)
         XCTAssertEqual(frame.mask.filter { $0 != 0 }.count, 1)

@@ -20,7 +20,8 @@ final class FrameFileTests: XCTestCase {
         return Frame(wave: (0..<nwave).map { 5760 + 0.8 * Double($0) },
                      flux: (0..<(nspec * nwave)).map { Float($0) * 1.5 }, ivar: [Float](repeating: 2, count: nspec * nwave),
                      mask: (0..<(nspec * nwave)).map { $0 == 7 ? SpecMask.cosmic | SpecMask.someBadPix : 0 },
-                     resolution: ResolutionData(nspec: nspec, ndiag: ndiag, nwave: nwave, data: (0..<(nspec * ndiag * nwave)).map { Float($0) / 100 }),
+                     resolution: ResolutionData(nspec: nspec, ndiag: ndiag, nwave: nwave,
+                                                data: (0..<(nspec * ndiag * nwave)).map { Float($0) / 100 }),
                      fibermap: fm, chi2pix: [Float](repeating: 1.1, count: nspec * nwave), header: h)
     }
 
@@ -46,7 +47,8 @@ final class FrameFileTests: XCTestCase {
         let path = tmp("preproc-r0-00000012.fits")
         var h = FITSHeader(); h.set("CAMERA", "r0")
         let img = Image(ny: 2, nx: 3, pix: [1, 2, 3, 4, 5, 6], ivar: [1, 1, 1, 0, 1, 1],
-                        mask: [0, CCDMask.cosmic, 0, CCDMask.saturated | CCDMask.badReadnoise, 0, 0], readnoise: [3, 3, 3, 3, 3, 3], header: h)
+                        mask: [0, CCDMask.cosmic, 0, CCDMask.saturated | CCDMask.badReadnoise, 0, 0],
+                        readnoise: [3, 3, 3, 3, 3, 3], header: h)
         try img.write(to: path)
         let back = try Image.read(path)
         XCTAssertEqual(back.pix, img.pix)

@@ -1,5 +1,6 @@
-import XCTest
 import DESICore
+import XCTest
+
 @testable import Extraction
 
 final class BoxcarTests: XCTestCase {

@@ -1,6 +1,7 @@
-import XCTest
 import DESICore
 import FITS
+import XCTest
+
 @testable import Extraction
 
 final class FrameOutputTests: XCTestCase {

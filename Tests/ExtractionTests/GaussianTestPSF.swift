@@ -1,7 +1,8 @@
+import DESICore
 import Foundation
 import PSF
-import DESICore
 import Simulation
+
 @testable import Extraction
 
 /// A small test PSF: pixel-integrated Gaussian spots (stamps 11 rows x 17 columns as DESI's r camera),

@@ -1,8 +1,9 @@
-import Foundation
-import XCTest
 import DESICore
+import Foundation
 import PSF
 import Simulation
+import XCTest
+
 @testable import Extraction
 
 /// The shared DESI test files (env DESISPEC_TESTDATA, default ../shared/data beside the package).
@@ -114,7 +115,9 @@ final class RealPSFExtractionTests: XCTestCase {
         for f in 0..<nfib {
             for i in h..<(grid.count - h) {
                 var expected = 0.0     // (R truth)[i], electrons per bin -> per Angstrom
-                for j in (i - h)...(i + h) { expected += Double(r.resolution.element(spec: f, row: i, column: j)) * truth[f * nk + (j - kmin)] }
+                for j in (i - h)...(i + h) {
+                    expected += Double(r.resolution.element(spec: f, row: i, column: j)) * truth[f * nk + (j - kmin)]
+                }
                 expected /= grid.dw
                 let idx = f * grid.count + i
                 let pull = (r.flux[idx] - expected) * r.ivar[idx].squareRoot()

@@ -1,5 +1,6 @@
-import XCTest
 import DESICore
+import XCTest
+
 @testable import Extraction
 
 final class SpectroPerfectionismTests: XCTestCase {
@@ -133,7 +134,9 @@ extension SimulatedScene {
         self = s
         self.imageOverride(image)
     }
-    mutating func imageOverride(_ img: Image) { self = SimulatedScene(psf: psf, grid: grid, kmin: kmin, kmax: kmax, truth: truth, image: img) }
+    mutating func imageOverride(_ img: Image) {
+        self = SimulatedScene(psf: psf, grid: grid, kmin: kmin, kmax: kmax, truth: truth, image: img)
+    }
     init(psf: GaussianTestPSF, grid: WaveGrid, kmin: Int, kmax: Int, truth: [Double], image: Image) {
         self.psf = psf; self.grid = grid; self.kmin = kmin; self.kmax = kmax; self.truth = truth; self.image = image
     }

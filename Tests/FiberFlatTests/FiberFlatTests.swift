@@ -1,9 +1,10 @@
 import DESICore
 import FITS
 import Foundation
-import TestSupport
 import LinearAlgebra
+import TestSupport
 import XCTest
+
 @testable import FiberFlatFit
 
 final class SplineFitTests: XCTestCase {

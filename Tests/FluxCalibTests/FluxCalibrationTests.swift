@@ -1,11 +1,12 @@
-import XCTest
-import Foundation
 import DESICore
 import FITS
+import Foundation
 import LinearAlgebra
 import StdStars
-@testable import FluxCalib
 import TestSupport
+import XCTest
+
+@testable import FluxCalib
 
 final class FluxCalibrationTests: XCTestCase {
     static let templates = StellarTemplates.synthetic()
@@ -81,7 +82,8 @@ final class FluxCalibrationTests: XCTestCase {
                 let rel2 = rel.map { ($0 + 1) / thr - 1 }
                 let rms2 = (rel2.map { $0 * $0 }.reduce(0, +) / Double(rel2.count)).squareRoot()
                 let wi = rel2.indices.max { abs(rel2[$0]) < abs(rel2[$1]) }!
-                print("camera \(frame.camera!) fiber \(s): cframe / truth rms \(rms2) worst \(rel2[wi]) at bin \(wi) of \(rel2.count) \(rel2.prefix(4)) \(rel2.suffix(4))")
+                print("camera \(frame.camera!) fiber \(s): cframe / truth rms \(rms2) worst \(rel2[wi]) at bin \(wi) "
+                      + "of \(rel2.count) \(rel2.prefix(4)) \(rel2.suffix(4))")
                 XCTAssertLessThan(rms2, 0.02)
             }
         }

@@ -1,5 +1,5 @@
-import XCTest
 import LinearAlgebra
+import XCTest
 
 /// The one band inverse (selected inversion) and the convolved variance against dense linear algebra.
 final class BandCholeskyTests: XCTestCase {

@@ -1,5 +1,5 @@
-import XCTest
 import LinearAlgebra
+import XCTest
 
 /// The one linear interpolation against numpy.interp, and the flux-conserving resampling built on it.
 final class LinearInterpolationTests: XCTestCase {

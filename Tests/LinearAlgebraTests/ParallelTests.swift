@@ -1,5 +1,5 @@
-import XCTest
 import LinearAlgebra
+import XCTest
 
 /// The one concurrency helper: results by index whatever the thread count, the first error rethrown.
 final class ParallelTests: XCTestCase {

@@ -1,5 +1,6 @@
-import XCTest
 import FITS
+import XCTest
+
 @testable import PSF
 
 /// Expected values computed once with specter 0.11 (specter.psf.load_psf, _xypix, wavelength) by
@@ -84,7 +85,9 @@ final class GaussHermitePSFTests: XCTestCase {
         XCTAssertEqual(s.values.reduce(0, +), 1, accuracy: 1e-12)
         // Centroid of a symmetric analytic spot is the trace position.
         var sx = 0.0, sy = 0.0
-        for i in 0..<s.ny { for j in 0..<s.nx { sx += s.values[i * s.nx + j] * Double(s.x0 + j); sy += s.values[i * s.nx + j] * Double(s.y0 + i) } }
+        for i in 0..<s.ny {
+            for j in 0..<s.nx { sx += s.values[i * s.nx + j] * Double(s.x0 + j); sy += s.values[i * s.nx + j] * Double(s.y0 + i) }
+        }
         XCTAssertEqual(sx, psf.x(fiber: 5, wavelength: 5750), accuracy: 0.01)
         XCTAssertEqual(sy, psf.y(fiber: 5, wavelength: 5750), accuracy: 0.01)
         let path = temporaryPath("psf-analytic.fits")
@@ -92,13 +95,15 @@ final class GaussHermitePSFTests: XCTestCase {
         let back = try XCTUnwrap(try readPSF(path) as? GaussHermitePSF)
         XCTAssertEqual(back.nspec, 12)
         for w in [5510.0, 5750.0, 5990.0] {
-            XCTAssertEqual(back.wavelength(fiber: 3, y: psf.y(fiber: 3, wavelength: w)), psf.wavelength(fiber: 3, y: psf.y(fiber: 3, wavelength: w)), accuracy: 1e-9)
+            XCTAssertEqual(back.wavelength(fiber: 3, y: psf.y(fiber: 3, wavelength: w)),
+                           psf.wavelength(fiber: 3, y: psf.y(fiber: 3, wavelength: w)), accuracy: 1e-9)
             XCTAssertEqual(back.spot(fiber: 11, wavelength: w).values, psf.spot(fiber: 11, wavelength: w).values)
         }
     }
 
     func testSecondCoreAddsAWiderGaussianAndCutsTheFirst() throws {
-        let base = try GaussHermitePSF.analytic(nspec: 3, wavemin: 5500, wavemax: 6000, npixX: 60, npixY: 300, ghDegree: 0, tailAmplitude: 0)
+        let base = try GaussHermitePSF.analytic(nspec: 3, wavemin: 5500, wavemax: 6000, npixX: 60, npixY: 300, ghDegree: 0,
+                                                tailAmplitude: 0)
         func constant(_ v: Double) -> TraceSet {
             TraceSet(coefficients: (0..<3).flatMap { _ in [v, 0, 0, 0] }, ntrace: 3, ncoef: 4, domainMin: 5500, domainMax: 6000)
         }
@@ -112,7 +117,9 @@ final class GaussHermitePSFTests: XCTestCase {
         // Expected: normalise(G1 + 0.5 G3) with pixel-integrated Gaussians of sigma (sx, sy) and 3.
         let xc = base.x(fiber: 1, wavelength: 5750), yc = base.y(fiber: 1, wavelength: 5750)
         let sx = base.xsigma(fiber: 1, wavelength: 5750), sy = base.ysigma(fiber: 1, wavelength: 5750)
-        func g(_ p: Int, _ c: Double, _ s: Double) -> Double { 0.5 * (erf((Double(p) + 0.5 - c) / (s * 2.0.squareRoot())) - erf((Double(p) - 0.5 - c) / (s * 2.0.squareRoot()))) }
+        func g(_ p: Int, _ c: Double, _ s: Double) -> Double {
+            0.5 * (erf((Double(p) + 0.5 - c) / (s * 2.0.squareRoot())) - erf((Double(p) - 0.5 - c) / (s * 2.0.squareRoot())))
+        }
         var expected = [Double](), sum = 0.0
         for i in 0..<b.ny { for j in 0..<b.nx {
             let v = g(b.y0 + i, yc, sy) * g(b.x0 + j, xc, sx) + 0.5 * g(b.y0 + i, yc, 3) * g(b.x0 + j, xc, 3)

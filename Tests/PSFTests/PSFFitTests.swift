@@ -1,7 +1,8 @@
-import XCTest
 import DESICore
 import FITS
 import LinearAlgebra
+import XCTest
+
 @testable import PSF
 
 /// The arc PSF fit on synthetic arcs drawn with a known PSF, started from a perturbed PSF.
@@ -42,7 +43,8 @@ final class PSFFitTests: XCTestCase {
 
     /// Largest |x - x_true|, |y - y_true| (pixels) and |sigma / sigma_true - 1| over fibers and wavelengths in
     /// [w0, w1].
-    static func maxErrors(_ p: GaussHermitePSF, _ t: GaussHermitePSF, _ w0: Double, _ w1: Double) -> (x: Double, y: Double, sx: Double, sy: Double) {
+    static func maxErrors(_ p: GaussHermitePSF, _ t: GaussHermitePSF, _ w0: Double,
+                          _ w1: Double) -> (x: Double, y: Double, sx: Double, sy: Double) {
         var ex = 0.0, ey = 0.0, esx = 0.0, esy = 0.0
         for f in 0..<t.nspec {
             for k in 0...20 {

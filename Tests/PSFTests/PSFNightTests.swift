@@ -1,6 +1,7 @@
-import XCTest
 import DESICore
 import FITS
+import XCTest
+
 @testable import PSF
 
 /// The night's PSF: coefficient means over the inputs, outliers left out per fiber, incompatible inputs refused.

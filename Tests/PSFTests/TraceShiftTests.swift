@@ -1,6 +1,7 @@
-import XCTest
 import DESICore
 import FITS
+import XCTest
+
 @testable import PSF
 
 /// Trace shifts measured on a synthetic image made with a PSF shifted by known (dx, dy).

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Pipeline
 import XCTest
+
+@testable import Pipeline
 
 /// Runs task graphs with a stand-in executable: a shell script that writes every `-o` output (through a temporary
 /// file and a rename, as the real steps do) and fails when an argument contains "CORRUPT".

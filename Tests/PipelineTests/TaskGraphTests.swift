@@ -1,7 +1,8 @@
 import DESICore
 import Foundation
-@testable import Pipeline
 import XCTest
+
+@testable import Pipeline
 
 final class TaskGraphTests: XCTestCase {
     static let layout = ProductionLayout(rawRoot: "/raw", prodRoot: "/redux/test")

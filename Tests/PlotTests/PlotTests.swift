@@ -1,6 +1,7 @@
 import Foundation
-@testable import Plot
 import XCTest
+
+@testable import Plot
 
 final class PlotTests: XCTestCase {
     func tmp(_ name: String) -> String {
@@ -29,7 +30,8 @@ final class PlotTests: XCTestCase {
         XCTAssertLessThan(png.pixel(x: Int(axes.px(30)), y: Int(axes.py(-0.5))).r + 0.0, 1.01)
         XCTAssertEqual(png.pixel(x: Int(axes.px(30)), y: Int(axes.py(-0.5))), .white)
         // Labels put ink below and left of the data area.
-        XCTAssertGreaterThan(png.inkFraction(x0: Int(axes.left), y0: Int(axes.top + axes.height + 2), x1: Int(axes.left + axes.width), y1: 400), 0.005)
+        XCTAssertGreaterThan(png.inkFraction(x0: Int(axes.left), y0: Int(axes.top + axes.height + 2),
+                                             x1: Int(axes.left + axes.width), y1: 400), 0.005)
         XCTAssertGreaterThan(png.inkFraction(x0: 0, y0: Int(axes.top), x1: Int(axes.left) - 2, y1: Int(axes.top + axes.height)), 0.005)
     }
 

@@ -1,9 +1,10 @@
 import DESICore
 import FITS
 import Foundation
-@testable import Preproc
 import Simulation
 import XCTest
+
+@testable import Preproc
 
 final class CosmicRayTests: XCTestCase {
     /// The line elements of the gap repair are those of desispec.joincosmics.LinearSelectionElement(11, 11, angle)
@@ -61,13 +62,17 @@ final class CosmicRayTests: XCTestCase {
                             let c = i0 * nx + i1
                             let sn = image.value(c) * Double(iv[c]).squareRoot() > rejector.nsig && m[c] == 0
                             if sn { bright += 1; if marks[i1] { kept += 1 } }
-                            guard sn, rejector.isCosmic(c, nx: nx, image: image, nsig: rejector.nsig, cfudge: rejector.cfudge) else { continue }
+                            guard sn, rejector.isCosmic(c, nx: nx, image: image, nsig: rejector.nsig, cfudge: rejector.cfudge) else {
+                                continue
+                            }
                             accepted += 1
-                            XCTAssertTrue(marks[i1], "trial \(trial): pixel \(i0),\(i1) accepted by the exact test, dropped by the prefilter")
+                            XCTAssertTrue(marks[i1],
+                                          "trial \(trial): pixel \(i0),\(i1) accepted by the exact test, dropped by the prefilter")
                         }
                     }
                     XCTAssertGreaterThan(accepted, 0, "trial \(trial): the images must hold cosmic-like peaks")
-                    XCTAssertLessThan(Double(kept), 0.5 * Double(bright), "trial \(trial): the prefilter should drop most bright smooth pixels")
+                    XCTAssertLessThan(Double(kept), 0.5 * Double(bright),
+                                      "trial \(trial): the prefilter should drop most bright smooth pixels")
                 }
             }}}
         }
@@ -100,7 +105,8 @@ final class CosmicRayTests: XCTestCase {
         }
         let clean = near.indices.filter { !near[$0] }
         let falsePositives = clean.filter { flagged.contains($0) }.count
-        XCTAssertLessThan(Double(falsePositives) / Double(clean.count), 1e-3, "\(falsePositives) false positives in \(clean.count) clean pixels")
+        XCTAssertLessThan(Double(falsePositives) / Double(clean.count), 1e-3,
+                          "\(falsePositives) false positives in \(clean.count) clean pixels")
         XCTAssertLessThan(Double(flagged.count), 4 * Double(hits.count), "\(flagged.count) flagged for \(hits.count) hit pixels")
     }
 
@@ -116,7 +122,9 @@ final class CosmicRayTests: XCTestCase {
     func testRealCosmicHits() throws {
         for band in ["r", "z"] {
             let path = testDataDirectory() + "/cosmics/cosmics-dark-\(band).fits"
-            guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("cosmic-ray cut-outs not found at \(path) (set DESISPEC_TESTDATA)") }
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw XCTSkip("cosmic-ray cut-outs not found at \(path) (set DESISPEC_TESTDATA)")
+            }
             let f = try FITSFile.open(path)
             var totalMasked = 0, totalFound = 0, totalFalse = 0
             for name in f.hduNames() where name.hasPrefix("IMAGE-") {
@@ -130,7 +138,9 @@ final class CosmicRayTests: XCTestCase {
                 var pix = [Double](repeating: 0, count: n * n), ivar = [Double](repeating: medIvar, count: n * n)
                 var rng = SimulationRandom(seed: 99)
                 for i in pix.indices { pix[i] = rng.gaussian() / medIvar.squareRoot() }
-                for y in 0..<cy { for x in 0..<cx { pix[(y + o) * n + x + o] = im.data[y * cx + x]; ivar[(y + o) * n + x + o] = iv.data[y * cx + x] } }
+                for y in 0..<cy {
+                    for x in 0..<cx { pix[(y + o) * n + x + o] = im.data[y * cx + x]; ivar[(y + o) * n + x + o] = iv.data[y * cx + x] }
+                }
                 let rejector = CosmicRayRejector(psfGradients: CosmicRayRejector.psfGradients(arm: .r))
                 let rej = rejector.reject(pix: pix, ivar: ivar, mask: [UInt32](repeating: 0, count: n * n), ny: n, nx: n)
                 for y in 0..<cy { for x in 0..<cx {

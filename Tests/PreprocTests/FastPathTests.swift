@@ -1,15 +1,16 @@
 import DESICore
 import FITS
 import Foundation
-@testable import Preproc
 import Simulation
 import XCTest
+
+@testable import Preproc
 
 /// The fast paths of preproc give exactly what the plain computations give.
 final class FastPathTests: XCTestCase {
     /// RobustLevel (sampled bracket + counting, one vectorised pass per clipping iteration) equals Overscan.level on
-    /// the copied block to rounding (the sums run in another order), for odd and even counts, ties, outliers, and a block too small for the fast path
-    /// (there, bit for bit).
+    /// the copied block to rounding (the sums run in another order), for odd and even counts, ties, outliers, and a
+    /// block too small for the fast path (there, bit for bit).
     func testRobustLevelEqualsOverscanLevel() {
         var rng = SimulationRandom(seed: 5)
         for (rows, cols, kind) in [(300, 301, 0), (400, 250, 1), (257, 260, 2), (100, 50, 0)] {

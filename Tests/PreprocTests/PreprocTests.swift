@@ -1,9 +1,10 @@
 import DESICore
 import FITS
 import Foundation
-@testable import Preproc
 import Simulation
 import XCTest
+
+@testable import Preproc
 
 final class PreprocTests: XCTestCase {
     func testSectionKeywordParsing() throws {
@@ -82,7 +83,9 @@ final class PreprocTests: XCTestCase {
         let img = try Preprocessor.run(sim.rawImage, options: opts).image
         let r = sim.config.regions(amp: 3), g = sim.config.amplifiers[3].gain
         var s = 0.0, t = 0.0
-        for y in r.ccdRows { for x in r.ccdCols { s += Double(img.pix[y * img.nx + x]); t += Double(sim.raw.truth.electrons[y * img.nx + x]) } }
+        for y in r.ccdRows {
+            for x in r.ccdCols { s += Double(img.pix[y * img.nx + x]); t += Double(sim.raw.truth.electrons[y * img.nx + x]) }
+        }
         XCTAssertEqual(s / t, 1 / g, accuracy: 0.002)
     }
 
@@ -110,10 +113,13 @@ final class PreprocTests: XCTestCase {
         config.badColumns = [BadColumn(column: 37, extraElectrons: 400)]
         let pixflat = CCDCalibrationImages.pixflat(config, rms: 0.03, rng: &rng)
         let sim = SimulatedCamera.make(seed: 12, pixflat: pixflat, configure: { $0 = config })
-        try CCDCalibrationImages.write(CCDCalibrationImages.bias(config, rng: &rng), ny: config.rawNy, nx: config.rawNx, to: dir + "/bias.fits", kind: "bias", camera: "r0")
-        try CCDCalibrationImages.write(CCDCalibrationImages.dark(config), ny: 200, nx: 220, to: dir + "/dark.fits", kind: "dark", camera: "r0")
+        try CCDCalibrationImages.write(CCDCalibrationImages.bias(config, rng: &rng), ny: config.rawNy, nx: config.rawNx,
+                                       to: dir + "/bias.fits", kind: "bias", camera: "r0")
+        try CCDCalibrationImages.write(CCDCalibrationImages.dark(config), ny: 200, nx: 220,
+                                       to: dir + "/dark.fits", kind: "dark", camera: "r0")
         try CCDCalibrationImages.write(pixflat, ny: 200, nx: 220, to: dir + "/pixflat.fits", kind: "pixflat", camera: "r0")
-        try CCDCalibrationImages.write(CCDCalibrationImages.mask(config), ny: 200, nx: 220, to: dir + "/mask.fits", kind: "mask", camera: "r0")
+        try CCDCalibrationImages.write(CCDCalibrationImages.mask(config), ny: 200, nx: 220,
+                                       to: dir + "/mask.fits", kind: "mask", camera: "r0")
         var opts = PreprocOptions()
         opts.nocosmic = true
         opts.bias = .file(dir + "/bias.fits"); opts.dark = .file(dir + "/dark.fits")
@@ -132,7 +138,9 @@ final class PreprocTests: XCTestCase {
         XCTAssertLessThan(abs(mean), 0.05, "pull mean \(mean)")
         XCTAssertEqual(rms, 1, accuracy: 0.05, "pull rms \(rms)")
         var deps: [String: String] = [:]
-        for k in 0..<10 { if let n = img.header.string(String(format: "DEPNAM%02d", k)) { deps[n] = img.header.string(String(format: "DEPVER%02d", k)) } }
+        for k in 0..<10 {
+            if let n = img.header.string(String(format: "DEPNAM%02d", k)) { deps[n] = img.header.string(String(format: "DEPVER%02d", k)) }
+        }
         XCTAssertEqual(deps["CCD_CALIB_BIAS"], "bias.fits")
         XCTAssertEqual(deps["CCD_CALIB_PIXFLAT"], "pixflat.fits")
     }
@@ -205,8 +213,12 @@ final class PreprocTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let sim = SimulatedCamera.make(ny: 40, nx: 44, seed: 5)
         let path = dir + "/desi-00000005.fits.fz"
-        try RawExposureWriter.writeRawExposure(path: path, primaryHeader: RawExposureWriter.primaryHeader(night: 20240101, expid: 5, exptime: 10), cameras: [sim.raw])
-        XCTAssertThrowsError(try RawImage.read(path: path, camera: "b1")) { e in XCTAssertTrue("\(e)".contains("camera b1 not in file"), "\(e)") }
+        try RawExposureWriter.writeRawExposure(path: path,
+                                               primaryHeader: RawExposureWriter.primaryHeader(night: 20240101, expid: 5, exptime: 10),
+                                               cameras: [sim.raw])
+        XCTAssertThrowsError(try RawImage.read(path: path, camera: "b1")) { e in
+            XCTAssertTrue("\(e)".contains("camera b1 not in file"), "\(e)")
+        }
         XCTAssertThrowsError(try RawImage.read(path: dir + "/missing.fits", camera: "r0"))
         // truncated file
         let data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -1,9 +1,10 @@
 import DESICore
 import FITS
 import Foundation
-@testable import Preproc
 import Simulation
 import XCTest
+
+@testable import Preproc
 
 /// Simulates a raw exposure with everything preproc handles (bias structure, dark, pixel flat, a hot column,
 /// saturated pixels, synthetic and real cosmic rays) plus its calibration files, writes them and checks them.
@@ -61,7 +62,8 @@ enum RawFixture {
                 for y in (b * rowsPer)..<min(ny, (b + 1) * rowsPer) {
                     for x in 0..<nx {
                         let fx = Double(x % 8) - 3.3 - 0.2 * Double(y) / Double(ny)
-                        let mu = (30 + 20 * Double(x) / Double(nx) + 900 * exp(-0.5 * fx * fx / 1.1) * (1 + 0.4 * sin(Double(y) / 37))) * Double(pixflat[y * nx + x])
+                        let mu = (30 + 20 * Double(x) / Double(nx) + 900 * exp(-0.5 * fx * fx / 1.1) * (1 + 0.4 * sin(Double(y) / 37)))
+                            * Double(pixflat[y * nx + x])
                         e[y * nx + x] = Float(g.poisson(mu))
                     }
                 }
@@ -73,7 +75,8 @@ enum RawFixture {
         let real = ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"].map { $0 + "/cosmics/cosmics-dark-r.fits" }
             ?? testDataDirectory() + "/cosmics/cosmics-dark-r.fits"
         if FileManager.default.fileExists(atPath: real) {
-            hits += try CosmicRayInjector().pasteRealHits(from: real, into: &electrons, ny: ny, nx: nx, count: max(1, ny * nx / 100000), rng: &rng)
+            hits += try CosmicRayInjector().pasteRealHits(from: real, into: &electrons, ny: ny, nx: nx,
+                                                          count: max(1, ny * nx / 100000), rng: &rng)
         }
         let exptime = 900.0
         let raw = config.readout(electrons: electrons, ny: ny, nx: nx, exptime: exptime, rng: &rng)
@@ -82,9 +85,11 @@ enum RawFixture {
         try RawExposureWriter.writeRawExposure(path: rawPath, primaryHeader: primary, cameras: [raw])
         try CCDCalibrationImages.write(CCDCalibrationImages.bias(config, noiseFrames: 25, rng: &rng), ny: config.rawNy, nx: config.rawNx,
                                        to: dir + "/bias-r0.fits", kind: "bias", camera: "r0")
-        try CCDCalibrationImages.write(CCDCalibrationImages.dark(config), ny: ny, nx: nx, to: dir + "/dark-r0.fits", kind: "dark", camera: "r0")
+        try CCDCalibrationImages.write(CCDCalibrationImages.dark(config), ny: ny, nx: nx,
+                                       to: dir + "/dark-r0.fits", kind: "dark", camera: "r0")
         try CCDCalibrationImages.write(pixflat, ny: ny, nx: nx, to: dir + "/pixflat-r0.fits", kind: "pixflat", camera: "r0")
-        try CCDCalibrationImages.write(CCDCalibrationImages.mask(config), ny: ny, nx: nx, to: dir + "/mask-r0.fits", kind: "mask", camera: "r0")
+        try CCDCalibrationImages.write(CCDCalibrationImages.mask(config), ny: ny, nx: nx,
+                                       to: dir + "/mask-r0.fits", kind: "mask", camera: "r0")
         return Made(config: config, rawPath: rawPath, cosmicPixels: Set(hits).count)
     }
 }

@@ -1,8 +1,9 @@
 import DESICore
 import FITS
 import Foundation
-@testable import Preproc
 import Simulation
+
+@testable import Preproc
 
 /// A small simulated camera: fiber-like traces (Gaussian, sigma 1 px, every 10 columns) on a smooth background,
 /// with Poisson noise, read out by a DESI-like CCD.

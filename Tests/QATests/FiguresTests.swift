@@ -1,8 +1,9 @@
 import DESICore
 import Foundation
 import Plot
-@testable import QA
 import XCTest
+
+@testable import QA
 
 final class FiguresTests: XCTestCase {
     func outputPath(_ name: String) -> String {

@@ -1,7 +1,8 @@
 import DESICore
 import Foundation
-@testable import QA
 import XCTest
+
+@testable import QA
 
 final class FrameMetricsTests: XCTestCase {
     func testSkyResidualMetricsOfPureNoise() throws {

@@ -2,8 +2,9 @@ import DESICore
 import FITS
 import Foundation
 import Plot
-@testable import QA
 import XCTest
+
+@testable import QA
 
 final class QAExposureTests: XCTestCase {
     func cameraQA(_ cam: String, expid: Int, medResid: Double, zp: Double? = nil, warnings: [String] = []) -> QAValue {
@@ -79,7 +80,8 @@ final class QAExposureTests: XCTestCase {
         let v = night.qaValue(metrics: ["FLUXCALIB.ZP"])
         XCTAssertEqual(v.lookup("TIME_SERIES.FLUXCALIB.ZP")?.keys, nil, "dots in metric names are keys, not paths")
         XCTAssertEqual(v["TIME_SERIES"]?["FLUXCALIB.ZP"]?["b0"]?["VALUE"], .doubles([26.2, 26.0]))
-        let html = HTMLIndex.nightPage(night, figures: ["qa-20230101-SKYSUB_MED_RESID.png"], exposurePages: [10: "exposures/20230101/00000010/qa-00000010.html"],
+        let html = HTMLIndex.nightPage(night, figures: ["qa-20230101-SKYSUB_MED_RESID.png"],
+                                       exposurePages: [10: "exposures/20230101/00000010/qa-00000010.html"],
                                        exposureFigures: [:])
         XCTAssertTrue(html.contains("<img src=\"qa-20230101-SKYSUB_MED_RESID.png\""))
         XCTAssertTrue(html.contains("<li>10 b0 DIAGNOSIS: excess &lt;b&gt;</li>"), "warnings listed and escaped")

@@ -1,8 +1,9 @@
 import DESICore
 import FITS
 import Foundation
-@testable import QA
 import XCTest
+
+@testable import QA
 
 /// QA and the plots read sky, fiber-flat and flux-calibration files with the data-model readers, not as frames.
 final class SpectralProductTests: XCTestCase {

@@ -1,8 +1,9 @@
 import DESICore
 import FITS
 import PSF
-@testable import Simulation
 import XCTest
+
+@testable import Simulation
 
 final class PSFInteropTests: XCTestCase {
 

@@ -1,7 +1,8 @@
 import DESICore
 import PSF
-@testable import Simulation
 import XCTest
+
+@testable import Simulation
 
 final class ProjectionTests: XCTestCase {
 
@@ -120,7 +121,8 @@ final class ProjectionTests: XCTestCase {
         // the flat's expected electrons/A follow area * time * throughput * lamp * fiber area * lambda / hc
         let w = flat.truth.wave[mid]
         let lamp = sim.inputs.flatLamp.evaluate(at: [w])[0]
-        let e = lamp * sim.instrument.fiberAreaArcsec2 * sim.instrument.photonsPerFluxUnit(wavelength: w, exptime: 10) * Instrument.throughput(.r, wavelength: w)
+        let e = lamp * sim.instrument.fiberAreaArcsec2 * sim.instrument.photonsPerFluxUnit(wavelength: w, exptime: 10)
+            * Instrument.throughput(.r, wavelength: w)
         XCTAssertEqual(flat.truth.electrons[mid] / e, 1, accuracy: 2e-3)
     }
 }

@@ -1,8 +1,9 @@
 import DESICore
 import FITS
 import PSF
-@testable import Simulation
 import XCTest
+
+@testable import Simulation
 
 final class RunnerTests: XCTestCase {
     func options(_ dir: String, flavor: ExposureFlavor = .science, nspec: Int = 10, cameras: String = "b0,r0") throws -> SimulationOptions {
@@ -63,9 +64,11 @@ final class RunnerTests: XCTestCase {
         // a second run with the same seed writes identical raw pixels; the directory exists: refused without overwrite
         XCTAssertThrowsError(try SimulationRunner.run(try options(dir), psfLoader: nil) { _ in })
         var o = try options(dir); o.overwrite = true
-        let before = try FITSFile.open(out.raw); try before.moveTo(name: "B0"); let px1 = try before.readImage(as: UInt16.self).data; try before.close()
+        let before = try FITSFile.open(out.raw); try before.moveTo(name: "B0")
+        let px1 = try before.readImage(as: UInt16.self).data; try before.close()
         _ = try SimulationRunner.run(o, psfLoader: nil) { _ in }
-        let after = try FITSFile.open(out.raw); try after.moveTo(name: "B0"); let px2 = try after.readImage(as: UInt16.self).data; try after.close()
+        let after = try FITSFile.open(out.raw); try after.moveTo(name: "B0")
+        let px2 = try after.readImage(as: UInt16.self).data; try after.close()
         XCTAssertEqual(px1, px2)
     }
 

@@ -1,8 +1,9 @@
 import DESICore
 import FITS
 import LinearAlgebra
-@testable import Simulation
 import XCTest
+
+@testable import Simulation
 
 final class TargetTests: XCTestCase {
 

@@ -1,9 +1,9 @@
 import DESICore
 import FITS
 import Foundation
+import Sky
 import TestSupport
 import XCTest
-import Sky
 
 /// Writes the synthetic frames that scripts/compare_fiberflat.py, scripts/compare_sky.py and scripts/bench/calib.sh
 /// run through both desispec and this package. Runs only when DESISPEC_TEST_OUT names a folder;

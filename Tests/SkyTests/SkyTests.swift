@@ -97,7 +97,11 @@ final class SkyTests: XCTestCase {
         XCTAssertLessThan(broad, 0.01 * 200)
         // the model of each fiber matches its convolved sky (resolution differs per fiber)
         var worst = 0.0
-        for f in 0..<40 { for i in 5..<(nwave - 5) { worst = max(worst, abs(model.flux[f * nwave + i] - setup.skyTruth[f][i]) / (setup.skyTruth[f][i].squareRoot() + 1)) } }
+        for f in 0..<40 {
+            for i in 5..<(nwave - 5) {
+                worst = max(worst, abs(model.flux[f * nwave + i] - setup.skyTruth[f][i]) / (setup.skyTruth[f][i].squareRoot() + 1))
+            }
+        }
         XCTAssertLessThan(worst, 2.5, "model error in units of one pixel's noise")
         // throughput corrections of a frame with none are 1 within their error
         for t in model.throughputCorrections! { XCTAssertEqual(t, 1, accuracy: 0.02) }

@@ -1,10 +1,11 @@
-import XCTest
-import Foundation
 import DESICore
 import FITS
+import Foundation
 import LinearAlgebra
-@testable import StdStars
 import TestSupport
+import XCTest
+
+@testable import StdStars
 
 final class StdStarFitTests: XCTestCase {
     static let templates = StellarTemplates.synthetic()

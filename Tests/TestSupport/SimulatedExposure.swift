@@ -1,6 +1,6 @@
-import Foundation
 import DESICore
 import FITS
+import Foundation
 import LinearAlgebra
 import StdStars
 

@@ -22,7 +22,8 @@ public struct CCDCalibrationSet: Sendable {
             config.badColumns = [BadColumn(column: nx / 5, extraElectrons: 200),
                                  BadColumn(column: (3 * nx) / 4 + 1, dead: true)]
         }
-        var rng = SimulationRandom(seed: seed, stream: 700_000 + UInt64(Camera(camera).map { $0.spectrograph * 3 + Camera.Arm.allCases.firstIndex(of: $0.arm)! } ?? 0))
+        let cameraStream = Camera(camera).map { $0.spectrograph * 3 + Camera.Arm.allCases.firstIndex(of: $0.arm)! } ?? 0
+        var rng = SimulationRandom(seed: seed, stream: 700_000 + UInt64(cameraStream))
         let flat = CCDCalibrationImages.pixflat(config, rms: 0.01, rng: &rng)
         return CCDCalibrationSet(config: config, pixflat: flat)
     }
@@ -48,10 +49,13 @@ public struct CCDCalibrationSet: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let c = config, p = Self.paths(directory: directory, camera: c.camera)
         var rng = SimulationRandom(seed: 1)
-        try CCDCalibrationImages.write(CCDCalibrationImages.bias(c, rng: &rng), ny: c.rawNy, nx: c.rawNx, to: p.bias, kind: "bias", camera: c.camera, history: history)
-        try CCDCalibrationImages.write(CCDCalibrationImages.dark(c), ny: c.ny, nx: c.nx, to: p.dark, kind: "dark", camera: c.camera, history: history)
+        try CCDCalibrationImages.write(CCDCalibrationImages.bias(c, rng: &rng), ny: c.rawNy, nx: c.rawNx, to: p.bias,
+                                       kind: "bias", camera: c.camera, history: history)
+        try CCDCalibrationImages.write(CCDCalibrationImages.dark(c), ny: c.ny, nx: c.nx, to: p.dark,
+                                       kind: "dark", camera: c.camera, history: history)
         try CCDCalibrationImages.write(pixflat, ny: c.ny, nx: c.nx, to: p.pixflat, kind: "pixflat", camera: c.camera, history: history)
-        try CCDCalibrationImages.write(CCDCalibrationImages.mask(c), ny: c.ny, nx: c.nx, to: p.mask, kind: "mask", camera: c.camera, history: history)
+        try CCDCalibrationImages.write(CCDCalibrationImages.mask(c), ny: c.ny, nx: c.nx, to: p.mask,
+                                       kind: "mask", camera: c.camera, history: history)
         return [p.bias, p.dark, p.pixflat, p.mask]
     }
 }

@@ -72,7 +72,9 @@ public struct CosmicRayInjector: Sendable {
             let vals = (0..<img.count).compactMap { mask.data[$0] != 0 ? ($0, img.data[$0]) : nil }
             if !vals.isEmpty { stamps.append((img.shape[0], img.shape[1], vals)) }
         }
-        guard !stamps.isEmpty else { throw DESIError.badFile(path: path, problem: "no IMAGE-*/MASK-* cut-out holds a masked cosmic-ray hit") }
+        guard !stamps.isEmpty else {
+            throw DESIError.badFile(path: path, problem: "no IMAGE-*/MASK-* cut-out holds a masked cosmic-ray hit")
+        }
         var hits = Set<Int>()
         for _ in 0..<count {
             let s = stamps[Int(rng.uniform() * Double(stamps.count)) % stamps.count]

@@ -99,11 +99,13 @@ extension CCDConfig {
                         darkP[idx] = Float(d)
                         colP[idx] = Float(e)
                         let eRead = xt.isEmpty ? e : e + Double(xt[idx])
-                        let adu = amp.biasLevel + stepADU + config.biasStructureValue(rawRow: row, rawCol: col) + eRead / amp.gain + sigmaADU * g.gaussian()
+                        let adu = amp.biasLevel + stepADU + config.biasStructureValue(rawRow: row, rawCol: col)
+                            + eRead / amp.gain + sigmaADU * g.gaussian()
                         if store(row, col, adu) { saturated.append(idx) }
                     }
                     for col in Array(r.biasCols) + Array(r.prescanCols) {
-                        _ = store(row, col, amp.biasLevel + stepADU + config.biasStructureValue(rawRow: row, rawCol: col) + sigmaADU * g.gaussian())
+                        _ = store(row, col, amp.biasLevel + stepADU + config.biasStructureValue(rawRow: row, rawCol: col)
+                                      + sigmaADU * g.gaussian())
                     }
                 }
                 for row in r.orRows {

@@ -41,7 +41,8 @@ public struct SpectrumModel: Sendable {
     /// part and the lines.
     public func binMoments(edges: [Double]) -> (integral: [Double], firstMoment: [Double]) {
         var m = wave.count >= 2 ? Interpolation.binMoments(x: wave, y: flux, edges: edges)
-                                : ([Double](repeating: 0, count: max(edges.count - 1, 0)), [Double](repeating: 0, count: max(edges.count - 1, 0)))
+                                : ([Double](repeating: 0, count: max(edges.count - 1, 0)),
+                                   [Double](repeating: 0, count: max(edges.count - 1, 0)))
         guard edges.count >= 2 else { return m }
         edges.withUnsafeBufferPointer { e in
             let nb = e.count - 1
