@@ -17,7 +17,9 @@ public struct Fibermap: Sendable {
     }
     public var fiberX: [Double] { table["FIBER_X"]?.data.doubles ?? [Double](repeating: 0, count: count) }
     public var fiberY: [Double] { table["FIBER_Y"]?.data.doubles ?? [Double](repeating: 0, count: count) }
-    public var fiberStatus: [UInt32] { (table["FIBERSTATUS"]?.data.ints ?? [Int](repeating: 0, count: count)).map { UInt32(truncatingIfNeeded: $0) } }
+    public var fiberStatus: [UInt32] {
+        (table["FIBERSTATUS"]?.data.ints ?? [Int](repeating: 0, count: count)).map { UInt32(truncatingIfNeeded: $0) }
+    }
 
     /// Indices of the rows whose OBJTYPE is `type` (e.g. "SKY").
     public func rows(objtype type: String) -> [Int] {

@@ -21,9 +21,13 @@ extension Frame {
             throw DESIError.badFile(path: path, problem: "no \(name) HDU (not a frame file?)")
         }
         let ivar = try f.readImage("IVAR", as: Float.self)
-        guard ivar.shape == flux.shape else { throw DESIError.badFile(path: path, problem: "IVAR shape \(ivar.shape) differs from FLUX \(flux.shape)") }
+        guard ivar.shape == flux.shape else {
+            throw DESIError.badFile(path: path, problem: "IVAR shape \(ivar.shape) differs from FLUX \(flux.shape)")
+        }
         let wave = try f.readImage("WAVELENGTH", as: Double.self).data
-        guard wave.count == nwave else { throw DESIError.badFile(path: path, problem: "WAVELENGTH has \(wave.count) values, FLUX has \(nwave) columns") }
+        guard wave.count == nwave else {
+            throw DESIError.badFile(path: path, problem: "WAVELENGTH has \(wave.count) values, FLUX has \(nwave) columns")
+        }
         var mask = [UInt32](repeating: 0, count: nspec * nwave)
         if f.hasHDU("MASK") {
             let m = try f.readImage("MASK", as: UInt32.self)
@@ -126,18 +130,24 @@ extension Image {
         guard pix.shape.count == 2 else { throw DESIError.badFile(path: path, problem: "IMAGE is not 2-D (shape \(pix.shape))") }
         guard f.hasHDU("IVAR") else { throw DESIError.badFile(path: path, problem: "no IVAR HDU (not a preproc file?)") }
         let ivar = try f.readImage("IVAR", as: Float.self)
-        guard ivar.shape == pix.shape else { throw DESIError.badFile(path: path, problem: "IVAR shape \(ivar.shape) differs from IMAGE \(pix.shape)") }
+        guard ivar.shape == pix.shape else {
+            throw DESIError.badFile(path: path, problem: "IVAR shape \(ivar.shape) differs from IMAGE \(pix.shape)")
+        }
         var mask = [UInt32](repeating: 0, count: pix.count)
         if f.hasHDU("MASK") {
             let m = try f.readImage("MASK", as: Int32.self)
-            guard m.shape == pix.shape else { throw DESIError.badFile(path: path, problem: "MASK shape \(m.shape) differs from IMAGE \(pix.shape)") }
+            guard m.shape == pix.shape else {
+                throw DESIError.badFile(path: path, problem: "MASK shape \(m.shape) differs from IMAGE \(pix.shape)")
+            }
             // int16 on disk: keep the bit pattern of the low 16 bits.
             mask = m.data.map { UInt32(UInt16(truncatingIfNeeded: $0)) }
         }
         var rn = [Float](repeating: Float(pix.header.double("RDNOISE") ?? 0), count: pix.count)
         if f.hasHDU("READNOISE") {
             let r = try f.readImage("READNOISE", as: Float.self)
-            guard r.shape == pix.shape else { throw DESIError.badFile(path: path, problem: "READNOISE shape \(r.shape) differs from IMAGE") }
+            guard r.shape == pix.shape else {
+                throw DESIError.badFile(path: path, problem: "READNOISE shape \(r.shape) differs from IMAGE")
+            }
             rn = r.data
         }
         var header = pix.header

@@ -36,20 +36,24 @@ extension Spectra {
             let ivar = try f.readImage("\(B)_IVAR", as: Float.self)
             let nwave = wave.count
             guard flux.shape.last == nwave, ivar.shape == flux.shape else {
-                throw DESIError.badFile(path: path, problem: "\(B)_FLUX \(flux.shape) / \(B)_IVAR \(ivar.shape) do not match \(nwave) wavelengths")
+                let problem = "\(B)_FLUX \(flux.shape) / \(B)_IVAR \(ivar.shape) do not match \(nwave) wavelengths"
+                throw DESIError.badFile(path: path, problem: problem)
             }
             let nspec = flux.count / nwave
             var mask: [UInt32]? = nil
             if names.contains("\(B)_MASK") {
                 let m = try f.readImage("\(B)_MASK", as: Int32.self)
-                guard m.count == flux.count else { throw DESIError.badFile(path: path, problem: "\(B)_MASK has shape \(m.shape), flux \(flux.shape)") }
+                guard m.count == flux.count else {
+                    throw DESIError.badFile(path: path, problem: "\(B)_MASK has shape \(m.shape), flux \(flux.shape)")
+                }
                 mask = m.data.map { UInt32(bitPattern: $0) }
             }
             var res: ResolutionData? = nil
             if names.contains("\(B)_RESOLUTION") {
                 let r = try f.readImage("\(B)_RESOLUTION", as: Float.self)
                 guard r.shape.count == 3, r.shape[0] == nspec, r.shape[2] == nwave, r.shape[1] % 2 == 1 else {
-                    throw DESIError.badFile(path: path, problem: "\(B)_RESOLUTION has shape \(r.shape), expected [\(nspec), odd ndiag, \(nwave)]")
+                    let expected = "[\(nspec), odd ndiag, \(nwave)]"
+                    throw DESIError.badFile(path: path, problem: "\(B)_RESOLUTION has shape \(r.shape), expected \(expected)")
                 }
                 res = ResolutionData(nspec: nspec, ndiag: r.shape[1], nwave: nwave, data: r.data)
             }

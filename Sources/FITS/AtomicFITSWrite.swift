@@ -1,7 +1,7 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// A FITS file written under a temporary name in its destination's folder and renamed into place by `commit`, so
 /// that a reader never sees a partial file and a failure leaves no output. A write that is neither committed nor

@@ -37,8 +37,10 @@ extension FITSFile {
     /// Reads the 2-D image of HDU `hdu` (EXTNAME, or nil for HDU number `index`) of `path` with `threads` handles on
     /// as many row bands at once, into an array that is not zero-filled first. The result is the same as `readImage`
     /// (the bands only split the work); an image that is not 2-D is read by `readImage`.
-    public static func readImageConcurrently<T: FITSNumeric>(path: String, hdu: String?, index: Int = 0, as type: T.Type = T.self,
-                                                              threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> FITSImage<T> {
+    public static func readImageConcurrently<T: FITSNumeric>(
+        path: String, hdu: String?, index: Int = 0, as type: T.Type = T.self,
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws -> FITSImage<T> {
         let first = try FITSFile.open(path)
         if let hdu { try first.moveTo(name: hdu) } else { try first.moveTo(index: index) }
         guard first.currentHDUType == .image || first.isCompressedImage else {

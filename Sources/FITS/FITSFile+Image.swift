@@ -8,14 +8,46 @@ public protocol FITSNumeric: Numeric, Sendable {
     static var bitpix: Int32 { get }
     static var tform: String { get }
 }
-extension UInt8: FITSNumeric { public static var cfitsioType: Int32 { TBYTE }; public static var bitpix: Int32 { BYTE_IMG }; public static var tform: String { "B" } }
-extension Int16: FITSNumeric { public static var cfitsioType: Int32 { TSHORT }; public static var bitpix: Int32 { SHORT_IMG }; public static var tform: String { "I" } }
-extension UInt16: FITSNumeric { public static var cfitsioType: Int32 { TUSHORT }; public static var bitpix: Int32 { USHORT_IMG }; public static var tform: String { "U" } }
-extension Int32: FITSNumeric { public static var cfitsioType: Int32 { TINT }; public static var bitpix: Int32 { LONG_IMG }; public static var tform: String { "J" } }
-extension UInt32: FITSNumeric { public static var cfitsioType: Int32 { TUINT }; public static var bitpix: Int32 { ULONG_IMG }; public static var tform: String { "V" } }
-extension Int64: FITSNumeric { public static var cfitsioType: Int32 { TLONGLONG }; public static var bitpix: Int32 { LONGLONG_IMG }; public static var tform: String { "K" } }
-extension Float: FITSNumeric { public static var cfitsioType: Int32 { TFLOAT }; public static var bitpix: Int32 { FLOAT_IMG }; public static var tform: String { "E" } }
-extension Double: FITSNumeric { public static var cfitsioType: Int32 { TDOUBLE }; public static var bitpix: Int32 { DOUBLE_IMG }; public static var tform: String { "D" } }
+extension UInt8: FITSNumeric {
+    public static var cfitsioType: Int32 { TBYTE }
+    public static var bitpix: Int32 { BYTE_IMG }
+    public static var tform: String { "B" }
+}
+extension Int16: FITSNumeric {
+    public static var cfitsioType: Int32 { TSHORT }
+    public static var bitpix: Int32 { SHORT_IMG }
+    public static var tform: String { "I" }
+}
+extension UInt16: FITSNumeric {
+    public static var cfitsioType: Int32 { TUSHORT }
+    public static var bitpix: Int32 { USHORT_IMG }
+    public static var tform: String { "U" }
+}
+extension Int32: FITSNumeric {
+    public static var cfitsioType: Int32 { TINT }
+    public static var bitpix: Int32 { LONG_IMG }
+    public static var tform: String { "J" }
+}
+extension UInt32: FITSNumeric {
+    public static var cfitsioType: Int32 { TUINT }
+    public static var bitpix: Int32 { ULONG_IMG }
+    public static var tform: String { "V" }
+}
+extension Int64: FITSNumeric {
+    public static var cfitsioType: Int32 { TLONGLONG }
+    public static var bitpix: Int32 { LONGLONG_IMG }
+    public static var tform: String { "K" }
+}
+extension Float: FITSNumeric {
+    public static var cfitsioType: Int32 { TFLOAT }
+    public static var bitpix: Int32 { FLOAT_IMG }
+    public static var tform: String { "E" }
+}
+extension Double: FITSNumeric {
+    public static var cfitsioType: Int32 { TDOUBLE }
+    public static var bitpix: Int32 { DOUBLE_IMG }
+    public static var tform: String { "D" }
+}
 
 /// An image read from a FITS HDU: data row-major with numpy-order shape, plus its header.
 public struct FITSImage<T: FITSNumeric>: Sendable {
@@ -110,7 +142,9 @@ extension FITSFile {
                                                      header: FITSHeader = FITSHeader(), compression: FITSCompression,
                                                      bandRows: Int = 128,
                                                      fill: (Range<Int>, UnsafeMutableBufferPointer<T>) -> Void) throws {
-        guard shape.count == 2 else { throw FITSError(path: path, hdu: name, message: "a banded image write needs 2 axes, got shape \(shape)") }
+        guard shape.count == 2 else {
+            throw FITSError(path: path, hdu: name, message: "a banded image write needs 2 axes, got shape \(shape)")
+        }
         let f = try handle()
         try createImageHDU(T.self, shape: shape, name: name, compression: compression)
         let ny = shape[0], nx = shape[1], band = max(1, bandRows)

@@ -49,7 +49,8 @@ extension FITSFile {
                 data = .bool(bits.map { $0 != 0 })
             case TSTRING:
                 let w = Int(max(width, 1))
-                data = .string(try readStrings(f, column: c, rows: Int(nrows), width: Int(repeatCount) > w ? Int(repeatCount) : w, name: name))
+                let width = Int(repeatCount) > w ? Int(repeatCount) : w
+                data = .string(try readStrings(f, column: c, rows: Int(nrows), width: width, name: name))
             case TLOGICAL:
                 let raw: [Int8] = try readColumnValues(f, column: c, count: n, type: TLOGICAL, name: name)
                 data = .bool(raw.map { $0 != 0 })
@@ -100,7 +101,7 @@ extension FITSFile {
     private func readStrings(_ f: UnsafeMutablePointer<fitsfile>, column: Int32, rows: Int, width: Int, name: String) throws -> [String] {
         guard rows > 0 else { return [] }
         var buffers = (0..<rows).map { _ in UnsafeMutablePointer<CChar>.allocate(capacity: width + 1) }
-        defer { buffers.forEach { $0.deallocate() } }
+        defer { for b in buffers { b.deallocate() } }
         var status: Int32 = 0, anynul: Int32 = 0
         var empty = Array("".utf8CString)
         buffers.withUnsafeMutableBufferPointer { ptrs in
@@ -142,7 +143,7 @@ extension FITSFile {
         let ttype = table.columns.map { strdup($0.name) }
         let tform = forms.map { strdup($0) }
         let tunit = table.columns.map { strdup($0.unit) }
-        defer { (ttype + tform + tunit).forEach { free($0) } }
+        defer { for p in ttype + tform + tunit { free(p) } }
         var ttypeP = ttype, tformP = tform, tunitP = tunit
         ffcrtb(f, BINARY_TBL, Int64(nrows), Int32(table.columns.count), &ttypeP, &tformP, &tunitP, name, &status)
         try check(status, "creating table", hdu: name)
@@ -157,7 +158,7 @@ extension FITSFile {
             switch col.data {
             case .string(let values):
                 var ptrs = values.map { strdup($0) }
-                defer { ptrs.forEach { free($0) } }
+                defer { for p in ptrs { free(p) } }
                 ffpcl(f, TSTRING, c, 1, 1, Int64(values.count), &ptrs, &status)
             case .bool(let v): var a = v.map { Int8($0 ? 1 : 0) }; ffpcl(f, TLOGICAL, c, 1, 1, Int64(a.count), &a, &status)
             case .uint8(var a): ffpcl(f, TBYTE, c, 1, 1, Int64(a.count), &a, &status)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A header keyword value, typed as FITS types it.
 public enum FITSValue: Sendable, Equatable, CustomStringConvertible {
     case string(String)
@@ -136,5 +138,3 @@ public struct FITSHeader: Sendable, Equatable {
         return false
     }
 }
-
-import Foundation

@@ -1,6 +1,6 @@
-import Foundation
-import FITS
 import DESICore
+import FITS
+import Foundation
 
 /// Reads any PSF file desispec uses: GAUSS-HERMITE (PSFVER 3: XTRACE, YTRACE, PSF table; PSFVER < 3: one
 /// table with X and Y among the parameters), GAUSS-HERMITE2, or a trace-only file (XTRACE/XCOEF(F),
@@ -141,7 +141,8 @@ extension GaussHermitePSF {
             headers.primary = keptHeader(primary)
         }
         guard xTrace.ntrace == nspec, yTrace.ntrace == nspec else {
-            throw DESIError.badFile(path: path, problem: "traces have \(xTrace.ntrace)/\(yTrace.ntrace) fibers, FIBERMIN..FIBERMAX \(nspec)")
+            let problem = "traces have \(xTrace.ntrace)/\(yTrace.ntrace) fibers, FIBERMIN..FIBERMAX \(nspec)"
+            throw DESIError.badFile(path: path, problem: problem)
         }
         let rest = all.filter { $0.name != "X" && $0.name != "Y" }
         var second: (Int, Int)? = nil

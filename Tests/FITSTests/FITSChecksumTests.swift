@@ -1,6 +1,6 @@
 import FITS
-import LinearAlgebra
 import Foundation
+import LinearAlgebra
 import XCTest
 
 final class FITSChecksumTests: XCTestCase {

@@ -33,7 +33,8 @@ final class FITSErrorTests: XCTestCase {
             guard let fe = e as? FITSError else { return XCTFail("not a FITSError: \(e)") }
             XCTAssertEqual(fe.path, path)
             XCTAssertEqual(fe.hdu, "IVAR")
-            XCTAssertTrue(fe.description.contains(path) && fe.description.contains("IVAR") && fe.description.contains("FLUX"), fe.description)
+            let named = fe.description.contains(path) && fe.description.contains("IVAR") && fe.description.contains("FLUX")
+            XCTAssertTrue(named, fe.description)
         }
         XCTAssertThrowsError(try f.moveTo(index: 5)) { e in
             XCTAssertTrue("\(e)".contains(path) && "\(e)".contains("5"), "\(e)")
@@ -43,7 +44,9 @@ final class FITSErrorTests: XCTestCase {
     func testMissingFileAndNonFITSFile() throws {
         let dir = makeTemporaryDirectory(self)
         let missing = dir.appendingPathComponent("nope.fits").path
-        XCTAssertThrowsError(try FITSFile.open(missing)) { e in XCTAssertTrue("\(e)".contains(missing) && "\(e)".contains("no such file"), "\(e)") }
+        XCTAssertThrowsError(try FITSFile.open(missing)) { e in
+            XCTAssertTrue("\(e)".contains(missing) && "\(e)".contains("no such file"), "\(e)")
+        }
         let text = dir.appendingPathComponent("text.fits").path
         try "hello, not FITS".write(toFile: text, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try FITSFile.open(text)) { e in XCTAssertTrue("\(e)".contains(text), "\(e)") }

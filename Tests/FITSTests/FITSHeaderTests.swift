@@ -52,7 +52,8 @@ final class FITSHeaderTests: XCTestCase {
         XCTAssertEqual(back.comment("UNDEF"), "no value")
         XCTAssertTrue(back.cards.contains { $0.key == "COMMENT" && $0.comment == "a comment line" })
         XCTAssertEqual(back.string("MANYQ"), String(repeating: "'", count: 40))
-        XCTAssertTrue(back.cards.contains { $0.key == "" && $0.comment == "a blank-keyword card" }, "\(back.cards.filter { $0.key.isEmpty })")
+        XCTAssertTrue(back.cards.contains { $0.key == "" && $0.comment == "a blank-keyword card" },
+                      "\(back.cards.filter { $0.key.isEmpty })")
         XCTAssertTrue(back.cards.contains { $0.key == "HISTORY" && $0.comment == "desispec-swift 0.1 test" })
         XCTAssertFalse(back.keys.contains("CONTINUE"))
         XCTAssertFalse(back.keys.contains("BITPIX"))

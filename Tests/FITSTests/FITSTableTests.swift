@@ -88,14 +88,18 @@ final class FITSHandMadeTableTests: XCTestCase {
         while d.count % 2880 != 0 { d.append(0) }
         return d
     }
-    func primary() -> Data { block(["SIMPLE  =                    T", "BITPIX  =                    8", "NAXIS   =                    0", "EXTEND  =                    T"]) }
+    func primary() -> Data {
+        block(["SIMPLE  =                    T", "BITPIX  =                    8", "NAXIS   =                    0",
+               "EXTEND  =                    T"])
+    }
 
     func testBitColumnReadsAsLogicalValues() throws {
         let path = makeTemporaryDirectory(self).appendingPathComponent("bits.fits").path
         var file = primary()
         file.append(block(["XTENSION= 'BINTABLE'", "BITPIX  =                    8", "NAXIS   =                    2",
                            "NAXIS1  =                    2", "NAXIS2  =                    2", "PCOUNT  =                    0",
-                           "GCOUNT  =                    1", "TFIELDS =                    1", "TTYPE1  = 'FLAGS   '", "TFORM1  = '10X     '",
+                           "GCOUNT  =                    1", "TFIELDS =                    1",
+                           "TTYPE1  = 'FLAGS   '", "TFORM1  = '10X     '",
                            "EXTNAME = 'BITS    '"]))
         // Row 1: bits 1000000001 -> 0x80 0x40; row 2: 0110000000 -> 0x60 0x00 (most significant bit first).
         file.append(padded(Data([0x80, 0x40, 0x60, 0x00])))
@@ -113,7 +117,8 @@ final class FITSHandMadeTableTests: XCTestCase {
         var file = primary()
         file.append(block(["XTENSION= 'BINTABLE'", "BITPIX  =                    8", "NAXIS   =                    2",
                            "NAXIS1  =                    8", "NAXIS2  =                    1", "PCOUNT  =                    8",
-                           "GCOUNT  =                    1", "TFIELDS =                    1", "TTYPE1  = 'ARR     '", "TFORM1  = 'PJ(2)   '",
+                           "GCOUNT  =                    1", "TFIELDS =                    1",
+                           "TTYPE1  = 'ARR     '", "TFORM1  = 'PJ(2)   '",
                            "EXTNAME = 'VLA     '"]))
         // Descriptor (count 2, offset 0) then the heap: two big-endian int32.
         file.append(padded(Data([0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 7])))
