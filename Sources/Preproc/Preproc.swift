@@ -144,27 +144,22 @@ public enum Preprocessor {
         return try raw.data.withUnsafeBufferPointer { rawP in
             let pixels = RawPixels(raw: rawP, bias: biasP)
             // per amplifier: overscan level per row, read noise, gain, saturation (independent, in parallel)
-            var plans = [AmplifierPlan?](repeating: nil, count: sections.count)
             let hdr = header, useRow = useOverscanRow, darkImage = dark, trimmed = darkTrimmed
             let calibMask = maskP
-            plans.withUnsafeMutableBufferPointer { pb in
-                nonisolated(unsafe) let out = pb
-                DispatchQueue.concurrentPerform(iterations: sections.count) { ai in
-                    var plan = AmplifierPlan.measure(sections[ai], raw: pixels, rawNx: rawNx, nx: nx, header: hdr, config: cfg,
-                                                     options: options, useOverscanRow: useRow, calibMask: calibMask)
-                    if let d = darkImage {
-                        // the dark frame's own noise over the amplifier (desispec: calc_overscan of the trimmed dark)
-                        let a = sections[ai], g = plan.gain
-                        plan.darkNoise = trimmed
-                            ? RobustLevel.level(rows: a.ccd.rows.count, cols: a.ccd.cols.count) { r, buf in
-                                d.values(row: a.ccd.rows.lowerBound + r, from: a.ccd.cols.lowerBound, scale: 1, into: buf) }.readnoise
-                            : RobustLevel.level(rows: a.data.rows.count, cols: a.data.cols.count) { r, buf in
-                                d.values(row: a.data.rows.lowerBound + r, from: a.data.cols.lowerBound, scale: g, into: buf) }.readnoise
-                    }
-                    out[ai] = plan
+            let amps = parallelMap(sections.count) { ai in
+                var plan = AmplifierPlan.measure(sections[ai], raw: pixels, rawNx: rawNx, nx: nx, header: hdr, config: cfg,
+                                                 options: options, useOverscanRow: useRow, calibMask: calibMask)
+                if let d = darkImage {
+                    // the dark frame's own noise over the amplifier (desispec: calc_overscan of the trimmed dark)
+                    let a = sections[ai], g = plan.gain
+                    plan.darkNoise = trimmed
+                        ? RobustLevel.level(rows: a.ccd.rows.count, cols: a.ccd.cols.count) { r, buf in
+                            d.values(row: a.ccd.rows.lowerBound + r, from: a.ccd.cols.lowerBound, scale: 1, into: buf) }.readnoise
+                        : RobustLevel.level(rows: a.data.rows.count, cols: a.data.cols.count) { r, buf in
+                            d.values(row: a.data.rows.lowerBound + r, from: a.data.cols.lowerBound, scale: g, into: buf) }.readnoise
                 }
+                return plan
             }
-            let amps = plans.map { $0! }
             for p in amps {
                 for (k, v, c) in p.cards { header.set(k, v, comment: c) }
                 notes += p.notes
@@ -283,9 +278,9 @@ enum Crosstalk {
         let flip1: [[Int]] = [[1, -1, 1, -1], [-1, 1, -1, 1], [1, -1, 1, -1], [-1, 1, -1, 1]]
         let nr = s1.rows.count, nc = s1.cols.count
         let flipRows = flip0[a1][a2] == -1, flipCols = flip1[a1][a2] == -1
-        nonisolated(unsafe) let img = image
+        let img = SharedBuffer(image)
         let blocks = max(1, min(64, nr))
-        DispatchQueue.concurrentPerform(iterations: blocks) { b in
+        parallelFor(blocks) { b in
             for i in (nr * b / blocks)..<(nr * (b + 1) / blocks) {
                 let si = flipRows ? nr - 1 - i : i
                 let dst = (s2.rows.lowerBound + i) * nx + s2.cols.lowerBound
@@ -321,18 +316,17 @@ struct StepClock {
 /// Index of the first non-finite value, checked in parallel blocks.
 func firstNonFinite(_ a: [Float]) -> Int? {
     let blocks = max(1, min(64, a.count / 65536))
-    var firsts = [Int](repeating: Int.max, count: blocks)
-    a.withUnsafeBufferPointer { ap in
-    firsts.withUnsafeMutableBufferPointer { fp in
-        nonisolated(unsafe) let src = ap, out = fp
-        DispatchQueue.concurrentPerform(iterations: blocks) { b in
+    let firsts = a.withUnsafeBufferPointer { ap in
+        nonisolated(unsafe) let src = ap
+        return parallelMap(blocks) { b -> Int in
             let lo = src.count * b / blocks, hi = src.count * (b + 1) / blocks
             // a value is not finite when its exponent bits are all set: a max-reduction over integers vectorises
             var e: UInt32 = 0
             for i in lo..<hi { e = max(e, src[i].bitPattern & 0x7f80_0000) }
-            if e == 0x7f80_0000 { out[b] = (lo..<hi).first { !src[$0].isFinite } ?? Int.max }
+            guard e == 0x7f80_0000 else { return Int.max }
+            return (lo..<hi).first { !src[$0].isFinite } ?? Int.max
         }
-    }}
+    }
     let m = firsts.min()!
     return m == Int.max ? nil : m
 }
