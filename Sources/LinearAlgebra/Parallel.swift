@@ -84,6 +84,28 @@ public final class FirstError<E: Error>: Sendable {
     public var error: E? { stored.withLock { $0 } }
 }
 
+/// Work started at once on a thread of its own (not one of the pool's, which loops like `parallelFor` keep busy
+/// meanwhile); `value()` waits until it is done and returns its result or rethrows its error.
+public final class BackgroundTask<T: Sendable>: Sendable {
+    private let outcome = Mutex<Result<T, any Error>?>(nil)
+    private let finished = DispatchGroup()
+
+    public init(_ work: @escaping @Sendable () throws -> T) {
+        finished.enter()
+        Thread.detachNewThread { [self] in
+            let result = Result { try work() }
+            outcome.withLock { $0 = result }
+            finished.leave()
+        }
+    }
+
+    /// The result of the work, once it is done (rethrows its error); may be called more than once.
+    public func value() throws -> T {
+        finished.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+}
+
 /// A mutable buffer shared by the iterations of `parallelFor`, each writing disjoint elements.
 @frozen
 public struct SharedBuffer<T>: @unchecked Sendable {

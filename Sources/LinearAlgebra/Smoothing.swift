@@ -1,17 +1,36 @@
 import Foundation
 
-/// Smoothing of uniformly sampled 1-D data: median filter with zero padding (scipy.ndimage.median_filter,
-/// mode='constant') and Gaussian convolution.
+/// Smoothing of uniformly sampled 1-D data: median filter (scipy.ndimage.median_filter) and Gaussian convolution.
 public enum Smoothing {
 
-    /// scipy.ndimage.median_filter(x, size, mode='constant', cval=0): windows reaching past the ends see zeros.
-    /// Window of output i: x[i - size/2 ..< i - size/2 + size]; the value of rank size/2 is returned.
-    /// A sorted sliding window makes it O(n log size + n size) with small constants.
-    public static func medianFilterZeroPadded(_ x: [Double], size: Int) -> [Double] {
+    /// How a filter window that reaches past the ends of the data is filled (scipy.ndimage's `mode`).
+    public enum Boundary: Sendable {
+        /// d c b a | a b c d | d c b a: the data mirrored about its edges, edge values repeated.
+        case reflect
+        /// The value given (scipy's mode='constant' with this cval).
+        case constant(Double)
+    }
+
+    /// scipy.ndimage.median_filter(x, size, mode): the window of output i is x[i - size/2 ..< i - size/2 + size],
+    /// extended past the ends as `boundary` says, and the value of rank size/2 is returned (for an even size, the
+    /// upper of the two middle values, as scipy, not their mean). A sorted sliding window makes it
+    /// O(n log size + n size) with small constants.
+    public static func medianFilter(_ x: [Double], size: Int, boundary: Boundary) -> [Double] {
         let n = x.count
         guard n > 0, size > 1 else { return x }
         let left = size / 2
-        @inline(__always) func at(_ i: Int) -> Double { (i >= 0 && i < n) ? x[i] : 0 }
+        @inline(__always) func at(_ i: Int) -> Double {
+            if i >= 0 && i < n { return x[i] }
+            switch boundary {
+            case .constant(let value):
+                return value
+            case .reflect:
+                // valid for any offset: the mirrored data repeats with period 2n
+                let period = 2 * n
+                let j = ((i % period) + period) % period
+                return j < n ? x[j] : x[period - 1 - j]
+            }
+        }
         var window = (0..<size).map { at($0 - left) }
         window.sort()
         var out = [Double](repeating: 0, count: n)
@@ -26,9 +45,8 @@ public enum Smoothing {
                 if i == n - 1 { break }
                 let leaving = at(i - left), entering = at(i - left + size)
                 if leaving == entering { continue }
-                // remove `leaving`
+                // replace `leaving` by `entering` in place, shifting the values between to keep the window sorted
                 var p = lowerBound(leaving)
-                // replace in place and bubble to keep order (memmove by shifting)
                 if entering > leaving {
                     var q = p
                     while q + 1 < size && w[q + 1] < entering { w[q] = w[q + 1]; q += 1 }

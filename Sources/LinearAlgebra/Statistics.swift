@@ -93,27 +93,4 @@ public enum Statistics {
         let b = select(&v, i + 1)
         return a + f * (b - a)
     }
-
-    /// 1-D median filter as scipy.ndimage.median_filter(x, size) with mode "reflect" (d c b a | a b c d | d c b a)
-    /// and the window centred as scipy centres it (for an even size, one more value on the left, and the value
-    /// of rank size/2 rather than a mean of the two middle values).
-    public static func medianFilter(_ x: [Double], size: Int) -> [Double] {
-        let n = x.count
-        guard n > 0, size > 1 else { return x }
-        let left = size / 2
-        func at(_ i: Int) -> Double {
-            // reflect about the edges, repeating the edge value; valid for any offset
-            var j = i
-            let period = 2 * n
-            j = ((j % period) + period) % period
-            return j < n ? x[j] : x[period - 1 - j]
-        }
-        var out = [Double](repeating: 0, count: n)
-        var window = [Double](repeating: 0, count: size)
-        for i in 0..<n {
-            for k in 0..<size { window[k] = at(i - left + k) }
-            out[i] = select(&window, size / 2)   // scipy takes rank size//2 (upper middle for an even size)
-        }
-        return out
-    }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import DESICore
+import Foundation
 import LinearAlgebra
 
 /// Options of the arc PSF fit.
@@ -79,7 +79,8 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
     guard image.ivar.contains(where: { $0 > 0 }) else { throw DESIError.invalidArgument("the image is entirely masked") }
     let inRange = lines.filter { $0.wavelength > input.wavemin && $0.wavelength < input.wavemax }
     guard inRange.count >= 2 else {
-        throw DESIError.invalidArgument("only \(inRange.count) arc line(s) fall in the PSF range \(Int(input.wavemin))-\(Int(input.wavemax)) A")
+        let range = "\(Int(input.wavemin))-\(Int(input.wavemax)) A"
+        throw DESIError.invalidArgument("only \(inRange.count) arc line(s) fall in the PSF range \(range)")
     }
     let useReadNoise = image.readnoise.contains { $0 > 0 }
     var s = ArcLineFitSettings()
@@ -94,7 +95,7 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
     for cycle in 0..<max(1, o.iterations) {
         cycles = cycle + 1
         let current = psf
-        last = parallelFibers(nf, ncpu: o.ncpu) { f in
+        last = parallelMap(nf, threads: o.ncpu) { f in
             measureArcLines(image: image, psf: current, fiber: f, lines: inRange, settings: settings, useReadNoise: useReadNoise)
         }
         corrections = try fitCorrections(last, psf: psf, options: o)
@@ -155,8 +156,12 @@ struct FiberCorrections {
     func apply(to psf: GaussHermitePSF, fitSigma: Bool) throws -> GaussHermitePSF {
         var p = psf
         if fitSigma {
-            p.parameters[psf.sigX].traces = try psf.parameters[psf.sigX].traces.refitted { f, w, v in v * (Legendre.value(u(w), sx[f]) - 1) }
-            p.parameters[psf.sigY].traces = try psf.parameters[psf.sigY].traces.refitted { f, w, v in v * (Legendre.value(u(w), sy[f]) - 1) }
+            p.parameters[psf.sigX].traces = try psf.parameters[psf.sigX].traces.refitted { f, w, v in
+                v * (Legendre.value(u(w), sx[f]) - 1)
+            }
+            p.parameters[psf.sigY].traces = try psf.parameters[psf.sigY].traces.refitted { f, w, v in
+                v * (Legendre.value(u(w), sy[f]) - 1)
+            }
         }
         return try p.withTraces(x: psf.xTrace.refitted { f, w, _ in Legendre.value(u(w), dx[f]) },
                                 y: psf.yTrace.refitted { f, w, _ in Legendre.value(u(w), dy[f]) })
@@ -178,12 +183,14 @@ struct FiberCorrections {
 
 /// Weighted Legendre fit of values at reduced wavelengths with iterative clipping at `clip` robust sigmas;
 /// degree lowered to points - 2 (at least 0). Returns the coefficients, points kept and weighted rms, or nil.
-func clippedLegendreFit(u: [Double], v: [Double], err: [Double], degree: Int, clip: Double, minPoints: Int = 2) -> (c: [Double], n: Int, rms: Double)? {
+func clippedLegendreFit(u: [Double], v: [Double], err: [Double], degree: Int, clip: Double,
+                        minPoints: Int = 2) -> (c: [Double], n: Int, rms: Double)? {
     var keep = Array(0..<u.count)
     for _ in 0..<10 {
         guard keep.count >= minPoints, !keep.isEmpty else { return nil }
         let deg = max(0, min(degree, keep.count - 2))
-        guard let c = try? Legendre.fit(x: keep.map { u[$0] }, y: keep.map { v[$0] }, degree: deg, weights: keep.map { 1 / err[$0] }) else { return nil }
+        let weights = keep.map { 1 / err[$0] }
+        guard let c = try? Legendre.fit(x: keep.map { u[$0] }, y: keep.map { v[$0] }, degree: deg, weights: weights) else { return nil }
         let norm = keep.map { (v[$0] - Legendre.value(u[$0], c)) / err[$0] }
         // Robust scale of the normalised residuals, at least 1 (errors can be underestimated, never trusted lower).
         let scale = max(1, Statistics.nmad(norm))
@@ -242,6 +249,37 @@ func bundleCoefficients(_ a: [Double], t: Double, degF: Int, degW: Int) -> [Doub
     return (0...degW).map { j in (0...degF).reduce(0.0) { $0 + a[$1 * (degW + 1) + j] * pt[$1] } }
 }
 
+/// The fits of one bundle of an x and a y quantity of its lines (trace offsets, or sigma factors), each in fiber
+/// and in wavelength (`clippedBundleFit`).
+struct BundleFit {
+    var x: [Double], y: [Double]
+    var fiberDegree: Int, wavelengthDegree: Int
+
+    /// The Legendre coefficients in wavelength of the x and y fits at fiber coordinate t.
+    func coefficients(at t: Double) -> (x: [Double], y: [Double]) {
+        (bundleCoefficients(x, t: t, degF: fiberDegree, degW: wavelengthDegree),
+         bundleCoefficients(y, t: t, degF: fiberDegree, degW: wavelengthDegree))
+    }
+}
+
+/// Fits the x and y quantities (value, error) of the lines of a bundle's fibers against the fiber coordinate and the
+/// `reduced` wavelength, the degrees lowered to the bundle's fibers - 1 and distinct wavelengths - 2; nil when the
+/// bundle has too few lines or a fit fails.
+func fitBundle(_ bundle: (fibers: [Int], t: (Int) -> Double), lines: [[ArcLineMeasurement]], reduced: (Double) -> Double,
+               fiberDegree: Int, wavelengthDegree: Int, clip: Double,
+               x: (ArcLineMeasurement) -> (Double, Double), y: (ArcLineMeasurement) -> (Double, Double)) -> BundleFit? {
+    let pts = bundle.fibers.flatMap { f in lines[f].map { (f, $0) } }
+    let nfib = Set(pts.map(\.0)).count, nwave = Set(pts.map { $0.1.wavelengths[0] }).count
+    let dw = max(0, min(wavelengthDegree, nwave - 2)), df = max(0, min(fiberDegree, nfib - 1))
+    guard pts.count >= (df + 1) * (dw + 1) + 1 else { return nil }
+    let ts = pts.map { bundle.t($0.0) }, us = pts.map { reduced($0.1.wavelength) }
+    let xs = pts.map { x($0.1) }, ys = pts.map { y($0.1) }
+    guard let ax = clippedBundleFit(t: ts, u: us, v: xs.map(\.0), err: xs.map(\.1), degF: df, degW: dw, clip: clip),
+          let ay = clippedBundleFit(t: ts, u: us, v: ys.map(\.0), err: ys.map(\.1), degF: df, degW: dw, clip: clip)
+    else { return nil }
+    return BundleFit(x: ax.a, y: ay.a, fiberDegree: df, wavelengthDegree: dw)
+}
+
 /// Fits each fiber's corrections to its line measurements; fibers without enough lines get their neighbours'.
 func fitCorrections(_ meas: [[ArcLineMeasurement]], psf: GaussHermitePSF, options o: PSFFitOptions) throws -> FiberCorrections {
     let nf = meas.count
@@ -266,18 +304,12 @@ func fitCorrections(_ meas: [[ArcLineMeasurement]], psf: GaussHermitePSF, option
         isolated[f] = use.filter { $0.sigmaXRatio != nil && $0.snr >= o.sigmaMinSNR }
     }
     if let fdeg = o.traceFiberDegree {
-        for (fibers, t) in fiberBundles(count: nf, size: o.bundleSize) {
-            let pts = fibers.flatMap { f in used[f].map { (f, $0) } }
-            let nfib = Set(pts.map(\.0)).count, nwave = Set(pts.map { $0.1.wavelengths[0] }).count
-            let dw = max(0, min(o.traceDegree, nwave - 2)), df = max(0, min(fdeg, nfib - 1))
-            guard pts.count >= (df + 1) * (dw + 1) + 1 else { continue }
-            let ts = pts.map { t($0.0) }, us = pts.map { c.u($0.1.wavelength) }
-            guard let ax = clippedBundleFit(t: ts, u: us, v: pts.map(\.1.dx), err: pts.map(\.1.dxError), degF: df, degW: dw, clip: o.clipSigma),
-                  let ay = clippedBundleFit(t: ts, u: us, v: pts.map(\.1.dy), err: pts.map(\.1.dyError), degF: df, degW: dw, clip: o.clipSigma)
+        for bundle in fiberBundles(count: nf, size: o.bundleSize) {
+            guard let fit = fitBundle(bundle, lines: used, reduced: c.u, fiberDegree: fdeg, wavelengthDegree: o.traceDegree,
+                                      clip: o.clipSigma, x: { ($0.dx, $0.dxError) }, y: { ($0.dy, $0.dyError) })
             else { continue }
-            for f in fibers {
-                var cx = bundleCoefficients(ax.a, t: t(f), degF: df, degW: dw)
-                var cy = bundleCoefficients(ay.a, t: t(f), degF: df, degW: dw)
+            for f in bundle.fibers {
+                var (cx, cy) = fit.coefficients(at: bundle.t(f))
                 // The fiber's own constant offset from the bundle's smooth correction (clipped weighted mean).
                 let m = used[f], um = m.map { c.u($0.wavelength) }
                 let ox = clippedLegendreFit(u: um, v: zip(m, um).map { $0.0.dx - Legendre.value($0.1, cx) }, err: m.map(\.dxError),
@@ -295,19 +327,13 @@ func fitCorrections(_ meas: [[ArcLineMeasurement]], psf: GaussHermitePSF, option
     if o.fitSigma {
         if let fdeg = o.sigmaFiberDegree {
             // Per bundle: factor(fiber, wavelength) = sum_ij a_ij P_i(fiber in bundle) P_j(wavelength).
-            for (fibers, t) in fiberBundles(count: nf, size: o.bundleSize) {
-                let pts = fibers.flatMap { f in isolated[f].map { (f, $0) } }
-                let nfib = Set(pts.map(\.0)).count, nwave = Set(pts.map { $0.1.wavelengths[0] }).count
-                let dw = max(0, min(o.sigmaDegree, nwave - 2)), df = max(0, min(fdeg, nfib - 1))
-                guard pts.count >= (df + 1) * (dw + 1) + 1 else { continue }
-                let ts = pts.map { t($0.0) }, us = pts.map { c.u($0.1.wavelength) }
-                guard let ax = clippedBundleFit(t: ts, u: us, v: pts.map { $0.1.sigmaXRatio! }, err: pts.map { $0.1.sigmaXRatioError! },
-                                                degF: df, degW: dw, clip: o.clipSigma),
-                      let ay = clippedBundleFit(t: ts, u: us, v: pts.map { $0.1.sigmaYRatio! }, err: pts.map { $0.1.sigmaYRatioError! },
-                                                degF: df, degW: dw, clip: o.clipSigma) else { continue }
-                for f in fibers {
-                    c.sx[f] = bundleCoefficients(ax.a, t: t(f), degF: df, degW: dw)
-                    c.sy[f] = bundleCoefficients(ay.a, t: t(f), degF: df, degW: dw)
+            for bundle in fiberBundles(count: nf, size: o.bundleSize) {
+                guard let fit = fitBundle(bundle, lines: isolated, reduced: c.u, fiberDegree: fdeg, wavelengthDegree: o.sigmaDegree,
+                                          clip: o.clipSigma, x: { ($0.sigmaXRatio!, $0.sigmaXRatioError!) },
+                                          y: { ($0.sigmaYRatio!, $0.sigmaYRatioError!) })
+                else { continue }
+                for f in bundle.fibers {
+                    (c.sx[f], c.sy[f]) = fit.coefficients(at: bundle.t(f))
                     c.sigmaFitted[f] = true
                     c.nsigmaLines[f] = isolated[f].count
                 }
@@ -350,17 +376,6 @@ func fillFromNeighbours(_ coef: [[Double]], _ ok: [Bool], fallback: [Double]) ->
         }
     }
     return out
-}
-
-/// map over 0..<count on `ncpu` threads (fiber i on thread i mod ncpu); the result does not depend on ncpu.
-func parallelFibers<T>(_ count: Int, ncpu: Int, _ body: @Sendable (Int) -> T) -> [T] {
-    let out = IndexedResults<T>(count: count)
-    let nt = max(1, min(ncpu, count))
-    DispatchQueue.concurrentPerform(iterations: nt) { t in
-        var i = t
-        while i < count { out.set(i, body(i)); i += nt }
-    }
-    return out.all()
 }
 
 /// The fibers in bundles of `size` (the last may be shorter), each with the fiber coordinate mapped to [-1, 1] across

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The outcome of running a task graph.
 public struct RunSummary: Sendable, Codable {
@@ -140,23 +141,24 @@ public final class LocalRunner {
     }
 }
 
-/// Exit statuses of finished subprocesses, handed from their termination handlers to the scheduling loop.
-private final class CompletionQueue: @unchecked Sendable {
-    private let lock = NSLock()
+/// Exit statuses of finished subprocesses, handed from their termination handlers to the scheduling loop: a list
+/// under a mutex and a semaphore counting the statuses not yet taken (one signal per push).
+private final class CompletionQueue: Sendable {
+    private let items = Mutex<[(String, Int32)]>([])
     private let signal = DispatchSemaphore(value: 0)
-    private var items: [(String, Int32)] = []
 
     func push(_ name: String, _ status: Int32) {
-        lock.lock(); items.append((name, status)); lock.unlock()
+        items.withLock { $0.append((name, status)) }
         signal.signal()
     }
 
     /// Blocks until at least one process finished; returns all that did.
     func waitForSome() -> [(String, Int32)] {
         signal.wait()
-        lock.lock(); defer { lock.unlock() }
-        let batch = items
-        items.removeAll()
+        let batch = items.withLock { taken in
+            defer { taken.removeAll() }
+            return taken
+        }
         // Consume the extra signals of the items taken in this batch.
         for _ in 1..<max(1, batch.count) { signal.wait() }
         return batch

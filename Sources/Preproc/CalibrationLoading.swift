@@ -1,6 +1,7 @@
 import DESICore
 import FITS
 import Foundation
+import LinearAlgebra
 
 /// Where a calibration image comes from.
 public enum CalibrationSource: Sendable {
@@ -40,34 +41,44 @@ struct LoadedCalibrations: Sendable {
         if case .none = options.dark {} else if exptime == nil {
             throw DESIError.badFile(path: path, problem: "no EXPTIME keyword to scale the dark")
         }
-        final class Slots: @unchecked Sendable {
-            var images = [CalibrationImage?](repeating: nil, count: 4)
-            var dark: DarkImage?
-            var deps = [String?](repeating: nil, count: 4)
-            var errors = [Error?](repeating: nil, count: 4)
+        // One file per worker; every kind's outcome is kept, and the first error in the order of `kinds` is thrown.
+        let loaded = parallelMap(kinds.count, threads: kinds.count) { k in
+            Result { try loadOne(sources[k], key: kinds[k], config: config, exptime: exptime) }
         }
-        let slots = Slots()
-        DispatchQueue.concurrentPerform(iterations: 4) { k in
-            do {
-                let key = kinds[k]
-                let (file, dep) = try resolve(sources[k], key: key, config: config)
-                slots.deps[k] = dep
-                if key == "DARK", case .none = sources[k] { slots.deps[k] = nil }
-                guard let file else {
-                    if case .array(let a) = sources[k] {
-                        if key == "DARK" { slots.dark = DarkImage(rate: CalibrationPlane(a), ny: 0, nx: 0, exptime: exptime ?? 0) }
-                        else { slots.images[k] = CalibrationImage(data: CalibrationPlane(a), shape: [], source: "array") }
-                    }
-                    return
-                }
-                if key == "DARK" { slots.dark = try readDark(file, exptime: exptime ?? 0) }
-                else { slots.images[k] = try readHDU0(file, key: key) }
-            } catch { slots.errors[k] = error }
+        let slots = try loaded.map { try $0.get() }
+        out.bias = slots[0].image; out.pixflat = slots[2].image; out.mask = slots[3].image; out.dark = slots[1].dark
+        switch options.dark {
+        case .file(let f): out.darkSource = f
+        case .fromConfig: out.darkSource = config?.file("DARK") ?? "config"
+        default: break
         }
-        for e in slots.errors { if let e { throw e } }
-        out.bias = slots.images[0]; out.pixflat = slots.images[2]; out.mask = slots.images[3]; out.dark = slots.dark
-        if case .file(let f) = options.dark { out.darkSource = f } else if case .fromConfig = options.dark { out.darkSource = config?.file("DARK") ?? "config" }
-        for k in 0..<4 { if let d = slots.deps[k] { out.dependency["CCD_CALIB_\(kinds[k])"] = d } }
+        for k in 0..<4 { if let d = slots[k].dependency { out.dependency["CCD_CALIB_\(kinds[k])"] = d } }
+        return out
+    }
+
+    /// One calibration as read: the image (the dark's model for DARK) and its dependency version (nil: no keyword).
+    private struct Loaded: Sendable {
+        var image: CalibrationImage?
+        var dark: DarkImage?
+        var dependency: String?
+    }
+
+    /// Reads the calibration `key` from `source`.
+    private static func loadOne(_ source: CalibrationSource, key: String, config: CalibrationConfig?,
+                                exptime: Double?) throws -> Loaded {
+        var out = Loaded()
+        let (file, dep) = try resolve(source, key: key, config: config)
+        out.dependency = dep
+        if key == "DARK", case .none = source { out.dependency = nil }
+        guard let file else {
+            if case .array(let a) = source {
+                if key == "DARK" { out.dark = DarkImage(rate: CalibrationPlane(a), ny: 0, nx: 0, exptime: exptime ?? 0) }
+                else { out.image = CalibrationImage(data: CalibrationPlane(a), shape: [], source: "array") }
+            }
+            return out
+        }
+        if key == "DARK" { out.dark = try readDark(file, exptime: exptime ?? 0) }
+        else { out.image = try readHDU0(file, key: key) }
         return out
     }
 
@@ -93,10 +104,15 @@ struct LoadedCalibrations: Sendable {
     static func readHDU0(_ file: String, key: String) throws -> CalibrationImage {
         let what = key.lowercased()
         let hdus: Int
-        do { hdus = try FITSFile.open(file).hduCount } catch { throw DESIError.badFile(path: file, problem: "cannot open \(what) calibration: \(error)") }
+        do { hdus = try FITSFile.open(file).hduCount } catch {
+            throw DESIError.badFile(path: file, problem: "cannot open \(what) calibration: \(error)")
+        }
         do {
-            if let r = try CalibrationPlane.read(path: file, index: 0) { return CalibrationImage(data: r.plane, shape: r.shape, source: file) }
-            if hdus > 1, let r = try CalibrationPlane.read(path: file, index: 1) { return CalibrationImage(data: r.plane, shape: r.shape, source: file) }
+            for index in hdus > 1 ? [0, 1] : [0] {
+                if let r = try CalibrationPlane.read(path: file, index: index) {
+                    return CalibrationImage(data: r.plane, shape: r.shape, source: file)
+                }
+            }
         } catch let e as DESIError { throw e } catch {
             throw DESIError.badFile(path: file, problem: "cannot read the \(what) calibration image: \(error)")
         }

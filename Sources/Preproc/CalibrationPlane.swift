@@ -38,62 +38,51 @@ struct CalibrationPlane: @unchecked Sendable {
         }
     }
 
+    /// Value i, exactly.
     @inline(__always)
-    subscript(_ i: Int) -> Double {
-        switch kind {
-        case .float32: return Double(base.load(fromByteOffset: i &* 4, as: Float.self))
-        case .float64: return base.load(fromByteOffset: i &* 8, as: Double.self)
-        case .int32: return Double(base.load(fromByteOffset: i &* 4, as: Int32.self))
-        case .float32BE: return Double(Float(bitPattern: UInt32(bigEndian: base.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))))
-        case .float64BE: return Double(bitPattern: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self)))
-        case .int32BE: return Double(Int32(bitPattern: UInt32(bigEndian: base.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))))
-        case .int16BE: return Double(Int16(bitPattern: UInt16(bigEndian: base.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))))
-        case .uint16BE: return Double(Int(Int16(bitPattern: UInt16(bigEndian: base.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)))) + 32768)
-        }
-    }
+    subscript(_ i: Int) -> Double { element(i) }
 
     /// Values start ..< start + out.count, converted with one type dispatch for the whole run.
     @inline(__always)
-    func values(from start: Int, into out: UnsafeMutableBufferPointer<Double>) {
-        let n = out.count
-        switch kind {
-        case .float32:
-            let p = base.assumingMemoryBound(to: Float.self) + start
-            for i in 0..<n { out[i] = Double(p[i]) }
-        case .float32BE:
-            let p = base.assumingMemoryBound(to: UInt32.self) + start
-            for i in 0..<n { out[i] = Double(Float(bitPattern: UInt32(bigEndian: p[i]))) }
-        default:
-            for i in 0..<n { out[i] = self[start + i] }
-        }
-    }
+    func values(from start: Int, into out: UnsafeMutableBufferPointer<Double>) { convert(from: start, into: out) }
 
     /// Mask bits of a mask image (as desispec: the value as an integer, its low 32 bits).
     @inline(__always)
-    func bits(_ i: Int) -> UInt32 {
-        switch kind {
-        case .int32: return UInt32(bitPattern: base.load(fromByteOffset: i &* 4, as: Int32.self))
-        case .int32BE: return UInt32(bigEndian: base.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
-        case .int16BE: return UInt32(truncatingIfNeeded: Int64(Int16(bitPattern: UInt16(bigEndian: base.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)))))
-        case .uint16BE: return UInt32(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)) ^ 0x8000)
-        default: return UInt32(truncatingIfNeeded: Int64(self[i]))
-        }
-    }
+    func bits(_ i: Int) -> UInt32 { element(i) }
 
     /// Mask bits of values start ..< start + out.count, with one type dispatch for the whole run.
     @inline(__always)
-    func bits(from start: Int, into out: UnsafeMutableBufferPointer<UInt32>) {
-        let n = out.count
+    func bits(from start: Int, into out: UnsafeMutableBufferPointer<UInt32>) { convert(from: start, into: out) }
+
+    /// Values start ..< start + out.count as `T`: one type dispatch, then one loop over the run in the storage type.
+    @inline(__always)
+    private func convert<T: PlaneElement>(from start: Int, into out: UnsafeMutableBufferPointer<T>) {
         switch kind {
-        case .int32BE:
-            let p = base.assumingMemoryBound(to: UInt32.self) + start
-            for i in 0..<n { out[i] = UInt32(bigEndian: p[i]) }
-        case .int16BE:
-            let p = base.assumingMemoryBound(to: UInt16.self) + start
-            for i in 0..<n { out[i] = UInt32(bitPattern: Int32(Int16(bitPattern: UInt16(bigEndian: p[i])))) }
-        default:
-            for i in 0..<n { out[i] = bits(start + i) }
+        case .float32: run(start, out, Float.self) { T(plane: $0) }
+        case .float64: run(start, out, Double.self) { T(plane: $0) }
+        case .int32: run(start, out, Int32.self) { T(plane: $0) }
+        case .float32BE: run(start, out, UInt32.self) { T(plane: Float(bitPattern: UInt32(bigEndian: $0))) }
+        case .float64BE: run(start, out, UInt64.self) { T(plane: Double(bitPattern: UInt64(bigEndian: $0))) }
+        case .int32BE: run(start, out, UInt32.self) { T(plane: Int32(bitPattern: UInt32(bigEndian: $0))) }
+        case .int16BE: run(start, out, UInt16.self) { T(plane: Int16(bitPattern: UInt16(bigEndian: $0))) }
+        case .uint16BE: run(start, out, UInt16.self) { T(planeOffsetInt16: UInt16(bigEndian: $0)) }
         }
+    }
+
+    /// Element i as `T` (a run of one).
+    @inline(__always)
+    private func element<T: PlaneElement>(_ i: Int) -> T {
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { one in
+            convert(from: i, into: one)
+            return one[0]
+        }
+    }
+
+    /// out[i] = convert(element start + i), the plane's storage read as `S`.
+    @inline(__always)
+    private func run<S, T>(_ start: Int, _ out: UnsafeMutableBufferPointer<T>, _: S.Type, _ convert: (S) -> T) {
+        let p = base.assumingMemoryBound(to: S.self) + start
+        for i in 0..<out.count { out[i] = convert(p[i]) }
     }
 
     /// Whether every value is exactly 0 (stops at the first that is not).
@@ -135,4 +124,31 @@ struct CalibrationPlane: @unchecked Sendable {
     private init(base: UnsafeRawPointer, kind: Kind, count: Int, owner: AnyObject) {
         self.base = base; self.kind = kind; self.count = count; self.owner = owner
     }
+}
+
+/// What the values of a calibration plane convert to, from each storage type: Double (the values, exactly) or UInt32
+/// (mask bits: the value as an integer, its low 32 bits, as desispec).
+protocol PlaneElement {
+    init(plane v: Float)
+    init(plane v: Double)
+    init(plane v: Int32)
+    init(plane v: Int16)
+    /// An unsigned 16-bit value stored as Int16 with BZERO 32768 (`v` is the stored bit pattern).
+    init(planeOffsetInt16 v: UInt16)
+}
+
+extension Double: PlaneElement {
+    @inline(__always) init(plane v: Float) { self = Double(v) }
+    @inline(__always) init(plane v: Double) { self = v }
+    @inline(__always) init(plane v: Int32) { self = Double(v) }
+    @inline(__always) init(plane v: Int16) { self = Double(v) }
+    @inline(__always) init(planeOffsetInt16 v: UInt16) { self = Double(Int(Int16(bitPattern: v)) + 32768) }
+}
+
+extension UInt32: PlaneElement {
+    @inline(__always) init(plane v: Float) { self = UInt32(truncatingIfNeeded: Int64(Double(v))) }
+    @inline(__always) init(plane v: Double) { self = UInt32(truncatingIfNeeded: Int64(v)) }
+    @inline(__always) init(plane v: Int32) { self = UInt32(bitPattern: v) }
+    @inline(__always) init(plane v: Int16) { self = UInt32(bitPattern: Int32(v)) }
+    @inline(__always) init(planeOffsetInt16 v: UInt16) { self = UInt32(v ^ 0x8000) }
 }

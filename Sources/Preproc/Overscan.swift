@@ -44,7 +44,7 @@ public enum Overscan {
     public static func step(_ perRow: [Double], medianSize: Int = 7, edgeMargin: Int = 50) -> Double {
         let n = perRow.count
         guard n > 2 * edgeMargin else { return 0 }
-        let m = Statistics.medianFilter(perRow, size: medianSize)
+        let m = Smoothing.medianFilter(perRow, size: medianSize, boundary: .reflect)
         var diff = [Double](repeating: 0, count: n)
         for i in 0..<(n - 1) { diff[i] = m[i + 1] - m[i] }
         let part = diff[edgeMargin..<(n - edgeMargin)]
@@ -69,8 +69,8 @@ public enum Overscan {
             for c in cols { m = max(m, raw[r * rawNx + c]) }
             active[k] = m
         }
-        let smoothActive = Statistics.medianFilter(active, size: smooth)
-        let smoothOverscan = Statistics.medianFilter(perRow, size: 20)
+        let smoothActive = Smoothing.medianFilter(active, size: smooth, boundary: .reflect)
+        let smoothOverscan = Smoothing.medianFilter(perRow, size: 20, boundary: .reflect)
         var bad = (0..<n).map { active[$0] - smoothActive[$0] > threshold && abs(perRow[$0] - smoothOverscan[$0]) > 2 }
         for _ in 0..<2 {
             let old = bad

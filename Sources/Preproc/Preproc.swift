@@ -69,7 +69,9 @@ public enum Preprocessor {
         }
         var missing: [String] = []
         for k in ["CAMERA", "EXPID"] where header[k] == nil { missing.append(k) }
-        if !missing.isEmpty { throw DESIError.badFile(path: path, problem: "missing keywords \(missing.joined(separator: " ")) in the camera header") }
+        if !missing.isEmpty {
+            throw DESIError.badFile(path: path, problem: "missing keywords \(missing.joined(separator: " ")) in the camera header")
+        }
         let cameraName = header.string("CAMERA")!.trimmingCharacters(in: .whitespaces).lowercased()
         guard let camera = Camera(cameraName) else {
             throw DESIError.badFile(path: path, problem: "CAMERA='\(cameraName)' is not a DESI camera (b0..z9)")
@@ -79,7 +81,8 @@ public enum Preprocessor {
             throw DESIError.badFile(path: path, problem: "raw image has \(raw.data.count) values, shape needs \(raw.ny * raw.nx)")
         }
         if let bad = firstNonFinite(raw.data) {
-            throw DESIError.badFile(path: path, problem: "raw image holds a non-finite value at row \(bad / raw.nx), column \(bad % raw.nx)")
+            let at = "row \(bad / raw.nx), column \(bad % raw.nx)"
+            throw DESIError.badFile(path: path, problem: "raw image holds a non-finite value at \(at)")
         }
         var useOverscanRow = options.useOverscanRow
         if let c = cfg, let v = c.bool("USE_ORSEC") { useOverscanRow = v }
@@ -96,7 +99,8 @@ public enum Preprocessor {
         if let b = cal.bias {
             let shape = b.shape.isEmpty && b.data.count == rawCount ? [raw.ny, raw.nx] : b.shape
             guard b.data.count == rawCount, shape == [raw.ny, raw.nx] else {
-                throw DESIError.mismatch("bias \(b.source) has shape \(b.shape.isEmpty ? [b.data.count] : b.shape), raw image is [\(raw.ny), \(raw.nx)]")
+                let given = b.shape.isEmpty ? [b.data.count] : b.shape
+                throw DESIError.mismatch("bias \(b.source) has shape \(given), raw image is [\(raw.ny), \(raw.nx)]")
             }
         }
         var dark: DarkImage? = nil
@@ -108,9 +112,13 @@ public enum Preprocessor {
             }
             if d.ny == ny && d.nx == nx { darkTrimmed = true }
             else if d.ny == raw.ny && d.nx == raw.nx { darkTrimmed = false }
-            else { throw DESIError.mismatch("dark \(cal.darkSource) has shape [\(d.ny), \(d.nx)]; raw is [\(raw.ny), \(raw.nx)], preproc [\(ny), \(nx)]") }
+            else {
+                let shapes = "raw is [\(raw.ny), \(raw.nx)], preproc [\(ny), \(nx)]"
+                throw DESIError.mismatch("dark \(cal.darkSource) has shape [\(d.ny), \(d.nx)]; \(shapes)")
+            }
             if d.isAllZero {
-                notes.append(d.exptime == 0 ? "dark model for exptime=0 is all zeros; not applied" : "dark model unexpectedly all zeros; not applied")
+                notes.append(d.exptime == 0 ? "dark model for exptime=0 is all zeros; not applied"
+                                            : "dark model unexpectedly all zeros; not applied")
             } else {
                 dark = d
             }
@@ -119,14 +127,16 @@ public enum Preprocessor {
         if let m = cal.mask {
             let shape = m.shape.isEmpty && m.data.count == ny * nx ? [ny, nx] : m.shape
             guard shape == [ny, nx], m.data.count == ny * nx else {
-                throw DESIError.mismatch("mask \(m.source) has shape \(m.shape.isEmpty ? [m.data.count] : m.shape), image is [\(ny), \(nx)]")
+                let given = m.shape.isEmpty ? [m.data.count] : m.shape
+                throw DESIError.mismatch("mask \(m.source) has shape \(given), image is [\(ny), \(nx)]")
             }
         }
         if let p = cal.pixflat {
             let shape = p.shape.isEmpty && p.data.count == ny * nx ? [ny, nx] : p.shape
             guard shape == [ny, nx], p.data.count == ny * nx else {
                 // desispec fails on the pixel flat only after the amplifiers: same message, earlier
-                throw DESIError.mismatch("pixflat \(p.source) has shape \(p.shape.isEmpty ? [p.data.count] : p.shape), image is [\(ny), \(nx)]")
+                let given = p.shape.isEmpty ? [p.data.count] : p.shape
+                throw DESIError.mismatch("pixflat \(p.source) has shape \(given), image is [\(ny), \(nx)]")
             }
         }
 
@@ -134,27 +144,22 @@ public enum Preprocessor {
         return try raw.data.withUnsafeBufferPointer { rawP in
             let pixels = RawPixels(raw: rawP, bias: biasP)
             // per amplifier: overscan level per row, read noise, gain, saturation (independent, in parallel)
-            var plans = [AmplifierPlan?](repeating: nil, count: sections.count)
             let hdr = header, useRow = useOverscanRow, darkImage = dark, trimmed = darkTrimmed
             let calibMask = maskP
-            plans.withUnsafeMutableBufferPointer { pb in
-                nonisolated(unsafe) let out = pb
-                DispatchQueue.concurrentPerform(iterations: sections.count) { ai in
-                    var plan = AmplifierPlan.measure(sections[ai], raw: pixels, rawNx: rawNx, nx: nx, header: hdr, config: cfg,
-                                                     options: options, useOverscanRow: useRow, calibMask: calibMask)
-                    if let d = darkImage {
-                        // the dark frame's own noise over the amplifier (desispec: calc_overscan of the trimmed dark)
-                        let a = sections[ai], g = plan.gain
-                        plan.darkNoise = trimmed
-                            ? RobustLevel.level(rows: a.ccd.rows.count, cols: a.ccd.cols.count) { r, buf in
-                                d.values(row: a.ccd.rows.lowerBound + r, from: a.ccd.cols.lowerBound, scale: 1, into: buf) }.readnoise
-                            : RobustLevel.level(rows: a.data.rows.count, cols: a.data.cols.count) { r, buf in
-                                d.values(row: a.data.rows.lowerBound + r, from: a.data.cols.lowerBound, scale: g, into: buf) }.readnoise
-                    }
-                    out[ai] = plan
+            let amps = parallelMap(sections.count) { ai in
+                var plan = AmplifierPlan.measure(sections[ai], raw: pixels, rawNx: rawNx, nx: nx, header: hdr, config: cfg,
+                                                 options: options, useOverscanRow: useRow, calibMask: calibMask)
+                if let d = darkImage {
+                    // the dark frame's own noise over the amplifier (desispec: calc_overscan of the trimmed dark)
+                    let a = sections[ai], g = plan.gain
+                    plan.darkNoise = trimmed
+                        ? RobustLevel.level(rows: a.ccd.rows.count, cols: a.ccd.cols.count) { r, buf in
+                            d.values(row: a.ccd.rows.lowerBound + r, from: a.ccd.cols.lowerBound, scale: 1, into: buf) }.readnoise
+                        : RobustLevel.level(rows: a.data.rows.count, cols: a.data.cols.count) { r, buf in
+                            d.values(row: a.data.rows.lowerBound + r, from: a.data.cols.lowerBound, scale: g, into: buf) }.readnoise
                 }
+                return plan
             }
-            let amps = plans.map { $0! }
             for p in amps {
                 for (k, v, c) in p.cards { header.set(k, v, comment: c) }
                 notes += p.notes
@@ -174,7 +179,8 @@ public enum Preprocessor {
                         guard a1 < 4, a2 < 4 else { continue }
                         let s1 = amps[a1].sections.ccd, s2 = amps[a2].sections.ccd
                         guard s1.rows.count == s2.rows.count, s1.cols.count == s2.cols.count else {
-                            throw DESIError.mismatch("crosstalk \(amps[a1].sections.name)->\(amps[a2].sections.name): amplifier regions differ in size")
+                            let pair = "\(amps[a1].sections.name)->\(amps[a2].sections.name)"
+                            throw DESIError.mismatch("crosstalk \(pair): amplifier regions differ in size")
                         }
                         crosstalk.append((a1, a2, k))
                     }
@@ -182,15 +188,17 @@ public enum Preprocessor {
             }
             if !options.nodarktrail, let c = cfg {
                 pass.trailKernels = amps.map { a in
-                    guard let amplitude = c.double("DARKTRAILAMP\(a.sections.name)"), let w = c.double("DARKTRAILWIDTH\(a.sections.name)") else { return [] }
-                    return DarkTrail.kernel(trailWidth: w, amplitude: amplitude)
+                    guard let t = c.darkTrail(amp: a.sections.name) else { return [] }
+                    return DarkTrail.kernel(trailWidth: t.width, amplitude: t.amplitude)
                 }
             }
-            for (a1, a2, k) in crosstalk { notes.append("correct for crosstalk=\(k) from amp \(amps[a1].sections.name) into \(amps[a2].sections.name)") }
+            for (a1, a2, k) in crosstalk {
+                notes.append("correct for crosstalk=\(k) from amp \(amps[a1].sections.name) into \(amps[a2].sections.name)")
+            }
             if !options.nodarktrail, let c = cfg {
                 for a in amps {
-                    guard let amplitude = c.double("DARKTRAILAMP\(a.sections.name)"), let w = c.double("DARKTRAILWIDTH\(a.sections.name)") else { continue }
-                    notes.append("amp \(a.sections.name): removing dark trails with width=\(w) and amplitude=\(amplitude)")
+                    guard let t = c.darkTrail(amp: a.sections.name) else { continue }
+                    notes.append("amp \(a.sections.name): removing dark trails with width=\(t.width) and amplitude=\(t.amplitude)")
                 }
             }
             if let d = cal.dependency["CCD_CALIB_PIXFLAT"] { header.addDependency(name: "CCD_CALIB_PIXFLAT", version: d) }
@@ -206,7 +214,10 @@ public enum Preprocessor {
             defer { image?.deallocate() }
             if let img = image {
                 pass.gainImage(into: img)
-                for (a1, a2, k) in crosstalk { Crosstalk.correct(img, nx: nx, from: amps[a1].sections.ccd, fromIndex: a1, to: amps[a2].sections.ccd, toIndex: a2, fraction: k) }
+                for (a1, a2, k) in crosstalk {
+                    Crosstalk.correct(img, nx: nx, from: amps[a1].sections.ccd, fromIndex: a1, to: amps[a2].sections.ccd, toIndex: a2,
+                                      fraction: k)
+                }
                 clock.lap("crosstalk")
             }
             pix.withUnsafeMutableBufferPointer { pb in
@@ -220,7 +231,7 @@ public enum Preprocessor {
             // primary-header keywords complete the image header
             header.merge(raw.primaryHeader.filteringStructural())
             let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
-            let sideWork = alongsideCosmicRays.map { work in ConcurrentTask { try work(final) } }
+            let sideWork = alongsideCosmicRays.map { work in BackgroundTask { try work(final) } }
             var ncosmic = 0
             if cosmics {
                 let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
@@ -238,7 +249,7 @@ public enum Preprocessor {
             }
             if !mask.contains(0) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
             if let sideWork {
-                try sideWork.wait()
+                try sideWork.value()
                 clock.lap("rest of the work alongside the cosmic-ray search")
             }
             let out = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
@@ -267,9 +278,9 @@ enum Crosstalk {
         let flip1: [[Int]] = [[1, -1, 1, -1], [-1, 1, -1, 1], [1, -1, 1, -1], [-1, 1, -1, 1]]
         let nr = s1.rows.count, nc = s1.cols.count
         let flipRows = flip0[a1][a2] == -1, flipCols = flip1[a1][a2] == -1
-        nonisolated(unsafe) let img = image
+        let img = SharedBuffer(image)
         let blocks = max(1, min(64, nr))
-        DispatchQueue.concurrentPerform(iterations: blocks) { b in
+        parallelFor(blocks) { b in
             for i in (nr * b / blocks)..<(nr * (b + 1) / blocks) {
                 let si = flipRows ? nr - 1 - i : i
                 let dst = (s2.rows.lowerBound + i) * nx + s2.cols.lowerBound
@@ -283,22 +294,11 @@ enum Crosstalk {
     }
 }
 
-/// Work started on another thread at once; `wait` blocks until it is done and rethrows its error.
-final class ConcurrentTask: @unchecked Sendable {
-    private let group = DispatchGroup()
-    private var error: Error?
-
-    init(_ work: @escaping @Sendable () throws -> Void) {
-        group.enter()
-        Thread.detachNewThread { [self] in
-            do { try work() } catch { self.error = error }
-            group.leave()
-        }
-    }
-
-    func wait() throws {
-        group.wait()
-        if let error { throw error }
+/// The dark-trail correction of amplifier `amp` in a calibration config (DARKTRAILAMP*, DARKTRAILWIDTH*), nil: none.
+extension CalibrationConfig {
+    func darkTrail(amp: String) -> (amplitude: Double, width: Double)? {
+        guard let amplitude = double("DARKTRAILAMP\(amp)"), let width = double("DARKTRAILWIDTH\(amp)") else { return nil }
+        return (amplitude, width)
     }
 }
 
@@ -316,18 +316,17 @@ struct StepClock {
 /// Index of the first non-finite value, checked in parallel blocks.
 func firstNonFinite(_ a: [Float]) -> Int? {
     let blocks = max(1, min(64, a.count / 65536))
-    var firsts = [Int](repeating: Int.max, count: blocks)
-    a.withUnsafeBufferPointer { ap in
-    firsts.withUnsafeMutableBufferPointer { fp in
-        nonisolated(unsafe) let src = ap, out = fp
-        DispatchQueue.concurrentPerform(iterations: blocks) { b in
+    let firsts = a.withUnsafeBufferPointer { ap in
+        nonisolated(unsafe) let src = ap
+        return parallelMap(blocks) { b -> Int in
             let lo = src.count * b / blocks, hi = src.count * (b + 1) / blocks
             // a value is not finite when its exponent bits are all set: a max-reduction over integers vectorises
             var e: UInt32 = 0
             for i in lo..<hi { e = max(e, src[i].bitPattern & 0x7f80_0000) }
-            if e == 0x7f80_0000 { out[b] = (lo..<hi).first { !src[$0].isFinite } ?? Int.max }
+            guard e == 0x7f80_0000 else { return Int.max }
+            return (lo..<hi).first { !src[$0].isFinite } ?? Int.max
         }
-    }}
+    }
     let m = firsts.min()!
     return m == Int.max ? nil : m
 }

@@ -44,7 +44,7 @@ public enum TemplateFitter {
     static let ismLines: [Double] = [3934.77, 3969.59]
 
     /// desispec applySmoothingFilter: median filter of width 200 with zero padding.
-    static func smooth(_ x: [Double], width: Int = 200) -> [Double] { Smoothing.medianFilterZeroPadded(x, size: width) }
+    static func smooth(_ x: [Double], width: Int = 200) -> [Double] { Smoothing.medianFilter(x, size: width, boundary: .constant(0)) }
 
     // MARK: redshift
 
@@ -321,7 +321,7 @@ public enum TemplateFitter {
         for t in 0..<nt where coef[t] > 0 { for j in 0..<model.count { model[j] += coef[t] * tflux[t][j] } }
         for r in camRange {
             let calib = r.map { j in dataFlux[j] * dataCont[j] / (model[j] == 0 ? 1 : model[j]) }
-            let sc = Smoothing.medianFilterZeroPadded(calib, size: 400).map { max($0, 0) }
+            let sc = Smoothing.medianFilter(calib, size: 400, boundary: .constant(0)).map { max($0, 0) }
             for t in 0..<nt {
                 var seg = [Double](repeating: 0, count: r.count)
                 for (k, j) in r.enumerated() { tflux[t][j] *= sc[k]; seg[k] = tflux[t][j] }

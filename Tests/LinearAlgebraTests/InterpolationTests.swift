@@ -85,6 +85,38 @@ final class LinearInterpolationTests: XCTestCase {
     func testTrapezoidAndMedianFilter() {
         XCTAssertEqual(Integration.trapz([0, 1, 4], [0, 1, 2]), 0.5 + 2.5)
         // zero padding: the ends see zeros; size 3 takes the middle of (0, 5, 1), (5, 1, 9), (1, 9, 0)
-        XCTAssertEqual(Smoothing.medianFilterZeroPadded([5, 1, 9], size: 3), [1, 5, 1])
+        XCTAssertEqual(Smoothing.medianFilter([5, 1, 9], size: 3, boundary: .constant(0)), [1, 5, 1])
+        // reflect: (5, 5, 1), (5, 1, 9), (1, 9, 9)
+        XCTAssertEqual(Smoothing.medianFilter([5, 1, 9], size: 3, boundary: .reflect), [5, 5, 9])
+    }
+
+    /// Both boundary modes against the sorted windows written out (even and odd sizes, sizes beyond the data, ties).
+    func testMedianFilterMatchesSortedWindows() {
+        var state: UInt64 = 12345
+        func next() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 60)   // 16 levels: many ties
+        }
+        for n in [1, 2, 7, 60] {
+            let x = (0..<n).map { _ in next() - 5 }
+            for size in [2, 3, 7, 20, 150] {
+                for boundary in [Smoothing.Boundary.reflect, .constant(0), .constant(2.5)] {
+                    let filtered = Smoothing.medianFilter(x, size: size, boundary: boundary)
+                    for i in 0..<n {
+                        let window = (0..<size).map { k -> Double in
+                            let j = i - size / 2 + k
+                            if j >= 0 && j < n { return x[j] }
+                            switch boundary {
+                            case .constant(let c): return c
+                            case .reflect:
+                                let m = ((j % (2 * n)) + 2 * n) % (2 * n)
+                                return m < n ? x[m] : x[2 * n - 1 - m]
+                            }
+                        }
+                        XCTAssertEqual(filtered[i], window.sorted()[size / 2], "n \(n) size \(size) index \(i) \(boundary)")
+                    }
+                }
+            }
+        }
     }
 }

@@ -48,4 +48,12 @@ final class ParallelTests: XCTestCase {
         let taken = parallelMap(64, threads: 8) { _ in (0..<100).map { _ in counter.next() } }
         XCTAssertEqual(Set(taken.flatMap { $0 }), Set(0..<6400))
     }
+
+    func testBackgroundTaskGivesItsResultOrItsError() {
+        let sum = BackgroundTask { (1...1000).reduce(0, +) }
+        XCTAssertEqual(try sum.value(), 500_500)
+        XCTAssertEqual(try sum.value(), 500_500)
+        let failing = BackgroundTask { () throws -> Int in throw Failure(index: 7) }
+        XCTAssertThrowsError(try failing.value()) { e in XCTAssertEqual(e as? Failure, Failure(index: 7)) }
+    }
 }

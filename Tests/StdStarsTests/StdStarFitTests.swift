@@ -27,7 +27,7 @@ final class StdStarFitTests: XCTestCase {
         var g = SplitMix64(seed: 3)
         let x = (0..<300).map { _ in g.uniform() }
         for size in [5, 200, 40] {
-            let fast = Smoothing.medianFilterZeroPadded(x, size: size)
+            let fast = Smoothing.medianFilter(x, size: size, boundary: .constant(0))
             for i in stride(from: 0, to: 300, by: 7) {
                 var w = (0..<size).map { k -> Double in let j = i - size / 2 + k; return (j >= 0 && j < 300) ? x[j] : 0 }
                 w.sort()
