@@ -6,24 +6,27 @@ extension FiberFlat {
     public static func read(_ path: String) throws -> FiberFlat {
         let f = try FITSFile.open(path)
         defer { try? f.close() }
+        try ProductFileChecks.uniqueHDUNames(f, path: path)
         try f.moveTo(index: 0)
         let img = try f.readImage(as: Double.self)
         guard img.shape.count == 2 else {
             throw DESIError.badFile(path: path, problem: "HDU 0 (FIBERFLAT) has shape \(img.shape), expected [nspec, nwave]")
         }
-        for name in ["IVAR", "MASK", "MEANSPEC", "WAVELENGTH"] where !f.hasHDU(name) {
-            throw DESIError.badFile(path: path, problem: "no \(name) HDU: not a fiber flat file")
-        }
+        let nspec = img.shape[0], nwave = img.shape[1]
+        try ProductFileChecks.requireHDUs(["IVAR", "MASK", "MEANSPEC", "WAVELENGTH"], in: f, path: path, product: "fiber flat")
         let ivar = try f.readImage("IVAR", as: Double.self)
+        try ProductFileChecks.shape(ivar.shape, of: "IVAR", is: img.shape, as: "FIBERFLAT", path: path)
         let mask = try f.readImage("MASK", as: UInt32.self)
+        try ProductFileChecks.shape(mask.shape, of: "MASK", is: img.shape, as: "FIBERFLAT", path: path)
         let meanspec = try f.readImage("MEANSPEC", as: Double.self)
+        try ProductFileChecks.count(meanspec.count, of: "MEANSPEC", is: nwave, what: "one per column of FIBERFLAT", path: path)
         let wave = try f.readImage("WAVELENGTH", as: Double.self)
-        guard wave.count == img.shape[1], ivar.shape == img.shape, mask.shape == img.shape, meanspec.count == wave.count else {
-            let shapes = "FIBERFLAT \(img.shape), IVAR \(ivar.shape), MASK \(mask.shape), MEANSPEC \(meanspec.shape)"
-            throw DESIError.badFile(path: path, problem: "HDU shapes disagree: \(shapes), WAVELENGTH \(wave.shape)")
-        }
+        try ProductFileChecks.wavelengths(wave.data, count: nwave, as: "FIBERFLAT", path: path)
         var fibermap: Fibermap?
-        if f.hasHDU("FIBERMAP") { fibermap = Fibermap(table: try f.readTable("FIBERMAP")) }
+        if f.hasHDU("FIBERMAP") {
+            fibermap = try ProductFileChecks.fibermap(try f.readTable("FIBERMAP"), rows: nspec, what: "one per spectrum of FIBERFLAT",
+                                                      path: path)
+        }
         let chi2 = img.header.double("CHI2PDF")
         do {
             return try FiberFlat(wave: wave.data, flat: img.data, ivar: ivar.data, mask: mask.data, meanspec: meanspec.data,

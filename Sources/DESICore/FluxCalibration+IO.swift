@@ -22,20 +22,34 @@ extension FluxCalibration {
         }
     }
 
-    /// Reads a fluxcalib file (ours or desispec's).
+    /// Reads a fluxcalib file (ours or desispec's): FLUXCALIB [nspec, nwave], IVAR and MASK of its shape,
+    /// WAVELENGTH, and FIBERCORR (one row per spectrum) and STDSTAR_FIBERMAP (one row per star) when present.
     public static func read(_ path: String) throws -> FluxCalibration {
         let f = try FITSFile.open(path)
+        defer { try? f.close() }
+        try ProductFileChecks.uniqueHDUNames(f, path: path)
         try f.moveTo(index: 0)
         let c = try f.readImage(as: Float.self)
         guard c.shape.count == 2 else { throw DESIError.badFile(path: path, problem: "FLUXCALIB should be 2-D, got shape \(c.shape)") }
+        let nspec = c.shape[0], nwave = c.shape[1]
+        try ProductFileChecks.requireHDUs(["IVAR", "MASK", "WAVELENGTH"], in: f, path: path, product: "flux calibration")
         let iv = try f.readImage("IVAR", as: Float.self)
+        try ProductFileChecks.shape(iv.shape, of: "IVAR", is: c.shape, as: "FLUXCALIB", path: path)
         let m = try f.readImage("MASK", as: UInt32.self)
+        try ProductFileChecks.shape(m.shape, of: "MASK", is: c.shape, as: "FLUXCALIB", path: path)
         let w = try f.readImage("WAVELENGTH", as: Double.self).data
-        guard w.count == c.shape[1], iv.data.count == c.data.count, m.data.count == c.data.count else {
-            throw DESIError.badFile(path: path, problem: "IVAR/MASK/WAVELENGTH do not match FLUXCALIB shape \(c.shape)")
+        try ProductFileChecks.wavelengths(w, count: nwave, as: "FLUXCALIB", path: path)
+        var fc: FITSTable?
+        if f.hasHDU("FIBERCORR") {
+            let t = try f.readTable("FIBERCORR")
+            try ProductFileChecks.rows(t, of: "FIBERCORR", is: nspec, what: "one per spectrum of FLUXCALIB", path: path)
+            fc = t
         }
-        let fc = f.hasHDU("FIBERCORR") ? try f.readTable("FIBERCORR") : nil
-        let fm = f.hasHDU("STDSTAR_FIBERMAP") ? Fibermap(table: try f.readTable("STDSTAR_FIBERMAP")) : nil
+        var fm: Fibermap?
+        if f.hasHDU("STDSTAR_FIBERMAP") {
+            fm = try ProductFileChecks.fibermap(try f.readTable("STDSTAR_FIBERMAP"), of: "STDSTAR_FIBERMAP", rows: nil,
+                                                what: "one per standard star", path: path)
+        }
         return FluxCalibration(wave: w, calib: c.data, ivar: iv.data, mask: m.data, fiberCorr: fc, stdstarFibermap: fm, header: c.header)
     }
 }

@@ -34,3 +34,56 @@ extension Fibermap {
         }
     }
 }
+
+extension ProductFileChecks {
+    /// The HDUs a product cannot be read without are all there.
+    static func requireHDUs(_ names: [String], in f: FITSFile, path: String, product: String) throws {
+        for name in names where !f.hasHDU(name) {
+            throw DESIError.badFile(path: path, problem: "no \(name) HDU: not a \(product) file")
+        }
+    }
+
+    /// `hdu`'s image has the shape `expected`, the one `reference` gives it.
+    static func shape(_ shape: [Int], of hdu: String, is expected: [Int], as reference: String, path: String) throws {
+        guard shape == expected else {
+            throw DESIError.badFile(path: path, problem: "\(hdu) HDU has shape \(shape), expected \(expected) as \(reference)")
+        }
+    }
+
+    /// `hdu` holds `expected` values (`what`: what they are counted against, e.g. "one per spectrum of SKY").
+    static func count(_ count: Int, of hdu: String, is expected: Int, what: String, path: String) throws {
+        guard count == expected else {
+            throw DESIError.badFile(path: path, problem: "\(hdu) HDU has \(count) values, expected \(expected) (\(what))")
+        }
+    }
+
+    /// The table `hdu` has `expected` rows (`what`: what they are counted against).
+    static func rows(_ table: FITSTable, of hdu: String, is expected: Int, what: String, path: String) throws {
+        guard table.rowCount == expected else {
+            throw DESIError.badFile(path: path, problem: "\(hdu) HDU has \(table.rowCount) rows, expected \(expected) (\(what))")
+        }
+    }
+
+    /// A wavelength grid of `expected` finite values in strictly increasing order: the stages interpolate and
+    /// resample on it (binary searches, pixel widths), which assumes an ordered grid. O(nwave): no pixel is read.
+    static func wavelengths(_ wave: [Double], of hdu: String = "WAVELENGTH", count expected: Int, as reference: String,
+                            path: String) throws {
+        try count(wave.count, of: hdu, is: expected, what: "one per column of \(reference)", path: path)
+        if let bad = wave.firstIndex(where: { !$0.isFinite }) {
+            throw DESIError.badFile(path: path, problem: "\(hdu) HDU value \(bad) is \(wave[bad]), expected a finite wavelength")
+        }
+        if let bad = wave.indices.dropFirst().first(where: { wave[$0] <= wave[$0 - 1] }) {
+            throw DESIError.badFile(path: path, problem: "\(hdu) HDU is not increasing: value \(bad) is \(wave[bad]) "
+                                    + "after \(wave[bad - 1])")
+        }
+    }
+
+    /// A fibermap HDU of a product: `expected` rows (when given) and usable columns (`Fibermap.checkColumns`).
+    static func fibermap(_ table: FITSTable, of hdu: String = "FIBERMAP", rows expected: Int?, what: String,
+                         path: String) throws -> Fibermap {
+        if let expected { try rows(table, of: hdu, is: expected, what: what, path: path) }
+        let fibermap = Fibermap(table: table)
+        try fibermap.checkColumns(path: path, hdu: hdu)
+        return fibermap
+    }
+}

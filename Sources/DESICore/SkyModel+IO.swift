@@ -7,33 +7,56 @@ extension SkyModel {
     public static func read(_ path: String) throws -> SkyModel {
         let f = try FITSFile.open(path)
         defer { try? f.close() }
+        try ProductFileChecks.uniqueHDUNames(f, path: path)
         try f.moveTo(index: 0)
         let sky = try f.readImage(as: Double.self)
         guard sky.shape.count == 2 else {
             throw DESIError.badFile(path: path, problem: "HDU 0 (SKY) has shape \(sky.shape), expected [nspec, nwave]")
         }
-        for name in ["IVAR", "WAVELENGTH"] where !f.hasHDU(name) {
-            throw DESIError.badFile(path: path, problem: "no \(name) HDU: not a sky file")
-        }
+        let nspec = sky.shape[0], nwave = sky.shape[1]
+        try ProductFileChecks.requireHDUs(["IVAR", "WAVELENGTH"], in: f, path: path, product: "sky")
         let ivar = try f.readImage("IVAR", as: Double.self)
+        try ProductFileChecks.shape(ivar.shape, of: "IVAR", is: sky.shape, as: "SKY", path: path)
         let mask = f.hasHDU("MASK") ? try f.readImage("MASK", as: UInt32.self)
             : FITSImage(shape: sky.shape, data: [UInt32](repeating: 0, count: sky.count))
+        try ProductFileChecks.shape(mask.shape, of: "MASK", is: sky.shape, as: "SKY", path: path)
         let wave = try f.readImage("WAVELENGTH", as: Double.self)
-        guard ivar.shape == sky.shape, mask.shape == sky.shape, wave.count == sky.shape[1] else {
-            let shapes = "SKY \(sky.shape), IVAR \(ivar.shape), MASK \(mask.shape), WAVELENGTH \(wave.shape)"
-            throw DESIError.badFile(path: path, problem: "HDU shapes disagree: \(shapes)")
-        }
-        let stat = f.hasHDU("STATIVAR") ? try f.readImage("STATIVAR", as: Double.self).data : nil
-        let tc = f.hasHDU("THRPUTCORR") ? try f.readImage("THRPUTCORR", as: Double.self).data : nil
-        let tcm = f.hasHDU("THRPUTCORR_MOD") ? try f.readImage("THRPUTCORR_MOD", as: Double.self).data : nil
-        let tid = f.hasHDU("SKYTARGETID") ? try f.readImage("SKYTARGETID", as: Int64.self).data : nil
+        try ProductFileChecks.wavelengths(wave.data, count: nwave, as: "SKY", path: path)
+        let optional = try readOptionalHDUs(f, nspec: nspec, shape: sky.shape, path: path)
         do {
-            return try SkyModel(wave: wave.data, flux: sky.data, ivar: ivar.data, mask: mask.data, statIvar: stat,
-                                throughputCorrections: tc, throughputCorrectionsModel: tcm, skyTargetIDs: tid,
-                                nrej: sky.header.int("NREJ") ?? 0, header: sky.header)
+            return try SkyModel(wave: wave.data, flux: sky.data, ivar: ivar.data, mask: mask.data, statIvar: optional.stat,
+                                throughputCorrections: optional.tc, throughputCorrectionsModel: optional.tcm,
+                                skyTargetIDs: optional.tid, nrej: sky.header.int("NREJ") ?? 0, header: sky.header)
         } catch let e as DESIError {
             throw DESIError.badFile(path: path, problem: e.description)
         }
+    }
+
+    /// STATIVAR [nspec, nwave], THRPUTCORR and THRPUTCORR_MOD (one per fiber) and SKYTARGETID (the TARGETIDs of
+    /// the sky fibers used: at most one per fiber), as desispec.io.read_sky has them, where present.
+    private static func readOptionalHDUs(_ f: FITSFile, nspec: Int, shape: [Int], path: String) throws
+        -> (stat: [Double]?, tc: [Double]?, tcm: [Double]?, tid: [Int64]?) {
+        func perFiber(_ name: String) throws -> [Double]? {
+            guard f.hasHDU(name) else { return nil }
+            let values = try f.readImage(name, as: Double.self).data
+            try ProductFileChecks.count(values.count, of: name, is: nspec, what: "one per spectrum of SKY", path: path)
+            return values
+        }
+        var stat: [Double]?, tid: [Int64]?
+        if f.hasHDU("STATIVAR") {
+            let s = try f.readImage("STATIVAR", as: Double.self)
+            try ProductFileChecks.shape(s.shape, of: "STATIVAR", is: shape, as: "SKY", path: path)
+            stat = s.data
+        }
+        if f.hasHDU("SKYTARGETID") {
+            let t = try f.readImage("SKYTARGETID", as: Int64.self)
+            guard t.shape.count == 1, t.count <= nspec else {
+                throw DESIError.badFile(path: path, problem: "SKYTARGETID HDU has shape \(t.shape), expected at most "
+                                        + "\(nspec) values (one per sky fiber of SKY)")
+            }
+            tid = t.data
+        }
+        return (stat, try perFiber("THRPUTCORR"), try perFiber("THRPUTCORR_MOD"), tid)
     }
 
     /// Writes the sky model in DESI's layout (desispec.io.write_sky), atomically; `history` lines become

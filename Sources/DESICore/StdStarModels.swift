@@ -46,24 +46,35 @@ public struct StdStarModels: Sendable {
         }
     }
 
-    /// Reads a stdstars file (ours or desispec's): FLUX, WAVELENGTH, FIBERS, METADATA, and COEFF/FIBERMAP/
-    /// INPUT_FRAMES when present.
+    /// Reads a stdstars file (ours or desispec's): FLUX [nstar, nwave], WAVELENGTH, FIBERS and METADATA (one per
+    /// star), and COEFF [nstar, ntemplate], FIBERMAP (one row per star) and INPUT_FRAMES when present.
     public static func read(_ path: String) throws -> StdStarModels {
         let f = try FITSFile.open(path)
+        defer { try? f.close() }
+        try ProductFileChecks.uniqueHDUNames(f, path: path)
+        try ProductFileChecks.requireHDUs(["FLUX", "WAVELENGTH", "FIBERS", "METADATA"], in: f, path: path, product: "stdstars")
         let fl = try f.readImage("FLUX", as: Double.self)
-        let wave = try f.readImage("WAVELENGTH", as: Double.self).data
-        let fibers = try f.readImage("FIBERS", as: Int64.self).data.map { Int($0) }
-        guard fl.shape.count == 2, fl.shape[1] == wave.count, fl.shape[0] == fibers.count else {
-            let expected = "\(fibers.count) fibers x \(wave.count) wavelengths"
-            throw DESIError.badFile(path: path, problem: "FLUX shape \(fl.shape) does not match \(expected)")
+        guard fl.shape.count == 2 else {
+            throw DESIError.badFile(path: path, problem: "FLUX HDU has shape \(fl.shape), expected [nstar, nwave]")
         }
+        let nstar = fl.shape[0]
+        let wave = try f.readImage("WAVELENGTH", as: Double.self).data
+        try ProductFileChecks.wavelengths(wave, count: fl.shape[1], as: "FLUX", path: path)
+        let fibers = try f.readImage("FIBERS", as: Int64.self).data.map { Int($0) }
+        try ProductFileChecks.count(fibers.count, of: "FIBERS", is: nstar, what: "one per row of FLUX", path: path)
         let meta = try f.readTable("METADATA")
+        try ProductFileChecks.rows(meta, of: "METADATA", is: nstar, what: "one per row of FLUX", path: path)
         var coef: [Double] = [], nt = 0
         if f.hasHDU("COEFF") {
             let c = try f.readImage("COEFF", as: Double.self)
-            coef = c.data; nt = c.shape.last ?? 0
+            nt = c.shape.last ?? 0
+            try ProductFileChecks.shape(c.shape, of: "COEFF", is: [nstar, nt], as: "FLUX (one row per star)", path: path)
+            coef = c.data
         }
-        let fm = f.hasHDU("FIBERMAP") ? Fibermap(table: try f.readTable("FIBERMAP")) : nil
+        var fm: Fibermap?
+        if f.hasHDU("FIBERMAP") {
+            fm = try ProductFileChecks.fibermap(try f.readTable("FIBERMAP"), rows: nstar, what: "one per row of FLUX", path: path)
+        }
         let inp = f.hasHDU("INPUT_FRAMES") ? try f.readTable("INPUT_FRAMES") : FITSTable()
         return StdStarModels(wave: wave, flux: fl.data, fibers: fibers, metadata: meta, coefficients: coef, ntemplates: nt,
                              fibermap: fm, inputFrames: inp, header: fl.header)

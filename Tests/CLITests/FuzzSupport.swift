@@ -94,13 +94,14 @@ struct FuzzProducts {
         return p
     }
 
-    /// A standard-star models file in desispec's layout (FLUX, WAVELENGTH, FIBERS, METADATA, COEFF, FIBERMAP).
+    /// A standard-star models file in desispec's layout (FLUX, WAVELENGTH, FIBERS, METADATA, COEFF, FIBERMAP), for
+    /// two fibers of the seed frame, so that `fluxcalib` with it succeeds.
     private static func writeStdStars(_ path: String) throws {
         let n = 2, nwave = 300
         try FITSFile.writeAtomically(path) { f in
             try f.writeImage((0..<(n * nwave)).map { Float($0 % 17) }, shape: [n, nwave], name: "FLUX")
             try f.writeImage((0..<nwave).map { Float(3600 + 20 * $0) }, shape: [nwave], name: "WAVELENGTH")
-            try f.writeImage([Int64(5), 15], shape: [n], name: "FIBERS")
+            try f.writeImage([Int64(1), 3], shape: [n], name: "FIBERS")   // fibers of the seed frame
             try f.writeTable(FITSTable(columns: [FITSColumn("LOGG", .double([4.1, 4.3])), FITSColumn("TEFF", .double([6000, 6200])),
                                                  FITSColumn("CHI2DOF", .double([1.1, 0.9]))]), name: "METADATA")
             try f.writeImage([Double](repeating: 0.5, count: n * 3), shape: [n, 3], name: "COEFF")
@@ -136,6 +137,10 @@ struct FuzzProducts {
             list.append(FuzzReader(name: "cframe") { i, o in ["cframe", "-i", frame, "--\(type)", i, "-o", o.path + "/cframe.fits"] })
         case "fluxcalib":
             list.append(FuzzReader(name: "cframe") { i, o in ["cframe", "-i", frame, "--calib", i, "-o", o.path + "/cframe.fits"] })
+        case "stdstars":
+            list.append(FuzzReader(name: "fluxcalib") { i, o in
+                ["fluxcalib", "-i", frame, "--models", i, "--nostdcheck", "-o", o.path + "/fluxcalib.fits"]
+            })
         case "spectra", "coadd":
             list.append(FuzzReader(name: "plot-spectra") { i, o in ["plot-spectra", i, "-o", o.path + "/s.png"] })
             list.append(FuzzReader(name: "coadd") { i, o in ["coadd", "-i", i, "-o", o.path + "/coadd.fits"] })
