@@ -1,6 +1,6 @@
-import Foundation
 import DESICore
 import FITS
+import Foundation
 import LinearAlgebra
 
 /// Options of the standard-star fit (desi_fit_stdstars defaults).
@@ -37,10 +37,12 @@ public enum StdStarFitter {
         }
         let sp = cams[0].spectrograph
         if let other = cams.first(where: { $0.spectrograph != sp }) {
-            throw DESIError.mismatch("stdstars: frames of different spectrographs (\(cams[0]) and \(other)); give the cameras of one spectrograph")
+            throw DESIError.mismatch("stdstars: frames of different spectrographs (\(cams[0]) and \(other)); "
+                                     + "give the cameras of one spectrograph")
         }
         if Set(cams.map(\.arm)).count != cams.count {
-            throw DESIError.mismatch("stdstars: more than one frame of the same camera (\(cams.map(\.name).joined(separator: ","))); coadding exposures is not supported")
+            let names = cams.map(\.name).joined(separator: ",")
+            throw DESIError.mismatch("stdstars: more than one frame of the same camera (\(names)); coadding exposures is not supported")
         }
         let fm0 = frames[0].fibermap!
         for (f, c) in zip(frames, cams) where f.fibermap!.fibers != fm0.fibers || f.nspec != frames[0].nspec {
@@ -51,7 +53,9 @@ public enum StdStarFitter {
         if let ids = options.stdTargetIDs { let s = Set(ids); isStd = fm0.targetIDs.map { s.contains($0) } }
         else { isStd = StdStarSelection.isStdStar(fm0) }
         var stdRows = isStd.indices.filter { isStd[$0] }
-        guard !stdRows.isEmpty else { throw DESIError.failed("stdstars: no standard star in the fibermap of \(cams.map(\.name).joined(separator: ","))") }
+        guard !stdRows.isEmpty else {
+            throw DESIError.failed("stdstars: no standard star in the fibermap of \(cams.map(\.name).joined(separator: ","))")
+        }
         // fiber status, OR over cameras
         var status = [UInt32](repeating: 0, count: fm0.count)
         for f in frames { for (i, s) in f.fibermap!.fiberStatus.enumerated() { status[i] |= s } }
@@ -103,7 +107,8 @@ public enum StdStarFitter {
                 s[k] = max(0, Statistics.median(snrs))
                 for j in 0..<nw where f.wave[j] >= 4300 && f.wave[j] <= 4500 { ivar[j] = 0 }
                 let rd = Array(res.data[(row * res.ndiag * nw)..<((row + 1) * res.ndiag * nw)]).map { Double($0) }
-                perStar[k].append(CameraSpectrum(camera: c.arm.rawValue, wave: f.wave, flux: flux, ivar: ivar, resolution: rd, ndiag: res.ndiag))
+                perStar[k].append(CameraSpectrum(camera: c.arm.rawValue, wave: f.wave, flux: flux, ivar: ivar, resolution: rd,
+                                                 ndiag: res.ndiag))
             }
             snr[c.arm] = s
         }
@@ -111,11 +116,15 @@ public enum StdStarFitter {
         // keep the brightest in b (or the first camera when there is no b)
         let blue = snr[.b] ?? snr[order[0].1.arm]!
         let ranked = blue.indices.sorted { blue[$0] > blue[$1] }.prefix(options.maxStdStars).filter { blue[$0] > options.minBlueSNR }
-        guard !ranked.isEmpty else { throw DESIError.failed("stdstars: no standard star with blue S/N > \(options.minBlueSNR) per sqrt(A)") }
+        guard !ranked.isEmpty else {
+            throw DESIError.failed("stdstars: no standard star with blue S/N > \(options.minBlueSNR) per sqrt(A)")
+        }
         let chosen = Array(ranked)
 
         // model magnitudes and colours
-        let bands = color.hasPrefix("GAIA") ? color.dropFirst(5).split(separator: "-").map { "GAIA-" + $0 } : color.split(separator: "-").map(String.init)
+        let bands = color.hasPrefix("GAIA")
+            ? color.dropFirst(5).split(separator: "-").map { "GAIA-" + $0 }
+            : color.split(separator: "-").map(String.init)
         let refBand = gaiaStd ? "GAIA-G" : "R"
         func starMag(_ band: String, _ row: Int) -> Double {
             if band.hasPrefix("GAIA") { return col("GAIA_PHOT_" + band.dropFirst(5) + "_MEAN_MAG")![row] }

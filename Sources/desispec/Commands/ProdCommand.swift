@@ -53,8 +53,7 @@ struct ProdStatus: ParsableCommand {
 
     func run() throws {
         try runStep {
-            let layout = try location.layout()
-            let db = try StateDatabase(path: layout.database)
+            let db = try location.database().database
             var rows = try db.rows(night: night)
             if let state {
                 guard let s = TaskState(rawValue: state) else { throw PipelineError.invalid("unknown state '\(state)'") }
@@ -86,8 +85,7 @@ struct ProdTop: ParsableCommand {
 
     func run() throws {
         try runStep {
-            let layout = try location.layout()
-            let db = try StateDatabase(path: layout.database)
+            let db = try location.database().database
             repeat {
                 for line in TaskCountsTable.lines(try db.rows()) { print(line) }
                 if !once { print(""); Thread.sleep(forTimeInterval: 10) }
@@ -104,8 +102,7 @@ struct ProdCleanup: ParsableCommand {
 
     func run() throws {
         try runStep {
-            let layout = try location.layout()
-            let db = try StateDatabase(path: layout.database)
+            let db = try location.database().database
             try db.delete(states: failed ? [.failed] : nil)
             print(failed ? "removed failed tasks from the database" : "removed all tasks from the database")
         }
@@ -135,8 +132,7 @@ struct ProdRunTask: ParsableCommand {
     func run() throws {
         var status: Int32 = 0
         try runStep {
-            let layout = try location.layout()
-            let db = try StateDatabase(path: layout.database)
+            let (layout, db) = try location.database()
             guard let row = try db.rows().first(where: { $0.task.name == name }) else {
                 throw PipelineError.invalid("\(layout.database): no task named \(name)")
             }

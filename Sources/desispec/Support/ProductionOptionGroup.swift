@@ -17,6 +17,12 @@ struct ProductionLocation: ParsableArguments {
         }
         return ProductionLayout(rawRoot: absolute(raw), prodRoot: try productionRoot(prodRoot))
     }
+
+    /// The production's layout and its task database (created when absent).
+    func database() throws -> (layout: ProductionLayout, database: StateDatabase) {
+        let layout = try layout()
+        return (layout, try StateDatabase(path: layout.database))
+    }
 }
 
 /// The production folder: `option` (--prod-root), else $DESI_SPECTRO_REDUX/$SPECPROD (FileLayout.specprodRoot),
