@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 
 /// Deterministic damage to a FITS file, for fuzzing the readers: truncations, flipped bytes in headers and in data,
 /// edited structural keywords, swapped HDUs and duplicated EXTNAMEs. Works on the bytes (no cfitsio), so it can make
@@ -27,7 +28,7 @@ public struct FITSMutator {
 
     /// The mutation `kind` chosen by `seed`, with a one-line description of what was done.
     public func mutate(_ kind: Kind, seed: UInt64) -> (bytes: [UInt8], description: String) {
-        var rng = FuzzRandom(seed: seed &+ UInt64(Kind.allCases.firstIndex(of: kind) ?? 0) &* 0x9E37_79B9)
+        var rng = SplitMix64(seed: seed &+ UInt64(Kind.allCases.firstIndex(of: kind) ?? 0) &* 0x9E37_79B9)
         guard !hdus.isEmpty else { return (Array(original.prefix(original.count / 2)), "truncated a non-FITS file") }
         switch kind {
         case .truncate: return truncate(&rng)
@@ -41,7 +42,7 @@ public struct FITSMutator {
 
     // MARK: mutations
 
-    private func truncate(_ rng: inout FuzzRandom) -> ([UInt8], String) {
+    private func truncate(_ rng: inout SplitMix64) -> ([UInt8], String) {
         let h = hdus[rng.below(hdus.count)]
         // in the header, at the start of the data, inside the data, one byte short of the end
         let points = [h.headerStart + rng.below(max(1, h.dataStart - h.headerStart)), h.dataStart,
@@ -50,7 +51,7 @@ public struct FITSMutator {
         return (Array(original.prefix(at)), "truncated at byte \(at) of \(original.count)")
     }
 
-    private func flip(_ rng: inout FuzzRandom, inHeader: Bool) -> ([UInt8], String) {
+    private func flip(_ rng: inout SplitMix64, inHeader: Bool) -> ([UInt8], String) {
         var bytes = original
         let candidates = hdus.filter { inHeader || $0.end > $0.dataStart }
         guard let h = candidates.isEmpty ? nil : candidates[rng.below(candidates.count)] else {
@@ -76,7 +77,7 @@ public struct FITSMutator {
     private static let forms = ["'1000000000E'", "'-1E'", "'PJ(5)'", "'1QD(9)'", "'99999999999999999999D'", "'0A'",
                                 "'Z'", "'3J'", "'1PB(2147483647)'"]
 
-    private func editKeyword(_ rng: inout FuzzRandom) -> ([UInt8], String) {
+    private func editKeyword(_ rng: inout SplitMix64) -> ([UInt8], String) {
         var found: [(hdu: Int, card: Int, key: String)] = []
         for (k, h) in hdus.enumerated() {
             for (i, c) in h.cards.enumerated() {
@@ -105,7 +106,7 @@ public struct FITSMutator {
         return (replacingCard(pick.hdu, pick.card, with: card), "HDU \(pick.hdu): \(pick.key) = \(value)")
     }
 
-    private func swapHDUs(_ rng: inout FuzzRandom) -> ([UInt8], String) {
+    private func swapHDUs(_ rng: inout SplitMix64) -> ([UInt8], String) {
         guard hdus.count >= 3 else { return truncate(&rng) }
         // extensions only: the primary HDU must stay first to be FITS at all (a swap with it is also tried rarely)
         let a = rng.below(8) == 0 ? 0 : 1 + rng.below(hdus.count - 1)
@@ -121,7 +122,7 @@ public struct FITSMutator {
         return (bytes, "swapped HDUs \(i) and \(j)")
     }
 
-    private func duplicateExtname(_ rng: inout FuzzRandom) -> ([UInt8], String) {
+    private func duplicateExtname(_ rng: inout SplitMix64) -> ([UInt8], String) {
         var named: [(hdu: Int, card: Int, value: String)] = []
         for (k, h) in hdus.enumerated() {
             if let i = h.cards.firstIndex(where: { $0.hasPrefix("EXTNAME ") }) { named.append((k, i, FITSMutator.value(of: h.cards[i]))) }
@@ -193,17 +194,7 @@ public struct FITSMutator {
     }
 }
 
-/// A small deterministic random number generator (SplitMix64).
-public struct FuzzRandom {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A value in 0..<n (n > 0).
+extension SplitMix64 {
+    /// A value in 0..<n (n > 0), for picking mutation sites.
     public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
 }
