@@ -109,10 +109,12 @@ public struct TaskGraph: Sendable {
                     inputs: [pre, psfIn], outputs: [psfOut], dependencies: [preprocTask["\(e.expid)/\(c.name)"]!, psfnight]))
                 let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
                 let fibermap = L.rawFibermap(night: night, expid: e.expid)
+                // science frames in the barycentric frame, as desi_proc extracts them (flats stay in the observatory frame)
+                let frameArgs = e.flavor == "science" ? ["--barycentric-correction"] : []
                 frameTask["\(e.expid)/\(c.name)"] = add(PipelineTask(
                     type: .extract, night: night, expid: e.expid, unit: c.name,
                     arguments: ["extract", "-i", pre, "-p", psfOut, "-o", frame, "-f", fibermap,
-                                "-w", extractionGrid(c.arm)] + nspecArgs,
+                                "-w", extractionGrid(c.arm)] + frameArgs + nspecArgs,
                     inputs: [pre, psfOut, fibermap], outputs: [frame], dependencies: [shift]))
             }
         }

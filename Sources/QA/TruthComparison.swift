@@ -34,6 +34,13 @@ public struct TruthComparison: Sendable, Codable {
     /// Block-rms over every band (the headline number).
     public var relativeRMS: Double
     public var blocksUsed: Int
+    /// Median velocity offset in km/s of the bright targets' coadds against their truth (`VelocityOffset`): ~0 when
+    /// the reduction puts the spectra back in the truth's barycentric frame.
+    public var velocityOffset: Double
+    /// Targets whose offset entered the median (measured to better than 5 km/s).
+    public var velocityTargets: Int
+    /// The barycentric correction (km/s) the simulator applied to the objects' light (HELIOCOR of the truth), or nil.
+    public var barycentricVelocity: Double?
 
     /// Pixels per wavelength block of the relative comparison.
     public static let blockSize = 50
@@ -64,6 +71,7 @@ public struct TruthComparison: Sendable, Codable {
 
         var bands: [Band] = []
         var allBlocks: [Double] = []
+        var velocities: [Int64: [(velocity: Double, sigma: Double)]] = [:]
         for bandName in spectra.bands {
             guard let band = spectra[bandName], let resolution = band.resolution else { continue }
             // the truth of this band's cameras, keyed by spectrograph
@@ -96,6 +104,13 @@ public struct TruthComparison: Sendable, Codable {
                 let input = (0..<nw).map { Double(truth.flux[truthRow * nw + $0]) * truth.acceptance[truthRow] }
                 let onGrid = Interpolation.linear(x: truth.wave, y: input, at: band.wave, left: 0, right: 0)
                 let model = resolution.apply(spec: row, to: onGrid)
+                let n0 = row * band.nwave, n1 = n0 + band.nwave
+                if let v = VelocityOffset.fit(wave: band.wave, flux: band.flux[n0..<n1], ivar: band.ivar[n0..<n1], model: { factor in
+                    factor == 1 ? model : resolution.apply(spec: row, to: Interpolation.linear(
+                        x: truth.wave, y: input, at: band.wave.map { $0 * factor }, left: 0, right: 0))
+                }) {
+                    velocities[targetID, default: []].append(v)
+                }
                 ntargets += 1
                 let n = band.nwave
                 var start = 0
@@ -126,6 +141,11 @@ public struct TruthComparison: Sendable, Codable {
             throw DESIError.mismatch("\(coaddPath): no band of this file has both a resolution matrix and truth in \(truthPath)")
         }
         let total = allBlocks.isEmpty ? .nan : (allBlocks.reduce(0) { $0 + $1 * $1 } / Double(allBlocks.count)).squareRoot()
-        return TruthComparison(coadd: coaddPath, truth: truthPath, bands: bands, relativeRMS: total, blocksUsed: allBlocks.count)
+        let velocity = VelocityOffset.median(perTarget: velocities)
+        try truthFile.moveTo(index: 0)
+        let heliocor = try truthFile.readHeader().double("HELIOCOR")
+        return TruthComparison(coadd: coaddPath, truth: truthPath, bands: bands, relativeRMS: total, blocksUsed: allBlocks.count,
+                               velocityOffset: velocity.median, velocityTargets: velocity.targets,
+                               barycentricVelocity: heliocor.map { ($0 - 1) * BarycentricCorrection.speedOfLight / 1000 })
     }
 }

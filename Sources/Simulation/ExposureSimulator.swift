@@ -78,13 +78,15 @@ public struct ExposureSimulator: Sendable {
     /// electrons per Angstrom at the CCD.
     struct Component {
         var spectrum: SpectrumModel
+        /// The spectrum as the CCD sees it (an object's light shifted into the observatory frame); nil: `spectrum`.
+        var observed: SpectrumModel? = nil
         var factor: ([Double]) -> [Double]
         var isObject: Bool
         var isSky: Bool
     }
 
     func components(flavor: ExposureFlavor, arm: Camera.Arm, target: SimulatedTarget, fiberThroughput: Double,
-                    exptime: Double) -> [Component] {
+                    exptime: Double, objectWavelengthFactor: Double = 1) -> [Component] {
         let inst = instrument
         let ext = inputs.extinction
         let peak = stride(from: 3000.0, through: 11000, by: 5).map { Instrument.throughput(arm, wavelength: $0) }.max() ?? 1
@@ -115,6 +117,9 @@ public struct ExposureSimulator: Sendable {
                     let base = instrumentFactor(w)
                     return (0..<w.count).map { base[$0] * acc * pow(10, -0.4 * k[$0] * airmass) }
                 }, isObject: true, isSky: false))
+                if objectWavelengthFactor != 1 {
+                    c[c.count - 1].observed = target.spectrum.wavelengthsDivided(by: objectWavelengthFactor)
+                }
             }
             return c
         }
@@ -123,9 +128,13 @@ public struct ExposureSimulator: Sendable {
     /// Simulates one camera. `targets` are the camera's fibers in order (target i in PSF fiber i); the PSF must
     /// describe at least that many fibers. `truthWave` defaults to the arm's extraction grid; `parallel: false`
     /// runs on one thread (same result); `addNoise: false` skips the Poisson draw (electrons = expected).
+    /// `objectWavelengthFactor` is the barycentric factor 1 + v/c of the exposure: the objects' spectra are given in
+    /// the barycentric frame and land on the CCD at lambda / factor (sky and lamps are in the observatory frame);
+    /// the truth stays in the barycentric frame.
     public func simulateCamera(camera: Camera, flavor: ExposureFlavor, psf: any SpectralPSF, targets: [SimulatedTarget],
                                fiberThroughput: [Double], exptime: Double, seed: UInt64,
-                               truthWave: [Double]? = nil, parallel: Bool = true, addNoise: Bool = true) throws -> CameraExposure {
+                               truthWave: [Double]? = nil, parallel: Bool = true, addNoise: Bool = true,
+                               objectWavelengthFactor: Double = 1) throws -> CameraExposure {
         let nspec = targets.count
         guard psf.nspec >= nspec else {
             throw DESIError.mismatch("simulate \(camera): the PSF describes \(psf.nspec) fibers, \(nspec) requested")
@@ -150,13 +159,13 @@ public struct ExposureSimulator: Sendable {
             nonisolated(unsafe) let sP = sp, eP = ep, oP = op, kP = kp, cP = cp
             parallelFor(nspec, parallel: parallel) { f in
                 let comps = components(flavor: flavor, arm: camera.arm, target: targets[f], fiberThroughput: fiberThroughput[f],
-                                       exptime: exptime)
+                                       exptime: exptime, objectWavelengthFactor: objectWavelengthFactor)
                 let edges = Projection.fineEdges(psf: psf, fiber: f, samplesPerPixel: samplesPerPixel)
                 let nb = max(edges.count - 1, 0)
                 var e = [Double](repeating: 0, count: nb), lam = [Double](repeating: 0, count: nb)
                 let centers = (0..<nb).map { 0.5 * (edges[$0] + edges[$0 + 1]) }
                 for c in comps {
-                    let m = c.spectrum.binMoments(edges: edges)
+                    let m = (c.observed ?? c.spectrum).binMoments(edges: edges)
                     let fac = c.factor(centers)
                     for k in 0..<nb { e[k] += m.integral[k] * fac[k]; lam[k] += m.firstMoment[k] * fac[k] }
                     let mt = c.spectrum.binMoments(edges: truthEdges)

@@ -123,6 +123,22 @@ public enum SimulationRunner {
             throughputs[sp] = sim.fiberThroughputs(nspec: o.nspec, spectrograph: sp, seed: o.seed)
         }
 
+        var ph = RawExposureWriter.primaryHeader(night: o.night, expid: o.expid, exptime: o.exptime, flavor: o.flavor.rawValue,
+                                                 obstype: o.flavor.obstype)
+        ph.set("SEED", Int(truncatingIfNeeded: o.seed), comment: "Simulation seed")
+        // science: the objects (truth in the barycentric frame) reach the CCD in the observatory frame of this pointing
+        // and time, through the factor extraction's --barycentric-correction reads from the same header
+        var objectFactor = 1.0
+        if o.flavor == .science {
+            ph.set("TILEID", o.tileID, comment: "Tile observed")
+            ph.set("TARGTRA", TargetSimulator.fieldCentre.ra, comment: "Target RA of the tile centre [deg]")
+            ph.set("TARGTDEC", TargetSimulator.fieldCentre.dec, comment: "Target Dec of the tile centre [deg]")
+            objectFactor = try BarycentricCorrection.factor(header: ph, source: "simulated primary header")
+            log(String(format: "barycentric correction toward the tile centre: %.4f km/s",
+                       (objectFactor - 1) * BarycentricCorrection.speedOfLight / 1000))
+        }
+        ph.addHistory(o.history)
+
         var exposures: [CameraExposure] = []
         var raws: [RawCamera] = []
         var calibrationSets: [CCDCalibrationSet] = []
@@ -130,7 +146,8 @@ public enum SimulationRunner {
             let psf = psfs[cam]!
             log("simulating \(cam) (\(o.flavor.rawValue), \(o.nspec) fibers, CCD \(psf.npixY)x\(psf.npixX))")
             let exp = try sim.simulateCamera(camera: cam, flavor: o.flavor, psf: psf, targets: targets[cam.spectrograph]!,
-                                             fiberThroughput: throughputs[cam.spectrograph]!, exptime: o.exptime, seed: o.noiseSeed)
+                                             fiberThroughput: throughputs[cam.spectrograph]!, exptime: o.exptime, seed: o.noiseSeed,
+                                             objectWavelengthFactor: objectFactor)
             var electrons = exp.electrons
             var calibration: CCDCalibrationSet? = nil
             if o.calibrationDirectory != nil {
@@ -160,11 +177,6 @@ public enum SimulationRunner {
         let tmpDir = (nightDir as NSString).appendingPathComponent(".tmp-\(expName)-\(UUID().uuidString.prefix(8))")
         try fm.createDirectory(atPath: tmpDir, withIntermediateDirectories: false)
         do {
-            var ph = RawExposureWriter.primaryHeader(night: o.night, expid: o.expid, exptime: o.exptime, flavor: o.flavor.rawValue,
-                                                     obstype: o.flavor.obstype)
-            ph.set("SEED", Int(truncatingIfNeeded: o.seed), comment: "Simulation seed")
-            if o.flavor == .science { ph.set("TILEID", o.tileID, comment: "Tile observed") }
-            ph.addHistory(o.history)
             let rawName = FileLayout.rawFileName(expid: o.expid)
             try RawExposureWriter.writeRawExposure(path: (tmpDir as NSString).appendingPathComponent(rawName), primaryHeader: ph,
                                                    cameras: raws)
@@ -197,6 +209,9 @@ public enum SimulationRunner {
             var th = FITSHeader()
             th.set("NIGHT", o.night); th.set("EXPID", o.expid); th.set("FLAVOR", o.flavor.rawValue)
             th.set("EXPTIME", o.exptime); th.set("SEED", Int(truncatingIfNeeded: o.seed))
+            if o.flavor == .science {
+                th.set("HELIOCOR", objectFactor, comment: "Barycentric factor of the raw data; truth is barycentric")
+            }
             th.set("AIRMASS", sim.instrument.airmass); th.set("AREA", sim.instrument.areaCm2, comment: "Telescope area [cm2]")
             th.set("FIBAREA", sim.instrument.fiberAreaArcsec2, comment: "Fiber area [arcsec2]")
             for (k, v) in inputs.sources.sorted(by: { $0.key < $1.key }) { th.addHistory("input \(k): \(v)") }

@@ -87,6 +87,9 @@ public enum TargetSimulator {
         }
     }
 
+    /// The tile centre (ICRS degrees) of every simulated tile: the targets' positions and the raw TARGTRA/TARGTDEC.
+    public static let fieldCentre = (ra: 150.0, dec: 30.0)
+
     /// Calibration exposures (arc, flat): every fiber lit, no targets; positions and ids still filled.
     public static func calibrationFibers(nspec: Int, spectrograph: Int) -> [SimulatedTarget] {
         (0..<nspec).map { i in
@@ -112,9 +115,10 @@ public enum TargetSimulator {
             case .galaxy: desiTarget[k] = DESITargetBits.elg
             case .qso: desiTarget[k] = DESITargetBits.qso
             }
-            // plate scale ~ 70 um/arcsec, field centre at (150, 30) deg
-            ra[k] = 150 + t.fiberX / 70 * 1000 / 3600 / cos(30 * Double.pi / 180)
-            dec[k] = 30 + t.fiberY / 70 * 1000 / 3600
+            // plate scale ~ 70 um/arcsec around the field centre
+            let centre = TargetSimulator.fieldCentre
+            ra[k] = centre.ra + t.fiberX / 70 * 1000 / 3600 / cos(centre.dec * Double.pi / 180)
+            dec[k] = centre.dec + t.fiberY / 70 * 1000 / 3600
         }
         let petal = targets.map { Int16($0.fiber / 500) }
         var header = FITSHeader()

@@ -193,8 +193,13 @@ final class ExtractCommandTests: XCTestCase {
     }
 
     func testBarycentricCorrectionWithoutPointingIsAnError() throws {
-        let (_, preproc, psf) = try inputs()
-        try assertFails(["-i", preproc("r0"), "-p", psf("r0"), "-w", "5800,6000,0.8", "--barycentric-correction"],
-                        mentions: [preproc("r0"), "RA or TARGTRA", "FIBERMAP"])
+        let (dir, preproc, psf) = try inputs()
+        // the simulator states the tile centre of a science exposure: a copy of its preproc image without it
+        var image = try Image.read(preproc("r0"))
+        for key in ["TARGTRA", "TARGTDEC"] { image.header.remove(key) }
+        let unpointed = dir.appendingPathComponent("preproc-r0-unpointed-\(UUID().uuidString.prefix(6)).fits").path
+        try image.write(to: unpointed)
+        try assertFails(["-i", unpointed, "-p", psf("r0"), "-w", "5800,6000,0.8", "--barycentric-correction"],
+                        mentions: [unpointed, "RA or TARGTRA", "FIBERMAP"])
     }
 }

@@ -96,6 +96,26 @@ final class NightPipelineTests: XCTestCase {
         }
     }
 
+    /// The simulator puts the objects' light in the observatory frame of the exposure; the science extractions'
+    /// --barycentric-correction puts it back: the coadds sit in the truth's barycentric frame, with no velocity offset.
+    func testDemoCoaddsHaveNoVelocityOffsetAgainstTheTruth() throws {
+        let (root, r) = try demo()
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        let coadd = try XCTUnwrap((summary["coadds"] as? [[String: Any]])?.first)
+        let v = try XCTUnwrap(coadd["barycentricVelocity"] as? Double, "the truth records the simulated correction")
+        XCTAssertGreaterThan(abs(v), 5, "the demo's date and pointing should make the check meaningful")
+        let offset = try XCTUnwrap(coadd["velocityOffset"] as? Double)
+        XCTAssertLessThan(abs(offset), 2, "median velocity offset of the coadds against the truth, km/s")
+        XCTAssertGreaterThanOrEqual(coadd["velocityTargets"] as? Int ?? 0, 2, "too few bright targets measured")
+        let prod = root.appendingPathComponent("redux/demo").path
+        for cam in Self.cameras {
+            let frame = try Frame.read("\(prod)/exposures/\(Self.night)/\(e8(4))/frame-\(cam)-\(e8(4)).fits")
+            let heliocor = try XCTUnwrap(frame.header.double("HELIOCOR"), "science frame \(cam) lacks HELIOCOR")
+            XCTAssertEqual((heliocor - 1) * BarycentricCorrection.speedOfLight / 1000, v, accuracy: 0.01)
+        }
+    }
+
     // MARK: - killed and resumed
 
     /// Files of a production that a reader would trip on: FITS files whose size is not a whole number of 2880-byte

@@ -76,6 +76,15 @@ public struct SpectrumModel: Sendable {
                       lines: lines.map { SpectralLine(wavelength: $0.wavelength, flux: $0.flux * factor, sigma: $0.sigma) })
     }
 
+    /// The spectrum as seen from a frame where wavelengths are `factor` times shorter (lambda / factor): the density
+    /// per Angstrom keeps its value at corresponding wavelengths, as desispec's barycentric correction only rescales
+    /// the wavelengths of an extracted frame (lines keep their peak density: flux and width both divided).
+    public func wavelengthsDivided(by factor: Double) -> SpectrumModel {
+        SpectrumModel(wave: wave.map { $0 / factor }, flux: flux,
+                      lines: lines.map { SpectralLine(wavelength: $0.wavelength / factor, flux: $0.flux / factor,
+                                                      sigma: $0.sigma / factor) })
+    }
+
     /// The tabulated part multiplied by a function of wavelength (lines multiplied at their centres).
     public func multiplied(by f: (Double) -> Double) -> SpectrumModel {
         SpectrumModel(wave: wave, flux: zip(wave, flux).map { $1 * f($0) },

@@ -124,6 +124,9 @@ struct DemoReport: Codable {
                 print(String(format: "  %@: %d targets, relative rms %.4f over %d blocks of %d pixels, median pull %+.3f, pull NMAD %.3f",
                              b.band, b.targets, b.blockRelativeRMS, b.blocksUsed, TruthComparison.blockSize, b.medianPull, b.pullNMAD))
             }
+            let helio = c.barycentricVelocity.map { String(format: "%+.3f km/s", $0) } ?? "none"
+            print(String(format: "  velocity offset vs truth: median %+.3f km/s over %d bright targets "
+                         + "(barycentric correction of the raw data: %@)", c.velocityOffset, c.velocityTargets, helio))
         }
         print(String(format: "worst band relative rms of the coadds vs truth: %.4f (limit %.3f): %@", worstRelativeRMS, maxRelativeRMS,
                      worstRelativeRMS <= maxRelativeRMS ? "OK" : "TOO LARGE"))
