@@ -6,12 +6,7 @@ extension FiberFlat {
     public static func read(_ path: String) throws -> FiberFlat {
         let f = try FITSFile.open(path)
         defer { try? f.close() }
-        try ProductFileChecks.uniqueHDUNames(f, path: path)
-        try f.moveTo(index: 0)
-        let img = try f.readImage(as: Double.self)
-        guard img.shape.count == 2 else {
-            throw DESIError.badFile(path: path, problem: "HDU 0 (FIBERFLAT) has shape \(img.shape), expected [nspec, nwave]")
-        }
+        let img = try ProductFileChecks.perFiberImage(f, name: "FIBERFLAT", path: path, as: Double.self)
         let nspec = img.shape[0], nwave = img.shape[1]
         try ProductFileChecks.requireHDUs(["IVAR", "MASK", "MEANSPEC", "WAVELENGTH"], in: f, path: path, product: "fiber flat")
         let ivar = try f.readImage("IVAR", as: Double.self)

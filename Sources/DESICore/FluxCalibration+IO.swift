@@ -27,10 +27,7 @@ extension FluxCalibration {
     public static func read(_ path: String) throws -> FluxCalibration {
         let f = try FITSFile.open(path)
         defer { try? f.close() }
-        try ProductFileChecks.uniqueHDUNames(f, path: path)
-        try f.moveTo(index: 0)
-        let c = try f.readImage(as: Float.self)
-        guard c.shape.count == 2 else { throw DESIError.badFile(path: path, problem: "FLUXCALIB should be 2-D, got shape \(c.shape)") }
+        let c = try ProductFileChecks.perFiberImage(f, name: "FLUXCALIB", path: path, as: Float.self)
         let nspec = c.shape[0], nwave = c.shape[1]
         try ProductFileChecks.requireHDUs(["IVAR", "MASK", "WAVELENGTH"], in: f, path: path, product: "flux calibration")
         let iv = try f.readImage("IVAR", as: Float.self)

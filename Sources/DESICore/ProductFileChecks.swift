@@ -37,6 +37,19 @@ extension Fibermap {
 
 extension ProductFileChecks {
     /// The HDUs a product cannot be read without are all there.
+    /// The [nspec, nwave] image of HDU 0 of a per-fiber product (fiber flat, sky, flux calibration), after the
+    /// check that no two HDUs share a name; `name` is the HDU's DESI name, for the error.
+    static func perFiberImage<T: FITSNumeric>(_ f: FITSFile, name: String, path: String,
+                                              as type: T.Type = T.self) throws -> FITSImage<T> {
+        try uniqueHDUNames(f, path: path)
+        try f.moveTo(index: 0)
+        let image = try f.readImage(as: T.self)
+        guard image.shape.count == 2 else {
+            throw DESIError.badFile(path: path, problem: "HDU 0 (\(name)) has shape \(image.shape), expected [nspec, nwave]")
+        }
+        return image
+    }
+
     static func requireHDUs(_ names: [String], in f: FITSFile, path: String, product: String) throws {
         for name in names where !f.hasHDU(name) {
             throw DESIError.badFile(path: path, problem: "no \(name) HDU: not a \(product) file")

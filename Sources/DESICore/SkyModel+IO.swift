@@ -7,12 +7,7 @@ extension SkyModel {
     public static func read(_ path: String) throws -> SkyModel {
         let f = try FITSFile.open(path)
         defer { try? f.close() }
-        try ProductFileChecks.uniqueHDUNames(f, path: path)
-        try f.moveTo(index: 0)
-        let sky = try f.readImage(as: Double.self)
-        guard sky.shape.count == 2 else {
-            throw DESIError.badFile(path: path, problem: "HDU 0 (SKY) has shape \(sky.shape), expected [nspec, nwave]")
-        }
+        let sky = try ProductFileChecks.perFiberImage(f, name: "SKY", path: path, as: Double.self)
         let nspec = sky.shape[0], nwave = sky.shape[1]
         try ProductFileChecks.requireHDUs(["IVAR", "WAVELENGTH"], in: f, path: path, product: "sky")
         let ivar = try f.readImage("IVAR", as: Double.self)
