@@ -23,7 +23,8 @@ let package = Package(
 
         .target(name: "FITS", dependencies: ["CFITSIO"]),
         .target(name: "LinearAlgebra", dependencies: ["CLAPACK"]),
-        .target(name: "DESICore", dependencies: ["FITS", "LinearAlgebra", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "DESICore", dependencies: ["FITS", "LinearAlgebra", .product(name: "Logging", package: "swift-log")],
+                resources: [.copy("Resources/filters")]),   // speclite's filter curves (BSD licence, see Docs/stdstars.md)
 
         // Stages.
         .target(name: "PSF", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),

@@ -50,6 +50,35 @@ public struct FilterCurve: Sendable {
         return FilterCurve(name: nm, wave: wave, response: resp)
     }
 
+    /// Names of the filter curves shipped with the project (speclite's ECSV files, BSD licence): DECam g r z
+    /// (PHOTSYS S), BASS g r and MzLS z (PHOTSYS N), Gaia DR2 G BP RP.
+    public static let shippedNames = ["decam2014-g", "decam2014-r", "decam2014-z", "BASS-g", "BASS-r", "MzLS-z",
+                                      "gaiadr2-G", "gaiadr2-BP", "gaiadr2-RP"]
+
+    /// One of the filter curves shipped as a package resource (`shippedNames`).
+    public static func shipped(_ name: String) throws -> FilterCurve {
+        guard shippedNames.contains(name) else {
+            throw DESIError.invalidArgument("no shipped filter curve \(name) (have: \(shippedNames.joined(separator: ", ")))")
+        }
+        guard let url = Bundle.module.url(forResource: name, withExtension: "ecsv", subdirectory: "filters") else {
+            throw DESIError.badFile(path: "\(Bundle.module.bundlePath)/filters/\(name).ecsv",
+                                    problem: "the shipped filter curve is missing from the package resources")
+        }
+        return try readECSV(url.path, name: name)
+    }
+
+    /// The Legacy Surveys curve of band g, r or z for PHOTSYS "N" (BASS g, r; MzLS z) or "S" (DECam), as
+    /// desispec's load_legacy_survey_filter.
+    public static func legacySurveyName(band: String, photsys: String) throws -> String {
+        let b = band.lowercased()
+        guard ["g", "r", "z"].contains(b) else { throw DESIError.invalidArgument("no Legacy Surveys band \(band)") }
+        switch photsys {
+        case "N": return b == "z" ? "MzLS-z" : "BASS-\(b)"
+        case "S": return "decam2014-\(b)"
+        default: throw DESIError.invalidArgument("no Legacy Surveys filters for PHOTSYS '\(photsys)' (N or S)")
+        }
+    }
+
     /// AB flux density constant 3631 Jy * c in erg/s/cm2/A * A^2.
     static let abConstant = 3631e-23 * 2.99792458e18
 

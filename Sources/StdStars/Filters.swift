@@ -16,14 +16,29 @@ public struct FilterSet: Sendable {
         "GAIA-RP": 24.7626744847 - 25.1161664528,
     ]
 
-    /// Loads DECam g r z (used for PHOTSYS S, and for N as a stand-in for BASS/MzLS, which are not shipped)
-    /// and Gaia DR2 G BP RP from a folder of speclite ECSV files.
+    /// The curves shipped with the project: DECam g r z for PHOTSYS S, BASS g r and MzLS z for PHOTSYS N, Gaia DR2
+    /// G BP RP (desispec's load_legacy_survey_filter and load_gaia_filter), so the right curve is used per star.
+    public static func shipped() throws -> FilterSet {
+        var f: [String: FilterCurve] = [:]
+        for b in ["G", "R", "Z"] {
+            for ps in ["N", "S"] { f[b + ps] = try FilterCurve.shipped(FilterCurve.legacySurveyName(band: b, photsys: ps)) }
+        }
+        for b in ["G", "BP", "RP"] { f["GAIA-" + b] = try FilterCurve.shipped("gaiadr2-\(b)") }
+        return FilterSet(filters: f)
+    }
+
+    /// Curves from a folder of speclite ECSV files (an explicit override of the shipped ones): decam2014-{g,r,z}
+    /// (PHOTSYS S) and gaiadr2-{G,BP,RP} are required; BASS-{g,r} and MzLS-z (PHOTSYS N) are loaded when present,
+    /// else stars with northern photometry are an error of the fit.
     public static func load(directory: String) throws -> FilterSet {
         var f: [String: FilterCurve] = [:]
-        for b in ["g", "r", "z"] {
-            let c = try FilterCurve.readECSV("\(directory)/decam2014-\(b).ecsv", name: "decam2014-\(b)")
-            f[b.uppercased() + "S"] = c
-            f[b.uppercased() + "N"] = c
+        for b in ["G", "R", "Z"] {
+            for ps in ["S", "N"] {
+                let name = try FilterCurve.legacySurveyName(band: b, photsys: ps)
+                let path = "\(directory)/\(name).ecsv"
+                if ps == "N" && !FileManager.default.fileExists(atPath: path) { continue }
+                f[b + ps] = try FilterCurve.readECSV(path, name: name)
+            }
         }
         for b in ["G", "BP", "RP"] {
             f["GAIA-" + b] = try FilterCurve.readECSV("\(directory)/gaiadr2-\(b).ecsv", name: "gaiadr2-\(b)")
@@ -31,7 +46,8 @@ public struct FilterSet: Sendable {
         return FilterSet(filters: f)
     }
 
-    /// Analytic stand-ins with cosine edges, for tests and demos without the filter files: g 4000-5500,
+    /// Analytic stand-ins with cosine edges (the same curve for N and S), only for tests and for nights simulated
+    /// with the simulator's analytic curves: g 4000-5500,
     /// r 5600-7200, z 8300-10000 A; Gaia G 3500-10000, BP 3500-6500, RP 6300-10000 A.
     public static func builtin() -> FilterSet {
         func curve(_ name: String, _ lo: Double, _ hi: Double, edge: Double = 150) -> FilterCurve {

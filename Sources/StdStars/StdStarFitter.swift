@@ -15,19 +15,27 @@ public struct StdStarOptions: Sendable {
     public var color: String? = nil
     /// TARGETIDs that override the targeting bits.
     public var stdTargetIDs: [Int64]? = nil
+    /// Milky Way extinction from the fibermap's EBV (desispec always applies it); false treats EBV as 0, only to
+    /// measure what the correction is worth.
+    public var correctExtinction = true
     public init() {}
 }
 
-/// Fit of the standard stars of one spectrograph jointly across cameras (desispec.scripts.stdstars.main).
+/// Fit of the standard stars of one spectrograph jointly across cameras and exposures
+/// (desispec.scripts.stdstars.main).
 public enum StdStarFitter {
 
-    /// Fits the standard stars of `frames` (sframes: flat-fielded and sky-subtracted, one per camera of one
-    /// exposure and spectrograph, each with resolution and fibermap) and normalises each model to the star's
-    /// r-band (Legacy, by PHOTSYS) or Gaia G photometry.
+    /// Fits the standard stars of `frames` (sframes: flat-fielded and sky-subtracted, of one spectrograph, each
+    /// with resolution and fibermap; one per camera and exposure) and normalises each model to the star's
+    /// r-band (Legacy, through its PHOTSYS's curve) or Gaia G photometry. Frames of several exposures are coadded
+    /// per camera first (weights ivar times the relative median flux of the standards, as desispec), so each star
+    /// gets one model. The models are reddened by the star's EBV (`GalacticExtinction`) before they are compared
+    /// with the photometry; the colour preselection uses extinction-corrected colours. `warn` receives warnings.
     public static func fit(frames: [Frame], templates: StellarTemplates, filters: FilterSet,
-                           options: StdStarOptions = StdStarOptions(), header: FITSHeader = FITSHeader()) throws -> StdStarModels {
+                           options: StdStarOptions = StdStarOptions(), header: FITSHeader = FITSHeader(),
+                           warn: (String) -> Void = { _ in }) throws -> StdStarModels {
         guard !frames.isEmpty else { throw DESIError.invalidArgument("stdstars: no input frame") }
-        // consistency: one spectrograph, same fibers
+        // consistency: one spectrograph, same fibers, one frame per camera and exposure
         var cams: [Camera] = []
         for (i, f) in frames.enumerated() {
             guard let c = f.camera else { throw DESIError.badFile(path: "frame #\(i)", problem: "no CAMERA keyword in the header") }
@@ -40,25 +48,31 @@ public enum StdStarFitter {
             throw DESIError.mismatch("stdstars: frames of different spectrographs (\(cams[0]) and \(other)); "
                                      + "give the cameras of one spectrograph")
         }
-        if Set(cams.map(\.arm)).count != cams.count {
-            let names = cams.map(\.name).joined(separator: ",")
-            throw DESIError.mismatch("stdstars: more than one frame of the same camera (\(names)); coadding exposures is not supported")
+        let expids = frames.map { $0.header.int("EXPID") ?? -1 }
+        var seen = Set<String>()
+        for (c, e) in zip(cams, expids) where !seen.insert("\(c.name)-\(e)").inserted {
+            throw DESIError.mismatch("stdstars: more than one frame of camera \(c.name) for exposure \(e)")
         }
         let fm0 = frames[0].fibermap!
         for (f, c) in zip(frames, cams) where f.fibermap!.fibers != fm0.fibers || f.nspec != frames[0].nspec {
             throw DESIError.mismatch("stdstars: fibermap of \(c) differs from that of \(cams[0])")
         }
+        let camList = Array(Set(cams.map(\.name))).sorted().joined(separator: ",")
         // standards
         var isStd: [Bool]
         if let ids = options.stdTargetIDs { let s = Set(ids); isStd = fm0.targetIDs.map { s.contains($0) } }
         else { isStd = StdStarSelection.isStdStar(fm0) }
         var stdRows = isStd.indices.filter { isStd[$0] }
         guard !stdRows.isEmpty else {
-            throw DESIError.failed("stdstars: no standard star in the fibermap of \(cams.map(\.name).joined(separator: ","))")
+            throw DESIError.failed("stdstars: no standard star in the fibermap of \(camList)")
         }
-        // fiber status, OR over cameras
-        var status = [UInt32](repeating: 0, count: fm0.count)
-        for f in frames { for (i, s) in f.fibermap!.fiberStatus.enumerated() { status[i] |= s } }
+        // fiber status: OR over the cameras of each exposure (desispec), applied to that exposure's frames
+        var statusByExp: [Int: [UInt32]] = [:]
+        for (f, e) in zip(frames, expids) {
+            var st = statusByExp[e] ?? [UInt32](repeating: 0, count: fm0.count)
+            for (i, s) in f.fibermap!.fiberStatus.enumerated() { st[i] |= s }
+            statusByExp[e] = st
+        }
         // photometry
         let t = fm0.table
         func col(_ n: String) -> [Double]? { t[n]?.data.doubles }
@@ -79,59 +93,65 @@ public enum StdStarFitter {
         }
         stdRows = stdRows.filter { gaiaStd ? keepGaia[$0] : keepLegacy[$0] }
         guard !stdRows.isEmpty else { throw DESIError.failed("stdstars: no standard star with valid photometry") }
-        let photsys: [String] = {
-            if case .string(let s)? = t["PHOTSYS"]?.data { return s.map { $0.trimmingCharacters(in: .whitespaces) } }
-            return [String](repeating: "S", count: fm0.count)
-        }()
+        let phot = try StarPhotometry(fibermap: fm0, rows: stdRows, legacy: !gaiaStd, correctExtinction: options.correctExtinction,
+                                      cameras: camList, warn: warn)
+        let photsys = phot.photsys
 
-        // per-camera spectra of the standards (ivar = 0 on masked pixels, bad fibers, 4300-4500 A)
-        let order = zip(frames, cams).sorted { $0.1.arm < $1.1.arm }
-        var perStar: [[CameraSpectrum]] = stdRows.map { _ in [] }
-        var snr: [Camera.Arm: [Double]] = [:]
-        for (f, c) in order {
-            let nw = f.nwave
-            let res = f.resolution!
-            let grad = Interpolation.gradient(f.wave)
+        // per-frame spectra of the standards (ivar = 0 on masked pixels and bad fibers), coadded per camera
+        var perArm: [Camera.Arm: [[CameraSpectrum]]] = [:]   // arm -> frames -> stars
+        for ((f, c), e) in zip(zip(frames, cams), expids) {
             let bad = StdStarSelection.badStatusMask(arm: c.arm)
-            var s = [Double](repeating: 0, count: stdRows.count)
-            for (k, row) in stdRows.enumerated() {
-                var flux = [Double](repeating: 0, count: nw), ivar = [Double](repeating: 0, count: nw)
-                let fiberBad = status[row] & bad != 0
-                for j in 0..<nw {
-                    let p = row * nw + j
-                    let iv = (f.mask[p] == 0 && !fiberBad) ? Double(f.ivar[p]) : 0
-                    ivar[j] = iv; flux[j] = iv > 0 ? Double(f.flux[p]) : 0
-                }
-                var snrs: [Double] = []
-                for j in 0..<nw { snrs.append(flux[j] * ivar[j].squareRoot() / grad[j].squareRoot()) }
-                s[k] = max(0, Statistics.median(snrs))
-                for j in 0..<nw where f.wave[j] >= 4300 && f.wave[j] <= 4500 { ivar[j] = 0 }
-                let rd = Array(res.data[(row * res.ndiag * nw)..<((row + 1) * res.ndiag * nw)]).map { Double($0) }
-                perStar[k].append(CameraSpectrum(camera: c.arm.rawValue, wave: f.wave, flux: flux, ivar: ivar, resolution: rd,
-                                                 ndiag: res.ndiag))
+            let status = statusByExp[e]!
+            perArm[c.arm, default: []].append(stdRows.map { row in
+                StdStarCoadd.spectrum(of: row, in: f, camera: c, fiberBad: status[row] & bad != 0)
+            })
+        }
+        let arms = perArm.keys.sorted { $0.rawValue < $1.rawValue }
+        var coadded: [Camera.Arm: [CameraSpectrum]] = [:]
+        for a in arms {
+            if perArm[a]!.contains(where: { $0[0].wave != perArm[a]![0][0].wave }) {
+                throw DESIError.mismatch("stdstars: frames of arm \(a.rawValue) have different wavelength grids; "
+                                         + "extract the exposures on one grid")
             }
-            snr[c.arm] = s
+            let (spectra, weights) = StdStarCoadd.coadd(perArm[a]!)
+            if perArm[a]!.count > 1 {
+                warn("coadding \(perArm[a]!.count) exposures of arm \(a.rawValue), weights "
+                     + weights.map { String(format: "%.3f", $0) }.joined(separator: " "))
+            }
+            coadded[a] = spectra
+        }
+        // S/N per sqrt(A) per camera (desispec: median over wavelength of flux sqrt(ivar) / sqrt(dlambda))
+        var snr: [Camera.Arm: [Double]] = [:]
+        for a in arms {
+            snr[a] = coadded[a]!.map { s in
+                let grad = Interpolation.gradient(s.wave)
+                return max(0, Statistics.median((0..<s.wave.count).map { s.flux[$0] * s.ivar[$0].squareRoot() / grad[$0].squareRoot() }))
+            }
+        }
+        // the throughput dip 4300-4500 A is not fitted (desispec)
+        var perStar: [[CameraSpectrum]] = stdRows.map { _ in [] }
+        for a in arms {
+            for (k, var s) in coadded[a]!.enumerated() {
+                for j in 0..<s.wave.count where s.wave[j] >= 4300 && s.wave[j] <= 4500 { s.ivar[j] = 0 }
+                perStar[k].append(s)
+            }
         }
         func snrOf(_ a: Camera.Arm) -> [Double] { snr[a] ?? [Double](repeating: 0, count: stdRows.count) }
         // keep the brightest in b (or the first camera when there is no b)
-        let blue = snr[.b] ?? snr[order[0].1.arm]!
+        let blue = snr[.b] ?? snr[arms[0]]!
         let ranked = blue.indices.sorted { blue[$0] > blue[$1] }.prefix(options.maxStdStars).filter { blue[$0] > options.minBlueSNR }
         guard !ranked.isEmpty else {
             throw DESIError.failed("stdstars: no standard star with blue S/N > \(options.minBlueSNR) per sqrt(A)")
         }
         let chosen = Array(ranked)
 
-        // model magnitudes and colours
+        // model magnitudes and colours (unreddened models, compared with extinction-corrected star colours)
         let bands = color.hasPrefix("GAIA")
             ? color.dropFirst(5).split(separator: "-").map { "GAIA-" + $0 }
             : color.split(separator: "-").map(String.init)
         let refBand = gaiaStd ? "GAIA-G" : "R"
-        func starMag(_ band: String, _ row: Int) -> Double {
-            if band.hasPrefix("GAIA") { return col("GAIA_PHOT_" + band.dropFirst(5) + "_MEAN_MAG")![row] }
-            return 22.5 - 2.5 * log10(col("FLUX_" + band)![row])
-        }
         var modelColors: [String: [Double]] = [:]
-        for ps in Set(chosen.map { photsys[stdRows[$0]] }) {
+        for ps in Set(chosen.map { gaiaStd ? "G" : photsys[stdRows[$0]] }) {
             var c = [Double]()
             for m in 0..<templates.count {
                 let s = templates.spectrum(m)
@@ -140,18 +160,19 @@ public enum StdStarFitter {
             }
             modelColors[ps] = c
         }
-
         // fit each star (in parallel; each star is independent)
         let nstar = chosen.count
-        let starColors = chosen.map { starMag(bands[0], stdRows[$0]) - starMag(bands[1], stdRows[$0]) }
-        let refMags = chosen.map { starMag(refBand, stdRows[$0]) }
         let rowsOfChosen = chosen.map { stdRows[$0] }
+        let starColors = rowsOfChosen.map { phot.color(bands[0], bands[1], row: $0) }
+        let starDereddened = rowsOfChosen.map { phot.dereddenedColor(bands[0], bands[1], row: $0) }
+        let refMags = rowsOfChosen.map { phot.observed[refBand]![$0] }
+        let ebvs = rowsOfChosen.map { phot.ebv[$0] }
         let spectraOfChosen = chosen.map { perStar[$0] }
         let colorsByPhotsys = modelColors
         let results = parallelMap(nstar) { k -> Result<FitResult, any Error> in
             let row = rowsOfChosen[k]
-            let ps = photsys[row]
-            let starColor = starColors[k]
+            let ps = gaiaStd ? "G" : photsys[row]
+            let starColor = starDereddened[k]
             let mc = colorsByPhotsys[ps]!
             let sel0 = (0..<templates.count).filter { abs(mc[$0] - starColor) < options.deltaColor }
             guard !sel0.isEmpty else { return .failure(DESIError.failed("no model within \(options.deltaColor) of colour \(starColor)")) }
@@ -172,12 +193,15 @@ public enum StdStarFitter {
                     let f = Interpolation.linear(x: shifted, y: templates.spectrum(i), at: templates.wave)
                     for j in 0..<model.count { model[j] += coef[i] * f[j] }
                 }
+                // the star as seen through the Milky Way: redden the model before comparing with the photometry
+                let dust = GalacticExtinction.transmission(wave: templates.wave, ebv: ebvs[k])
+                for j in 0..<model.count { model[j] *= dust[j] }
                 let m1 = try filters.magnitude(filterName(bands[0], ps), wave: templates.wave, flux: model)
                 let m2 = try filters.magnitude(filterName(bands[1], ps), wave: templates.wave, flux: model)
                 let mref = try filters.magnitude(filterName(refBand, ps), wave: templates.wave, flux: model)
                 let scale = pow(10, (mref - refMags[k]) / 2.5)
                 return .success(FitResult(row: row, coef: coef, z: m.redshift, chi2dof: m.chi2dof,
-                                          dataColor: starColor, modelColor: m1 - m2, flux: model.map { $0 * scale }))
+                                          dataColor: starColors[k], modelColor: m1 - m2, flux: model.map { $0 * scale }))
             } catch {
                 return .failure(error)
             }
@@ -213,16 +237,17 @@ public enum StdStarFitter {
         var fmOut = fm0.selecting(rows: rows)
         for c in ["DELTA_X", "DELTA_Y", "EXPTIME", "NUM_ITER", "FIBER_RA", "FIBER_DEC", "FIBER_X", "FIBER_Y"] { fmOut.table[c] = nil }
         let inputs = FITSTable(columns: [
-            FITSColumn("NIGHT", .int32(order.map { Int32($0.0.header.int("NIGHT") ?? 0) })),
-            FITSColumn("EXPID", .int32(order.map { Int32($0.0.header.int("EXPID") ?? 0) })),
-            FITSColumn("CAMERA", .string(order.map { $0.1.name })),
+            FITSColumn("NIGHT", .int32(frames.map { Int32($0.header.int("NIGHT") ?? 0) })),
+            FITSColumn("EXPID", .int32(frames.map { Int32($0.header.int("EXPID") ?? 0) })),
+            FITSColumn("CAMERA", .string(cams.map(\.name))),
         ])
         return StdStarModels(wave: templates.wave, flux: fitted.flatMap { $0.1.flux }, fibers: fibers, metadata: meta,
                              coefficients: fitted.flatMap { $0.1.coef }, ntemplates: templates.count,
                              fibermap: fmOut, inputFrames: inputs, header: header)
     }
 
-    static func filterName(_ band: String, _ ps: String) -> String { band.hasPrefix("GAIA") ? band : band + (ps == "N" ? "N" : "S") }
+    /// desispec's filter key: Gaia bands by name, Legacy bands with the star's PHOTSYS (N or S).
+    static func filterName(_ band: String, _ ps: String) -> String { band.hasPrefix("GAIA") ? band : band + ps }
 
     struct FitResult: Sendable {
         var row: Int; var coef: [Double]; var z: Double; var chi2dof: Double

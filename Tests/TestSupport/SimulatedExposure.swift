@@ -8,9 +8,14 @@ import StdStars
 /// (redshifted, normalised to an r magnitude), smooth science spectra, a Gaussian resolution per fiber, a smooth
 /// calibration vector per camera (electrons/A per 1e-17 erg/s/cm2/A), a per-fiber throughput, Gaussian noise.
 public struct SimulatedExposure: Sendable {
+    /// A standard: template, redshift, observed r magnitude (through its PHOTSYS's curve, after reddening),
+    /// SFD E(B-V) of Milky Way dust in front of it and its photometric system ("S" or "N").
     public struct Star: Sendable {
         public var template: Int; public var redshift: Double; public var rmag: Double
-        public init(template: Int, redshift: Double, rmag: Double) { self.template = template; self.redshift = redshift; self.rmag = rmag }
+        public var ebv: Double; public var photsys: String
+        public init(template: Int, redshift: Double, rmag: Double, ebv: Double = 0, photsys: String = "S") {
+            self.template = template; self.redshift = redshift; self.rmag = rmag; self.ebv = ebv; self.photsys = photsys
+        }
     }
 
     public var frames: [Frame]
@@ -32,7 +37,8 @@ public struct SimulatedExposure: Sendable {
     public static func make(templates: StellarTemplates, filters: FilterSet, stars: [Star], nscience: Int = 2,
                             spectrograph: Int = 0, step: Double = 0.8, seed: UInt64 = 1, noise: Bool = true,
                             throughputScatter: Double = 0.03, scienceLevel: Double = 2,
-                            arms: [Camera.Arm] = [.b, .r, .z]) throws -> SimulatedExposure {
+                            arms: [Camera.Arm] = [.b, .r, .z], expid: Int = 1234,
+                            calibrationScale: Double = 1) throws -> SimulatedExposure {
         var rng = SplitMix64(seed: seed)
         let nspec = stars.count + nscience
         // true spectra on a fine grid
@@ -41,12 +47,13 @@ public struct SimulatedExposure: Sendable {
         var mags: [[Double]] = []
         for s in stars {
             let shifted = templates.wave.map { $0 * (1 + s.redshift) }
-            var f = Interpolation.linear(x: shifted, y: templates.spectrum(s.template), at: templates.wave)
-            let m = try filters.magnitude("RS", wave: templates.wave, flux: f)
+            let dust = GalacticExtinction.transmission(wave: templates.wave, ebv: s.ebv)
+            var f = zip(Interpolation.linear(x: shifted, y: templates.spectrum(s.template), at: templates.wave), dust).map(*)
+            let m = try filters.magnitude("R" + s.photsys, wave: templates.wave, flux: f)
             let k = pow(10, (m - s.rmag) / 2.5)
             f = f.map { $0 * k }
             truth.append(Interpolation.linear(x: templates.wave, y: f, at: tw))
-            mags.append(try ["GS", "RS", "ZS"].map { try filters.magnitude($0, wave: templates.wave, flux: f) })
+            mags.append(try ["G", "R", "Z"].map { try filters.magnitude($0 + s.photsys, wave: templates.wave, flux: f) })
         }
         for i in 0..<nscience {
             // a smooth galaxy-like continuum with a 4000 A break and two emission lines
@@ -69,8 +76,8 @@ public struct SimulatedExposure: Sendable {
             FITSColumn("OBJTYPE", .string([String](repeating: "TGT", count: nspec))),
             FITSColumn("DESI_TARGET", .int64((0..<nspec).map { $0 < stars.count ? Int64(1) << 33 : 1 })),
             FITSColumn("FIBERSTATUS", .int32([Int32](repeating: 0, count: nspec))),
-            FITSColumn("PHOTSYS", .string([String](repeating: "S", count: nspec))),
-            FITSColumn("EBV", .float([Float](repeating: 0, count: nspec))),
+            FITSColumn("PHOTSYS", .string((0..<nspec).map { $0 < stars.count ? stars[$0].photsys : "S" })),
+            FITSColumn("EBV", .float((0..<nspec).map { $0 < stars.count ? Float(stars[$0].ebv) : 0 })),
             FITSColumn("FLUX_G", .float(mags.map { Float(pow(10, (22.5 - $0[0]) / 2.5)) })),
             FITSColumn("FLUX_R", .float(mags.map { Float(pow(10, (22.5 - $0[1]) / 2.5)) })),
             FITSColumn("FLUX_Z", .float(mags.map { Float(pow(10, (22.5 - $0[2]) / 2.5)) })),
@@ -86,7 +93,7 @@ public struct SimulatedExposure: Sendable {
             let mid = 0.5 * (w0 + w1), half = 0.5 * (w1 - w0)
             let cal = wave.map { w -> Double in
                 let x = (w - mid) / half
-                return 22 * (1 - 0.45 * x * x) * (1 + 0.05 * sin(3 * x)) * (1 - 0.08 * exp(-0.5 * pow((w - mid - 300) / 60, 2)))
+                return calibrationScale * 22 * (1 - 0.45 * x * x) * (1 + 0.05 * sin(3 * x)) * (1 - 0.08 * exp(-0.5 * pow((w - mid - 300) / 60, 2)))
             }
             calibs.append(cal)
             let ndiag = 11, h = 5
@@ -111,7 +118,7 @@ public struct SimulatedExposure: Sendable {
             }
             var hdr = FITSHeader()
             hdr.set("CAMERA", "\(arm.rawValue)\(spectrograph)")
-            hdr.set("NIGHT", 20240101); hdr.set("EXPID", 1234)
+            hdr.set("NIGHT", 20240101); hdr.set("EXPID", expid)
             hdr.set("BUNIT", "electron/Angstrom")
             frames.append(Frame(wave: wave, flux: flux, ivar: ivar, mask: [UInt32](repeating: 0, count: nspec * nw),
                                 resolution: ResolutionData(nspec: nspec, ndiag: ndiag, nwave: nw, data: res),

@@ -1,9 +1,12 @@
+import DESICore
 import Foundation
 
-/// Where stellar templates and filter curves come from: the option, else $STD_TEMPLATES / the filters under
-/// $DESISPEC_TESTDATA, else the built-in synthetic grid and analytic filters (what the simulator uses by default).
+/// Where the standard-star fit's stellar templates come from: `--starmodels`, else $STD_TEMPLATES, else
+/// $DESI_BASIS_TEMPLATES/stdstar_templates_v2.2.fits (desi_proc's default); nil when none is given.
 enum StandardStarInputs {
     static func templatesPath(_ option: String?) -> String? {
-        option ?? ProcessInfo.processInfo.environment["STD_TEMPLATES"]
+        let env = ProcessInfo.processInfo.environment
+        if let o = option ?? env["STD_TEMPLATES"] { return o }
+        return env["DESI_BASIS_TEMPLATES"].map { "\($0)/stdstar_templates_v2.2.fits" }
     }
 }
