@@ -17,9 +17,12 @@ import LinearAlgebra
 ///   - modelWave, modelFlux: the stdstars models [nstar, nmodelwave] in 1e-17 erg/s/cm2/A.
 ///   - modelFibers: the fibers of the models.
 ///   - standardFibers: when given (stdcheck), only models of these fibers are used.
+///   - fallback: the camera's average throughput, used (scaled to the stars) when fewer than `options.minStars`
+///     stars are usable or their median S/N per flux bin is below 2; without it these cases are an error.
 public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux: [Double], modelFibers: [Int],
                                    standardFibers: [Int]? = nil,
-                                   options: FluxCalibOptions = FluxCalibOptions()) throws -> FluxCalibration {
+                                   options: FluxCalibOptions = FluxCalibOptions(),
+                                   fallback: AverageFluxCalibration? = nil) throws -> FluxCalibration {
     let cam = frame.camera?.name ?? "cam?"
     guard let res0 = frame.resolution else { throw DESIError.invalidArgument("fluxcalib \(cam): the frame has no resolution matrices") }
     let nmw = modelWave.count
@@ -95,9 +98,21 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
         for j in 0..<nwave where ivar0[s][j] > 0 && mask0[s][j] == 0 { snrs.append(flux[s][j] * ivar0[s][j].squareRoot()) }
     }
     let medianSNR = snrs.isEmpty ? 0 : Statistics.median(snrs)
-    if medianSNR < 2 {
-        throw DESIError.failed("fluxcalib \(cam): median S/N per flux bin of the stars is \(medianSNR) < 2; "
-                               + "the low-S/N fallback (average calibration) is not available")
+    let usable = (0..<nstds).filter { s in (0..<nwave).contains { ivar0[s][$0] > 0 && mask0[s][$0] == 0 } }.count
+    let fiberCorrection = FITSTable(columns: [
+        FITSColumn("FLAT_TO_PSF_FLUX", .double([Double](repeating: 1, count: nspec))),
+        FITSColumn("PSF_TO_FIBER_FLUX", .double([Double](repeating: 1, count: nspec))),
+    ])
+    if medianSNR < 2 || usable < options.minStars {
+        let reason = usable < options.minStars ? "\(usable) usable standard(s) < \(options.minStars)"
+            : String(format: "median star S/N per bin %.2f < 2", medianSNR)
+        guard let average = fallback else {
+            throw DESIError.failed("fluxcalib \(cam): \(reason); give the camera's average calibration "
+                                   + "(--average-fluxcalib) to fall back on")
+        }
+        return try fallbackCalibration(frame: frame, waveWithMargin: wave, margin: margin, starFlux: flux, starIvar: ivar0,
+                                       convolvedModels: convolved, average: average, reason: reason,
+                                       fiberCorrection: fiberCorrection)
     }
     var ivar = (0..<nstds).map { s in (0..<nwave).map { mask0[s][$0] == 0 ? ivar0[s][$0] : 0 } }
     // first pass: median ratio
@@ -270,12 +285,10 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
             outMask.append(frame.mask[s * nw0 + j - margin])
         }
     }
-    let corr = FITSTable(columns: [
-        FITSColumn("FLAT_TO_PSF_FLUX", .double([Double](repeating: 1, count: nspec))),
-        FITSColumn("PSF_TO_FIBER_FLUX", .double([Double](repeating: 1, count: nspec))),
-    ])
     let usedRows = (0..<nstds).filter { !badFiber[$0] }.map { rows[$0] }
+    var header = frame.header
+    header.set(fluxCalibFallbackKey, false, comment: "calibration fitted on the standard stars")
     return FluxCalibration(wave: frame.wave, calib: outCal, ivar: outIvar, mask: outMask,
-                     meanCalib: Array(meanCal[margin..<(margin + nw0)]), fiberCorr: corr,
-                     stdstarFibermap: frame.fibermap?.selecting(rows: usedRows), header: frame.header)
+                     meanCalib: Array(meanCal[margin..<(margin + nw0)]), fiberCorr: fiberCorrection,
+                     stdstarFibermap: frame.fibermap?.selecting(rows: usedRows), header: header)
 }

@@ -6,6 +6,8 @@ public struct FluxCalibOptions: Sendable {
     public var nsigFluxScale = 3.0
     public var highestThroughputStars = 0
     public var maxIterations = 20
+    /// Fewer usable standards than this fall back on the average calibration (desispec fits with one star or more).
+    public var minStars = 1
     public init() {}
 }
 

@@ -24,6 +24,15 @@ struct FluxCalibCommand: ParsableCommand {
     @Option(name: .customLong("nsig-flux-scale"), help: "Clipping of discrepant star flux scales, in sigma.") var nsigFluxScale: Double = 3
     @Option(name: .customLong("highest-throughput"), help: "Use only the N stars of highest throughput (0: all).")
     var highestThroughput: Int = 0
+    @Option(name: .customLong("delta-color-cut"), help: "Discard stars whose model and data colours differ by more (plus 0.2 EBV).")
+    var deltaColorCut: Double = 0.2
+    @Option(name: .customLong("color"), help: "Colour of the cut (default: G-R, else GAIA-BP-RP, as the models hold).")
+    var color: String?
+    @Option(name: .customLong("average-fluxcalib"),
+            help: "The camera's average calibration (desispec fluxcalib-average file): the fallback when the stars cannot be fitted.")
+    var averageFluxcalib: String?
+    @Option(name: .customLong("min-stdstars"), help: "Fall back on --average-fluxcalib with fewer usable standards than this.")
+    var minStdStars: Int = 1
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -34,16 +43,27 @@ struct FluxCalibCommand: ParsableCommand {
             var options = FluxCalibOptions()
             options.nsigFluxScale = nsigFluxScale
             options.highestThroughputStars = highestThroughput
+            options.minStars = minStdStars
+            let (kept, notes) = try selectCalibrationStars(stars, frameFibermap: frame.fibermap, deltaColorCut: deltaColorCut, color: color)
+            for n in notes { log.info("\(n)") }
             var standards: [Int]? = nil
             if !noStdCheck, let fm = frame.fibermap {
                 let isStd = StdStarSelection.isStdStar(fm)
                 standards = frame.fibers.indices.filter { isStd[$0] }.map { frame.fibers[$0] }
             }
+            let keptFibers = Set(kept.map { stars.fibers[$0] })
+            standards = (standards ?? stars.fibers).filter { keptFibers.contains($0) }
+            let average = try averageFluxcalib.map { try AverageFluxCalibration.read($0) }
             let calib: FluxCalibration
             do {
                 calib = try computeFluxCalibration(frame: frame, modelWave: stars.wave, modelFlux: stars.flux,
-                                                   modelFibers: stars.fibers, standardFibers: standards, options: options)
+                                                   modelFibers: stars.fibers, standardFibers: standards, options: options,
+                                                   fallback: average)
             } catch { throw DESIError.failed("\(infile) with \(models): \(error)") }
+            if calib.header.bool(fluxCalibFallbackKey) == true {
+                let why = calib.header.string("FCFBWHY") ?? "", scale = calib.header.double("FCFBSCAL") ?? 0
+                log.warning("\(infile): FALLBACK calibration (\(why)), scale \(scale), FCFALLBK = T")
+            }
             try calib.write(outfile, provenance: [DESIProvenance.line(command: "fluxcalib", arguments: ["-i", infile, "--models", models])])
             log.info("wrote \(outfile)")
         }
