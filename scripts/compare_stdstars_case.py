@@ -35,7 +35,8 @@ def patch_fiber_corrections():
 
 
 def write_unit_calibrations(case, frames):
-    """Zero sky and unit fiber flat per frame, as desispec's stdstars and fluxcalibration require them."""
+    """Zero sky and unit fiber flat per frame, as desispec's stdstars and fluxcalibration require them, with
+    inverse variances so large (1e20) that they add no noise."""
     from desispec.io import read_frame, write_sky, write_fiberflat
     from desispec.sky import SkyModel
     from desispec.fiberflat import FiberFlat
@@ -45,11 +46,11 @@ def write_unit_calibrations(case, frames):
         cam = fr.meta["CAMERA"].strip()
         expid = fr.meta["EXPID"]
         z = np.zeros_like(fr.flux)
-        sky = SkyModel(fr.wave, z, np.ones_like(z), np.zeros(z.shape, dtype=np.uint32), header=fr.meta)
+        sky = SkyModel(fr.wave, z, np.full_like(z, 1e20), np.zeros(z.shape, dtype=np.uint32), header=fr.meta)
         skies[fn] = f"{case}/desispec/sky-{cam}-{expid:08d}.fits"
         write_sky(skies[fn], sky)
         if cam not in flats:
-            ff = FiberFlat(fr.wave, np.ones_like(z), np.ones_like(z), np.zeros(z.shape, dtype=np.uint32),
+            ff = FiberFlat(fr.wave, np.ones_like(z), np.full_like(z, 1e20), np.zeros(z.shape, dtype=np.uint32),
                            np.ones(fr.wave.size), header=fr.meta)
             flats[cam] = f"{case}/desispec/fiberflat-{cam}.fits"
             write_fiberflat(flats[cam], ff)

@@ -26,7 +26,10 @@ public func selectCalibrationStars(_ models: StdStarModels, frameFibermap: Fiber
         let ebv = ebvByFiber[models.fibers[k]] ?? 0
         let d = model[k] - data[k]
         if abs(d) < deltaColorCut + 0.2 * ebv { kept.append(k) }
-        else { notes.append(String(format: "fiber %d: |model - data| %@ = %.3f > %.2f + 0.2 EBV, discarded", models.fibers[k], c, abs(d), deltaColorCut)) }
+        else {
+            notes.append(String(format: "fiber %d: |model - data| %@ = %.3f > %.2f + 0.2 EBV, discarded",
+                                models.fibers[k], c, abs(d), deltaColorCut))
+        }
     }
     return (kept, notes)
 }

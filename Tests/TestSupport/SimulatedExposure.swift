@@ -93,7 +93,8 @@ public struct SimulatedExposure: Sendable {
             let mid = 0.5 * (w0 + w1), half = 0.5 * (w1 - w0)
             let cal = wave.map { w -> Double in
                 let x = (w - mid) / half
-                return calibrationScale * 22 * (1 - 0.45 * x * x) * (1 + 0.05 * sin(3 * x)) * (1 - 0.08 * exp(-0.5 * pow((w - mid - 300) / 60, 2)))
+                return calibrationScale * 22 * (1 - 0.45 * x * x) * (1 + 0.05 * sin(3 * x))
+                    * (1 - 0.08 * exp(-0.5 * pow((w - mid - 300) / 60, 2)))
             }
             calibs.append(cal)
             let ndiag = 11, h = 5

@@ -41,13 +41,16 @@ struct StdStarsCommand: ParsableCommand {
     @Option(name: .customLong("color"),
             help: "Preselection colour: G-R, R-Z, GAIA-BP-RP, GAIA-G-RP (default G-R; GAIA-BP-RP without Legacy photometry).")
     var color: String?
-    @Option(name: .customLong("min-blue-snr"), help: "Minimum median S/N per sqrt(A) in the blue camera.") var minBlueSNR: Double = 4
-    @Option(name: .customLong("std-targetids"), parsing: .upToNextOption, help: "TARGETIDs of the standards, overriding the targeting bits.")
+    @Option(name: .customLong("min-blue-snr"), help: "Minimum median S/N per sqrt(A) in the blue camera.")
+    var minBlueSNR: Double = 4
+    @Option(name: .customLong("std-targetids"), parsing: .upToNextOption,
+            help: "TARGETIDs of the standards, overriding the targeting bits.")
     var stdTargetIDs: [Int64] = []
     @Option(name: .customLong("z-max")) var zMax: Double = 0.008
     @Option(name: .customLong("z-res")) var zRes: Double = 2e-5
     @Option(name: .customLong("template-error")) var templateError: Double = 0.1
-    @Option(name: .customLong("maxstdstars"), help: "Maximum number of standards fitted (highest blue S/N first).") var maxStdStars: Int = 30
+    @Option(name: .customLong("maxstdstars"), help: "Maximum number of standards fitted (highest blue S/N first).")
+    var maxStdStars: Int = 30
     @Flag(name: .customLong("ignore-extinction"),
           help: "Treat every EBV as 0 (no Milky Way extinction): only to measure what the correction is worth.")
     var ignoreExtinction = false
