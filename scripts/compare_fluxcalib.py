@@ -9,12 +9,25 @@ desispec flat-fields and sky-subtracts the frame (apply_fiberflat, subtract_sky)
 the standard-star models in OUR stdstars file (so only the calibration step is compared), as
 desi_compute_fluxcalibration does. Prints the relative difference of the calibration vectors where both are valid
 (median, rms, 99th percentile of |ratio - 1|) and PASS when the rms is below 1% (issue 4).
+
+  /work/refenv/bin/python scripts/compare_fluxcalib.py --stars-case /tmp/stars-case --bin .build/release/desispec
+
+runs the whole stdstars + fluxcalib chain of both codes on the reddened-standards case (EBV, PHOTSYS N and S, two
+exposures; issue 14) and prints bias and rms against the truth per camera for desispec, for us and for us without
+extinction, the fitted Teff, the fallback and the speed: see scripts/compare_stdstars_case.py.
 """
 import argparse
 import numpy as np
 
 
 def main():
+    import sys
+    if "--stars-case" in sys.argv:
+        import os
+        import subprocess
+        args = ["--case" if a == "--stars-case" else a for a in sys.argv[1:]]
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compare_stdstars_case.py")
+        raise SystemExit(subprocess.call([sys.executable, script] + args))
     p = argparse.ArgumentParser()
     for k in ("frame", "fiberflat", "sky", "models", "ours"):
         p.add_argument("--" + k, required=True)
