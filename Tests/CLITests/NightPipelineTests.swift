@@ -297,6 +297,43 @@ final class NightPipelineTests: XCTestCase {
         }
     }
 
+    // MARK: - a clean night: no warning, graded spectra
+
+    /// A clean simulated night raises no QA warning at all (before the simulator's fiber throughputs were brought
+    /// inside desispec's fiber-flat thresholds, the flat raised MAX_SCALE_OFF and MAX_MEAN_OFF on every camera), and its
+    /// spectra are graded: at least 98 % of the cframes' fibers grade 0, the coadd carries the grade columns.
+    func testCleanDemoNightRaisesNoWarningAndItsSpectraAreGraded() throws {
+        let (root, demoRun) = try demo()
+        try XCTSkipIf(demoRun.status != 0 && demoRun.status != 3, "the demo did not complete its reduction: \(demoRun.stderr)")
+        let prod = root.appendingPathComponent("redux/demo").path
+        let nightQA = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: "\(prod)/QA/qa-\(Self.night).json"))) as? [String: Any])
+        XCTAssertEqual((nightQA["WARNINGS"] as? [String]) ?? ["no WARNINGS key"], [])
+        XCTAssertNotNil(nightQA["GRADES_PER_PETAL"])
+        var good = 0, total = 0
+        for expid in [4, 5] {
+            for camera in Self.cameras {
+                let relative = "exposures/\(Self.night)/\(e8(expid))/cframe-\(camera)-\(e8(expid)).fits"
+                let q = try XCTUnwrap(try Frame.read("\(prod)/\(relative)", skipResolution: true).quality, relative)
+                good += q.filter { $0.grade == .good }.count
+                total += q.count
+                for (i, x) in q.enumerated() where x.grade != .good { print("\(relative) row \(i): grade \(x.grade) \(x.reasonsText)") }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(Double(good), 0.98 * Double(total), "\(good) of \(total) demo fibers graded 0")
+        let coadds = try FileManager.default.subpathsOfDirectory(atPath: "\(prod)/tiles").filter {
+            ($0 as NSString).lastPathComponent.hasPrefix("coadd-") && $0.hasSuffix(".fits")
+        }
+        XCTAssertFalse(coadds.isEmpty)
+        for c in coadds {
+            let f = try FITSFile.open("\(prod)/tiles/\(c)")
+            let fm = try f.readTable("FIBERMAP")
+            try f.close()
+            XCTAssertNotNil(fm["QUALITY_GRADE"], c)
+            XCTAssertEqual(fm["QUALITY_NGRADE"]?.cellShape, [6], c)
+        }
+    }
+
     // MARK: - the frame diagnosis on realistic spectra
 
     /// The demo's cframes (bright standard stars among faint targets, real stellar templates) are clean: the
