@@ -61,6 +61,9 @@ public enum QualityGrading {
             if status[f] & badFiberBits != 0 { q.add(.fiberStatus) }
             if status[f] & upstream != 0 { q.add(.upstream) }
             if status[f] & FiberStatus.lowTransmission != 0 { q.add(.lowTransmission) }
+            // A fiber FIBERSTATUS already rejects is masked by later stages (desispec get_fiberbitmasked_frame): its
+            // masked pixels are a consequence, not another reason.
+            guard status[f] & (badFiberBits | upstream) == 0 else { return q }
             var bad = 0
             for j in 0..<nwave {
                 let k = f * nwave + j

@@ -334,6 +334,46 @@ final class NightPipelineTests: XCTestCase {
         }
     }
 
+    /// The cframe step on the demo's r0 frame of exposure 5: a flux calibration marked as a fallback (FCFALLBK = T)
+    /// makes every fiber grade 1 FCFALLBK; a fiber made dead in the frame (BROKENFIBER, read noise only) keeps the
+    /// grade 3 (FIBERSTATUS, NOLIGHT) the extraction gave it.
+    func testCframeStepGradesAFallbackCalibrationAndADeadFiber() throws {
+        let (root, demoRun) = try demo()
+        try XCTSkipIf(demoRun.status != 0 && demoRun.status != 3, "the demo did not complete its reduction: \(demoRun.stderr)")
+        let prod = root.appendingPathComponent("redux/demo").path
+        let dir = "\(prod)/exposures/\(Self.night)/\(e8(5))"
+        let work = root.appendingPathComponent("grades-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        var calib = try FluxCalibration.read("\(dir)/fluxcalib-r0-\(e8(5)).fits")
+        calib.header.set("FCFALLBK", true)
+        try calib.write("\(work)/fluxcalib-r0-\(e8(5)).fits")
+        var frame = try Frame.read("\(dir)/frame-r0-\(e8(5)).fits")
+        var rng = SplitMix64(seed: 3)
+        let dead = 7, nwave = frame.nwave
+        for j in 0..<nwave { frame.flux[dead * nwave + j] = Float(3 * rng.gaussian()); frame.ivar[dead * nwave + j] = 1.0 / 9 }
+        var table = try XCTUnwrap(frame.fibermap?.table)
+        var status = try XCTUnwrap(table["FIBERSTATUS"]?.data.ints)
+        status[dead] |= Int(FiberStatus.brokenFiber)
+        table["FIBERSTATUS"] = FITSColumn("FIBERSTATUS", .int32(status.map { Int32($0) }))
+        frame.fibermap = Fibermap(table: table)
+        frame.addQuality(QualityGrading.extraction(frame))   // as `desispec extract` grades it
+        try frame.write(to: "\(work)/frame-r0-\(e8(5)).fits")
+        let out = "\(work)/cframe-r0-\(e8(5)).fits"
+        let r = try run(["cframe", "-i", "\(work)/frame-r0-\(e8(5)).fits",
+                         "--fiberflat", "\(prod)/calibnight/\(Self.night)/fiberflatnight-r0-\(Self.night).fits",
+                         "--sky", "\(dir)/sky-r0-\(e8(5)).fits", "--calib", "\(work)/fluxcalib-r0-\(e8(5)).fits", "-o", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let q = try XCTUnwrap(try Frame.read(out, skipResolution: true).quality)
+        // the sky and flat steps mask the fiber FIBERSTATUS rejects: no NODATA / NEGFLUX on top of its status
+        XCTAssertEqual(q[dead].grade, .badFiber)
+        XCTAssertEqual(q[dead].reasons, ["FCFALLBK", "FIBERSTATUS", "NOLIGHT"])
+        let others = q.indices.filter { $0 != dead }
+        XCTAssertTrue(others.allSatisfy { q[$0].reasons.contains("FCFALLBK") })
+        XCTAssertGreaterThanOrEqual(others.filter { q[$0] == FiberQuality(grade: .recovered, reasons: ["FCFALLBK"]) }.count,
+                                    others.count - 1)
+    }
+
     // MARK: - the frame diagnosis on realistic spectra
 
     /// The demo's cframes (bright standard stars among faint targets, real stellar templates) are clean: the
