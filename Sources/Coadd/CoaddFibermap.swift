@@ -11,7 +11,8 @@ public enum CoaddFibermap {
     static let perExposureColumns = ["TARGETID", "PRIORITY", "SUBPRIORITY", "NIGHT", "EXPID", "MJD", "TILEID", "EXPTIME",
         "PETAL_LOC", "DEVICE_LOC", "LOCATION", "FIBER", "FIBERSTATUS", "FIBERASSIGN_X", "FIBERASSIGN_Y",
         "LAMBDA_REF", "PLATE_RA", "PLATE_DEC", "NUM_ITER", "FIBER_X", "FIBER_Y", "DELTA_X", "DELTA_Y",
-        "FIBER_RA", "FIBER_DEC", "PSF_TO_FIBER_SPECFLUX", "IN_COADD_B", "IN_COADD_R", "IN_COADD_Z"]
+        "FIBER_RA", "FIBER_DEC", "PSF_TO_FIBER_SPECFLUX", "IN_COADD_B", "IN_COADD_R", "IN_COADD_Z",
+        QualityColumns.grade, QualityColumns.reasons]
 
     static let targetBitColumns = ["CMX_TARGET", "SV1_DESI_TARGET", "SV1_BGS_TARGET", "SV1_MWS_TARGET", "SV1_SCND_TARGET",
         "SV2_DESI_TARGET", "SV2_BGS_TARGET", "SV2_MWS_TARGET", "SV2_SCND_TARGET", "SV3_DESI_TARGET", "SV3_BGS_TARGET",
@@ -139,6 +140,14 @@ public enum CoaddFibermap {
         if !onetile {
             for k in ["TILEID", "FIBER", "FIBER_X", "FIBER_Y", "PRIORITY", "PETAL_RA", "PETAL_DEC", "LAMBDA_REF",
                       "FIBERASSIGN_X", "FIBERASSIGN_Y", "PETAL_LOC", "DEVICE_LOC", "LOCATION"] { tf[k] = nil }
+        }
+        // Quality grade of each target: the worst usable grade of its exposures, and their count per grade.
+        if let q = QualityColumns.read(fibermap) {
+            let perTarget = targets.map { t in rowsOf[t]!.map { q[$0] } }
+            QualityColumns.write(perTarget.map(QualityColumns.coadded), to: &tf)
+            let ngrade = perTarget.flatMap { QualityColumns.counts($0).map { Int16(clamping: $0) } }
+            tf[QualityColumns.gradeCounts] = FITSColumn(QualityColumns.gradeCounts, .int16(ngrade),
+                                                        cellShape: [QualityGrade.allCases.count])
         }
         exp["IN_COADD_B"] = FITSColumn("IN_COADD_B", .bool(inB))
         exp["IN_COADD_R"] = FITSColumn("IN_COADD_R", .bool(inR))

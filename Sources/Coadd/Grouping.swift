@@ -104,6 +104,11 @@ public enum SpectraGrouping {
                 default: fm["FIBERSTATUS"]!.data = .int32(st.map { Int32(truncatingIfNeeded: $0) })
                 }
             }
+            // Quality grade of the exposure: the worst over its cameras, reasons united.
+            let graded = bandOrder.compactMap { members[$0] }.compactMap { inputs[$0].frame.quality }.filter { $0.count == fm.rowCount }
+            if let first = graded.first {
+                QualityColumns.write(graded.dropFirst().reduce(first) { zip($0, $1).map { $0.merged(with: $1) } }, to: &fm)
+            }
             fm = fm.selectingRows(rows)
             fibermaps.append(fm)
             var merged: FITSTable? = nil

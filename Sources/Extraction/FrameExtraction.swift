@@ -110,7 +110,10 @@ public func extractFrame(_ request: FrameExtractionRequest, log: (String) -> Voi
 
     var header = frameHeader(request, image: image)
     if heliocor != 1 { header.set("HELIOCOR", heliocor) }
-    try result.frame(fibermap: fibermap, fiberOffset: fiberOffset, header: header).write(to: request.outputPath)
+    var frame = result.frame(fibermap: fibermap, fiberOffset: fiberOffset, header: header)
+    // The quality grade of each spectrum from what the extraction knows (QUALITY_GRADE / QUALITY_REASONS).
+    frame.addQuality(QualityGrading.extraction(frame))
+    try frame.write(to: request.outputPath)
     if let path = request.modelPath, let model = result.model {
         try ExtractionIO.writeModel(model, ny: image.ny, nx: image.nx, header: header, to: path)
     }

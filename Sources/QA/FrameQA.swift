@@ -97,6 +97,7 @@ public struct FrameQA: Sendable {
         if kind.isSkySubtracted {
             items.append(("S2N", FrameMetrics.signalToNoise(frame: frame)))
         }
+        if let grades = QualityQA.frameSummary(frame) { items.append(("GRADES", grades)) }
         items.append(("WARNINGS", .list(warnings.map { .string($0) })))
         return FrameQA(qa: .dict(items), diagnosis: diagnosis, sframe: sframe, warnings: warnings)
     }

@@ -73,6 +73,8 @@ public enum HTMLIndex {
         var s = head("DESI QA: exposure \(e.expid), night \(e.night) (\(e.flavor))")
         s += "<h2>Key numbers</h2>\n" + summaryTable(e)
         s += "<h2>Warnings</h2>\n" + warningList(e.warnings)
+        s += "<h2>Quality grades per petal</h2>\n"
+            + QualityQA.htmlTable(QualityQA.petalCounts(e).map { ("petal \($0.petal)", $0.counts) })
         s += "<h2>Figures</h2>\n" + figures(figs)
         return s + "</body></html>\n"
     }
@@ -90,6 +92,9 @@ public enum HTMLIndex {
             s += (w > 0 ? "<td class=\"warn\">\(w)</td>" : "<td>0</td>") + "<td class=\"name\">\(link)</td></tr>\n"
         }
         s += "</table>\n"
+        s += "<h2>Quality grades per petal</h2>\n" + QualityQA.htmlTable(n.exposures.flatMap { e in
+            QualityQA.petalCounts(e).map { ("\(e.expid) petal \($0.petal)", $0.counts) }
+        })
         s += "<h2>Time series</h2>\n" + figures(figs)
         for e in n.exposures {
             s += "<h2 id=\"\(e.expid)\">Exposure \(e.expid)</h2>\n" + summaryTable(e) + warningList(e.warnings)

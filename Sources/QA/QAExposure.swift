@@ -1,3 +1,4 @@
+import DESICore
 import Foundation
 import Plot
 
@@ -16,7 +17,7 @@ public struct QAExposure: Sendable {
         ("ZP", "FLUXCALIB.ZP"), ("RMS_ZP", "FLUXCALIB.RMS_ZP"),
         ("MAX_RMS", "FIBERFLAT.MAX_RMS.0"), ("MAX_SCALE_OFF", "FIBERFLAT.MAX_SCALE_OFF.0"),
         ("NFEATURES", "DIAGNOSIS.NFEATURES"),
-    ]
+    ] + QualityGrade.allCases.map { ("GRADE_\($0.rawValue)", "GRADES.NGRADE.\($0.rawValue)") }
 
     public init(expid: Int, night: String, flavor: String, cameras: [(String, QAValue)]) {
         self.expid = expid; self.night = night; self.flavor = flavor
@@ -76,6 +77,7 @@ public struct QAExposure: Sendable {
             ("NCAMERAS", .int(cameras.count)),
             ("SUMMARY", .list(rows)),
             ("WARNINGS", .list(warnings.map { .string($0) })),
+        ] + (QualityQA.petalValue(self).map { [("GRADES_PER_PETAL", $0)] } ?? []) + [
             ("CAMERAS", .dict(cameras)),
         ])
     }

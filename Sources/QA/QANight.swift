@@ -46,6 +46,7 @@ public struct QANight: Sendable {
             ("CAMERAS", .list(cameras.map { .string($0) })),
             ("TIME_SERIES", .dict(series)),
             ("WARNINGS", .list(exposures.flatMap { e in e.warnings.map { QAValue.string("\(e.expid) \($0)") } })),
+            ("GRADES_PER_PETAL", .dict(exposures.compactMap { e in QualityQA.petalValue(e).map { (String(e.expid), $0) } })),
         ])
     }
 

@@ -62,10 +62,16 @@ public struct ExposureSimulator: Sendable {
         self.inputs = inputs; self.instrument = instrument
     }
 
-    /// Relative fiber throughputs N(1, rms) (clipped at 0.5) for the fibers of a spectrograph, from `seed`.
+    /// Relative fiber throughputs N(1, rms) truncated at 1 +- `fiberThroughputMaxOffset` (redrawn beyond) for the
+    /// fibers of a spectrograph, from `seed`.
     public func fiberThroughputs(nspec: Int, spectrograph: Int, seed: UInt64) -> [Double] {
         var rng = SimulationRandom(seed: seed, stream: 77_000 + UInt64(spectrograph))
-        return (0..<nspec).map { _ in max(0.5, 1 + instrument.fiberThroughputRMS * rng.gaussian()) }
+        let rms = instrument.fiberThroughputRMS, limit = max(instrument.fiberThroughputMaxOffset, 1e-6)
+        return (0..<nspec).map { _ in
+            var offset = rms * rng.gaussian()
+            while abs(offset) > limit { offset = rms * rng.gaussian() }
+            return max(0.5, 1 + offset)
+        }
     }
 
     /// The wavelength grid of the truth for an arm: desispec's default extraction grid, 0.8 A steps.

@@ -14,8 +14,13 @@ public struct Instrument: Sendable {
     public var galaxyFiberAcceptance: Double = 0.60
     /// Airmass of science exposures.
     public var airmass: Double = 1.0
-    /// Scatter of the fiber-to-fiber relative throughput.
-    public var fiberThroughputRMS: Double = 0.05
+    /// Scatter of the fiber-to-fiber relative throughput, and the largest offset drawn (draws beyond are redrawn).
+    /// desispec's fiber-flat QA (qa_fiberflat with QA_Frame's defaults MAX_SCALE_OFF = MAX_MEAN_OFF = 0.05) calls a
+    /// fiber whose throughput, once the focal-plane fiber area is divided out, is more than 5 % off the mean
+    /// discrepant: a clean simulation stays inside that (the simulator's fibers all have one area). A fiber outside is
+    /// a defect to inject on purpose.
+    public var fiberThroughputRMS: Double = 0.015
+    public var fiberThroughputMaxOffset: Double = 0.04
 
     public init() {}
 

@@ -297,6 +297,83 @@ final class NightPipelineTests: XCTestCase {
         }
     }
 
+    // MARK: - a clean night: no warning, graded spectra
+
+    /// A clean simulated night raises no QA warning at all (before the simulator's fiber throughputs were brought
+    /// inside desispec's fiber-flat thresholds, the flat raised MAX_SCALE_OFF and MAX_MEAN_OFF on every camera), and its
+    /// spectra are graded: at least 98 % of the cframes' fibers grade 0, the coadd carries the grade columns.
+    func testCleanDemoNightRaisesNoWarningAndItsSpectraAreGraded() throws {
+        let (root, demoRun) = try demo()
+        try XCTSkipIf(demoRun.status != 0 && demoRun.status != 3, "the demo did not complete its reduction: \(demoRun.stderr)")
+        let prod = root.appendingPathComponent("redux/demo").path
+        let nightQA = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: "\(prod)/QA/qa-\(Self.night).json"))) as? [String: Any])
+        XCTAssertEqual((nightQA["WARNINGS"] as? [String]) ?? ["no WARNINGS key"], [])
+        XCTAssertNotNil(nightQA["GRADES_PER_PETAL"])
+        var good = 0, total = 0
+        for expid in [4, 5] {
+            for camera in Self.cameras {
+                let relative = "exposures/\(Self.night)/\(e8(expid))/cframe-\(camera)-\(e8(expid)).fits"
+                let q = try XCTUnwrap(try Frame.read("\(prod)/\(relative)", skipResolution: true).quality, relative)
+                good += q.filter { $0.grade == .good }.count
+                total += q.count
+                for (i, x) in q.enumerated() where x.grade != .good { print("\(relative) row \(i): grade \(x.grade) \(x.reasonsText)") }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(Double(good), 0.98 * Double(total), "\(good) of \(total) demo fibers graded 0")
+        let coadds = try FileManager.default.subpathsOfDirectory(atPath: "\(prod)/tiles").filter {
+            ($0 as NSString).lastPathComponent.hasPrefix("coadd-") && $0.hasSuffix(".fits")
+        }
+        XCTAssertFalse(coadds.isEmpty)
+        for c in coadds {
+            let f = try FITSFile.open("\(prod)/tiles/\(c)")
+            let fm = try f.readTable("FIBERMAP")
+            try f.close()
+            XCTAssertNotNil(fm["QUALITY_GRADE"], c)
+            XCTAssertEqual(fm["QUALITY_NGRADE"]?.cellShape, [6], c)
+        }
+    }
+
+    /// The cframe step on the demo's r0 frame of exposure 5: a flux calibration marked as a fallback (FCFALLBK = T)
+    /// makes every fiber grade 1 FCFALLBK; a fiber made dead in the frame (BROKENFIBER, read noise only) keeps the
+    /// grade 3 (FIBERSTATUS, NOLIGHT) the extraction gave it.
+    func testCframeStepGradesAFallbackCalibrationAndADeadFiber() throws {
+        let (root, demoRun) = try demo()
+        try XCTSkipIf(demoRun.status != 0 && demoRun.status != 3, "the demo did not complete its reduction: \(demoRun.stderr)")
+        let prod = root.appendingPathComponent("redux/demo").path
+        let dir = "\(prod)/exposures/\(Self.night)/\(e8(5))"
+        let work = root.appendingPathComponent("grades-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        var calib = try FluxCalibration.read("\(dir)/fluxcalib-r0-\(e8(5)).fits")
+        calib.header.set("FCFALLBK", true)
+        try calib.write("\(work)/fluxcalib-r0-\(e8(5)).fits")
+        var frame = try Frame.read("\(dir)/frame-r0-\(e8(5)).fits")
+        var rng = SplitMix64(seed: 3)
+        let dead = 7, nwave = frame.nwave
+        for j in 0..<nwave { frame.flux[dead * nwave + j] = Float(3 * rng.gaussian()); frame.ivar[dead * nwave + j] = 1.0 / 9 }
+        var table = try XCTUnwrap(frame.fibermap?.table)
+        var status = try XCTUnwrap(table["FIBERSTATUS"]?.data.ints)
+        status[dead] |= Int(FiberStatus.brokenFiber)
+        table["FIBERSTATUS"] = FITSColumn("FIBERSTATUS", .int32(status.map { Int32($0) }))
+        frame.fibermap = Fibermap(table: table)
+        frame.addQuality(QualityGrading.extraction(frame))   // as `desispec extract` grades it
+        try frame.write(to: "\(work)/frame-r0-\(e8(5)).fits")
+        let out = "\(work)/cframe-r0-\(e8(5)).fits"
+        let r = try run(["cframe", "-i", "\(work)/frame-r0-\(e8(5)).fits",
+                         "--fiberflat", "\(prod)/calibnight/\(Self.night)/fiberflatnight-r0-\(Self.night).fits",
+                         "--sky", "\(dir)/sky-r0-\(e8(5)).fits", "--calib", "\(work)/fluxcalib-r0-\(e8(5)).fits", "-o", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let q = try XCTUnwrap(try Frame.read(out, skipResolution: true).quality)
+        // the sky and flat steps mask the fiber FIBERSTATUS rejects: no NODATA / NEGFLUX on top of its status
+        XCTAssertEqual(q[dead].grade, .badFiber)
+        XCTAssertEqual(q[dead].reasons, ["FCFALLBK", "FIBERSTATUS", "NOLIGHT"])
+        let others = q.indices.filter { $0 != dead }
+        XCTAssertTrue(others.allSatisfy { q[$0].reasons.contains("FCFALLBK") })
+        XCTAssertGreaterThanOrEqual(others.filter { q[$0] == FiberQuality(grade: .recovered, reasons: ["FCFALLBK"]) }.count,
+                                    others.count - 1)
+    }
+
     // MARK: - the frame diagnosis on realistic spectra
 
     /// The demo's cframes (bright standard stars among faint targets, real stellar templates) are clean: the

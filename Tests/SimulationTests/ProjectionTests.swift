@@ -125,4 +125,16 @@ final class ProjectionTests: XCTestCase {
             * Instrument.throughput(.r, wavelength: w)
         XCTAssertEqual(flat.truth.electrons[mid] / e, 1, accuracy: 2e-3)
     }
+
+    /// Fiber throughputs stay inside what desispec's fiber-flat QA calls normal (MAX_SCALE_OFF, MAX_MEAN_OFF 0.05):
+    /// 5000 fibers scatter by about the set rms and none is more than the set maximum offset from 1.
+    func testFiberThroughputsStayInsideTheFiberFlatQAThresholds() {
+        let sim = ExposureSimulator(inputs: .builtin())
+        let thru = (0..<10).flatMap { sim.fiberThroughputs(nspec: 500, spectrograph: $0, seed: 5) }
+        let offsets = thru.map { $0 - 1 }
+        XCTAssertLessThanOrEqual(offsets.map(abs).max()!, sim.instrument.fiberThroughputMaxOffset)
+        XCTAssertLessThan(sim.instrument.fiberThroughputMaxOffset, 0.05)
+        let rms = (offsets.map { $0 * $0 }.reduce(0, +) / Double(offsets.count)).squareRoot()
+        XCTAssertEqual(rms, sim.instrument.fiberThroughputRMS, accuracy: 0.1 * sim.instrument.fiberThroughputRMS)
+    }
 }

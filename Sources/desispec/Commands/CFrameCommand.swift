@@ -1,6 +1,7 @@
 import ArgumentParser
 import DESICore
 import Foundation
+import QA
 
 /// `desispec cframe`: apply fiber flat, sky subtraction and flux calibration to a frame (desi_process_exposure).
 struct CFrameCommand: ParsableCommand {
@@ -24,10 +25,13 @@ struct CFrameCommand: ParsableCommand {
         try runStep {
             let log = global.makeLogger("cframe")
             var frame = try Frame.readSkySubtracted(infile, fiberflat: fiberflat, sky: sky)
+            var fallback = frame.header.bool("FCFALLBK") ?? false
             if let calib {
                 let c = try FluxCalibration.read(calib)
                 do { try applyFluxCalibration(&frame, c) } catch { throw DESIError.mismatch("\(infile) and \(calib): \(error)") }
+                fallback = fallback || (c.header.bool("FCFALLBK") ?? false)
             }
+            if sky != nil || calib != nil { gradeSkySubtracted(&frame, fallbackCalibration: fallback) }
             var inputs = ["-i \(infile)"]
             if let fiberflat { inputs.append("--fiberflat \(fiberflat)") }
             if let sky { inputs.append("--sky \(sky)") }
@@ -36,5 +40,12 @@ struct CFrameCommand: ParsableCommand {
             try frame.write(to: outfile)
             log.info("wrote \(outfile)")
         }
+    }
+
+    /// The quality grades of the sky-subtracted (calibrated) spectra, added to the frame's: negative flux, sky
+    /// residuals against neighbouring sky fibers, a fallback calibration, fibers in a feature of the frame diagnosis.
+    func gradeSkySubtracted(_ frame: inout Frame, fallbackCalibration: Bool) {
+        let diagnosed = Set(FrameDiagnosis.analyze(frame).features.flatMap(\.fibers))
+        frame.addQuality(QualityGrading.skySubtracted(frame, fallbackCalibration: fallbackCalibration, diagnosedFibers: diagnosed))
     }
 }
