@@ -169,6 +169,25 @@ struct PixelPass: @unchecked Sendable {
         }
     }
 
+    /// The dark in electrons at each column of image row y (0 where there is none), as the pass subtracts it.
+    func darkElectrons(row y: Int, into out: UnsafeMutableBufferPointer<Double>) {
+        out.update(repeating: 0)
+        guard let d = dark else { return }
+        for (p, c0, c1) in segments[y] {
+            if p < 0 {
+                if darkTrimmed { for x in c0..<c1 { out[x] = d.value(row: y, col: x) } }
+                continue
+            }
+            let seg = UnsafeMutableBufferPointer(rebasing: out[c0..<c1])
+            if darkTrimmed {
+                d.values(row: y, from: c0, scale: 1, into: seg)
+            } else {
+                let plan = plans[p], a = plan.sections
+                d.values(row: a.data.rows.lowerBound + y - a.ccd.rows.lowerBound, from: a.data.cols.lowerBound, scale: plan.gain, into: seg)
+            }
+        }
+    }
+
     /// Splits the rows in fixed blocks (independent of the thread count) run concurrently.
     func forRowBlocks(_ body: (Range<Int>, Int) -> Void) {
         let blocks = max(1, min(ny, 256)), ny = self.ny

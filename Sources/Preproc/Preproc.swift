@@ -24,6 +24,22 @@ public struct PreprocOptions: Sendable {
     public var noOverscanPerRow = false
     /// Amplifiers to mask as BADAMP, e.g. "AD".
     public var badamps = ""
+    /// `--model-variance`: the Poisson variance from a model of the image (`ImageModel`) instead of the pixels.
+    public var modelVariance = false
+    /// `--bkgsub-for-science`: subtract the background measured between the blocks of fiber traces.
+    public var bkgsubScience = false
+    /// The traces for the image model and the block background. Called with the number of image rows and, when
+    /// the traces' x shift is to be fitted (desispec's default for the image model), the image after the cosmic rays.
+    public var traces: (@Sendable (_ ny: Int, _ shiftFrom: Image?) throws -> FiberTraceGeometry)? = nil
+    /// Whether the image model fits the traces' x shift first (desispec: not --no-traceshift).
+    public var fitTraceShift = true
+    /// Dependency versions to record: CCD_CALIB_PSF (the traces' file name) with the image model, SCATTERED_LIGHT_PSF
+    /// for the block background alone (nil: none, as desispec when the PSF is given on the command line).
+    public var tracesDependency: String? = nil
+    public var scatteredLightDependency: String? = nil
+    /// The fiber flat of the image model's sky (nil: no sky model) and its CCD_CALIB_FIBERFLAT version.
+    public var fiberflat: FiberFlat? = nil
+    public var fiberflatDependency: String? = nil
     public init() {}
 }
 
@@ -230,8 +246,10 @@ public enum Preprocessor {
 
             // primary-header keywords complete the image header
             header.merge(raw.primaryHeader.filteringStructural())
+            // the image model and the block background change IMAGE and IVAR after the cosmic-ray search
+            let postSteps = options.modelVariance || options.bkgsubScience
             let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
-            let sideWork = alongsideCosmicRays.map { work in BackgroundTask { try work(final) } }
+            let sideWork = postSteps ? nil : alongsideCosmicRays.map { work in BackgroundTask { try work(final) } }
             var ncosmic = 0
             if cosmics {
                 let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
@@ -247,7 +265,47 @@ public enum Preprocessor {
                 ncosmic = rejected.count
                 clock.lap("cosmic rays")
             }
+            var geometry: FiberTraceGeometry? = nil
+            if options.modelVariance {
+                guard let traces = options.traces else {
+                    throw DESIError.invalidArgument("--model-variance needs the traces of a PSF")
+                }
+                let current = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
+                let g = try traces(ny, options.fitTraceShift ? current : nil)
+                geometry = g
+                clock.lap("traces for the image model")
+                let model = try ImageModel.compute(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: options.fiberflat)
+                ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass)
+                if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }
+                if let d = options.fiberflatDependency { header.addDependency(name: "CCD_CALIB_FIBERFLAT", version: d) }
+                clock.lap("image model and its variance")
+            }
             if !mask.contains(0) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
+            if options.bkgsubScience {
+                guard let traces = options.traces else {
+                    throw DESIError.invalidArgument("--bkgsub-for-science needs the traces of a PSF")
+                }
+                // desispec reuses the traces the image model shifted, else reads them unshifted
+                let g: FiberTraceGeometry
+                if let shifted = geometry { g = shifted } else { g = try traces(ny, nil) }
+                if geometry == nil, let d = options.scatteredLightDependency {
+                    header.addDependency(name: "SCATTERED_LIGHT_PSF", version: d)
+                }
+                let ampRegions = sections.map { (name: $0.name, rows: $0.ccd.rows, cols: $0.ccd.cols) }
+                let bkg = try BlockBackground.compute(pix: pix, ivar: ivar, mask: mask, ny: ny, nx: nx, traces: g,
+                                                      amplifiers: ampRegions)
+                for i in 0..<(ny * nx) { pix[i] = Float(Double(pix[i]) - bkg.background[i]) }
+                for a in bkg.perAmplifier {
+                    header.set("BBKGMIN\(a.amp)", a.min); header.set("BBKGMAX\(a.amp)", a.max)
+                }
+                if !bkg.maskedGaps.isEmpty {
+                    notes.append("masking inter blocks \(bkg.maskedGaps) because of scattered light from bright fibers")
+                }
+                clock.lap("background between fiber blocks")
+            }
+            if postSteps, let work = alongsideCosmicRays {
+                try work(PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar))
+            }
             if let sideWork {
                 try sideWork.value()
                 clock.lap("rest of the work alongside the cosmic-ray search")
