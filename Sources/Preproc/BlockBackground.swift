@@ -4,7 +4,8 @@ import LinearAlgebra
 
 /// The CCD background measured between the blocks of 25 fiber traces (desispec.preproc.
 /// compute_background_between_fiber_blocks, `--bkgsub-for-science`), to be subtracted from the image:
-/// - the gaps are the mid-lines between fibers 25k - 1 and 25k, and 7.5 pixels outside the first and last fibers;
+/// - the gaps are the mid-lines between fibers 25k - 1 and 25k, and 7.5 pixels outside the first and last fibers
+///   (21 gaps for DESI's 500 fibers);
 /// - light scattered from bright fibers: the central 600 rows, convolved along x by a Lorentzian (half width 30
 ///   columns, sum 0.05), averaged over +-3 columns around each gap; a gap more than 0.5 electron above the median
 ///   of the gaps is not measured and takes the median of the others;
@@ -25,11 +26,10 @@ public enum BlockBackground {
     /// `amplifiers`: name and CCD section of each amplifier.
     public static func compute(pix: [Float], ivar: [Float], mask: [UInt32], ny: Int, nx: Int, traces g: FiberTraceGeometry,
                                amplifiers: [(name: String, rows: Range<Int>, cols: Range<Int>)]) throws -> Result {
-        guard g.nspec >= fibersPerBlock, g.nspec % fibersPerBlock == 0 else {
-            throw DESIError.invalidArgument("background between fiber blocks needs whole blocks of 25 fibers (traces have \(g.nspec))")
-        }
+        guard g.nspec > 0 else { throw DESIError.invalidArgument("background between fiber blocks: the traces have no fiber") }
         guard g.ny == ny else { throw DESIError.mismatch("traces sampled on \(g.ny) rows, image has \(ny)") }
-        let nblock = g.nspec / fibersPerBlock + 1
+        // desispec's 21 gaps for 500 fibers; for fewer fibers (simulated narrow CCDs) the gaps the fibers have
+        let nblock = (g.nspec - 1) / fibersPerBlock + 2
         let w = (0..<(ny * nx)).map { mask[$0] == 0 ? Double(ivar[$0]) : 0 }
         // x of gap `b` at row y
         func gapX(_ b: Int, _ y: Int) -> Double {

@@ -1,6 +1,6 @@
 import DESICore
-import LinearAlgebra
 import Foundation
+import LinearAlgebra
 
 /// Where each fiber's trace crosses each CCD row, as the preprocessing's image model and background fit need it
 /// (desispec.xytraceset.XYTraceSet seen row by row): the trace centre x, the wavelength and the cross-dispersion

@@ -108,7 +108,7 @@ struct PixelPass: @unchecked Sendable {
                     let k = y - a.ccd.rows.lowerBound
                     let rawRow = a.data.rows.lowerBound + k
                     let level = plan.rowLevel[k], gain = plan.gain, satur = plan.saturationADU
-                    let rdn = plan.readnoise, flags = plan.flags
+                    let rdn = plan.readnoisePerRow?[k] ?? plan.readnoise, flags = plan.flags
                     let r0 = rawRow * rawNx + a.data.cols.lowerBound   // raw index of column c0
                     let w = c1 - c0
                     let segBias = UnsafeMutableBufferPointer(rebasing: biasRow[0..<w])

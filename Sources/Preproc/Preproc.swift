@@ -92,7 +92,31 @@ public enum Preprocessor {
         guard let camera = Camera(cameraName) else {
             throw DESIError.badFile(path: path, problem: "CAMERA='\(cameraName)' is not a DESI camera (b0..z9)")
         }
-        let sections = try amplifierSections(header, rawNy: raw.ny, rawNx: raw.nx, path: path)
+        var sections = try amplifierSections(header, rawNy: raw.ny, rawNx: raw.nx, path: path)
+        // calibration GOODBIASSEC<amp>: overscan columns to use instead of BIASSEC (then the average overscan)
+        var headerBiasRows: [Range<Int>?] = sections.map { _ in nil }
+        if let c = cfg {
+            for i in sections.indices {
+                guard let s = c.string("GOODBIASSEC\(sections[i].name)") else { continue }
+                guard let r = CCDRegion(section: s), r.rows.upperBound <= raw.ny, r.cols.upperBound <= raw.nx, !r.cols.isEmpty,
+                      !r.rows.isEmpty else {
+                    let name = sections[i].name
+                    throw DESIError.badFile(path: c.path, problem: "GOODBIASSEC\(name) '\(s)' is not a section of the raw image")
+                }
+                headerBiasRows[i] = sections[i].bias.rows
+                sections[i].bias = r
+            }
+        }
+        // calibration READNOISEPERROW: amplifiers whose read noise is kept per row for outlier rows
+        var noisePerRow = Set<String>()
+        if let c = cfg, let list = c.string("READNOISEPERROW") {
+            let amps = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let unknown = amps.filter { a in !sections.contains { $0.name == a } }
+            guard unknown.isEmpty else {
+                throw DESIError.badFile(path: c.path, problem: "READNOISEPERROW amplifiers \(unknown) are not in \(ampIDs.joined())")
+            }
+            noisePerRow = Set(amps)
+        }
         guard raw.data.count == raw.ny * raw.nx else {
             throw DESIError.badFile(path: path, problem: "raw image has \(raw.data.count) values, shape needs \(raw.ny * raw.nx)")
         }
@@ -161,10 +185,13 @@ public enum Preprocessor {
             let pixels = RawPixels(raw: rawP, bias: biasP)
             // per amplifier: overscan level per row, read noise, gain, saturation (independent, in parallel)
             let hdr = header, useRow = useOverscanRow, darkImage = dark, trimmed = darkTrimmed
+            let sections = sections, headerBiasRows = headerBiasRows, noisePerRow = noisePerRow
             let calibMask = maskP
             let amps = parallelMap(sections.count) { ai in
+                let good = headerBiasRows[ai] != nil
                 var plan = AmplifierPlan.measure(sections[ai], raw: pixels, rawNx: rawNx, nx: nx, header: hdr, config: cfg,
-                                                 options: options, useOverscanRow: useRow, calibMask: calibMask)
+                                                 options: options, useOverscanRow: useRow && !good, calibMask: calibMask,
+                                                 headerBias: headerBiasRows[ai], readnoisePerRow: noisePerRow.contains(sections[ai].name))
                 if let d = darkImage {
                     // the dark frame's own noise over the amplifier (desispec: calc_overscan of the trimmed dark)
                     let a = sections[ai], g = plan.gain

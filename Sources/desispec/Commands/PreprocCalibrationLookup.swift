@@ -41,10 +41,12 @@ enum PreprocCalibrationLookup {
                 log("no PIXFLAT entry in \(c.path) version \(c.version): pixflat step skipped")
                 return .none
             }
-            throw DESIError.badFile(path: c.path, problem: "no \(name.uppercased()) entry in version \(c.version) (--no\(name) skips the step)")
+            throw DESIError.badFile(path: c.path,
+                                    problem: "no \(name.uppercased()) entry in version \(c.version) (--no\(name) skips the step)")
         }
         guard FileManager.default.fileExists(atPath: f) else {
-            throw DESIError.badFile(path: f, problem: "\(name) calibration file named by \(c.path) does not exist (--no\(name) skips the step)")
+            throw DESIError.badFile(path: f,
+                                    problem: "\(name) calibration file named by \(c.path) does not exist (--no\(name) skips the step)")
         }
         return .file(f)
     }
