@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "DESICoreTests", dependencies: ["DESICore", "FITS", "TestSupport"]),
         .testTarget(name: "PSFTests", dependencies: ["PSF", "DESICore", "FITS"]),
-        .testTarget(name: "PreprocTests", dependencies: ["Preproc", "Simulation", "DESICore", "FITS"]),
+        .testTarget(name: "PreprocTests", dependencies: ["Preproc", "Simulation", "PSF", "DESICore", "FITS"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "PSF", "DESICore", "FITS"]),
         .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Simulation", "PSF", "DESICore", "FITS"]),
         .testTarget(name: "FiberFlatTests", dependencies: ["FiberFlatFit", "DESICore", "FITS", "TestSupport"]),

@@ -11,6 +11,14 @@ then runs desispec on it (ccd_calibration_filename=False; bias/dark/pixflat/mask
 binary with the same inputs, and prints: IMAGE difference in units of the read noise (median and 99.9th percentile of
 |diff|/rn), MASK bits equality (per bit), IVAR relative difference, and the per-amplifier header values.
 Goal: IMAGE within 0.02 rn (median) and 0.5 rn (99.9th), identical mask bits, IVAR within 1e-3.
+
+--model-variance: a full-size r0 frame with bright traces at the real PSF psf-r0-00051060.fits's positions (written by
+Tests/PreprocTests/ModelVarianceTests.testWriteTraceFrameFixture with PREPROC_TRACE_FIXTURE_DIR), a fiber flat
+(1 + 5% smooth variations, written with desispec.io.write_fiberflat) named by a DESI_SPECTRO_CALIB yaml (FIBERFLAT),
+the PSF given to both (desispec: psf_filename, ours: --psf); both with the model variance, no bias/dark/mask.
+Prints the IVAR relative differences overall and on the traces and how far the model moved IVAR from the data-based
+one. Goal: median |ivar diff| / ivar < 1%. --no-traceshift: both without the traces' x shift (the two dx measurements
+differ by about 0.01 pixel, which moves IVAR by about 1%).
 """
 import argparse
 import os
@@ -70,7 +78,60 @@ def write_yaml(tmpdir, raw, camera, pixflat):
     return path
 
 
-def run_reference(raw, camera, calib, tmpdir):
+MV_YAML = '''sm{sp}-{arm}:
+  VSIM:
+    DATE-OBS-BEGIN: 20200101
+    DATE-OBS-END: None
+    DETECTOR: {detector}
+    AMPLIFIERS: ABCD
+    GAINA: 1.802
+    GAINB: 1.658
+    GAINC: 1.513
+    GAIND: 1.531
+    SATURLEVA: 65535
+    SATURLEVB: 65535
+    SATURLEVC: 65535
+    SATURLEVD: 65535
+    FIBERFLAT: {fiberflat}
+'''
+
+
+def make_trace_fixture(pkg, scratch, fixture_dir):
+    env = dict(os.environ, PREPROC_TRACE_FIXTURE_DIR=fixture_dir)
+    env.setdefault('DESISPEC_TESTDATA', os.path.abspath(os.path.join(pkg, '..', 'shared', 'data')))
+    cmd = ['swift', 'test', '--scratch-path', scratch, '--skip-build', '--filter',
+           'PreprocTests.ModelVarianceTests/testWriteTraceFrameFixture']
+    print('+', ' '.join(cmd), f'(PREPROC_TRACE_FIXTURE_DIR={fixture_dir})', flush=True)
+    subprocess.run(cmd, cwd=pkg, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def write_mv_calibration(tmpdir, raw, camera, psf, mask=None):
+    """A fiber flat over the PSF's fibers and wavelengths and a yaml naming it (and `mask` as MASK when given:
+    scripts/bench/preproc.sh uses it so that desispec builds its calibration finder)."""
+    from astropy.io import fits
+    from desispec.fiberflat import FiberFlat
+    from desispec.io import write_fiberflat
+    from desispec.io.xytraceset import read_xytraceset
+    xy = read_xytraceset(psf)
+    wave = np.linspace(xy.wavemin, xy.wavemax, 2000)
+    fib = np.arange(xy.nspec)[:, None]
+    flat = 1 + 0.05 * np.sin(fib / 7.0 + wave[None, :] / 300.0)
+    ff = FiberFlat(wave, flat, np.ones_like(flat) * 1e4, np.zeros(flat.shape, dtype=np.uint32), np.ones(wave.size))
+    ffpath = os.path.join(tmpdir, f'fiberflat-{camera}.fits')
+    write_fiberflat(ffpath, ff)
+    h = fits.getheader(raw, camera.upper())
+    sp = int(h['SPECID'])
+    d = os.path.join(tmpdir, 'calib', 'spec', f'sm{sp}')
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, f'sm{sp}-{camera[0]}.yaml')
+    with open(path, 'w') as f:
+        f.write(MV_YAML.format(sp=sp, arm=camera[0], detector=h['DETECTOR'], fiberflat=os.path.abspath(ffpath)))
+        if mask is not None:
+            f.write(f'    MASK: {os.path.abspath(mask)}\n')
+    return path
+
+
+def run_reference(raw, camera, calib, tmpdir, extra=None):
     os.environ.setdefault('DESI_SPECTRO_CALIB', os.path.join(tmpdir, 'calib'))  # desispec looks for ccd-region-mask.csv there
     os.makedirs(os.environ['DESI_SPECTRO_CALIB'], exist_ok=True)
     from astropy.io import fits
@@ -81,6 +142,19 @@ def run_reference(raw, camera, calib, tmpdir):
         kw[k] = calib.get(k, False)
     if 'yaml' in calib:
         kw['pixflat'] = True   # from the yaml: makes desispec use the calibration config (crosstalk, USE_ORSEC)
+    kw.update(extra or {})
+    if kw.get('model_variance'):
+        # desispec's boxcar extraction makes a blank fibermap with desimodel's focal plane, which the reference
+        # environment lacks: the image model only reads its OBJTYPE column (none is SKY: the faintest half is used)
+        import desispec.qproc.qextract as qextract
+        from astropy.table import Table
+
+        def blank_fibermap(n):
+            t = Table()
+            t['FIBER'] = np.zeros(n, dtype=np.int32)
+            t['OBJTYPE'] = np.array([''] * n, dtype='U10')
+            return t
+        qextract.empty_fibermap = blank_fibermap
     t0 = time.time()
     # what desispec.io.raw.read_raw does before preproc (its blank fibermap needs desimodel data, so skip it)
     primary = read_raw_primary_header(raw)
@@ -92,8 +166,8 @@ def run_reference(raw, camera, calib, tmpdir):
     return img, time.time() - t0
 
 
-def run_ours(binary, raw, camera, calib, out):
-    cmd = [binary, 'preproc', '-i', raw, '--cameras', camera, '-o', out, '--quiet']
+def run_ours(binary, raw, camera, calib, out, extra=()):
+    cmd = [binary, 'preproc', '-i', raw, '--cameras', camera, '-o', out, '--quiet'] + list(extra)
     for k in ('bias', 'dark', 'pixflat', 'mask'):
         if 'yaml' in calib and k == 'pixflat':
             continue
@@ -160,7 +234,13 @@ def main():
     p.add_argument('--calib', choices=['none', 'files', 'yaml'], default='files',
                    help='calibration: none; the fixture files; or the files plus a DESI_SPECTRO_CALIB yaml (pixel flat from '
                         'the yaml, crosstalk, USE_ORSEC per-row overscan, dark trails) written for the simulated camera')
+    p.add_argument('--model-variance', action='store_true',
+                   help='compare --model-variance on a full-size r0 frame with bright traces at a real PSF\'s positions')
+    p.add_argument('--no-traceshift', action='store_true',
+                   help='with --model-variance: no trace x shift in the image model (both programs)')
     args = p.parse_args()
+    if args.model_variance:
+        return main_model_variance(args, pkg)
 
     tmp = tempfile.mkdtemp(prefix='compare-preproc-')
     fixture = args.fixture_dir or os.path.join(tmp, 'fixture')
@@ -202,6 +282,55 @@ def main():
           and res['ivar_rel_max'] < 1e-3)
     print('RESULT:', 'PASS' if ok else 'FAIL',
           '(goal: median < 0.02 rn, 99.9% < 0.5 rn, identical mask, IVAR rel. diff < 1e-3)')
+    return 0 if ok else 1
+
+
+def main_model_variance(args, pkg):
+    tmp = tempfile.mkdtemp(prefix='compare-preproc-mv-')
+    fixture = args.fixture_dir or os.path.join(tmp, 'fixture')
+    raw = args.raw or os.path.join(fixture, 'desi-00001234.fits.fz')
+    if not os.path.exists(raw):
+        make_trace_fixture(pkg, args.scratch, fixture)
+    testdata = os.environ.get('DESISPEC_TESTDATA', os.path.abspath(os.path.join(pkg, '..', 'shared', 'data')))
+    psf = os.path.join(testdata, 'psf', 'psf-r0-00051060.fits')
+    yaml = write_mv_calibration(tmp, raw, 'r0', psf)
+    binary = args.desispec_bin or os.path.join(args.scratch, 'release', 'desispec')
+    out = os.path.join(tmp, 'preproc-r0-ours.fits')
+    outdata = os.path.join(tmp, 'preproc-r0-ours-data-variance.fits')
+    common = ['--nodark', '--nomask', '--calib-config', yaml]
+    shift = ['--no-traceshift'] if args.no_traceshift else []
+    t_ours = run_ours(binary, raw, 'r0', {}, out, extra=common + ['--model-variance', '--psf', psf] + shift)
+    run_ours(binary, raw, 'r0', {}, outdata, extra=common)
+    calib = {'yaml': yaml}
+    ref, t_ref = run_reference(raw, 'r0', calib, tmp,
+                               extra=dict(bias=False, dark=False, mask=False, pixflat=True, model_variance=True,
+                                          psf_filename=psf, no_traceshift=args.no_traceshift))
+    from astropy.io import fits
+    with fits.open(out) as f:
+        ivar = f['IVAR'].data.astype(np.float64)
+        pix = f['IMAGE'].data.astype(np.float64)
+        hdr = f['IMAGE'].header
+    with fits.open(outdata) as f:
+        ivar_data = f['IVAR'].data.astype(np.float64)
+    rivar = ref.ivar.astype(np.float32).astype(np.float64)
+    good = rivar > 0
+    rel = np.abs(ivar - rivar)[good] / rivar[good]
+    bright = good & (ref.pix > 50)
+    relb = np.abs(ivar - rivar)[bright] / rivar[bright]
+    moved = np.abs(ivar_data - rivar)[bright] / rivar[bright]
+    print(f'raw: {raw}  PSF: {psf}  calibration yaml: {yaml}')
+    print(f'IMAGE max |ours - desispec|: {np.max(np.abs(pix - ref.pix.astype(np.float32))):.4g} e')
+    print(f'IVAR |ours - desispec| / desispec, all pixels: median {np.median(rel):.4g}, 99th {np.percentile(rel, 99):.4g}')
+    print(f'IVAR on the traces (image > 50 e, {bright.sum()} pixels): median {np.median(relb):.4g}, '
+          f'90th {np.percentile(relb, 90):.4g}, 99th {np.percentile(relb, 99):.4g}')
+    print(f'for scale, our data-based IVAR vs desispec model IVAR on the traces: median {np.median(moved):.4g}')
+    deps = {hdr[k]: hdr.get('DEPVER' + k[6:]) for k in hdr if k.startswith('DEPNAM')}
+    rdeps = {ref.meta[k]: ref.meta.get('DEPVER' + k[6:]) for k in ref.meta if k.startswith('DEPNAM')}
+    for k in ('CCD_CALIB_PSF', 'CCD_CALIB_FIBERFLAT'):
+        print(f'{k}: ours {deps.get(k)}, desispec {rdeps.get(k)}')
+    print(f'time: ours {t_ours:.2f} s (process incl. I/O), desispec {t_ref:.2f} s')
+    ok = np.median(rel) < 0.01 and np.median(relb) < 0.01
+    print('RESULT:', 'PASS' if ok else 'FAIL', '(goal: median |ivar diff| / ivar < 1%, all pixels and on the traces)')
     return 0 if ok else 1
 
 

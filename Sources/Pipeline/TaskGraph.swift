@@ -31,6 +31,20 @@ public func extractionGrid(_ arm: Camera.Arm) -> String {
     }
 }
 
+/// desi_proc's preproc flags for an exposure's flavor and camera: --model-variance except for arcs and darks,
+/// --bkgsub-for-science for science exposures of b cameras, both with the camera's starting PSF (the PSF desispec
+/// takes from DESI_SPECTRO_CALIB); none without a PSF folder.
+public func preprocFlags(flavor: String, camera: Camera, psfDir: String?) -> (arguments: [String], inputs: [String]) {
+    guard let dir = psfDir else { return ([], []) }
+    let f = flavor.lowercased()
+    var args: [String] = []
+    if f != "arc" && f != "dark" { args.append("--model-variance") }
+    if f == "science" && camera.arm == .b { args.append("--bkgsub-for-science") }
+    guard !args.isEmpty else { return ([], []) }
+    let psf = "\(dir)/\(FileLayout.startingPSFFileName(camera: camera.name))"
+    return (args + ["--psf", psf], [psf])
+}
+
 /// Builds every task of a night, in dependency order: preproc, psf, psfnight, traceshift, extract, fiberflat,
 /// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa (the step order of
 /// desispec.scripts.proc_night and desi_proc).
@@ -51,10 +65,11 @@ public struct TaskGraph: Sendable {
         for e in exposures {
             for c in e.cameras {
                 let out = L.preproc(night: night, expid: e.expid, camera: c.name)
+                let flags = preprocFlags(flavor: e.flavor, camera: c, psfDir: options.inputPSFDir)
                 preprocTask["\(e.expid)/\(c.name)"] = add(PipelineTask(
                     type: .preproc, night: night, expid: e.expid, unit: c.name,
-                    arguments: ["preproc", "-i", L.raw(night: night, expid: e.expid), "--cameras", c.name, "-o", out],
-                    inputs: [L.raw(night: night, expid: e.expid)], outputs: [out], dependencies: []))
+                    arguments: ["preproc", "-i", L.raw(night: night, expid: e.expid), "--cameras", c.name, "-o", out] + flags.arguments,
+                    inputs: [L.raw(night: night, expid: e.expid)] + flags.inputs, outputs: [out], dependencies: []))
             }
         }
         let arcs = exposures.filter { $0.flavor == "arc" }

@@ -13,6 +13,8 @@ struct AmplifierPlan: Sendable {
     var rowLevel: [Double]
     /// Read noise in electrons before the bias frame's own noise is added per pixel.
     var readnoise: Double
+    /// Read noise per data row (electrons) for an amplifier the calibration lists in READNOISEPERROW, else nil.
+    var readnoisePerRow: [Double]? = nil
     /// Noise of the dark frame over the amplifier (electrons), added in quadrature to the read noise.
     var darkNoise: Double?
     /// Mask bits set on the whole amplifier (BADAMP, BADREADNOISE for a large overscan step).
@@ -25,9 +27,11 @@ extension AmplifierPlan {
     /// Overscan level per row and read noise of amplifier `a` (desispec's calc_overscan, compute_overscan_step,
     /// find_overscan_cosmic_trails, ...) from the bias-subtracted raw pixels. `calibMask` (image shape, or nil) tells
     /// which rows are entirely masked.
+    /// `headerBias`: the header's BIASSEC rows when the calibration's GOODBIASSEC replaced them in `a` (nil: same);
+    /// `readnoisePerRow`: READNOISEPERROW lists this amplifier.
     static func measure(_ a: AmplifierSections, raw: RawPixels, rawNx: Int, nx: Int, header: FITSHeader,
                         config: CalibrationConfig?, options: PreprocOptions, useOverscanRow: Bool,
-                        calibMask: CalibrationPlane?) -> AmplifierPlan {
+                        calibMask: CalibrationPlane?, headerBias: Range<Int>? = nil, readnoisePerRow: Bool = false) -> AmplifierPlan {
         let amp = a.name
         var cards: [(String, FITSValue, String)] = []
         var notes: [String] = []
@@ -69,9 +73,12 @@ extension AmplifierPlan {
             }
         }
         let nrows = a.bias.rows.count, ncols = a.bias.cols.count
-        var perRow = [Double](repeating: 0, count: nrows)
+        var perRow = [Double](repeating: 0, count: nrows), rowNoise = perRow
         ov.withUnsafeBufferPointer { o in
-            for j in 0..<nrows { perRow[j] = Overscan.level(Array(o[(j * ncols)..<((j + 1) * ncols)])).level }
+            for j in 0..<nrows {
+                let r = Overscan.level(Array(o[(j * ncols)..<((j + 1) * ncols)]))
+                perRow[j] = r.level; rowNoise[j] = r.readnoise
+            }
         }
         if useRow {
             // rows whose overscan is polluted by the trail of a bright charge deposit, or entirely masked: interpolate
@@ -117,8 +124,19 @@ extension AmplifierPlan {
             for j in 0..<nrows { for k in 0..<ncols { sub[j * ncols + k] -= perRow[j] } }
             averageReadnoise = Overscan.level(sub).readnoise
         }
-        cards.append(("RMETH\(amp)", .string("AVERAGE"), "use average readnoise"))
         var rdnoiseADU = averageReadnoise
+        // READNOISEPERROW: the row's own overscan noise where it is a 4-sigma positive outlier, else their median
+        var rowNoiseADU: [Double]? = nil
+        if readnoisePerRow && nrows > 0 {
+            var sorted = rowNoise
+            let median = Statistics.medianInPlace(&sorted)
+            var dev = rowNoise.map { abs($0 - median) }
+            let rms = 1.4826 * Statistics.medianInPlace(&dev)
+            rowNoiseADU = rowNoise.map { $0 < median + 4 * rms ? median : $0 }
+            cards.append(("RMETH\(amp)", .string("PER_ROW"), "use average readnoise per row for some rows"))
+        } else {
+            cards.append(("RMETH\(amp)", .string("AVERAGE"), "use average readnoise"))
+        }
         if options.badamps.uppercased().contains(amp.uppercased()) {
             flags |= CCDMask.badAmp
             notes.append("masking amplifier \(amp) as BADAMP")
@@ -132,13 +150,28 @@ extension AmplifierPlan {
                 b.values(from: (a.bias.rows.lowerBound + r) * rawNx + a.bias.cols.lowerBound, into: buf)
             }.readnoise
             rdnoiseADU = (rdnoiseADU * rdnoiseADU + nd * nd - no * no).squareRoot()
+            rowNoiseADU = rowNoiseADU?.map { ($0 * $0 + nd * nd - no * no).squareRoot() }
         }
         var overscanRowLevel = 0.0
         if useRow, let orsec = a.overscanRows {
             let o = Overscan.level(ov).level
             overscanRowLevel = Overscan.level(block(orsec).map { $0 - o }).level
         }
-        let rdnoise = rdnoiseADU * gain
+        var rdnoise = rdnoiseADU * gain
+        // per data row: the overscan rows map onto the data rows (GOODBIASSEC rows from their offset in BIASSEC, the
+        // mean elsewhere, as desispec)
+        var perRowNoise: [Double]? = nil
+        if let r = rowNoiseADU {
+            let e = r.map { $0 * gain }
+            var sortedE = e
+            rdnoise = Statistics.medianInPlace(&sortedE)
+            let begin = headerBias.map { a.bias.rows.lowerBound - $0.lowerBound } ?? 0
+            let mean = e.reduce(0, +) / Double(e.count)
+            perRowNoise = (0..<a.ccd.rows.count).map { k in
+                let j = k - begin
+                return j >= 0 && j < e.count ? e[j] : mean
+            }
+        }
         var sortedCol = overscanCol
         let medianOverscan = Statistics.medianInPlace(&sortedCol)
         cards.append(("OVERSCN\(amp)", .double(medianOverscan), "ADUs (gain not applied)"))
@@ -158,6 +191,6 @@ extension AmplifierPlan {
             (useRow ? overscanCol[min(k, max(0, nrows - 1))] : averageOverscan) + overscanRowLevel
         }
         return AmplifierPlan(sections: a, gain: gain, saturationADU: saturADU, rowLevel: rowLevel, readnoise: rdnoise,
-                             darkNoise: nil, flags: flags, cards: cards, notes: notes)
+                             readnoisePerRow: perRowNoise, darkNoise: nil, flags: flags, cards: cards, notes: notes)
     }
 }

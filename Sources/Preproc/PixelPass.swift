@@ -108,7 +108,7 @@ struct PixelPass: @unchecked Sendable {
                     let k = y - a.ccd.rows.lowerBound
                     let rawRow = a.data.rows.lowerBound + k
                     let level = plan.rowLevel[k], gain = plan.gain, satur = plan.saturationADU
-                    let rdn = plan.readnoise, flags = plan.flags
+                    let rdn = plan.readnoisePerRow?[k] ?? plan.readnoise, flags = plan.flags
                     let r0 = rawRow * rawNx + a.data.cols.lowerBound   // raw index of column c0
                     let w = c1 - c0
                     let segBias = UnsafeMutableBufferPointer(rebasing: biasRow[0..<w])
@@ -165,6 +165,25 @@ struct PixelPass: @unchecked Sendable {
                     ivar[o + x] = Float(iv)
                     readnoise[o + x] = Float(r)
                 }
+            }
+        }
+    }
+
+    /// The dark in electrons at each column of image row y (0 where there is none), as the pass subtracts it.
+    func darkElectrons(row y: Int, into out: UnsafeMutableBufferPointer<Double>) {
+        out.update(repeating: 0)
+        guard let d = dark else { return }
+        for (p, c0, c1) in segments[y] {
+            if p < 0 {
+                if darkTrimmed { for x in c0..<c1 { out[x] = d.value(row: y, col: x) } }
+                continue
+            }
+            let seg = UnsafeMutableBufferPointer(rebasing: out[c0..<c1])
+            if darkTrimmed {
+                d.values(row: y, from: c0, scale: 1, into: seg)
+            } else {
+                let plan = plans[p], a = plan.sections
+                d.values(row: a.data.rows.lowerBound + y - a.ccd.rows.lowerBound, from: a.data.cols.lowerBound, scale: plan.gain, into: seg)
             }
         }
     }

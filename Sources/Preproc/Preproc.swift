@@ -24,6 +24,22 @@ public struct PreprocOptions: Sendable {
     public var noOverscanPerRow = false
     /// Amplifiers to mask as BADAMP, e.g. "AD".
     public var badamps = ""
+    /// `--model-variance`: the Poisson variance from a model of the image (`ImageModel`) instead of the pixels.
+    public var modelVariance = false
+    /// `--bkgsub-for-science`: subtract the background measured between the blocks of fiber traces.
+    public var bkgsubScience = false
+    /// The traces for the image model and the block background. Called with the number of image rows and, when
+    /// the traces' x shift is to be fitted (desispec's default for the image model), the image after the cosmic rays.
+    public var traces: (@Sendable (_ ny: Int, _ shiftFrom: Image?) throws -> FiberTraceGeometry)? = nil
+    /// Whether the image model fits the traces' x shift first (desispec: not --no-traceshift).
+    public var fitTraceShift = true
+    /// Dependency versions to record: CCD_CALIB_PSF (the traces' file name) with the image model, SCATTERED_LIGHT_PSF
+    /// for the block background alone (nil: none, as desispec when the PSF is given on the command line).
+    public var tracesDependency: String? = nil
+    public var scatteredLightDependency: String? = nil
+    /// The fiber flat of the image model's sky (nil: no sky model) and its CCD_CALIB_FIBERFLAT version.
+    public var fiberflat: FiberFlat? = nil
+    public var fiberflatDependency: String? = nil
     public init() {}
 }
 
@@ -76,7 +92,31 @@ public enum Preprocessor {
         guard let camera = Camera(cameraName) else {
             throw DESIError.badFile(path: path, problem: "CAMERA='\(cameraName)' is not a DESI camera (b0..z9)")
         }
-        let sections = try amplifierSections(header, rawNy: raw.ny, rawNx: raw.nx, path: path)
+        var sections = try amplifierSections(header, rawNy: raw.ny, rawNx: raw.nx, path: path)
+        // calibration GOODBIASSEC<amp>: overscan columns to use instead of BIASSEC (then the average overscan)
+        var headerBiasRows: [Range<Int>?] = sections.map { _ in nil }
+        if let c = cfg {
+            for i in sections.indices {
+                guard let s = c.string("GOODBIASSEC\(sections[i].name)") else { continue }
+                guard let r = CCDRegion(section: s), r.rows.upperBound <= raw.ny, r.cols.upperBound <= raw.nx, !r.cols.isEmpty,
+                      !r.rows.isEmpty else {
+                    let name = sections[i].name
+                    throw DESIError.badFile(path: c.path, problem: "GOODBIASSEC\(name) '\(s)' is not a section of the raw image")
+                }
+                headerBiasRows[i] = sections[i].bias.rows
+                sections[i].bias = r
+            }
+        }
+        // calibration READNOISEPERROW: amplifiers whose read noise is kept per row for outlier rows
+        var noisePerRow = Set<String>()
+        if let c = cfg, let list = c.string("READNOISEPERROW") {
+            let amps = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let unknown = amps.filter { a in !sections.contains { $0.name == a } }
+            guard unknown.isEmpty else {
+                throw DESIError.badFile(path: c.path, problem: "READNOISEPERROW amplifiers \(unknown) are not in \(ampIDs.joined())")
+            }
+            noisePerRow = Set(amps)
+        }
         guard raw.data.count == raw.ny * raw.nx else {
             throw DESIError.badFile(path: path, problem: "raw image has \(raw.data.count) values, shape needs \(raw.ny * raw.nx)")
         }
@@ -145,10 +185,13 @@ public enum Preprocessor {
             let pixels = RawPixels(raw: rawP, bias: biasP)
             // per amplifier: overscan level per row, read noise, gain, saturation (independent, in parallel)
             let hdr = header, useRow = useOverscanRow, darkImage = dark, trimmed = darkTrimmed
+            let sections = sections, headerBiasRows = headerBiasRows, noisePerRow = noisePerRow
             let calibMask = maskP
             let amps = parallelMap(sections.count) { ai in
+                let good = headerBiasRows[ai] != nil
                 var plan = AmplifierPlan.measure(sections[ai], raw: pixels, rawNx: rawNx, nx: nx, header: hdr, config: cfg,
-                                                 options: options, useOverscanRow: useRow, calibMask: calibMask)
+                                                 options: options, useOverscanRow: useRow && !good, calibMask: calibMask,
+                                                 headerBias: headerBiasRows[ai], readnoisePerRow: noisePerRow.contains(sections[ai].name))
                 if let d = darkImage {
                     // the dark frame's own noise over the amplifier (desispec: calc_overscan of the trimmed dark)
                     let a = sections[ai], g = plan.gain
@@ -230,8 +273,10 @@ public enum Preprocessor {
 
             // primary-header keywords complete the image header
             header.merge(raw.primaryHeader.filteringStructural())
+            // the image model and the block background change IMAGE and IVAR after the cosmic-ray search
+            let postSteps = options.modelVariance || options.bkgsubScience
             let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
-            let sideWork = alongsideCosmicRays.map { work in BackgroundTask { try work(final) } }
+            let sideWork = postSteps ? nil : alongsideCosmicRays.map { work in BackgroundTask { try work(final) } }
             var ncosmic = 0
             if cosmics {
                 let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
@@ -247,7 +292,47 @@ public enum Preprocessor {
                 ncosmic = rejected.count
                 clock.lap("cosmic rays")
             }
+            var geometry: FiberTraceGeometry? = nil
+            if options.modelVariance {
+                guard let traces = options.traces else {
+                    throw DESIError.invalidArgument("--model-variance needs the traces of a PSF")
+                }
+                let current = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
+                let g = try traces(ny, options.fitTraceShift ? current : nil)
+                geometry = g
+                clock.lap("traces for the image model")
+                let model = try ImageModel.compute(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: options.fiberflat)
+                ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass)
+                if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }
+                if let d = options.fiberflatDependency { header.addDependency(name: "CCD_CALIB_FIBERFLAT", version: d) }
+                clock.lap("image model and its variance")
+            }
             if !mask.contains(0) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
+            if options.bkgsubScience {
+                guard let traces = options.traces else {
+                    throw DESIError.invalidArgument("--bkgsub-for-science needs the traces of a PSF")
+                }
+                // desispec reuses the traces the image model shifted, else reads them unshifted
+                let g: FiberTraceGeometry
+                if let shifted = geometry { g = shifted } else { g = try traces(ny, nil) }
+                if geometry == nil, let d = options.scatteredLightDependency {
+                    header.addDependency(name: "SCATTERED_LIGHT_PSF", version: d)
+                }
+                let ampRegions = sections.map { (name: $0.name, rows: $0.ccd.rows, cols: $0.ccd.cols) }
+                let bkg = try BlockBackground.compute(pix: pix, ivar: ivar, mask: mask, ny: ny, nx: nx, traces: g,
+                                                      amplifiers: ampRegions)
+                for i in 0..<(ny * nx) { pix[i] = Float(Double(pix[i]) - bkg.background[i]) }
+                for a in bkg.perAmplifier {
+                    header.set("BBKGMIN\(a.amp)", a.min); header.set("BBKGMAX\(a.amp)", a.max)
+                }
+                if !bkg.maskedGaps.isEmpty {
+                    notes.append("masking inter blocks \(bkg.maskedGaps) because of scattered light from bright fibers")
+                }
+                clock.lap("background between fiber blocks")
+            }
+            if postSteps, let work = alongsideCosmicRays {
+                try work(PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar))
+            }
             if let sideWork {
                 try sideWork.value()
                 clock.lap("rest of the work alongside the cosmic-ray search")

@@ -7,8 +7,10 @@
 # Each run writes a new output file (the previous run's is deleted first, outside the timing, for both programs):
 # replacing an existing 200 MB file makes the kernel free its pages inside the rename, 0.2 s on this VM's ext4,
 # which would be timed for every run but a program's first.
+# MODEL_VARIANCE=1: both with the model variance (desispec --model-variance): the real PSF psf-r0-00051060.fits and a
+# fiber flat named by a calibration yaml (scripts/compare_preproc.py's write_mv_calibration, written before timing).
 # Usage: scripts/bench/preproc.sh [FIXTURE_DIR]
-#   env: REFPY=/work/refenv/bin/python  SCRATCH=.build-preproc  SKIP_BUILD=1  REPEAT=3  REF_REPEAT=1
+#   env: REFPY=/work/refenv/bin/python  SCRATCH=.build-preproc  SKIP_BUILD=1  REPEAT=3  REF_REPEAT=1  MODEL_VARIANCE=1
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCRATCH=${SCRATCH:-.build-preproc}
@@ -28,12 +30,21 @@ fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 CAL=(--bias "$FIX/bias-r0.fits" --dark "$FIX/dark-r0.fits" --pixflat "$FIX/pixflat-r0.fits" --mask "$FIX/mask-r0.fits")
+OURS_MV=(); REF_MV=()
+if [[ -n "${MODEL_VARIANCE:-}" ]]; then
+    PSF="${DESISPEC_TESTDATA:-../shared/data}/psf/psf-r0-00051060.fits"
+    YAML=$("$REFPY" -c "import sys; sys.path.insert(0, 'scripts'); import compare_preproc as c; \
+print(c.write_mv_calibration('$OUT', '$FIX/desi-00001234.fits.fz', 'r0', '$PSF', mask='$FIX/mask-r0.fits'))" | tail -1)
+    OURS_MV=(--model-variance --psf "$PSF" --calib-config "$YAML")
+    REF_MV=(--model-variance "$YAML" "$PSF")
+    echo "model variance: PSF $PSF, calibration $YAML"
+fi
 echo "cores: $(nproc)   load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 best_wall=""; best_cpu=""
 for i in $(seq "$REPEAT"); do
     rm -f "$OUT/ours.fits"
     /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$BIN" preproc -i "$FIX/desi-00001234.fits.fz" --cameras r0 -o "$OUT/ours.fits" \
-        "${CAL[@]}" --quiet 2>/dev/null
+        "${CAL[@]}" "${OURS_MV[@]}" --quiet 2>/dev/null
     read -r wall user sys < "$OUT/time"
     cpu=$(echo "$user + $sys" | bc -l)
     echo "  ours run $i: wall $wall s, cpu $cpu s"
@@ -44,7 +55,7 @@ ref_wall=""; ref_cpu=""
 for i in $(seq "$REF_REPEAT"); do
     rm -f "$OUT/ref.fits"
     /usr/bin/time -f "%e %U %S" -o "$OUT/rtime" "$REFPY" scripts/bench/preproc_reference.py "$FIX/desi-00001234.fits.fz" r0 \
-        "$OUT/ref.fits" "${CAL[@]}" > "$OUT/ref.txt" 2>/dev/null
+        "$OUT/ref.fits" "${CAL[@]}" "${REF_MV[@]}" > "$OUT/ref.txt" 2>/dev/null
     line=$(grep "^desispec_seconds" "$OUT/ref.txt")
     w=$(echo "$line" | awk '{print $2}')
     read -r _ ru rs < "$OUT/rtime"

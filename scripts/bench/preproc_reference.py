@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """Time desispec's preproc of one camera (read raw + preproc + write), as `desispec preproc` does it.
 
-Usage: preproc_reference.py RAW CAMERA OUTFILE [--bias F --dark F --pixflat F --mask F]
+Usage: preproc_reference.py RAW CAMERA OUTFILE [--bias F --dark F --pixflat F --mask F] [--model-variance YAML PSF]
+With --model-variance: desispec's model variance with that PSF, the fiber flat of the calibration YAML (the mask from
+the YAML too, which makes desispec build the calibration finder the model variance needs).
 Prints 'desispec_seconds <t_total> preproc_only <t_preproc>'.
 """
 import argparse
@@ -13,6 +15,7 @@ p = argparse.ArgumentParser()
 p.add_argument('raw'); p.add_argument('camera'); p.add_argument('outfile')
 for k in ('bias', 'dark', 'pixflat', 'mask'):
     p.add_argument('--' + k, default=False)
+p.add_argument('--model-variance', nargs=2, metavar=('YAML', 'PSF'), default=None)
 args = p.parse_args()
 os.environ.setdefault('DESI_SPECTRO_CALIB', tempfile.mkdtemp())
 
@@ -28,8 +31,12 @@ with fits.open(args.raw, memmap=False) as fx:
     header = fx[args.camera.upper()].header
     header.extend(fx[0].header, strip=True, unique=True)
 t1 = time.time()
-img = preproc(rawimage, header, primary, bias=args.bias, dark=args.dark, pixflat=args.pixflat, mask=args.mask,
-              ccd_calibration_filename=False, no_cte_corr=True)
+kw = dict(bias=args.bias, dark=args.dark, pixflat=args.pixflat, mask=args.mask, ccd_calibration_filename=False,
+          no_cte_corr=True)
+if args.model_variance:
+    kw.update(mask=True, ccd_calibration_filename=args.model_variance[0], model_variance=True,
+              psf_filename=args.model_variance[1])
+img = preproc(rawimage, header, primary, **kw)
 t2 = time.time()
 write_image(args.outfile, img)
 t3 = time.time()

@@ -16,7 +16,12 @@ struct PreprocCommand: ParsableCommand {
                  desispec preproc -n 20240101 -e 1234 --cameras b0,r0,z0   (uses DESI_SPECTRO_DATA, DESI_SPECTRO_REDUX/SPECPROD)
         Calibration images come from --bias/--dark/--pixflat/--mask FILE, or from the camera's entry of a
         DESI_SPECTRO_CALIB yaml (--calib-config FILE, or $DESI_SPECTRO_CALIB/spec/smN/smN-ARM.yaml); without either
-        that step is skipped with a warning. --noX skips step X.
+        that step is skipped with a warning. --noX skips step X. A named file that does not exist, or a calibration
+        config without a BIAS, DARK or MASK entry, is an error unless the step is switched off (--nobias, ...). The
+        bias and dark are first looked for as the night's biasnight/darknight in the production (calibnight/NIGHT/).
+        --model-variance derives the Poisson variance from a model of the image (the PSF's traces: --psf, else the
+        config's PSF; the sky model's fiber flat: --fiberflat, else the config's FIBERFLAT, else none);
+        --bkgsub-for-science subtracts the background measured between the blocks of fiber traces.
         """
     )
 
@@ -59,6 +64,16 @@ struct PreprocCommand: ParsableCommand {
     @Option(name: .customLong("cosmics-cfudge"), help: "Cosmics: sigmas inconsistent with the PSF.") var cosmicsCfudge: Double = 3
     @Option(name: .customLong("cosmics-c2fudge"), help: "Cosmics: PSF fudge factor (default: calibration COSMICS_C2, else 0.5).")
     var cosmicsC2fudge: Double?
+    @Flag(name: .customLong("model-variance"), help: "Variance from a model of the image (PSF traces, fiber flat).")
+    var modelVariance = false
+    @Flag(name: .customLong("bkgsub-for-science"), help: "Subtract the background measured between blocks of fiber traces.")
+    var bkgsubForScience = false
+    @Option(name: .long, help: "PSF file for --model-variance / --bkgsub-for-science (default: the calibration config's PSF).")
+    var psf: String?
+    @Option(name: .long, help: "Fiber flat for the --model-variance sky model (default: the calibration config's FIBERFLAT).")
+    var fiberflat: String?
+    @Flag(name: .customLong("no-traceshift"), help: "Do not fit the traces' x shift before modelling the image.")
+    var noTraceshift = false
     @Option(name: .long, help: "Cameras processed at the same time (each is itself parallel).") var ncpu: Int = 1
     @Flag(name: .long, help: "Log the time of each step (read, calibration, amplifiers, pixel pass, cosmics, write).") var timing = false
 
@@ -125,17 +140,33 @@ struct PreprocCommand: ParsableCommand {
             }
         }
         o.calibration = config
-        func source(_ name: String, off: Bool, file: String?) -> CalibrationSource {
-            if off { return .none }
-            if let f = file { return .file(f) }
-            if let c = config, c.has(name.uppercased()) { return .fromConfig }
-            log("no \(name) given and no calibration config entry: \(name) step skipped")
-            return .none
+        let nightly = PreprocCalibrationLookup.nightly(raw)
+        o.bias = try PreprocCalibrationLookup.source("bias", off: nobias, file: bias, nightly: nightly.bias, config: config, log: log)
+        o.dark = try PreprocCalibrationLookup.source("dark", off: nodark, file: dark, nightly: nightly.dark, config: config, log: log)
+        o.pixflat = try PreprocCalibrationLookup.source("pixflat", off: nopixflat, file: pixflat, nightly: nil, config: config, log: log)
+        o.mask = try PreprocCalibrationLookup.source("mask", off: nomask, file: mask, nightly: nil, config: config, log: log)
+        if modelVariance || bkgsubForScience {
+            let psfPath = try PreprocCalibrationLookup.required(psf, key: "PSF", config: config,
+                                                                 why: modelVariance ? "--model-variance" : "--bkgsub-for-science")
+            o.traces = try PreprocTraces.provider(psfPath: psfPath)
+            let short = (psfPath as NSString).lastPathComponent
+            o.tracesDependency = short
+            o.scatteredLightDependency = psf == nil ? short : nil
         }
-        o.bias = source("bias", off: nobias, file: bias)
-        o.dark = source("dark", off: nodark, file: dark)
-        o.pixflat = source("pixflat", off: nopixflat, file: pixflat)
-        o.mask = source("mask", off: nomask, file: mask)
+        if modelVariance {
+            o.modelVariance = true
+            o.fitTraceShift = !noTraceshift
+            if let ff = fiberflat ?? config?.file("FIBERFLAT") {
+                guard FileManager.default.fileExists(atPath: ff) else {
+                    throw DESIError.badFile(path: ff, problem: "fiber flat for --model-variance does not exist")
+                }
+                o.fiberflat = try FiberFlat.read(ff)
+                o.fiberflatDependency = (ff as NSString).lastPathComponent
+            } else {
+                log("no fiber flat (--fiberflat or calibration FIBERFLAT): the image model has no sky model")
+            }
+        }
+        o.bkgsubScience = bkgsubForScience
         o.nocosmic = nocosmic; o.nogain = nogain; o.nocrosstalk = nocrosstalk; o.nodarktrail = nodarktrail; o.badamps = badamps
         o.cosmicsNsig = cosmicsNsig; o.cosmicsCfudge = cosmicsCfudge; o.cosmicsC2fudge = cosmicsC2fudge
         return o

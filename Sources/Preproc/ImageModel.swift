@@ -1,0 +1,234 @@
+import DESICore
+import Foundation
+import LinearAlgebra
+
+/// A model of the expected counts of a preprocessed image (desispec.image_model.compute_image_model), from which
+/// `--model-variance` derives a Poisson variance that does not depend on each pixel's own noise:
+/// 1. boxcar extraction of every fiber, 7 pixels wide, per CCD row (desispec.qproc.qextract), counts per Angstrom;
+/// 2. with a fiber flat: spectra divided by it (qproc_apply_fiberflat) and a crude sky, the median of the faintest
+///    half of the fibers subtracted five times on a grid twice as fine as the rows (qproc_sky_subtraction);
+/// 3. each spectrum smoothed by a Gaussian of 10 Angstrom sigma, except where it differs from its smooth version by
+///    more than 5 sigma (those rows keep the extracted value so that bright lines keep a fair variance);
+/// 4. (sky + smooth) x flat, negative values set to 0, per pixel of dispersion, projected back onto the CCD with a
+///    Gaussian cross-dispersion profile of 1.1 x the traces' sigma over +-3 columns, normalised on those columns.
+/// The trace x shift that desispec fits first is the traces provider's job (see `PreprocOptions.traces`).
+public enum ImageModel {
+    /// Spectra per fiber and CCD row (desispec's QFrame): [nspec * ny] each.
+    struct RowSpectra {
+        var flux: [Double]
+        var ivar: [Double]
+    }
+
+    /// The model image [ny * nx], electrons per pixel.
+    public static func compute(pix: [Float], ivar: [Float], ny: Int, nx: Int, traces g: FiberTraceGeometry,
+                               fiberflat: FiberFlat?) throws -> [Double] {
+        guard g.ny == ny else { throw DESIError.mismatch("traces sampled on \(g.ny) rows, image has \(ny)") }
+        if let ff = fiberflat, ff.nspec < g.nspec {
+            throw DESIError.mismatch("fiber flat has \(ff.nspec) fibers, the traces \(g.nspec)")
+        }
+        let extracted = boxcar(pix: pix, ivar: ivar, nx: nx, traces: g)
+        var spectra = extracted
+        var flat = [Double](repeating: 1, count: g.nspec * ny)
+        var sky: [Double]? = nil
+        if let ff = fiberflat {
+            flat = applyFiberFlat(&spectra, fiberflat: ff, traces: g)
+            sky = subtractSky(&spectra, traces: g)
+        }
+        let smooth = smoothed(spectra, traces: g, nsig: 5)
+        var model = [Double](repeating: 0, count: g.nspec * ny)
+        for i in model.indices {
+            let v = ((sky?[i] ?? 0) + smooth[i]) * flat[i]
+            model[i] = v > 0 ? v : 0
+        }
+        // counts per Angstrom back to counts per row (numpy.gradient of the wavelengths along the rows)
+        for f in 0..<g.nspec {
+            let o = f * ny
+            for r in 0..<ny { model[o + r] *= gradient(g.wave, offset: o, count: ny, at: r) }
+        }
+        return project(model, traces: g, nx: nx)
+    }
+
+    /// numpy.gradient of values[offset ..< offset + count] at index r: central differences, one-sided at the ends.
+    @inline(__always)
+    static func gradient(_ v: [Double], offset o: Int, count n: Int, at r: Int) -> Double {
+        guard n > 1 else { return 0 }
+        if r == 0 { return v[o + 1] - v[o] }
+        if r == n - 1 { return v[o + n - 1] - v[o + n - 2] }
+        return (v[o + r + 1] - v[o + r - 1]) / 2
+    }
+
+    /// qproc_boxcar_extraction: sum of the 7 pixels int(x - 3) ... int(x + 3) of each row (0 with no weight when any
+    /// has none), divided by the wavelength step to the previous row (the first row extrapolates it).
+    static func boxcar(pix: [Float], ivar: [Float], nx: Int, traces g: FiberTraceGeometry) -> RowSpectra {
+        let ny = g.ny, hw = 3.0
+        let perFiber = parallelMap(g.nspec) { f -> ([Double], [Double]) in
+            var flux = [Double](repeating: 0, count: ny), fiv = flux
+            let o = f * ny
+            for r in 0..<ny {
+                let x = g.x[o + r]
+                let lo = Int(x - hw), hi = Int(x + hw + 1)
+                var s = 0.0, v = 0.0, ok = lo >= 0 && hi <= nx
+                if ok {
+                    for i in lo..<hi {
+                        let iv = Double(ivar[r * nx + i])
+                        guard iv > 0 else { ok = false; break }
+                        s += Double(pix[r * nx + i]); v += 1 / iv
+                    }
+                }
+                guard ok, v > 0 else { continue }
+                let dw = rowStep(g.wave, offset: o, count: ny, at: r)
+                flux[r] = s / dw
+                fiv[r] = dw * dw / v
+            }
+            return (flux, fiv)
+        }
+        return RowSpectra(flux: perFiber.flatMap(\.0), ivar: perFiber.flatMap(\.1))
+    }
+
+    /// The wavelength step of row r from the previous row (row 0: 2 d1 - d2), as qproc_boxcar_extraction.
+    @inline(__always)
+    static func rowStep(_ w: [Double], offset o: Int, count n: Int, at r: Int) -> Double {
+        if r > 0 { return w[o + r] - w[o + r - 1] }
+        guard n > 2 else { return n > 1 ? w[o + 1] - w[o] : 1 }
+        return 2 * (w[o + 1] - w[o]) - (w[o + 2] - w[o + 1])
+    }
+
+    /// qproc_apply_fiberflat: the flat (valid values only, 0 outside its wavelengths) interpolated at each row's
+    /// wavelength divides the flux (0 where the flat is 0); returns the flat per (fiber, row), 1 for a fiber with no
+    /// valid flat value (whose ivar is set to 0).
+    static func applyFiberFlat(_ s: inout RowSpectra, fiberflat ff: FiberFlat, traces g: FiberTraceGeometry) -> [Double] {
+        let ny = g.ny, nw = ff.nwave
+        var flat = [Double](repeating: 1, count: g.nspec * ny)
+        for f in 0..<g.nspec {
+            let o = f * ny, fo = f * nw
+            let good = (0..<nw).filter { ff.flat[fo + $0] != 0 && ff.ivar[fo + $0] > 0 && ff.mask[fo + $0] == 0 }
+            guard !good.isEmpty else {
+                for r in 0..<ny { s.ivar[o + r] = 0 }
+                continue
+            }
+            let xw = good.map { ff.wave[$0] }, yf = good.map { ff.flat[fo + $0] }
+            for r in 0..<ny {
+                let t = Interpolation.linear(x: xw, y: yf, at: g.wave[o + r], left: 0, right: 0)
+                s.flux[o + r] = t > 0 ? s.flux[o + r] / t : 0
+                s.ivar[o + r] *= t * t
+                flat[o + r] = t
+            }
+        }
+        return flat
+    }
+
+    /// qproc_sky_subtraction with no fibermap: the faintest half of the fibers (median flux) are the sky; five
+    /// times, their median spectrum on a grid of 2 ny wavelengths is interpolated at every fiber's rows, subtracted
+    /// where the flux is not 0 and added to the sky model, which is returned ([nspec * ny]).
+    static func subtractSky(_ s: inout RowSpectra, traces g: FiberTraceGeometry) -> [Double] {
+        let ny = g.ny, nspec = g.nspec
+        var sky = [Double](repeating: 0, count: nspec * ny)
+        guard nspec > 1, ny > 1 else { return sky }
+        let medians = (0..<nspec).map { f in Statistics.median(Array(s.flux[(f * ny)..<((f + 1) * ny)])) }
+        let skyFibers = (0..<nspec).sorted { (medians[$0], $0) < (medians[$1], $1) }.prefix(nspec / 2).sorted()
+        let wmin = g.wave.min()!, wmax = g.wave.max()!
+        let nt = 2 * ny
+        let twave = (0..<nt).map { wmin + (wmax - wmin) * Double($0) / Double(nt - 1) }
+        var tflux = [[Double]](repeating: [Double](repeating: 0, count: nt), count: skyFibers.count)
+        for _ in 0..<5 {
+            for (k, f) in skyFibers.enumerated() {
+                let rows = (0..<ny).filter { s.ivar[f * ny + $0] > 0 }
+                guard !rows.isEmpty else { continue }
+                let xw = rows.map { g.wave[f * ny + $0] }, yf = rows.map { s.flux[f * ny + $0] }
+                tflux[k] = Interpolation.linear(x: xw, y: yf, at: twave)
+            }
+            let table = tflux
+            let blocks = 64
+            let parts = parallelMap(blocks) { b -> [Double] in
+                ((nt * b / blocks)..<(nt * (b + 1) / blocks)).map { t in Statistics.median(table.map { $0[t] }) }
+            }
+            let ttsky = parts.flatMap { $0 }
+            let shift = parallelMap(nspec) { f -> [Double] in
+                (0..<ny).map { Interpolation.linear(x: twave, y: ttsky, at: g.wave[f * ny + $0]) }
+            }
+            for f in 0..<nspec {
+                for r in 0..<ny {
+                    let i = f * ny + r
+                    if s.flux[i] != 0 { s.flux[i] -= shift[f][r] }
+                    sky[i] += shift[f][r]
+                }
+            }
+        }
+        return sky
+    }
+
+    /// The spectral smoothing of compute_image_model: Gaussian of 10 A sigma (in rows of the middle fiber), the
+    /// rows farther than `nsig` sigma from the smooth spectrum replaced by interpolation before smoothing again,
+    /// then given back their own value.
+    static func smoothed(_ s: RowSpectra, traces g: FiberTraceGeometry, nsig: Double) -> [Double] {
+        let ny = g.ny
+        let mid = (g.nspec / 2) * ny
+        var meanStep = 0.0
+        for r in 0..<ny { meanStep += gradient(g.wave, offset: mid, count: ny, at: r) }
+        meanStep /= Double(ny)
+        let sigma = 10 / meanStep
+        let hw = Int(3 * sigma)
+        var kernel = (0...(2 * hw)).map { k -> Double in let u = Double(k - hw); return exp(-u * u / sigma / sigma / 2) }
+        let ks = kernel.reduce(0, +)
+        kernel = kernel.map { $0 / ks }
+        let kern = kernel
+        let perFiber = parallelMap(g.nspec) { f -> [Double] in
+            let flux = Array(s.flux[(f * ny)..<((f + 1) * ny)]), ivar = Array(s.ivar[(f * ny)..<((f + 1) * ny)])
+            var sm = convolveSame(flux, kern)
+            let out = (0..<ny).map { ivar[$0] * (flux[$0] - sm[$0]) * (flux[$0] - sm[$0]) >= nsig * nsig }
+            let good = (0..<ny).filter { !out[$0] }
+            guard good.count < ny, !good.isEmpty else { return sm }
+            var t = flux
+            let gx = good.map(Double.init), gy = good.map { flux[$0] }
+            for r in 0..<ny where out[r] { t[r] = Interpolation.linear(x: gx, y: gy, at: Double(r)) }
+            sm = convolveSame(t, kern)
+            for r in 0..<ny where out[r] { sm[r] = flux[r] }
+            return sm
+        }
+        return perFiber.flatMap { $0 }
+    }
+
+    /// scipy.signal.fftconvolve(a, kernel, "same") for an odd kernel: zero beyond the ends.
+    static func convolveSame(_ a: [Double], _ kernel: [Double]) -> [Double] {
+        let n = a.count, m = kernel.count, off = (m - 1) / 2
+        var out = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            var s = 0.0
+            let kLo = max(0, i + off - (n - 1)), kHi = min(m - 1, i + off)
+            if kLo <= kHi { for k in kLo...kHi { s += kernel[k] * a[i + off - k] } }
+            out[i] = s
+        }
+        return out
+    }
+
+    /// desispec.image_model.numba_proj for every fiber: row by row (fibers in order, so the sums do not depend on
+    /// the thread count), the counts spread over columns int(x - 3) ..< int(x + 4) with weights
+    /// exp(-(i - x)^2 / 2 sigma^2) normalised on those columns, sigma = 1.1 x the traces' sigma (1 pixel without).
+    static func project(_ counts: [Double], traces g: FiberTraceGeometry, nx: Int) -> [Double] {
+        let ny = g.ny
+        var image = [Double](repeating: 0, count: ny * nx)
+        image.withUnsafeMutableBufferPointer { ib in
+            let img = SharedBuffer(ib)
+            let blocks = max(1, min(ny, 128))
+            parallelFor(blocks) { b in
+                var prof = [Double](repeating: 0, count: 7)
+                for r in (ny * b / blocks)..<(ny * (b + 1) / blocks) {
+                    for f in 0..<g.nspec {
+                        let k = f * ny + r
+                        let x = g.x[k], sigma = 1.1 * (g.xsig?[k] ?? 1)
+                        let lo = max(0, Int(x - 3)), hi = min(nx, Int(x + 3 + 1))
+                        guard hi > lo, hi - lo <= 7 else { continue }
+                        var sum = 0.0
+                        for i in lo..<hi {
+                            let d = Double(i) - x
+                            prof[i - lo] = exp(-d * d / 2 / (sigma * sigma)); sum += prof[i - lo]
+                        }
+                        guard sum > 0 else { continue }
+                        for i in lo..<hi { img[r * nx + i] += counts[k] * prof[i - lo] / sum }
+                    }
+                }
+            }
+        }
+        return image
+    }
+}

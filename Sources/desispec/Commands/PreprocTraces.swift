@@ -1,0 +1,31 @@
+import DESICore
+import Foundation
+import PSF
+import Preproc
+
+/// The traces of a PSF file for the preprocessing's image model and block background (desispec reads them with
+/// read_xytraceset): x and y of each fiber, the cross-dispersion sigma (GHSIGX / XSIG; 1 pixel without), the x
+/// traces shifted by the median offset measured on the image when one is given.
+enum PreprocTraces {
+    static func provider(psfPath: String) throws -> @Sendable (Int, Image?) throws -> FiberTraceGeometry {
+        let psf = try readPSF(psfPath)
+        let xTrace: TraceSet, yTrace: TraceSet
+        let xsig: (@Sendable (Int, Double) -> Double)?
+        if let gh = psf as? GaussHermitePSF {
+            xTrace = gh.xTrace; yTrace = gh.yTrace
+            xsig = { gh.xsigma(fiber: $0, wavelength: $1) }
+        } else if let t = psf as? TraceOnlyPSF {
+            xTrace = t.xTrace; yTrace = t.yTrace
+            if let s = t.xSigma { xsig = { s.eval($0, $1) } } else { xsig = nil }
+        } else {
+            throw DESIError.badFile(path: psfPath, problem: "PSF type without x/y traces")
+        }
+        return { ny, image in
+            var xt = xTrace
+            if let image { xt = xTrace.shifted(by: medianTraceXShift(image: image, xTrace: xTrace, yTrace: yTrace)) }
+            let x = xt, y = yTrace
+            return FiberTraceGeometry.sample(nspec: x.ntrace, ny: ny, wavemin: y.domainMin, wavemax: y.domainMax,
+                                             x: { x.eval($0, $1) }, y: { y.eval($0, $1) }, xsig: xsig)
+        }
+    }
+}
