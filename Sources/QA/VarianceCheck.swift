@@ -81,7 +81,8 @@ public struct VarianceCheck: Sendable {
     /// the pipeline's excess variance. With the model, level = shot = the model. With row differences, shot is the
     /// pair's own mean (its noise is independent of the pair's difference) and level the mean of the four pixels
     /// above and below the pair: binning on the pair's own values would mix into each bin pixels whose true level
-    /// lies elsewhere (regression to the mean) and bias the slope.
+    /// lies elsewhere (regression to the mean) and bias the slope. Pairs where the signal is not smooth along the
+    /// column (above and below differ by more than half their noise) are left out.
     private struct Samples {
         var residual: [Double] = []
         var shot: [Double] = []
@@ -119,13 +120,19 @@ public struct VarianceCheck: Sendable {
                     let below = Double(image.pix[j])
                     // the pair's plain mean: averaged over many pairs it is the mean signal without the bias of max(p, 0)
                     residual = (pix - below) / 2.0.squareRoot(); shot = 0.5 * (pix + below)
-                    var sum = 0.0, count = 0.0
-                    for dy in [-2, -1, 2, 3] where region.rows.contains(y + dy) {
+                    // the signal must be smooth along the column: sky and arc lines change within a row or two, and
+                    // their gradient would pass for noise; the mean of the two rows above and of the two below must
+                    // agree within half the noise of their difference (pixels independent of the pair: no bias)
+                    var sums = [0.0, 0.0], counts = [0.0, 0.0]
+                    for (side, dy) in [(0, -2), (0, -1), (1, 2), (1, 3)] where region.rows.contains(y + dy) {
                         let k = i + dy * nx
-                        if image.mask[k] == 0 && image.ivar[k] > 0 { sum += max(Double(image.pix[k]), 0); count += 1 }
+                        if image.mask[k] == 0 && image.ivar[k] > 0 { sums[side] += Double(image.pix[k]); counts[side] += 1 }
                     }
-                    guard count > 0 else { continue }
-                    level = sum / count
+                    guard counts[0] > 0, counts[1] > 0 else { continue }
+                    let above = sums[0] / counts[0], under = sums[1] / counts[1]
+                    level = max(0.5 * (above + under), 0)
+                    let noise = ((level + reference * reference) * (1 / counts[0] + 1 / counts[1])).squareRoot()
+                    guard abs(above - under) <= 0.5 * noise else { continue }
                 }
                 let excess = 1 / Double(image.ivar[i]) - max(pix, 0)
                 all.append(residual, shot, level, nil)
