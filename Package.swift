@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "CoaddTests", dependencies: ["Coadd", "DESICore", "FITS"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DESICore", "FITS"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
-        .testTarget(name: "QATests", dependencies: ["QA", "DESICore", "FITS", "Plot", "TestSupport"]),
+        .testTarget(name: "QATests", dependencies: ["QA", "DESICore", "FITS", "Plot", "TestSupport", "Preproc", "Simulation"]),
         // Reads the source tree: the dependency direction, C shims in their modules, thin subcommands, line length.
         .testTarget(name: "ArchitectureTests"),
         // Runs the built `desispec` binary.

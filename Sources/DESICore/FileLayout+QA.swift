@@ -5,6 +5,8 @@ import Foundation
 //   QA/exposures/NIGHT/EXPID/qa-KIND-CAMERA-EXPID.png its figures
 //   QA/exposures/NIGHT/EXPID/qa-EXPID.{json,png,html} qa-exposure
 //   QA/qa-NIGHT.{json,html}, QA/qa-NIGHT-METRIC.png  qa-night
+//   QA/exposures/NIGHT/EXPID/fibers/fiber-FIBER-EXPID.png  plot-fiber (the fibers worth a look)
+//   QA/exposures/NIGHT/EXPID/fibers/fibers-EXPID.json      their list (linked from qa-EXPID.html)
 
 extension FileLayout {
     /// Per-camera QA of a frame: qa-CAMERA-EXPID.json in `folder` (qa-frame).
@@ -15,6 +17,21 @@ extension FileLayout {
     /// A QA figure of one camera: qa-KIND-CAMERA-EXPID.png in `folder` (KIND e.g. "sky", "diagnosis", "s2n", "frame").
     public static func qaFrameFigure(_ kind: String, folder: String, camera: String, expid: Int) -> String {
         "\(folder)/\(cameraFileName("qa-\(kind)", camera: camera, expid: expid, ext: "png"))"
+    }
+
+    /// The folder of an exposure's fiber pages: `exposureQAFolder`/fibers.
+    public static func fiberPageDir(exposureQAFolder folder: String) -> String { "\(folder)/\(fiberPageFolderName)" }
+    /// Name of that folder, relative to the exposure's QA folder (links of qa-EXPID.html).
+    public static let fiberPageFolderName = "fibers"
+
+    /// A fiber's verification page (plot-fiber) in `folder`: fiber-FIBER-EXPID.png.
+    public static func fiberPage(folder: String, fiber: Int, expid: Int) -> String {
+        "\(folder)/fiber-\(fiber)-\(expidString(expid)).png"
+    }
+
+    /// The list of an exposure's fiber pages in the fiber-page folder: fibers-EXPID.json.
+    public static func fiberPageIndex(folder: String, expid: Int) -> String {
+        "\(folder)/\(exposureFileName("fibers", expid: expid, ext: "json"))"
     }
 
     /// An exposure's combined QA in `folder`: qa-EXPID.EXT with EXT "json", "png" or "html" (qa-exposure).

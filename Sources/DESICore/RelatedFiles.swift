@@ -22,6 +22,18 @@ public struct RelatedFiles: Sendable {
         candidates(prefixes, nightly: nightly).first { FileManager.default.fileExists(atPath: $0) }
     }
 
+    /// The preprocessed image of the frame: preproc-CAMERA-EXPID.fits(.gz) next to it, else in the production's
+    /// PROD/preproc/NIGHT/EXPID (the frame being in PROD/exposures/NIGHT/EXPID).
+    public func findPreproc() -> String? {
+        guard search else { return nil }
+        if let p = find(["preproc"]) { return p }
+        guard !night.isEmpty else { return nil }
+        let prod = ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent("../../..")
+        let dir = (FileLayout.preprocDir(specprod: prod, night: night, expid: expid) as NSString).standardizingPath
+        let name = FileLayout.cameraFileName("preproc", camera: camera, expid: expid)
+        return ["\(dir)/\(name)", "\(dir)/\(name).gz"].first { FileManager.default.fileExists(atPath: $0) }
+    }
+
     /// Every path `find` tries, in order.
     public func candidates(_ prefixes: [String], nightly: String? = nil) -> [String] {
         guard search else { return [] }

@@ -239,10 +239,17 @@ public struct TaskGraph: Sendable {
         for (expid, frameQAs) in qaFrameTasks.sorted(by: { $0.key < $1.key }) {
             let dir = L.qaDir(night: night, expid: expid)
             let out = L.qaExposure(night: night, expid: expid)
+            // the pages of the fibers worth a look (grade >= 2, else FIBERSTATUS != 0), linked from qa-exposure's page
+            let fiberDir = FileLayout.fiberPageDir(exposureQAFolder: dir)
+            let pages = add(PipelineTask(
+                type: .qa, night: night, expid: expid, unit: "fibers",
+                arguments: ["plot-fiber", "--prod-root", L.prodRoot, "--night", night, "--expid", String(expid),
+                            "--worth-a-look", String(Self.fiberPagesPerExposure), "--outdir", fiberDir],
+                inputs: [], outputs: [FileLayout.fiberPageIndex(folder: fiberDir, expid: expid)], dependencies: frameQAs))
             qaExposureTasks.append(add(PipelineTask(
                 type: .qaexposure, night: night, expid: expid,
                 arguments: ["qa-exposure", "--qa-dir", dir, "-o", out],
-                inputs: [], outputs: [out], dependencies: frameQAs)))
+                inputs: [], outputs: [out], dependencies: frameQAs + [pages])))
         }
         if !qaExposureTasks.isEmpty {
             _ = add(PipelineTask(type: .qanight, night: night,
@@ -251,6 +258,9 @@ public struct TaskGraph: Sendable {
         }
         return TaskGraph(tasks: tasks)
     }
+
+    /// Most fiber pages drawn per exposure by the nightly run.
+    public static let fiberPagesPerExposure = 20
 
     /// `qa-frame` of one camera's frame (flat frame or science cframe), with its figures, into the exposure's QA folder.
     static func qaFrameTask(night: String, expid: Int, camera: String, frame: String, layout L: ProductionLayout,

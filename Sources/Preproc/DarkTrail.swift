@@ -1,3 +1,4 @@
+import DESICore
 import Foundation
 
 /// Dark-trail correction of some LBNL amplifiers (desispec.darktrail.correct_dark_trail): along each row,

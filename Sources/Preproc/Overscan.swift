@@ -1,3 +1,4 @@
+import DESICore
 import Foundation
 import LinearAlgebra
 

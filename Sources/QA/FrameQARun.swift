@@ -14,7 +14,11 @@ public struct QALog {
 public struct TraceRows {
     public var nspec: Int
     public var row: (Int, Double) -> Double
-    public init(nspec: Int, row: @escaping (Int, Double) -> Double) { self.nspec = nspec; self.row = row }
+    /// Column of fiber index i's trace at a CCD row (the variance check's between / on the traces), when known.
+    public var column: ((Int, Double) -> Double)?
+    public init(nspec: Int, row: @escaping (Int, Double) -> Double, column: ((Int, Double) -> Double)? = nil) {
+        self.nspec = nspec; self.row = row; self.column = column
+    }
 }
 
 /// `desispec qa-frame` as a library call (desi_qa_frame): read the frame, its related products each with its own
@@ -49,8 +53,12 @@ public enum FrameQARun {
         public var sky: String?
         public var calib: String?
         public var psf: String?
-        public init(fiberflat: String?, sky: String?, calib: String?, psf: String?) {
+        /// The preprocessed image and the extraction's 2D model (VARIANCE check).
+        public var preproc: String?
+        public var model: String?
+        public init(fiberflat: String?, sky: String?, calib: String?, psf: String?, preproc: String? = nil, model: String? = nil) {
             self.fiberflat = fiberflat; self.sky = sky; self.calib = calib; self.psf = psf
+            self.preproc = preproc; self.model = model
         }
     }
 
@@ -70,16 +78,28 @@ public enum FrameQARun {
         if !target.isFlat && products.sframe == nil && products.calib == nil {
             log.warning("\(target.path): no sky model or flux calibration found: only the frame's header is in the QA")
         }
-        let result = try FrameQA.compute(frame: target.frame, kind: target.kind, fiberflat: target.isFlat ? products.fiberflat : nil,
+        var result = try FrameQA.compute(frame: target.frame, kind: target.kind, fiberflat: target.isFlat ? products.fiberflat : nil,
                                          sframe: products.sframe, nrej: products.nrej, calib: products.calib,
                                          ccdRow: products.traces?.row, path: target.path)
+        let variance = products.preproc.map { image in
+            VarianceCheck.analyze(image, traceColumn: products.traces?.column, nfibers: products.traces?.nspec ?? 0,
+                                  model: products.model)
+        }
+        if let v = variance { result.addVariance(v) }
         var qa = result.qa
         if case .dict(var items) = qa {
             items.insert(("INPUTS", .dict(products.inputsEntry(frame: target.path))), at: 4)
             items.insert(("SOFTWARE", .string(software)), at: 4)
             qa = .dict(items)
         }
-        if let dir = plotDirectory { try drawFigures(target, result: result, qa: qa, directory: dir) }
+        if let dir = plotDirectory {
+            try drawFigures(target, result: result, qa: qa, directory: dir)
+            if let v = variance {
+                try Figures.variance(v, title: "\(target.camera.name) exposure \(target.expid): variance model",
+                                     path: FileLayout.qaFrameFigure("variance", folder: dir, camera: target.camera.name,
+                                                                    expid: target.expid))
+            }
+        }
         try qa.write(to: output)
         return Outcome(qa: qa, warnings: result.warnings, flagged: result.diagnosis?.flagged ?? false)
     }

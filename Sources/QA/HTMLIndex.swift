@@ -69,12 +69,22 @@ public enum HTMLIndex {
     }
 
     /// qa-EXPID.html: summary table, warnings, figures (paths relative to the page).
-    public static func exposurePage(_ e: QAExposure, figures figs: [String]) -> String {
+    /// `fiberPages`: the fibers worth a look, each verdict linked to its page (`prefix` + the index's PAGE).
+    public static func exposurePage(_ e: QAExposure, figures figs: [String], fiberPages: FiberPageIndex? = nil,
+                                    fiberPagePrefix prefix: String = "") -> String {
         var s = head("DESI QA: exposure \(e.expid), night \(e.night) (\(e.flavor))")
         s += "<h2>Key numbers</h2>\n" + summaryTable(e)
         s += "<h2>Warnings</h2>\n" + warningList(e.warnings)
         s += "<h2>Quality grades per petal</h2>\n"
             + QualityQA.htmlTable(QualityQA.petalCounts(e).map { ("petal \($0.petal)", $0.counts) })
+        if let index = fiberPages {
+            s += "<h2>Fibers to look at</h2>\n"
+            if index.entries.isEmpty { s += "<p>none (no fiber graded 2 or worse, no FIBERSTATUS set)</p>\n" }
+            s += index.entries.isEmpty ? "" : "<ul>\n" + index.entries.map { f in
+                "<li><a href=\"\(escape(prefix + f.page))\">fiber \(f.verdict.fiber)</a> (TARGETID \(f.verdict.targetID)): "
+                    + "\(escape(f.verdict.text))</li>\n"
+            }.joined() + "</ul>\n"
+        }
         s += "<h2>Figures</h2>\n" + figures(figs)
         return s + "</body></html>\n"
     }

@@ -43,7 +43,11 @@ extension QAExposure {
         try exposure.figure(path: figure)
         try value.write(to: out)
         let html = FileLayout.qaExposureFile(folder: outDir, expid: exposure.expid, ext: "html")
-        let page = HTMLIndex.exposurePage(exposure, figures: FileLayout.qaExposureFigures(in: outDir, expid: exposure.expid))
+        let fiberDir = FileLayout.fiberPageDir(exposureQAFolder: outDir)
+        let indexPath = FileLayout.fiberPageIndex(folder: fiberDir, expid: exposure.expid)
+        let fiberPages = FileManager.default.fileExists(atPath: indexPath) ? try FiberPageIndex.read(indexPath) : nil
+        let page = HTMLIndex.exposurePage(exposure, figures: FileLayout.qaExposureFigures(in: outDir, expid: exposure.expid),
+                                          fiberPages: fiberPages, fiberPagePrefix: FileLayout.fiberPageFolderName + "/")
         try HTMLIndex.write(page, to: html)
         return QAExposureOutputs(json: out, figure: figure, html: html, warnings: exposure.warnings)
     }

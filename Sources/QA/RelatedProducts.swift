@@ -1,4 +1,5 @@
 import DESICore
+import FITS
 import Foundation
 
 /// The products a frame's QA uses, each read with its own data-model reader and checked against the frame's camera
@@ -16,6 +17,11 @@ struct RelatedProducts {
     var calibPath: String?
     var traces: TraceRows?
     var psfPath: String?
+    /// The preprocessed image and the extraction's 2D model (VARIANCE check).
+    var preproc: Image?
+    var preprocPath: String?
+    var model: [Float]?
+    var modelPath: String?
 
     static func read(for target: FrameQARun.Target, inputs: FrameQARun.Inputs, readTraces: (String) throws -> TraceRows,
                      log: QALog) throws -> RelatedProducts {
@@ -69,7 +75,29 @@ struct RelatedProducts {
             }
             p.traces = traces; p.psfPath = path
         }
+        if let path = inputs.preproc {
+            let image = try Image.read(path)
+            if let c = image.camera, c != target.camera {
+                throw DESIError.mismatch("\(path) is camera \(c), \(target.path) is camera \(target.camera)")
+            }
+            p.preproc = image; p.preprocPath = path
+            log.debug("preprocessed image \(path)")
+            if let m = inputs.model {
+                p.model = try readModel(m, ny: image.ny, nx: image.nx); p.modelPath = m
+                log.debug("extraction model \(m)")
+            }
+        }
         return p
+    }
+
+    /// The 2D model image of `desispec extract --model` (primary HDU, float32 electrons), checked against the image size.
+    static func readModel(_ path: String, ny: Int, nx: Int) throws -> [Float] {
+        let f = try FITSFile.open(path)
+        let m = f.hasHDU("MODEL") ? try f.readImage("MODEL", as: Float.self) : try f.readImage(as: Float.self)
+        guard m.shape == [ny, nx] else {
+            throw DESIError.mismatch("\(path): model image is \(m.shape), the preprocessed image is [\(ny), \(nx)]")
+        }
+        return m.data
     }
 
     /// The INPUTS entry of the QA: the frame and each related file used.
@@ -79,6 +107,8 @@ struct RelatedProducts {
         if let p = skyPath { inputs.append(("SKY", .string(p))) }
         if let p = calibPath { inputs.append(("FLUXCALIB", .string(p))) }
         if let p = psfPath { inputs.append(("PSF", .string(p))) }
+        if let p = preprocPath { inputs.append(("PREPROC", .string(p))) }
+        if let p = modelPath { inputs.append(("MODEL", .string(p))) }
         return inputs
     }
 }

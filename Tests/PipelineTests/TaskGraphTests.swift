@@ -35,9 +35,21 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertEqual(counts[.cframe], 6)
         XCTAssertEqual(counts[.spectra], 1)       // one tile, one spectrograph
         XCTAssertEqual(counts[.coadd], 1)
-        XCTAssertEqual(counts[.qa], 9)            // flat frames and science cframes, per camera
+        XCTAssertEqual(counts[.qa], 12)           // flat frames and science cframes, per camera; fiber pages per exposure
         XCTAssertEqual(counts[.qaexposure], 3)    // flat + 2 science
         XCTAssertEqual(counts[.qanight], 1)
+    }
+
+    /// The fiber pages of an exposure (plot-fiber --worth-a-look) follow its qa-frame tasks and precede qa-exposure.
+    func testFiberPagesComeBeforeQAExposure() throws {
+        let g = try Self.night()
+        let pages = try XCTUnwrap(g.tasks.first { $0.name == "qa_20250101_00000003_fibers" })
+        XCTAssertEqual(Array(pages.arguments.prefix(7)), ["plot-fiber", "--prod-root", "/redux/test", "--night", "20250101",
+                                                          "--expid", "3"])
+        XCTAssertEqual(pages.outputs, ["/redux/test/QA/exposures/20250101/00000003/fibers/fibers-00000003.json"])
+        XCTAssertEqual(Set(pages.dependencies), ["qa_20250101_00000003_b0", "qa_20250101_00000003_r0", "qa_20250101_00000003_z0"])
+        let exposure = try XCTUnwrap(g.tasks.first { $0.type == .qaexposure && $0.expid == 3 })
+        XCTAssertTrue(exposure.dependencies.contains(pages.name))
     }
 
     func testANightWithOneArcUsesItsPSFAsTheNightlyPSF() throws {

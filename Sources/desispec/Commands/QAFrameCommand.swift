@@ -33,9 +33,13 @@ struct QAFrameCommand: ParsableCommand {
     var calib: String?
     @Option(name: .long, help: "PSF with YTRACE (CCD rows of the traces: tells wavelength- from row-aligned features).")
     var psf: String?
+    @Option(name: .long, help: "Preprocessed image (VARIANCE check; default: preproc-CAM-EXPID.fits of the production).")
+    var preproc: String?
+    @Option(name: .long, help: "2D model of the extraction (desispec extract --model), for the VARIANCE check's residuals.")
+    var model: String?
     @Option(name: .shortAndLong, help: "Output file, .json or .yaml (default qa-CAM-EXPID.json next to the frame).")
     var output: String?
-    @Option(name: .customLong("make-plots"), help: "Write figures qa-{sky,diagnosis,s2n,frame}-CAM-EXPID.png in this folder.")
+    @Option(name: .customLong("make-plots"), help: "Write figures qa-{sky,diagnosis,s2n,frame,variance}-CAM-EXPID.png in this folder.")
     var makePlots: String?
     @Flag(name: .customLong("no-search"), help: "Use only the related files given; do not look for them next to the frame.")
     var noSearch = false
@@ -53,7 +57,8 @@ struct QAFrameCommand: ParsableCommand {
             let inputs = FrameQARun.Inputs(fiberflat: fiberflat ?? related.find(["fiberflat"], nightly: "fiberflatnight"),
                                            sky: kind.isSkySubtracted ? nil : (sky ?? related.find(["sky"])),
                                            calib: calib ?? related.find(["fluxcalib"]),
-                                           psf: psf ?? related.find(["psf"], nightly: "psfnight"))
+                                           psf: psf ?? related.find(["psf"], nightly: "psfnight"),
+                                           preproc: preproc ?? related.findPreproc(), model: model)
             let folder = (frame as NSString).deletingLastPathComponent
             let out = output ?? FileLayout.qaFrameFile(folder: folder, camera: camera.name, expid: expid)
             let result = try FrameQARun.run(target, inputs: inputs, readTraces: Self.readTraces, output: out, plotDirectory: makePlots,
@@ -66,9 +71,10 @@ struct QAFrameCommand: ParsableCommand {
         if failOnFlag && flagged { throw ExitCode(3) }
     }
 
-    /// The CCD rows of a PSF file's traces (YTRACE), for the diagnosis.
+    /// The CCD rows of a PSF file's traces (YTRACE), for the diagnosis, and their columns (the variance check).
     static func readTraces(_ path: String) throws -> TraceRows {
         let traces = try TraceOnlyPSF.read(path)
-        return TraceRows(nspec: traces.nspec) { traces.y(fiber: $0, wavelength: $1) }
+        return TraceRows(nspec: traces.nspec, row: { traces.y(fiber: $0, wavelength: $1) },
+                         column: { f, y in traces.x(fiber: f, wavelength: traces.wavelength(fiber: f, y: y)) })
     }
 }
