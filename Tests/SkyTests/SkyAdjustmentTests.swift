@@ -137,13 +137,14 @@ final class SkyAdjustmentTests: XCTestCase {
         let beforeN = try p.scores(plain, noiseOnly: true), afterN = try p.scores(adjusted, noiseOnly: true)
         print("frame noise only: pulls std no flags \(beforeN.std) both flags \(afterN.std); sky chi2/ndf \(beforeN.skyChi2) \(afterN.skyChi2)")
         // the model is moved to sky(lambda + dwave): dwave = -shift
-        let dwErr = (0..<n).map { middle(a.dwave, fiber: $0) - p.expectedDwave[$0] }
-        let dlErr = (0..<n).map { middle(a.dlsf, fiber: $0) - p.expectedDlsf[$0] }
+        let expectedDwave = p.expectedDwave, expectedDlsf = p.expectedDlsf
+        let dwErr = (0..<n).map { middle(a.dwave, fiber: $0) - expectedDwave[$0] }
+        let dlErr = (0..<n).map { middle(a.dlsf, fiber: $0) - expectedDlsf[$0] }
         let sky = (0..<n).filter { p.isSky[$0] }, targets = (0..<n).filter { !p.isSky[$0] }
         print("dwave rms error sky fibers \(rms(sky.map { dwErr[$0] })) targets \(rms(targets.map { dwErr[$0] })) A "
-              + "(injected rms \(rms(p.expectedDwave)))")
+              + "(injected rms \(rms(expectedDwave)))")
         print("dlsf rms error sky fibers \(rms(sky.map { dlErr[$0] })) targets \(rms(targets.map { dlErr[$0] })) "
-              + "(injected rms \(rms(p.expectedDlsf)))")
+              + "(injected rms \(rms(expectedDlsf)))")
         // a bug that drops the adjustments (errors = injected rms) or flips a sign (twice that) fails these
         XCTAssertLessThan(rms(sky.map { dwErr[$0] }), 0.02, "wavelength offsets of the sky fibers")
         XCTAssertLessThan(rms(targets.map { dwErr[$0] }), 0.02, "wavelength offsets carried to the targets")
@@ -162,7 +163,7 @@ final class SkyAdjustmentTests: XCTestCase {
         // only the wavelength: offsets as well recovered, the width residuals left
         let (_, onlyW) = try computeSkyAndAdjustments(frame: p.frame, options: options(lsf: false))
         let ow = try XCTUnwrap(onlyW)
-        XCTAssertLessThan(rms(sky.map { middle(ow.dwave, fiber: $0) - p.expectedDwave[$0] }), 0.02)
+        XCTAssertLessThan(rms(sky.map { middle(ow.dwave, fiber: $0) - expectedDwave[$0] }), 0.02)
         XCTAssertTrue(ow.dlsf.allSatisfy { $0 == 0 })
     }
 
@@ -173,7 +174,8 @@ final class SkyAdjustmentTests: XCTestCase {
         let a = try XCTUnwrap(adj)
         let n = PerturbedSkyFrame.nspec
         XCTAssertGreaterThan(a.linesUsed.filter { $0 > 0 }.count, n - 3, "targets fitted too")
-        let err = (0..<n).map { middle(a.dwave, fiber: $0) - p.expectedDwave[$0] }
+        let expected = p.expectedDwave
+        let err = (0..<n).map { middle(a.dwave, fiber: $0) - expected[$0] }
         print("more fibers: dwave rms error \(rms(err)) A")
         XCTAssertLessThan(rms(err), 0.02)
         XCTAssertLessThan(try p.scores(model, noiseOnly: true).std, 1.6)
@@ -185,7 +187,8 @@ final class SkyAdjustmentTests: XCTestCase {
         // a basis that spans the injected pattern: mean = constant, eigenvector = the fiber-to-fiber sine
         let const = [Double](repeating: 1, count: n * nwave)
         let sine = (0..<(n * nwave)).map { k in sin(2 * Double.pi * Double(k / nwave) / 45) }
-        let width = (0..<(n * nwave)).map { k in p.expectedDlsf[k / nwave] }
+        let expected = p.expectedDlsf
+        let width = (0..<(n * nwave)).map { k in expected[k / nwave] }
         let pca = SkyCorrPCA(wave: p.wave, nspec: n, dwaveMean: const, dwaveEigenvectors: [sine], dlsfMean: width,
                              dlsfEigenvectors: [])
         let dir = NSTemporaryDirectory() + "skyadj-\(getpid())"
