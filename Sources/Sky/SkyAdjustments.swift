@@ -187,11 +187,11 @@ func adjustSkyModel(csky: inout [Double], flux: [Float], ivar: [Float], wave: [D
         guard !ok.isEmpty else { continue }
         let xp = ok.map { peakWave[$0] }
         if o.adjustWavelength {
-            let v = interpolateLinear(wave, xp: xp, fp: ok.map { dw[s * npeak + $0] })
+            let v = Interpolation.linear(x: xp, y: ok.map { dw[s * npeak + $0] }, at: wave)
             for i in 0..<nwave { dwave[f * nwave + i] = v[i] }
         }
         if o.adjustLSF {
-            let v = interpolateLinear(wave, xp: xp, fp: ok.map { dl[s * npeak + $0] })
+            let v = Interpolation.linear(x: xp, y: ok.map { dl[s * npeak + $0] }, at: wave)
             for i in 0..<nwave { dlsf[f * nwave + i] = v[i] }
         }
     }
@@ -227,7 +227,7 @@ func adjustSkyModel(csky: inout [Double], flux: [Float], ivar: [Float], wave: [D
         guard let d = deriv else { continue }
         var values = on ? result.dwave : result.dlsf
         for i in 0..<nwave {
-            let v = interpolateLinear(all, xp: xg, fp: good.map { values[$0 * nwave + i] })
+            let v = Interpolation.linear(x: xg, y: good.map { values[$0 * nwave + i] }, at: all)
             for f in 0..<nspec { values[f * nwave + i] = v[f] }
         }
         for k in 0..<csky.count { csky[k] += values[k] * d[k] }
@@ -236,23 +236,10 @@ func adjustSkyModel(csky: inout [Double], flux: [Float], ivar: [Float], wave: [D
     return result
 }
 
-/// numpy.interp: piecewise linear through (xp, fp), xp increasing, constant beyond the ends.
-func interpolateLinear(_ x: [Double], xp: [Double], fp: [Double]) -> [Double] {
-    guard let first = xp.first, let last = xp.last else { return [Double](repeating: 0, count: x.count) }
-    var j = 0
-    return x.map { v in
-        if v <= first { return fp[0] }
-        if v >= last { return fp[fp.count - 1] }
-        while j > 0 && xp[j] > v { j -= 1 }
-        while j + 1 < xp.count && xp[j + 1] <= v { j += 1 }
-        if j + 1 >= xp.count { return fp[j] }
-        let t = (v - xp[j]) / (xp[j + 1] - xp[j])
-        return fp[j] + t * (fp[j + 1] - fp[j])
-    }
-}
-
-/// Inverse of a small dense n x n matrix by Gauss-Jordan elimination with partial pivoting; nil when a pivot is
-/// exactly zero (numpy.linalg.inv raises LinAlgError then).
+/// Inverse of a small dense n x n matrix (the 3 x 3 or 4 x 4 normal matrix of one fiber at one sky line, some
+/// 10^4 of them per frame) by Gauss-Jordan elimination with partial pivoting; nil when a pivot is exactly zero, where
+/// numpy.linalg.inv, which desispec calls, raises LinAlgError (a Cholesky factorization would also refuse matrices
+/// that are only semi-definite by rounding).
 func invertSmall(_ a: [Double], n: Int) -> [Double]? {
     var m = a
     var inv = [Double](repeating: 0, count: n * n)
