@@ -135,7 +135,8 @@ final class SkyAdjustmentTests: XCTestCase {
         print("no flags:   target pulls near lines mean \(before.mean) std \(before.std), sky chi2/ndf \(before.skyChi2)")
         print("both flags: target pulls near lines mean \(after.mean) std \(after.std), sky chi2/ndf \(after.skyChi2)")
         let beforeN = try p.scores(plain, noiseOnly: true), afterN = try p.scores(adjusted, noiseOnly: true)
-        print("frame noise only: pulls std no flags \(beforeN.std) both flags \(afterN.std); sky chi2/ndf \(beforeN.skyChi2) \(afterN.skyChi2)")
+        print("frame noise only: pulls std no flags \(beforeN.std) both flags \(afterN.std); "
+              + "sky chi2/ndf \(beforeN.skyChi2) \(afterN.skyChi2)")
         // the model is moved to sky(lambda + dwave): dwave = -shift
         let expectedDwave = p.expectedDwave, expectedDlsf = p.expectedDlsf
         let dwErr = (0..<n).map { middle(a.dwave, fiber: $0) - expectedDwave[$0] }

@@ -35,7 +35,8 @@ struct SkyCommand: ParsableCommand {
     var angularVariationDeg = 0
     @Flag(name: .customLong("no-extra-variance"), help: "Do not add the model variance measured on sky lines.")
     var noExtraVariance = false
-    @Flag(name: .customLong("broad-rejection"), help: "Also leave out sky fibers with smooth residuals unlike the others (not in desispec).")
+    @Flag(name: .customLong("broad-rejection"),
+          help: "Also leave out sky fibers with smooth residuals unlike the others (not in desispec).")
     var broadRejection = false
     @Flag(name: .customLong("adjust-wavelength"), help: "Fit per-fiber wavelength offsets of the sky model on the sky lines.")
     var adjustWavelength = false
@@ -43,7 +44,8 @@ struct SkyCommand: ParsableCommand {
     var adjustLSF = false
     @Flag(name: .customLong("adjust-with-more-fibers"), help: "Fit the adjustments on all fibers, not only the sky fibers.")
     var adjustWithMoreFibers = false
-    @Option(name: .customLong("save-adjustments"), help: "Write the per-fiber adjustments here (desispec skycorr format; needs both --adjust-* flags).")
+    @Option(name: .customLong("save-adjustments"),
+            help: "Write the per-fiber adjustments here (desispec skycorr format; needs both --adjust-* flags).")
     var saveAdjustments: String?
     @Option(name: .customLong("pca-corr"), help: "PCA file (desispec skycorr PCA format) carrying the adjustments to all fibers.")
     var pcaCorr: String?
