@@ -169,8 +169,10 @@ public struct TaskGraph: Sendable {
                 let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
                 let ff = L.fiberflatnight(night: night, camera: c.name)
                 let sky = L.exposureFile("sky", night: night, expid: e.expid, camera: c.name)
+                // desi_proc's sky flags for science exposures: per-fiber wavelength and LSF adjustments
                 skyTask[c.name] = add(PipelineTask(type: .sky, night: night, expid: e.expid, unit: c.name,
-                                                   arguments: ["sky", "-i", frame, "--fiberflat", ff, "-o", sky],
+                                                   arguments: ["sky", "-i", frame, "--fiberflat", ff, "-o", sky,
+                                                               "--adjust-wavelength", "--adjust-lsf"],
                                                    inputs: [frame, ff], outputs: [sky],
                                                    dependencies: [frameTask["\(e.expid)/\(c.name)"]!, ffnight]))
             }

@@ -17,10 +17,14 @@ public struct SkyOptions: Sendable {
     /// a bad fiber): the weighted mean residual of each fiber over windows of `broadWindow` Angstrom is
     /// compared with the other sky fibers' (median and NMAD of the normalized means); windows beyond
     /// `broadNsig` are dropped from the fit, and a fiber losing more than a quarter of its windows is dropped.
-    /// No such test in desispec 0.70; on fibers that agree it rejects nothing.
-    public var broadRejection = true
+    /// No such test in desispec 0.70 (so off by default, `--broad-rejection`); on fibers that agree it rejects
+    /// nothing. It helps where a few sky fibers carry light of a neighbour or a bad throughput over a broad range.
+    public var broadRejection = false
     public var broadWindow = 40.0
     public var broadNsig = 5.0
+    /// Per-fiber wavelength and LSF adjustments of the model at the sky lines (desi_proc's --adjust-wavelength
+    /// --adjust-lsf).
+    public var adjustments = SkyAdjustmentOptions()
     public init() {}
 }
 
@@ -32,6 +36,13 @@ let variableThroughputBit: UInt32 = 1 << 14
 /// focal-plane x, y) fitted to the SKY fibers by banded least squares with iterative clipping, then
 /// Sky_f = R_f F(x_f, y_f) for every fiber, its variance, the extra model variance and throughput corrections.
 public func computeSky(frame: Frame, options: SkyOptions = SkyOptions(), log: ((String) -> Void)? = nil) throws -> SkyModel {
+    try computeSkyAndAdjustments(frame: frame, options: options, log: log).model
+}
+
+/// `computeSky`, with the per-fiber adjustments fitted at the sky lines where `options.adjustments` asks for them
+/// (applied to the model before its extra variance is measured, as desispec.sky.compute_sky).
+public func computeSkyAndAdjustments(frame: Frame, options: SkyOptions = SkyOptions(),
+                                     log: ((String) -> Void)? = nil) throws -> (model: SkyModel, adjustments: SkyAdjustments?) {
     guard let res = frame.resolution else {
         throw DESIError.invalidArgument("frame has no resolution data: the sky model needs the RESOLUTION of each fiber")
     }
@@ -162,6 +173,11 @@ public func computeSky(frame: Frame, options: SkyOptions = SkyOptions(), log: ((
             }
         }
     }
+    var adjustments: SkyAdjustments?
+    if o.adjustments.enabled {
+        adjustments = try adjustSkyModel(csky: &cskyFlux, flux: frame.flux, ivar: frame.ivar, wave: frame.wave, nspec: nspec,
+                                         skyRows: skyRows, options: o.adjustments, log: log)
+    }
     let statIvar = cskyIvar
     var modelIvar = cskyIvar
     if nsky > 1 && o.addVariance {
@@ -193,7 +209,7 @@ public func computeSky(frame: Frame, options: SkyOptions = SkyOptions(), log: ((
                              throughputCorrectionsModel: [Double](repeating: 1, count: nspec),
                              skyTargetIDs: ids.count == nspec ? skyRows.map { ids[$0] } : nil, nrej: nrej, header: frame.header)
     model.throughputCorrections = throughputCorrections(frame: frame, sky: model, log: log)
-    return model
+    return (model, adjustments)
 }
 
 /// Per fiber, the values of the model terms: [1] for a uniform sky, else the monomials x^a y^b (a + b <= degree)

@@ -78,6 +78,13 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertEqual(night.outputs, ["/redux/test/QA/qa-20250101.html"])
     }
 
+    /// Science exposures get desi_proc's sky flags (issue 12).
+    func testSkyStepRunsWithDesiProcAdjustments() throws {
+        let g = try Self.night()
+        let sky = try XCTUnwrap(g.tasks.first { $0.type == .sky })
+        XCTAssertEqual(Array(sky.arguments.suffix(2)), ["--adjust-wavelength", "--adjust-lsf"])
+    }
+
     func testDependenciesComeFirstAndNamesAreUnique() throws {
         let g = try Self.night()
         var seen = Set<String>()

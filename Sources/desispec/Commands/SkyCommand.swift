@@ -12,9 +12,12 @@ struct SkyCommand: ParsableCommand {
         discussion: """
         Example: desispec sky -i frame-r0-00000003.fits --fiberflat fiberflatnight-r0-20201214.fits \\
                    -o sky-r0-00000003.fits --sframe sframe-r0-00000003.fits
-        The frame is divided by the fiber flat; the deconvolved sky is fitted to the SKY fibers with sigma clipping,
-        sky fibers whose residuals share a smooth excess are left out, and each fiber's model is the sky seen
-        through its resolution. --angular-variation-deg N lets the sky vary as a polynomial of degree N in x, y.
+        The frame is divided by the fiber flat; the deconvolved sky is fitted to the SKY fibers with sigma clipping
+        and each fiber's model is the sky seen through its resolution. --angular-variation-deg N lets the sky vary
+        as a polynomial of degree N in x, y. --adjust-wavelength / --adjust-lsf (what desi_proc runs on science
+        exposures) fit per-fiber wavelength offsets and LSF-width changes of the model at the sky lines, carried
+        from the sky fibers to the others (linearly in fiber number, or with --pca-corr through a PCA basis).
+        --broad-rejection (not in desispec) also leaves out sky fibers whose residuals share a smooth excess.
         """
     )
 
@@ -32,12 +35,27 @@ struct SkyCommand: ParsableCommand {
     var angularVariationDeg = 0
     @Flag(name: .customLong("no-extra-variance"), help: "Do not add the model variance measured on sky lines.")
     var noExtraVariance = false
-    @Flag(name: .customLong("no-broad-rejection"), help: "Do not leave out sky fibers with smooth residuals unlike the others.")
-    var noBroadRejection = false
+    @Flag(name: .customLong("broad-rejection"),
+          help: "Also leave out sky fibers with smooth residuals unlike the others (not in desispec).")
+    var broadRejection = false
+    @Flag(name: .customLong("adjust-wavelength"), help: "Fit per-fiber wavelength offsets of the sky model on the sky lines.")
+    var adjustWavelength = false
+    @Flag(name: .customLong("adjust-lsf"), help: "Fit per-fiber LSF-width changes of the sky model on the sky lines.")
+    var adjustLSF = false
+    @Flag(name: .customLong("adjust-with-more-fibers"), help: "Fit the adjustments on all fibers, not only the sky fibers.")
+    var adjustWithMoreFibers = false
+    @Option(name: .customLong("save-adjustments"),
+            help: "Write the per-fiber adjustments here (desispec skycorr format; needs both --adjust-* flags).")
+    var saveAdjustments: String?
+    @Option(name: .customLong("pca-corr"), help: "PCA file (desispec skycorr PCA format) carrying the adjustments to all fibers.")
+    var pcaCorr: String?
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         let log = global.makeLogger("sky")
+        if saveAdjustments != nil && !(adjustWavelength && adjustLSF) {
+            throw ValidationError("--save-adjustments needs both --adjust-wavelength and --adjust-lsf")
+        }
         try runStep {
             var frame = try Frame.read(input)
             let ff = try FiberFlat.read(fiberflat)
@@ -46,14 +64,31 @@ struct SkyCommand: ParsableCommand {
             }
             var o = SkyOptions()
             o.nsigClipping = nsig; o.addVariance = !noExtraVariance
-            o.angularVariationDegree = angularVariationDeg; o.broadRejection = !noBroadRejection
+            o.angularVariationDegree = angularVariationDeg; o.broadRejection = broadRejection
+            o.adjustments.adjustWavelength = adjustWavelength; o.adjustments.adjustLSF = adjustLSF
+            o.adjustments.withMoreFibers = adjustWithMoreFibers
+            if let pcaCorr { o.adjustments.pca = try SkyCorrPCA.read(pcaCorr) }
             var sky: SkyModel
-            do { sky = try computeSky(frame: frame, options: o, log: { log.debug("\($0)") }) } catch let e as DESIError {
+            var adjustments: SkyAdjustments?
+            do {
+                (sky, adjustments) = try computeSkyAndAdjustments(frame: frame, options: o, log: { log.debug("\($0)") })
+            } catch let e as DESIError {
                 throw DESIError.failed("\(input): \(e)")
             }
-            let options = ["--nsig", "\(nsig)", "--angular-variation-deg", "\(angularVariationDeg)"]
-                + (noExtraVariance ? ["--no-extra-variance"] : []) + (noBroadRejection ? ["--no-broad-rejection"] : [])
+            var options = ["--nsig", "\(nsig)", "--angular-variation-deg", "\(angularVariationDeg)"]
+            for (on, flag) in [(noExtraVariance, "--no-extra-variance"), (broadRejection, "--broad-rejection"),
+                               (adjustWavelength, "--adjust-wavelength"), (adjustLSF, "--adjust-lsf"),
+                               (adjustWithMoreFibers, "--adjust-with-more-fibers")] where on { options.append(flag) }
+            if let pcaCorr { options += ["--pca-corr", pcaCorr] }
             sky.header.addProvenance(command: "sky", inputs: [input, fiberflat], options: options)
+            if let adjustments {
+                let used = adjustments.linesUsed.filter { $0 > 0 }
+                log.info("adjusted \(used.count) fibers on up to \(used.max() ?? 0) sky lines")
+            }
+            if let saveAdjustments, let adjustments {
+                try adjustments.write(to: saveAdjustments, header: sky.header)
+                log.info("wrote \(saveAdjustments)")
+            }
             try sky.write(to: output)
             log.info("wrote \(output) (\(sky.nrej) pixels rejected)")
             if let sframe {
