@@ -43,7 +43,8 @@ extension QAExposure {
         try exposure.figure(path: figure)
         try value.write(to: out)
         let html = FileLayout.qaExposureFile(folder: outDir, expid: exposure.expid, ext: "html")
-        let page = HTMLIndex.exposurePage(exposure, figures: FileLayout.qaExposureFigures(in: outDir, expid: exposure.expid))
+        let page = HTMLIndex.exposurePage(exposure, figures: FileLayout.qaExposureFigures(in: outDir, expid: exposure.expid),
+                                          viewers: FileLayout.viewerExposurePages(in: outDir, expid: exposure.expid))
         try HTMLIndex.write(page, to: html)
         return QAExposureOutputs(json: out, figure: figure, html: html, warnings: exposure.warnings)
     }

@@ -31,6 +31,7 @@ struct Desispec: ParsableCommand {
             ProdCommand.self,
             SpectraCommand.self, CoaddCommand.self,
             QAFrameCommand.self, QAExposureCommand.self, QANightCommand.self, PlotFrameCommand.self, PlotSpectraCommand.self,
+            ViewCommand.self,
         ]
     )
 }
