@@ -294,11 +294,16 @@
     state.graph.updateOptions({ dateWindow: [a, b] });
   }
 
-  // Points the plot draws for the flux of the current target (within the visible wavelengths).
-  function pointCount() {
+  // Points the plot draws for the flux of the current target: those dygraphs laid out (the visible wavelengths and,
+  // zoomed in, the nearest point beyond each edge of each series), or those with lo <= wavelength <= hi when given.
+  function pointCount(lo, hi) {
     var g = state.graph, n = 0;
     state.fluxColumns.forEach(function (c) {
-      (g.layout_.points[c - 1] || []).forEach(function (p) { if (!isNaN(p.canvasy) && p.yval !== null) n++; });
+      (g.layout_.points[c - 1] || []).forEach(function (p) {
+        if (isNaN(p.canvasy) || p.yval === null) return;
+        if (lo !== undefined && (p.xval < lo || p.xval > hi)) return;
+        n++;
+      });
     });
     return n;
   }
