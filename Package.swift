@@ -43,12 +43,15 @@ let package = Package(
         // Quality assurance: metrics of each frame, the diagnosis of residual features, figures and HTML.
         .target(name: "QA", dependencies: ["DESICore", "FITS", "LinearAlgebra", "Plot"]),
 
+        // The interactive spectrum viewer: one self-contained HTML page (Debian's dygraphs inline, data as float32 base64).
+        .target(name: "Viewer", dependencies: ["DESICore", "FITS", "LinearAlgebra", "QA"], resources: [.copy("Resources")]),
+
         // Knows the order of the steps: task graph, production state database, local and Slurm runners.
         .target(name: "Pipeline", dependencies: ["DESICore", "FITS", "CSQLite"]),
 
         .executableTarget(name: "desispec", dependencies: [
             "FITS", "LinearAlgebra", "DESICore", "PSF", "Preproc", "Extraction", "Simulation",
-            "FiberFlatFit", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline", "Plot", "QA",
+            "FiberFlatFit", "Sky", "StdStars", "FluxCalib", "Coadd", "Pipeline", "Plot", "QA", "Viewer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -72,6 +75,9 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DESICore", "FITS"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "QATests", dependencies: ["QA", "DESICore", "FITS", "Plot", "TestSupport", "Preproc", "Simulation"]),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "QA", "DESICore", "FITS", "TestSupport"]),
+        // Loads the demo production's HTML pages in headless chromium through chromedriver (skipped without them).
+        .testTarget(name: "BrowserTests", dependencies: ["Viewer", "DESICore", "FITS"]),
         // Reads the source tree: the dependency direction, C shims in their modules, thin subcommands, line length.
         .testTarget(name: "ArchitectureTests"),
         // Runs the built `desispec` binary.

@@ -4,7 +4,7 @@ import Foundation
 /// Kinds of task, in pipeline order (desispec.pipeline task types).
 public enum TaskType: String, Sendable, Codable, CaseIterable, Comparable {
     case preproc, psf, psfnight, traceshift, extract, fiberflat, fiberflatnight, sky, stdstars, fluxcalib, cframe
-    case spectra, coadd, qa, qaexposure, qanight
+    case spectra, coadd, qa, view, qaexposure, qanight
 
     public var order: Int { TaskType.allCases.firstIndex(of: self)! }
     public static func < (a: TaskType, b: TaskType) -> Bool { a.order < b.order }

@@ -46,7 +46,7 @@ public func preprocFlags(flavor: String, camera: Camera, psfDir: String?) -> (ar
 }
 
 /// Builds every task of a night, in dependency order: preproc, psf, psfnight, traceshift, extract, fiberflat,
-/// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa (the step order of
+/// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa, view (the step order of
 /// desispec.scripts.proc_night and desi_proc).
 public struct TaskGraph: Sendable {
     public private(set) var tasks: [PipelineTask] = []
@@ -159,6 +159,8 @@ public struct TaskGraph: Sendable {
 
         // science: sky, stdstars (per spectrograph), fluxcalib, cframe.
         var cframesByTile: [Int: [(path: String, task: String, spectrograph: Int)]] = [:]
+        var viewTasks: [Int: [String]] = [:]   // expid -> view tasks of its petals (qa-exposure links them)
+        var coaddViewTasks: [String] = []        // qa-night links them
         for e in sciences {
             var skyTask: [String: String] = [:]
             for c in e.cameras {
@@ -191,6 +193,7 @@ public struct TaskGraph: Sendable {
                                                 inputs: frames + skies + ffs, outputs: [stars],
                                                 dependencies: cams.map { skyTask[$0.name]! }))
                 }
+                var viewer = ExposureViewerInputs()
                 for c in cams {
                     let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
                     let ff = L.fiberflatnight(night: night, camera: c.name)
@@ -213,11 +216,13 @@ public struct TaskGraph: Sendable {
                     let cf = add(PipelineTask(type: .cframe, night: night, expid: e.expid, unit: c.name,
                                               arguments: cframeArgs, inputs: inputs, outputs: [cframe], dependencies: deps))
                     cframesByTile[e.tile ?? 0, default: []].append((cframe, cf, sp))
+                    viewer.add(cframe: cframe, task: cf, overlays: starTask == nil ? [] : [sky, calib])
                     let related = ["--fiberflat", ff, "--sky", sky] + (starTask == nil ? [] : ["--calib", calib])
                     qaFrameTasks[e.expid, default: []].append(add(qaFrameTask(
                         night: night, expid: e.expid, camera: c.name, frame: cframe, layout: L,
                         related: related, dependencies: [cf])))
                 }
+                viewTasks[e.expid, default: []].append(add(viewer.task(night: night, expid: e.expid, spectrograph: sp, layout: L)))
             }
         }
 
@@ -230,9 +235,11 @@ public struct TaskGraph: Sendable {
                                           arguments: ["spectra", "--inframes"] + mine.map(\.path) + ["-o", spectra],
                                           inputs: mine.map(\.path), outputs: [spectra], dependencies: mine.map(\.task)))
                 let coadd = L.tileFile("coadd", spectrograph: sp, tile: tile, night: night)
-                _ = add(PipelineTask(type: .coadd, night: night, unit: "tile\(tile)-sp\(sp)",
-                                     arguments: ["coadd", "-i", spectra, "-o", coadd, "--onetile"],
-                                     inputs: [spectra], outputs: [coadd], dependencies: [st]))
+                let ct = add(PipelineTask(type: .coadd, night: night, unit: "tile\(tile)-sp\(sp)",
+                                          arguments: ["coadd", "-i", spectra, "-o", coadd, "--onetile"],
+                                          inputs: [spectra], outputs: [coadd], dependencies: [st]))
+                coaddViewTasks.append(add(coaddViewTask(night: night, tile: tile, spectrograph: sp, coadd: coadd,
+                                                        coaddTask: ct, layout: L)))
             }
         }
 
@@ -251,12 +258,13 @@ public struct TaskGraph: Sendable {
             qaExposureTasks.append(add(PipelineTask(
                 type: .qaexposure, night: night, expid: expid,
                 arguments: ["qa-exposure", "--qa-dir", dir, "-o", out],
-                inputs: [], outputs: [out], dependencies: frameQAs + [pages])))
+                inputs: [], outputs: [out], dependencies: frameQAs + [pages] + (viewTasks[expid] ?? []))))
         }
         if !qaExposureTasks.isEmpty {
             _ = add(PipelineTask(type: .qanight, night: night,
                                  arguments: ["qa-night", "--night", night, "--prod-root", L.prodRoot],
-                                 inputs: [], outputs: [L.qaNightHTML(night: night)], dependencies: qaExposureTasks))
+                                 inputs: [], outputs: [L.qaNightHTML(night: night)],
+                                 dependencies: qaExposureTasks + coaddViewTasks))
         }
         return TaskGraph(tasks: tasks)
     }

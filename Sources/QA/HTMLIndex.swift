@@ -68,11 +68,20 @@ public enum HTMLIndex {
         return s + "</table>\n"
     }
 
+    /// Links to interactive viewer pages (`desispec view`), by their file names; nothing when there are none.
+    static func viewerLinks(_ pages: [String]) -> String {
+        guard !pages.isEmpty else { return "" }
+        let anchors = pages.map { "<a class=\"viewer\" href=\"\(escape($0))\">\(escape(($0 as NSString).lastPathComponent))</a>" }
+        return "<p>Spectrum viewer: " + anchors.joined(separator: " | ") + "</p>\n"
+    }
+
     /// qa-EXPID.html: summary table, warnings, figures (paths relative to the page).
+    /// Links to the exposure's viewer pages (one per petal) where given.
     /// `fiberPages`: the fibers worth a look, each verdict linked to its page (`prefix` + the index's PAGE).
     public static func exposurePage(_ e: QAExposure, figures figs: [String], fiberPages: FiberPageIndex? = nil,
-                                    fiberPagePrefix prefix: String = "") -> String {
+                                    fiberPagePrefix prefix: String = "", viewers: [String] = []) -> String {
         var s = head("DESI QA: exposure \(e.expid), night \(e.night) (\(e.flavor))")
+        s += viewerLinks(viewers)
         s += "<h2>Key numbers</h2>\n" + summaryTable(e)
         s += "<h2>Warnings</h2>\n" + warningList(e.warnings)
         s += "<h2>Quality grades per petal</h2>\n"
@@ -92,8 +101,10 @@ public enum HTMLIndex {
     /// qa-NIGHT.html: one row per exposure and camera, warnings, the night's time-series figures and links to each
     /// exposure's page and figures (paths relative to the page).
     public static func nightPage(_ n: QANight, figures figs: [String], exposurePages: [Int: String],
-                                 exposureFigures: [Int: [String]]) -> String {
+                                 exposureFigures: [Int: [String]], exposureViewers: [Int: [String]] = [:],
+                                 coaddViewers: [String] = []) -> String {
         var s = head("DESI QA: night \(n.night)")
+        s += viewerLinks(coaddViewers)
         s += "<h2>Exposures</h2>\n<table>\n<tr><th>EXPID</th><th>flavor</th><th>cameras</th><th>warnings</th><th>page</th></tr>\n"
         for e in n.exposures {
             let w = e.warnings.count
@@ -107,7 +118,8 @@ public enum HTMLIndex {
         })
         s += "<h2>Time series</h2>\n" + figures(figs)
         for e in n.exposures {
-            s += "<h2 id=\"\(e.expid)\">Exposure \(e.expid)</h2>\n" + summaryTable(e) + warningList(e.warnings)
+            s += "<h2 id=\"\(e.expid)\">Exposure \(e.expid)</h2>\n" + viewerLinks(exposureViewers[e.expid] ?? [])
+            s += summaryTable(e) + warningList(e.warnings)
             let links = exposureFigures[e.expid] ?? []
             if !links.isEmpty {
                 let anchors = links.map { "<a href=\"\(escape($0))\">\(escape(($0 as NSString).lastPathComponent))</a>" }

@@ -47,7 +47,8 @@ extension QAExposure {
         let indexPath = FileLayout.fiberPageIndex(folder: fiberDir, expid: exposure.expid)
         let fiberPages = FileManager.default.fileExists(atPath: indexPath) ? try FiberPageIndex.read(indexPath) : nil
         let page = HTMLIndex.exposurePage(exposure, figures: FileLayout.qaExposureFigures(in: outDir, expid: exposure.expid),
-                                          fiberPages: fiberPages, fiberPagePrefix: FileLayout.fiberPageFolderName + "/")
+                                          fiberPages: fiberPages, fiberPagePrefix: FileLayout.fiberPageFolderName + "/",
+                                          viewers: FileLayout.viewerExposurePages(in: outDir, expid: exposure.expid))
         try HTMLIndex.write(page, to: html)
         return QAExposureOutputs(json: out, figure: figure, html: html, warnings: exposure.warnings)
     }

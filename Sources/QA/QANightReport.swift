@@ -8,6 +8,8 @@ public struct NightExposuresQA: Sendable {
     public var pages: [Int: String] = [:]
     /// Each exposure's figures, relative to the production's QA folder, by EXPID.
     public var figures: [Int: [String]] = [:]
+    /// Each exposure's viewer pages (`desispec view`, one per petal), relative to the production's QA folder, by EXPID.
+    public var viewers: [Int: [String]] = [:]
 }
 
 /// What the QA of a night writes in the production's QA folder.
@@ -47,6 +49,7 @@ extension QANight {
             let page = FileLayout.qaExposureFile(folder: dir, expid: expid, ext: "html")
             if FileManager.default.fileExists(atPath: page) { found.pages[expid] = "\(rel)/\((page as NSString).lastPathComponent)" }
             found.figures[expid] = FileLayout.qaExposureFigures(in: dir, expid: expid).map { "\(rel)/\($0)" }
+            found.viewers[expid] = FileLayout.viewerExposurePages(in: dir, expid: expid).map { "\(rel)/\($0)" }
         }
         return found
     }
@@ -74,7 +77,8 @@ extension QANight {
         try value.write(to: json)
         let html = FileLayout.qaNightFile(specprod: specprod, night: night, ext: "html")
         let page = HTMLIndex.nightPage(self, figures: figures, exposurePages: exposures.pages,
-                                       exposureFigures: exposures.figures)
+                                       exposureFigures: exposures.figures, exposureViewers: exposures.viewers,
+                                       coaddViewers: FileLayout.viewerCoaddPages(specprod: specprod, night: night))
         try HTMLIndex.write(page, to: html)
         return QANightReport(json: json, html: html, figures: figures, missingMetrics: metrics.filter { series($0).isEmpty })
     }

@@ -32,6 +32,7 @@ struct Desispec: ParsableCommand {
             SpectraCommand.self, CoaddCommand.self,
             QAFrameCommand.self, QAExposureCommand.self, QANightCommand.self, PlotFrameCommand.self, PlotSpectraCommand.self,
             PlotFiberCommand.self,
+            ViewCommand.self,
         ]
     )
 }

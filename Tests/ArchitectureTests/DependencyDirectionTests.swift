@@ -21,6 +21,7 @@ final class DependencyDirectionTests: XCTestCase {
             "Extraction": base.union(["PSF"]),
             "Simulation": base.union(["PSF"]),
             "QA": base.union(["Plot"]),
+            "Viewer": base.union(["QA"]),
             "Pipeline": base.union(["CSQLite"]),
         ]
         for stage in ["Preproc", "FiberFlatFit", "Sky", "StdStars", "FluxCalib", "Coadd"] { rules[stage] = base }

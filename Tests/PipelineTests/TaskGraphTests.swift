@@ -36,6 +36,7 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertEqual(counts[.spectra], 1)       // one tile, one spectrograph
         XCTAssertEqual(counts[.coadd], 1)
         XCTAssertEqual(counts[.qa], 12)           // flat frames and science cframes, per camera; fiber pages per exposure
+        XCTAssertEqual(counts[.view], 3)          // 2 science exposures x 1 petal, 1 coadd
         XCTAssertEqual(counts[.qaexposure], 3)    // flat + 2 science
         XCTAssertEqual(counts[.qanight], 1)
     }
@@ -74,7 +75,7 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertEqual(qa.arguments.prefix(2), ["qa-frame", "/redux/test/exposures/20250101/00000003/cframe-z0-00000003.fits"])
         XCTAssertTrue(qa.arguments.contains("/redux/test/exposures/20250101/00000003/fluxcalib-z0-00000003.fits"))
         let night = try XCTUnwrap(g.tasks.first { $0.type == .qanight })
-        XCTAssertEqual(night.dependencies.count, 3)
+        XCTAssertEqual(night.dependencies.count, 4)   // the 3 qa-exposure tasks and the coadd's viewer page
         XCTAssertEqual(night.outputs, ["/redux/test/QA/qa-20250101.html"])
     }
 
@@ -83,6 +84,26 @@ final class TaskGraphTests: XCTestCase {
         let g = try Self.night()
         let sky = try XCTUnwrap(g.tasks.first { $0.type == .sky })
         XCTAssertEqual(Array(sky.arguments.suffix(2)), ["--adjust-wavelength", "--adjust-lsf"])
+    }
+
+    func testViewerPagesFollowTheCframesAndCoaddsAndPrecedeTheQAPagesThatLinkThem() throws {
+        let g = try Self.night()
+        let view = try XCTUnwrap(g.tasks.first { $0.name == "view_20250101_00000004_sp0" })
+        let exp = "/redux/test/exposures/20250101/00000004"
+        XCTAssertEqual(view.dependencies, ["b0", "r0", "z0"].map { "cframe_20250101_00000004_\($0)" })
+        XCTAssertEqual(Array(view.arguments.prefix(4)), ["view"] + ["b0", "r0", "z0"].map { "\(exp)/cframe-\($0)-00000004.fits" })
+        XCTAssert(view.arguments.contains("\(exp)/sky-r0-00000004.fits") && view.arguments.contains("\(exp)/fluxcalib-r0-00000004.fits"))
+        XCTAssertEqual(Array(view.arguments.suffix(4)), ["--qa-link", "qa-00000004.html", "-o",
+                                                         "/redux/test/QA/exposures/20250101/00000004/view-0-00000004.html"])
+        let qaExposure = try XCTUnwrap(g.tasks.first { $0.name == "qaexposure_20250101_00000004" })
+        XCTAssert(qaExposure.dependencies.contains(view.name))
+        let coaddView = try XCTUnwrap(g.tasks.first { $0.type == .view && $0.expid == nil })
+        XCTAssertEqual(coaddView.dependencies, ["coadd_20250101_tile1000-sp0"])
+        XCTAssertEqual(Array(coaddView.arguments.suffix(4)), [
+            "--qa-link", "../../../../qa-20250101.html", "-o",
+            "/redux/test/QA/tiles/cumulative/1000/20250101/view-coadd-0-1000-thru20250101.html"])
+        let night = try XCTUnwrap(g.tasks.first { $0.type == .qanight })
+        XCTAssert(night.dependencies.contains(coaddView.name))
     }
 
     func testDependenciesComeFirstAndNamesAreUnique() throws {
