@@ -27,6 +27,7 @@ struct CFrameCommand: ParsableCommand {
             if let calib {
                 let c = try FluxCalibration.read(calib)
                 do { try applyFluxCalibration(&frame, c) } catch { throw DESIError.mismatch("\(infile) and \(calib): \(error)") }
+                frame.appendScores(suffix: "CALIB")
             }
             var inputs = ["-i \(infile)"]
             if let fiberflat { inputs.append("--fiberflat \(fiberflat)") }
