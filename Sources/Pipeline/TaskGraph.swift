@@ -31,6 +31,14 @@ public func extractionGrid(_ arm: Camera.Arm) -> String {
     }
 }
 
+/// Extraction options of each camera and flavor as desi_proc passes them: the grid, --psferr 0.04 for b cameras
+/// (a smaller value flags many bins of the 5578 A sky line BAD2DFIT) and 0.01 otherwise, and
+/// --barycentric-correction for science exposures (flats stay in the observatory frame).
+public func extractionArguments(_ arm: Camera.Arm, flavor: String) -> [String] {
+    ["-w", extractionGrid(arm), "--psferr", arm == .b ? "0.04" : "0.01"]
+        + (flavor == "science" ? ["--barycentric-correction"] : [])
+}
+
 /// Builds every task of a night, in dependency order: preproc, psf, psfnight, traceshift, extract, fiberflat,
 /// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa (the step order of
 /// desispec.scripts.proc_night and desi_proc).
@@ -109,12 +117,10 @@ public struct TaskGraph: Sendable {
                     inputs: [pre, psfIn], outputs: [psfOut], dependencies: [preprocTask["\(e.expid)/\(c.name)"]!, psfnight]))
                 let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
                 let fibermap = L.rawFibermap(night: night, expid: e.expid)
-                // science frames in the barycentric frame, as desi_proc extracts them (flats stay in the observatory frame)
-                let frameArgs = e.flavor == "science" ? ["--barycentric-correction"] : []
                 frameTask["\(e.expid)/\(c.name)"] = add(PipelineTask(
                     type: .extract, night: night, expid: e.expid, unit: c.name,
-                    arguments: ["extract", "-i", pre, "-p", psfOut, "-o", frame, "-f", fibermap,
-                                "-w", extractionGrid(c.arm)] + frameArgs + nspecArgs,
+                    arguments: ["extract", "-i", pre, "-p", psfOut, "-o", frame, "-f", fibermap]
+                        + extractionArguments(c.arm, flavor: e.flavor) + nspecArgs,
                     inputs: [pre, psfOut, fibermap], outputs: [frame], dependencies: [shift]))
             }
         }
