@@ -43,6 +43,30 @@ public enum VelocityOffset {
         return (v, sigma)
     }
 
+    /// A spectrum given as bin averages (flux density) on bins centred at `wave`, to be seen at wavelengths scaled by a
+    /// factor with sub-pixel accuracy: its integral is interpolated between the bin edges by a natural cubic spline
+    /// and differenced over the scaled output bins, so flux is conserved and a line keeps its shape at every
+    /// sub-pixel shift. (Linear interpolation of the bin averages flattens a line between the nodes, more at some
+    /// shifts than at others, which biases a fitted velocity by a fraction of a pixel that depends on the shift.)
+    public struct ShiftableSpectrum: Sendable {
+        let cumulative: NaturalCubicSpline
+
+        public init(wave: [Double], binAverages: [Double]) {
+            let edges = Interpolation.edges(centers: wave)
+            var c = [0.0]
+            for k in binAverages.indices { c.append(c[k] + binAverages[k] * (edges[k + 1] - edges[k])) }
+            cumulative = NaturalCubicSpline(x: edges, y: c)
+        }
+
+        /// Bin averages over the output bins centred at `wave` of the spectrum at wavelengths times `factor`:
+        /// s(lambda factor) averaged over each bin (zero outside the spectrum's range).
+        public func binAverages(at wave: [Double], factor: Double) -> [Double] {
+            let edges = Interpolation.edges(centers: wave)
+            let c = edges.map { cumulative($0 * factor) }
+            return wave.indices.map { (c[$0 + 1] - c[$0]) / ((edges[$0 + 1] - edges[$0]) * factor) }
+        }
+    }
+
     /// The median over targets of their inverse-variance weighted offsets, keeping targets measured to better than
     /// `maxSigma` km/s (the bright ones): (median, targets used), NaN and 0 when none qualifies.
     public static func median(perTarget: [Int64: [(velocity: Double, sigma: Double)]], maxSigma: Double = 5)
