@@ -14,6 +14,8 @@ public struct NightOptions: Sendable {
     public var starModels: String?
     /// Filter curves for the standard-star normalisation (nil: stdstars' default).
     public var filtersDir: String?
+    /// Science frames in the barycentric frame (desi_proc's default; false: its --no-barycentric-correction).
+    public var barycentricCorrection = true
 
     public init(inputPSFDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false, starModels: String? = nil,
                 filtersDir: String? = nil) {
@@ -33,10 +35,10 @@ public func extractionGrid(_ arm: Camera.Arm) -> String {
 
 /// Extraction options of each camera and flavor as desi_proc passes them: the grid, --psferr 0.04 for b cameras
 /// (a smaller value flags many bins of the 5578 A sky line BAD2DFIT) and 0.01 otherwise, and
-/// --barycentric-correction for science exposures (flats stay in the observatory frame).
-public func extractionArguments(_ arm: Camera.Arm, flavor: String) -> [String] {
+/// --barycentric-correction for science exposures (flats stay in the observatory frame) unless `barycentric` is false.
+public func extractionArguments(_ arm: Camera.Arm, flavor: String, barycentric: Bool = true) -> [String] {
     ["-w", extractionGrid(arm), "--psferr", arm == .b ? "0.04" : "0.01"]
-        + (flavor == "science" ? ["--barycentric-correction"] : [])
+        + (flavor == "science" && barycentric ? ["--barycentric-correction"] : [])
 }
 
 /// Builds every task of a night, in dependency order: preproc, psf, psfnight, traceshift, extract, fiberflat,
@@ -120,7 +122,7 @@ public struct TaskGraph: Sendable {
                 frameTask["\(e.expid)/\(c.name)"] = add(PipelineTask(
                     type: .extract, night: night, expid: e.expid, unit: c.name,
                     arguments: ["extract", "-i", pre, "-p", psfOut, "-o", frame, "-f", fibermap]
-                        + extractionArguments(c.arm, flavor: e.flavor) + nspecArgs,
+                        + extractionArguments(c.arm, flavor: e.flavor, barycentric: options.barycentricCorrection) + nspecArgs,
                     inputs: [pre, psfOut, fibermap], outputs: [frame], dependencies: [shift]))
             }
         }

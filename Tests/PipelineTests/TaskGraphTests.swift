@@ -99,6 +99,8 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertEqual(try flags(3, "z0"), ["-w", "7520.0,9824.0,0.8", "--psferr", "0.01", "--barycentric-correction"])
         XCTAssertEqual(try flags(2, "b0"), ["-w", "3600.0,5800.0,0.8", "--psferr", "0.04"])
         XCTAssertEqual(try flags(2, "z0"), ["-w", "7520.0,9824.0,0.8", "--psferr", "0.01"])
+        XCTAssertEqual(extractionArguments(.r, flavor: "science", barycentric: false),
+                       ["-w", "5760.0,7620.0,0.8", "--psferr", "0.01"], "desi_proc --no-barycentric-correction")
     }
 
     func testExposureSubgraphCarriesTheCalibrationsItNeeds() throws {
