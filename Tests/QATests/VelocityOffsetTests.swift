@@ -51,16 +51,18 @@ final class VelocityOffsetTests: XCTestCase {
         return (spline.map { abs($0.fit - $0.truth) }.max()!, linear.map { abs($0.fit - $0.truth) }.max()!)
     }
 
-    /// Lines barely resolved by the 0.8 A bins (sigma 0.7 A) and wider ones (1.2 A): the spline's bias is a
-    /// fraction of the linear interpolation's, which locks the fit towards whole-pixel shifts.
-    func testSubPixelShiftsAreMeasuredWithLessBias() throws {
-        for (sigma, bound) in [(0.7, 0.35), (1.2, 0.05)] {
+    /// Lines barely resolved by the 0.8 A bins (sigma 0.7 A) and wider ones (1.2 A), shifts up to 40 km/s (0.8 A)
+    /// from a start at 0: the fit converges (the model's own derivative) and the spline's bias is at most the linear
+    /// interpolation's, a third of it on resolved lines. (Before: linear interpolation and a derivative along the
+    /// data grid, 4 iterations: 1.26 km/s at sigma 0.7 A.)
+    func testSubPixelShiftsAreMeasuredWithLittleBias() throws {
+        for (sigma, bound, gain) in [(0.7, 0.25, 1.0), (1.2, 0.04, 3.0)] {
             self.sigma = sigma
             let (spline, linear) = worstBiases()
             print(String(format: "lines of sigma %.1f A, velocity fit over -40...40 km/s: largest |fit - truth| %.3f km/s "
                          + "(cumulative spline), %.3f km/s (linear interpolation)", sigma, spline, linear))
             XCTAssertLessThan(spline, bound, "sigma \(sigma)")
-            XCTAssertLessThan(spline, linear / 3, "sigma \(sigma)")
+            XCTAssertLessThanOrEqual(spline, linear / gain, "sigma \(sigma)")
         }
     }
 
