@@ -8,7 +8,7 @@ import LinearAlgebra
 /// MEDIAN_COADD_FLUX_X and MEDIAN_COADD_SNR_X (median of flux*sqrt(ivar/dwave)); TSNR2_* of the input
 /// exposures summed per target, and TSNR2_<TYPE> summed over B, R, Z.
 public enum CoaddScores {
-    public static let windows: [String: (Double, Double)] = ["b": (4000, 5800), "r": (5800, 7600), "z": (7600, 9800)]
+    public static let windows: [String: (Double, Double)] = FrameScores.windows.mapValues { ($0.lo, $0.hi) }
 
     public static func compute(_ coadd: Spectra, inputScores: FITSTable?, inputTargetIDs: [Int64]) -> FITSTable {
         let tids = coadd.targetIDRows

@@ -12,6 +12,9 @@ public struct Frame: Sendable {
     public var fibermap: Fibermap?
     public var chi2pix: [Float]?
     public var header: FITSHeader
+    /// Per-spectrum scores, the SCORES HDU (desispec's frame.scores; see `FrameScores`), and the comments of its columns.
+    public var scores: FITSTable? = nil
+    public var scoreComments: [String: String] = [:]
 
     public init(wave: [Double], flux: [Float], ivar: [Float], mask: [UInt32], resolution: ResolutionData? = nil,
                 fibermap: Fibermap? = nil, chi2pix: [Float]? = nil, header: FITSHeader = FITSHeader()) {

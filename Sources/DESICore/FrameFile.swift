@@ -1,7 +1,7 @@
 import FITS
 
 /// Frame files in DESI's layout (desispec.io.frame.read_frame / write_frame): FLUX (primary HDU, with the header),
-/// IVAR, MASK, WAVELENGTH, RESOLUTION [nspec, ndiag, nwave], FIBERMAP, CHI2PIX. The same layout holds frames,
+/// IVAR, MASK, WAVELENGTH, RESOLUTION [nspec, ndiag, nwave], FIBERMAP, CHI2PIX, SCORES. The same layout holds frames,
 /// sframes and cframes.
 extension Frame {
     /// Reads a frame written by desispec or by `write(to:)`.
@@ -58,8 +58,19 @@ extension Frame {
         }
         var header = flux.header
         header.remove("EXTNAME")
-        return Frame(wave: wave, flux: flux.data, ivar: ivar.data, mask: mask, resolution: resolution,
-                     fibermap: fibermap, chi2pix: chi2pix, header: header)
+        var frame = Frame(wave: wave, flux: flux.data, ivar: ivar.data, mask: mask, resolution: resolution,
+                          fibermap: fibermap, chi2pix: chi2pix, header: header)
+        if f.hasHDU("SCORES") {
+            let scores = try f.readTable("SCORES")
+            guard scores.rowCount == nspec else {
+                throw DESIError.badFile(path: path, problem: "SCORES has \(scores.rowCount) rows for \(nspec) spectra")
+            }
+            frame.scores = scores
+            for (i, c) in scores.columns.enumerated() {
+                if let comment = try f.keywordComment("TTYPE\(i + 1)"), !comment.isEmpty { frame.scoreComments[c.name] = comment }
+            }
+        }
+        return frame
     }
 
     /// Writes the frame atomically (temporary file, then rename).
@@ -96,6 +107,16 @@ extension Frame {
             }
             if let fm = fibermap { try f.writeTable(fm.table, name: "FIBERMAP") }
             if let c = chi2pix { try f.writeImage(c, shape: shape, name: "CHI2PIX") }
+            // as desispec.io.write_frame: SCORES last, each column's comment on its TTYPEn card
+            if let s = scores {
+                guard s.rowCount == nspec else {
+                    throw DESIError.mismatch("\(path): SCORES has \(s.rowCount) rows for \(nspec) spectra")
+                }
+                try f.writeTable(s, name: "SCORES")
+                for (i, c) in s.columns.enumerated() {
+                    if let comment = scoreComments[c.name] { try f.setKeywordComment("TTYPE\(i + 1)", comment) }
+                }
+            }
         }
     }
 

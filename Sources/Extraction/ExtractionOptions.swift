@@ -12,7 +12,7 @@ public struct ExtractionOptions: Sendable {
     public var regularize: Double = 0
     /// Decorrelate the noise between fibers (specter's ndecorr; not recommended).
     public var decorrelateFibers: Bool = false
-    /// Fractional PSF model error, used for chi2pix only (specter's psferr; default 0.01 as specter's PSF).
+    /// Fractional PSF model error, used for chi2pix (hence BAD2DFIT) only (specter's psferr; default 0.01 as specter's PSF).
     public var psfError: Double = 0.01
     /// Fraction of a PSF spot size padded in pixels (rows) around each patch.
     public var pixPadFraction: Double = 0.8
@@ -26,15 +26,18 @@ public struct ExtractionOptions: Sendable {
     public var computeModel: Bool = false
     /// Pixels with any of these CCD mask bits get zero weight.
     public var pixelMaskBits: UInt32
+    /// How BAD2DFIT is set from chi2pix (default: desispec's current rule, 5 times the medians).
+    public var bad2DFitRule: Bad2DFitRule = .desispec
 
     public init(bundleSize: Int = 25, nSubBundles: Int = 5, waveStep: Int = 50, regularize: Double = 0,
                 decorrelateFibers: Bool = false, psfError: Double = 0.01, pixPadFraction: Double = 0.8,
                 wavePadFraction: Double = 0.2, ndiag: Int? = nil, threads: Int? = nil, computeModel: Bool = false,
-                pixelMaskBits: UInt32 = extractionMaskDefault) {
+                pixelMaskBits: UInt32 = extractionMaskDefault, bad2DFitRule: Bad2DFitRule = .desispec) {
         self.bundleSize = bundleSize; self.nSubBundles = nSubBundles; self.waveStep = waveStep
         self.regularize = regularize; self.decorrelateFibers = decorrelateFibers; self.psfError = psfError
         self.pixPadFraction = pixPadFraction; self.wavePadFraction = wavePadFraction; self.ndiag = ndiag
         self.threads = threads; self.computeModel = computeModel; self.pixelMaskBits = pixelMaskBits
+        self.bad2DFitRule = bad2DFitRule
     }
 }
 

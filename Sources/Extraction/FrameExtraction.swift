@@ -32,15 +32,19 @@ public struct FrameExtractionRequest: Sendable {
     /// extracted at the output wavelengths divided by the factor 1 + v/c of the exposure's pointing and
     /// mid-time, and the factor is written as HELIOCOR.
     public var barycentricCorrection: Bool
+    /// Add the frame's SCORES (suffix RAW) as desispec's extraction does (compute_and_append_frame_scores);
+    /// false: desispec's --no-scores.
+    public var computeScores: Bool
 
     public init(imagePath: String, psfPath: String, outputPath: String, fibermapPath: String? = nil,
                 modelPath: String? = nil, wavelengthSpec: String? = nil, specmin: Int = 0, nspec: Int? = nil,
                 boxcarWidth: Int? = nil, options: ExtractionOptions = ExtractionOptions(), psfError: Double? = nil,
-                barycentricCorrection: Bool = false) {
+                barycentricCorrection: Bool = false, computeScores: Bool = true) {
         self.imagePath = imagePath; self.psfPath = psfPath; self.outputPath = outputPath
         self.fibermapPath = fibermapPath; self.modelPath = modelPath; self.wavelengthSpec = wavelengthSpec
         self.specmin = specmin; self.nspec = nspec; self.boxcarWidth = boxcarWidth
         self.options = options; self.psfError = psfError; self.barycentricCorrection = barycentricCorrection
+        self.computeScores = computeScores
     }
 }
 
@@ -64,12 +68,16 @@ public struct FrameExtractionTimes: Sendable {
 /// structural, compression and unit keywords, plus IN_PSF, IN_IMG and the provenance. With the barycentric
 /// correction the requested grid is checked against the PSF and written out, the grid divided by the factor is
 /// extracted (it moves by under 1 A, within desispec's 5 A allowance), and HELIOCOR is set as desispec does
-/// (when the factor is not 1). `log` receives progress.
+/// (when the factor is not 1). The frame gets its RAW SCORES (unless `computeScores` is false) as desispec's
+/// extraction adds them. `log` receives progress.
 public func extractFrame(_ request: FrameExtractionRequest, log: (String) -> Void) throws -> FrameExtractionTimes {
     let start = Date()
     let psfPath = request.psfPath, imagePath = request.imagePath
     guard FileManager.default.fileExists(atPath: psfPath) else {
         throw DESIError.badFile(path: psfPath, problem: "no such PSF file")
+    }
+    if let e = request.psfError, !(e.isFinite && e >= 0) {
+        throw DESIError.invalidArgument("--psferr \(e): the fractional PSF model error must be a number >= 0")
     }
     let psf = try readPSF(psfPath)
     let psfCamera = try firstCamera(in: psfPath)
@@ -113,6 +121,9 @@ public func extractFrame(_ request: FrameExtractionRequest, log: (String) -> Voi
     var frame = result.frame(fibermap: fibermap, fiberOffset: fiberOffset, header: header)
     // The quality grade of each spectrum from what the extraction knows (QUALITY_GRADE / QUALITY_REASONS).
     frame.addQuality(QualityGrading.extraction(frame))
+    if request.computeScores && !frame.appendScores(suffix: "RAW") {
+        log("no SCORES: the wavelengths miss the \(FrameScores.band(of: grid.wavelengths)) camera's scores window")
+    }
     try frame.write(to: request.outputPath)
     if let path = request.modelPath, let model = result.model {
         try ExtractionIO.writeModel(model, ny: image.ny, nx: image.nx, header: header, to: path)
@@ -131,9 +142,14 @@ private func frameHeader(_ request: FrameExtractionRequest, image: Image) -> FIT
     }
     header.set("IN_PSF", DESIProvenance.shortenFilename(request.psfPath), comment: "Input spectral PSF")
     header.set("IN_IMG", DESIProvenance.shortenFilename(request.imagePath), comment: "Input image")
-    let settings = request.boxcarWidth != nil ? ["--boxcar"]
+    var settings = request.boxcarWidth != nil ? ["--boxcar"]
         : ["--nsubbundles", "\(request.options.nSubBundles)", "--nwavestep", "\(request.options.waveStep)"]
-        + (request.barycentricCorrection ? ["--barycentric-correction"] : [])
+    if request.boxcarWidth == nil {
+        if let e = request.psfError { settings += ["--psferr", "\(e)"] }
+        if case .threshold(let t) = request.options.bad2DFitRule { settings += ["--bad2dfit-threshold", "\(t)"] }
+    }
+    if request.barycentricCorrection { settings.append("--barycentric-correction") }
+    if !request.computeScores { settings.append("--no-scores") }
     header.addProvenance(command: "extract", inputs: [request.imagePath, request.psfPath], options: settings)
     return header
 }

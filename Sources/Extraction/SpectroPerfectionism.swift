@@ -179,15 +179,12 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
     }
     // Electrons per bin -> electrons per Angstrom (specter: flux /= gradient(wave)).
     let dw = grid.dw
-    var mask = [UInt32](repeating: 0, count: nspec * nwave)
     for i in 0..<(nspec * nwave) {
         flux[i] /= dw
         ivar[i] *= dw * dw
-        // desispec.scripts.extract: SOMEBADPIX / ALLBADPIX from the masked fraction, BAD2DFIT from chi2pix.
-        if masked[i] > 0.5 { mask[i] |= SpecMask.someBadPix }
-        if masked[i] >= 1.0 { mask[i] |= SpecMask.allBadPix }
-        if chi2[i] > 100 { mask[i] |= SpecMask.bad2DFit }
     }
+    let mask = ExtractionMask.spectralMask(maskedFraction: masked, chi2pix: chi2, nspec: nspec, nwave: nwave,
+                                           rule: options.bad2DFitRule)
     return ExtractionResult(grid: grid, fibers: fibers, flux: flux, ivar: ivar, mask: mask, chi2pix: chi2,
                             maskedFraction: masked, deconvolvedFlux: xflux,
                             resolution: ResolutionData(nspec: nspec, ndiag: ndiag, nwave: nwave, data: rdata), model: model)

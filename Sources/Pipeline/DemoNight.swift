@@ -26,6 +26,8 @@ public struct DemoNight: Sendable {
     public var executable: URL
     /// Quiet simulations and no task progress.
     public var quiet: Bool
+    /// Science extractions with --barycentric-correction (false: the control, whose coadds keep the Earth's motion).
+    public var barycentricCorrection = true
 
     public init(root: String, night: String, cameras: [Camera], nspec: Int, seed: UInt64, tile: Int,
                 simulationData: String?, calibrationData: String?, jobs: Int, executable: URL, quiet: Bool) {
@@ -71,7 +73,9 @@ public struct DemoNight: Sendable {
         try options.save(layout)
         let database = try StateDatabase(path: layout.database)
         let inventory = try NightInventory.exposures(night: night, layout: layout)
-        let graph = try TaskGraph.night(night, exposures: inventory, layout: layout, options: options.nightOptions)
+        var nightOptions = options.nightOptions
+        nightOptions.barycentricCorrection = barycentricCorrection
+        let graph = try TaskGraph.night(night, exposures: inventory, layout: layout, options: nightOptions)
         let runner = LocalRunner(executable: executable, layout: layout, database: database, maxParallel: jobs)
         if !quiet { runner.progress = log }
         let summary = try runner.run(graph)

@@ -14,6 +14,8 @@ public struct NightOptions: Sendable {
     public var starModels: String?
     /// Filter curves for the standard-star normalisation (nil: stdstars' default).
     public var filtersDir: String?
+    /// Science frames in the barycentric frame (desi_proc's default; false: its --no-barycentric-correction).
+    public var barycentricCorrection = true
 
     public init(inputPSFDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false, starModels: String? = nil,
                 filtersDir: String? = nil) {
@@ -43,6 +45,14 @@ public func preprocFlags(flavor: String, camera: Camera, psfDir: String?) -> (ar
     guard !args.isEmpty else { return ([], []) }
     let psf = "\(dir)/\(FileLayout.startingPSFFileName(camera: camera.name))"
     return (args + ["--psf", psf], [psf])
+}
+
+/// Extraction options of each camera and flavor as desi_proc passes them: the grid, --psferr 0.04 for b cameras
+/// (a smaller value flags many bins of the 5578 A sky line BAD2DFIT) and 0.01 otherwise, and
+/// --barycentric-correction for science exposures (flats stay in the observatory frame) unless `barycentric` is false.
+public func extractionArguments(_ arm: Camera.Arm, flavor: String, barycentric: Bool = true) -> [String] {
+    ["-w", extractionGrid(arm), "--psferr", arm == .b ? "0.04" : "0.01"]
+        + (flavor == "science" && barycentric ? ["--barycentric-correction"] : [])
 }
 
 /// Builds every task of a night, in dependency order: preproc, psf, psfnight, traceshift, extract, fiberflat,
@@ -124,12 +134,10 @@ public struct TaskGraph: Sendable {
                     inputs: [pre, psfIn], outputs: [psfOut], dependencies: [preprocTask["\(e.expid)/\(c.name)"]!, psfnight]))
                 let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
                 let fibermap = L.rawFibermap(night: night, expid: e.expid)
-                // science frames in the barycentric frame, as desi_proc extracts them (flats stay in the observatory frame)
-                let frameArgs = e.flavor == "science" ? ["--barycentric-correction"] : []
                 frameTask["\(e.expid)/\(c.name)"] = add(PipelineTask(
                     type: .extract, night: night, expid: e.expid, unit: c.name,
-                    arguments: ["extract", "-i", pre, "-p", psfOut, "-o", frame, "-f", fibermap,
-                                "-w", extractionGrid(c.arm)] + frameArgs + nspecArgs,
+                    arguments: ["extract", "-i", pre, "-p", psfOut, "-o", frame, "-f", fibermap]
+                        + extractionArguments(c.arm, flavor: e.flavor, barycentric: options.barycentricCorrection) + nspecArgs,
                     inputs: [pre, psfOut, fibermap], outputs: [frame], dependencies: [shift]))
             }
         }

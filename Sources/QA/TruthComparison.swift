@@ -105,9 +105,9 @@ public struct TruthComparison: Sendable, Codable {
                 let onGrid = Interpolation.linear(x: truth.wave, y: input, at: band.wave, left: 0, right: 0)
                 let model = resolution.apply(spec: row, to: onGrid)
                 let n0 = row * band.nwave, n1 = n0 + band.nwave
+                let shiftable = VelocityOffset.ShiftableSpectrum(wave: truth.wave, binAverages: input)
                 if let v = VelocityOffset.fit(wave: band.wave, flux: band.flux[n0..<n1], ivar: band.ivar[n0..<n1], model: { factor in
-                    factor == 1 ? model : resolution.apply(spec: row, to: Interpolation.linear(
-                        x: truth.wave, y: input, at: band.wave.map { $0 * factor }, left: 0, right: 0))
+                    resolution.apply(spec: row, to: shiftable.binAverages(at: band.wave, factor: factor))
                 }) {
                     velocities[targetID, default: []].append(v)
                 }

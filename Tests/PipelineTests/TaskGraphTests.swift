@@ -126,6 +126,23 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertEqual(Array(extract.arguments.drop { $0 != "-w" }.prefix(2)), ["-w", "5760.0,7620.0,0.8"])
     }
 
+    /// desi_proc's extraction flags: the grid per arm, --psferr 0.04 for b and 0.01 for r and z cameras,
+    /// --barycentric-correction for science exposures only.
+    func testExtractionFlagsPerCameraAndFlavorAsDesiProc() throws {
+        let g = try Self.night()
+        func flags(_ expid: Int, _ camera: String) throws -> [String] {
+            let t = try XCTUnwrap(g.tasks.first { $0.name == "extract_20250101_0000000\(expid)_\(camera)" })
+            return Array(t.arguments.drop { $0 != "-w" })
+        }
+        XCTAssertEqual(try flags(3, "b0"), ["-w", "3600.0,5800.0,0.8", "--psferr", "0.04", "--barycentric-correction"])
+        XCTAssertEqual(try flags(3, "r0"), ["-w", "5760.0,7620.0,0.8", "--psferr", "0.01", "--barycentric-correction"])
+        XCTAssertEqual(try flags(3, "z0"), ["-w", "7520.0,9824.0,0.8", "--psferr", "0.01", "--barycentric-correction"])
+        XCTAssertEqual(try flags(2, "b0"), ["-w", "3600.0,5800.0,0.8", "--psferr", "0.04"])
+        XCTAssertEqual(try flags(2, "z0"), ["-w", "7520.0,9824.0,0.8", "--psferr", "0.01"])
+        XCTAssertEqual(extractionArguments(.r, flavor: "science", barycentric: false),
+                       ["-w", "5760.0,7620.0,0.8", "--psferr", "0.01"], "desi_proc --no-barycentric-correction")
+    }
+
     func testExposureSubgraphCarriesTheCalibrationsItNeeds() throws {
         let g = try Self.night().forExposure(4)
         let types = Set(g.tasks.map(\.type))

@@ -30,6 +30,7 @@ struct CFrameCommand: ParsableCommand {
                 let c = try FluxCalibration.read(calib)
                 do { try applyFluxCalibration(&frame, c) } catch { throw DESIError.mismatch("\(infile) and \(calib): \(error)") }
                 fallback = fallback || (c.header.bool("FCFALLBK") ?? false)
+                frame.appendScores(suffix: "CALIB")
             }
             if sky != nil || calib != nil { gradeSkySubtracted(&frame, fallbackCalibration: fallback) }
             var inputs = ["-i \(infile)"]

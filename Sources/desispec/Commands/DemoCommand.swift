@@ -38,16 +38,22 @@ struct DemoCommand: ParsableCommand {
     var dataDir: String?
     @Option(name: .customLong("max-rms"), help: "Largest accepted relative rms of coadd vs truth.") var maxRMS = 0.03
     @Flag(help: "Print the summary as JSON on standard output.") var json = false
+    @Flag(name: .customLong("no-barycentric-correction"), help: """
+        Extract the science exposures without --barycentric-correction (desi_proc's option of that name): a control \
+        whose coadds keep the Earth's motion, so the velocity offset is minus the printed barycentric correction.
+        """)
+    var noBarycentricCorrection = false
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         try runStep {
             let log = global.makeLogger("demo")
             let env = ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]
-            let demo = DemoNight(root: absolute(outdir), night: night, cameras: try Camera.parseList(cameras), nspec: nspec,
+            var demo = DemoNight(root: absolute(outdir), night: night, cameras: try Camera.parseList(cameras), nspec: nspec,
                                  seed: seed, tile: tile, simulationData: dataDir.map(absolute),
                                  calibrationData: (dataDir ?? env).map(absolute), jobs: jobs, executable: selfExecutable(),
                                  quiet: global.quiet)
+            demo.barycentricCorrection = !noBarycentricCorrection
             let (summary, comparisons) = try demo.run(builtinStarInputs: BuiltinSimulationInputs.write(to:), compare: {
                 try TruthComparison.compare(coaddPath: $0, truthPath: $1, fibermapPath: $2)
             }, log: { log.info("\($0)") })

@@ -43,8 +43,18 @@ struct ExtractCommand: ParsableCommand {
     var nsubbundles = 5
     @Option(name: .long, help: "Wavelength steps per divide-and-conquer patch.")
     var nwavestep = 50
-    @Option(name: .long, help: "Fractional PSF model error used in chi2pix (default: the PSF file's PSFERR, else 0.01).")
+    @Option(name: .long, help: """
+        Fractional PSF model error used in chi2pix and so BAD2DFIT (default as desispec: the PSF file's PSFERR, \
+        else 0.01; desi_proc passes 0.04 for b cameras, 0.01 for r and z).
+        """)
     var psferr: Double?
+    @Option(name: .customLong("bad2dfit-threshold"), help: """
+        Set BAD2DFIT where chi2pix exceeds this value (desispec up to 0.70 used 100); default: desispec's current \
+        rule, chi2pix above 5 times its median over the fibers at that wavelength and over that fiber's wavelengths.
+        """)
+    var bad2dfitThreshold: Double?
+    @Flag(name: .customLong("no-scores"), help: "Do not add the SCORES HDU (desispec's --no-scores).")
+    var noScores = false
     @Option(name: .customLong("pixpad-frac"), help: "Fraction of a PSF spot padded in pixels around each patch.")
     var pixpadFrac = 0.8
     @Option(name: .customLong("wavepad-frac"), help: "Fraction of a PSF spot padded in wavelength around each patch.")
@@ -67,11 +77,12 @@ struct ExtractCommand: ParsableCommand {
         try runStep {
             let options = ExtractionOptions(bundleSize: bundlesize, nSubBundles: nsubbundles, waveStep: nwavestep,
                                             regularize: regularize, decorrelateFibers: decorrelateFibers,
-                                            pixPadFraction: pixpadFrac, wavePadFraction: wavepadFrac, threads: ncpu)
+                                            pixPadFraction: pixpadFrac, wavePadFraction: wavepadFrac, threads: ncpu,
+                                            bad2DFitRule: bad2dfitThreshold.map { .threshold($0) } ?? .desispec)
             let request = FrameExtractionRequest(imagePath: input, psfPath: psf, outputPath: output, fibermapPath: fibermap,
                                                  modelPath: model, wavelengthSpec: wavelength, specmin: specmin, nspec: nspec,
                                                  boxcarWidth: boxcar ? width : nil, options: options, psfError: psferr,
-                                                 barycentricCorrection: barycentricCorrection)
+                                                 barycentricCorrection: barycentricCorrection, computeScores: !noScores)
             let times = try extractFrame(request) { log.info("\($0)") }
             log.info("wrote \(output) in \(times.summary)")
         }

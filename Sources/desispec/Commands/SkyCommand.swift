@@ -58,10 +58,12 @@ struct SkyCommand: ParsableCommand {
         }
         try runStep {
             var frame = try Frame.read(input)
+            frame.appendScores(suffix: "RAW")   // the sframe's SCORES, as desi_process_exposure adds them
             let ff = try FiberFlat.read(fiberflat)
             do { try applyFiberFlat(&frame, ff) } catch let e as DESIError {
                 throw DESIError.mismatch("\(input) and \(fiberflat): \(e)")
             }
+            frame.appendScores(suffix: "FFLAT")
             var o = SkyOptions()
             o.nsigClipping = nsig; o.addVariance = !noExtraVariance
             o.angularVariationDegree = angularVariationDeg; o.broadRejection = broadRejection
@@ -93,6 +95,7 @@ struct SkyCommand: ParsableCommand {
             log.info("wrote \(output) (\(sky.nrej) pixels rejected)")
             if let sframe {
                 try subtractSky(&frame, sky)
+                frame.appendScores(suffix: "SKYSUB")
                 frame.header.addProvenance(command: "sky --sframe", inputs: [input, fiberflat], options: options)
                 try frame.write(to: sframe)
                 log.info("wrote \(sframe)")

@@ -1,0 +1,80 @@
+import FITS
+import LinearAlgebra
+
+/// Per-fiber scores of a frame (desispec.specscore.compute_frame_scores / compute_and_append_frame_scores), the
+/// SCORES HDU of frames (suffix RAW, added by the extraction), sframes (also FFLAT and SKYSUB) and cframes (also
+/// CALIB). In the camera's fixed window (b 4000-5800, r 5800-7600, z 7600-9800 A, lower edge included), for
+/// counts per bin as compute_and_append_frame_scores assumes by default (flux_per_angstrom=False, whatever BUNIT):
+/// SUM_<S>_COUNT_<B> (sum of the flux), MEDIAN_<S>_COUNT_<B> (median of flux / dwave) and MEDIAN_<S>_SNR_<B>
+/// (median of flux sqrt(ivar / dwave), negative ivar as 0), dwave = numpy.gradient(wave). With flux per Angstrom:
+/// INTEG_<S>_FLUX_<B> (sum of flux dwave) and MEDIAN_<S>_FLUX_<B> instead of the first two.
+public enum FrameScores {
+    /// desispec.specscore.tophat_wave: each camera's window, fully inside its sensitive range.
+    public static let windows: [String: (lo: Double, hi: Double)] = ["b": (4000, 5800), "r": (5800, 7600), "z": (7600, 9800)]
+
+    /// The camera band of a wavelength grid as desispec's _auto_detect_camera: from the mean wavelength.
+    public static func band(of wave: [Double]) -> String {
+        let mean = wave.reduce(0, +) / Double(max(1, wave.count))
+        if mean <= windows["b"]!.hi { return "b" }
+        if mean >= windows["z"]!.lo { return "z" }
+        return "r"
+    }
+
+    /// The score columns (float64, one row per spectrum) and their comments, in desispec's order; nil when the
+    /// frame's wavelengths miss the band's window (desispec raises there).
+    public static func compute(_ frame: Frame, suffix: String, band: String? = nil,
+                               fluxPerAngstrom: Bool = false) -> (columns: [FITSColumn], comments: [String: String])? {
+        let b = (band ?? Self.band(of: frame.wave)).lowercased()
+        guard let window = windows[b] else { return nil }
+        let inWindow = frame.wave.indices.filter { frame.wave[$0] >= window.lo && frame.wave[$0] < window.hi }
+        guard !inWindow.isEmpty else { return nil }
+        let dwave = Interpolation.gradient(frame.wave)
+        let nw = frame.nwave, range = "\(Int(window.lo)),\(Int(window.hi))A"
+        var first = [Double](), second = [Double](), snr = [Double]()
+        var values = [Double](repeating: 0, count: inWindow.count), snrValues = values
+        for s in 0..<frame.nspec {
+            var sum = 0.0
+            for (j, i) in inWindow.enumerated() {
+                let flux = Double(frame.flux[s * nw + i]), ivar = max(0, Double(frame.ivar[s * nw + i]))
+                sum += fluxPerAngstrom ? flux * dwave[i] : flux
+                values[j] = fluxPerAngstrom ? flux : flux / dwave[i]
+                snrValues[j] = ivar.squareRoot() * flux / dwave[i].squareRoot()
+            }
+            first.append(sum)
+            second.append(Statistics.medianInPlace(&values))
+            snr.append(Statistics.medianInPlace(&snrValues))
+        }
+        let S = suffix.isEmpty ? "_" : "_\(suffix)_", B = b.uppercased()
+        let names = fluxPerAngstrom ? ["INTEG\(S)FLUX_\(B)", "MEDIAN\(S)FLUX_\(B)"] : ["SUM\(S)COUNT_\(B)", "MEDIAN\(S)COUNT_\(B)"]
+        let comments = fluxPerAngstrom
+            ? ["integ. flux in wave. range \(range)", "median flux in wave. range \(range)"]
+            : ["sum counts in wave. range \(range)", "median counts/A in wave. range \(range)"]
+        let snrName = "MEDIAN\(S)SNR_\(B)"
+        let columns = [FITSColumn(names[0], .double(first)), FITSColumn(names[1], .double(second)),
+                       FITSColumn(snrName, .double(snr))]
+        return (columns, [names[0]: comments[0], names[1]: comments[1], snrName: "median SNR/sqrt(A) in wave. range \(range)"])
+    }
+}
+
+extension Frame {
+    /// Computes this frame's scores with `suffix` and adds them to `scores` (desispec's
+    /// compute_and_append_frame_scores with overwrite: a column already there is replaced in place, new ones are
+    /// appended). Returns false, changing nothing, when the wavelengths miss the band's window.
+    @discardableResult
+    public mutating func appendScores(suffix: String, band: String? = nil, fluxPerAngstrom: Bool = false) -> Bool {
+        guard let new = FrameScores.compute(self, suffix: suffix, band: band, fluxPerAngstrom: fluxPerAngstrom) else {
+            return false
+        }
+        var table = scores ?? FITSTable()
+        for column in new.columns {
+            if let i = table.columns.firstIndex(where: { $0.name == column.name }) {
+                table.columns[i] = column
+            } else {
+                table.columns.append(column)
+            }
+            scoreComments[column.name] = new.comments[column.name]
+        }
+        scores = table
+        return true
+    }
+}
