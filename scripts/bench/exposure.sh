@@ -14,9 +14,10 @@
 #      exposure (flat for fiberflat), desispec's main only (imports excluded), and the ratio desispec / ours (wall).
 #      Extraction: scripts/bench/extract.sh times desispec on a sub-region with the real r0 PSF; not repeated here.
 # Usage: scripts/bench/exposure.sh [WORKDIR]     (an existing WORKDIR is resumed: finished tasks are not rerun)
-# Environment: NSPEC (500), CAMERAS (b0,r0,z0), JOBS (cores), BIN (a built desispec; default: the release build of
-#   this checkout), REFENV (/work/refenv), REF_STEPS (preproc,traceshift,fiberflat,sky,fluxcalib,cframe; empty: no
-#   desispec run), REF_CAMERA (r0), DESISPEC_TESTDATA (data folder given to the demo, when it exists).
+# Environment: NSPEC (500; at least 20: fewer fibers hold a single sky fiber), CAMERAS (b0,r0,z0), JOBS (cores),
+#   BIN (a built desispec; default: the release build of this checkout), REFENV (/work/refenv),
+#   REF_STEPS (preproc,traceshift,fiberflat,sky,fluxcalib,cframe; empty: no desispec run), REF_CAMERA (r0),
+#   DESISPEC_TESTDATA (data folder given to the demo, when it exists).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
