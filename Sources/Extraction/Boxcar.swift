@@ -51,7 +51,7 @@ public func boxcarExtract(image: Image, psf: any SpectralPSF, fibers: Range<Int>
     guard width >= 1, ndiag >= 1, ndiag % 2 == 1 else { throw DESIError.invalidArgument("boxcar width must be >= 1 and ndiag odd") }
     let nspec = fibers.count, nwave = grid.count, h = ndiag / 2
     struct Out: Sendable { var flux: [Double]; var ivar: [Double]; var rdata: [Float] }
-    let nthreads = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, nspec))
+    let nthreads = max(1, min(threads ?? defaultThreadCount(), nspec))
     let outputs = parallelMap(nspec, threads: nthreads) { s -> Out in
         let fiber = fibers.lowerBound + s
         let rows = boxcarRows(image: image, psf: psf, fiber: fiber, width: width)

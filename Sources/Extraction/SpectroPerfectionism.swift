@@ -144,11 +144,14 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
         return out
     }
 
-    let nthreads = max(1, min(options.threads ?? ProcessInfo.processInfo.activeProcessorCount, units.count))
+    let nthreads = max(1, min(options.threads ?? defaultThreadCount(), units.count))
     let previousBLAS = BLASThreads.count
     BLASThreads.set(1)
     defer { BLASThreads.set(previousBLAS) }
+    let progress = ProgressLine("extraction", total: units.count)
+    defer { progress.finish() }
     let outputs = try parallelMap(units.count, threads: nthreads) { u in
+        defer { progress.advance() }
         do { return try runUnit(u) } catch {
             let extract = units[u].extract
             throw DESIError.failed("extraction failed for fibers \(extract.lowerBound)..<\(extract.upperBound): \(error)")

@@ -5,21 +5,33 @@ import Synchronization
 // (so they never depend on the number of threads or on the order in which the workers finish), the first error of a
 // throwing loop rethrown once every worker has stopped.
 
-/// Runs `body(i)` for i in 0..<n on all cores (in order on this thread when `parallel` is false, to check that
-/// results do not depend on the thread count). Each index must write only its own slots of shared buffers
-/// (`SharedBuffer`), so results do not depend on the number of threads. After a failure no new index starts, and
-/// the first error thrown is rethrown when the loop has stopped.
+/// Threads a parallel loop uses by default: the environment's DESISPEC_NCPU when it is a positive integer (the
+/// night runner sets it for every task, so that the tasks running together use each core once), else every core.
+public func defaultThreadCount() -> Int {
+    if let v = ProcessInfo.processInfo.environment["DESISPEC_NCPU"], let n = Int(v), n > 0 { return n }
+    return ProcessInfo.processInfo.activeProcessorCount
+}
+
+/// Runs `body(i)` for i in 0..<n on `defaultThreadCount()` threads (in order on this thread when `parallel` is
+/// false, to check that results do not depend on the thread count). Each index must write only its own slots of
+/// shared buffers (`SharedBuffer`), so results do not depend on the number of threads. After a failure no new index
+/// starts, and the first error thrown is rethrown when the loop has stopped.
 public func parallelFor<E: Error>(_ n: Int, parallel: Bool = true, _ body: (Int) throws(E) -> Void) throws(E) {
-    if n <= 1 || !parallel {
+    let workers = min(n, defaultThreadCount())
+    if n <= 1 || !parallel || workers <= 1 {
         for i in 0..<n { try body(i) }
         return
     }
     let failure = FirstError<E>()
+    let next = AtomicCounter()
     withoutActuallyEscaping(body) { b in
         let box = ClosureBox(body: b)
-        DispatchQueue.concurrentPerform(iterations: n) { i in
-            if failure.isSet { return }
-            do throws(E) { try box.body(i) } catch { failure.record(error) }
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while !failure.isSet {
+                let i = next.next()
+                if i >= n { break }
+                do throws(E) { try box.body(i) } catch { failure.record(error) }
+            }
         }
     }
     if let error = failure.error { throw error }
@@ -29,7 +41,7 @@ private struct ClosureBox<E: Error>: @unchecked Sendable {
     let body: (Int) throws(E) -> Void
 }
 
-/// map over 0..<count on `threads` workers (all cores by default), each taking the next index when it is done with
+/// map over 0..<count on `threads` workers (`defaultThreadCount()` by default), each taking the next index when it is done with
 /// one (uneven tasks keep every worker busy). The results are in index order, so they do not depend on the thread
 /// count. After a failure no new index starts; the first error thrown is rethrown when every worker has stopped.
 /// A body that returns `Result` keeps every index's error instead (e.g. one per camera).
@@ -38,7 +50,7 @@ public func parallelMap<T, E: Error>(_ count: Int, threads: Int? = nil,
     let out = IndexedResults<T>(count: count)
     let next = AtomicCounter()
     let failure = FirstError<E>()
-    let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, count))
+    let workers = max(1, min(threads ?? defaultThreadCount(), count))
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while !failure.isSet {
             let i = next.next()

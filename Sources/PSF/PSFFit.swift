@@ -29,7 +29,7 @@ public struct PSFFitOptions: Sendable {
     /// Lines rejected from a fiber's polynomial fit beyond this many (robust) standard deviations.
     public var clipSigma = 4.0
     /// Threads (fibers are spread over them; the result does not depend on the count).
-    public var ncpu = ProcessInfo.processInfo.activeProcessorCount
+    public var ncpu = defaultThreadCount()
     public init() {}
 }
 
@@ -95,9 +95,13 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
     for cycle in 0..<max(1, o.iterations) {
         cycles = cycle + 1
         let current = psf
+        let progress = ProgressLine("PSF fit, cycle \(cycle + 1)", total: nf)
         last = parallelMap(nf, threads: o.ncpu) { f in
-            measureArcLines(image: image, psf: current, fiber: f, lines: inRange, settings: settings, useReadNoise: useReadNoise)
+            defer { progress.advance() }
+            return measureArcLines(image: image, psf: current, fiber: f, lines: inRange, settings: settings,
+                                   useReadNoise: useReadNoise)
         }
+        progress.finish()
         corrections = try fitCorrections(last, psf: psf, options: o)
         guard corrections.fitted.contains(true) else {
             throw DESIError.failed("no fiber has \(o.traceDegree > 0 ? 2 : 1) or more arc lines with S/N > \(o.minSNR): cannot fit the PSF")

@@ -19,7 +19,8 @@ public struct TraceOffset: Sendable, Equatable {
 /// centred on the nearest pixel to x;
 /// sums over blocks of 100 CCD rows; blocks with S/N > 3 kept with error sqrt((20 / snr)^2 + 0.01^2); per fiber an
 /// iterative polynomial fit in y of degree `deg` removes outliers beyond 3 x sqrt(2 median chi2).
-func measureDx(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], width: Int, deg: Int, rebin: Int) -> [TraceOffset] {
+func measureDx(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], width: Int, deg: Int, rebin: Int,
+               progress: ProgressLine? = nil) -> [TraceOffset] {
     let n1 = image.nx, rb = max(1, rebin)
     let n0 = image.ny / rb
     guard n0 >= 2 else { return [] }
@@ -43,6 +44,7 @@ func measureDx(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], 
     let wmin = yTrace.domainMin, wmax = yTrace.domainMax
     let twave = (0..<n0).map { wmin + (wmax - wmin) * Double($0) / Double(n0 - 1) }
     let perFiber = parallelMap(fibers.count) { k -> [TraceOffset] in
+        defer { progress?.advance() }
         let fiber = fibers[k]
         let ty = twave.map { yTrace.eval(fiber, $0) / Double(rb) }
         let tx = twave.map { xTrace.eval(fiber, $0) }
@@ -95,18 +97,24 @@ func measureDx(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], 
 }
 
 /// Smoothing by a Gaussian kernel sampled on the same grid, kernel centred on the middle sample
-/// (scipy.signal.fftconvolve(..., mode='same') as desispec uses it).
+/// (scipy.signal.fftconvolve(..., mode='same') as desispec uses it), by FFT (SameModeConvolution).
 func convolveSame(_ a: [Double], _ kernel: [Double]) -> [Double] {
-    let n = a.count, m = kernel.count, off = (m - 1) / 2
-    var out = [Double](repeating: 0, count: n)
-    for i in 0..<n {
-        var s = 0.0
-        for j in 0..<n {
-            let k = i + off - j
-            if k >= 0 && k < m { s += a[j] * kernel[k] }
-        }
-        out[i] = s
-    }
+    SameModeConvolution(kernel: kernel, length: a.count).apply(a)
+}
+
+/// The flux-calibration kernel of desispec.trace_shifts.compute_dy_from_spectral_cross_correlation: a Gaussian of
+/// sigma 500 A centred on the middle sample of `wave`, which absorbs the smooth difference of throughput between a
+/// fiber and the reference.
+func calibrationKernel(_ wave: [Double]) -> [Double] {
+    wave.map { w -> Double in let x = (w - wave[wave.count / 2]) / 500; return exp(-x * x / 2) }
+}
+
+/// `ref` scaled by the ratio of the smoothed flux to the smoothed reference, when the smoothed reference is positive
+/// everywhere (desispec: refflux *= fftconvolve(flux) / fftconvolve(refflux)).
+func calibratedReference(_ ref: [Double], smoothedFlux f1: [Double], smoothedReference f2: [Double]) -> [Double] {
+    guard f2.allSatisfy({ $0 > 0 }) else { return ref }
+    var out = ref
+    for i in 0..<out.count { out[i] *= f1[i] / f2[i] }
     return out
 }
 
@@ -115,14 +123,21 @@ func convolveSame(_ a: [Double], _ kernel: [Double]) -> [Double] {
 /// points within +-0.6 A of the minimum. Returns (delta, sigma), sigma 100 when the scan fails.
 func crossCorrelationOffset(flux: [Double], wave: [Double], ref refIn: [Double], ivar: [Double], hw: Double,
                             calibrate: Bool, priorWidth: Double? = nil) -> (Double, Double) {
-    var ref = refIn
     let n = wave.count
     guard n >= 8 else { return (0, 100) }
+    var ref = refIn
     if calibrate {
-        let kernel = wave.map { w -> Double in let x = (w - wave[n / 2]) / 500; return exp(-x * x / 2) }
-        let f1 = convolveSame(flux, kernel), f2 = convolveSame(ref, kernel)
-        if f2.allSatisfy({ $0 > 0 }) { for i in 0..<n { ref[i] *= f1[i] / f2[i] } }
+        let (f1, f2) = SameModeConvolution(kernel: calibrationKernel(wave), length: n).apply(flux, refIn)
+        ref = calibratedReference(refIn, smoothedFlux: f1, smoothedReference: f2)
     }
+    return chi2ScanOffset(flux: flux, wave: wave, ref: ref, ivar: ivar, hw: hw, priorWidth: priorWidth)
+}
+
+/// The chi2 scan of crossCorrelationOffset on an already calibrated reference.
+func chi2ScanOffset(flux: [Double], wave: [Double], ref: [Double], ivar: [Double], hw: Double,
+                    priorWidth: Double?) -> (Double, Double) {
+    let n = wave.count
+    guard n >= 8 else { return (0, 100) }
     let errorFloor = 0.01
     let dwave = wave[1] - wave[0]
     let ihw = Int(hw / dwave) + 1
@@ -130,7 +145,9 @@ func crossCorrelationOffset(flux: [Double], wave: [Double], ref refIn: [Double],
     var chi2 = [Double](repeating: 0, count: 2 * ihw + 1)
     for d in -ihw...ihw {
         var s = 0.0
-        for i in ihw..<(n - ihw) { let r = flux[i] - ref[i + d]; s += ivar[i] * r * r }
+        flux.withUnsafeBufferPointer { fp in ref.withUnsafeBufferPointer { rp in ivar.withUnsafeBufferPointer { ip in
+            for i in ihw..<(n - ihw) { let r = fp[i] - rp[i + d]; s += ip[i] * r * r }
+        } } }
         if let p = priorWidth { s += (dwave * Double(d) / p) * (dwave * Double(d) / p) }
         chi2[ihw + d] = s
     }
@@ -148,27 +165,53 @@ func crossCorrelationOffset(flux: [Double], wave: [Double], ref refIn: [Double],
 /// y offsets from the cross-correlation of each fiber's resampled boxcar spectrum with a reference, in
 /// `nbins` wavelength bins (desispec.trace_shifts.compute_dy_from_spectral_cross_correlations_of_frame).
 func measureDyOfFrame(flux: [Double], ivar: [Double], wave: [Double], fibers: [Int], xTrace: TraceSet, yTrace: TraceSet,
-                      reference: [Double], nbins: Int) -> [TraceOffset] {
+                      reference: [Double], nbins: Int, progress: ProgressLine? = nil) -> [TraceOffset] {
     let nw = wave.count
-    let perFiber = parallelMap(fibers.count) { k -> [TraceOffset] in
+    // What every fiber shares in a bin: its samples (a contiguous range, the grid increases), the reference and its
+    // smoothing by the calibration kernel (convolver and transform of the kernel made once per bin).
+    struct Bin: Sendable { let range: Range<Int>; let wave: [Double]; let ref: [Double]; let smoothedRef: [Double]
+                 let convolver: SameModeConvolution? }
+    let bins = (0..<nbins).map { b -> Bin in
+        let wmin = wave[0] + (wave[nw - 1] - wave[0]) / Double(nbins) * Double(b)
+        let wmax = b < nbins - 1 ? wave[0] + (wave[nw - 1] - wave[0]) / Double(nbins) * Double(b + 1) : wave[nw - 1]
+        let lo = wave.firstIndex { $0 >= wmin } ?? nw
+        let hi = max(lo, wave.lastIndex { $0 <= wmax }.map { $0 + 1 } ?? lo)
+        let w = Array(wave[lo..<hi]), r = Array(reference[lo..<hi])
+        guard w.count >= 8 else { return Bin(range: lo..<hi, wave: w, ref: r, smoothedRef: [], convolver: nil) }
+        let conv = SameModeConvolution(kernel: calibrationKernel(w), length: w.count)
+        return Bin(range: lo..<hi, wave: w, ref: r, smoothedRef: conv.apply(r), convolver: conv)
+    }
+    // Fibers in pairs: one complex transform smooths the flux of both (the kernel is real, the two do not mix).
+    let npair = (fibers.count + 1) / 2
+    let perPair = parallelMap(npair) { p -> [TraceOffset] in
         var out = [TraceOffset]()
-        let fiber = fibers[k]
-        for b in 0..<nbins {
-            let wmin = wave[0] + (wave[nw - 1] - wave[0]) / Double(nbins) * Double(b)
-            let wmax = b < nbins - 1 ? wave[0] + (wave[nw - 1] - wave[0]) / Double(nbins) * Double(b + 1) : wave[nw - 1]
-            let ok = (0..<nw).filter { wave[$0] >= wmin && wave[$0] <= wmax }
-            let f = ok.map { flux[k * nw + $0] }, iv = ok.map { ivar[k * nw + $0] }, w = ok.map { wave[$0] }
-            var sw = 0.0, swl = 0.0
-            for i in 0..<ok.count where f[i] > 0 { let q = iv[i] * f[i] * f[i]; sw += q; swl += q * w[i] }
-            guard sw > 0 else { continue }
-            let bw = swl / sw
-            let (dw, err) = crossCorrelationOffset(flux: f, wave: w, ref: ok.map { reference[$0] }, ivar: iv, hw: 3, calibrate: true)
-            guard err <= 1 else { continue }
-            let ty = yTrace.eval(fiber, bw), tx = xTrace.eval(fiber, bw)
-            let dydw = (yTrace.eval(fiber, bw + 0.1) - ty) / 0.1
-            out.append(TraceOffset(axis: 0, fiber: fiber, wavelength: bw, x: tx, y: ty, delta: -dw * dydw, error: err * dydw))
+        let ks = [2 * p, 2 * p + 1].filter { $0 < fibers.count }
+        defer { progress?.advance(by: ks.count) }
+        let slices = bins.map { bin in ks.map { k in (k * nw + bin.range.lowerBound)..<(k * nw + bin.range.upperBound) } }
+        let smoothed = bins.indices.map { b -> [[Double]] in
+            guard let conv = bins[b].convolver else { return [] }
+            let second = ks.count > 1 ? Array(flux[slices[b][1]]) : [Double](repeating: 0, count: bins[b].wave.count)
+            let (a, c) = conv.apply(Array(flux[slices[b][0]]), second)
+            return [a, c]
+        }
+        for (q, k) in ks.enumerated() {
+            let fiber = fibers[k]
+            for (b, bin) in bins.enumerated() {
+                let f = Array(flux[slices[b][q]]), iv = Array(ivar[slices[b][q]]), w = bin.wave
+                var sw = 0.0, swl = 0.0
+                for i in 0..<f.count where f[i] > 0 { let v = iv[i] * f[i] * f[i]; sw += v; swl += v * w[i] }
+                guard sw > 0 else { continue }
+                let bw = swl / sw
+                let ref = bin.convolver == nil ? bin.ref
+                    : calibratedReference(bin.ref, smoothedFlux: smoothed[b][q], smoothedReference: bin.smoothedRef)
+                let (dw, err) = chi2ScanOffset(flux: f, wave: w, ref: ref, ivar: iv, hw: 3, priorWidth: nil)
+                guard err <= 1 else { continue }
+                let ty = yTrace.eval(fiber, bw), tx = xTrace.eval(fiber, bw)
+                let dydw = (yTrace.eval(fiber, bw + 0.1) - ty) / 0.1
+                out.append(TraceOffset(axis: 0, fiber: fiber, wavelength: bw, x: tx, y: ty, delta: -dw * dydw, error: err * dydw))
+            }
         }
         return out
     }
-    return perFiber.flatMap { $0 }
+    return perPair.flatMap { $0 }   // fiber by fiber, bin by bin
 }

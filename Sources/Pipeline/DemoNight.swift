@@ -77,8 +77,11 @@ public struct DemoNight: Sendable {
         nightOptions.barycentricCorrection = barycentricCorrection
         let graph = try TaskGraph.night(night, exposures: inventory, layout: layout, options: nightOptions)
         let runner = LocalRunner(executable: executable, layout: layout, database: database, maxParallel: jobs)
-        if !quiet { runner.progress = log }
+        let line = ProgressLine("night \(night)", total: runner.pending(graph).count)
+        runner.onTaskEnd = { _, _ in line.advance() }
+        if !quiet { runner.progress = { message in line.printAbove { log(message) } } }
         let summary = try runner.run(graph)
+        line.finish()
 
         // the coadds against the truth of the first science exposure (same tile, same targets)
         let science = Self.exposures.first { $0.1 == "science" }!.0

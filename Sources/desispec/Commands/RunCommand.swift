@@ -1,4 +1,5 @@
 import ArgumentParser
+import DESICore
 import Foundation
 import Pipeline
 
@@ -57,8 +58,11 @@ struct RunOptions: ParsableArguments {
             }
             return
         }
-        if !global.quiet { runner.progress = { logger.info("\($0)") } }
+        let line = ProgressLine("night \(night)", total: runner.pending(graph).count)
+        runner.onTaskEnd = { _, _ in line.advance() }
+        if !global.quiet { runner.progress = { message in line.printAbove { logger.info("\(message)") } } }
         let summary = try runner.run(graph)
+        line.finish()
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]

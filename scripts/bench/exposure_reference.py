@@ -1,0 +1,77 @@
+#!/usr/bin/env python
+"""Time one of desispec's steps on the files of a task of our production (scripts/bench/exposure.sh).
+
+Usage: exposure_reference.py STEP OUTDIR -- ARGS...
+  STEP: preproc, traceshift, fiberflat, sky, fluxcalib or cframe; ARGS: our task's arguments without the
+  subcommand (`desispec STEP ARGS`); they are mapped onto desispec's command line of the same step, every output
+  path moved into OUTDIR. Prints 'seconds T' (desispec's main only: imports excluded) or 'failed REASON'.
+desispec's calibration lookup (DESI_SPECTRO_CALIB) and desimodel's focal plane are bypassed as in
+scripts/compare_traceshift_desispec.py.
+"""
+import os
+import subprocess
+import sys
+import time
+
+
+def value(args, *names):
+    for n in names:
+        if n in args:
+            return args[args.index(n) + 1]
+    return None
+
+
+def moved(path, outdir):
+    return os.path.join(outdir, "desispec-" + os.path.basename(path))
+
+
+def main():
+    step, outdir = sys.argv[1], sys.argv[2]
+    args = sys.argv[sys.argv.index("--") + 1:]
+    os.makedirs(outdir, exist_ok=True)
+    os.environ.setdefault("DESI_SPECTRO_CALIB", outdir)
+    out = value(args, "-o", "--outfile")
+    if step == "preproc":
+        here = os.path.dirname(os.path.abspath(__file__))
+        r = subprocess.run([sys.executable, os.path.join(here, "preproc_reference.py"), value(args, "-i"),
+                            value(args, "--cameras"), moved(out, outdir)], capture_output=True, text=True)
+        for line in r.stdout.splitlines():
+            if line.startswith("desispec_seconds"):
+                print(f"seconds {float(line.split()[1]):.2f}")
+                return 0
+        print("failed " + (r.stderr.strip().splitlines() or ["no output"])[-1])
+        return 0
+    mapped = [moved(a, outdir) if a == out else a for a in args]
+    if step == "traceshift":
+        import numpy as np
+        from astropy.table import Table
+        import desispec.scripts.trace_shifts as module
+        import desispec.qproc.qextract as qx
+
+        class NoCalib:
+            def __init__(self, *a, **k): pass
+            def haskey(self, k): return False
+        module.CalibFinder = NoCalib
+        qx.empty_fibermap = lambda n: Table({"FIBER": np.zeros(n, dtype=int)})
+    elif step == "fiberflat":
+        import desispec.scripts.fiberflat as module
+    elif step == "sky":
+        import desispec.scripts.sky as module
+    elif step == "fluxcalib":
+        import desispec.scripts.fluxcalibration as module
+    elif step == "cframe":
+        import desispec.scripts.procexp as module
+    else:
+        print(f"failed unknown step {step}")
+        return 0
+    try:
+        t0 = time.time()
+        module.main(module.parse(mapped))
+        print(f"seconds {time.time() - t0:.2f}")
+    except BaseException as e:  # argparse exits with SystemExit on options desispec does not have
+        print(f"failed {type(e).__name__}: {e}".splitlines()[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
