@@ -53,6 +53,11 @@ public enum TargetSimulator {
         // Standard stars: prefer F-type templates (5800-7000 K) like DESI's standards.
         let fType = inputs.stars.teff.indices.filter { inputs.stars.teff[$0] >= 5800 && inputs.stars.teff[$0] <= 7000 }
         let stdPool = fType.isEmpty ? Array(0..<inputs.stars.count) : fType
+        // Fiber acceptance varies over the focal plane (plate scale, DESICore.FiberFluxCorrection): the flat-fielded
+        // flux of an object is scaled by its fiber's point-source response relative to the field centre's (galaxies
+        // too, as point sources), which the flux calibration's FLAT_TO_PSF_FLUX undoes.
+        let centre = FiberFluxCorrection.flatFieldedPointSourceResponse(FiberFluxCorrection.Aperture(x: 0, y: 0),
+                                                                         seeingFWHM: instrument.seeingFWHM)
         return (0..<nspec).map { i in
             var rng = SimulationRandom(seed: seed, stream: 1_000 + UInt64(spectrograph * 500 + i))
             let fiber = spectrograph * 500 + i
@@ -80,6 +85,9 @@ public enum TargetSimulator {
                 spectrum = ObjectSpectra.qso(z: z, rmag: 19.5 + 2 * rng.uniform(), rFilter: rFilter)
                 acceptance = instrument.pointSourceFiberAcceptance
             }
+            let response = FiberFluxCorrection.flatFieldedPointSourceResponse(FiberFluxCorrection.Aperture(x: pos.x, y: pos.y),
+                                                                               seeingFWHM: instrument.seeingFWHM)
+            acceptance *= response / centre
             let fluxes = kind == .sky ? [0, 0, 0] : filters.map { $0.nanomaggies(of: spectrum) }
             return SimulatedTarget(fiber: fiber, kind: kind, targetID: targetID, spectrum: spectrum, redshift: z,
                                    templateIndex: template, fiberAcceptance: acceptance, fluxGRZ: fluxes,
