@@ -9,8 +9,10 @@ import LinearAlgebra
 /// The frame flux of a star is modelled as scale_star * R_star (C * model_star); C, the deconvolved mean
 /// calibration, is solved by weighted least squares (banded normal equations, a weak prior towards the median
 /// ratio), per-star scales and outlier rejection iterate. The per-fiber calibration returned is
-/// (R_fiber C) / (R_fiber 1). Point-source and fiber-flux corrections are 1 (they need DESI's fiber-acceptance
-/// model and fiber positions; desispec also returns 1 when FIBER_X/FIBER_Y are absent).
+/// (R_fiber C) / (R_fiber 1) / FLAT_TO_PSF_FLUX. The star spectra are first multiplied by FLAT_TO_PSF_FLUX (the
+/// point-source fiber-acceptance correction, `FiberFluxCorrection.flatToPSF` at `options.seeingFWHM`; fibers where it
+/// is 0 get ivar 0 and a correction of 1); FLAT_TO_PSF_FLUX and PSF_TO_FIBER_FLUX are written in FIBERCORR. Without
+/// FIBER_X/FIBER_Y in the fibermap both are 1 and `warn` says so (desispec.fiberfluxcorr).
 ///
 /// - Parameters:
 ///   - frame: the sframe (flat-fielded, sky-subtracted, electrons/A) with resolution and fibermap.
@@ -22,9 +24,13 @@ import LinearAlgebra
 public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux: [Double], modelFibers: [Int],
                                    standardFibers: [Int]? = nil,
                                    options: FluxCalibOptions = FluxCalibOptions(),
-                                   fallback: AverageFluxCalibration? = nil) throws -> FluxCalibration {
+                                   fallback: AverageFluxCalibration? = nil,
+                                   warn: (String) -> Void = { _ in }) throws -> FluxCalibration {
     let cam = frame.camera?.name ?? "cam?"
     guard let res0 = frame.resolution else { throw DESIError.invalidArgument("fluxcalib \(cam): the frame has no resolution matrices") }
+    guard options.seeingFWHM > 0 else {
+        throw DESIError.invalidArgument("fluxcalib \(cam): seeing FWHM \(options.seeingFWHM) must be positive")
+    }
     let nmw = modelWave.count
     guard nmw > 1, modelFlux.count == nmw * modelFibers.count else {
         throw DESIError.invalidArgument("fluxcalib \(cam): model flux has \(modelFlux.count) values for "
@@ -75,11 +81,27 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
         return r[(h - k) * nwave + j]
     }
 
+    // point-source correction of the flat-fielded flux (desispec: tframe.flux *= point_source_correction)
+    var pointSource = [Double](repeating: 1, count: nspec)
+    var badPointSource = [Bool](repeating: false, count: nspec)
+    if let fm = frame.fibermap, fm.count == nspec {
+        pointSource = FiberFluxCorrection.flatToPSF(fm, seeingFWHM: options.seeingFWHM) { warn("fluxcalib \(cam): \($0)") }
+        for s in 0..<nspec where pointSource[s] == 0 { badPointSource[s] = true; pointSource[s] = 1 }
+    } else {
+        warn("fluxcalib \(cam): no fibermap: fiber-acceptance corrections are 1")
+    }
+    let psfToFiber: [Double]
+    if let fm = frame.fibermap, fm.count == nspec {
+        psfToFiber = FiberFluxCorrection.psfToFiber(fm, seeingFWHM: options.seeingFWHM) { _ in }
+    } else {
+        psfToFiber = [Double](repeating: 1, count: nspec)
+    }
     let nstds = rows.count
     var flux = [[Double]](), ivar0 = [[Double]](), mask0 = [[UInt32]](), R = [[Double]]()
     for s in rows {
-        flux.append((0..<nwave).map { Double(frame.flux[s * nw0 + src($0)]) })
-        ivar0.append((0..<nwave).map { Double(frame.ivar[s * nw0 + src($0)]) })
+        let psc = pointSource[s]
+        flux.append((0..<nwave).map { Double(frame.flux[s * nw0 + src($0)]) * psc })
+        ivar0.append((0..<nwave).map { badPointSource[s] ? 0 : Double(frame.ivar[s * nw0 + src($0)]) })
         mask0.append((0..<nwave).map { frame.mask[s * nw0 + src($0)] })
         R.append(resolution(s))
     }
@@ -100,8 +122,8 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     let medianSNR = snrs.isEmpty ? 0 : Statistics.median(snrs)
     let usable = (0..<nstds).filter { s in (0..<nwave).contains { ivar0[s][$0] > 0 && mask0[s][$0] == 0 } }.count
     let fiberCorrection = FITSTable(columns: [
-        FITSColumn("FLAT_TO_PSF_FLUX", .double([Double](repeating: 1, count: nspec))),
-        FITSColumn("PSF_TO_FIBER_FLUX", .double([Double](repeating: 1, count: nspec))),
+        FITSColumn("FLAT_TO_PSF_FLUX", .double(pointSource)),
+        FITSColumn("PSF_TO_FIBER_FLUX", .double(psfToFiber)),
     ])
     if medianSNR < 2 || usable < options.minStars {
         let reason = usable < options.minStars ? "\(usable) usable standard(s) < \(options.minStars)"
@@ -110,7 +132,9 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
             throw DESIError.failed("fluxcalib \(cam): \(reason); give the camera's average calibration "
                                    + "(--average-fluxcalib) to fall back on")
         }
-        return try fallbackCalibration(frame: frame, waveWithMargin: wave, margin: margin, starFlux: flux, starIvar: ivar0,
+        // desispec divides the corrected star flux by the correction again here: the scale uses the flat-fielded flux
+        let rawFlux = (0..<nstds).map { k in flux[k].map { $0 / pointSource[rows[k]] } }
+        return try fallbackCalibration(frame: frame, waveWithMargin: wave, margin: margin, starFlux: rawFlux, starIvar: ivar0,
                                        convolvedModels: convolved, average: average, reason: reason,
                                        fiberCorrection: fiberCorrection)
     }
@@ -280,8 +304,9 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     var outCal = [Float](), outIvar = [Float](), outMask = [UInt32]()
     outCal.reserveCapacity(nspec * nw0)
     for s in 0..<nspec {
+        let psc = pointSource[s]  // desispec: ccalibration /= psc, ccalibivar *= psc^2
         for j in margin..<(margin + nw0) {
-            outCal.append(Float(ccal[s][j])); outIvar.append(Float(civar[j]))
+            outCal.append(Float(ccal[s][j] / psc)); outIvar.append(Float(civar[j] * psc * psc))
             outMask.append(frame.mask[s * nw0 + j - margin])
         }
     }

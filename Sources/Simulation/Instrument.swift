@@ -10,6 +10,9 @@ public struct Instrument: Sendable {
     public var fiberAreaArcsec2: Double = Double.pi / 4 * 1.52 * 1.52
     /// Fraction of a point source's light that enters a fiber in typical 1.1 arcsec seeing.
     public var pointSourceFiberAcceptance: Double = 0.78
+    /// Seeing FWHM [arcsec] of the position dependence of the fiber acceptance (desi_compute_fluxcalibration's
+    /// default, so that the pipeline's FLAT_TO_PSF_FLUX undoes it; see `TargetSimulator.make`).
+    public var seeingFWHM: Double = 1.1
     /// Same for a compact galaxy (0.45 arcsec half-light radius).
     public var galaxyFiberAcceptance: Double = 0.60
     /// Airmass of science exposures.

@@ -20,6 +20,10 @@ public struct SimulatedTarget: Sendable {
     /// Focal-plane position in mm.
     public var fiberX: Double
     public var fiberY: Double
+    /// Photometric system of FLUX_G/R/Z ("N": BASS g, r and MzLS z; "S": DECam) and the Galactic E(B-V) that
+    /// reddens `spectrum` (standards: alternately S and N, E(B-V) 0.02-0.2; other targets S and 0).
+    public var photsys: String = "S"
+    public var ebv: Double = 0
 }
 
 /// DESI target bits (desitarget desi_mask) used in DESI_TARGET.
@@ -53,6 +57,11 @@ public enum TargetSimulator {
         // Standard stars: prefer F-type templates (5800-7000 K) like DESI's standards.
         let fType = inputs.stars.teff.indices.filter { inputs.stars.teff[$0] >= 5800 && inputs.stars.teff[$0] <= 7000 }
         let stdPool = fType.isEmpty ? Array(0..<inputs.stars.count) : fType
+        // Fiber acceptance varies over the focal plane (plate scale, DESICore.FiberFluxCorrection): the flat-fielded
+        // flux of an object is scaled by its fiber's point-source response relative to the field centre's (galaxies
+        // too, as point sources), which the flux calibration's FLAT_TO_PSF_FLUX undoes.
+        let centre = FiberFluxCorrection.flatFieldedPointSourceResponse(FiberFluxCorrection.Aperture(x: 0, y: 0),
+                                                                         seeingFWHM: instrument.seeingFWHM)
         return (0..<nspec).map { i in
             var rng = SimulationRandom(seed: seed, stream: 1_000 + UInt64(spectrograph * 500 + i))
             let fiber = spectrograph * 500 + i
@@ -64,13 +73,18 @@ public enum TargetSimulator {
             case 7: kind = .standard
             default: kind = (i % 4 == 1) ? .qso : .galaxy
             }
-            var spectrum = SpectrumModel(), z = 0.0, template = -1, acceptance = 0.0
+            var spectrum = SpectrumModel(), z = 0.0, template = -1, acceptance = 0.0, photsys = "S", ebv = 0.0
             switch kind {
             case .sky: break
             case .standard:
                 template = stdPool[Int(rng.next() % UInt64(stdPool.count))]
                 spectrum = ObjectSpectra.star(templates: inputs.stars, index: template, rmag: 16.5 + 2 * rng.uniform(), rFilter: rFilter)
                 acceptance = instrument.pointSourceFiberAcceptance
+                // northern and southern photometry, Milky Way dust (desiutil.dust's law, as the fit removes it)
+                photsys = (i / 10) % 2 == 0 ? "S" : "N"
+                ebv = 0.02 + 0.18 * rng.uniform()
+                let dust = GalacticExtinction.transmission(wave: spectrum.wave, ebv: ebv)
+                spectrum.flux = zip(spectrum.flux, dust).map(*)
             case .galaxy:
                 z = 0.6 + 1.0 * rng.uniform()
                 spectrum = ObjectSpectra.galaxy(z: z, rmag: 21.5 + 1.5 * rng.uniform(), oiiFlux: 5 + 20 * rng.uniform(), rFilter: rFilter)
@@ -80,10 +94,21 @@ public enum TargetSimulator {
                 spectrum = ObjectSpectra.qso(z: z, rmag: 19.5 + 2 * rng.uniform(), rFilter: rFilter)
                 acceptance = instrument.pointSourceFiberAcceptance
             }
-            let fluxes = kind == .sky ? [0, 0, 0] : filters.map { $0.nanomaggies(of: spectrum) }
+            let response = FiberFluxCorrection.flatFieldedPointSourceResponse(FiberFluxCorrection.Aperture(x: pos.x, y: pos.y),
+                                                                               seeingFWHM: instrument.seeingFWHM)
+            acceptance *= response / centre
+            var fluxes = kind == .sky ? [0, 0, 0] : filters.map { $0.nanomaggies(of: spectrum) }
+            if kind == .standard {
+                // the standards' photometry through the shipped curves of their PHOTSYS (package resources)
+                fluxes = ["g", "r", "z"].map { b in
+                    guard let name = try? FilterCurve.legacySurveyName(band: b, photsys: photsys),
+                          let curve = try? FilterCurve.shipped(name) else { preconditionFailure("shipped filter curves missing") }
+                    return curve.nanomaggies(of: spectrum)
+                }
+            }
             return SimulatedTarget(fiber: fiber, kind: kind, targetID: targetID, spectrum: spectrum, redshift: z,
                                    templateIndex: template, fiberAcceptance: acceptance, fluxGRZ: fluxes,
-                                   fiberX: pos.x, fiberY: pos.y)
+                                   fiberX: pos.x, fiberY: pos.y, photsys: photsys, ebv: ebv)
         }
     }
 
@@ -147,6 +172,8 @@ public enum TargetSimulator {
             FITSColumn("FLUX_G", .float(targets.map { Float($0.fluxGRZ[0]) }), unit: "nanomaggies"),
             FITSColumn("FLUX_R", .float(targets.map { Float($0.fluxGRZ[1]) }), unit: "nanomaggies"),
             FITSColumn("FLUX_Z", .float(targets.map { Float($0.fluxGRZ[2]) }), unit: "nanomaggies"),
+            FITSColumn("PHOTSYS", .string(targets.map(\.photsys)), stringWidth: 1),
+            FITSColumn("EBV", .float(targets.map { Float($0.ebv) })),
             FITSColumn("FIBERASSIGN_X", .float(targets.map { Float($0.fiberX) }), unit: "mm"),
             FITSColumn("FIBERASSIGN_Y", .float(targets.map { Float($0.fiberY) }), unit: "mm"),
             FITSColumn("FIBER_X", .double(targets.map(\.fiberX)), unit: "mm"),

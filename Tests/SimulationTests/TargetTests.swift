@@ -27,11 +27,14 @@ final class TargetTests: XCTestCase {
             XCTAssertTrue(a > 72 && a < 108, "angle \(a)")
             XCTAssertTrue((x * x + y * y).squareRoot() < 420)
         }
-        // standards are 16.5 < r < 18.5
+        // standards are 16.5 < r < 18.5 before Milky Way dust (E(B-V) 0.02-0.2: up to 0.45 mag in r), N and S
         for t in targets where t.kind == .standard {
             let r = FilterCurve.magnitude(nanomaggies: t.fluxGRZ[1])
-            XCTAssertTrue(r > 16.49 && r < 18.51, "std r = \(r)")
+            XCTAssertTrue(r > 16.5 && r < 19.0, "std r = \(r)")
+            XCTAssertTrue(t.ebv >= 0.02 && t.ebv <= 0.2 && ["N", "S"].contains(t.photsys))
         }
+        XCTAssertEqual(Set(targets.filter { $0.kind == .standard }.map(\.photsys)), ["N", "S"])
+        XCTAssertEqual(fm.table["PHOTSYS"]?.data.count, 20)
     }
 
     /// FLUX_G/R/Z agree with an independent integration of the spectrum through the filter.
@@ -40,7 +43,11 @@ final class TargetTests: XCTestCase {
         let targets = TargetSimulator.make(nspec: 10, spectrograph: 0, inputs: inputs, instrument: Instrument(), seed: 9)
         let c = 2.99792458e18
         for t in targets where t.kind != .sky {
-            for (b, filter) in inputs.filters.enumerated() {
+            // standards: their PHOTSYS's shipped curves; others: the simulator's DECam curves
+            let curves = t.kind == .standard
+                ? try ["g", "r", "z"].map { try FilterCurve.shipped(FilterCurve.legacySurveyName(band: $0, photsys: t.photsys)) }
+                : inputs.filters
+            for (b, filter) in curves.enumerated() {
                 // trapezoid on a 0.25 A grid of f_lambda * R * lambda over R * c / lambda
                 let grid = stride(from: filter.wave.first!, through: filter.wave.last!, by: 0.25).map { $0 }
                 let f = t.spectrum.evaluate(at: grid)

@@ -33,6 +33,8 @@ struct FluxCalibCommand: ParsableCommand {
     var averageFluxcalib: String?
     @Option(name: .customLong("min-stdstars"), help: "Fall back on --average-fluxcalib with fewer usable standards than this.")
     var minStdStars: Int = 1
+    @Option(name: .customLong("seeing-fwhm"), help: "Seeing FWHM [arcsec] of the fiber-acceptance corrections (desispec's 1.1).")
+    var seeingFWHM: Double = 1.1
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -44,6 +46,7 @@ struct FluxCalibCommand: ParsableCommand {
             options.nsigFluxScale = nsigFluxScale
             options.highestThroughputStars = highestThroughput
             options.minStars = minStdStars
+            options.seeingFWHM = seeingFWHM
             let (kept, notes) = try selectCalibrationStars(stars, frameFibermap: frame.fibermap, deltaColorCut: deltaColorCut, color: color)
             for n in notes { log.info("\(n)") }
             var standards: [Int]? = nil
@@ -58,7 +61,7 @@ struct FluxCalibCommand: ParsableCommand {
             do {
                 calib = try computeFluxCalibration(frame: frame, modelWave: stars.wave, modelFlux: stars.flux,
                                                    modelFibers: stars.fibers, standardFibers: standards, options: options,
-                                                   fallback: average)
+                                                   fallback: average, warn: { log.warning("\($0)") })
             } catch { throw DESIError.failed("\(infile) with \(models): \(error)") }
             if calib.header.bool(fluxCalibFallbackKey) == true {
                 let why = calib.header.string("FCFBWHY") ?? "", scale = calib.header.double("FCFBSCAL") ?? 0
