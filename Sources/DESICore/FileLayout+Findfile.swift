@@ -125,7 +125,7 @@ extension FileLayout {
         let prod = try specprodRoot()
         switch a.type {
         case .qaHTML:
-            guard let night = a.night, let expid = a.expid else { return "\(Self.qaDir(specprod: prod))/qa-toplevel.html" }
+            guard let night = a.night, let expid = a.expid else { return Self.qaTopLevelPage(specprod: prod) }
             let dir = Self.qaExposureDir(specprod: prod, night: Self.nightString(night), expid: expid)
             return Self.qaExposureFile(folder: dir, expid: expid, ext: "html")
         case .qanighthtml:

@@ -40,6 +40,18 @@ extension FileLayout {
     }
 
     /// The night's QA in PROD/QA: qa-NIGHT.EXT with EXT "json" or "html" (qa-night; the HTML index links every figure).
+    /// PROD/QA/qa-toplevel.html: the production's QA index (desispec's qa_toplevel name), every night's page.
+    public static func qaTopLevelPage(specprod: String) -> String { "\(qaDir(specprod: specprod))/qa-toplevel.html" }
+
+    /// The nights with a QA page (qa-NIGHT.html, NIGHT 8 digits) in the production's QA folder, sorted.
+    public static func qaNightsWithPages(specprod: String) -> [String] {
+        ((try? listing(qaDir(specprod: specprod))) ?? []).compactMap { name -> String? in
+            guard name.hasPrefix("qa-"), name.hasSuffix(".html") else { return nil }
+            let night = String(name.dropFirst(3).dropLast(5))
+            return night.count == 8 && Int(night) != nil ? night : nil
+        }.sorted()
+    }
+
     public static func qaNightFile(specprod: String, night: String, ext: String) -> String {
         "\(qaDir(specprod: specprod))/qa-\(night).\(ext)"
     }

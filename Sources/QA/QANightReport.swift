@@ -22,6 +22,8 @@ public struct QANightReport: Sendable {
     public var figures: [String]
     /// The metrics that no exposure of the night has.
     public var missingMetrics: [String]
+    /// qa-toplevel.html: the production's index of every night's page, rewritten after this night's.
+    public var index: String
 }
 
 extension QANight {
@@ -57,7 +59,7 @@ extension QANight {
     /// Writes the night's QA in the production `specprod`'s QA folder (desi_qa_night, desi_qa_prod --time_series,
     /// desispec.qa.html.toplevel): a time-series figure per metric (qa-NIGHT-METRIC.png), qa-NIGHT.json (the
     /// series, with SOFTWARE `software` and the FIGURES) and the HTML index qa-NIGHT.html linking the exposures'
-    /// pages and figures.
+    /// pages and figures; then the production's index qa-toplevel.html (`QAProductionIndex`).
     public func writeReport(specprod: String, metrics: [String], software: String,
                             exposures: NightExposuresQA) throws -> QANightReport {
         let qaRoot = FileLayout.qaDir(specprod: specprod)
@@ -80,6 +82,8 @@ extension QANight {
                                        exposureFigures: exposures.figures, exposureViewers: exposures.viewers,
                                        coaddViewers: FileLayout.viewerCoaddPages(specprod: specprod, night: night))
         try HTMLIndex.write(page, to: html)
-        return QANightReport(json: json, html: html, figures: figures, missingMetrics: metrics.filter { series($0).isEmpty })
+        let index = try QAProductionIndex.write(specprod: specprod)
+        return QANightReport(json: json, html: html, figures: figures, missingMetrics: metrics.filter { series($0).isEmpty },
+                             index: index)
     }
 }

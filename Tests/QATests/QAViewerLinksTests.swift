@@ -38,4 +38,30 @@ final class QAViewerLinksTests: XCTestCase {
         XCTAssert(html.contains("href=\"exposures/20250101/00000004/view-0-00000004.html\""), html)
         XCTAssert(html.contains("href=\"tiles/cumulative/1000/20250101/view-coadd-0-1000-thru20250101.html\""), html)
     }
+
+    /// qa-toplevel.html lists every night with a page, links it and its viewer pages, and every link resolves.
+    func testProductionIndexLinksEachNightAndItsViewers() throws {
+        let prod = FileManager.default.temporaryDirectory.appendingPathComponent("desispec-qa-top-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: prod) }
+        let qa = FileLayout.qaDir(specprod: prod)
+        let files = ["qa-20250101.html", "qa-20250102.html", "qa-20250101.json", "qa-notanight.html",
+                     "exposures/20250101/00000004/view-0-00000004.html", "exposures/20250101/00000004/qa-00000004.html",
+                     "tiles/cumulative/1000/20250101/view-coadd-0-1000-thru20250101.html"]
+        for f in files {
+            try FileManager.default.createDirectory(atPath: ("\(qa)/\(f)" as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: "\(qa)/\(f)", contents: Data())
+        }
+        let nights = QAProductionIndex.gather(specprod: prod)
+        XCTAssertEqual(nights.map(\.night), ["20250101", "20250102"])
+        XCTAssertEqual(nights[0].viewers, ["tiles/cumulative/1000/20250101/view-coadd-0-1000-thru20250101.html",
+                                           "exposures/20250101/00000004/view-0-00000004.html"])
+        XCTAssertEqual(nights[1].viewers, [])
+        let path = try QAProductionIndex.write(specprod: prod)
+        XCTAssertEqual(path, "\(qa)/qa-toplevel.html")
+        let html = try String(contentsOfFile: path, encoding: .utf8)
+        let hrefs = html.components(separatedBy: "href=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        XCTAssertEqual(hrefs.count, 4)
+        for h in hrefs { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(qa)/\(h)"), h) }
+    }
 }
