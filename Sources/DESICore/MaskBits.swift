@@ -67,6 +67,16 @@ public enum FiberStatus {
     public static let badAmpR: UInt32 = 1 << 23
     public static let badAmpZ: UInt32 = 1 << 24
     public static let badReadnoise: UInt32 = 1 << 30
+
+    /// The bad-amplifier bit of an arm (all three when the arm is unknown).
+    public static func badAmp(arm: Camera.Arm?) -> UInt32 {
+        switch arm {
+        case .b?: return badAmpB
+        case .r?: return badAmpR
+        case .z?: return badAmpZ
+        case nil: return badAmpB | badAmpR | badAmpZ
+        }
+    }
 }
 
 /// Names of the bits set in `value`, given a table of (name, bit).

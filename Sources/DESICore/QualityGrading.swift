@@ -40,15 +40,8 @@ public enum QualityGrading {
     /// FIBERSTATUS bits of a failure upstream of the spectrum (calibration or CCD; grade 5). Amplifier bits count for
     /// the frame's own arm only (all arms when the camera is unknown).
     public static func upstreamBits(arm: Camera.Arm?) -> UInt32 {
-        var m = FiberStatus.badTrace | FiberStatus.badFlat | FiberStatus.badArc | FiberStatus.manyBadColumns
-            | FiberStatus.manyRejected
-        switch arm {
-        case .b?: m |= FiberStatus.badAmpB
-        case .r?: m |= FiberStatus.badAmpR
-        case .z?: m |= FiberStatus.badAmpZ
-        case nil: m |= FiberStatus.badAmpB | FiberStatus.badAmpR | FiberStatus.badAmpZ
-        }
-        return m
+        FiberStatus.badTrace | FiberStatus.badFlat | FiberStatus.badArc | FiberStatus.manyBadColumns
+            | FiberStatus.manyRejected | FiberStatus.badAmp(arm: arm)
     }
 
     /// FIBERSTATUS, valid pixels, masked fraction: the tests every stage can run.

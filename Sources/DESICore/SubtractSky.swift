@@ -57,15 +57,9 @@ public func subtractSky(_ frame: inout Frame, _ sky: SkyModel, applyThroughputCo
 /// FIBERSTATUS bits of fibers that cannot be used for, or are not sky-subtracted by, the sky model
 /// (desispec.fiberbitmasking.get_skysub_fiberbitmask_val = all fatal bits plus the bad-amplifier bit of the arm).
 public func skyFiberStatusMask(arm: Camera.Arm?) -> UInt32 {
-    var m = FiberStatus.brokenFiber | FiberStatus.missingPosition | FiberStatus.badPosition | FiberStatus.badFiber
+    FiberStatus.brokenFiber | FiberStatus.missingPosition | FiberStatus.badPosition | FiberStatus.badFiber
         | FiberStatus.badTrace | FiberStatus.badArc | FiberStatus.badFlat | FiberStatus.manyBadColumns | FiberStatus.manyRejected
-    switch arm {
-    case .b?: m |= FiberStatus.badAmpB
-    case .r?: m |= FiberStatus.badAmpR
-    case .z?: m |= FiberStatus.badAmpZ
-    case nil: m |= FiberStatus.badAmpB | FiberStatus.badAmpR | FiberStatus.badAmpZ
-    }
-    return m
+        | FiberStatus.badAmp(arm: arm)
 }
 
 /// Combined inverse variance 1/(1/a + 1/b), 0 where either is 0 (desispec.util.combine_ivar).

@@ -29,14 +29,8 @@ public enum StdStarSelection {
     /// FIBERSTATUS bits that exclude a fiber from the standard-star fit (desispec get_stdstars_fiberbitmask_val):
     /// all fatal bits, the camera's BADAMP bit, and POORPOSITION.
     public static func badStatusMask(arm: Camera.Arm) -> UInt32 {
-        var m = FiberStatus.brokenFiber | FiberStatus.missingPosition | FiberStatus.badPosition | FiberStatus.badFiber
+        FiberStatus.brokenFiber | FiberStatus.missingPosition | FiberStatus.badPosition | FiberStatus.badFiber
             | FiberStatus.badTrace | FiberStatus.badArc | FiberStatus.badFlat | FiberStatus.manyBadColumns
-            | FiberStatus.manyRejected | FiberStatus.poorPosition
-        switch arm {
-        case .b: m |= FiberStatus.badAmpB
-        case .r: m |= FiberStatus.badAmpR
-        case .z: m |= FiberStatus.badAmpZ
-        }
-        return m
+            | FiberStatus.manyRejected | FiberStatus.poorPosition | FiberStatus.badAmp(arm: arm)
     }
 }

@@ -44,7 +44,8 @@ struct QANightCommand: ParsableCommand {
                 .writeReport(specprod: prod, metrics: metrics, software: DESIProvenance.line(command: "qa-night"),
                              exposures: found)
             for m in report.missingMetrics { log.warning("no exposure of night \(night) has \(m)") }
-            log.info("wrote \(report.json), \(report.html), \(report.index) and \(report.figures.count) figures (\(found.exposures.count) exposures)")
+            let written = "\(report.json), \(report.html), \(report.index) and \(report.figures.count) figures"
+            log.info("wrote \(written) (\(found.exposures.count) exposures)")
         }
     }
 }
