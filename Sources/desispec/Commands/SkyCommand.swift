@@ -57,19 +57,8 @@ struct SkyCommand: ParsableCommand {
             throw ValidationError("--save-adjustments needs both --adjust-wavelength and --adjust-lsf")
         }
         try runStep {
-            var frame = try Frame.read(input)
-            frame.appendScores(suffix: "RAW")   // the sframe's SCORES, as desi_process_exposure adds them
-            let ff = try FiberFlat.read(fiberflat)
-            do { try applyFiberFlat(&frame, ff) } catch let e as DESIError {
-                throw DESIError.mismatch("\(input) and \(fiberflat): \(e)")
-            }
-            frame.appendScores(suffix: "FFLAT")
-            var o = SkyOptions()
-            o.nsigClipping = nsig; o.addVariance = !noExtraVariance
-            o.angularVariationDegree = angularVariationDeg; o.broadRejection = broadRejection
-            o.adjustments.adjustWavelength = adjustWavelength; o.adjustments.adjustLSF = adjustLSF
-            o.adjustments.withMoreFibers = adjustWithMoreFibers
-            if let pcaCorr { o.adjustments.pca = try SkyCorrPCA.read(pcaCorr) }
+            var frame = try flatFieldedFrame()
+            let o = try skyOptions()
             var sky: SkyModel
             var adjustments: SkyAdjustments?
             do {
@@ -77,12 +66,7 @@ struct SkyCommand: ParsableCommand {
             } catch let e as DESIError {
                 throw DESIError.failed("\(input): \(e)")
             }
-            var options = ["--nsig", "\(nsig)", "--angular-variation-deg", "\(angularVariationDeg)"]
-            for (on, flag) in [(noExtraVariance, "--no-extra-variance"), (broadRejection, "--broad-rejection"),
-                               (adjustWavelength, "--adjust-wavelength"), (adjustLSF, "--adjust-lsf"),
-                               (adjustWithMoreFibers, "--adjust-with-more-fibers")] where on { options.append(flag) }
-            if let pcaCorr { options += ["--pca-corr", pcaCorr] }
-            sky.header.addProvenance(command: "sky", inputs: [input, fiberflat], options: options)
+            sky.header.addProvenance(command: "sky", inputs: [input, fiberflat], options: provenanceOptions)
             if let adjustments {
                 let used = adjustments.linesUsed.filter { $0 > 0 }
                 log.info("adjusted \(used.count) fibers on up to \(used.max() ?? 0) sky lines")
@@ -96,10 +80,44 @@ struct SkyCommand: ParsableCommand {
             if let sframe {
                 try subtractSky(&frame, sky)
                 frame.appendScores(suffix: "SKYSUB")
-                frame.header.addProvenance(command: "sky --sframe", inputs: [input, fiberflat], options: options)
+                frame.header.addProvenance(command: "sky --sframe", inputs: [input, fiberflat], options: provenanceOptions)
                 try frame.write(to: sframe)
                 log.info("wrote \(sframe)")
             }
         }
+    }
+}
+
+extension SkyCommand {
+    /// The input frame divided by the fiber flat, with its RAW and FFLAT scores (as desi_process_exposure adds them).
+    func flatFieldedFrame() throws -> Frame {
+        var frame = try Frame.read(input)
+        frame.appendScores(suffix: "RAW")
+        let ff = try FiberFlat.read(fiberflat)
+        do { try applyFiberFlat(&frame, ff) } catch let e as DESIError {
+            throw DESIError.mismatch("\(input) and \(fiberflat): \(e)")
+        }
+        frame.appendScores(suffix: "FFLAT")
+        return frame
+    }
+
+    func skyOptions() throws -> SkyOptions {
+        var o = SkyOptions()
+        o.nsigClipping = nsig; o.addVariance = !noExtraVariance
+        o.angularVariationDegree = angularVariationDeg; o.broadRejection = broadRejection
+        o.adjustments.adjustWavelength = adjustWavelength; o.adjustments.adjustLSF = adjustLSF
+        o.adjustments.withMoreFibers = adjustWithMoreFibers
+        if let pcaCorr { o.adjustments.pca = try SkyCorrPCA.read(pcaCorr) }
+        return o
+    }
+
+    /// The options as the provenance records them.
+    var provenanceOptions: [String] {
+        var options = ["--nsig", "\(nsig)", "--angular-variation-deg", "\(angularVariationDeg)"]
+        for (on, flag) in [(noExtraVariance, "--no-extra-variance"), (broadRejection, "--broad-rejection"),
+                           (adjustWavelength, "--adjust-wavelength"), (adjustLSF, "--adjust-lsf"),
+                           (adjustWithMoreFibers, "--adjust-with-more-fibers")] where on { options.append(flag) }
+        if let pcaCorr { options += ["--pca-corr", pcaCorr] }
+        return options
     }
 }
