@@ -38,7 +38,8 @@ def make_fixture(pkg, scratch, fixture_dir, size):
     subprocess.run(cmd, cwd=pkg, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-YAML = '''sm{sp}-{arm}:
+# The amplifier block both calibration yamls share (sm{sp}-{arm}.yaml, desispec's ccd_calibration layout).
+AMPLIFIER_YAML = '''sm{sp}-{arm}:
   VSIM:
     DATE-OBS-BEGIN: 20200101
     DATE-OBS-END: None
@@ -52,7 +53,9 @@ YAML = '''sm{sp}-{arm}:
     SATURLEVB: 65535
     SATURLEVC: 65535
     SATURLEVD: 65535
-    CROSSTALKAB: 6.27242e-04
+'''
+
+YAML = AMPLIFIER_YAML + '''    CROSSTALKAB: 6.27242e-04
     CROSSTALKBA: 9.9254e-04
     CROSSTALKCD: -7.22978e-04
     CROSSTALKDA: 4.73602e-04
@@ -78,21 +81,7 @@ def write_yaml(tmpdir, raw, camera, pixflat):
     return path
 
 
-MV_YAML = '''sm{sp}-{arm}:
-  VSIM:
-    DATE-OBS-BEGIN: 20200101
-    DATE-OBS-END: None
-    DETECTOR: {detector}
-    AMPLIFIERS: ABCD
-    GAINA: 1.802
-    GAINB: 1.658
-    GAINC: 1.513
-    GAIND: 1.531
-    SATURLEVA: 65535
-    SATURLEVB: 65535
-    SATURLEVC: 65535
-    SATURLEVD: 65535
-    FIBERFLAT: {fiberflat}
+MV_YAML = AMPLIFIER_YAML + '''    FIBERFLAT: {fiberflat}
 '''
 
 
