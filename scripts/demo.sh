@@ -11,6 +11,8 @@ out=${1:-demo-output}; shift || true
 # Real DESI inputs (UVES sky, stellar templates, filter curves) when the shared data folder is there;
 # otherwise the simulator falls back to its built-in spectra.
 if [ -z "${DESISPEC_TESTDATA:-}" ] && [ -d ../shared/data ]; then export DESISPEC_TESTDATA=$(cd ../shared/data && pwd); fi
-swift build -c release --product desispec
+log="${TMPDIR:-/tmp}/desispec-demo-build.log"
+echo "demo: building desispec (release; log: $log)"
+swift build -c release --product desispec >"$log" 2>&1 || { tail -n 20 "$log" >&2; echo "demo: build failed (see $log)" >&2; exit 1; }
 bin=$(swift build -c release --show-bin-path)/desispec
 "$bin" demo --outdir "$out" "$@"

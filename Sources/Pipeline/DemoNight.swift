@@ -60,14 +60,13 @@ public struct DemoNight: Sendable {
         // simulation drew them from (when it used the real ones of the data folder)
         let data = calibrationData
         var templates = data.map { "\($0)/templates/star_templates_v2.0-lite.fits" }.flatMap { fm.fileExists(atPath: $0) ? $0 : nil }
-        var filters = data.map { "\($0)/filters" }.flatMap { (dir: String) -> String? in
+        let filters = data.map { "\($0)/filters" }.flatMap { (dir: String) -> String? in
             fm.fileExists(atPath: dir + "/decam2014-r.ecsv") ? dir : nil
         }
-        if templates == nil || filters == nil {
-            // the simulator used its built-in grid and filter curves: write them out for the fit
-            let builtin = try builtinStarInputs(calibDir)
-            templates = templates ?? builtin.templates
-            filters = filters ?? builtin.filters
+        if templates == nil {
+            // the simulator used its built-in grid: write it out for the fit. Its photometry went through the filter
+            // curves that ship with desispec (N and S), which the fit uses when no --filters-dir is given.
+            templates = try builtinStarInputs(calibDir).templates
         }
         let options = ProductionOptions(psfDir: calibDir, nspec: nspec, starModels: templates, filtersDir: filters)
         try options.save(layout)
