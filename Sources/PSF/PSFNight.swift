@@ -26,9 +26,9 @@ public struct PSFNightResult: Sendable {
 /// same selection as the parameters). Then, among the inputs left, with 3 or more, an input is left out for a fiber
 /// when its traces (x or y at 11 wavelengths) are more than `nsigma` robust deviations (and more than `minOffset`
 /// pixel) from the median of the inputs, or its GHSIGX / GHSIGY more than `nsigma` robust deviations (and 1 %);
-/// the robust deviation is 1.4826 times the median over fibers and inputs of those distances. The coefficients of an input are kept or left out together:
-/// the parameters of a PSF are correlated, and a coefficient-wise median could pair values from different fits
-/// (the reason desispec averages rather than takes medians).
+/// the robust deviation is 1.4826 times the median over fibers and inputs of those distances. The coefficients of
+/// an input are kept or left out together: the parameters of a PSF are correlated, and a coefficient-wise median
+/// could pair values from different fits (the reason desispec averages rather than takes medians).
 /// Inputs must share camera, PSF type, CCD size, stamp size, fibers, Gauss-Hermite degrees, parameters, Legendre
 /// degrees and wavelength ranges.
 public func combinePSFs(_ psfs: [GaussHermitePSF], names: [String], nsigma: Double = 5, minOffset: Double = 0.05) throws -> PSFNightResult {
