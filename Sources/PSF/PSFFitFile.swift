@@ -61,7 +61,8 @@ public func fitPSFFile(_ request: PSFFitRequest, info: @escaping (String) -> Voi
                 + flagged.prefix(20).map { "\($0.offset):\($0.element.rawValue)" }.joined(separator: ","))
     }
     if !notFound.isEmpty {
-        warning("\(notFound.count) line(s) of the list in the PSF's range found in no fiber: "
+        // Faint lines and lines at the CCD's ends are never measured: information; a missing lamp shows here too.
+        info("\(notFound.count) line(s) of the list in the PSF's range found in no fiber: "
                 + notFound.prefix(12).map { String(format: "%.2f", $0) }.joined(separator: ",") + (notFound.count > 12 ? ",..." : ""))
     }
     let keys = r.headerCards(request, lineList: source, image: image, startCamera: start.camera)
