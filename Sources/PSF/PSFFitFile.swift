@@ -29,6 +29,7 @@ public struct PSFFitRequest: Sendable {
             + (o.traceFiberDegree.map { " --trace-fiber-degree \($0)" } ?? " --trace-per-fiber")
             + (o.sigmaFiberDegree.map { " --sigma-fiber-degree \($0)" } ?? " --sigma-per-fiber")
             + (o.fitSigma ? "" : " --only-trace-fit") + (linesPath.map { " --lines \($0)" } ?? "")
+            + (o.coarseScan.map { " --scan-max-dx \($0.maxShiftX) --scan-max-dy \($0.maxShiftY)" } ?? " --no-coarse-scan")
     }
 }
 
