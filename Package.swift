@@ -27,7 +27,8 @@ let package = Package(
                 resources: [.copy("Resources/filters")]),   // speclite's filter curves (BSD licence, see Docs/stdstars.md)
 
         // Stages.
-        .target(name: "PSF", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
+        .target(name: "PSF", dependencies: ["DESICore", "FITS", "LinearAlgebra"],
+                resources: [.copy("Resources/arclines")]),   // DESI arc line lists (BSD licence, see Docs/psf.md)
         .target(name: "Preproc", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Extraction", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Simulation", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),

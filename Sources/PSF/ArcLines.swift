@@ -34,22 +34,43 @@ public enum ArcLamps {
         (8928.69, 3000), (9122.97, 15000), (9224.50, 6000), (9657.78, 9000),
     ]
 
-    /// The built-in list in vacuum (what `desispec simulate` uses without a data folder).
+    /// The built-in list in vacuum: a short list for tests and tools; no command falls back to it.
     public static func builtin() -> [ArcLine] {
         builtinAir.map { ArcLine(wavelength: airToVacuum($0.air), intensity: $0.electrons) }
     }
 
-    /// The measured list of a data folder (layout of ../shared/data), relative to it.
+    /// The measured list of a data folder (layout of ../shared/data), relative to it: the same file as the
+    /// shipped `measured` list.
     public static let measuredListPath = "spectra/arc-lines-average-in-vacuum.fits"
 
-    /// The list `desispec simulate` draws arcs with: `dataDirectory`/spectra/arc-lines-average-in-vacuum.fits when
-    /// that file exists, the built-in list otherwise. Returns the lines and where they came from.
-    public static func simulatorList(dataDirectory: String?) throws -> (lines: [ArcLine], source: String) {
-        if let dir = dataDirectory {
-            let p = (dir as NSString).appendingPathComponent(measuredListPath)
-            if FileManager.default.fileExists(atPath: p) { return (try read(p), p) }
+    /// Line lists shipped with the project (Sources/PSF/Resources/arclines, see its README.md for their origin
+    /// and licence), by the name `--lines` accepts: `measured` (DESI's arc-lines-average-in-vacuum.fits, 159
+    /// lines with measured electron counts: the default of `desispec psf` and the list `desispec simulate` draws
+    /// arcs with) and `specex` (desispec's specex_linelist.txt, relative intensities).
+    public static let shippedLists = ["measured": "arc-lines-average-in-vacuum.fits", "specex": "specex_linelist.txt"]
+
+    /// Path of a shipped list (`shippedLists`).
+    public static func shippedPath(_ name: String) throws -> String {
+        guard let file = shippedLists[name] else {
+            throw DESIError.invalidArgument("no shipped line list '\(name)' (known: \(shippedLists.keys.sorted().joined(separator: ", ")))")
         }
-        return (builtin(), "builtin")
+        let base = (file as NSString).deletingPathExtension, ext = (file as NSString).pathExtension
+        guard let url = Bundle.module.url(forResource: base, withExtension: ext, subdirectory: "arclines") else {
+            throw DESIError.badFile(path: "\(Bundle.module.bundlePath)/arclines/\(file)",
+                                    problem: "the shipped line list is missing from the PSF module's resources")
+        }
+        return url.path
+    }
+
+    /// The shipped measured list (the default of `desispec psf` and of the simulator's arcs).
+    public static func measured() throws -> [ArcLine] { try read(shippedPath("measured")) }
+
+    /// A line list by `--lines` argument: a shipped list's name (`shippedLists`) or a file. Returns the lines
+    /// and where they came from; nil: the shipped measured list.
+    public static func resolve(_ argument: String?) throws -> (lines: [ArcLine], source: String) {
+        let name = argument ?? "measured"
+        let path = shippedLists[name] != nil ? try shippedPath(name) : name
+        return (try read(path), path)
     }
 
     /// Reads a line list:

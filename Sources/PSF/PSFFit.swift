@@ -30,6 +30,8 @@ public struct PSFFitOptions: Sendable {
     public var clipSigma = 4.0
     /// Threads (fibers are spread over them; the result does not depend on the count).
     public var ncpu = defaultThreadCount()
+    /// The coarse scan of the trace offsets before the fine fit (CoarseScan.swift); nil: none.
+    public var coarseScan: CoarseScanOptions? = CoarseScanOptions()
     public init() {}
 }
 
@@ -51,6 +53,8 @@ public struct PSFFitResult: Sendable {
     /// Reduced chi2 of the line fits of each bundle of 25 fibers (specex's B00RCHI2 ...).
     public var bundleRChi2: [Double]
     public var cycles: Int
+    /// What the coarse scan found (nil when it did not run).
+    public var coarseScan: CoarseScanResult? = nil
 }
 
 /// Fits the PSF of a camera on a preprocessed arc image, starting from `psf` (a subset of specex's
@@ -88,6 +92,13 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
     s.fitSigma = o.fitSigma
     let settings = s
     var psf = input
+    var scan: CoarseScanResult? = nil
+    if let so = o.coarseScan {
+        let r = try coarseScan(image: image, psf: psf, lines: inRange, options: so, bundleSize: o.bundleSize, threads: o.ncpu)
+        psf = try r.apply(to: psf)
+        scan = r
+        log?(r.summary)
+    }
     let nf = psf.nspec
     var last: [[ArcLineMeasurement]] = []
     var corrections = FiberCorrections(nfiber: nf)
@@ -132,11 +143,13 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
         for f in (b * 25)..<min(nf, b * 25 + 25) { for m in last[f] { c += m.chi2; d += m.ndof } }
         bundle[b] = d > 0 ? c / Double(d) : 0
     }
-    return PSFFitResult(psf: psf, measurements: last.flatMap { $0 }, linesPerFiber: corrections.nlines,
+    var result = PSFFitResult(psf: psf, measurements: last.flatMap { $0 }, linesPerFiber: corrections.nlines,
                         sigmaLinesPerFiber: corrections.nsigmaLines, fiberFitted: corrections.fitted,
                         rmsX: corrections.rmsX, rmsY: corrections.rmsY,
                         meanDx: mean(dxs), meanDy: mean(dys), maxAbsDx: dxs.map(abs).max() ?? 0, maxAbsDy: dys.map(abs).max() ?? 0,
                         meanSigmaXRatio: mean(rx), meanSigmaYRatio: mean(ry), bundleRChi2: bundle, cycles: cycles)
+    result.coarseScan = scan
+    return result
 }
 
 /// Per-fiber Legendre corrections in the reduced wavelength of the PSF: x and y offsets (pixels), sigma factors.

@@ -6,20 +6,19 @@ import Foundation
 public struct PSFFitRequest: Sendable {
     /// Preprocessed arc image.
     public var imagePath: String
-    /// GAUSS-HERMITE PSF to start from.
+    /// PSF to start from (GAUSS-HERMITE or a trace set, see StartingPSF).
     public var psfPath: String
     /// Output PSF file.
     public var outputPath: String
-    /// Lamp line list (FITS or text); nil: the simulator's list (`ArcLamps.simulatorList`).
+    /// Lamp line list: a shipped list's name or a file (FITS or text); nil: the shipped measured list
+    /// (`ArcLamps.resolve`).
     public var linesPath: String?
-    /// Folder searched for the simulator's measured line list when `linesPath` is nil.
-    public var dataDirectory: String?
     public var options: PSFFitOptions
 
     public init(imagePath: String, psfPath: String, outputPath: String, linesPath: String? = nil,
-                dataDirectory: String? = nil, options: PSFFitOptions = PSFFitOptions()) {
+                options: PSFFitOptions = PSFFitOptions()) {
         self.imagePath = imagePath; self.psfPath = psfPath; self.outputPath = outputPath
-        self.linesPath = linesPath; self.dataDirectory = dataDirectory; self.options = options
+        self.linesPath = linesPath; self.options = options
     }
 
     /// The HISTORY line of the output: the command line of the fit's settings.
@@ -30,6 +29,7 @@ public struct PSFFitRequest: Sendable {
             + (o.traceFiberDegree.map { " --trace-fiber-degree \($0)" } ?? " --trace-per-fiber")
             + (o.sigmaFiberDegree.map { " --sigma-fiber-degree \($0)" } ?? " --sigma-per-fiber")
             + (o.fitSigma ? "" : " --only-trace-fit") + (linesPath.map { " --lines \($0)" } ?? "")
+            + (o.coarseScan.map { " --scan-max-dx \($0.maxShiftX) --scan-max-dy \($0.maxShiftY)" } ?? " --no-coarse-scan")
     }
 }
 
@@ -41,13 +41,10 @@ public struct PSFFitRequest: Sendable {
 public func fitPSFFile(_ request: PSFFitRequest, info: @escaping (String) -> Void,
                        warning: (String) -> Void) throws {
     let image = try Image.read(request.imagePath)
-    let start = try startingPSF(request, image: image)
-    let (lampLines, source): ([ArcLine], String)
-    if let l = request.linesPath {
-        (lampLines, source) = (try ArcLamps.read(l), l)
-    } else {
-        (lampLines, source) = try ArcLamps.simulatorList(dataDirectory: request.dataDirectory)
-    }
+    let loaded = try StartingPSF.load(request.psfPath, image: image, imagePath: request.imagePath)
+    let start = loaded.psf
+    info("starting PSF \(request.psfPath): \(loaded.kind)")
+    let (lampLines, source) = try ArcLamps.resolve(request.linesPath)
     info("\(lampLines.count) lamp lines from \(source); fitting \(start.nspec) fibers of \(request.imagePath)")
     let r = try fitPSF(image: image, psf: start, lines: lampLines, options: request.options, log: info)
     let missing = r.linesPerFiber.enumerated().filter { $0.element < 2 }.map(\.offset)
@@ -58,24 +55,21 @@ public func fitPSFFile(_ request: PSFFitRequest, info: @escaping (String) -> Voi
     let summary = String(format: "MEANDX = %+.3f MEANDY = %+.3f pixel, GHSIGX x %.4f GHSIGY x %.4f, median %d lines per fiber",
                          r.meanDx, r.meanDy, r.meanSigmaXRatio, r.meanSigmaYRatio, r.medianLinesPerFiber)
     info(summary)
+    let status = r.fiberStatus, notFound = r.linesNotFound(lampLines)
+    let flagged = status.enumerated().filter { $0.element != .fitted }
+    if !flagged.isEmpty {
+        warning("\(flagged.count) fiber(s) flagged in STATUS (1: bundle's smooth solution, 2: nearest fibers'): "
+                + flagged.prefix(20).map { "\($0.offset):\($0.element.rawValue)" }.joined(separator: ","))
+    }
+    if !notFound.isEmpty {
+        // Faint lines and lines at the CCD's ends are never measured: information; a missing lamp shows here too.
+        info("\(notFound.count) line(s) of the list in the PSF's range found in no fiber: "
+                + notFound.prefix(12).map { String(format: "%.2f", $0) }.joined(separator: ",") + (notFound.count > 12 ? ",..." : ""))
+    }
     let keys = r.headerCards(request, lineList: source, image: image, startCamera: start.camera)
-    try r.psf.write(to: request.outputPath, history: [request.history], extraKeys: keys)
-}
-
-/// The request's starting PSF: a GAUSS-HERMITE PSF of the image's CCD and camera.
-private func startingPSF(_ request: PSFFitRequest, image: Image) throws -> GaussHermitePSF {
-    let psfPath = request.psfPath, imagePath = request.imagePath
-    guard let start = try readPSF(psfPath) as? GaussHermitePSF else {
-        throw DESIError.badFile(path: psfPath, problem: "the PSF fit starts from a GAUSS-HERMITE PSF (this file has traces only)")
-    }
-    guard image.ny == start.npixY, image.nx == start.npixX else {
-        throw DESIError.mismatch("\(imagePath) is \(image.ny) x \(image.nx) pixels but \(psfPath) describes a "
-                                 + "\(start.npixY) x \(start.npixX) CCD")
-    }
-    if let a = image.camera?.description.lowercased(), let b = start.camera, a != b {
-        throw DESIError.mismatch("\(imagePath) is camera \(a) but \(psfPath) is camera \(b)")
-    }
-    return start
+        + [FITSCard("NFIBFLAG", .int(flagged.count), comment: "fibers with STATUS != 0 (not fitted on their own lines)"),
+           FITSCard("LINEMISS", .int(notFound.count), comment: "lines of LINELIST in range found in no fiber")]
+    try r.psf.withFiberStatus(status).write(to: request.outputPath, history: [request.history], extraKeys: keys)
 }
 
 extension PSFFitResult {

@@ -9,16 +9,26 @@ public struct PSFNightResult: Sendable {
     public var used: [[Int]]
     /// Number of (input, fiber) pairs left out as outliers.
     public var rejected: Int
+    /// Per bundle number: the inputs kept by the reduced-chi2 cut (PSFNightSelection).
+    public var bundleInputs: [Int: [Int]]
+    /// Per bundle number: the mean reduced chi2 of the inputs kept (empty without chi2 keys in the inputs).
+    public var bundleRChi2: [Int: Double]
+    /// The chi2 threshold (median of the inputs' bundle chi2 + 1), nil without chi2 keys.
+    public var chi2Threshold: Double?
+    /// (input, bundle) pairs left out by the chi2 cut; (input, fiber) pairs left out for STATUS != 0.
+    public var chi2Rejected: Int, statusRejected: Int
 }
 
 /// The PSF of a night from several arc PSFs of one camera (desi_compute_psf_night / desispec.scripts.specex.mean_psf):
 /// fiber by fiber, the mean of the Legendre coefficients of XTRACE, YTRACE and every PSF parameter over the inputs
-/// that agree. With 3 inputs or more, an input is left out for a fiber when its traces (x or y at 11 wavelengths)
-/// are more than `nsigma` robust deviations (and more than `minOffset` pixel) from the median of the inputs, or
-/// its GHSIGX / GHSIGY more than `nsigma` robust deviations (and 1 %); the robust deviation is 1.4826 times the
-/// median over fibers and inputs of those distances. The coefficients of an input are kept or left out together:
-/// the parameters of a PSF are correlated, and a coefficient-wise median could pair values from different fits
-/// (the reason desispec averages rather than takes medians).
+/// that agree. Inputs are first selected per bundle by their reduced chi2 and per fiber by their STATUS
+/// (PSFNightSelection, as mean_psf; mean_psf averages XTRACE/YTRACE over every input, here the traces follow the
+/// same selection as the parameters). Then, among the inputs left, with 3 or more, an input is left out for a fiber
+/// when its traces (x or y at 11 wavelengths) are more than `nsigma` robust deviations (and more than `minOffset`
+/// pixel) from the median of the inputs, or its GHSIGX / GHSIGY more than `nsigma` robust deviations (and 1 %);
+/// the robust deviation is 1.4826 times the median over fibers and inputs of those distances. The coefficients of
+/// an input are kept or left out together: the parameters of a PSF are correlated, and a coefficient-wise median
+/// could pair values from different fits (the reason desispec averages rather than takes medians).
 /// Inputs must share camera, PSF type, CCD size, stamp size, fibers, Gauss-Hermite degrees, parameters, Legendre
 /// degrees and wavelength ranges.
 public func combinePSFs(_ psfs: [GaussHermitePSF], names: [String], nsigma: Double = 5, minOffset: Double = 0.05) throws -> PSFNightResult {
@@ -48,13 +58,15 @@ public func combinePSFs(_ psfs: [GaussHermitePSF], names: [String], nsigma: Doub
     let sigLimit = max(0.01, nsigma * 1.4826 * Statistics.median(dsig.flatMap { $0 }))
     var used = [[Int]](repeating: [], count: nf)
     var rejected = 0
+    let selection = PSFNightSelection(psfs)
     for f in 0..<nf {
-        var keep = (0..<n).filter { n < 3 || (dpos[$0][f] <= posLimit && dsig[$0][f] <= sigLimit) }
+        let cand = selection.candidates[f]
+        var keep = cand.filter { cand.count < 3 || (dpos[$0][f] <= posLimit && dsig[$0][f] <= sigLimit) }
         if keep.isEmpty {
             // Every input disagrees (cannot happen with a median of 3 or more, but be safe): take the closest.
-            keep = [(0..<n).min { dpos[$0][f] < dpos[$1][f] }!]
+            keep = [cand.min { dpos[$0][f] < dpos[$1][f] }!]
         }
-        rejected += n - keep.count
+        rejected += cand.count - keep.count
         used[f] = keep
     }
     func average(_ sets: [TraceSet]) -> TraceSet {
@@ -72,7 +84,16 @@ public func combinePSFs(_ psfs: [GaussHermitePSF], names: [String], nsigma: Doub
         out.parameters[k].traces = average(psfs.map { $0.parameters[k].traces })
     }
     out = try out.withTraces(x: average(psfs.map(\.xTrace)), y: average(psfs.map(\.yTrace)))
-    return PSFNightResult(psf: out, used: used, rejected: rejected)
+    if out.parameters.contains(where: { $0.name == "STATUS" }) {
+        // A fiber is STATUS 0 when one of the inputs averaged fitted it, else the best (lowest) status among them.
+        let status = psfs.map(\.fiberStatusValues)
+        out = out.withFiberStatus((0..<nf).map { f in
+            PSFFiberStatus(rawValue: used[f].map { status[$0][f] }.min() ?? 0) ?? .neighbours
+        })
+    }
+    return PSFNightResult(psf: out, used: used, rejected: rejected, bundleInputs: selection.bundleInputs,
+                          bundleRChi2: selection.outputRChi2, chi2Threshold: selection.threshold,
+                          chi2Rejected: selection.chi2Rejected, statusRejected: selection.statusRejected)
 }
 
 /// Throws a one-line error naming `name` when `p` cannot be averaged with `ref`.

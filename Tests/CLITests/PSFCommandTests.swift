@@ -146,6 +146,27 @@ final class PSFCommandTests: XCTestCase {
         XCTAssertEqual(h.double("MEANDY") ?? 0, 0.4, accuracy: 0.02)
     }
 
+    func testPSFFitFindsTracesMovedSeveralPixelsWithTheShippedLines() throws {
+        // The coarse scan: a start 2.5 pixels across and 6 along the dispersion off; the default (shipped) line list.
+        let a = try Self.arcs()
+        let moved = a.dir.appendingPathComponent("moved-psf-r0.fits").path
+        try Self.perturb(a.truth, to: moved, dx: 2.5, dy: 6, sigmaScale: 1.05)
+        let out = a.dir.appendingPathComponent("psf-moved-r0.fits").path
+        let r = try CLIRunner.run(["psf", "-i", a.preprocs[0], "--psf", moved, "-o", out, "--ncpu", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("coarse scan"), r.stderr)
+        let e = try Self.errors(out, a.truth)
+        print(String(format: "desispec psf from a start moved by (+2.5, +6) px: max |dx| %.4f |dy| %.4f px", e.x, e.y))
+        XCTAssertLessThan(e.x, 0.05); XCTAssertLessThan(e.y, 0.05)
+        let f = try FITSFile.open(out)
+        defer { try? f.close() }
+        let t = try f.readTable("PSF")
+        XCTAssertEqual(t.header.string("LINELIST"), "arc-lines-average-in-vacuum.fits")
+        XCTAssertEqual(t.header.int("NFIBFLAG"), 0)
+        guard case .string(let names)? = t["PARAM"]?.data else { return XCTFail("no PARAM column") }
+        XCTAssertTrue(names.contains { $0.trimmingCharacters(in: .whitespaces) == "STATUS" })
+    }
+
     func testPSFNightOfTwoFitsMatchesTheTruth() throws {
         let a = try Self.arcs()
         let p1 = a.dir.appendingPathComponent("n-psf-1.fits").path, p2 = a.dir.appendingPathComponent("n-psf-2.fits").path

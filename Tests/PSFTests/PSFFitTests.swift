@@ -8,10 +8,12 @@ import XCTest
 /// The arc PSF fit on synthetic arcs drawn with a known PSF, started from a perturbed PSF.
 final class PSFFitTests: XCTestCase {
     /// An arc of the built-in lamp lines through `truth`: Poisson-like Gaussian noise, read noise 3 e.
-    static func arcImage(truth: GaussHermitePSF, lines: [ArcLine], scale: Double = 1, seed: UInt64) -> Image {
+    /// `darkFibers` get no light (broken fibers).
+    static func arcImage(truth: GaussHermitePSF, lines: [ArcLine], scale: Double = 1, seed: UInt64,
+                         darkFibers: Set<Int> = []) -> Image {
         let ny = truth.npixY, nx = truth.npixX
         var model = [Double](repeating: 0, count: ny * nx)
-        for f in 0..<truth.nspec {
+        for f in 0..<truth.nspec where !darkFibers.contains(f) {
             for l in lines where l.wavelength > truth.wavemin && l.wavelength < truth.wavemax {
                 let s = truth.spot(fiber: f, wavelength: l.wavelength)
                 for i in 0..<s.ny where s.y0 + i >= 0 && s.y0 + i < ny {

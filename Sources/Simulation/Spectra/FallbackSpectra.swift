@@ -8,10 +8,15 @@ public enum FallbackSpectra {
     /// Vacuum wavelength (Angstrom) of an air wavelength (PSF.ArcLamps.airToVacuum: Ciddor 1996 / Morton 2000).
     public static func airToVacuum(_ air: Double) -> Double { ArcLamps.airToVacuum(air) }
 
-    /// Bright Hg, Cd, Ne, Ar, Kr lamp lines with rough relative electron counts in a DESI arc exposure, in vacuum:
-    /// the list PSF.ArcLamps shares with the PSF fit (`desispec psf`).
+    /// DESI's measured arc lamp lines (vacuum, electrons per line in a 5 s arc): the list shipped with the PSF
+    /// module (`ArcLamps.measured`), the default of the PSF fit (`desispec psf`). The resource is part of the
+    /// build: its absence is a broken installation, not a case to fall back from.
     public static func arcLines() -> [SpectralLine] {
-        ArcLamps.builtin().map { SpectralLine(wavelength: $0.wavelength, flux: $0.intensity) }
+        do {
+            return try ArcLamps.measured().map { SpectralLine(wavelength: $0.wavelength, flux: $0.intensity) }
+        } catch {
+            fatalError("\(error)")
+        }
     }
 
     /// Night sky per arcsec2 in 1e-17 erg/s/cm2/A/arcsec2: a dark-time continuum (about 21.5 mag/arcsec2 in r,

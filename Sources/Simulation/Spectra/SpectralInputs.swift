@@ -51,7 +51,7 @@ public struct SpectralInputs: Sendable {
     public static func builtin() -> SpectralInputs {
         SpectralInputs(sky: FallbackSpectra.sky(), extinction: FallbackSpectra.extinction(), arcLines: FallbackSpectra.arcLines(),
                        flatLamp: FallbackSpectra.flatLamp(), stars: .simulatorGrid(), filters: FilterCurve.builtinDECam(),
-                       sources: ["sky": "builtin", "extinction": "builtin", "arc": "builtin", "flat": "builtin",
+                       sources: ["sky": "builtin", "extinction": "builtin", "arc": "shipped measured arc line list", "flat": "builtin",
                                  "stars": "synthetic", "filters": "builtin"])
     }
 

@@ -36,25 +36,32 @@ struct PSFCommand: ParsableCommand {
         0.001 pixel. Output: a GAUSS-HERMITE PSFVER 3 file that specter and
         desispec read.
 
-        Lamp lines: --lines FILE (FITS table with VACUUM_WAVE [ELECTRONS], or
-        text: vacuum wavelength [intensity]). Default: the list that
-        `desispec simulate` draws arcs with:
-        DATA_DIR/\(ArcLamps.measuredListPath) if it exists
-        (--data-dir, default $DESISPEC_TESTDATA), else the built-in list.
+        Starting PSF (--psf): a GAUSS-HERMITE PSF (previous night, another
+        epoch, or a generic Gaussian-core one), or a trace set (XTRACE,
+        YTRACE, XSIGMA/WSIGMA, as ql-psf files) turned into a Gaussian core.
+        A coarse scan first finds traces off by up to --scan-max-dy pixels
+        along the dispersion and --scan-max-dx across (--no-coarse-scan).
+
+        Lamp lines: --lines NAME or FILE: a shipped list (measured: DESI's
+        measured arc lines, the default, the simulator's arcs; specex:
+        desispec's specex_linelist.txt) or a FITS table with VACUUM_WAVE
+        [ELECTRONS] or a text file (vacuum wavelength [intensity]).
         """
     )
 
     @Option(name: [.short, .customLong("input-image")], help: "Preprocessed arc image (preproc-CAMERA-EXPID.fits).")
     var image: String
-    @Option(name: .customLong("psf"), help: "Input PSF to start from (GAUSS-HERMITE), e.g. the previous night's.")
+    @Option(name: .customLong("psf"), help: "PSF to start from (GAUSS-HERMITE, or a trace set), e.g. the previous night's.")
     var psf: String
     @Option(name: [.short, .customLong("output-psf")], help: "Output PSF file.")
     var output: String
     @Option(name: .long, help: "Threads (default: all cores).") var ncpu: Int?
-    @Option(name: .long, help: "Lamp line list (FITS or text); default: see below.") var lines: String?
-    @Option(name: .customLong("data-dir"),
-            help: "Folder whose \(ArcLamps.measuredListPath) is the default line list (default: $DESISPEC_TESTDATA).")
-    var dataDir: String?
+    @Option(name: .long, help: "Lamp line list: 'measured' (default), 'specex', or a FITS or text file.") var lines: String?
+    @Flag(name: .customLong("no-coarse-scan"), help: "Skip the coarse scan of the trace offsets.") var noCoarseScan = false
+    @Option(name: .customLong("scan-max-dx"), help: "Largest trace offset across the dispersion of the coarse scan (pixels).")
+    var scanMaxDx = CoarseScanOptions().maxShiftX
+    @Option(name: .customLong("scan-max-dy"), help: "Largest trace offset along the dispersion of the coarse scan (pixels).")
+    var scanMaxDy = CoarseScanOptions().maxShiftY
     @Option(name: .customLong("trace-degree"), help: "Legendre degree in wavelength of the trace corrections.")
     var traceDegree = PSFFitOptions().traceDegree
     @Option(name: .customLong("sigma-degree"), help: "Legendre degree in wavelength of the GHSIGX/GHSIGY factors.")
@@ -81,6 +88,9 @@ struct PSFCommand: ParsableCommand {
             throw ValidationError("--trace-degree, --trace-fiber-degree, --sigma-degree and --sigma-fiber-degree must be >= 0")
         }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        guard scanMaxDx >= 0, scanMaxDy >= 0, scanMaxDx <= 50, scanMaxDy <= 100 else {
+            throw ValidationError("--scan-max-dx must be in 0-50 and --scan-max-dy in 0-100 pixels")
+        }
     }
 
     func run() throws {
@@ -92,9 +102,8 @@ struct PSFCommand: ParsableCommand {
             o.traceFiberDegree = tracePerFiber ? nil : traceFiberDegree
             o.iterations = iterations; o.minSNR = minSNR; o.sigmaMinSNR = sigmaMinSNR
             if let n = ncpu { o.ncpu = n }
-            let request = PSFFitRequest(imagePath: image, psfPath: psf, outputPath: output, linesPath: lines,
-                                        dataDirectory: dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"],
-                                        options: o)
+            o.coarseScan = noCoarseScan ? nil : CoarseScanOptions(maxShiftX: scanMaxDx, maxShiftY: scanMaxDy)
+            let request = PSFFitRequest(imagePath: image, psfPath: psf, outputPath: output, linesPath: lines, options: o)
             try fitPSFFile(request, info: { log.info("\($0)") }, warning: { log.warning("\($0)") })
             log.info("wrote \(output)")
         }

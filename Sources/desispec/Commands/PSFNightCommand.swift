@@ -15,8 +15,12 @@ struct PSFNightCommand: ParsableCommand {
           desispec psfnight -i psf-r0-00000001.fits psf-r0-00000002.fits \\
                    psf-r0-00000003.fits -o psfnight-r0-20250101.fits
 
-        Fiber by fiber, the Legendre coefficients of XTRACE, YTRACE and every
-        PSF parameter are averaged over the inputs. With 3 inputs or more, an
+        As desispec's mean_psf: per bundle, the inputs whose reduced chi2
+        (BnnRCHI2) is below the median of all inputs and bundles + 1 (the
+        best one if none is); per fiber, those of them with STATUS 0 (fitted
+        on the fiber's own lines) when there are any. Fiber by fiber, the
+        Legendre coefficients of XTRACE, YTRACE and every PSF parameter are
+        averaged over the inputs kept. With 3 inputs or more, an
         input whose traces or core widths are outliers for a fiber (more than
         --nsigma robust deviations and more than --min-offset pixel, or 1 % in
         width, from the median of the inputs) is left out for that fiber, all
@@ -56,13 +60,25 @@ struct PSFNightCommand: ParsableCommand {
             var out = r.psf
             // Keys that describe one exposure's fit, not the average.
             for k in ["MEANDX", "MAXDX", "MINDX", "MEANDY", "MAXDY", "MINDY", "SIGXRAT", "SIGYRAT", "NLINES", "NFIBFIT",
-                      "IN_PSF", "IN_IMAGE", "NIGHT"] + (0..<100).map({ String(format: "B%02dRCHI2", $0) }) {
+                      "IN_PSF", "IN_IMAGE", "NIGHT", "NFIBFLAG", "LINEMISS"] + (0..<100).map({ String(format: "B%02dRCHI2", $0) }) {
                 out.headers.primary.remove(k); out.headers.table.remove(k)
             }
             for line in inputs.map({ "inc \($0)" }) { out.headers.primary.addComment(line); out.headers.table.addComment(line) }
-            let keys = [FITSCard("NPSFIN", .int(inputs.count), comment: "number of PSFs averaged"),
+            if let t = r.chi2Threshold {
+                log.info("\(String(format: "bundle chi2 threshold %.3f: %d (input, bundle) pair(s) left out", t, r.chi2Rejected))")
+            } else {
+                log.warning("not every input has its bundles' reduced chi2 (BnnRCHI2): no chi2 selection")
+            }
+            let flagged = out.fiberStatusValues.filter { $0 != 0 }.count
+            var keys = [FITSCard("NPSFIN", .int(inputs.count), comment: "number of PSFs averaged"),
                         FITSCard("NREJECT", .int(r.rejected), comment: "(input, fiber) pairs left out as outliers"),
+                        FITSCard("NCHI2REJ", .int(r.chi2Rejected), comment: "(input, bundle) pairs left out: rchi2 > median + 1"),
+                        FITSCard("NSTATREJ", .int(r.statusRejected), comment: "(input, fiber) pairs left out: STATUS != 0"),
+                        FITSCard("NFIBFLAG", .int(flagged), comment: "fibers with STATUS != 0 in every input used"),
                         FITSCard("EXPID", .int(0), comment: "a mix of exposures (see the inc comments)")]
+            for (b, c) in r.bundleRChi2.sorted(by: { $0.key < $1.key }) {
+                keys.append(FITSCard(String(format: "B%02dRCHI2", b), .double(c), comment: "mean rchi2 of the inputs kept for bundle \(b)"))
+            }
             let history = [DESIProvenance.line(command: "psfnight", arguments: ["-i"] + inputs + ["-o", output])]
             try out.write(to: output, history: history, extraKeys: keys)
             log.info("wrote \(output)")
