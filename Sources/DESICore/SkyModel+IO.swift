@@ -35,7 +35,8 @@ extension SkyModel {
     private static func readVector(_ f: FITSFile, _ name: String) throws -> [Double]? {
         guard f.hasHDU(name) else { return nil }
         try f.moveTo(name: name)
-        if try f.readHeader().int("NAXIS1") == 0 { return [] }
+        let shape = try f.imageShape().shape
+        if shape.isEmpty || shape.contains(0) { return [] }
         return try f.readImage(name, as: Double.self).data
     }
 
