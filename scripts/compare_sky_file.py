@@ -66,8 +66,11 @@ def main():
         vo, vt = getattr(so, attr), getattr(st, attr)
         print(f"{attr}: ours {None if vo is None else np.round(vo, 6).tolist()} "
               f"desispec {None if vt is None else np.round(vt, 6).tolist()}")
-        if (vo is None) != (vt is None) or (vo is not None and (vo.shape != vt.shape or
-                                                               (vo.size and np.max(np.abs(vo - vt)) > 1e-4 * max(1e-3, np.max(np.abs(vt)))))):
+        if (vo is None) != (vt is None):
+            ok = False
+        elif vo is not None and vo.shape != vt.shape:
+            ok = False
+        elif vo is not None and vo.size and np.max(np.abs(vo - vt)) > 1e-4 * max(1e-3, np.max(np.abs(vt))):
             ok = False
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
