@@ -7,7 +7,7 @@ before the fiber flat (a non-unit one) is applied, as a CCD offset is. Our `desi
 desispec.sky.compute_sky(fit_offsets=True, fiberflat=...) (with DESI_SPECTRO_CALIB, and the PSF where desispec's
 findfile looks for it) then fit the sector terms with the sky. Printed: the fitted coefficients (ours, desispec's,
 injected), the sframe difference / sigma, and the targets' residual (sframe - R object) in each sector with and
-without the flag. Exit code 1 when the sframes differ by more than --tol sigma or a coefficient differs from
+without the flag (--adjust: all runs also with --adjust-wavelength --adjust-lsf, as desi_proc). Exit code 1 when the sframes differ by more than --tol sigma or a coefficient differs from
 desispec's by more than 1e-3 of the injected scale.
 """
 import argparse
@@ -35,6 +35,7 @@ def parse(argv):
     p.add_argument("--uves", default=data + "/spectra/sky-uves.fits")
     p.add_argument("--tol", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--adjust", action="store_true", help="both runs also with --adjust-wavelength --adjust-lsf (desi_proc)")
     return p.parse_args(argv)
 
 
@@ -134,7 +135,7 @@ def make_inputs(a):
     return paths, objconv, tpl
 
 
-def desispec_sky(paths, fit_offsets):
+def desispec_sky(paths, fit_offsets, adjust):
     """desi_compute_sky's steps; returns the sframe flux, ivar and the logged sector values."""
     from desiutil.log import get_logger
     from desispec.fiberflat import apply_fiberflat
@@ -150,7 +151,8 @@ def desispec_sky(paths, fit_offsets):
     frame = read_frame(paths["frame"])
     ff = read_fiberflat(paths["fiberflat"])
     apply_fiberflat(frame, ff)
-    sky = compute_sky(frame, add_variance=True, fit_offsets=fit_offsets, fiberflat=ff)
+    sky = compute_sky(frame, add_variance=True, fit_offsets=fit_offsets, fiberflat=ff, adjust_wavelength=adjust,
+                      adjust_lsf=adjust)
     subtract_sky(frame, sky)
     get_logger().removeHandler(handler)
     return frame.flux, frame.ivar, sector_values(records)
@@ -169,6 +171,8 @@ def ours_sky(a, paths, fit_offsets):
     tag = "offsets" if fit_offsets else "plain"
     cmd = [a.bin, "sky", "-i", paths["frame"], "--fiberflat", paths["fiberflat"], "-o", f"{w}/sky-ours-{tag}.fits",
            "--sframe", f"{w}/sframe-ours-{tag}.fits", "-v"]
+    if a.adjust:
+        cmd += ["--adjust-wavelength", "--adjust-lsf"]
     if fit_offsets:
         cmd += ["--fit-offsets", "--calib-config", paths["yaml"], "--psf", paths["psf"]]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -190,7 +194,7 @@ def main(argv):
     print(f"injected (OFFCOLSA {SECTORS['OFFCOLSA']}: constant, ramp; CTECOLSC {SECTORS['CTECOLSC']}: constant, ramp): "
           + " ".join(f"{v:.3f}" for v in INJECTED))
     for fit in (False, True):
-        dflux, divar, dval = desispec_sky(paths, fit)
+        dflux, divar, dval = desispec_sky(paths, fit, a.adjust)
         oflux, oivar, oval = ours_sky(a, paths, fit)
         good = (divar > 0) & (oivar > 0)
         diff = np.abs(oflux - dflux)[good] * np.sqrt(divar[good])
