@@ -55,7 +55,10 @@ enum SkySectorInputs {
         guard let night = frame.header.int("NIGHT"), let expid = frame.header.int("EXPID"), let camera = frame.camera else {
             throw DESIError.invalidArgument("--fit-offsets: give the exposure's PSF with --psf (\(framePath) has no NIGHT, EXPID, CAMERA)")
         }
-        let path = try FileLayout().findfile(.psf, night: night, expid: expid, camera: camera)
+        let path: String
+        do { path = try FileLayout().findfile(.psf, night: night, expid: expid, camera: camera) } catch {
+            throw DESIError.invalidArgument("--fit-offsets: give the exposure's PSF with --psf (no production psf file: \(error))")
+        }
         guard FileManager.default.fileExists(atPath: path) else {
             throw DESIError.invalidArgument("--fit-offsets: no PSF \(path) (give one with --psf)")
         }
