@@ -19,6 +19,9 @@ of bright sky lines (mean, std; sigma from the sframe ivar and from the frame's 
 and the fitted per-fiber offsets and width changes against the injected ones (rms error). Exit code 1 when, with
 the flags, our pull mean or std differs from desispec's by more than 0.02 or our sky chi2/ndf exceeds desispec's
 + 0.05.
+
+Third mode, --fit-offsets against the injected sector offsets and against desispec (see compare_sky_offsets.py):
+  /work/refenv/bin/python scripts/compare_sky.py offsets --bin BIN --workdir DIR
 """
 import argparse
 import sys
@@ -75,4 +78,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "perturbed":
         from compare_sky_perturbed import main as perturbed_main
         sys.exit(perturbed_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "offsets":
+        from compare_sky_offsets import main as offsets_main
+        sys.exit(offsets_main(sys.argv[2:]))
     sys.exit(main())

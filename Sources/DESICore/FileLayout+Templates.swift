@@ -101,6 +101,8 @@ extension FileLayout {
 
     /// truth-psf-CAMERA.fits: the PSF the simulator used for one camera (beside the raw exposure).
     public static func truthPSFFileName(camera: String) -> String { "truth-psf-\(camera).fits" }
+    /// The per-fiber PSF errors a simulation rendered with (`simulate --psf-wave-offset / --psf-width-scale`).
+    public static func truthPSFPerturbationFileName(camera: String) -> String { "truth-psf-perturbation-\(camera).fits" }
 
     /// PREFIX-CAMERA-EXPID.EXT, e.g. "frame-r1-00068039.fits" (per-camera products of an exposure).
     public static func cameraFileName(_ prefix: String, camera: String, expid: Int, ext: String = "fits") -> String {

@@ -19,12 +19,25 @@ extension SkyModel {
         try ProductFileChecks.wavelengths(wave.data, count: nwave, as: "SKY", path: path)
         let optional = try readOptionalHDUs(f, nspec: nspec, shape: sky.shape, path: path)
         do {
-            return try SkyModel(wave: wave.data, flux: sky.data, ivar: ivar.data, mask: mask.data, statIvar: optional.stat,
+            var model = try SkyModel(wave: wave.data, flux: sky.data, ivar: ivar.data, mask: mask.data, statIvar: optional.stat,
                                 throughputCorrections: optional.tc, throughputCorrectionsModel: optional.tcm,
                                 skyTargetIDs: optional.tid, nrej: sky.header.int("NREJ") ?? 0, header: sky.header)
+            model.dwaveCoefficients = try readVector(f, "DWAVECOEFF")
+            model.dlsfCoefficients = try readVector(f, "DLSFCOEFF")
+            model.skyGradientCoefficients = try readVector(f, "SKYGRADPCACOEFF")
+            return model
         } catch let e as DESIError {
             throw DESIError.badFile(path: path, problem: e.description)
         }
+    }
+
+    /// A 1-D HDU of coefficients (possibly empty, NAXIS1 = 0), or nil where the file has none.
+    private static func readVector(_ f: FITSFile, _ name: String) throws -> [Double]? {
+        guard f.hasHDU(name) else { return nil }
+        try f.moveTo(name: name)
+        let shape = try f.imageShape().shape
+        if shape.isEmpty || shape.contains(0) { return [] }
+        return try f.readImage(name, as: Double.self).data
     }
 
     /// STATIVAR [nspec, nwave], THRPUTCORR and THRPUTCORR_MOD (one per fiber) and SKYTARGETID (the TARGETIDs of
@@ -71,6 +84,11 @@ extension SkyModel {
             if let statIvar { try f.writeImage(statIvar.map { Float($0) }, shape: shape, name: "STATIVAR") }
             if let t = throughputCorrections { try f.writeImage(t.map { Float($0) }, shape: [t.count], name: "THRPUTCORR") }
             if let t = throughputCorrectionsModel { try f.writeImage(t.map { Float($0) }, shape: [t.count], name: "THRPUTCORR_MOD") }
+            // desispec.io.write_sky's order: DWAVECOEFF, DLSFCOEFF, SKYGRADPCACOEFF, then SKYTARGETID
+            for (name, c) in [("DWAVECOEFF", dwaveCoefficients), ("DLSFCOEFF", dlsfCoefficients),
+                              ("SKYGRADPCACOEFF", skyGradientCoefficients)] {
+                if let c { try f.writeImage(c.map { Float($0) }, shape: [c.count], name: name) }
+            }
             if let t = skyTargetIDs, !t.isEmpty { try f.writeImage(t, shape: [t.count], name: "SKYTARGETID") }
         }
     }

@@ -16,6 +16,13 @@ public struct SkyModel: Sendable {
     public var throughputCorrectionsModel: [Double]?
     /// TARGETIDs of the sky fibers used (SKYTARGETID).
     public var skyTargetIDs: [Int64]?
+    /// PCA coefficients of the wavelength and LSF adjustments (DWAVECOEFF, DLSFCOEFF: mean first, then each
+    /// eigenvector), where the adjustments were carried to the fibers with a PCA file (`--pca-corr`).
+    public var dwaveCoefficients: [Double]?
+    public var dlsfCoefficients: [Double]?
+    /// Amplitudes of the sky-gradient PCA terms (SKYGRADPCACOEFF). desispec 0.70's compute_sky always writes this
+    /// HDU, empty without --skygradpca; so do we ([] for our models, which have no gradient terms).
+    public var skyGradientCoefficients: [Double]?
     /// Number of pixels rejected while fitting.
     public var nrej: Int
     public var header: FITSHeader

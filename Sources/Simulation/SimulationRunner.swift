@@ -33,6 +33,8 @@ public struct SimulationOptions: Sendable {
     /// Tile observed by a science exposure (nil: 1000 + EXPID % 1000). The targets depend on (seed, tile) only, so
     /// several exposures of one tile see the same objects; photon noise, read noise and cosmics depend on (seed, EXPID).
     public var tile: Int?
+    /// Render with per-fiber PSF errors (wavelength offsets, width scales); the truth PSF stays unperturbed.
+    public var psfPerturbation: PSFPerturbationSpec?
 
     public var tileID: Int { tile ?? 1000 + expid % 1000 }
     /// Seed of what is fixed on the sky for a tile: the targets and their spectra.
@@ -112,6 +114,11 @@ public enum SimulationRunner {
             }
             psfs[cam] = psf
         }
+        // the PSFs the CCDs see: perturbed per fiber where asked
+        var rendered: [Camera: PerturbedPSF] = [:]
+        if let spec = o.psfPerturbation {
+            for cam in o.cameras { rendered[cam] = try spec.perturb(psfs[cam]!) }
+        }
 
         // targets per spectrograph
         var targets: [Int: [SimulatedTarget]] = [:]
@@ -143,7 +150,7 @@ public enum SimulationRunner {
         var raws: [RawCamera] = []
         var calibrationSets: [CCDCalibrationSet] = []
         for cam in o.cameras.sorted() {
-            let psf = psfs[cam]!
+            let psf: any SpectralPSF = rendered[cam] ?? psfs[cam]!
             log("simulating \(cam) (\(o.flavor.rawValue), \(o.nspec) fibers, CCD \(psf.npixY)x\(psf.npixX))")
             let exp = try sim.simulateCamera(camera: cam, flavor: o.flavor, psf: psf, targets: targets[cam.spectrograph]!,
                                              fiberThroughput: throughputs[cam.spectrograph]!, exptime: o.exptime, seed: o.noiseSeed,
@@ -204,6 +211,11 @@ public enum SimulationRunner {
                     try g.write(to: dst, history: [o.history])
                 }
                 psfNames.append(name)
+                if let perturbed = rendered[cam], let spec = o.psfPerturbation {
+                    let truthName = FileLayout.truthPSFPerturbationFileName(camera: cam.name)
+                    try perturbed.writeTruth(path: (tmpDir as NSString).appendingPathComponent(truthName), camera: cam.name,
+                                             nspec: o.nspec, spec: spec, history: o.history)
+                }
             }
 
             var th = FITSHeader()

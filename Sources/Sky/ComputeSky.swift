@@ -25,6 +25,9 @@ public struct SkyOptions: Sendable {
     /// Per-fiber wavelength and LSF adjustments of the model at the sky lines (desi_proc's --adjust-wavelength
     /// --adjust-lsf).
     public var adjustments = SkyAdjustmentOptions()
+    /// Offsets of CCD sectors fitted with the sky (`--fit-offsets`, desispec fit_offsets): the sector templates
+    /// of the frame, or nil.
+    public var sectorOffsets: SkySectorTemplates?
     public init() {}
 }
 
@@ -81,7 +84,8 @@ public func computeSkyAndAdjustments(frame: Frame, options: SkyOptions = SkyOpti
         throw DESIError.failed("\(nsky) sky fibers cannot constrain a polynomial of \(np) terms in x, y")
     }
 
-    var fit = SkyFit(nwave: nwave, nterms: np)
+    let sectorTemplates = try checkedSectorTemplates(o.sectorOffsets, nspec: nspec, nwave: nwave, nterms: np)
+    var fit = SkyFit(nwave: nwave, nterms: np, sectorTemplates: sectorTemplates?.values.map { t in skyRows.map { t[$0] } })
     var nrej = 0
     var badSkyFibers = Set<Int>()
     let nsig2 = o.nsigClipping * o.nsigClipping
@@ -90,7 +94,10 @@ public func computeSkyAndAdjustments(frame: Frame, options: SkyOptions = SkyOpti
     var converged = false
     for iteration in 0..<o.maxIterations {
         try fit.solve(res: res, skyRows: skyRows, flux: skyFlux, ivar: skyIvar, terms: skyRows.map { terms[$0] })
-        for s in 0..<nsky { models[s] = fit.model(res: res, fiber: skyRows[s], terms: terms[skyRows[s]]) }
+        for s in 0..<nsky {
+            models[s] = fit.model(res: res, fiber: skyRows[s], terms: terms[skyRows[s]])
+            if let off = fit.sectorOffset(sky: s) { for i in 0..<nwave { models[s][i] += off[i] } }
+        }
         var chi2 = [[Double]](repeating: [Double](repeating: 0, count: nwave), count: nsky)
         var medflux = [Double](repeating: 0, count: nsky)
         for s in 0..<nsky {
@@ -159,7 +166,16 @@ public func computeSkyAndAdjustments(frame: Frame, options: SkyOptions = SkyOpti
             BandedDeconvolution.convolvedVariance(resolution: $0, ndiag: ndiag, nwave: nwave, covariance: covariance, terms: c)
         }
     }
-    let uniformVar: [Double]? = np == 1 ? convolvedVariance([1]) : nil
+    var uniformVar: [Double]? = np == 1 ? convolvedVariance([1]) : nil
+    // sector offsets: their coefficients, their share of the variance of R F, their model on every fiber
+    var background: [Double]?
+    if let sectorTemplates, let terms = fit.sectors, var v = uniformVar {
+        log?("sectors: \(sectorTemplates.sectors.count) sectors fit, values \(terms.coefficients.map { "\($0)" }.joined(separator: " "))")
+        let extra = meanRes.withUnsafeBufferPointer { r in fit.sectorVariance { ResolutionData.apply(diagonals: r, ndiag: ndiag, to: $0) } }
+        for i in 0..<nwave { v[i] += extra[i] }
+        uniformVar = v
+        background = sectorTemplates.evaluate(terms.coefficients)
+    }
     cskyFlux.withUnsafeMutableBufferPointer { fp in
         cskyIvar.withUnsafeMutableBufferPointer { ip in
             let fb = SharedBuffer(fp), ib = SharedBuffer(ip)
@@ -173,18 +189,22 @@ public func computeSkyAndAdjustments(frame: Frame, options: SkyOptions = SkyOpti
             }
         }
     }
+    // as desispec, the line adjustments and the extra variance see the frame less the sector offsets
+    let lineFlux = background.map { b in (0..<(nspec * nwave)).map { frame.flux[$0] - Float(b[$0]) } } ?? frame.flux
     var adjustments: SkyAdjustments?
     if o.adjustments.enabled {
-        adjustments = try adjustSkyModel(csky: &cskyFlux, flux: frame.flux, ivar: frame.ivar, wave: frame.wave, nspec: nspec,
+        adjustments = try adjustSkyModel(csky: &cskyFlux, flux: lineFlux, ivar: frame.ivar, wave: frame.wave, nspec: nspec,
                                          skyRows: skyRows, options: o.adjustments, log: log)
     }
     let statIvar = cskyIvar
     var modelIvar = cskyIvar
     if nsky > 1 && o.addVariance {
         let frameSkyIvar = skyRows.map { f in (0..<nwave).map { Double(frame.ivar[f * nwave + $0]) } }
-        modelIvar = modelVariance(wave: frame.wave, skyFlux: skyFlux, skyIvar: frameSkyIvar, skyRows: skyRows,
+        let lineSkyFlux = skyRows.map { f in (0..<nwave).map { Double(lineFlux[f * nwave + $0]) } }
+        modelIvar = modelVariance(wave: frame.wave, skyFlux: lineSkyFlux, skyIvar: frameSkyIvar, skyRows: skyRows,
                                   cskyFlux: cskyFlux, cskyIvar: cskyIvar, nspec: nspec, log: log)
     }
+    if let background { for k in 0..<(nspec * nwave) { cskyFlux[k] += background[k] } }
     // wavelengths no sky fiber constrains, spread by the resolution twice
     var wmask = (0..<nwave).map { fit.constrained(wavelength: $0) ? 0.0 : 1.0 }
     meanRes.withUnsafeBufferPointer { r in
@@ -208,8 +228,25 @@ public func computeSkyAndAdjustments(frame: Frame, options: SkyOptions = SkyOpti
     var model = try SkyModel(wave: frame.wave, flux: cskyFlux, ivar: modelIvar, mask: mask, statIvar: statIvar,
                              throughputCorrectionsModel: [Double](repeating: 1, count: nspec),
                              skyTargetIDs: ids.count == nspec ? skyRows.map { ids[$0] } : nil, nrej: nrej, header: frame.header)
+    // what desispec's write_sky records: the PCA coefficients of the adjustments (with a PCA file) and the
+    // sky-gradient amplitudes (always present in 0.70, empty without --skygradpca)
+    model.dwaveCoefficients = adjustments?.dwaveCoefficients
+    model.dlsfCoefficients = adjustments?.dlsfCoefficients
+    model.skyGradientCoefficients = []
     model.throughputCorrections = throughputCorrections(frame: frame, sky: model, log: log)
     return (model, adjustments)
+}
+
+/// The sector templates of `--fit-offsets` where there are any, checked against the frame and the sky model.
+func checkedSectorTemplates(_ t: SkySectorTemplates?, nspec: Int, nwave: Int, nterms: Int) throws -> SkySectorTemplates? {
+    guard let t, t.count > 0 else { return nil }
+    guard t.nspec == nspec, t.nwave == nwave else {
+        throw DESIError.mismatch("sector templates are [\(t.nspec), \(t.nwave)] for a frame of [\(nspec), \(nwave)]")
+    }
+    guard nterms == 1 else {
+        throw DESIError.invalidArgument("sector offsets are fitted with a uniform sky only (angular variation degree 0), as desispec")
+    }
+    return t
 }
 
 /// Per fiber, the values of the model terms: [1] for a uniform sky, else the monomials x^a y^b (a + b <= degree)

@@ -10,11 +10,15 @@ struct SkyFit {
     var solution: [Double]
     var factor: BandCholesky?
     var constrainedUnknowns: [Bool]
+    /// Sector offsets fitted with the sky (`--fit-offsets`): their templates on the sky fibers, the fitted
+    /// coefficients and what the covariance of F needs (see `SkyFit+Sectors.swift`).
+    var sectors: SectorTerms?
 
-    init(nwave: Int, nterms: Int) {
+    init(nwave: Int, nterms: Int, sectorTemplates: [[[Double]]]? = nil) {
         self.nwave = nwave; self.nterms = nterms
         solution = [Double](repeating: 0, count: nwave * nterms)
         constrainedUnknowns = [Bool](repeating: false, count: nwave * nterms)
+        if let t = sectorTemplates, !t.isEmpty { sectors = SectorTerms(templates: t) }
     }
 
     /// Solves for F from the sky fibers. Fibers are summed in fixed chunks, so the result does not depend on threads.
@@ -39,6 +43,7 @@ struct SkyFit {
         do {
             let r = try BandedDeconvolution.solve(a, b)
             solution = r.x; factor = r.factor; constrainedUnknowns = r.constrained
+            if sectors != nil { try solveWithSectors(res: res, skyRows: skyRows, flux: flux, ivar: ivar) }
         } catch {
             throw DESIError.failed("the sky fit is singular (\(nsky) sky fibers, \(np) terms): \(error)")
         }
@@ -49,7 +54,7 @@ struct SkyFit {
         (0..<nterms).allSatisfy { constrainedUnknowns[j * nterms + $0] }
     }
 
-    /// R_f (sum_p c_p F_p).
+    /// R_f (sum_p c_p F_p), without sector offsets.
     func model(res: ResolutionData, fiber f: Int, terms c: [Double]) -> [Double] {
         var g = [Double](repeating: 0, count: nwave)
         for j in 0..<nwave {

@@ -53,6 +53,15 @@ struct SimulateCommand: ParsableCommand {
         OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits (for desispec preproc --bias/--dark/--pixflat/--mask).
         """)
     var calib = false
+    @Option(name: .customLong("psf-wave-offset"), help: """
+        Render with per-fiber wavelength errors AMP,PERIOD: fiber f's light of lambda lands where the PSF puts \
+        lambda + AMP sin(2 pi f / PERIOD) [Angstrom]; truth-psf-CAMERA.fits stays unperturbed, the injected values \
+        go to truth-psf-perturbation-CAMERA.fits.
+        """) var psfWaveOffset: String?
+    @Option(name: .customLong("psf-width-scale"), help: """
+        Render with per-fiber LSF width errors AMP,PERIOD: spot widths along the dispersion scaled by \
+        1 + AMP sin(2 pi f / PERIOD) (a few percent; see --psf-wave-offset for the files).
+        """) var psfWidthScale: String?
 
     func run() throws {
         let log = global.makeLogger("simulate")
@@ -76,8 +85,22 @@ struct SimulateCommand: ParsableCommand {
             options.psfModel = model
             if calib { options.calibrationDirectory = (outdir as NSString).appendingPathComponent("calib") }
             options.tile = tile
+            options.psfPerturbation = try psfPerturbation()
             let out = try SimulationRunner.run(options, psfLoader: { path, _ in try readPSF(path) }) { log.info("\($0)") }
             log.info("wrote \(out.raw), \(out.fibermap), \(out.truth) and \(out.psfs.count) PSF file(s)")
         }
+    }
+
+    /// The per-fiber PSF errors of --psf-wave-offset / --psf-width-scale, or nil without either.
+    func psfPerturbation() throws -> PSFPerturbationSpec? {
+        if psfWaveOffset == nil && psfWidthScale == nil { return nil }
+        var spec = PSFPerturbationSpec()
+        if let t = psfWaveOffset {
+            (spec.offsetAmplitude, spec.offsetPeriod) = try PSFPerturbationSpec.pair(t, option: "--psf-wave-offset")
+        }
+        if let t = psfWidthScale {
+            (spec.scaleAmplitude, spec.scalePeriod) = try PSFPerturbationSpec.pair(t, option: "--psf-width-scale")
+        }
+        return spec
     }
 }

@@ -17,6 +17,8 @@ struct SkyCommand: ParsableCommand {
         as a polynomial of degree N in x, y. --adjust-wavelength / --adjust-lsf (what desi_proc runs on science
         exposures) fit per-fiber wavelength offsets and LSF-width changes of the model at the sky lines, carried
         from the sky fibers to the others (linearly in fiber number, or with --pca-corr through a PCA basis).
+        --fit-offsets fits constant and linear offsets in the CCD sectors that the calibration yaml names (OFFCOLS /
+        CTECOLS keys; --calib-config or DESI_SPECTRO_CALIB), located with the traces of the exposure's PSF (--psf).
         --broad-rejection (not in desispec) also leaves out sky fibers whose residuals share a smooth excess.
         """
     )
@@ -49,6 +51,13 @@ struct SkyCommand: ParsableCommand {
     var saveAdjustments: String?
     @Option(name: .customLong("pca-corr"), help: "PCA file (desispec skycorr PCA format) carrying the adjustments to all fibers.")
     var pcaCorr: String?
+    @Flag(name: .customLong("fit-offsets"), help: "Fit offsets in the CCD sectors of the calibration yaml (OFFCOLS/CTECOLS keys).")
+    var fitOffsets = false
+    @Option(name: .customLong("calib-config"),
+            help: "Camera calibration yaml for --fit-offsets (default: $DESI_SPECTRO_CALIB/spec/smN/smN-ARM.yaml).")
+    var calibConfig: String?
+    @Option(name: .long, help: "PSF of the exposure for --fit-offsets (default: the production's psf file of the exposure).")
+    var psf: String?
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -57,8 +66,9 @@ struct SkyCommand: ParsableCommand {
             throw ValidationError("--save-adjustments needs both --adjust-wavelength and --adjust-lsf")
         }
         try runStep {
-            var frame = try flatFieldedFrame()
-            let o = try skyOptions()
+            let (fielded, flat) = try flatFieldedFrame()
+            var frame = fielded
+            let o = try skyOptions(frame: frame, fiberflat: flat, log: { log.info("\($0)") })
             var sky: SkyModel
             var adjustments: SkyAdjustments?
             do {
@@ -90,7 +100,7 @@ struct SkyCommand: ParsableCommand {
 
 extension SkyCommand {
     /// The input frame divided by the fiber flat, with its RAW and FFLAT scores (as desi_process_exposure adds them).
-    func flatFieldedFrame() throws -> Frame {
+    func flatFieldedFrame() throws -> (Frame, FiberFlat) {
         var frame = try Frame.read(input)
         frame.appendScores(suffix: "RAW")
         let ff = try FiberFlat.read(fiberflat)
@@ -98,16 +108,20 @@ extension SkyCommand {
             throw DESIError.mismatch("\(input) and \(fiberflat): \(e)")
         }
         frame.appendScores(suffix: "FFLAT")
-        return frame
+        return (frame, ff)
     }
 
-    func skyOptions() throws -> SkyOptions {
+    func skyOptions(frame: Frame, fiberflat flat: FiberFlat, log: (String) -> Void) throws -> SkyOptions {
         var o = SkyOptions()
         o.nsigClipping = nsig; o.addVariance = !noExtraVariance
         o.angularVariationDegree = angularVariationDeg; o.broadRejection = broadRejection
         o.adjustments.adjustWavelength = adjustWavelength; o.adjustments.adjustLSF = adjustLSF
         o.adjustments.withMoreFibers = adjustWithMoreFibers
         if let pcaCorr { o.adjustments.pca = try SkyCorrPCA.read(pcaCorr) }
+        if fitOffsets {
+            o.sectorOffsets = try SkySectorInputs.templates(frame: frame, fiberflat: flat, framePath: input, calibConfig: calibConfig,
+                                                            psfPath: psf, log: log)
+        }
         return o
     }
 
@@ -116,8 +130,12 @@ extension SkyCommand {
         var options = ["--nsig", "\(nsig)", "--angular-variation-deg", "\(angularVariationDeg)"]
         for (on, flag) in [(noExtraVariance, "--no-extra-variance"), (broadRejection, "--broad-rejection"),
                            (adjustWavelength, "--adjust-wavelength"), (adjustLSF, "--adjust-lsf"),
-                           (adjustWithMoreFibers, "--adjust-with-more-fibers")] where on { options.append(flag) }
+                           (adjustWithMoreFibers, "--adjust-with-more-fibers"), (fitOffsets, "--fit-offsets")] where on {
+            options.append(flag)
+        }
         if let pcaCorr { options += ["--pca-corr", pcaCorr] }
+        if let calibConfig { options += ["--calib-config", calibConfig] }
+        if let psf { options += ["--psf", psf] }
         return options
     }
 }
