@@ -10,10 +10,11 @@ import Foundation
 /// acceptance does not change with the seeing, only its position dependence does). Fiber-to-fiber throughputs average
 /// to one, so they are not in it.
 public enum NominalFluxCalibration {
-    /// The average calibration of `arm` on a 0.8 A grid covering the arm's extraction range with 10 A of margin.
+    /// The average calibration of `arm` on the simulator's 0.8 A truth grid, extended by 12 steps (9.6 A) each side
+    /// (the nodes coincide with the truth's, so the extinction's telluric bands are sampled as the truth samples them).
     public static func make(arm: Camera.Arm, instrument: Instrument, inputs: SpectralInputs) -> AverageFluxCalibration {
         let range = Instrument.wavelengthRange(arm)
-        let wave = Array(stride(from: range.lowerBound - 10, through: range.upperBound + 10, by: 0.8))
+        let wave = (-12..<(ExposureSimulator.truthWave(arm).count + 12)).map { range.lowerBound + 0.8 * Double($0) }
         let k = inputs.extinction.evaluate(at: wave)
         let pivotAirmass = 1.0
         let calib = wave.indices.map { j in

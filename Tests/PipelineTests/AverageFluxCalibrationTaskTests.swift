@@ -17,6 +17,7 @@ final class AverageFluxCalibrationTaskTests: XCTestCase {
         FileManager.default.createFile(atPath: r0, contents: Data())
         let cams = TaskGraphTests.cams
         let exposures = [
+            ExposureInfo(night: "20250101", expid: 1, flavor: "arc", cameras: cams, tile: nil),
             ExposureInfo(night: "20250101", expid: 2, flavor: "flat", cameras: cams, tile: nil),
             ExposureInfo(night: "20250101", expid: 3, flavor: "science", cameras: cams, tile: 1000),
         ]
@@ -32,8 +33,12 @@ final class AverageFluxCalibrationTaskTests: XCTestCase {
                 XCTAssertFalse(t.arguments.contains("--average-fluxcalib"), t.name)
             }
         }
-        // no calibration folder: no fallback input
-        let bare = try TaskGraph.night("20250101", exposures: exposures, layout: TaskGraphTests.layout, options: NightOptions())
+        // a calibration folder without average calibrations: no fallback input
+        let empty = NSTemporaryDirectory() + "calib-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let bare = try TaskGraph.night("20250101", exposures: exposures, layout: TaskGraphTests.layout,
+                                       options: NightOptions(inputPSFDir: empty))
         XCTAssertFalse(bare.tasks.contains { $0.arguments.contains("--average-fluxcalib") })
     }
 }

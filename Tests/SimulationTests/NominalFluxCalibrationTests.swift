@@ -53,7 +53,7 @@ final class NominalFluxCalibrationTests: XCTestCase {
                 }
             }
             print("\(cam): average calibration vs the sky fibers' true calibration, worst relative difference \(worst)")
-            XCTAssertLessThan(worst, 2e-3, cam)
+            XCTAssertLessThan(worst, 1e-4, cam)
         }
     }
 }
