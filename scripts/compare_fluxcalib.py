@@ -13,8 +13,9 @@ desi_compute_fluxcalibration does. Prints the relative difference of the calibra
   /work/refenv/bin/python scripts/compare_fluxcalib.py --stars-case /tmp/stars-case --bin .build/release/desispec
 
 runs the whole stdstars + fluxcalib chain of both codes on the reddened-standards case (EBV, PHOTSYS N and S, two
-exposures; issue 14) and prints bias and rms against the truth per camera for desispec, for us and for us without
-extinction, the fitted Teff, the fallback and the speed: see scripts/compare_stdstars_case.py.
+exposures; issue 14) and prints bias and rms against the truth per camera for desispec and for us, each with and
+without extinction (the chromatic bias the correction removes), the fitted Teff, the fallback and the speed (wall and
+CPU): see scripts/compare_stdstars_case.py.
 """
 import argparse
 import numpy as np

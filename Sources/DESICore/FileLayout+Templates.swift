@@ -99,6 +99,10 @@ extension FileLayout {
     /// psf-CAMERA.fits: a camera's starting PSF in a folder of them (as DESI_SPECTRO_CALIB holds), to bootstrap arc fits.
     public static func startingPSFFileName(camera: String) -> String { "psf-\(camera).fits" }
 
+    /// fluxcalib-CAMERA.fits: a camera's average flux calibration in a calibration folder (DESI_SPECTRO_CALIB's
+    /// name for it, desidatamodel), the flux calibration's fallback.
+    public static func averageFluxCalibrationFileName(camera: String) -> String { "fluxcalib-\(camera).fits" }
+
     /// truth-psf-CAMERA.fits: the PSF the simulator used for one camera (beside the raw exposure).
     public static func truthPSFFileName(camera: String) -> String { "truth-psf-\(camera).fits" }
     /// The per-fiber PSF errors a simulation rendered with (`simulate --psf-wave-offset / --psf-width-scale`).

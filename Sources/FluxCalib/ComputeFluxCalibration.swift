@@ -135,7 +135,7 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
         // desispec divides the corrected star flux by the correction again here: the scale uses the flat-fielded flux
         let rawFlux = (0..<nstds).map { k in flux[k].map { $0 / pointSource[rows[k]] } }
         return try fallbackCalibration(frame: frame, waveWithMargin: wave, margin: margin, starFlux: rawFlux, starIvar: ivar0,
-                                       convolvedModels: convolved, average: average, reason: reason,
+                                       convolvedModels: convolved, average: average, reason: reason, seeing: options.seeingFWHM,
                                        fiberCorrection: fiberCorrection)
     }
     var ivar = (0..<nstds).map { s in (0..<nwave).map { mask0[s][$0] == 0 ? ivar0[s][$0] : 0 } }
@@ -313,6 +313,7 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     let usedRows = (0..<nstds).filter { !badFiber[$0] }.map { rows[$0] }
     var header = frame.header
     header.set(fluxCalibFallbackKey, false, comment: "calibration fitted on the standard stars")
+    header.set(fluxCalibSeeingKey, options.seeingFWHM, comment: "seeing FWHM of the fiber acceptance [arcsec]")
     return FluxCalibration(wave: frame.wave, calib: outCal, ivar: outIvar, mask: outMask,
                      meanCalib: Array(meanCal[margin..<(margin + nw0)]), fiberCorr: fiberCorrection,
                      stdstarFibermap: frame.fibermap?.selecting(rows: usedRows), header: header)

@@ -8,7 +8,8 @@ public struct FluxCalibOptions: Sendable {
     public var maxIterations = 20
     /// Fewer usable standards than this fall back on the average calibration (desispec fits with one star or more).
     public var minStars = 1
-    /// Seeing FWHM [arcsec] of the fiber-acceptance corrections (desi_compute_fluxcalibration --seeing-fwhm, 1.1).
+    /// Seeing FWHM [arcsec] of the fiber-acceptance corrections and of the fallback's seeing term (the command takes it
+    /// from --seeing-fwhm, else the frame's header, `ExposureSeeing`; desi_compute_fluxcalibration's default 1.1).
     public var seeingFWHM = 1.1
     public init() {}
 }

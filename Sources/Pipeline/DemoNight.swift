@@ -103,7 +103,8 @@ public struct DemoNight: Sendable {
             if FileManager.default.fileExists(atPath: raw) { log("\(raw) exists: not simulated again"); continue }
             var args = ["simulate", "--night", night, "--expid", String(expid), "--flavor", flavor,
                         "--cameras", cameras.map(\.name).joined(separator: ","), "--nspec", String(nspec),
-                        "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite"]
+                        "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite",
+                        "--fluxcalib-average-dir", calibDir]
             if flavor == "science" { args += ["--tile", String(tile)] }
             if let simulationData { args += ["--data-dir", simulationData] }
             log("simulating exposure \(expid) (\(flavor))")

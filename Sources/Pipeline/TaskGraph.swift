@@ -3,8 +3,9 @@ import Foundation
 
 /// Options that shape a night's task graph.
 public struct NightOptions: Sendable {
-    /// Folder holding a starting PSF per camera, named psf-CAMERA.fits (as the simulator writes its truth PSFs),
-    /// used to bootstrap the arc PSFs.
+    /// Calibration folder (DESI_SPECTRO_CALIB's role): a starting PSF per camera, named psf-CAMERA.fits (as the
+    /// simulator writes its truth PSFs), used to bootstrap the arc PSFs, and where present the camera's average flux
+    /// calibration fluxcalib-CAMERA.fits, the flux calibration's fallback.
     public var inputPSFDir: String?
     /// Fibers per spectrograph to extract (nil: all the PSF has).
     public var nspec: Int?
@@ -45,6 +46,17 @@ public func preprocFlags(flavor: String, camera: Camera, psfDir: String?) -> (ar
     guard !args.isEmpty else { return ([], []) }
     let psf = "\(dir)/\(FileLayout.startingPSFFileName(camera: camera.name))"
     return (args + ["--psf", psf], [psf])
+}
+
+/// The camera's average flux calibration in the calibration folder (fluxcalib-CAMERA.fits, as desispec finds it in
+/// DESI_SPECTRO_CALIB through the FLUXCALIB entry of the camera's yaml): fluxcalib falls back on it, flagged
+/// FCFALLBK, when the petal's standards cannot be fitted. None without the folder or the file (then such a petal fails,
+/// as in desispec without the file).
+public func averageFluxCalibration(camera: Camera, calibrationDir: String?) -> (arguments: [String], inputs: [String]) {
+    guard let dir = calibrationDir else { return ([], []) }
+    let path = "\(dir)/\(FileLayout.averageFluxCalibrationFileName(camera: camera.name))"
+    guard FileManager.default.fileExists(atPath: path) else { return ([], []) }
+    return (["--average-fluxcalib", path], [path])
 }
 
 /// Extraction options of each camera and flavor as desi_proc passes them: the grid, --psferr 0.04 for b cameras
@@ -212,10 +224,11 @@ public struct TaskGraph: Sendable {
                     var deps = [skyTask[c.name]!]
                     var inputs = [frame, ff, sky]
                     if let starTask {
+                        let average = averageFluxCalibration(camera: c, calibrationDir: options.inputPSFDir)
                         let fc = add(PipelineTask(type: .fluxcalib, night: night, expid: e.expid, unit: c.name,
                                                   arguments: ["fluxcalib", "-i", frame, "--fiberflat", ff, "--sky", sky,
-                                                              "--models", stars, "-o", calib],
-                                                  inputs: [frame, ff, sky, stars], outputs: [calib],
+                                                              "--models", stars, "-o", calib] + average.arguments,
+                                                  inputs: [frame, ff, sky, stars] + average.inputs, outputs: [calib],
                                                   dependencies: [starTask, skyTask[c.name]!]))
                         cframeArgs += ["--calib", calib]
                         deps.append(fc)

@@ -30,6 +30,11 @@ public struct SimulationOptions: Sendable {
     /// When set, the CCDs get a bias structure, a pixel flat and bad columns, and their calibration frames
     /// (bias, dark, pixflat, mask per camera: `CCDCalibrationSet`) are written into this folder.
     public var calibrationDirectory: String? = nil
+    /// Folder where the instrument's average flux calibration of each camera is written as fluxcalib-CAMERA.fits
+    /// (`NominalFluxCalibration`, the DESI_SPECTRO_CALIB file the flux calibration falls back on); existing files stay.
+    public var averageFluxCalibrationDirectory: String? = nil
+    /// Seeing FWHM [arcsec] of science exposures (nil: `Instrument.seeingFWHM`), recorded as SEEING in the header.
+    public var seeingFWHM: Double? = nil
     /// Tile observed by a science exposure (nil: 1000 + EXPID % 1000). The targets depend on (seed, tile) only, so
     /// several exposures of one tile see the same objects; photon noise, read noise and cosmics depend on (seed, EXPID).
     public var tile: Int?
@@ -86,7 +91,11 @@ public enum SimulationRunner {
 
         let inputs = try SpectralInputs.load(dataDirectory: o.dataDirectory)
         log("spectral inputs: " + inputs.sources.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-        let sim = ExposureSimulator(inputs: inputs)
+        var sim = ExposureSimulator(inputs: inputs)
+        if let seeing = o.seeingFWHM {
+            guard seeing > 0 && seeing.isFinite else { throw DESIError.invalidArgument("simulate: --seeing must be > 0, got \(seeing)") }
+            sim.instrument.seeingFWHM = seeing
+        }
 
         // PSFs first: a bad PSF or a bad CCD size fails before any work
         var psfs: [Camera: any SpectralPSF] = [:]
@@ -140,6 +149,9 @@ public enum SimulationRunner {
             ph.set("TILEID", o.tileID, comment: "Tile observed")
             ph.set("TARGTRA", TargetSimulator.fieldCentre.ra, comment: "Target RA of the tile centre [deg]")
             ph.set("TARGTDEC", TargetSimulator.fieldCentre.dec, comment: "Target Dec of the tile centre [deg]")
+            // the observing conditions the exposure was simulated in, under the keys DESI's raw headers use
+            ph.set("AIRMASS", sim.instrument.airmass, comment: "Airmass")
+            ph.set("SEEING", sim.instrument.seeingFWHM, comment: "Seeing FWHM [arcsec]")
             objectFactor = try BarycentricCorrection.factor(header: ph, source: "simulated primary header")
             log(String(format: "barycentric correction toward the tile centre: %.4f km/s",
                        (objectFactor - 1) * BarycentricCorrection.speedOfLight / 1000))
@@ -224,6 +236,7 @@ public enum SimulationRunner {
             if o.flavor == .science {
                 th.set("HELIOCOR", objectFactor, comment: "Barycentric factor of the raw data; truth is barycentric")
             }
+            th.set("SEEING", sim.instrument.seeingFWHM, comment: "Seeing FWHM [arcsec]")
             th.set("AIRMASS", sim.instrument.airmass); th.set("AREA", sim.instrument.areaCm2, comment: "Telescope area [cm2]")
             th.set("FIBAREA", sim.instrument.fiberAreaArcsec2, comment: "Fiber area [arcsec2]")
             for (k, v) in inputs.sources.sorted(by: { $0.key < $1.key }) { th.addHistory("input \(k): \(v)") }
@@ -234,6 +247,14 @@ public enum SimulationRunner {
 
             if let dir = o.calibrationDirectory {
                 for set in calibrationSets { try set.write(directory: dir, history: o.history) }
+            }
+            if let dir = o.averageFluxCalibrationDirectory {
+                try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                for cam in o.cameras.sorted() {
+                    let path = (dir as NSString).appendingPathComponent(FileLayout.averageFluxCalibrationFileName(camera: cam.name))
+                    if fm.fileExists(atPath: path) { continue }
+                    try NominalFluxCalibration.make(arm: cam.arm, instrument: sim.instrument, inputs: inputs).write(path)
+                }
             }
             if fm.fileExists(atPath: finalDir) { try fm.removeItem(atPath: finalDir) }
             try fm.moveItem(atPath: tmpDir, toPath: finalDir)

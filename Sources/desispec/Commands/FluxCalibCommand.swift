@@ -33,8 +33,9 @@ struct FluxCalibCommand: ParsableCommand {
     var averageFluxcalib: String?
     @Option(name: .customLong("min-stdstars"), help: "Fall back on --average-fluxcalib with fewer usable standards than this.")
     var minStdStars: Int = 1
-    @Option(name: .customLong("seeing-fwhm"), help: "Seeing FWHM [arcsec] of the fiber-acceptance corrections (desispec's 1.1).")
-    var seeingFWHM: Double = 1.1
+    @Option(name: .customLong("seeing-fwhm"),
+            help: "Seeing FWHM [arcsec] of the fiber-acceptance corrections (default: the frame's SEEING, else PMSEEING, else 1.1).")
+    var seeingFWHM: Double?
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -46,7 +47,10 @@ struct FluxCalibCommand: ParsableCommand {
             options.nsigFluxScale = nsigFluxScale
             options.highestThroughputStars = highestThroughput
             options.minStars = minStdStars
-            options.seeingFWHM = seeingFWHM
+            let seeing = ExposureSeeing.fwhm(header: frame.header, explicit: seeingFWHM)
+            if let w = seeing.warning { log.warning("\(infile): \(w)") }
+            log.info("seeing FWHM \(seeing.fwhm) arcsec (\(seeing.source)) for the fiber acceptance")
+            options.seeingFWHM = seeing.fwhm
             let (kept, notes) = try selectCalibrationStars(stars, frameFibermap: frame.fibermap, deltaColorCut: deltaColorCut, color: color)
             for n in notes { log.info("\(n)") }
             var standards: [Int]? = nil

@@ -43,6 +43,9 @@ struct SimulateCommand: ParsableCommand {
         """)
     var tile: Int?
     @Option(help: "Output folder (raw data layout NIGHT/EXPID below it).") var outdir: String = "."
+    @Option(help: "Seeing FWHM [arcsec] of a science exposure (default 1.1), written as SEEING in its header.") var seeing: Double?
+    @Option(help: "Also write each camera's average flux calibration (fluxcalib-CAMERA.fits, kept if there) in this folder.")
+    var fluxcalibAverageDir: String?
     @Option(help: "Folder with spectra/, templates/, filters/ (default: $DESISPEC_TESTDATA if set; built-in spectra otherwise).")
     var dataDir: String?
     @Flag(help: "Do not add cosmic rays (science and dark exposures have them by default).") var noCosmics = false
@@ -86,6 +89,8 @@ struct SimulateCommand: ParsableCommand {
             if calib { options.calibrationDirectory = (outdir as NSString).appendingPathComponent("calib") }
             options.tile = tile
             options.psfPerturbation = try psfPerturbation()
+            options.seeingFWHM = seeing
+            options.averageFluxCalibrationDirectory = fluxcalibAverageDir
             let out = try SimulationRunner.run(options, psfLoader: { path, _ in try readPSF(path) }) { log.info("\($0)") }
             log.info("wrote \(out.raw), \(out.fibermap), \(out.truth) and \(out.psfs.count) PSF file(s)")
         }
