@@ -277,8 +277,9 @@ public enum Preprocessor {
 
             // primary-header keywords complete the image header
             header.merge(raw.primaryHeader.filteringStructural())
-            // the image model and the block background change IMAGE and IVAR after the cosmic-ray search
-            let postSteps = options.modelVariance || options.bkgsubScience
+            // the image model, the scattered light and the block background change IMAGE and IVAR after the
+            // cosmic-ray search
+            let postSteps = options.modelVariance || options.bkgsubScience || options.scatteredLight
             let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
             let sideWork = postSteps ? nil : alongsideCosmicRays.map { work in BackgroundTask { try work(final) } }
             var ncosmic = 0

@@ -6,10 +6,12 @@ import XCTest
 @testable import Preproc
 
 /// `--scattered-light` (desispec.scatteredlight.model_scattered_light) on a simulated frame: 75 fibers in 3 blocks
-/// of 25 on an 800 x 720 CCD, tilted traces with a pixel-integrated Gaussian profile, plus an injected scattered
-/// light component: the b0 kernel convolved with the traces' light, times a smooth scale (3% to 6% across the CCD).
-/// desispec's method calibrates its model on the gaps between the blocks; the injected light is recovered between
-/// the outermost gaps. Compared with desispec's function on full-size frames by scripts/compare_scattered_light.py.
+/// of 25 on an 800 x 720 CCD, tilted traces with a pixel-integrated Gaussian profile (10000 to 30000 e per row and
+/// fiber, a flat-field level, at which the gaps' 100-row medians measure the scattered light to a fraction of a
+/// percent), plus an injected scattered light component: the b0 kernel convolved with the traces' light, times a
+/// smooth scale (3% to 6% across the CCD). desispec's method calibrates its model on the gaps between the blocks;
+/// the injected light is recovered between the outermost gaps. Compared with desispec's function on full-size
+/// frames by scripts/compare_preproc.py --scattered-light.
 final class ScatteredLightTests: XCTestCase {
     struct Frame {
         var direct: [Double]
@@ -33,7 +35,7 @@ final class ScatteredLightTests: XCTestCase {
         var direct = [Double](repeating: 0, count: ny * nx)
         for f in 0..<nspec {
             for y in 0..<ny {
-                let flux = 2000 * (0.5 + Double(f % 9) / 8) * (1 + 0.3 * sin(Double(y) / 90 + Double(f)))
+                let flux = 20000 * (0.5 + Double(f % 9) / 8) * (1 + 0.3 * sin(Double(y) / 90 + Double(f)))
                 let xc = xs[f * ny + y]
                 for i in max(0, Int(xc) - 6)...min(nx - 1, Int(xc) + 6) {
                     let a = (Double(i) + 0.5 - xc) / 2.0.squareRoot(), b = (Double(i) - 0.5 - xc) / 2.0.squareRoot()
