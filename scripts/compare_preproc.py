@@ -129,6 +129,21 @@ def write_mv_calibration(tmpdir, raw, camera, psf, mask=None):
     return path
 
 
+def patch_blank_fibermap():
+    """desispec's boxcar extraction (image model) makes a blank fibermap with desimodel's focal plane, which the
+    reference environment lacks: the image model only reads its OBJTYPE column (none is SKY: the faintest half of the
+    fibers is the sky), so a table with FIBER and OBJTYPE replaces it."""
+    import desispec.qproc.qextract as qextract
+    from astropy.table import Table
+
+    def blank_fibermap(n):
+        t = Table()
+        t['FIBER'] = np.zeros(n, dtype=np.int32)
+        t['OBJTYPE'] = np.array([''] * n, dtype='U10')
+        return t
+    qextract.empty_fibermap = blank_fibermap
+
+
 def run_reference(raw, camera, calib, tmpdir, extra=None):
     os.environ.setdefault('DESI_SPECTRO_CALIB', os.path.join(tmpdir, 'calib'))  # desispec looks for ccd-region-mask.csv there
     os.makedirs(os.environ['DESI_SPECTRO_CALIB'], exist_ok=True)
@@ -142,17 +157,7 @@ def run_reference(raw, camera, calib, tmpdir, extra=None):
         kw['pixflat'] = True   # from the yaml: makes desispec use the calibration config (crosstalk, USE_ORSEC)
     kw.update(extra or {})
     if kw.get('model_variance'):
-        # desispec's boxcar extraction makes a blank fibermap with desimodel's focal plane, which the reference
-        # environment lacks: the image model only reads its OBJTYPE column (none is SKY: the faintest half is used)
-        import desispec.qproc.qextract as qextract
-        from astropy.table import Table
-
-        def blank_fibermap(n):
-            t = Table()
-            t['FIBER'] = np.zeros(n, dtype=np.int32)
-            t['OBJTYPE'] = np.array([''] * n, dtype='U10')
-            return t
-        qextract.empty_fibermap = blank_fibermap
+        patch_blank_fibermap()
     t0 = time.time()
     # what desispec.io.raw.read_raw does before preproc (its blank fibermap needs desimodel data, so skip it)
     primary = read_raw_primary_header(raw)
@@ -299,10 +304,10 @@ def main_b0(args, pkg):
               f'mean {np.mean(e):+.4f} e, largest {np.max(np.abs(e)):.4f} e')
         return np.sqrt(np.mean(e ** 2)) / amplitude
     report('desispec', rmodel)
-    rel = {k: report('ours ' + k, v) for k, v in removed.items()}
+    rel = {k: report(k if k == 'ours' else 'ours ' + k, v) for k, v in removed.items()}
     for k, v in removed.items():
         d = (v - rmodel)[sel]
-        print(f'ours {k} - desispec: rms {np.sqrt(np.mean(d ** 2)):.4f} e, median |diff| {np.median(np.abs(d)):.4f} e, '
+        print(f'{k if k == "ours" else "ours " + k} - desispec: rms {np.sqrt(np.mean(d ** 2)):.4f} e, median |diff| {np.median(np.abs(d)):.4f} e, '
               f'largest {np.max(np.abs(d)):.4f} e')
     print(f'time: desispec preproc {t_ref:.1f} s, its {"background" if args.bkgsub else "scattered light"} {t_model:.1f} s')
     ok = rel['uniform' if args.bkgsub else 'ours'] < 0.01
