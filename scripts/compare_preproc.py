@@ -12,6 +12,15 @@ binary with the same inputs, and prints: IMAGE difference in units of the read n
 |diff|/rn), MASK bits equality (per bit), IVAR relative difference, and the per-amplifier header values.
 Goal: IMAGE within 0.02 rn (median) and 0.5 rn (99.9th), identical mask bits, IVAR within 1e-3.
 
+--bkgsub / --scattered-light: full-size b0 frames with 500 bright traces at ql-psf-b0.fits's positions
+(Tests/PreprocTests/ModelVarianceTests.testWriteB0FrameFixtures with PREPROC_B0_FIXTURE_DIR): --bkgsub with a smooth
+30 e background (0.85 + 0.15 cos(pi x / nx))(1 + 0.05 sin(pi y / ny)), --scattered-light with scattered light
+injected (the b0 kernel convolved with the traces' light, times 3-6%; the truth in scattered-light-b0.fits). desispec:
+preproc (no cosmics) then compute_background_between_fiber_blocks / model_scattered_light on its image with the PSF's
+traces; ours: `desispec preproc` with and without --bkgsub-for-science (both gap weights) / --scattered-light. Prints
+each one's |removed - injected| between the outermost gaps of each amplifier (250 rows from its ends) and ours
+against desispec. Goal: ours < 1% rms of the injected amplitude.
+
 --model-variance: a full-size r0 frame with bright traces at the real PSF psf-r0-00051060.fits's positions (written by
 Tests/PreprocTests/ModelVarianceTests.testWriteTraceFrameFixture with PREPROC_TRACE_FIXTURE_DIR), a fiber flat
 (1 + 5% smooth variations, written with desispec.io.write_fiberflat) named by a DESI_SPECTRO_CALIB yaml (FIBERFLAT),
@@ -120,6 +129,21 @@ def write_mv_calibration(tmpdir, raw, camera, psf, mask=None):
     return path
 
 
+def patch_blank_fibermap():
+    """desispec's boxcar extraction (image model) makes a blank fibermap with desimodel's focal plane, which the
+    reference environment lacks: the image model only reads its OBJTYPE column (none is SKY: the faintest half of the
+    fibers is the sky), so a table with FIBER and OBJTYPE replaces it."""
+    import desispec.qproc.qextract as qextract
+    from astropy.table import Table
+
+    def blank_fibermap(n):
+        t = Table()
+        t['FIBER'] = np.zeros(n, dtype=np.int32)
+        t['OBJTYPE'] = np.array([''] * n, dtype='U10')
+        return t
+    qextract.empty_fibermap = blank_fibermap
+
+
 def run_reference(raw, camera, calib, tmpdir, extra=None):
     os.environ.setdefault('DESI_SPECTRO_CALIB', os.path.join(tmpdir, 'calib'))  # desispec looks for ccd-region-mask.csv there
     os.makedirs(os.environ['DESI_SPECTRO_CALIB'], exist_ok=True)
@@ -133,17 +157,7 @@ def run_reference(raw, camera, calib, tmpdir, extra=None):
         kw['pixflat'] = True   # from the yaml: makes desispec use the calibration config (crosstalk, USE_ORSEC)
     kw.update(extra or {})
     if kw.get('model_variance'):
-        # desispec's boxcar extraction makes a blank fibermap with desimodel's focal plane, which the reference
-        # environment lacks: the image model only reads its OBJTYPE column (none is SKY: the faintest half is used)
-        import desispec.qproc.qextract as qextract
-        from astropy.table import Table
-
-        def blank_fibermap(n):
-            t = Table()
-            t['FIBER'] = np.zeros(n, dtype=np.int32)
-            t['OBJTYPE'] = np.array([''] * n, dtype='U10')
-            return t
-        qextract.empty_fibermap = blank_fibermap
+        patch_blank_fibermap()
     t0 = time.time()
     # what desispec.io.raw.read_raw does before preproc (its blank fibermap needs desimodel data, so skip it)
     primary = read_raw_primary_header(raw)
@@ -211,6 +225,96 @@ def compare(ref, ours_path):
     return res
 
 
+def make_b0_fixtures(pkg, scratch, fixture_dir):
+    env = dict(os.environ, PREPROC_B0_FIXTURE_DIR=fixture_dir)
+    env.setdefault('DESISPEC_TESTDATA', os.path.abspath(os.path.join(pkg, '..', 'shared', 'data')))
+    cmd = ['swift', 'test', '--scratch-path', scratch, '--skip-build', '--filter',
+           'PreprocTests.ModelVarianceTests/testWriteB0FrameFixtures']
+    print('+', ' '.join(cmd), f'(PREPROC_B0_FIXTURE_DIR={fixture_dir})', flush=True)
+    subprocess.run(cmd, cwd=pkg, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def between_outer_gaps(xyset, header, ny, nx, margin=250, step=7):
+    """Boolean mask of the pixels between the outermost gaps of each amplifier (desispec's gap positions), rows
+    `margin` from the amplifier's ends, every `step`-th row (the block-background test's region)."""
+    from desispec.preproc import get_amp_ids, parse_sec_keyword
+    sel = np.zeros((ny, nx), dtype=bool)
+    for amp in get_amp_ids(header):
+        sec = parse_sec_keyword(header['CCDSEC' + amp])
+        for r in range(sec[0].start + margin, sec[0].stop - margin, step):
+            gaps = [xyset.x_vs_y(0, r) - 7.5] + [(xyset.x_vs_y(b * 25 - 1, r) + xyset.x_vs_y(b * 25, r)) / 2
+                                                  for b in range(1, 20)] + [xyset.x_vs_y(499, r) + 7.5]
+            inside = [g for g in gaps if g - 1 >= sec[1].start and g + 1 < sec[1].stop]
+            if inside:
+                sel[r, int(np.ceil(min(inside))):int(max(inside)) + 1] = True
+    return sel
+
+
+def main_b0(args, pkg):
+    from astropy.io import fits
+    from desispec.io.xytraceset import read_xytraceset
+    tmp = tempfile.mkdtemp(prefix='compare-preproc-b0-')
+    fixture = args.fixture_dir or os.path.join(tmp, 'fixture')
+    expid = 1240 if args.bkgsub else 1241
+    raw = os.path.join(fixture, f'desi-{expid:08d}.fits.fz')
+    if not os.path.exists(raw):
+        make_b0_fixtures(pkg, args.scratch, fixture)
+    testdata = os.environ.get('DESISPEC_TESTDATA', os.path.abspath(os.path.join(pkg, '..', 'shared', 'data')))
+    psf = os.path.join(testdata, 'psf', 'ql-psf-b0.fits')
+    xyset = read_xytraceset(psf)
+    binary = args.desispec_bin or os.path.join(args.scratch, 'release', 'desispec')
+    common = ['--nocosmic', '--psf', psf]
+    runs = {'plain': []}
+    if args.bkgsub:
+        runs.update({'uniform': ['--bkgsub-for-science'], 'ivar': ['--bkgsub-for-science', '--bkgsub-weights', 'ivar']})
+    else:
+        runs['light'] = ['--scattered-light']
+    ours = {}
+    for name, extra in runs.items():
+        out = os.path.join(tmp, f'preproc-b0-{name}.fits')
+        t = run_ours(binary, raw, 'b0', {}, out, extra=common + extra)
+        with fits.open(out) as f:
+            ours[name] = f['IMAGE'].data.astype(np.float64)
+            hdr = f['IMAGE'].header
+        print(f'   ours {name}: {t:.2f} s')
+    ref, t_ref = run_reference(raw, 'b0', {}, tmp, extra=dict(nocosmic=True))
+    ny, nx = ref.pix.shape
+    t0 = time.time()
+    if args.bkgsub:
+        from desispec.preproc import compute_background_between_fiber_blocks
+        rmodel, _ = compute_background_between_fiber_blocks(ref, xyset)
+        yy, xx = np.mgrid[0:ny, 0:nx]
+        truth = 30 * (0.85 + 0.15 * np.cos(np.pi * xx / nx)) * (1 + 0.05 * np.sin(np.pi * yy / ny))
+        removed = {k: ours['plain'] - ours[k] for k in ('uniform', 'ivar')}
+        amplitude = 30.0
+    else:
+        from desispec.scatteredlight import model_scattered_light
+        rmodel = model_scattered_light(ref, xyset)
+        truth = fits.getdata(os.path.join(fixture, 'scattered-light-b0.fits')).astype(np.float64)
+        removed = {'ours': ours['plain'] - ours['light']}
+    t_model = time.time() - t0
+    sel = between_outer_gaps(xyset, hdr, ny, nx)
+    amplitude = float(np.sqrt(np.mean(truth[sel] ** 2)))
+    print(f'raw: {raw}  PSF: {psf}  {sel.sum()} pixels between the outermost gaps, injected rms {amplitude:.3f} e')
+    print(f'IMAGE before the step, max |ours - desispec|: {np.max(np.abs(ours["plain"] - ref.pix.astype(np.float32))):.4g} e')
+
+    def report(name, model):
+        e = (model - truth)[sel]
+        print(f'{name:>22}: |removed - injected| rms {np.sqrt(np.mean(e ** 2)):.4f} e ({100 * np.sqrt(np.mean(e ** 2)) / amplitude:.3f}%), '
+              f'mean {np.mean(e):+.4f} e, largest {np.max(np.abs(e)):.4f} e')
+        return np.sqrt(np.mean(e ** 2)) / amplitude
+    report('desispec', rmodel)
+    rel = {k: report(k if k == 'ours' else 'ours ' + k, v) for k, v in removed.items()}
+    for k, v in removed.items():
+        d = (v - rmodel)[sel]
+        print(f'{k if k == "ours" else "ours " + k} - desispec: rms {np.sqrt(np.mean(d ** 2)):.4f} e, median |diff| {np.median(np.abs(d)):.4f} e, '
+              f'largest {np.max(np.abs(d)):.4f} e')
+    print(f'time: desispec preproc {t_ref:.1f} s, its {"background" if args.bkgsub else "scattered light"} {t_model:.1f} s')
+    ok = rel['uniform' if args.bkgsub else 'ours'] < 0.01
+    print('RESULT:', 'PASS' if ok else 'FAIL', '(goal: ours < 1% rms of the injected amplitude)')
+    return 0 if ok else 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     pkg = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
@@ -227,7 +331,12 @@ def main():
                    help='compare --model-variance on a full-size r0 frame with bright traces at a real PSF\'s positions')
     p.add_argument('--no-traceshift', action='store_true',
                    help='with --model-variance: no trace x shift in the image model (both programs)')
+    p.add_argument('--bkgsub', action='store_true', help='compare --bkgsub-for-science on a b0 frame with a 30 e background')
+    p.add_argument('--scattered-light', action='store_true',
+                   help='compare --scattered-light on a b0 frame with injected scattered light')
     args = p.parse_args()
+    if args.bkgsub or args.scattered_light:
+        return main_b0(args, pkg)
     if args.model_variance:
         return main_model_variance(args, pkg)
 

@@ -14,13 +14,23 @@ public struct TraceOffset: Sendable, Equatable {
     public var error: Double
 }
 
+/// The columns whose flux-weighted mean gives a trace's x centroid on a row.
+enum CentroidWindow: Sendable {
+    /// 2 hw + 1 columns centred on the pixel nearest to x: no bias from the window's position.
+    case nearestPixel
+    /// desispec's int(x - hw) ... int(x + hw) (numba_cross_profile), centred on floor(x): the centroid is biased by
+    /// up to -0.05 pixel (about -0.01 on average for sigma ~ 1). The image model's x shift uses it so that its
+    /// variance is desispec's.
+    case desispec
+}
+
 /// x offsets of the traces from cross-dispersion profiles (desispec.trace_shifts.compute_dx_from_cross_dispersion_profiles):
 /// rows rebinned by `rebin`; for every rebinned row the flux-weighted mean of (column - x) over the 2 hw + 1 pixels
-/// centred on the nearest pixel to x;
+/// of `window` (see `CentroidWindow`);
 /// sums over blocks of 100 CCD rows; blocks with S/N > 3 kept with error sqrt((20 / snr)^2 + 0.01^2); per fiber an
 /// iterative polynomial fit in y of degree `deg` removes outliers beyond 3 x sqrt(2 median chi2).
 func measureDx(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], width: Int, deg: Int, rebin: Int,
-               progress: ProgressLine? = nil) -> [TraceOffset] {
+               window: CentroidWindow = .nearestPixel, progress: ProgressLine? = nil) -> [TraceOffset] {
     let n1 = image.nx, rb = max(1, rebin)
     let n0 = image.ny / rb
     guard n0 >= 2 else { return [] }
@@ -55,13 +65,16 @@ func measureDx(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], 
             let y = Double(j) + 0.5
             let wave = Interpolation.linear(x: ty, y: twave, at: y), x = Interpolation.linear(x: ty, y: tx, at: y)
             var rdx = 0.0, rw = 0.0, rvar = 0.0
-            // desispec sums int(x - hw) ... int(x + hw), a window centred on floor(x), which biases the centroid
-            // by up to -0.05 pixel (-0.02 on average for sigma ~ 1); centred on the nearest pixel here.
-            let lo = Int((x - Double(hw)).rounded()), hi = lo + 2 * hw + 1
+            let lo = window == .nearestPixel ? Int((x - Double(hw)).rounded()) : Int(x - Double(hw)), hi = lo + 2 * hw + 1
             guard lo >= 0, hi <= n1 else { continue }
             for i in lo..<hi {
                 let p = j * n1 + i
-                if rivar[p] == 0 { rdx = 0; rw = 0; break }
+                if rivar[p] == 0 {
+                    // desispec (numba_cross_profile) keeps the variance summed so far; both keep no flux
+                    rdx = 0; rw = 0
+                    if window == .nearestPixel { rvar = 0 }
+                    break
+                }
                 rdx += (Double(i) - x) * rpix[p]
                 rw += rpix[p]
                 rvar += 1 / rivar[p]

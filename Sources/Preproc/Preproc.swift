@@ -28,6 +28,10 @@ public struct PreprocOptions: Sendable {
     public var modelVariance = false
     /// `--bkgsub-for-science`: subtract the background measured between the blocks of fiber traces.
     public var bkgsubScience = false
+    /// `--scattered-light`: subtract the model of light scattered in the spectrograph (`ScatteredLight`).
+    public var scatteredLight = false
+    /// How the gaps' pixels are averaged for `bkgsubScience` (`.ivar`: desispec's weights, biased low).
+    public var bkgsubWeights: BlockBackground.GapWeights = .uniform
     /// The traces for the image model and the block background. Called with the number of image rows and, when
     /// the traces' x shift is to be fitted (desispec's default for the image model), the image after the cosmic rays.
     public var traces: (@Sendable (_ ny: Int, _ shiftFrom: Image?) throws -> FiberTraceGeometry)? = nil
@@ -273,8 +277,9 @@ public enum Preprocessor {
 
             // primary-header keywords complete the image header
             header.merge(raw.primaryHeader.filteringStructural())
-            // the image model and the block background change IMAGE and IVAR after the cosmic-ray search
-            let postSteps = options.modelVariance || options.bkgsubScience
+            // the image model, the scattered light and the block background change IMAGE and IVAR after the
+            // cosmic-ray search
+            let postSteps = options.modelVariance || options.bkgsubScience || options.scatteredLight
             let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
             let sideWork = postSteps ? nil : alongsideCosmicRays.map { work in BackgroundTask { try work(final) } }
             var ncosmic = 0
@@ -308,6 +313,18 @@ public enum Preprocessor {
                 clock.lap("image model and its variance")
             }
             if !mask.contains(0) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
+            if options.scatteredLight {
+                guard let traces = options.traces else { throw DESIError.invalidArgument("--scattered-light needs the traces of a PSF") }
+                // desispec reuses the traces the image model shifted, else reads them unshifted
+                if geometry == nil {
+                    geometry = try traces(ny, nil)
+                    if let d = options.scatteredLightDependency { header.addDependency(name: "SCATTERED_LIGHT_PSF", version: d) }
+                }
+                let light = try ScatteredLight.model(pix: pix, ivar: ivar, mask: mask, ny: ny, nx: nx, traces: geometry!,
+                                                     camera: cameraName)
+                for i in 0..<(ny * nx) { pix[i] = Float(Double(pix[i]) - light[i]) }
+                clock.lap("scattered light")
+            }
             if options.bkgsubScience {
                 guard let traces = options.traces else {
                     throw DESIError.invalidArgument("--bkgsub-for-science needs the traces of a PSF")
@@ -320,7 +337,7 @@ public enum Preprocessor {
                 }
                 let ampRegions = sections.map { (name: $0.name, rows: $0.ccd.rows, cols: $0.ccd.cols) }
                 let bkg = try BlockBackground.compute(pix: pix, ivar: ivar, mask: mask, ny: ny, nx: nx, traces: g,
-                                                      amplifiers: ampRegions)
+                                                      amplifiers: ampRegions, weights: options.bkgsubWeights)
                 for i in 0..<(ny * nx) { pix[i] = Float(Double(pix[i]) - bkg.background[i]) }
                 for a in bkg.perAmplifier {
                     header.set("BBKGMIN\(a.amp)", a.min); header.set("BBKGMAX\(a.amp)", a.max)

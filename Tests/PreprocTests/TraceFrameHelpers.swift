@@ -1,6 +1,7 @@
 import DESICore
 import FITS
 import Foundation
+import LinearAlgebra
 import PSF
 import Simulation
 
@@ -20,9 +21,12 @@ struct TraceFrame {
     var psf: any SpectralPSF
     var ny: Int
     var nx: Int
+    /// The injected scattered light, if any (included in `expected`).
+    var scattered: [Double]? = nil
 
     static func make(psfFile: String, camera: String, rowCounts: Double = 3000, seed: UInt64 = 7,
-                     background: ((Int, Int) -> Double)? = nil, modelProfile: Bool = false) throws -> TraceFrame {
+                     background: ((Int, Int) -> Double)? = nil, modelProfile: Bool = false,
+                     scatteredLight: (([Double]) throws -> [Double])? = nil) throws -> TraceFrame {
         let psf = try readPSF(psfFile)
         let ny = psf.npixY, nx = psf.npixX
         let sigma: (Int, Double) -> Double
@@ -52,6 +56,12 @@ struct TraceFrame {
                 }
             }
         }
+        var scattered: [Double]? = nil
+        if let light = scatteredLight {
+            let s = try light(expected)
+            for i in expected.indices { expected[i] += s[i] }
+            scattered = s
+        }
         if let bg = background { for r in 0..<ny { for i in 0..<nx { expected[r * nx + i] += bg(r, i) } } }
         let electrons = Projection.poisson(expected, ny: ny, nx: nx, seed: seed, stream: 1)
         var config = CCDConfig.desiDefault(ny: ny, nx: nx, camera: camera)
@@ -63,7 +73,28 @@ struct TraceFrame {
         header.merge(primary)
         let rawImage = RawImage(ny: raw.ny, nx: raw.nx, data: raw.data.map(Float.init), header: header, primaryHeader: primary)
         return TraceFrame(expected: expected, rawImage: rawImage, rawCamera: raw, primary: primary, traces: g, psf: psf,
-                          ny: ny, nx: nx)
+                          ny: ny, nx: nx, scattered: scattered)
+    }
+
+    /// The smooth background of the block-background tests: `amplitude` x (0.85 + 0.15 cos(pi x / nx)) x
+    /// (1 + 0.05 sin(pi y / ny)) electrons (scripts/compare_preproc.py --bkgsub computes the same).
+    static func smoothBackground(amplitude: Double, ny: Int, nx: Int) -> @Sendable (Int, Int) -> Double {
+        let fx = Double(nx), fy = Double(ny)
+        return { r, c in amplitude * (0.85 + 0.15 * cos(Double.pi * Double(c) / fx)) * (1 + 0.05 * sin(Double.pi * Double(r) / fy)) }
+    }
+
+    /// Scattered light to inject: the camera's kernel (`ScatteredLight.kernel`) convolved with the traces' light,
+    /// times 0.03 (1 + 0.5 x / nx)(1 + 0.3 y / ny).
+    static func scatteredLight(camera: String, ny: Int, nx: Int) -> ([Double]) throws -> [Double] {
+        { direct in
+            let (kern, hw) = try ScatteredLight.kernel(camera: camera)
+            let conv = SameModeConvolution2D(kernel: kern, kny: 2 * hw + 1, knx: 2 * hw + 1, imageNy: ny, imageNx: nx)
+            var s = conv.apply(direct, ny: ny, nx: nx)
+            for y in 0..<ny {
+                for x in 0..<nx { s[y * nx + x] *= 0.03 * (1 + 0.5 * Double(x) / Double(nx)) * (1 + 0.3 * Double(y) / Double(ny)) }
+            }
+            return s
+        }
     }
 
     /// The traces provider `desispec preproc` builds from the PSF: its traces, x shifted by the median offset

@@ -7,16 +7,20 @@
 # Each run writes a new output file (the previous run's is deleted first, outside the timing, for both programs):
 # replacing an existing 200 MB file makes the kernel free its pages inside the rename, 0.2 s on this VM's ext4,
 # which would be timed for every run but a program's first.
-# MODEL_VARIANCE=1: both with the model variance (desispec --model-variance): the real PSF psf-r0-00051060.fits and a
-# fiber flat named by a calibration yaml (scripts/compare_preproc.py's write_mv_calibration, written before timing).
+# MODES: the modes timed, side by side (default "plain model-variance"; MODEL_VARIANCE=1 alone is MODES=model-variance):
+#   plain: the calibration frames above; model-variance: the same plus the model variance on both sides (desispec
+#   --model-variance), with the real PSF psf-r0-00051060.fits and a fiber flat named by a calibration yaml
+#   (scripts/compare_preproc.py's write_mv_calibration, written before timing).
 # Usage: scripts/bench/preproc.sh [FIXTURE_DIR]
-#   env: REFPY=/work/refenv/bin/python  SCRATCH=.build-preproc  SKIP_BUILD=1  REPEAT=3  REF_REPEAT=1  MODEL_VARIANCE=1
+#   env: REFPY=/work/refenv/bin/python  SCRATCH=.build-preproc  SKIP_BUILD=1  REPEAT=3  REF_REPEAT=1  MODES=...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCRATCH=${SCRATCH:-.build-preproc}
 REFPY=${REFPY:-/work/refenv/bin/python}
 REPEAT=${REPEAT:-3}
 REF_REPEAT=${REF_REPEAT:-1}
+if [[ -n "${MODEL_VARIANCE:-}" ]]; then MODES=${MODES:-model-variance}; fi
+MODES=${MODES:-plain model-variance}
 FIX=${1:-/tmp/preproc-bench-fixture}
 if [[ -z "${SKIP_BUILD:-}" ]]; then
     swift build -c release --scratch-path "$SCRATCH" --product desispec >/dev/null
@@ -30,41 +34,52 @@ fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 CAL=(--bias "$FIX/bias-r0.fits" --dark "$FIX/dark-r0.fits" --pixflat "$FIX/pixflat-r0.fits" --mask "$FIX/mask-r0.fits")
-OURS_MV=(); REF_MV=()
-if [[ -n "${MODEL_VARIANCE:-}" ]]; then
-    PSF="${DESISPEC_TESTDATA:-../shared/data}/psf/psf-r0-00051060.fits"
-    YAML=$("$REFPY" -c "import sys; sys.path.insert(0, 'scripts'); import compare_preproc as c; \
+SUMMARY=()
+for MODE in $MODES; do
+    OURS_MV=(); REF_MV=()
+    if [[ "$MODE" == model-variance ]]; then
+        PSF="${DESISPEC_TESTDATA:-../shared/data}/psf/psf-r0-00051060.fits"
+        YAML=$("$REFPY" -c "import sys; sys.path.insert(0, 'scripts'); import compare_preproc as c; \
 print(c.write_mv_calibration('$OUT', '$FIX/desi-00001234.fits.fz', 'r0', '$PSF', mask='$FIX/mask-r0.fits'))" | tail -1)
-    OURS_MV=(--model-variance --psf "$PSF" --calib-config "$YAML")
-    REF_MV=(--model-variance "$YAML" "$PSF")
-    echo "model variance: PSF $PSF, calibration $YAML"
-fi
-echo "cores: $(nproc)   load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-best_wall=""; best_cpu=""
-for i in $(seq "$REPEAT"); do
-    rm -f "$OUT/ours.fits"
-    /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$BIN" preproc -i "$FIX/desi-00001234.fits.fz" --cameras r0 -o "$OUT/ours.fits" \
-        "${CAL[@]}" "${OURS_MV[@]}" --quiet 2>/dev/null
-    read -r wall user sys < "$OUT/time"
-    cpu=$(echo "$user + $sys" | bc -l)
-    echo "  ours run $i: wall $wall s, cpu $cpu s"
-    if [[ -z "$best_wall" ]] || (( $(echo "$wall < $best_wall" | bc -l) )); then best_wall=$wall; fi
-    if [[ -z "$best_cpu" ]] || (( $(echo "$cpu < $best_cpu" | bc -l) )); then best_cpu=$cpu; fi
+        OURS_MV=(--model-variance --psf "$PSF" --calib-config "$YAML")
+        REF_MV=(--model-variance "$YAML" "$PSF")
+        echo "== model variance: PSF $PSF, calibration $YAML"
+    elif [[ "$MODE" == plain ]]; then
+        echo "== plain (no model variance)"
+    else
+        echo "unknown mode $MODE (plain, model-variance)" >&2; exit 1
+    fi
+    echo "cores: $(nproc)   load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    best_wall=""; best_cpu=""
+    for i in $(seq "$REPEAT"); do
+        rm -f "$OUT/ours.fits"
+        /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$BIN" preproc -i "$FIX/desi-00001234.fits.fz" --cameras r0 -o "$OUT/ours.fits" \
+            "${CAL[@]}" "${OURS_MV[@]}" --quiet 2>/dev/null
+        read -r wall user sys < "$OUT/time"
+        cpu=$(echo "$user + $sys" | bc -l)
+        echo "  ours run $i: wall $wall s, cpu $cpu s"
+        if [[ -z "$best_wall" ]] || (( $(echo "$wall < $best_wall" | bc -l) )); then best_wall=$wall; fi
+        if [[ -z "$best_cpu" ]] || (( $(echo "$cpu < $best_cpu" | bc -l) )); then best_cpu=$cpu; fi
+    done
+    ref_wall=""; ref_cpu=""
+    for i in $(seq "$REF_REPEAT"); do
+        rm -f "$OUT/ref.fits"
+        /usr/bin/time -f "%e %U %S" -o "$OUT/rtime" "$REFPY" scripts/bench/preproc_reference.py "$FIX/desi-00001234.fits.fz" r0 \
+            "$OUT/ref.fits" "${CAL[@]}" "${REF_MV[@]}" > "$OUT/ref.txt" 2>/dev/null
+        line=$(grep "^desispec_seconds" "$OUT/ref.txt")
+        w=$(echo "$line" | awk '{print $2}')
+        read -r _ ru rs < "$OUT/rtime"
+        c=$(echo "$ru + $rs" | bc -l)
+        echo "  desispec run $i: wall $w s ($line), cpu $c s (whole process, imports included)"
+        if [[ -z "$ref_wall" ]] || (( $(echo "$w < $ref_wall" | bc -l) )); then ref_wall=$w; fi
+        if [[ -z "$ref_cpu" ]] || (( $(echo "$c < $ref_cpu" | bc -l) )); then ref_cpu=$c; fi
+    done
+    printf "ours (desispec-swift, release, whole process incl. I/O): wall %.2f s, cpu %.2f s\n" "$best_wall" "$best_cpu"
+    printf "desispec 0.70 (read + preproc + write): wall %.2f s, cpu %.2f s\n" "$ref_wall" "$ref_cpu"
+    SUMMARY+=("$(printf "%-15s %9.2f %9.2f %9.2f %9.2f %8.2f %8.2f" "$MODE" "$best_wall" "$best_cpu" "$ref_wall" "$ref_cpu" \
+        "$(echo "$ref_wall / $best_wall" | bc -l)" "$(echo "$ref_cpu / $best_cpu" | bc -l)")")
 done
-ref_wall=""; ref_cpu=""
-for i in $(seq "$REF_REPEAT"); do
-    rm -f "$OUT/ref.fits"
-    /usr/bin/time -f "%e %U %S" -o "$OUT/rtime" "$REFPY" scripts/bench/preproc_reference.py "$FIX/desi-00001234.fits.fz" r0 \
-        "$OUT/ref.fits" "${CAL[@]}" "${REF_MV[@]}" > "$OUT/ref.txt" 2>/dev/null
-    line=$(grep "^desispec_seconds" "$OUT/ref.txt")
-    w=$(echo "$line" | awk '{print $2}')
-    read -r _ ru rs < "$OUT/rtime"
-    c=$(echo "$ru + $rs" | bc -l)
-    echo "  desispec run $i: wall $w s ($line), cpu $c s (whole process, imports included)"
-    if [[ -z "$ref_wall" ]] || (( $(echo "$w < $ref_wall" | bc -l) )); then ref_wall=$w; fi
-    if [[ -z "$ref_cpu" ]] || (( $(echo "$c < $ref_cpu" | bc -l) )); then ref_cpu=$c; fi
-done
-printf "ours (desispec-swift, release, whole process incl. I/O): wall %.2f s, cpu %.2f s\n" "$best_wall" "$best_cpu"
-printf "desispec 0.70 (read + preproc + write): wall %.2f s, cpu %.2f s\n" "$ref_wall" "$ref_cpu"
-printf "ratio desispec/ours: wall %.2f, cpu %.2f   (goal: 10)   load after: %s\n" \
-    "$(echo "$ref_wall / $best_wall" | bc -l)" "$(echo "$ref_cpu / $best_cpu" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+printf "%-15s %9s %9s %9s %9s %8s %8s\n" mode "ours wall" "ours cpu" "ref wall" "ref cpu" "x wall" "x cpu"
+for line in "${SUMMARY[@]}"; do echo "$line"; done
+echo "(ratios desispec/ours, goal 10 in each mode)   load after: $(cut -d' ' -f1-3 /proc/loadavg)"

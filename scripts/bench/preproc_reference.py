@@ -8,6 +8,7 @@ Prints 'desispec_seconds <t_total> preproc_only <t_preproc>'.
 """
 import argparse
 import os
+import sys
 import tempfile
 import time
 
@@ -34,6 +35,9 @@ t1 = time.time()
 kw = dict(bias=args.bias, dark=args.dark, pixflat=args.pixflat, mask=args.mask, ccd_calibration_filename=False,
           no_cte_corr=True)
 if args.model_variance:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+    from compare_preproc import patch_blank_fibermap
+    patch_blank_fibermap()  # no desimodel focal plane in the reference environment
     kw.update(mask=True, ccd_calibration_filename=args.model_variance[0], model_variance=True,
               psf_filename=args.model_variance[1])
 img = preproc(rawimage, header, primary, **kw)

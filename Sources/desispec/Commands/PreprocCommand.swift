@@ -21,7 +21,8 @@ struct PreprocCommand: ParsableCommand {
         bias and dark are first looked for as the night's biasnight/darknight in the production (calibnight/NIGHT/).
         --model-variance derives the Poisson variance from a model of the image (the PSF's traces: --psf, else the
         config's PSF; the sky model's fiber flat: --fiberflat, else the config's FIBERFLAT, else none);
-        --bkgsub-for-science subtracts the background measured between the blocks of fiber traces.
+        --bkgsub-for-science subtracts the background measured between the blocks of fiber traces, --scattered-light
+        a model of the light scattered in the spectrograph (both with the PSF's traces).
         """
     )
 
@@ -68,6 +69,13 @@ struct PreprocCommand: ParsableCommand {
     var modelVariance = false
     @Flag(name: .customLong("bkgsub-for-science"), help: "Subtract the background measured between blocks of fiber traces.")
     var bkgsubForScience = false
+    @Flag(name: .customLong("scattered-light"), help: "Subtract a model of the light scattered in the spectrograph (PSF traces).")
+    var scatteredLight = false
+    @Option(name: .customLong("bkgsub-weights"), help: """
+        How --bkgsub-for-science averages the pixels between the blocks: uniform (unbiased, default) or ivar \
+        (desispec's inverse-variance weights, biased low by a few percent).
+        """)
+    var bkgsubWeights: String = BlockBackground.GapWeights.uniform.rawValue
     @Option(name: .long, help: "PSF file for --model-variance / --bkgsub-for-science (default: the calibration config's PSF).")
     var psf: String?
     @Option(name: .long, help: "Fiber flat for the --model-variance sky model (default: the calibration config's FIBERFLAT).")
@@ -145,9 +153,9 @@ struct PreprocCommand: ParsableCommand {
         o.dark = try PreprocCalibrationLookup.source("dark", off: nodark, file: dark, nightly: nightly.dark, config: config, log: log)
         o.pixflat = try PreprocCalibrationLookup.source("pixflat", off: nopixflat, file: pixflat, nightly: nil, config: config, log: log)
         o.mask = try PreprocCalibrationLookup.source("mask", off: nomask, file: mask, nightly: nil, config: config, log: log)
-        if modelVariance || bkgsubForScience {
-            let psfPath = try PreprocCalibrationLookup.required(psf, key: "PSF", config: config,
-                                                                 why: modelVariance ? "--model-variance" : "--bkgsub-for-science")
+        if modelVariance || bkgsubForScience || scatteredLight {
+            let why = modelVariance ? "--model-variance" : scatteredLight ? "--scattered-light" : "--bkgsub-for-science"
+            let psfPath = try PreprocCalibrationLookup.required(psf, key: "PSF", config: config, why: why)
             o.traces = try PreprocTraces.provider(psfPath: psfPath)
             let short = (psfPath as NSString).lastPathComponent
             o.tracesDependency = short
@@ -167,6 +175,11 @@ struct PreprocCommand: ParsableCommand {
             }
         }
         o.bkgsubScience = bkgsubForScience
+        guard let weights = BlockBackground.GapWeights(rawValue: bkgsubWeights) else {
+            throw DESIError.invalidArgument("--bkgsub-weights must be uniform or ivar, not '\(bkgsubWeights)'")
+        }
+        o.bkgsubWeights = weights
+        o.scatteredLight = scatteredLight
         o.nocosmic = nocosmic; o.nogain = nogain; o.nocrosstalk = nocrosstalk; o.nodarktrail = nodarktrail; o.badamps = badamps
         o.cosmicsNsig = cosmicsNsig; o.cosmicsCfudge = cosmicsCfudge; o.cosmicsC2fudge = cosmicsC2fudge
         return o
