@@ -30,6 +30,15 @@ public struct PSFFitOptions: Sendable {
     public var clipSigma = 4.0
     /// Threads (fibers are spread over them; the result does not depend on the count).
     public var ncpu = defaultThreadCount()
+    /// The full fit (specex's default): after traces and widths, the Gauss-Hermite shape (every GH-i-j but GH-0-0)
+    /// bundle by bundle (`fitPSFShape`), then traces and widths again with the new shape, and so on
+    /// (`shapeCycles` shape fits). False: traces and widths only, the input's shape kept.
+    public var fitShape = true
+    public var shapeCycles = 2
+    /// Fit TAILAMP as well (specex --fit-psf-tails; off by default, as desispec runs specex).
+    public var fitTails = false
+    /// Flux / shape alternations of each shape fit.
+    public var shapeIterations = 4
     public init() {}
 }
 
@@ -51,6 +60,9 @@ public struct PSFFitResult: Sendable {
     /// Reduced chi2 of the line fits of each bundle of 25 fibers (specex's B00RCHI2 ...).
     public var bundleRChi2: [Double]
     public var cycles: Int
+    /// The last shape fit's bundles (reduced chi2 of the spots' pixels, data, parameters, lines, fibers); empty
+    /// without a shape fit.
+    public var shapeBundles: [ShapeFitBundle] = []
 }
 
 /// Fits the PSF of a camera on a preprocessed arc image, starting from `psf` (a subset of specex's
@@ -71,8 +83,42 @@ public struct PSFFitResult: Sendable {
 ///    sigmaFiberDegree is nil) and multiply GHSIGX / GHSIGY;
 ///    fibers with too few lines take the corrections interpolated from their nearest fitted neighbours;
 /// 3. the cycle repeats `iterations` times, or until the corrections are below 0.001 pixel and 0.05 %.
+/// With `fitShape` (the default) the shape follows (`fitPSFShape`: GH-i-j, and TAILAMP with `fitTails`, per bundle),
+/// then traces and widths again, `shapeCycles` times, ending on a shape fit (specex's order: traces, sigmas, PSF).
 public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], options o: PSFFitOptions = PSFFitOptions(),
                    log: ((String) -> Void)? = nil) throws -> PSFFitResult {
+    var stage = try fitTracesAndWidths(image: image, psf: input, lines: lines, options: o, log: log)
+    var shapeBundles = [ShapeFitBundle]()
+    if o.fitShape && o.fitSigma {
+        var so = PSFShapeFitOptions()
+        so.fitTails = o.fitTails; so.iterations = o.shapeIterations; so.bundleSize = o.bundleSize; so.ncpu = o.ncpu
+        for c in 0..<max(1, o.shapeCycles) {
+            let shape = try fitPSFShape(image: image, psf: stage.psf, lines: lines, options: so, log: log)
+            shapeBundles = shape.bundles
+            log?("shape fit \(c + 1): reduced chi2 per bundle "
+                 + shape.bundles.map { String(format: "%.3f", $0.rchi2) }.joined(separator: " "))
+            if c + 1 < max(1, o.shapeCycles) {
+                stage = try fitTracesAndWidths(image: image, psf: shape.psf, lines: lines, options: o, log: log)
+            } else {
+                stage.psf = shape.psf
+            }
+        }
+    }
+    var r = stage.summary(input: input)
+    r.shapeBundles = shapeBundles
+    return r
+}
+
+/// Traces and widths from the line fits, `iterations` cycles (see fitPSF).
+struct TraceWidthFit {
+    var psf: GaussHermitePSF
+    var last: [[ArcLineMeasurement]]
+    var corrections: FiberCorrections
+    var cycles: Int
+}
+
+func fitTracesAndWidths(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], options o: PSFFitOptions,
+                        log: ((String) -> Void)?) throws -> TraceWidthFit {
     guard image.ny == input.npixY, image.nx == input.npixX else {
         throw DESIError.mismatch("the image is \(image.ny) x \(image.nx) pixels but the PSF describes \(input.npixY) x \(input.npixX)")
     }
@@ -113,6 +159,13 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
              + "sigma change \(String(format: "%.4f", ms))")
         if mx < 0.001 && ms < 0.0005 { break }
     }
+    return TraceWidthFit(psf: psf, last: last, corrections: corrections, cycles: cycles)
+}
+
+extension TraceWidthFit {
+    /// The fit's result with its summary against the input PSF.
+    func summary(input: GaussHermitePSF) -> PSFFitResult {
+    let nf = psf.nspec
     // Summary against the input PSF.
     let ws = (0..<5).map { input.wavemin + (input.wavemax - input.wavemin) * Double($0) / 4 }
     var dxs = [Double](), dys = [Double](), rx = [Double](), ry = [Double]()
@@ -137,6 +190,7 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
                         rmsX: corrections.rmsX, rmsY: corrections.rmsY,
                         meanDx: mean(dxs), meanDy: mean(dys), maxAbsDx: dxs.map(abs).max() ?? 0, maxAbsDy: dys.map(abs).max() ?? 0,
                         meanSigmaXRatio: mean(rx), meanSigmaYRatio: mean(ry), bundleRChi2: bundle, cycles: cycles)
+    }
 }
 
 /// Per-fiber Legendre corrections in the reduced wavelength of the PSF: x and y offsets (pixels), sigma factors.

@@ -30,6 +30,7 @@ public struct PSFFitRequest: Sendable {
             + (o.traceFiberDegree.map { " --trace-fiber-degree \($0)" } ?? " --trace-per-fiber")
             + (o.sigmaFiberDegree.map { " --sigma-fiber-degree \($0)" } ?? " --sigma-per-fiber")
             + (o.fitSigma ? "" : " --only-trace-fit") + (linesPath.map { " --lines \($0)" } ?? "")
+            + (o.fitSigma && !o.fitShape ? " --no-shape-fit" : "") + (o.fitShape && o.fitTails ? " --fit-tails" : "")
     }
 }
 
@@ -100,8 +101,27 @@ extension PSFFitResult {
                     FITSCard("LINELIST", .string((lineList as NSString).lastPathComponent))]
         if let cam = image.camera?.description ?? startCamera { keys.append(FITSCard("CAMERA", .string(cam))) }
         for k in ["EXPID", "NIGHT"] { if let v = image.header[k] { keys.append(FITSCard(k, v)) } }
-        for (b, c) in bundleRChi2.enumerated() {
-            keys.append(FITSCard(String(format: "B%02dRCHI2", b), .double(c), comment: "reduced chi2 of the line fits of bundle \(b)"))
+        if shapeBundles.isEmpty {
+            for (b, c) in bundleRChi2.enumerated() {
+                keys.append(FITSCard(String(format: "B%02dRCHI2", b), .double(c), comment: "reduced chi2 of the line fits of bundle \(b)"))
+            }
+        } else {
+            keys += shapeFitCards
+        }
+        return keys
+    }
+
+    /// specex's per-bundle figures of merit of the shape fit (BnnRCHI2, BnnNDATA, BnnNPAR) with the lines and
+    /// fibers that entered it (BnnNSPOT, BnnNFIB), bundles numbered as DESI's.
+    var shapeFitCards: [FITSCard] {
+        var keys = [FITSCard("PSFFIT", .string("FULL"), comment: "traces, GHSIGX/Y, GH-i-j fitted (desispec psf)")]
+        for s in shapeBundles {
+            let b = String(format: "B%02d", s.bundle)
+            keys += [FITSCard(b + "RCHI2", .double(s.rchi2), comment: "best fit chi2/ndf for fiber bundle \(s.bundle)"),
+                     FITSCard(b + "NDATA", .int(s.ndata), comment: "number of pixels in fit for fiber bundle \(s.bundle)"),
+                     FITSCard(b + "NPAR", .int(s.npar), comment: "number of parameters in fit for fiber bundle \(s.bundle)"),
+                     FITSCard(b + "NSPOT", .int(s.nspots), comment: "arc lines (spots) in the shape fit of bundle \(s.bundle)"),
+                     FITSCard(b + "NFIB", .int(s.nfibers), comment: "fibers with lines in the shape fit of bundle \(s.bundle)")]
         }
         return keys
     }
