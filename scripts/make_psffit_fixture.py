@@ -70,6 +70,7 @@ def main():
     p.add_argument('--col-margin', type=int, default=10, help='columns kept around each line of each fiber')
     p.add_argument('--min-electrons', type=float, default=500.0)
     p.add_argument('--seed', type=int, default=11)
+    p.add_argument('--no-blank', action='store_true', help='keep every pixel, no compression (benchmarks, not the fixture)')
     a = p.parse_args()
     import fitsio
     from specter.psf import load_psf
@@ -105,6 +106,8 @@ def main():
             i0, i1 = max(0, int(x) - a.col_margin), min(img.shape[1], int(x) + a.col_margin + 2)
             if j0 < j1 and i0 < i1:
                 keep[j0:j1, i0:i1] = True
+    if a.no_blank:
+        keep[:] = True
     img[~keep] = 0
     ivar[~keep] = 0
     out = os.path.join(a.outdir, 'arc.fits')
@@ -112,9 +115,9 @@ def main():
              COMMENT='specter render of psf-truth.fits; rows without lines blanked (ivar 0)')
     with fitsio.FITS(out, 'rw', clobber=True) as G:
         G.write(None)
-        G.write(img.astype(np.float32), extname='IMAGE', header=h, compress='RICE', qlevel=4,
-                qmethod='SUBTRACTIVE_DITHER_2')
-        G.write(ivar.astype(np.float32), extname='IVAR', compress='RICE', qlevel=4)
+        packed = {} if a.no_blank else dict(compress='RICE', qlevel=4)
+        G.write(img.astype(np.float32), extname='IMAGE', header=h, **packed)
+        G.write(ivar.astype(np.float32), extname='IVAR', **packed)
         G.write(np.zeros(img.shape, np.int16), extname='MASK', compress='RICE')
     sizes = {f: os.path.getsize(os.path.join(a.outdir, f)) for f in os.listdir(a.outdir)}
     print(f'{a.nfiber} fibers from {a.first_fiber}, columns {x0}-{x0 + nx - 1}, {keep.sum()} of {keep.size} pixels kept, '

@@ -137,6 +137,7 @@ struct ShapeFitPixels: Sendable {
         let dx = psf.ghDegX, dy = psf.ghDegY, nterm = (dx + 1) * (dy + 1)
         let tailTerm = nterm
         let termOf = fitted.terms.map { $0 < 0 ? tailTerm : $0 }
+        let withTail = spots.contains { $0.contains { !$0.tail.isEmpty } }
         // Legendre polynomials of the fiber's place in the bundle, t in [-1, 1].
         let maxDegX = deg.map(\.x).max() ?? 0
         let fiberBasis = { (k: Int) -> [Double] in
@@ -149,7 +150,8 @@ struct ShapeFitPixels: Sendable {
             // Per fiber: the normal equations in (parameter, wavelength degree), then spread over the fiber degree.
             var hf = Matrix(rows: nw, cols: nw), gf = [Double](repeating: 0, count: nw)
             for s in spots[f] where s.used {
-                let (gm, gv) = spotNormal(s, model: model, nterm: nterm, degX: dx, degY: dy, withTail: fitted.terms.contains(-1))
+                var (gm, gv) = spotNormal(s, model: model, nterm: nterm, degX: dx, degY: dy, withTail: withTail)
+                eliminateFlux(&gm, &gv, coefficients: Self.coefficients(psf, s), nterm: nterm)
                 var lw = [[Double]]()
                 for a in 0..<na {
                     var v = [Double](repeating: 0, count: deg[a].w + 1)
@@ -212,6 +214,24 @@ struct ShapeFitPixels: Sendable {
             out.append(perParameter)
         }
         return ShapeStep(deltas: out)
+    }
+
+    /// The spot's flux solved together with the shape: its change is eliminated from the spot's normal block
+    /// (Schur complement). With P = sum_k c_k T_k the unit profile, v = sum w T P = gm c, the block becomes
+    /// gm - v v^T / (c^T gm c) and gv - v (c^T gv) / (c^T gm c): a joint Gauss-Newton step of fluxes and shape (as
+    /// specex's PSF+FLUX stage), so the flux / shape alternation does not crawl along their correlation.
+    func eliminateFlux(_ gm: inout [Double], _ gv: inout [Double], coefficients c: (gh: [Double], tail: Double), nterm: Int) {
+        let nt = nterm + 1
+        let cf = c.gh + [c.tail]
+        var v = [Double](repeating: 0, count: nt)
+        for a in 0..<nt { var x = 0.0; for k in 0..<nt { x += gm[a * nt + k] * cf[k] }; v[a] = x }
+        var pp = 0.0, pr = 0.0
+        for k in 0..<nt { pp += cf[k] * v[k]; pr += cf[k] * gv[k] }
+        guard pp > 0 else { return }
+        for a in 0..<nt {
+            gv[a] -= v[a] * pr / pp
+            for b in 0..<nt { gm[a * nt + b] -= v[a] * v[b] / pp }
+        }
     }
 
     /// Unit-flux normal block of one spot over every GH term (and the tail, last) for the residuals of `model`:
