@@ -90,4 +90,26 @@ final class PSFFullFitTests: XCTestCase {
             XCTAssertEqual(r.psf.parameters[k].traces.coefficients, start.parameters[k].traces.coefficients, name)
         }
     }
+
+    /// --fit-tails: TAILAMP fitted (linear, with the GH terms) on an arc drawn by the project's own PSF with a strong
+    /// tail, from a start without tail; the tail's shape parameters stay the input's.
+    func testFitTailsRecoversTheTailAmplitude() throws {
+        let truth = try GaussHermitePSF.analytic(nspec: 10, wavemin: 5650, wavemax: 7800, npixX: 120, npixY: 1024,
+                                                 bundleSize: 10, tailAmplitude: 0.05)
+        let lines = ArcLamps.builtin()
+        let image = PSFFitTests.arcImage(truth: truth, lines: lines, scale: 20, seed: 5)
+        var start = truth
+        start.parameters[start.tailAmp].traces.coefficients = start.parameters[start.tailAmp].traces.coefficients.map { _ in 0 }
+        var o = PSFShapeFitOptions()
+        o.ncpu = 2; o.fitTails = true
+        let r = try fitPSFShape(image: image, psf: start, lines: lines, options: o)
+        let noTail = try fitPSFShape(image: image, psf: start, lines: lines, options: { var p = o; p.fitTails = false; return p }())
+        let amp = r.psf.parameter("TAILAMP", fiber: 5, wavelength: 6700)!
+        print(String(format: "TAILAMP fitted %.4f (truth 0.05); reduced chi2 with tail %.3f, without %.3f", amp,
+                     r.bundles[0].rchi2, noTail.bundles[0].rchi2))
+        XCTAssertEqual(amp, 0.05, accuracy: 0.005)
+        XCTAssertLessThan(r.bundles[0].rchi2, noTail.bundles[0].rchi2)
+        XCTAssertEqual(noTail.psf.parameter("TAILAMP", fiber: 5, wavelength: 6700), 0)
+        XCTAssertEqual(r.psf.parameter("TAILCORE", fiber: 5, wavelength: 6700), truth.parameter("TAILCORE", fiber: 5, wavelength: 6700))
+    }
 }
