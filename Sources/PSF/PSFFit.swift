@@ -65,7 +65,7 @@ public struct PSFFitResult: Sendable {
     public var shapeBundles: [ShapeFitBundle] = []
 }
 
-/// Fits the PSF of a camera on a preprocessed arc image, starting from `psf` (a subset of specex's
+/// Fits the PSF of a camera on a preprocessed arc image, starting from `psf` (specex's
 /// desi_psf_fit; see Docs/psf.md):
 /// 1. every line of `lines` inside a fiber's range is predicted by the PSF; lines whose windows overlap are
 ///    fitted together; each group is fitted on a window of the image (flux per line, background, common

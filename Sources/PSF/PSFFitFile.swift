@@ -34,9 +34,10 @@ public struct PSFFitRequest: Sendable {
     }
 }
 
-/// Fits the traces and core widths of a camera's PSF on a preprocessed arc image (`fitPSF`), from files, and
+/// Fits a camera's PSF (traces, core widths, Gauss-Hermite shape) on a preprocessed arc image (`fitPSF`), from files, and
 /// writes the fitted PSF with the fit's summary in its header (MEANDX, MAXDX, MEANDY, MAXDY, SIGXRAT, SIGYRAT,
-/// NLINES, NFIBFIT, IN_PSF, IN_IMAGE, LINELIST, CAMERA, EXPID, NIGHT, BnnRCHI2), as desi_compute_psf writes
+/// NLINES, NFIBFIT, IN_PSF, IN_IMAGE, LINELIST, CAMERA, EXPID, NIGHT, BnnRCHI2; after a shape fit PSFFIT and
+/// BnnNDATA, BnnNPAR, BnnNSPOT, BnnNFIB), as desi_compute_psf writes
 /// specex's. The image and the PSF are checked against each other (size, camera) before the fit.
 /// `info` and `warning` receive the progress and the fibers left with too few lines.
 public func fitPSFFile(_ request: PSFFitRequest, info: @escaping (String) -> Void,
