@@ -87,8 +87,6 @@ def main():
     np.savetxt(os.path.join(a.outdir, 'lines.txt'), np.c_[w, e], fmt='%.4f %.2f',
                header='vacuum_wave electrons (lines drawn in arc.fits)')
     tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'tools', 'specter_render.py')
-    if not os.path.exists(tool):
-        tool = '/work/shared/tools/specter_render.py'
     with tempfile.TemporaryDirectory() as tmp:
         spec = os.path.join(tmp, 'arc.npz')
         np.savez(spec, wave=w, flux=np.tile(e, (a.nfiber, 1)), specmin=0)
