@@ -32,6 +32,15 @@ public struct PSFFitOptions: Sendable {
     public var ncpu = defaultThreadCount()
     /// The coarse scan of the trace offsets before the fine fit (CoarseScan.swift); nil: none.
     public var coarseScan: CoarseScanOptions? = CoarseScanOptions()
+    /// The full fit (specex's default): after traces and widths, the Gauss-Hermite shape (every GH-i-j but GH-0-0)
+    /// bundle by bundle (`fitPSFShape`), then traces and widths again with the new shape, and so on
+    /// (`shapeCycles` shape fits). False: traces and widths only, the input's shape kept.
+    public var fitShape = true
+    public var shapeCycles = 2
+    /// Fit TAILAMP as well (specex --fit-psf-tails; off by default, as desispec runs specex).
+    public var fitTails = false
+    /// Flux / shape alternations of each shape fit.
+    public var shapeIterations = 4
     public init() {}
 }
 
@@ -55,9 +64,12 @@ public struct PSFFitResult: Sendable {
     public var cycles: Int
     /// What the coarse scan found (nil when it did not run).
     public var coarseScan: CoarseScanResult? = nil
+    /// The last shape fit's bundles (reduced chi2 of the spots' pixels, data, parameters, lines, fibers); empty
+    /// without a shape fit.
+    public var shapeBundles: [ShapeFitBundle] = []
 }
 
-/// Fits the PSF of a camera on a preprocessed arc image, starting from `psf` (a subset of specex's
+/// Fits the PSF of a camera on a preprocessed arc image, starting from `psf` (specex's
 /// desi_psf_fit; see Docs/psf.md):
 /// 1. every line of `lines` inside a fiber's range is predicted by the PSF; lines whose windows overlap are
 ///    fitted together; each group is fitted on a window of the image (flux per line, background, common
@@ -75,8 +87,53 @@ public struct PSFFitResult: Sendable {
 ///    sigmaFiberDegree is nil) and multiply GHSIGX / GHSIGY;
 ///    fibers with too few lines take the corrections interpolated from their nearest fitted neighbours;
 /// 3. the cycle repeats `iterations` times, or until the corrections are below 0.001 pixel and 0.05 %.
+/// With `fitShape` (the default) the shape follows (`fitPSFShape`: GH-i-j, and TAILAMP with `fitTails`, per bundle),
+/// then traces and widths again, `shapeCycles` times, ending on a shape fit (specex's order: traces, sigmas, PSF).
 public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], options o: PSFFitOptions = PSFFitOptions(),
                    log: ((String) -> Void)? = nil) throws -> PSFFitResult {
+    var start = input, scan: CoarseScanResult? = nil
+    if let so = o.coarseScan {
+        // Once, before the fine fit: traces off by several pixels would be fitted on the neighbouring lines.
+        let inRange = try checkedFitInputs(image: image, psf: input, lines: lines)
+        let r = try coarseScan(image: image, psf: input, lines: inRange, options: so, bundleSize: o.bundleSize, threads: o.ncpu)
+        start = try r.apply(to: input)
+        scan = r
+        log?(r.summary)
+    }
+    var stage = try fitTracesAndWidths(image: image, psf: start, lines: lines, options: o, log: log)
+    var shapeBundles = [ShapeFitBundle]()
+    if o.fitShape && o.fitSigma {
+        var so = PSFShapeFitOptions()
+        so.fitTails = o.fitTails; so.iterations = o.shapeIterations; so.bundleSize = o.bundleSize; so.ncpu = o.ncpu
+        for c in 0..<max(1, o.shapeCycles) {
+            let shape = try fitPSFShape(image: image, psf: stage.psf, lines: lines, options: so, log: log)
+            shapeBundles = shape.bundles
+            log?("shape fit \(c + 1): reduced chi2 per bundle "
+                 + shape.bundles.map { String(format: "%.3f", $0.rchi2) }.joined(separator: " "))
+            if c + 1 < max(1, o.shapeCycles) {
+                stage = try fitTracesAndWidths(image: image, psf: shape.psf, lines: lines, options: o, log: log)
+            } else {
+                stage.psf = shape.psf
+            }
+        }
+    }
+    var r = stage.summary(input: input)
+    r.shapeBundles = shapeBundles
+    r.coarseScan = scan
+    return r
+}
+
+/// Traces and widths from the line fits, `iterations` cycles (see fitPSF).
+struct TraceWidthFit {
+    var psf: GaussHermitePSF
+    var last: [[ArcLineMeasurement]]
+    var corrections: FiberCorrections
+    var cycles: Int
+}
+
+/// The lines inside the PSF's range, after checking that the image and the PSF describe the same CCD, that the
+/// image has unmasked pixels and that at least two lines fall in the range.
+func checkedFitInputs(image: Image, psf input: GaussHermitePSF, lines: [ArcLine]) throws -> [ArcLine] {
     guard image.ny == input.npixY, image.nx == input.npixX else {
         throw DESIError.mismatch("the image is \(image.ny) x \(image.nx) pixels but the PSF describes \(input.npixY) x \(input.npixX)")
     }
@@ -86,19 +143,18 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
         let range = "\(Int(input.wavemin))-\(Int(input.wavemax)) A"
         throw DESIError.invalidArgument("only \(inRange.count) arc line(s) fall in the PSF range \(range)")
     }
+    return inRange
+}
+
+func fitTracesAndWidths(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], options o: PSFFitOptions,
+                        log: ((String) -> Void)?) throws -> TraceWidthFit {
+    let inRange = try checkedFitInputs(image: image, psf: input, lines: lines)
     let useReadNoise = image.readnoise.contains { $0 > 0 }
     var s = ArcLineFitSettings()
     s.halfWidthX = o.halfWidthX
     s.fitSigma = o.fitSigma
     let settings = s
     var psf = input
-    var scan: CoarseScanResult? = nil
-    if let so = o.coarseScan {
-        let r = try coarseScan(image: image, psf: psf, lines: inRange, options: so, bundleSize: o.bundleSize, threads: o.ncpu)
-        psf = try r.apply(to: psf)
-        scan = r
-        log?(r.summary)
-    }
     let nf = psf.nspec
     var last: [[ArcLineMeasurement]] = []
     var corrections = FiberCorrections(nfiber: nf)
@@ -124,6 +180,13 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
              + "sigma change \(String(format: "%.4f", ms))")
         if mx < 0.001 && ms < 0.0005 { break }
     }
+    return TraceWidthFit(psf: psf, last: last, corrections: corrections, cycles: cycles)
+}
+
+extension TraceWidthFit {
+    /// The fit's result with its summary against the input PSF.
+    func summary(input: GaussHermitePSF) -> PSFFitResult {
+    let nf = psf.nspec
     // Summary against the input PSF.
     let ws = (0..<5).map { input.wavemin + (input.wavemax - input.wavemin) * Double($0) / 4 }
     var dxs = [Double](), dys = [Double](), rx = [Double](), ry = [Double]()
@@ -143,13 +206,12 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
         for f in (b * 25)..<min(nf, b * 25 + 25) { for m in last[f] { c += m.chi2; d += m.ndof } }
         bundle[b] = d > 0 ? c / Double(d) : 0
     }
-    var result = PSFFitResult(psf: psf, measurements: last.flatMap { $0 }, linesPerFiber: corrections.nlines,
+    return PSFFitResult(psf: psf, measurements: last.flatMap { $0 }, linesPerFiber: corrections.nlines,
                         sigmaLinesPerFiber: corrections.nsigmaLines, fiberFitted: corrections.fitted,
                         rmsX: corrections.rmsX, rmsY: corrections.rmsY,
                         meanDx: mean(dxs), meanDy: mean(dys), maxAbsDx: dxs.map(abs).max() ?? 0, maxAbsDy: dys.map(abs).max() ?? 0,
                         meanSigmaXRatio: mean(rx), meanSigmaYRatio: mean(ry), bundleRChi2: bundle, cycles: cycles)
-    result.coarseScan = scan
-    return result
+    }
 }
 
 /// Per-fiber Legendre corrections in the reduced wavelength of the PSF: x and y offsets (pixels), sigma factors.

@@ -30,12 +30,14 @@ public struct PSFFitRequest: Sendable {
             + (o.sigmaFiberDegree.map { " --sigma-fiber-degree \($0)" } ?? " --sigma-per-fiber")
             + (o.fitSigma ? "" : " --only-trace-fit") + (linesPath.map { " --lines \($0)" } ?? "")
             + (o.coarseScan.map { " --scan-max-dx \($0.maxShiftX) --scan-max-dy \($0.maxShiftY)" } ?? " --no-coarse-scan")
+            + (o.fitSigma && !o.fitShape ? " --no-shape-fit" : "") + (o.fitShape && o.fitTails ? " --fit-tails" : "")
     }
 }
 
-/// Fits the traces and core widths of a camera's PSF on a preprocessed arc image (`fitPSF`), from files, and
+/// Fits a camera's PSF (traces, core widths, Gauss-Hermite shape) on a preprocessed arc image (`fitPSF`), from files, and
 /// writes the fitted PSF with the fit's summary in its header (MEANDX, MAXDX, MEANDY, MAXDY, SIGXRAT, SIGYRAT,
-/// NLINES, NFIBFIT, IN_PSF, IN_IMAGE, LINELIST, CAMERA, EXPID, NIGHT, BnnRCHI2), as desi_compute_psf writes
+/// NLINES, NFIBFIT, IN_PSF, IN_IMAGE, LINELIST, CAMERA, EXPID, NIGHT, BnnRCHI2; after a shape fit PSFFIT and
+/// BnnNDATA, BnnNPAR, BnnNSPOT, BnnNFIB), as desi_compute_psf writes
 /// specex's. The image and the PSF are checked against each other (size, camera) before the fit.
 /// `info` and `warning` receive the progress and the fibers left with too few lines.
 public func fitPSFFile(_ request: PSFFitRequest, info: @escaping (String) -> Void,
@@ -94,8 +96,27 @@ extension PSFFitResult {
                     FITSCard("LINELIST", .string((lineList as NSString).lastPathComponent))]
         if let cam = image.camera?.description ?? startCamera { keys.append(FITSCard("CAMERA", .string(cam))) }
         for k in ["EXPID", "NIGHT"] { if let v = image.header[k] { keys.append(FITSCard(k, v)) } }
-        for (b, c) in bundleRChi2.enumerated() {
-            keys.append(FITSCard(String(format: "B%02dRCHI2", b), .double(c), comment: "reduced chi2 of the line fits of bundle \(b)"))
+        if shapeBundles.isEmpty {
+            for (b, c) in bundleRChi2.enumerated() {
+                keys.append(FITSCard(String(format: "B%02dRCHI2", b), .double(c), comment: "reduced chi2 of the line fits of bundle \(b)"))
+            }
+        } else {
+            keys += shapeFitCards
+        }
+        return keys
+    }
+
+    /// specex's per-bundle figures of merit of the shape fit (BnnRCHI2, BnnNDATA, BnnNPAR) with the lines and
+    /// fibers that entered it (BnnNSPOT, BnnNFIB), bundles numbered as DESI's.
+    var shapeFitCards: [FITSCard] {
+        var keys = [FITSCard("PSFFIT", .string("FULL"), comment: "traces, GHSIGX/Y, GH-i-j fitted (desispec psf)")]
+        for s in shapeBundles {
+            let b = String(format: "B%02d", s.bundle)
+            keys += [FITSCard(b + "RCHI2", .double(s.rchi2), comment: "best fit chi2/ndf for fiber bundle \(s.bundle)"),
+                     FITSCard(b + "NDATA", .int(s.ndata), comment: "number of pixels in fit for fiber bundle \(s.bundle)"),
+                     FITSCard(b + "NPAR", .int(s.npar), comment: "number of parameters in fit for fiber bundle \(s.bundle)"),
+                     FITSCard(b + "NSPOT", .int(s.nspots), comment: "arc lines (spots) in the shape fit of bundle \(s.bundle)"),
+                     FITSCard(b + "NFIB", .int(s.nfibers), comment: "fibers with lines in the shape fit of bundle \(s.bundle)")]
         }
         return keys
     }

@@ -71,6 +71,7 @@ final class PSFFitTests: XCTestCase {
         let start = Self.perturbed(truth, dx: 0.3, dy: -0.4, sigmaScale: 1.1)
         var o = PSFFitOptions()
         o.ncpu = 2
+        o.fitShape = false   // the traces-and-widths mode (--no-shape-fit); the full fit: PSFFullFitTests
         let r = try fitPSF(image: image, psf: start, lines: lines, options: o) { print("psf fit: \($0)") }
         let inside = lines.map(\.wavelength).filter { $0 > truth.wavemin && $0 < truth.wavemax }
         let e = Self.maxErrors(r.psf, truth, inside.min()!, inside.max()!)

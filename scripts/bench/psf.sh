@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # PSF-fit benchmark (issue 11): one full camera, 500 fibers on a 4128 x 4114 CCD, an arc of DESI size.
 #   0. simulates a full r0 arc with the real PSF $DESISPEC_TESTDATA/psf/psf-r0-00051060.fits (`desispec simulate
-#      --psf`, the measured line list of the data folder) and preprocesses it;
+#      --psf`, the shipped measured line list) and preprocesses it;
 #   1. makes the starting PSF: the real PSF as "another epoch" (scripts/psf_truth.py epoch: traces moved ~0.3 px,
 #      widths changed by 5-6 %, GH-i-j scaled by 0.7-1.3) when the reference environment has specter, else the
-#      real PSF itself;
+#      real PSF itself; START_KIND=gaussian: its Gaussian core only (GH-i-j but GH-0-0 and tails set to 0);
 #   2. times `desispec psf` on it (wall and CPU seconds, peak memory; goal: under 2 minutes on 2 cores) and prints
 #      the fit's figures of merit from the output header;
 #   3. with the reference environment: trace and spot-shape errors of the fit against the real PSF
@@ -40,7 +40,10 @@ fi
 HAVE_SPECTER=0
 if [ -x "$REFENV/bin/python" ] && "$REFENV/bin/python" -c "import specter" 2>/dev/null; then HAVE_SPECTER=1; fi
 START=$WORK/psf-start-r0.fits
-if [ "$HAVE_SPECTER" = 1 ]; then
+if [ "$HAVE_SPECTER" = 1 ] && [ "${START_KIND:-epoch}" = gaussian ]; then
+  "$REFENV/bin/python" ../shared/tools/specter_render.py perturb --psf "$TRUE_PSF" -o "$START" --gaussian-only >/dev/null
+  echo "start: the real PSF with a Gaussian core only (specter_render.py perturb --gaussian-only)"
+elif [ "$HAVE_SPECTER" = 1 ]; then
   "$REFENV/bin/python" scripts/psf_truth.py epoch --psf "$TRUE_PSF" -o "$START" >/dev/null
   echo "start: the real PSF as another epoch (scripts/psf_truth.py epoch)"
 else
@@ -53,7 +56,7 @@ FIT=$WORK/psf-r0-00000001.fits
 t0=$(date +%s.%N)
 # shellcheck disable=SC2086
 if ! /usr/bin/env time -o "$WORK/time.txt" -f "%U %S %M" "$BIN" psf -i "$IMG" --psf "$START" -o "$FIT" \
-    --lines "$DATA/spectra/arc-lines-average-in-vacuum.fits" --ncpu "$NCPU" ${PSF_ARGS:-} >"$WORK/psf.log" 2>&1; then
+    --ncpu "$NCPU" ${PSF_ARGS:-} >"$WORK/psf.log" 2>&1; then
   echo "desispec psf failed:"; tail -5 "$WORK/psf.log"; exit 1
 fi
 t1=$(date +%s.%N)

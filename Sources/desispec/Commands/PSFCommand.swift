@@ -4,11 +4,11 @@ import Foundation
 import PSF
 
 /// `desispec psf`: fit the PSF of a camera on a preprocessed arc exposure, starting from a PSF (desi_compute_psf,
-/// which runs specex; here the trace and core-width subset of that fit, see Docs/psf.md).
+/// which runs specex: traces, core widths and the Gauss-Hermite shape, see Docs/psf.md).
 struct PSFCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "psf",
-        abstract: "Fit the traces and core widths of a camera's PSF on a preprocessed arc exposure.",
+        abstract: "Fit a camera's PSF (traces, core widths, Gauss-Hermite shape) on a preprocessed arc exposure.",
         discussion: """
         Example:
           desispec psf -i preproc-r0-00000001.fits \\
@@ -28,13 +28,19 @@ struct PSFCommand: ParsableCommand {
           - the core widths of isolated bright lines give factors on GHSIGX /
             GHSIGY, per bundle (degrees --sigma-fiber-degree, --sigma-degree;
             --sigma-per-fiber: fiber by fiber);
-          - the GH-i-j terms, the tail and every other parameter are the
-            input PSF's;
+          - with --no-shape-fit the GH-i-j terms, the tail and every other
+            parameter are the input PSF's (else see "Full fit" below);
           - fibers without usable lines take their bundle's smooth correction
             (in a bundle without lines: the nearest fitted fibers').
         The cycle repeats --iterations times, or until the changes are below
         0.001 pixel. Output: a GAUSS-HERMITE PSFVER 3 file that specter and
         desispec read.
+
+        Full fit (the default, as specex; --no-shape-fit: traces and widths
+        only): after traces and widths, every GH-i-j but GH-0-0 is fitted
+        bundle by bundle (Legendre polynomials of the fiber in the bundle and
+        of wavelength, the input table's degrees), fluxes free; then traces
+        and widths again; --shape-cycles shape fits. --fit-tails: TAILAMP too.
 
         Starting PSF (--psf): a GAUSS-HERMITE PSF (previous night, another
         epoch, or a generic Gaussian-core one), or a trace set (XTRACE,
@@ -77,6 +83,7 @@ struct PSFCommand: ParsableCommand {
     @Flag(name: .customLong("sigma-per-fiber"), help: "Fit the GHSIGX/GHSIGY factors fiber by fiber instead of per bundle.")
     var sigmaPerFiber = false
     @Flag(name: .customLong("only-trace-fit"), help: "Fit the traces only; keep GHSIGX/GHSIGY.") var onlyTraceFit = false
+    @OptionGroup var shape: PSFShapeOptions
     @Option(name: .long, help: "Measure/update cycles.") var iterations = 3
     @Option(name: .customLong("min-snr"), help: "Minimum S/N of a line (group) used for the traces.") var minSNR = 10.0
     @Option(name: .customLong("sigma-min-snr"), help: "Minimum S/N of an isolated line used for the widths.") var sigmaMinSNR = 40.0
@@ -103,6 +110,7 @@ struct PSFCommand: ParsableCommand {
             o.iterations = iterations; o.minSNR = minSNR; o.sigmaMinSNR = sigmaMinSNR
             if let n = ncpu { o.ncpu = n }
             o.coarseScan = noCoarseScan ? nil : CoarseScanOptions(maxShiftX: scanMaxDx, maxShiftY: scanMaxDy)
+            shape.apply(to: &o)
             let request = PSFFitRequest(imagePath: image, psfPath: psf, outputPath: output, linesPath: lines, options: o)
             try fitPSFFile(request, info: { log.info("\($0)") }, warning: { log.warning("\($0)") })
             log.info("wrote \(output)")
