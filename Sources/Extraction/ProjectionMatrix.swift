@@ -1,7 +1,8 @@
 import PSF
 
 /// Spots of one sub-bundle, cached while its wavelength patches are extracted in order (consecutive
-/// patches overlap by their padding). Used by one task only.
+/// patches overlap by their padding), and those of the fibers the next sub-bundle of the same worker fits too.
+/// Used by one task only.
 final class SpotCache {
     private let geometry: PatchGeometry
     private var spots: [Int: [Int: PSFSpot?]] = [:]   // fiber -> wavelength index -> spot (nil: off the CCD)
@@ -18,9 +19,14 @@ final class SpotCache {
         return s
     }
 
-    /// Forgets spots with wavelength index below `k`.
-    func evict(below k: Int) {
-        for f in spots.keys { spots[f] = spots[f]!.filter { $0.key >= k } }
+    /// Forgets spots with wavelength index below `k`, except those of the fibers `kept`.
+    func evict(below k: Int, except kept: Range<Int> = 0..<0) {
+        for f in spots.keys where !kept.contains(f) { spots[f] = spots[f]!.filter { $0.key >= k } }
+    }
+
+    /// Forgets the spots of every fiber outside `fibers`.
+    func keepOnly(fibers: Range<Int>) {
+        for f in spots.keys where !fibers.contains(f) { spots[f] = nil }
     }
 }
 
