@@ -23,9 +23,9 @@ final class ExtractionChainTests: XCTestCase {
         XCTAssertEqual(unitChains(bundles, minimumCount: 6), [0..<2, 2..<5, 5..<7, 7..<10, 10..<11, 11..<12])
     }
 
-    /// The real r0 PSF on a window of the CCD, 2 bundles of 12 fibers in 4 sub-bundles: 1 thread (chains of 2
-    /// sub-bundles sharing spots), 2 threads (chains of 1 or 2) and 5 threads (one sub-bundle each, nothing
-    /// shared) give the same bits, the model image included.
+    /// The real r0 PSF on a window of the CCD, 2 bundles of 12 fibers in 4 sub-bundles: 1 thread (at least 4
+    /// chains: 2 sub-bundles each, sharing spots), 2 and 5 threads (at least 8 and 20 chains: one sub-bundle
+    /// each, nothing shared) give the same bits, the model image included.
     func testSameBitsWhateverTheChainsWithRealPSF() throws {
         let full = try readPSF(try realPSFPath())
         let nfib = 24
