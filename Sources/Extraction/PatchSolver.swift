@@ -7,12 +7,14 @@ let minReciprocalCondition = 1e-11
 
 /// Results of the extraction of one patch (specter.extract.ex2d.ex2d_patch with full_output).
 struct PatchResult {
-    /// Re-convolved flux R f and its inverse variance, [nspec * nwave] (photons per bin).
+    /// Re-convolved flux R f and its inverse variance, [nspec * nwave] (photons per bin); set for the core fibers
+    /// only (0 for the neighbour fibers fitted with them).
     var flux: [Double]
     var ivar: [Double]
     /// Deconvolved flux f.
     var xflux: [Double]
-    /// Diagonal blocks of R, one nwave x nwave matrix per fiber.
+    /// Diagonal blocks of R, one nwave x nwave matrix per core fiber (`Patch.coreFibers`, in order): the
+    /// neighbour fibers' blocks are thrown away by the caller, so they are not computed (issue 16).
     var resolutionBlocks: [Matrix]
     /// chi2 of the pixels each flux touches, and fraction of its PSF weight on masked pixels.
     var chi2: [Double]
@@ -35,27 +37,33 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
     var fluxWeight = [Double](repeating: 0, count: n)
     let allMasked = !weights.contains { $0 != 0 }
     func accumulateInverseCovariance(into m: UnsafeMutablePointer<Double>, computeRHS: Bool) {
+        // Through buffer pointers (no bounds checks nor captured-variable boxes in the loop); the same
+        // operations in the same order as element-wise code, so the same bits.
         a.pixCol.withUnsafeBufferPointer { pc in
-            a.pixValue.withUnsafeBufferPointer { pv in
-                for p in 0..<npix {
-                    let w = weights[p]
-                    if w == 0 { continue }
-                    let lo = a.pixStart[p], hi = a.pixStart[p + 1]
-                    let wp = w * pixels[p]
-                    for e in lo..<hi {
-                        let ci = Int(pc[e])
-                        let wv = w * pv[e]
-                        if computeRHS {
-                            rhs[ci] += pv[e] * wp
-                            fluxWeight[ci] += wv
-                        }
-                        let row = m + ci * n
-                        // lower triangle: columns cj <= ci (entries sorted ascending)
-                        for f in lo...e { row[Int(pc[f])] += wv * pv[f] }
+        a.pixValue.withUnsafeBufferPointer { pv in
+        a.pixStart.withUnsafeBufferPointer { start in
+        weights.withUnsafeBufferPointer { wt in
+        pixels.withUnsafeBufferPointer { px in
+        rhs.withUnsafeMutableBufferPointer { b in
+        fluxWeight.withUnsafeMutableBufferPointer { fw in
+            for p in 0..<npix {
+                let w = wt[p]
+                if w == 0 { continue }
+                let lo = start[p], hi = start[p + 1]
+                let wp = w * px[p]
+                for e in lo..<hi {
+                    let ci = Int(pc[e])
+                    let wv = w * pv[e]
+                    if computeRHS {
+                        b[ci] += pv[e] * wp
+                        fw[ci] += wv
                     }
+                    let row = m + ci * n
+                    // lower triangle: columns cj <= ci (entries sorted ascending)
+                    for f in lo...e { row[Int(pc[f])] += wv * pv[f] }
                 }
             }
-        }
+        }}}}}}}
         // Regularisation: flux bins with very little weight are pulled to 0 (specter: minweight = 1e-4 max).
         let maxWeight = fluxWeight.max() ?? 0
         let minWeight = 1e-4 * maxWeight
@@ -109,8 +117,9 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
     // Resolution: Q = sqrt of the inverse covariance, per fiber block of the covariance (default) or whole.
     var flux = [Double](repeating: 0, count: n)
     var fluxIvar = [Double](repeating: 0, count: n)
+    let coreFibers = (patch.coreFibers.lowerBound - patch.fibers.lowerBound)..<(patch.coreFibers.upperBound - patch.fibers.lowerBound)
     var blocks: [Matrix] = []
-    blocks.reserveCapacity(nspec)
+    blocks.reserveCapacity(coreFibers.count)
     if options.decorrelateFibers {
         let q = try SymmetricEigen(denseInverseCovariance()).composeRegularized(invert: false, squareRoot: true)
         let norm = q.rowSums
@@ -118,9 +127,11 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
         for i in 0..<n { for j in 0..<n { r[i, j] /= norm[i] } }
         flux = matvec(r, xflux)
         for i in 0..<n { fluxIvar[i] = norm[i] * norm[i] }
-        for s in 0..<nspec { blocks.append(r.block((s * nwave)..<((s + 1) * nwave))) }
+        for s in coreFibers { blocks.append(r.block((s * nwave)..<((s + 1) * nwave))) }
     } else {
-        for s in 0..<nspec {
+        // Only the core fibers: the neighbours' resolution and re-convolved flux are not kept (ex2d keeps only
+        // the core of each sub-bundle as well), and each fiber's block is computed on its own.
+        for s in coreFibers {
             guard let q = ColumnMajorLAPACK.inverseSquareRoot(covBlock(s), m: nwave) else {
                 throw LinearAlgebraError.lapack(routine: "dsyevd", info: -1)
             }

@@ -1,7 +1,8 @@
 import PSF
 
 /// Spots of one sub-bundle, cached while its wavelength patches are extracted in order (consecutive
-/// patches overlap by their padding). Used by one task only.
+/// patches overlap by their padding), and those of the fibers the next sub-bundle of the same worker fits too.
+/// Used by one task only.
 final class SpotCache {
     private let geometry: PatchGeometry
     private var spots: [Int: [Int: PSFSpot?]] = [:]   // fiber -> wavelength index -> spot (nil: off the CCD)
@@ -18,9 +19,14 @@ final class SpotCache {
         return s
     }
 
-    /// Forgets spots with wavelength index below `k`.
-    func evict(below k: Int) {
-        for f in spots.keys { spots[f] = spots[f]!.filter { $0.key >= k } }
+    /// Forgets spots with wavelength index below `k`, except those of the fibers `kept`.
+    func evict(below k: Int, except kept: Range<Int> = 0..<0) {
+        for f in spots.keys where !kept.contains(f) { spots[f] = spots[f]!.filter { $0.key >= k } }
+    }
+
+    /// Forgets the spots of every fiber outside `fibers`.
+    func keepOnly(fibers: Range<Int>) {
+        for f in spots.keys where !fibers.contains(f) { spots[f] = nil }
     }
 }
 
@@ -41,53 +47,80 @@ struct ProjectionMatrix {
 
     init(patch: Patch, cache: SpotCache) {
         let nx = patch.nx, ny = patch.ny
-        npix = nx * ny
-        ncol = patch.nspec * patch.nwave
-        var colStart = [Int](repeating: 0, count: ncol + 1)
-        var colPixel: [Int32] = []
-        var colValue: [Double] = []
-        colPixel.reserveCapacity(ncol * 120); colValue.reserveCapacity(ncol * 120)
-        var c = 0
+        let npix = nx * ny, ncol = patch.nspec * patch.nwave
+        self.npix = npix; self.ncol = ncol
+        // The spots clipped to the patch, column by column, and the most entries they can have.
+        var clipped: [(spot: PSFSpot, ya: Int, yb: Int, xa: Int, xb: Int)?] = []
+        clipped.reserveCapacity(ncol)
+        var capacity = 0
         for f in patch.fibers {
             for k in patch.waveIndices {
-                if let s = cache.spot(fiber: f, waveIndex: k) {
-                    let ya = max(s.y0, patch.ymin), yb = min(s.y0 + s.ny, patch.ymax)
-                    let xa = max(s.x0, patch.xmin), xb = min(s.x0 + s.nx, patch.xmax)
-                    if ya < yb && xa < xb {
-                        s.values.withUnsafeBufferPointer { v in
-                            for y in ya..<yb {
-                                let srow = (y - s.y0) * s.nx - s.x0
-                                let prow = (y - patch.ymin) * nx - patch.xmin
-                                for x in xa..<xb {
-                                    let val = v[srow + x]
-                                    if val != 0 {
-                                        colPixel.append(Int32(prow + x)); colValue.append(val)
-                                    }
+                guard let s = cache.spot(fiber: f, waveIndex: k) else { clipped.append(nil); continue }
+                let ya = max(s.y0, patch.ymin), yb = min(s.y0 + s.ny, patch.ymax)
+                let xa = max(s.x0, patch.xmin), xb = min(s.x0 + s.nx, patch.xmax)
+                if ya < yb && xa < xb {
+                    clipped.append((s, ya, yb, xa, xb))
+                    capacity += (yb - ya) * (xb - xa)
+                } else {
+                    clipped.append(nil)
+                }
+            }
+        }
+        // By column: the nonzero values of each clipped spot, row by row (written through buffer pointers into
+        // arrays sized once; the same entries in the same order as appending them one by one).
+        var cStart = [Int](repeating: 0, count: ncol + 1)
+        var cPixel = [Int32](repeating: 0, count: capacity)
+        var cValue = [Double](repeating: 0, count: capacity)
+        var nnz = 0
+        cPixel.withUnsafeMutableBufferPointer { cp in
+        cValue.withUnsafeMutableBufferPointer { cv in
+        cStart.withUnsafeMutableBufferPointer { cs in
+            for c in 0..<ncol {
+                if let t = clipped[c] {
+                    let s = t.spot
+                    s.values.withUnsafeBufferPointer { v in
+                        for y in t.ya..<t.yb {
+                            let srow = (y - s.y0) * s.nx - s.x0
+                            let prow = (y - patch.ymin) * nx - patch.xmin
+                            for x in t.xa..<t.xb {
+                                let val = v[srow + x]
+                                if val != 0 {
+                                    cp[nnz] = Int32(prow + x); cv[nnz] = val
+                                    nnz += 1
                                 }
                             }
                         }
                     }
                 }
-                c += 1
-                colStart[c] = colPixel.count
+                cs[c + 1] = nnz
             }
-        }
+        }}}
+        cPixel.removeLast(capacity - nnz); cValue.removeLast(capacity - nnz)
         // Transpose to pixel-major by counting sort (columns stay ascending within each pixel).
-        var pixStart = [Int](repeating: 0, count: npix + 1)
-        for p in colPixel { pixStart[Int(p) + 1] += 1 }
-        for p in 0..<npix { pixStart[p + 1] += pixStart[p] }
-        var fill = pixStart
-        var pixCol = [Int32](repeating: 0, count: colPixel.count)
-        var pixValue = [Double](repeating: 0, count: colPixel.count)
-        for col in 0..<ncol {
-            for e in colStart[col]..<colStart[col + 1] {
-                let p = Int(colPixel[e])
-                pixCol[fill[p]] = Int32(col); pixValue[fill[p]] = colValue[e]
-                fill[p] += 1
+        var pStart = [Int](repeating: 0, count: npix + 1)
+        var pCol = [Int32](repeating: 0, count: nnz)
+        var pValue = [Double](repeating: 0, count: nnz)
+        cPixel.withUnsafeBufferPointer { cp in
+        cValue.withUnsafeBufferPointer { cv in
+        cStart.withUnsafeBufferPointer { cs in
+        pStart.withUnsafeMutableBufferPointer { ps in
+        pCol.withUnsafeMutableBufferPointer { pc in
+        pValue.withUnsafeMutableBufferPointer { pv in
+            for e in 0..<nnz { ps[Int(cp[e]) + 1] += 1 }
+            for p in 0..<npix { ps[p + 1] += ps[p] }
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: npix) { fill in
+                for p in 0..<npix { fill[p] = ps[p] }
+                for col in 0..<ncol {
+                    for e in cs[col]..<cs[col + 1] {
+                        let p = Int(cp[e])
+                        pc[fill[p]] = Int32(col); pv[fill[p]] = cv[e]
+                        fill[p] += 1
+                    }
+                }
             }
-        }
-        self.colStart = colStart; self.colPixel = colPixel; self.colValue = colValue
-        self.pixStart = pixStart; self.pixCol = pixCol; self.pixValue = pixValue
+        }}}}}}
+        self.colStart = cStart; self.colPixel = cPixel; self.colValue = cValue
+        self.pixStart = pStart; self.pixCol = pCol; self.pixValue = pValue
     }
 
     /// A x (pixels).

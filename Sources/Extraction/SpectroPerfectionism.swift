@@ -49,14 +49,17 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
     // Work units: (sub-bundle) with all its wavelength patches, in order.
     struct Unit: Sendable { var extract: Range<Int>; var core: Range<Int> }
     var unitList: [Unit] = []
+    var unitBundles: [Range<Int>] = []     // the units of each bundle
     var b = fibers.lowerBound
     while b < fibers.upperBound {
         let bhi = min(b + options.bundleSize, fibers.upperBound)
         let nsub = min(bhi - b, options.nSubBundles)
+        let first = unitList.count
         for s in splitBundle(bhi - b, into: nsub) {
             unitList.append(Unit(extract: (b + s.extract.lowerBound)..<(b + s.extract.upperBound),
                               core: (b + s.core.lowerBound)..<(b + s.core.upperBound)))
         }
+        unitBundles.append(first..<unitList.count)
         b = bhi
     }
     let units = unitList
@@ -72,7 +75,9 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
     }
     let pix = image.pix, nxImg = image.nx, nyImg = image.ny
 
-    let runUnit: @Sendable (Int) throws -> UnitOutput = { u in
+    // One unit: its patches in wavelength order. `cache` may hold spots of a previous unit of the same chain;
+    // the spots of the fibers the next unit of the chain also fits (`keep`) are kept for it.
+    let runUnit: @Sendable (Int, SpotCache, Range<Int>) throws -> UnitOutput = { u, cache, keep in
         let unit = units[u]
         let nc = unit.core.count
         var out = UnitOutput(flux: .init(repeating: 0, count: nc * nwave), ivar: .init(repeating: 0, count: nc * nwave),
@@ -84,12 +89,12 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
             out.modelX0 = box.xmin; out.modelNX = max(0, box.xmax - box.xmin)
             out.model = [Float](repeating: 0, count: out.modelNX * nyImg)
         }
-        let cache = SpotCache(geometry: geometry)
+        cache.keepOnly(fibers: unit.extract)
         let workspace = PatchWorkspace()
         var iwave = 0
         while iwave < nwave {
             let patch = geometry.patch(extract: unit.extract, core: unit.core, iwave: iwave)
-            cache.evict(below: patch.waveIndices.lowerBound)
+            cache.evict(below: patch.waveIndices.lowerBound, except: keep)
             let a = ProjectionMatrix(patch: patch, cache: cache)
             var p = [Double](repeating: 0, count: patch.nx * patch.ny)
             var w = [Double](repeating: 0, count: patch.nx * patch.ny)
@@ -111,7 +116,7 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
             for f in unit.core {
                 let s = f - patch.fibers.lowerBound          // fiber inside the patch
                 let o = f - unit.core.lowerBound             // fiber inside the unit's output
-                let block = r.resolutionBlocks[s]
+                let block = r.resolutionBlocks[f - patch.coreFibers.lowerBound]
                 for j in 0..<patch.coreWaveIndices.count {
                     let src = s * patch.nwave + off + j
                     let k = patch.coreWaveIndices.lowerBound + j
@@ -150,13 +155,26 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
     defer { BLASThreads.set(previousBLAS) }
     let progress = ProgressLine("extraction", total: units.count)
     defer { progress.finish() }
-    let outputs = try parallelMap(units.count, threads: nthreads) { u in
-        defer { progress.advance() }
-        do { return try runUnit(u) } catch {
-            let extract = units[u].extract
-            throw DESIError.failed("extraction failed for fibers \(extract.lowerBound)..<\(extract.upperBound): \(error)")
+    // Chains of consecutive units of one bundle run by one worker, sharing the spots of the fibers two
+    // neighbouring sub-bundles both fit (each sub-bundle fits one neighbour on each side: a quarter of the spots
+    // of a bundle of 25 fibers in 5 sub-bundles). Enough chains to keep the workers busy; each unit is
+    // computed the same way whatever the chains, so the results do not depend on them (nor on the threads).
+    let chains = unitChains(unitBundles, minimumCount: 4 * nthreads)
+    let chainOutputs = try parallelMap(chains.count, threads: nthreads) { c in
+        let cache = SpotCache(geometry: geometry)
+        var outs: [UnitOutput] = []
+        for u in chains[c] {
+            let next = u + 1 < chains[c].upperBound ? units[u + 1].extract : 0..<0
+            let keep = units[u].extract.clamped(to: next)
+            do { outs.append(try runUnit(u, cache, keep)) } catch {
+                let extract = units[u].extract
+                throw DESIError.failed("extraction failed for fibers \(extract.lowerBound)..<\(extract.upperBound): \(error)")
+            }
+            progress.advance()
         }
+        return outs
     }
+    let outputs = chainOutputs.flatMap { $0 }
 
     // Assemble in unit order.
     var flux = [Double](repeating: 0, count: nspec * nwave)
@@ -191,4 +209,20 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
     return ExtractionResult(grid: grid, fibers: fibers, flux: flux, ivar: ivar, mask: mask, chi2pix: chi2,
                             maskedFraction: masked, deconvolvedFlux: xflux,
                             resolution: ResolutionData(nspec: nspec, ndiag: ndiag, nwave: nwave, data: rdata), model: model)
+}
+
+/// Splits the units of each bundle (`bundles`: consecutive unit ranges) into chains of consecutive units, the
+/// bundles cut into equal parts until there are at least `minimumCount` chains or every unit is its own chain.
+func unitChains(_ bundles: [Range<Int>], minimumCount: Int) -> [Range<Int>] {
+    let longest = bundles.map(\.count).max() ?? 0
+    var parts = 1
+    while parts < longest && bundles.count * parts < minimumCount { parts += 1 }
+    var chains: [Range<Int>] = []
+    for bundle in bundles {
+        let n = min(parts, bundle.count)
+        for i in 0..<n {   // part i: units [i * count / n, (i + 1) * count / n) of the bundle
+            chains.append((bundle.lowerBound + i * bundle.count / n)..<(bundle.lowerBound + (i + 1) * bundle.count / n))
+        }
+    }
+    return chains
 }

@@ -16,13 +16,21 @@ public enum ColumnMajorLAPACK {
     }
 
     /// 1-norm (largest absolute column sum) of the symmetric matrix whose upper triangle, column-major, is `a`.
+    /// Column j's sum gets its rows i <= j in order, then the rows j of the later columns in order (the same
+    /// additions, in the same order, as summing the full matrix column by column with the mirrored entries
+    /// added as they are met); through a buffer pointer, so that the loop has no bounds checks.
     public static func symmetricOneNorm(_ a: UnsafePointer<Double>, n: Int) -> Double {
         var colsum = [Double](repeating: 0, count: n)
-        for j in 0..<n {
-            for i in 0...j {
-                let v = abs(a[j * n + i])
-                colsum[j] += v
-                if i != j { colsum[i] += v }
+        colsum.withUnsafeMutableBufferPointer { cs in
+            for j in 0..<n {
+                let col = a + j * n
+                var sj = cs[j]          // 0: no earlier column has a row j
+                for i in 0..<j {
+                    let v = abs(col[i])
+                    sj += v
+                    cs[i] += v
+                }
+                cs[j] = sj + abs(col[j])
             }
         }
         return colsum.max() ?? 0
