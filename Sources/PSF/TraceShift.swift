@@ -203,12 +203,23 @@ func runningAnnulusMedian(_ a: [Double], window: Int) -> [Double] {
     var sortedArray = offsets.map { at($0) }.sorted()
     sortedArray.withUnsafeMutableBufferPointer { sorted in
         func currentMedian() -> Double { c % 2 == 1 ? sorted[c / 2] : 0.5 * (sorted[c / 2 - 1] + sorted[c / 2]) }
+        // Number of window values < v (strict) or <= v: a binary search whose steps are conditional moves, not
+        // branches (the comparisons of noisy spectra are unpredictable).
+        func countBelow(_ v: Double, orEqual: Bool) -> Int {
+            var base = 0, len = c
+            while len > 1 {
+                let half = len / 2, x = sorted[base + half - 1]
+                base = (orEqual ? x <= v : x < v) ? base + half : base
+                len -= half
+            }
+            let x = sorted[base]
+            return base + ((orEqual ? x <= v : x < v) ? 1 : 0)
+        }
         // One value out, one in, as removing the first value equal to `old` (firstIndex(of:)) and then inserting
-        // `new` before the first value > new: positions counted without branches, only the values between the two
-        // positions moved. Returns false when `old` is not in the window.
+        // `new` before the first value > new; only the values between the two positions are moved. Returns false
+        // when `old` is not in the window.
         func replace(_ old: Double, by new: Double) -> Bool {
-            var below = 0, notAbove = 0
-            for q in 0..<c { below &+= sorted[q] < old ? 1 : 0; notAbove &+= sorted[q] <= new ? 1 : 0 }   // vectorized
+            let below = countBelow(old, orEqual: false), notAbove = countBelow(new, orEqual: true)
             guard below < c, sorted[below] == old else { return false }
             if notAbove > below {
                 for q in below..<(notAbove - 1) { sorted[q] = sorted[q + 1] }

@@ -94,8 +94,9 @@ final class TraceShiftSpeedTests: XCTestCase {
 
     func testChi2ScanOffsetEqualsTheOneShiftAtATimeScan() {
         var rng = SplitMix64(seed: 17)
-        let n = 900, dwave = 0.15
-        let wave = (0..<n).map { 6000 + dwave * Double($0) }
+        let n = 900
+        let wave = (0..<n).map { 6000 + 0.15 * Double($0) }
+        let dwave = wave[1] - wave[0]    // the grid step as the scan takes it (0.15 to rounding)
         func line(_ w: Double, _ c: Double) -> Double { 40 * exp(-0.5 * pow((w - c) / 0.8, 2)) }
         let ref = wave.map { 5 + line($0, 6030) + line($0, 6075) + line($0, 6110) }
         let flux = wave.map { 5 + line($0 - 0.37, 6030) + line($0 - 0.37, 6075) + line($0 - 0.37, 6110)
@@ -112,7 +113,8 @@ final class TraceShiftSpeedTests: XCTestCase {
             let (dw, err) = chi2ScanOffset(flux: flux, wave: wave, ref: ref, ivar: ivar, hw: hw, priorWidth: prior)
             XCTAssertEqual(dw, -c[1] / (2 * c[0]), "hw \(hw)")             // the same numbers to the last bit
             XCTAssertEqual(err, (1 / c[0] + 0.0001).squareRoot(), "hw \(hw)")
-            if prior == nil { XCTAssertEqual(dw, 0.37, accuracy: 0.02) }
+            // flux(w) = ref(w - 0.37): the reference matches at w - 0.37, an offset of -0.37 A
+            if prior == nil { XCTAssertEqual(dw, -0.37, accuracy: 0.02) }
         }
     }
 
