@@ -205,21 +205,22 @@ func runningAnnulusMedian(_ a: [Double], window: Int) -> [Double] {
         func currentMedian() -> Double { c % 2 == 1 ? sorted[c / 2] : 0.5 * (sorted[c / 2 - 1] + sorted[c / 2]) }
         // Number of window values < v (strict) or <= v: a binary search whose steps are conditional moves, not
         // branches (the comparisons of noisy spectra are unpredictable).
-        func countBelow(_ v: Double, orEqual: Bool) -> Int {
+        func bit(_ b: Bool) -> Int { Int(unsafeBitCast(b, to: UInt8.self)) }
+        func countBelow(_ v: Double) -> Int {
             var base = 0, len = c
-            while len > 1 {
-                let half = len / 2, x = sorted[base + half - 1]
-                base = (orEqual ? x <= v : x < v) ? base + half : base
-                len -= half
-            }
-            let x = sorted[base]
-            return base + ((orEqual ? x <= v : x < v) ? 1 : 0)
+            while len > 1 { let half = len / 2; base &+= half &* bit(sorted[base + half - 1] < v); len -= half }
+            return base &+ bit(sorted[base] < v)
+        }
+        func countNotAbove(_ v: Double) -> Int {
+            var base = 0, len = c
+            while len > 1 { let half = len / 2; base &+= half &* bit(sorted[base + half - 1] <= v); len -= half }
+            return base &+ bit(sorted[base] <= v)
         }
         // One value out, one in, as removing the first value equal to `old` (firstIndex(of:)) and then inserting
         // `new` before the first value > new; only the values between the two positions are moved. Returns false
         // when `old` is not in the window.
         func replace(_ old: Double, by new: Double) -> Bool {
-            let below = countBelow(old, orEqual: false), notAbove = countBelow(new, orEqual: true)
+            let below = countBelow(old), notAbove = countNotAbove(new)
             guard below < c, sorted[below] == old else { return false }
             if notAbove > below {
                 for q in below..<(notAbove - 1) { sorted[q] = sorted[q + 1] }

@@ -127,6 +127,16 @@ for step in "${STEPS[@]}"; do
   read -r ours ourscpu oursmb < <(awk -v s="$step" -v u="$REF_CAMERA" -v e="$expid" \
     '$1 == s && $2 == u && $3 == e { print $4, $5, $6 }' "$TASKS")
   read -r -a ARGS <<< "$(head -1 "$log" | sed 's/^# desispec [^ ]* //')"
+  if [ "$step" = preproc ]; then
+    # desispec's side is the plain preproc (no model variance: that needs a calibration yaml and fiber flat the
+    # simulated night lacks), so ours is timed again here the same way, on the same raw frame.
+    raw=${ARGS[1]}; mkdir -p "$WORK/desispec"
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/ours-preproc.time" "$BIN" preproc -i "$raw" --cameras "$REF_CAMERA" \
+      -o "$WORK/desispec/ours-plain-preproc-$REF_CAMERA.fits" -q 2>/dev/null
+    read -r ours u s kb < "$WORK/ours-preproc.time"
+    ourscpu=$(echo "$u + $s" | bc -l); oursmb=$(echo "$kb / 1024" | bc -l)
+    ARGS=(-i "$raw" --cameras "$REF_CAMERA" -o "$WORK/desispec/preproc-$REF_CAMERA.fits")
+  fi
   res=$(cd "$WORK" && "$REFENV/bin/python" "$ROOT/scripts/bench/exposure_reference.py" "$step" "$WORK/desispec" -- "${ARGS[@]}" \
         2>"$WORK/desispec-$step.log" | tail -1)
   case "$res" in
