@@ -170,10 +170,12 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
 func continuumSubtractedMedian(flux: [Double], ivar: [Double], nfiber: Int, nwave: Int, window: Int) -> ([Double], [Double]) {
     let rows = parallelMap(nfiber) { f -> [Double] in
         let row = Array(flux[(f * nwave)..<((f + 1) * nwave)])
-        let med = runningAnnulusMedian(row, window: window)
-        return (0..<nwave).map { row[$0] - med[$0] }
+        var out = runningAnnulusMedian(row, window: window)
+        for k in 0..<nwave { out[k] = row[k] - out[k] }
+        return out
     }
-    let out = rows.flatMap { $0 }
+    var out = [Double](repeating: 0, count: nfiber * nwave)
+    for (f, r) in rows.enumerated() { out.replaceSubrange((f * nwave)..<((f + 1) * nwave), with: r) }
     let good = (0..<nfiber).filter { f in (0..<nwave).contains { ivar[f * nwave + $0] > 0 } }
     var m = medianOverFibers(out, fibers: good, nwave: nwave)
     for k in 0..<nwave where m[k] < 0 { m[k] = 0 }
@@ -193,32 +195,62 @@ func runningAnnulusMedian(_ a: [Double], window: Int) -> [Double] {
         if i >= n { i = 2 * n - i - 1 }
         return a[min(max(i, 0), n - 1)]
     }
-    var sorted = offsets.map { at($0) }.sorted()
     var out = [Double](repeating: 0, count: n)
-    let c = sorted.count
-    func currentMedian() -> Double { c % 2 == 1 ? sorted[c / 2] : 0.5 * (sorted[c / 2 - 1] + sorted[c / 2]) }
+    let c = offsets.count
     // Offsets leaving and entering when the centre moves from k to k + 1: the annulus is [-W, -L] and [L, W].
     let lowest = offsets.first!, innerLeft = offsets.last { $0 < 0 }, innerRight = offsets.first { $0 > 0 }
     let highest = offsets.last!
-    var exact = !sorted.contains { $0.isNaN }
-    out[0] = currentMedian()
-    for k in 1..<max(n, 1) {
-        if exact {
-            var leaving = [at(k - 1 + lowest)], entering = [at(k + highest)]
-            if let l = innerLeft { entering.append(at(k + l)) }
-            if let r = innerRight { leaving.append(at(k - 1 + r)) }
-            for v in leaving {
-                guard let i = sorted.firstIndex(of: v) else { exact = false; break }
-                sorted.remove(at: i)
-            }
-            for v in entering where exact {
-                if v.isNaN { exact = false; break }
-                let i = sorted.firstIndex { $0 > v } ?? sorted.count
-                sorted.insert(v, at: i)
-            }
+    var sortedArray = offsets.map { at($0) }.sorted()
+    sortedArray.withUnsafeMutableBufferPointer { sorted in
+        func currentMedian() -> Double { c % 2 == 1 ? sorted[c / 2] : 0.5 * (sorted[c / 2 - 1] + sorted[c / 2]) }
+        // Number of window values < v (strict) or <= v: a binary search whose steps are conditional moves, not
+        // branches (the comparisons of noisy spectra are unpredictable).
+        func bit(_ b: Bool) -> Int { Int(unsafeBitCast(b, to: UInt8.self)) }
+        func countBelow(_ v: Double) -> Int {
+            var base = 0, len = c
+            while len > 1 { let half = len / 2; base &+= half &* bit(sorted[base + half - 1] < v); len -= half }
+            return base &+ bit(sorted[base] < v)
         }
-        if !exact { sorted = offsets.map { at(k + $0) }.sorted() }   // NaN in the window: a plain sort, as before
-        out[k] = currentMedian()
+        func countNotAbove(_ v: Double) -> Int {
+            var base = 0, len = c
+            while len > 1 { let half = len / 2; base &+= half &* bit(sorted[base + half - 1] <= v); len -= half }
+            return base &+ bit(sorted[base] <= v)
+        }
+        // One value out, one in, as removing the first value equal to `old` (firstIndex(of:)) and then inserting
+        // `new` before the first value > new; only the values between the two positions are moved. Returns false
+        // when `old` is not in the window.
+        func replace(_ old: Double, by new: Double) -> Bool {
+            let below = countBelow(old), notAbove = countNotAbove(new)
+            guard below < c, sorted[below] == old else { return false }
+            if notAbove > below {
+                for q in below..<(notAbove - 1) { sorted[q] = sorted[q + 1] }
+                sorted[notAbove - 1] = new
+            } else {
+                var q = below
+                while q > notAbove { sorted[q] = sorted[q - 1]; q -= 1 }
+                sorted[notAbove] = new
+            }
+            return true
+        }
+        var exact = !sorted.contains { $0.isNaN }
+        out[0] = currentMedian()
+        for k in 1..<max(n, 1) {
+            if exact {
+                // Out: a[k - 1 + lowest], a[k - 1 + innerRight]; in: a[k + highest], a[k + innerLeft].
+                let e1 = at(k + highest), e2 = innerLeft.map { at(k + $0) }
+                if e1.isNaN || (e2?.isNaN ?? false) {
+                    exact = false
+                } else {
+                    exact = replace(at(k - 1 + lowest), by: e1)
+                    if exact, let r = innerRight, let e = e2 { exact = replace(at(k - 1 + r), by: e) }
+                }
+            }
+            if !exact {   // NaN in the window: a plain sort, as before
+                let s = offsets.map { at(k + $0) }.sorted()
+                for i in 0..<c { sorted[i] = s[i] }
+            }
+            out[k] = currentMedian()
+        }
     }
     return out
 }
@@ -226,12 +258,20 @@ func runningAnnulusMedian(_ a: [Double], window: Int) -> [Double] {
 /// Median over `fibers` of the [nfiber, nwave] array `a` at every wavelength (in parallel over wavelengths).
 func medianOverFibers(_ a: [Double], fibers: [Int], nwave: Int) -> [Double] {
     let chunk = 256
+    let nf = fibers.count
     let parts = parallelMap((nwave + chunk - 1) / chunk) { c -> [Double] in
-        var column = [Double](repeating: 0, count: fibers.count)
-        return (c * chunk..<min(nwave, (c + 1) * chunk)).map { k -> Double in
-            for (q, f) in fibers.enumerated() { column[q] = a[f * nwave + k] }
-            return median(column)
-        }
+        let k0 = c * chunk, k1 = min(nwave, (c + 1) * chunk), m = k1 - k0
+        // The chunk's columns copied fiber by fiber (contiguous reads), then each wavelength's values gathered there.
+        var block = [Double](repeating: 0, count: nf * m), column = [Double](repeating: 0, count: nf)
+        a.withUnsafeBufferPointer { ap in block.withUnsafeMutableBufferPointer { bp in
+            for (q, f) in fibers.enumerated() { for k in 0..<m { bp[q * m + k] = ap[f * nwave + k0 + k] } }
+        } }
+        return block.withUnsafeBufferPointer { bp in column.withUnsafeMutableBufferPointer { cp in
+            (0..<m).map { k -> Double in
+                for q in 0..<nf { cp[q] = bp[q * m + k] }
+                return medianInPlace(cp)
+            }
+        } }
     }
     return parts.flatMap { $0 }
 }

@@ -14,32 +14,102 @@ struct BoxcarFrame: Sendable {
     var ivar: [Double]
 }
 
-/// Wavelength of every CCD row of trace `fiber` (inverse of y(wavelength) by Newton from linear interpolation).
-func rowWavelengths(_ yTrace: TraceSet, fiber: Int, nrow: Int) -> [Double] {
-    let nt = max(nrow, 64)
-    let tw = (0..<nt).map { yTrace.domainMin + (yTrace.domainMax - yTrace.domainMin) * Double($0) / Double(nt - 1) }
-    let ty = tw.map { yTrace.eval(fiber, $0) }
-    return (0..<nrow).map { j -> Double in
-        let y = Double(j)
-        let start: Double
-        if y <= ty[0] { start = tw[0] + (tw[1] - tw[0]) / (ty[1] - ty[0]) * (y - ty[0]) }
-        else if y >= ty[nt - 1] { start = tw[nt - 1] + (tw[nt - 2] - tw[nt - 1]) / (ty[nt - 2] - ty[nt - 1]) * (y - ty[nt - 1]) }
-        else { start = Interpolation.linear(x: ty, y: tw, at: y) }
-        return yTrace.solve(fiber, target: y, start: start)
+/// One trace of a TraceSet with its derivative series made once: the same arithmetic as TraceSet.eval,
+/// TraceSet.derivative and TraceSet.solve (so the same values to the last bit), without their per-call allocations.
+struct TraceCurve {
+    let coefficients: [Double]
+    /// d/du of the series as a Legendre series (TraceSet.derivative's recurrence), nil for a constant trace.
+    let derivativeCoefficients: [Double]?
+    let domainMin: Double, domainMax: Double
+
+    init(_ t: TraceSet, fiber: Int) {
+        let c = Array(t.coefficients(of: fiber))
+        coefficients = c
+        domainMin = t.domainMin; domainMax = t.domainMax
+        if c.count <= 1 { derivativeCoefficients = nil; return }
+        var d = [Double](repeating: 0, count: c.count - 1), cc = c
+        var n = c.count - 1
+        while n >= 1 {
+            d[n - 1] = Double(2 * n - 1) * cc[n]
+            if n >= 2 { cc[n - 2] += cc[n] }
+            n -= 1
+        }
+        derivativeCoefficients = d
+    }
+
+    @inline(__always) func eval(_ v: Double) -> Double {
+        let u = Legendre.reduced(v, min: domainMin, max: domainMax)
+        return coefficients.withUnsafeBufferPointer { Legendre.value(u, $0) }
+    }
+
+    @inline(__always) func derivative(_ v: Double) -> Double {
+        guard let d = derivativeCoefficients else { return 0 }
+        let u = Legendre.reduced(v, min: domainMin, max: domainMax)
+        return d.withUnsafeBufferPointer { Legendre.value(u, $0) } * 2.0 / (domainMax - domainMin)
+    }
+
+    /// Newton iterations from `start` for eval(v) = target (TraceSet.solve).
+    func solve(target: Double, start: Double) -> Double {
+        var v = start
+        for _ in 0..<20 {
+            let f = eval(v) - target
+            let d = derivative(v)
+            guard d != 0, d.isFinite else { break }
+            let step = f / d
+            v -= step
+            if abs(step) < 1e-12 * max(1, abs(v)) { break }
+        }
+        return v
     }
 }
 
+/// Wavelength of every CCD row of trace `fiber` (inverse of y(wavelength) by Newton from linear interpolation).
+func rowWavelengths(_ yTrace: TraceSet, fiber: Int, nrow: Int) -> [Double] {
+    let curve = TraceCurve(yTrace, fiber: fiber)
+    let nt = max(nrow, 64)
+    let tw = (0..<nt).map { yTrace.domainMin + (yTrace.domainMax - yTrace.domainMin) * Double($0) / Double(nt - 1) }
+    let ty = tw.map { curve.eval($0) }
+    return ty.withUnsafeBufferPointer { tyb in tw.withUnsafeBufferPointer { twb in
+        (0..<nrow).map { j -> Double in
+            let y = Double(j)
+            let start: Double
+            if y <= tyb[0] { start = twb[0] + (twb[1] - twb[0]) / (tyb[1] - tyb[0]) * (y - tyb[0]) }
+            else if y >= tyb[nt - 1] {
+                start = twb[nt - 1] + (twb[nt - 2] - twb[nt - 1]) / (tyb[nt - 2] - tyb[nt - 1]) * (y - tyb[nt - 1])
+            } else { start = Interpolation.linear(tyb, twb, at: y) }
+            return curve.solve(target: y, start: start)
+        }
+    } }
+}
+
 func boxcarFrame(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], width: Int) throws -> BoxcarFrame {
-    let ny = image.ny, nx = image.nx, hw = width / 2
-    let rows = parallelMap(fibers.count) { k -> ([Double], [Double], [Double]) in
-        let fiber = fibers[k]
-        let wave = rowWavelengths(yTrace, fiber: fiber, nrow: ny)
-        var flux = [Double](repeating: 0, count: ny), ivar = flux
-        image.pix.withUnsafeBufferPointer { pix in
-            image.ivar.withUnsafeBufferPointer { iv in
-                image.mask.withUnsafeBufferPointer { mk in
-                    for j in 0..<ny {
-                        let x = xTrace.eval(fiber, wave[j])
+    let ny = image.ny, nx = image.nx, hw = width / 2, nf = fibers.count
+    // Wavelength and x of every row along every trace, fiber by fiber.
+    // Wavelength step of each row (flux density): the backward difference, extrapolated on the first row.
+    let traces = parallelMap(nf) { k -> (wave: [Double], x: [Double], dw: [Double]) in
+        let wave = rowWavelengths(yTrace, fiber: fibers[k], nrow: ny), xCurve = TraceCurve(xTrace, fiber: fibers[k])
+        let dw = (0..<ny).map { j in
+            j > 0 ? wave[j] - wave[j - 1] : (ny > 2 ? 2 * (wave[1] - wave[0]) - (wave[2] - wave[1]) : 1)
+        }
+        return (wave, wave.map { xCurve.eval($0) }, dw)
+    }
+    for (k, t) in traces.enumerated() {
+        for j in 1..<max(ny, 2) where j < ny && t.wave[j] <= t.wave[j - 1] {
+            throw DESIError.failed("trace of fiber \(fibers[k]) gives a non increasing wavelength at row \(j)")
+        }
+    }
+    // The sums, by blocks of rows and every fiber along each row: the image is read row after row (a fiber at a time
+    // down the columns would fetch a new cache line and page for every row).
+    let blockRows = 32, nblock = (ny + blockRows - 1) / blockRows
+    let xs = traces.flatMap(\.x), dws = traces.flatMap(\.dw)
+    let blocks = parallelMap(nblock) { bk -> ([Double], [Double]) in
+        let j0 = bk * blockRows, j1 = min(ny, j0 + blockRows), m = j1 - j0
+        var flux = [Double](repeating: 0, count: nf * m), ivar = flux
+        image.pix.withUnsafeBufferPointer { pix in image.ivar.withUnsafeBufferPointer { iv in
+            image.mask.withUnsafeBufferPointer { mk in
+                for j in j0..<j1 {
+                    for k in 0..<nf {
+                        let x = xs[k * ny + j]
                         let lo = Int(x - Double(hw)), hi = Int(x + Double(hw) + 1)
                         guard lo >= 0, hi <= nx else { continue }
                         var s = 0.0, v = 0.0, ok = true
@@ -48,20 +118,22 @@ func boxcarFrame(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int]
                             if iv[p] <= 0 || mk[p] != 0 { ok = false; break }
                             s += Double(pix[p]); v += 1 / Double(iv[p])
                         }
-                        let dw = j > 0 ? wave[j] - wave[j - 1] : (ny > 2 ? 2 * (wave[1] - wave[0]) - (wave[2] - wave[1]) : 1)
-                        if ok && v > 0 { flux[j] = s / dw; ivar[j] = dw * dw / v }
+                        let dw = dws[k * ny + j]
+                        if ok && v > 0 { flux[k * m + j - j0] = s / dw; ivar[k * m + j - j0] = dw * dw / v }
                     }
                 }
             }
-        }
-        return (wave, flux, ivar)
+        } }
+        return (flux, ivar)
     }
-    for (k, r) in rows.enumerated() {
-        for j in 1..<max(ny, 2) where j < ny && r.0[j] <= r.0[j - 1] {
-            throw DESIError.failed("trace of fiber \(fibers[k]) gives a non increasing wavelength at row \(j)")
+    var flux = [Double](repeating: 0, count: nf * ny), ivar = flux
+    for (bk, b) in blocks.enumerated() {
+        let j0 = bk * blockRows, m = min(ny, j0 + blockRows) - j0
+        for k in 0..<nf {
+            for q in 0..<m { flux[k * ny + j0 + q] = b.0[k * m + q]; ivar[k * ny + j0 + q] = b.1[k * m + q] }
         }
     }
-    return BoxcarFrame(nfiber: fibers.count, nrow: ny, wave: rows.flatMap(\.0), flux: rows.flatMap(\.1), ivar: rows.flatMap(\.2))
+    return BoxcarFrame(nfiber: nf, nrow: ny, wave: traces.flatMap(\.wave), flux: flux, ivar: ivar)
 }
 
 /// Resampling of boxcar spectra on one common wavelength grid (desispec.trace_shifts.resample_boxcar_frame):
@@ -73,13 +145,12 @@ func resampleBoxcar(_ fr: BoxcarFrame, oversampling: Int) -> (wave: [Double], fl
     let n1 = fr.nrow, nf = fr.nfiber
     let mid = nf / 2
     let w0 = Array(fr.wave[(mid * n1)..<((mid + 1) * n1)])
-    var steps = [Double]()
-    for f in 0..<nf { for j in 1..<n1 { steps.append(fr.wave[f * n1 + j] - fr.wave[f * n1 + j - 1]) } }
-    let dwave = median(steps) / Double(oversampling)
+    var steps = [Double](repeating: 0, count: nf * max(n1 - 1, 0))
+    for f in 0..<nf { for j in 1..<max(n1, 1) { steps[f * (n1 - 1) + j - 1] = fr.wave[f * n1 + j] - fr.wave[f * n1 + j - 1] } }
+    let dwave = steps.withUnsafeMutableBufferPointer { medianInPlace($0) } / Double(oversampling)
     let nwave = Int((w0[n1 - 1] - w0[0]) / dwave)
     let wave = (0..<nwave).map { w0[0] + (w0[n1 - 1] - w0[0]) * Double($0) / Double(max(nwave - 1, 1)) }
-    var flux = [Double](repeating: 0, count: nf * nwave), ivar = flux
-    for f in 0..<nf {
+    let rows = parallelMap(nf) { f -> ([Double], [Double]) in
         let fw = Array(fr.wave[(f * n1)..<((f + 1) * n1)])
         let ff = Array(fr.flux[(f * n1)..<((f + 1) * n1)])
         var fi = Array(fr.ivar[(f * n1)..<((f + 1) * n1)])
@@ -88,14 +159,24 @@ func resampleBoxcar(_ fr: BoxcarFrame, oversampling: Int) -> (wave: [Double], fl
             for d in [-2, -1, 1, 2] { for j in 2..<(n1 - 2) where orig[j + d] == 0 { fi[j] = 0 } }
         }
         let good = (0..<n1).filter { fi[$0] > 0 }
-        guard !good.isEmpty else { continue }
+        guard !good.isEmpty else { return ([], []) }
         let gw = good.map { fw[$0] }, gf = good.map { ff[$0] }
-        let fluxRow = Interpolation.linear(x: gw, y: gf, at: wave, left: 0, right: 0)
-        let ivarRow = Interpolation.linear(x: fw, y: fi, at: wave, left: 0, right: 0)
-        for k in 0..<nwave {
-            flux[f * nwave + k] = fluxRow[k]
-            ivar[f * nwave + k] = ivarRow[k] / Double(oversampling)
+        var fluxRow = [Double](repeating: 0, count: nwave), ivarRow = fluxRow
+        wave.withUnsafeBufferPointer { t in
+            gw.withUnsafeBufferPointer { x in gf.withUnsafeBufferPointer { y in fluxRow.withUnsafeMutableBufferPointer {
+                linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: $0)
+            } } }
+            fw.withUnsafeBufferPointer { x in fi.withUnsafeBufferPointer { y in ivarRow.withUnsafeMutableBufferPointer {
+                linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: $0)
+            } } }
         }
+        for k in 0..<nwave { ivarRow[k] /= Double(oversampling) }
+        return (fluxRow, ivarRow)
+    }
+    var flux = [Double](repeating: 0, count: nf * nwave), ivar = flux
+    for (f, r) in rows.enumerated() where !r.0.isEmpty {
+        flux.replaceSubrange((f * nwave)..<((f + 1) * nwave), with: r.0)
+        ivar.replaceSubrange((f * nwave)..<((f + 1) * nwave), with: r.1)
     }
     return (wave, flux, ivar)
 }

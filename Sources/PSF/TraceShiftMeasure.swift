@@ -31,25 +31,45 @@ enum CentroidWindow: Sendable {
 /// iterative polynomial fit in y of degree `deg` removes outliers beyond 3 x sqrt(2 median chi2).
 func measureDx(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], width: Int, deg: Int, rebin: Int,
                window: CentroidWindow = .nearestPixel, progress: ProgressLine? = nil) -> [TraceOffset] {
-    let n1 = image.nx, rb = max(1, rebin)
-    let n0 = image.ny / rb
-    guard n0 >= 2 else { return [] }
-    // Rebinned image; ivar summed, 0 if any pixel of the group has no weight.
-    var pix = [Double](repeating: 0, count: n0 * n1), ivar = pix
-    for r in 0..<n0 {
-        for i in 0..<n1 {
-            var s = 0.0, w = 0.0, bad = false
-            for k in 0..<rb {
-                let p = (r * rb + k) * n1 + i
-                s += Double(image.pix[p])
-                let iv = image.mask[p] == 0 ? Double(image.ivar[p]) : 0
-                if iv == 0 { bad = true }
-                w += iv
+    measureDx(rebinned: RebinnedImage(image, rebin: rebin), xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: width,
+              deg: deg, window: window, progress: progress)
+}
+
+/// The image with rows added by groups of `rebin` (compute_dx_from_cross_dispersion_profiles' rebinning); ivar
+/// summed, 0 if any pixel of the group has no weight or is masked. Made once for all the x passes.
+struct RebinnedImage: Sendable {
+    let rebin: Int, nrow: Int, ncol: Int
+    let pix: [Double], ivar: [Double]
+
+    init(_ image: Image, rebin: Int) {
+        let n1 = image.nx, rb = max(1, rebin), n0 = image.ny / rb
+        var pix = [Double](repeating: 0, count: max(n0, 0) * n1), ivar = pix
+        image.pix.withUnsafeBufferPointer { ip in image.ivar.withUnsafeBufferPointer { vp in
+            image.mask.withUnsafeBufferPointer { mp in
+                for r in 0..<max(n0, 0) {
+                    for i in 0..<n1 {
+                        var s = 0.0, w = 0.0, bad = false
+                        for k in 0..<rb {
+                            let p = (r * rb + k) * n1 + i
+                            s += Double(ip[p])
+                            let iv = mp[p] == 0 ? Double(vp[p]) : 0
+                            if iv == 0 { bad = true }
+                            w += iv
+                        }
+                        pix[r * n1 + i] = s; ivar[r * n1 + i] = bad ? 0 : w
+                    }
+                }
             }
-            pix[r * n1 + i] = s; ivar[r * n1 + i] = bad ? 0 : w
-        }
+        } }
+        self.rebin = rb; nrow = n0; ncol = n1; self.pix = pix; self.ivar = ivar
     }
-    let rpix = pix, rivar = ivar
+}
+
+func measureDx(rebinned: RebinnedImage, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int], width: Int, deg: Int,
+               window: CentroidWindow = .nearestPixel, progress: ProgressLine? = nil) -> [TraceOffset] {
+    let n1 = rebinned.ncol, rb = rebinned.rebin, n0 = rebinned.nrow
+    guard n0 >= 2 else { return [] }
+    let rpix = rebinned.pix, rivar = rebinned.ivar
     let hw = width / 2
     let wmin = yTrace.domainMin, wmax = yTrace.domainMax
     let twave = (0..<n0).map { wmin + (wmax - wmin) * Double($0) / Double(n0 - 1) }
@@ -156,13 +176,29 @@ func chi2ScanOffset(flux: [Double], wave: [Double], ref: [Double], ivar: [Double
     let ihw = Int(hw / dwave) + 1
     guard n > 2 * ihw + 1 else { return (0, 100) }
     var chi2 = [Double](repeating: 0, count: 2 * ihw + 1)
-    for d in -ihw...ihw {
-        var s = 0.0
-        flux.withUnsafeBufferPointer { fp in ref.withUnsafeBufferPointer { rp in ivar.withUnsafeBufferPointer { ip in
+    // Four shifts at once, each summed in the order of the plain loop (the same values): independent sums keep the
+    // floating-point units busy where one sum waits on each addition.
+    flux.withUnsafeBufferPointer { fp in ref.withUnsafeBufferPointer { rp in ivar.withUnsafeBufferPointer { ip in
+        var d = -ihw
+        while d + 3 <= ihw {
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            for i in ihw..<(n - ihw) {
+                let f = fp[i], w = ip[i]
+                let r0 = f - rp[i + d], r1 = f - rp[i + d + 1], r2 = f - rp[i + d + 2], r3 = f - rp[i + d + 3]
+                s0 += w * r0 * r0; s1 += w * r1 * r1; s2 += w * r2 * r2; s3 += w * r3 * r3
+            }
+            chi2[ihw + d] = s0; chi2[ihw + d + 1] = s1; chi2[ihw + d + 2] = s2; chi2[ihw + d + 3] = s3
+            d += 4
+        }
+        while d <= ihw {
+            var s = 0.0
             for i in ihw..<(n - ihw) { let r = fp[i] - rp[i + d]; s += ip[i] * r * r }
-        } } }
-        if let p = priorWidth { s += (dwave * Double(d) / p) * (dwave * Double(d) / p) }
-        chi2[ihw + d] = s
+            chi2[ihw + d] = s
+            d += 1
+        }
+    } } }
+    if let p = priorWidth {
+        for d in -ihw...ihw { chi2[ihw + d] += (dwave * Double(d) / p) * (dwave * Double(d) / p) }
     }
     let i = chi2.indices.min { chi2[$0] < chi2[$1] }!
     if i < 2 || i >= chi2.count - 2 { return (0, 100) }

@@ -47,4 +47,95 @@ final class TraceShiftSpeedTests: XCTestCase {
         let m = medianOverFibers(a, fibers: fibers, nwave: nw)
         XCTAssertEqual(m, (0..<nw).map { k in median(fibers.map { a[$0 * nw + k] }) })
     }
+
+    func testMedianInPlaceEqualsTheSortedMedian() {
+        var rng = SplitMix64(seed: 11)
+        for n in [1, 2, 3, 4, 5, 8, 17, 36, 101, 500] {
+            for range in [3, 1_000_000] {
+                var a = (0..<n).map { _ in Double(rng.next() % UInt64(range)) - Double(range / 3) }
+                let expected = median(a)
+                XCTAssertEqual(a.withUnsafeMutableBufferPointer { medianInPlace($0) }, expected, "n \(n) range \(range)")
+            }
+        }
+        var sorted = (0..<40).map(Double.init), reversed = Array(sorted.reversed())
+        XCTAssertEqual(sorted.withUnsafeMutableBufferPointer { medianInPlace($0) }, 19.5)
+        XCTAssertEqual(reversed.withUnsafeMutableBufferPointer { medianInPlace($0) }, 19.5)
+    }
+
+    func testLinearAtIncreasingEqualsInterpolationLinear() {
+        var rng = SplitMix64(seed: 13)
+        var x = [Double](), v = 100.0
+        for _ in 0..<300 { v += 0.05 + Double(rng.next() % 1000) / 1000; x.append(v) }
+        let y = x.map { sin($0 / 7) * 50 }
+        // points before, on (every x exactly, the last x included) and after the samples, increasing
+        let t = ((0..<2000).map { 95 + Double($0) * (x.last! - 90) / 2000 } + x).sorted()
+        var out = [Double](repeating: -1, count: t.count)
+        x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { yb in t.withUnsafeBufferPointer { tb in
+            out.withUnsafeMutableBufferPointer { linearAtIncreasing(x: xb, y: yb, at: tb, left: 0, right: 0, into: $0) }
+        } } }
+        XCTAssertEqual(out, Interpolation.linear(x: x, y: y, at: t, left: 0, right: 0))
+        var one = [Double](repeating: -1, count: 3)
+        [5.0].withUnsafeBufferPointer { xb in [2.0].withUnsafeBufferPointer { yb in [4.0, 5, 6].withUnsafeBufferPointer { tb in
+            one.withUnsafeMutableBufferPointer { linearAtIncreasing(x: xb, y: yb, at: tb, left: -3, right: 7, into: $0) }
+        } } }
+        XCTAssertEqual(one, Interpolation.linear(x: [5], y: [2], at: [4, 5, 6], left: -3, right: 7))
+    }
+
+    /// The chi2 scan as it was written before the four-shift loop: one shift at a time.
+    func plainChi2(flux: [Double], ref: [Double], ivar: [Double], ihw: Int, dwave: Double, priorWidth: Double?) -> [Double] {
+        let n = flux.count
+        return (-ihw...ihw).map { d -> Double in
+            var s = 0.0
+            for i in ihw..<(n - ihw) { let r = flux[i] - ref[i + d]; s += ivar[i] * r * r }
+            if let p = priorWidth { s += (dwave * Double(d) / p) * (dwave * Double(d) / p) }
+            return s
+        }
+    }
+
+    func testChi2ScanOffsetEqualsTheOneShiftAtATimeScan() {
+        var rng = SplitMix64(seed: 17)
+        let n = 900
+        let wave = (0..<n).map { 6000 + 0.15 * Double($0) }
+        let dwave = wave[1] - wave[0]    // the grid step as the scan takes it (0.15 to rounding)
+        func line(_ w: Double, _ c: Double) -> Double { 40 * exp(-0.5 * pow((w - c) / 0.8, 2)) }
+        let ref = wave.map { 5 + line($0, 6030) + line($0, 6075) + line($0, 6110) }
+        let flux = wave.map { 5 + line($0 - 0.37, 6030) + line($0 - 0.37, 6075) + line($0 - 0.37, 6110)
+            + Double(rng.next() % 1000) / 5000 }
+        let ivar = wave.map { _ in 1 + Double(rng.next() % 100) / 100 }
+        for (hw, prior) in [(3.0, nil), (2.0, 0.1), (1.0, nil)] as [(Double, Double?)] {
+            let ihw = Int(hw / dwave) + 1
+            let chi2 = plainChi2(flux: flux, ref: ref, ivar: ivar, ihw: ihw, dwave: dwave, priorWidth: prior)
+            let i = chi2.indices.min { chi2[$0] < chi2[$1] }!
+            let hh = Int(0.6 / dwave) + 1
+            let e = min(i + hh + 1, 2 * ihw + 1), b = max(e - (2 * hh + 1), 0)
+            let xs = (b..<e).map { dwave * Double($0 - ihw) }
+            let c = try! Polynomial.fit(x: xs, y: Array(chi2[b..<e]), degree: 2)
+            let (dw, err) = chi2ScanOffset(flux: flux, wave: wave, ref: ref, ivar: ivar, hw: hw, priorWidth: prior)
+            XCTAssertEqual(dw, -c[1] / (2 * c[0]), "hw \(hw)")             // the same numbers to the last bit
+            XCTAssertEqual(err, (1 / c[0] + 0.0001).squareRoot(), "hw \(hw)")
+            // flux(w) = ref(w - 0.37): the reference matches at w - 0.37, an offset of -0.37 A
+            if prior == nil { XCTAssertEqual(dw, -0.37, accuracy: 0.02) }
+        }
+    }
+
+    func testTraceCurveEqualsTraceSet() {
+        var rng = SplitMix64(seed: 19)
+        for ncoef in [1, 2, 4, 6] {
+            let c = (0..<(3 * ncoef)).map { k -> Double in
+                k % ncoef == 0 ? 2000 : (k % ncoef == 1 ? 1800 : Double(rng.next() % 1000) / 100 - 5) }
+            let t = TraceSet(coefficients: c, ntrace: 3, ncoef: ncoef, domainMin: 5500, domainMax: 7800)
+            for fiber in 0..<3 {
+                let curve = TraceCurve(t, fiber: fiber)
+                for w in stride(from: 5400.0, through: 7900, by: 37.3) {
+                    XCTAssertEqual(curve.eval(w), t.eval(fiber, w))
+                    XCTAssertEqual(curve.derivative(w), t.derivative(fiber, w))
+                }
+                if ncoef > 1 {
+                    for y in stride(from: 300.0, through: 3700, by: 211) {
+                        XCTAssertEqual(curve.solve(target: y, start: 6000), t.solve(fiber, target: y, start: 6000))
+                    }
+                }
+            }
+        }
+    }
 }

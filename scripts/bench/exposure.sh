@@ -117,18 +117,32 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 NIGHT=$(ls "$WORK/raw" | grep -E '^[0-9]{8}$' | head -1)
 SCI=$(awk -v u="$REF_CAMERA" '$1 == "sky" && $2 == u { print $3 }' "$TASKS" | sort | head -1)
 FLAT=$(awk -v u="$REF_CAMERA" '$1 == "fiberflat" && $2 == u { print $3 }' "$TASKS" | sort | head -1)
-printf "%-12s %10s %12s %8s\n" step ours desispec ratio
+printf "%-12s %10s %12s %8s %10s %12s %8s %10s %14s\n" step "ours wall" "desispec wall" ratio "ours cpu" "desispec cpu" \
+  ratio "ours peak" "desispec peak"
 IFS=, read -r -a STEPS <<< "$REF_STEPS"
 for step in "${STEPS[@]}"; do
   expid=$SCI; [ "$step" = fiberflat ] && expid=$FLAT
   log=$(find "$WORK/redux" -path '*/logs/*' -name "${step}_${NIGHT}_${expid}_${REF_CAMERA}.log" | head -1)
   if [ -z "$log" ]; then printf "%-12s %10s\n" "$step" "no task"; continue; fi
-  ours=$(awk -v s="$step" -v u="$REF_CAMERA" -v e="$expid" '$1 == s && $2 == u && $3 == e { print $4 }' "$TASKS")
+  read -r ours ourscpu oursmb < <(awk -v s="$step" -v u="$REF_CAMERA" -v e="$expid" \
+    '$1 == s && $2 == u && $3 == e { print $4, $5, $6 }' "$TASKS")
   read -r -a ARGS <<< "$(head -1 "$log" | sed 's/^# desispec [^ ]* //')"
+  if [ "$step" = preproc ]; then
+    # desispec's side is the plain preproc (no model variance: that needs a calibration yaml and fiber flat the
+    # simulated night lacks), so ours is timed again here the same way, on the same raw frame.
+    raw=${ARGS[1]}; mkdir -p "$WORK/desispec"
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/ours-preproc.time" "$BIN" preproc -i "$raw" --cameras "$REF_CAMERA" \
+      -o "$WORK/desispec/ours-plain-preproc-$REF_CAMERA.fits" -q 2>/dev/null
+    read -r ours u s kb < "$WORK/ours-preproc.time"
+    ourscpu=$(echo "$u + $s" | bc -l); oursmb=$(echo "$kb / 1024" | bc -l)
+    ARGS=(-i "$raw" --cameras "$REF_CAMERA" -o "$WORK/desispec/preproc-$REF_CAMERA.fits")
+  fi
   res=$(cd "$WORK" && "$REFENV/bin/python" "$ROOT/scripts/bench/exposure_reference.py" "$step" "$WORK/desispec" -- "${ARGS[@]}" \
         2>"$WORK/desispec-$step.log" | tail -1)
   case "$res" in
-    seconds*) t=${res#seconds }; printf "%-12s %8.1f s %10.1f s %7.1fx\n" "$step" "$ours" "$t" "$(echo "$t / $ours" | bc -l)";;
+    seconds*) read -r _ t _ c _ refmb <<< "$res"
+      printf "%-12s %8.1f s %11.1f s %7.1fx %8.1f s %10.1f s %7.1fx %7.0f MB %11.0f MB\n" "$step" "$ours" "$t" \
+        "$(echo "$t / $ours" | bc -l)" "$ourscpu" "$c" "$(echo "$c / ($ourscpu + 0.005)" | bc -l)" "$oursmb" "$refmb";;
     *) printf "%-12s %8.1f s   desispec %s (log: %s)\n" "$step" "$ours" "$res" "$WORK/desispec-$step.log";;
   esac
 done

@@ -4,11 +4,16 @@
 Usage: exposure_reference.py STEP OUTDIR -- ARGS...
   STEP: preproc, traceshift, fiberflat, sky, fluxcalib or cframe; ARGS: our task's arguments without the
   subcommand (`desispec STEP ARGS`); they are mapped onto desispec's command line of the same step, every output
-  path moved into OUTDIR. Prints 'seconds T' (desispec's main only: imports excluded) or 'failed REASON'.
+  path moved into OUTDIR. Prints 'seconds T cpu C peakmb M' (wall and CPU seconds of desispec's main only: imports
+  excluded; for preproc the CPU of the whole subprocess; M the peak resident memory of the process, of desispec's
+  subprocess for preproc) or 'failed REASON'.
+  cframe: desispec's procexp with --no-xtalk --no-tsnr (ours corrects no fiber crosstalk and computes no template
+  S/N; desispec's crosstalk correction also needs the DESI_SPECTRO_CALIB yaml a simulated night does not have).
 desispec's calibration lookup (DESI_SPECTRO_CALIB) and desimodel's focal plane are bypassed as in
 scripts/compare_traceshift_desispec.py.
 """
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -25,6 +30,15 @@ def moved(path, outdir):
     return os.path.join(outdir, "desispec-" + os.path.basename(path))
 
 
+def cpu_seconds(who=resource.RUSAGE_SELF):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def peak_mb(who=resource.RUSAGE_SELF):
+    return resource.getrusage(who).ru_maxrss / 1024.0   # kB on Linux
+
+
 def main():
     step, outdir = sys.argv[1], sys.argv[2]
     args = sys.argv[sys.argv.index("--") + 1:]
@@ -37,7 +51,8 @@ def main():
                             value(args, "--cameras"), moved(out, outdir)], capture_output=True, text=True)
         for line in r.stdout.splitlines():
             if line.startswith("desispec_seconds"):
-                print(f"seconds {float(line.split()[1]):.2f}")
+                c = resource.RUSAGE_CHILDREN
+                print(f"seconds {float(line.split()[1]):.2f} cpu {cpu_seconds(c):.2f} peakmb {peak_mb(c):.0f}")
                 return 0
         print("failed " + (r.stderr.strip().splitlines() or ["no output"])[-1])
         return 0
@@ -61,13 +76,14 @@ def main():
         import desispec.scripts.fluxcalibration as module
     elif step == "cframe":
         import desispec.scripts.procexp as module
+        mapped += ["--no-xtalk", "--no-tsnr"]
     else:
         print(f"failed unknown step {step}")
         return 0
     try:
-        t0 = time.time()
+        t0, c0 = time.time(), cpu_seconds()
         module.main(module.parse(mapped))
-        print(f"seconds {time.time() - t0:.2f}")
+        print(f"seconds {time.time() - t0:.2f} cpu {cpu_seconds() - c0:.2f} peakmb {peak_mb():.0f}")
     except BaseException as e:  # argparse exits with SystemExit on options desispec does not have
         print(f"failed {type(e).__name__}: {e}".splitlines()[0])
     return 0
