@@ -41,6 +41,8 @@ public struct DemoNight: Sendable {
 
     public var rawRoot: String { "\(root)/raw" }
     public var calibDir: String { "\(root)/calib" }
+    /// The simulated CCDs' calibration frames and configs (DESI_SPECTRO_CALIB's layout), as `simulate --calib` writes them.
+    public var simulatedCalibDir: String { "\(rawRoot)/calib" }
     public var layout: ProductionLayout { ProductionLayout(rawRoot: rawRoot, prodRoot: "\(root)/redux/demo") }
 
     /// Simulates what is not there yet, installs the starting PSFs, reduces the night and compares each coadd
@@ -68,7 +70,8 @@ public struct DemoNight: Sendable {
             // curves that ship with desispec (N and S), which the fit uses when no --filters-dir is given.
             templates = try builtinStarInputs(calibDir).templates
         }
-        let options = ProductionOptions(psfDir: calibDir, nspec: nspec, starModels: templates, filtersDir: filters)
+        var options = ProductionOptions(psfDir: calibDir, nspec: nspec, starModels: templates, filtersDir: filters)
+        options.calibDir = simulatedCalibDir
         try options.save(layout)
         let database = try StateDatabase(path: layout.database)
         let inventory = try NightInventory.exposures(night: night, layout: layout)
@@ -103,7 +106,7 @@ public struct DemoNight: Sendable {
             if FileManager.default.fileExists(atPath: raw) { log("\(raw) exists: not simulated again"); continue }
             var args = ["simulate", "--night", night, "--expid", String(expid), "--flavor", flavor,
                         "--cameras", cameras.map(\.name).joined(separator: ","), "--nspec", String(nspec),
-                        "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite"]
+                        "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite", "--calib"]
             if flavor == "science" { args += ["--tile", String(tile)] }
             if let simulationData { args += ["--data-dir", simulationData] }
             log("simulating exposure \(expid) (\(flavor))")

@@ -221,7 +221,7 @@ public enum SimulationRunner {
                                   includeImages: o.truthImages)
 
             if let dir = o.calibrationDirectory {
-                for set in calibrationSets { try set.write(directory: dir, history: o.history) }
+                for set in calibrationSets { try set.write(directory: dir, history: o.history); try set.writeConfig(directory: dir) }
             }
             if fm.fileExists(atPath: finalDir) { try fm.removeItem(atPath: finalDir) }
             try fm.moveItem(atPath: tmpDir, toPath: finalDir)
