@@ -41,7 +41,8 @@ public struct DemoNight: Sendable {
 
     public var rawRoot: String { "\(root)/raw" }
     public var calibDir: String { "\(root)/calib" }
-    /// The simulated CCDs' calibration frames and configs (DESI_SPECTRO_CALIB's layout), as `simulate --calib` writes them.
+    /// The simulated CCDs' calibration frames and configs (DESI_SPECTRO_CALIB's layout), as `simulate --calib-plain`
+    /// writes them (CCDs without defects: with `--calib`'s, the coadds' median pull vs truth is +0.2-0.3, see Docs/preproc.md).
     public var simulatedCalibDir: String { "\(rawRoot)/calib" }
     public var layout: ProductionLayout { ProductionLayout(rawRoot: rawRoot, prodRoot: "\(root)/redux/demo") }
 
@@ -106,7 +107,7 @@ public struct DemoNight: Sendable {
             if FileManager.default.fileExists(atPath: raw) { log("\(raw) exists: not simulated again"); continue }
             var args = ["simulate", "--night", night, "--expid", String(expid), "--flavor", flavor,
                         "--cameras", cameras.map(\.name).joined(separator: ","), "--nspec", String(nspec),
-                        "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite", "--calib"]
+                        "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite", "--calib-plain"]
             if flavor == "science" { args += ["--tile", String(tile)] }
             if let simulationData { args += ["--data-dir", simulationData] }
             log("simulating exposure \(expid) (\(flavor))")

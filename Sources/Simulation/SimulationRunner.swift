@@ -30,6 +30,9 @@ public struct SimulationOptions: Sendable {
     /// When set, the CCDs get a bias structure, a pixel flat and bad columns, and their calibration frames
     /// (bias, dark, pixflat, mask per camera: `CCDCalibrationSet`) are written into this folder.
     public var calibrationDirectory: String? = nil
+    /// With `calibrationDirectory`: give the CCDs their defects (bias structure, pixel flat, bad columns); false: the
+    /// plain CCD (its frames and yaml are still written, so that preproc is configured as for real data).
+    public var calibrationDefects = true
     /// Tile observed by a science exposure (nil: 1000 + EXPID % 1000). The targets depend on (seed, tile) only, so
     /// several exposures of one tile see the same objects; photon noise, read noise and cosmics depend on (seed, EXPID).
     public var tile: Int?
@@ -151,7 +154,8 @@ public enum SimulationRunner {
             var electrons = exp.electrons
             var calibration: CCDCalibrationSet? = nil
             if o.calibrationDirectory != nil {
-                let set = CCDCalibrationSet.make(camera: cam.name, ny: exp.ny, nx: exp.nx, seed: o.seed)
+                let set = o.calibrationDefects ? CCDCalibrationSet.make(camera: cam.name, ny: exp.ny, nx: exp.nx, seed: o.seed)
+                    : CCDCalibrationSet.plain(camera: cam.name, ny: exp.ny, nx: exp.nx)
                 set.applyPixflat(to: &electrons)
                 calibration = set
                 calibrationSets.append(set)

@@ -7,6 +7,12 @@ import Foundation
 /// the gains and saturation levels of its amplifiers and the calibration frames `write(directory:)` puts in the same
 /// folder (BIAS, DARK, PIXFLAT, MASK, relative to it, as desispec's CalibFinder reads them).
 extension CCDCalibrationSet {
+    /// A CCD without defects (DESI's default electronics, a pixel flat of 1, no bad column): its raw data are those
+    /// of a simulation without calibration frames; its frames and yaml still configure preproc as real data do.
+    public static func plain(camera: String, ny: Int, nx: Int) -> CCDCalibrationSet {
+        CCDCalibrationSet(config: CCDConfig.desiDefault(ny: ny, nx: nx, camera: camera), pixflat: [Float](repeating: 1, count: ny * nx))
+    }
+
     /// spec/smN/smN-ARM.yaml below `directory`.
     public static func configPath(directory: String, camera: String) -> String {
         let c = camera.lowercased()

@@ -54,6 +54,8 @@ struct SimulateCommand: ParsableCommand {
         OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits and the yaml naming them, OUTDIR/calib/spec/smN/smN-ARM.yaml.
         """)
     var calib = false
+    @Flag(name: .customLong("calib-plain"), help: "Like --calib, for CCDs without defects (the raw data are unchanged).")
+    var calibPlain = false
 
     func run() throws {
         let log = global.makeLogger("simulate")
@@ -75,7 +77,8 @@ struct SimulateCommand: ParsableCommand {
                                             history: DESIProvenance.line(command: args.first ?? "simulate",
                                                                          arguments: Array(args.dropFirst())))
             options.psfModel = model
-            if calib { options.calibrationDirectory = (outdir as NSString).appendingPathComponent("calib") }
+            if calib || calibPlain { options.calibrationDirectory = (outdir as NSString).appendingPathComponent("calib") }
+            options.calibrationDefects = !calibPlain
             options.tile = tile
             let out = try SimulationRunner.run(options, psfLoader: { path, _ in try readPSF(path) }) { log.info("\($0)") }
             log.info("wrote \(out.raw), \(out.fibermap), \(out.truth) and \(out.psfs.count) PSF file(s)")
