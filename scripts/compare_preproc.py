@@ -144,6 +144,21 @@ def patch_blank_fibermap():
     qextract.empty_fibermap = blank_fibermap
 
 
+def write_region_mask(tmpdir, raw, camera):
+    """DESI_SPECTRO_CALIB/ccd/ccd-region-mask.csv (desispec.calibfinder.ccdregionmask) with two regions of this exposure
+    (one with a negative numpy bound) and one of another exposure; both programs read it from DESI_SPECTRO_CALIB."""
+    from astropy.io import fits
+    calib = os.environ.setdefault('DESI_SPECTRO_CALIB', os.path.join(tmpdir, 'calib'))
+    os.makedirs(os.path.join(calib, 'ccd'), exist_ok=True)
+    with fits.open(raw) as fx:
+        h = fx[camera.upper()].header
+        night, expid, cam = fx[0].header.get('NIGHT', h.get('NIGHT')), h['EXPID'], h['CAMERA']
+    rows = ['NIGHT,EXPID,CAMERA,XMIN,XMAX,YMIN,YMAX',
+            f'{night},{expid},{cam},100,180,200,420', f'{night},{expid},{cam},-30,5000,0,12', f'{night},{expid + 1},{cam},0,50,0,50']
+    with open(os.path.join(calib, 'ccd', 'ccd-region-mask.csv'), 'w') as f:
+        f.write('\n'.join(rows) + '\n')
+
+
 def run_reference(raw, camera, calib, tmpdir, extra=None):
     os.environ.setdefault('DESI_SPECTRO_CALIB', os.path.join(tmpdir, 'calib'))  # desispec looks for ccd-region-mask.csv there
     os.makedirs(os.environ['DESI_SPECTRO_CALIB'], exist_ok=True)
@@ -334,6 +349,10 @@ def main():
     p.add_argument('--bkgsub', action='store_true', help='compare --bkgsub-for-science on a b0 frame with a 30 e background')
     p.add_argument('--scattered-light', action='store_true',
                    help='compare --scattered-light on a b0 frame with injected scattered light')
+    p.add_argument('--bkgsub-for-dark', action='store_true',
+                   help='both programs subtract the smooth background of the whole CCD (desispec bkgsub_dark=True)')
+    p.add_argument('--region-mask', action='store_true',
+                   help='write a ccd-region-mask.csv with two regions for the exposure into DESI_SPECTRO_CALIB (both programs)')
     args = p.parse_args()
     if args.bkgsub or args.scattered_light:
         return main_b0(args, pkg)
@@ -363,9 +382,15 @@ def main():
     if binary is None:
         sys.exit('no desispec binary: build it (swift build --scratch-path .build-preproc --product desispec) or pass --desispec-bin')
 
+    extra_ours, extra_ref = [], {}
+    if args.bkgsub_for_dark:
+        extra_ours.append('--bkgsub-for-dark')
+        extra_ref['bkgsub_dark'] = True
+    if args.region_mask:
+        write_region_mask(tmp, raw, args.camera)
     out = os.path.join(tmp, f'preproc-{args.camera}-ours.fits')
-    t_ours = run_ours(binary, raw, args.camera, calib, out)
-    ref, t_ref = run_reference(raw, args.camera, calib, tmp)
+    t_ours = run_ours(binary, raw, args.camera, calib, out, extra_ours)
+    ref, t_ref = run_reference(raw, args.camera, calib, tmp, extra_ref)
     res = compare(ref, out)
     print(f'raw: {raw}  calibration: {args.calib}')
     for k, v in res.items():

@@ -41,6 +41,9 @@ public struct DemoNight: Sendable {
 
     public var rawRoot: String { "\(root)/raw" }
     public var calibDir: String { "\(root)/calib" }
+    /// The simulated CCDs' calibration frames and configs (DESI_SPECTRO_CALIB's layout), as `simulate --calib-plain`
+    /// writes them (CCDs without defects: with `--calib`'s, the coadds' median pull vs truth is +0.2-0.3, see Docs/preproc.md).
+    public var simulatedCalibDir: String { "\(rawRoot)/calib" }
     public var layout: ProductionLayout { ProductionLayout(rawRoot: rawRoot, prodRoot: "\(root)/redux/demo") }
 
     /// Simulates what is not there yet, installs the starting PSFs, reduces the night and compares each coadd
@@ -68,7 +71,8 @@ public struct DemoNight: Sendable {
             // curves that ship with desispec (N and S), which the fit uses when no --filters-dir is given.
             templates = try builtinStarInputs(calibDir).templates
         }
-        let options = ProductionOptions(psfDir: calibDir, nspec: nspec, starModels: templates, filtersDir: filters)
+        var options = ProductionOptions(psfDir: calibDir, nspec: nspec, starModels: templates, filtersDir: filters)
+        options.calibDir = simulatedCalibDir
         try options.save(layout)
         let database = try StateDatabase(path: layout.database)
         let inventory = try NightInventory.exposures(night: night, layout: layout)
@@ -104,7 +108,7 @@ public struct DemoNight: Sendable {
             var args = ["simulate", "--night", night, "--expid", String(expid), "--flavor", flavor,
                         "--cameras", cameras.map(\.name).joined(separator: ","), "--nspec", String(nspec),
                         "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite",
-                        "--fluxcalib-average-dir", calibDir]
+                        "--fluxcalib-average-dir", calibDir, "--calib-plain"]
             if flavor == "science" { args += ["--tile", String(tile)] }
             if let simulationData { args += ["--data-dir", simulationData] }
             log("simulating exposure \(expid) (\(flavor))")

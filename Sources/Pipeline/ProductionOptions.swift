@@ -8,6 +8,8 @@ public struct ProductionOptions: Sendable, Codable, Equatable {
     /// Stellar templates and filter curves of the standard-star fit (stdstars --starmodels, --filters-dir).
     public var starModels: String?
     public var filtersDir: String?
+    /// Calibration folder in DESI_SPECTRO_CALIB's layout for preproc (--calib-dir; nil: $DESI_SPECTRO_CALIB).
+    public var calibDir: String?
 
     public init(psfDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false, starModels: String? = nil,
                 filtersDir: String? = nil) {
@@ -16,7 +18,9 @@ public struct ProductionOptions: Sendable, Codable, Equatable {
     }
 
     public var nightOptions: NightOptions {
-        NightOptions(inputPSFDir: psfDir, nspec: nspec, noFluxCalib: noFluxCalib, starModels: starModels, filtersDir: filtersDir)
+        var o = NightOptions(inputPSFDir: psfDir, nspec: nspec, noFluxCalib: noFluxCalib, starModels: starModels, filtersDir: filtersDir)
+        o.calibDir = calibDir
+        return o
     }
 
     public static func path(_ layout: ProductionLayout) -> String { "\(layout.runDir)/options.json" }

@@ -17,6 +17,9 @@ public struct NightOptions: Sendable {
     public var filtersDir: String?
     /// Science frames in the barycentric frame (desi_proc's default; false: its --no-barycentric-correction).
     public var barycentricCorrection = true
+    /// Calibration folder in DESI_SPECTRO_CALIB's layout, passed to preproc as --calib-dir (nil: preproc's
+    /// $DESI_SPECTRO_CALIB).
+    public var calibDir: String?
 
     public init(inputPSFDir: String? = nil, nspec: Int? = nil, noFluxCalib: Bool = false, starModels: String? = nil,
                 filtersDir: String? = nil) {
@@ -87,7 +90,8 @@ public struct TaskGraph: Sendable {
         for e in exposures {
             for c in e.cameras {
                 let out = L.preproc(night: night, expid: e.expid, camera: c.name)
-                let flags = preprocFlags(flavor: e.flavor, camera: c, psfDir: options.inputPSFDir)
+                var flags = preprocFlags(flavor: e.flavor, camera: c, psfDir: options.inputPSFDir)
+                if let dir = options.calibDir { flags.arguments += ["--calib-dir", dir] }
                 preprocTask["\(e.expid)/\(c.name)"] = add(PipelineTask(
                     type: .preproc, night: night, expid: e.expid, unit: c.name,
                     arguments: ["preproc", "-i", L.raw(night: night, expid: e.expid), "--cameras", c.name, "-o", out] + flags.arguments,

@@ -7,9 +7,10 @@ import LinearAlgebra
 /// the pixel's value (cosmic rays, bright lines keep a fair variance); then m x pixflat + dark are the expected
 /// electrons before the pixel flat, and ivar = 1 / (max(m x pixflat + dark, 0) / pixflat^2 + readnoise^2) where
 /// that variance is positive (readnoise is already divided by the pixel flat; pixflat <= 0.001 is not divided).
+/// A background subtracted by --bkgsub-for-dark is added back to m after the 5-sigma test, as desispec.
 enum ModelVariance {
     static func apply(model: [Double], pix: [Float], ivar: inout [Float], readnoise: [Float], ny: Int, nx: Int,
-                      pass: PixelPass) {
+                      pass: PixelPass, background: [Double]? = nil) {
         let nsig2 = 25.0
         ivar.withUnsafeMutableBufferPointer { ib in
             let iv = SharedBuffer(ib)
@@ -25,6 +26,7 @@ enum ModelVariance {
                         var m = model[i]
                         let w = Double(iv[i]), p = Double(pix[i])
                         if w > 0 && (p - m) * (p - m) / (1 / w + 0.01 * m * m) > nsig2 { m = p }
+                        if let b = background { m += b[i] }   // --bkgsub-for-dark: the subtracted background is charge
                         var v: Double
                         if pass.pixflat != nil {
                             let f = flatRow[x]

@@ -32,6 +32,13 @@ public struct PreprocOptions: Sendable {
     public var scatteredLight = false
     /// How the gaps' pixels are averaged for `bkgsubScience` (`.ivar`: desispec's weights, biased low).
     public var bkgsubWeights: BlockBackground.GapWeights = .uniform
+    /// CTE correction (desispec's default when the calibration config has CTECOLS<amp>, not for ZERO and DARK
+    /// exposures): `noCTECorrection` switches it off; `cteParameterFile` is the night's ctecorr yaml (--cte-params).
+    /// The correction needs `traces` (and uses `fiberflat` for the image model's sky when given).
+    public var noCTECorrection = false
+    public var cteParameterFile: String? = nil
+    /// `--bkgsub-for-dark`: subtract the smooth background of the whole CCD (`DarkBackground`) before the cosmic rays.
+    public var bkgsubDark = false
     /// The traces for the image model and the block background. Called with the number of image rows and, when
     /// the traces' x shift is to be fitted (desispec's default for the image model), the image after the cosmic rays.
     public var traces: (@Sendable (_ ny: Int, _ shiftFrom: Image?) throws -> FiberTraceGeometry)? = nil
@@ -44,6 +51,8 @@ public struct PreprocOptions: Sendable {
     /// The fiber flat of the image model's sky (nil: no sky model) and its CCD_CALIB_FIBERFLAT version.
     public var fiberflat: FiberFlat? = nil
     public var fiberflatDependency: String? = nil
+    /// CCD regions flagged BAD for this exposure (`CCDRegionMask`, desispec's ccd-region-mask.csv; --noregionmask: none).
+    public var regionMasks: [CCDRegionMask] = []
     public init() {}
 }
 
@@ -128,6 +137,9 @@ public enum Preprocessor {
             let at = "row \(bad / raw.nx), column \(bad % raw.nx)"
             throw DESIError.badFile(path: path, problem: "raw image holds a non-finite value at \(at)")
         }
+        // CTE: the traps of the amplifiers the calibration config names, checked before any work (desispec fails early)
+        let cteAmplifiers = try cteAmplifiersToCorrect(options: options, config: cfg, sections: sections, header: header,
+                                                       primary: raw.primaryHeader, camera: cameraName)
         var useOverscanRow = options.useOverscanRow
         if let c = cfg, let v = c.bool("USE_ORSEC") { useOverscanRow = v }
 
@@ -184,7 +196,12 @@ public enum Preprocessor {
             }
         }
 
-        let biasP = cal.bias?.data, pixflatP = cal.pixflat?.data, maskP = cal.mask?.data
+        // the calibration mask, with the BAD bit on the CCD regions listed for this exposure (desispec: before the amplifiers)
+        for r in options.regionMasks {
+            notes.append("masking region XMIN=\(r.xmin) XMAX=\(r.xmax) YMIN=\(r.ymin) YMAX=\(r.ymax)")
+        }
+        let biasP = cal.bias?.data, pixflatP = cal.pixflat?.data
+        let maskP = CCDRegionMask.merged(cal.mask?.data, regions: options.regionMasks, ny: ny, nx: nx)
         return try raw.data.withUnsafeBufferPointer { rawP in
             let pixels = RawPixels(raw: rawP, bias: biasP)
             // per amplifier: overscan level per row, read noise, gain, saturation (independent, in parallel)
@@ -274,7 +291,27 @@ public enum Preprocessor {
                 pass.run(pix: pb, ivar: ib, readnoise: rb, mask: mb, crosstalkCorrected: image.map { UnsafeBufferPointer($0) })
             }}}}
             clock.lap("pixel pass (image, variance, mask)")
+            // --bkgsub-for-dark: the smooth background of the whole CCD, subtracted before the cosmic rays (desispec)
+            var darkBackground: [Double]? = nil
+            if options.bkgsubDark {
+                let bkg = try DarkBackground.compute(pix: pix, ny: ny, nx: nx)
+                for i in 0..<n { pix[i] = Float(Double(pix[i]) - bkg[i]) }
+                darkBackground = bkg
+                clock.lap("background of the whole CCD (--bkgsub-for-dark)")
+            }
 
+            if !cteAmplifiers.isEmpty {
+                guard let traces = options.traces else {
+                    throw DESIError.invalidArgument("the CTE correction needs the traces of a PSF (--psf, or the calibration config's PSF)")
+                }
+                let current = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
+                let g = try traces(ny, options.fitTraceShift ? current : nil)
+                let iv = ivar, flat = options.fiberflat
+                notes += try CTECorrection.correct(pix: &pix, ny: ny, nx: nx, amplifiers: cteAmplifiers) { image in
+                    try ImageModel.compute(pix: image, ivar: iv, ny: ny, nx: nx, traces: g, fiberflat: flat)
+                }
+                clock.lap("CTE correction")
+            }
             // primary-header keywords complete the image header
             header.merge(raw.primaryHeader.filteringStructural())
             // the image model, the scattered light and the block background change IMAGE and IVAR after the
@@ -307,7 +344,8 @@ public enum Preprocessor {
                 geometry = g
                 clock.lap("traces for the image model")
                 let model = try ImageModel.compute(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: options.fiberflat)
-                ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass)
+                ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass,
+                                    background: darkBackground)
                 if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }
                 if let d = options.fiberflatDependency { header.addDependency(name: "CCD_CALIB_FIBERFLAT", version: d) }
                 clock.lap("image model and its variance")
@@ -358,6 +396,25 @@ public enum Preprocessor {
             return PreprocResult(image: out, notes: notes, cosmicCount: ncosmic, timings: clock.laps)
         }
     }
+}
+
+/// The amplifiers to correct for CTE (empty: none): those with CTECOLS<amp> in the calibration config, unless the
+/// correction is switched off or the exposure is a ZERO or a DARK (desispec.preproc.preproc and needs_ctecorr).
+func cteAmplifiersToCorrect(options: PreprocOptions, config: CalibrationConfig?, sections: [AmplifierSections],
+                            header: FITSHeader, primary: FITSHeader, camera: String) throws -> [CTEAmplifier] {
+    guard !options.noCTECorrection, let c = config else { return [] }
+    let obstype = (primary.string("OBSTYPE") ?? header.string("OBSTYPE") ?? "").trimmingCharacters(in: .whitespaces).uppercased()
+    if obstype == "ZERO" || obstype == "DARK" { return [] }
+    guard try !CTEParameters.sectors(config: c, ampIDs: sections.map(\.name)).isEmpty else { return [] }
+    guard let file = options.cteParameterFile else {
+        throw DESIError.badFile(path: c.path, problem: "camera \(camera) needs a CTE correction (CTECOLS) but no CTE parameter file "
+                                + "is known: give --cte-params FILE, set DESI_SPECTRO_REDUX and SPECPROD, or --no-cte-correction")
+    }
+    guard let night = CalibrationConfig.nightOf([header, primary]) else {
+        throw DESIError.badFile(path: file, problem: "no NIGHT or DATE-OBS in the exposure's headers to select CTE parameters")
+    }
+    let nx = sections.map(\.ccd.cols.upperBound).max() ?? 0
+    return try CTEParameters.amplifiers(config: c, sections: sections, imageNx: nx, parameterFile: file, night: night, camera: camera)
 }
 
 /// Raw pixel values in ADU, minus the bias frame when there is one (desispec subtracts it first, in float64).

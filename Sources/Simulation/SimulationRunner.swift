@@ -35,6 +35,9 @@ public struct SimulationOptions: Sendable {
     public var averageFluxCalibrationDirectory: String? = nil
     /// Seeing FWHM [arcsec] of science exposures (nil: `Instrument.seeingFWHM`), recorded as SEEING in the header.
     public var seeingFWHM: Double? = nil
+    /// With `calibrationDirectory`: give the CCDs their defects (bias structure, pixel flat, bad columns); false: the
+    /// plain CCD (its frames and yaml are still written, so that preproc is configured as for real data).
+    public var calibrationDefects = true
     /// Tile observed by a science exposure (nil: 1000 + EXPID % 1000). The targets depend on (seed, tile) only, so
     /// several exposures of one tile see the same objects; photon noise, read noise and cosmics depend on (seed, EXPID).
     public var tile: Int?
@@ -170,7 +173,8 @@ public enum SimulationRunner {
             var electrons = exp.electrons
             var calibration: CCDCalibrationSet? = nil
             if o.calibrationDirectory != nil {
-                let set = CCDCalibrationSet.make(camera: cam.name, ny: exp.ny, nx: exp.nx, seed: o.seed)
+                let set = o.calibrationDefects ? CCDCalibrationSet.make(camera: cam.name, ny: exp.ny, nx: exp.nx, seed: o.seed)
+                    : CCDCalibrationSet.plain(camera: cam.name, ny: exp.ny, nx: exp.nx)
                 set.applyPixflat(to: &electrons)
                 calibration = set
                 calibrationSets.append(set)
@@ -246,7 +250,7 @@ public enum SimulationRunner {
                                   includeImages: o.truthImages)
 
             if let dir = o.calibrationDirectory {
-                for set in calibrationSets { try set.write(directory: dir, history: o.history) }
+                for set in calibrationSets { try set.write(directory: dir, history: o.history); try set.writeConfig(directory: dir) }
             }
             if let dir = o.averageFluxCalibrationDirectory {
                 try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -23,6 +23,7 @@ final class ExtractCommandTests: XCTestCase {
                 let pre = try CLIRunner.run(["preproc",
                                              "-i", dir.appendingPathComponent("raw/20250101/00000007/desi-00000007.fits.fz").path,
                                              "--cameras", cam, "-o", dir.appendingPathComponent("preproc-\(cam).fits").path, "-q",
+                                             "--no-calib-config",
                                              "--fibermap", dir.appendingPathComponent("raw/20250101/00000007/fibermap-00000007.fits").path])
                 guard pre.status == 0 else { fixtureError = "preproc failed: \(pre.stderr)"; return }
             }

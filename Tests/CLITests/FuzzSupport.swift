@@ -70,7 +70,8 @@ struct FuzzProducts {
         p.files["fibermap"] = "\(raw)/fibermap-00000007.fits"
         p.files["psf"] = "\(raw)/truth-psf-r0.fits"
         p.files["preproc"] = "\(d)/preproc-r0-00000007.fits"
-        try run(["preproc", "-i", p.files["raw"]!, "--cameras", "r0", "-o", p.files["preproc"]!, "--fibermap", p.files["fibermap"]!])
+        try run(["preproc", "-i", p.files["raw"]!, "--cameras", "r0", "-o", p.files["preproc"]!, "--fibermap", p.files["fibermap"]!,
+                 "--no-calib-config"])
         p.files["frame"] = "\(d)/frame-r0-00000007.fits"
         try run(["extract", "-i", p.files["preproc"]!, "-p", p.files["psf"]!, "-o", p.files["frame"]!,
                  "-w", "5760,6159.2,0.8", "--ncpu", "1"])
@@ -116,7 +117,9 @@ struct FuzzProducts {
                     FuzzReader(name: "diff") { i, _ in ["diff", original, i] }]
         switch type {
         case "raw":
-            list.append(FuzzReader(name: "preproc") { i, o in ["preproc", "-i", i, "--cameras", "r0", "-o", o.path + "/preproc.fits"] })
+            list.append(FuzzReader(name: "preproc") { i, o in
+                ["preproc", "-i", i, "--cameras", "r0", "-o", o.path + "/preproc.fits", "--no-calib-config"]
+            })
         case "preproc":
             if !psf.isEmpty {
                 list.append(FuzzReader(name: "extract") { i, o in

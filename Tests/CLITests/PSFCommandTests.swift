@@ -26,7 +26,7 @@ final class PSFCommandTests: XCTestCase {
             let e = FileLayout.expidString(expid)
             let pre = dir.appendingPathComponent("preproc-r0-\(e).fits").path
             let p = try CLIRunner.run(["preproc", "-i", dir.appendingPathComponent("20250101/\(e)/desi-\(e).fits.fz").path,
-                                       "--cameras", "r0", "-o", pre, "-q"])
+                                       "--cameras", "r0", "-o", pre, "-q", "--no-calib-config"])
             XCTAssertEqual(p.status, 0, p.stderr)
             preprocs.append(pre)
         }
@@ -217,7 +217,7 @@ final class PSFCommandTests: XCTestCase {
         XCTAssertEqual(sim.status, 0, sim.stderr)
         let pre = dir.appendingPathComponent("pre.fits").path
         let p = try CLIRunner.run(["preproc", "-i", dir.appendingPathComponent("20250101/00000008/desi-00000008.fits.fz").path,
-                                   "--cameras", "r0", "-o", pre, "-q"])
+                                   "--cameras", "r0", "-o", pre, "-q", "--no-calib-config"])
         XCTAssertEqual(p.status, 0, p.stderr)
         let out = dir.appendingPathComponent("psf.fits").path
         let r = try CLIRunner.run(["psf", "-i", pre, "--psf", a.start, "-o", out])

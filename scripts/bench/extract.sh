@@ -30,7 +30,8 @@ if [ ! -f "$IMG" ]; then
   echo "simulating a full r0 science exposure with the real PSF (500 fibers, 4128x4114) into $WORK ..."
   "$BIN" simulate --night 20250101 --expid 1 --flavor science --cameras r0 --nspec 500 --ccd-size full \
       --psf "$PSF" --no-cosmics --outdir "$WORK/raw" --overwrite -q
-  "$BIN" preproc -i "$RAW/desi-00000001.fits.fz" --cameras r0 --fibermap "$RAW/fibermap-00000001.fits" -o "$IMG" -q
+  "$BIN" preproc -i "$RAW/desi-00000001.fits.fz" --cameras r0 --fibermap "$RAW/fibermap-00000001.fits" -o "$IMG" -q \
+    --no-calib-config
 fi
 
 run_timed() {  # run_timed CMD...: runs CMD (output in $WORK/last.log), sets WALL and CPU (user + sys) seconds

@@ -15,8 +15,9 @@ struct PreprocCommand: ParsableCommand {
         Example: desispec preproc -i desi-00001234.fits.fz --cameras r0 --outdir out/
                  desispec preproc -n 20240101 -e 1234 --cameras b0,r0,z0   (uses DESI_SPECTRO_DATA, DESI_SPECTRO_REDUX/SPECPROD)
         Calibration images come from --bias/--dark/--pixflat/--mask FILE, or from the camera's entry of a
-        DESI_SPECTRO_CALIB yaml (--calib-config FILE, or $DESI_SPECTRO_CALIB/spec/smN/smN-ARM.yaml); without either
-        that step is skipped with a warning. --noX skips step X. A named file that does not exist, or a calibration
+        DESI_SPECTRO_CALIB yaml (--calib-config FILE, or DIR/spec/smN/smN-ARM.yaml, DIR = --calib-dir or
+        $DESI_SPECTRO_CALIB); no such config is an error unless every step has its file or is off (--no-calib-config
+        skips the steps without a file instead). --noX skips step X. A named file that does not exist, or a calibration
         config without a BIAS, DARK or MASK entry, is an error unless the step is switched off (--nobias, ...). The
         bias and dark are first looked for as the night's biasnight/darknight in the production (calibnight/NIGHT/).
         --model-variance derives the Poisson variance from a model of the image (the PSF's traces: --psf, else the
@@ -52,6 +53,11 @@ struct PreprocCommand: ParsableCommand {
     var mask: String?
     @Option(name: .long, help: "DESI_SPECTRO_CALIB camera yaml (e.g. sm1-r.yaml) for gains, saturation, crosstalk and calibration files.")
     var calibConfig: String?
+    @Option(name: .customLong("calib-dir"), help: "Calibration folder in DESI_SPECTRO_CALIB's layout (default: $DESI_SPECTRO_CALIB).")
+    var calibDir: String?
+    @Flag(name: [.customLong("no-calib-config"), .customLong("no-ccd-calib-filename")],
+          help: "Run without a calibration config (steps without a file given are then skipped with a warning).")
+    var noCalibConfig = false
     @Flag(name: .long, help: "Do not subtract a bias frame.") var nobias = false
     @Flag(name: .long, help: "Do not subtract the dark.") var nodark = false
     @Flag(name: .long, help: "Do not divide by the pixel flat.") var nopixflat = false
@@ -82,6 +88,13 @@ struct PreprocCommand: ParsableCommand {
     var fiberflat: String?
     @Flag(name: .customLong("no-traceshift"), help: "Do not fit the traces' x shift before modelling the image.")
     var noTraceshift = false
+    @Flag(name: .customLong("bkgsub-for-dark"), help: "Subtract a smooth background of the whole CCD (200-pixel patch medians).")
+    var bkgsubForDark = false
+    @Flag(name: .long, help: "Do not flag the CCD regions of $DESI_SPECTRO_CALIB/ccd/ccd-region-mask.csv.") var noregionmask = false
+    @Flag(name: .customLong("no-cte-correction"), help: "Do not correct the CTE of the amplifiers the calibration config names.")
+    var noCteCorrection = false
+    @Option(name: .customLong("cte-params"), help: "CTE parameter yaml (default: the production's calibnight/NIGHT/ctecorr-NIGHT.yaml).")
+    var cteParams: String?
     @Option(name: .long, help: "Cameras processed at the same time (each is itself parallel).") var ncpu: Int = 1
     @Flag(name: .long, help: "Log the time of each step (read, calibration, amplifiers, pixel pass, cosmics, write).") var timing = false
 
@@ -89,6 +102,9 @@ struct PreprocCommand: ParsableCommand {
         if infile == nil && (night == nil || expid == nil) { throw ValidationError("give --infile, or --night and --expid") }
         if infile != nil && (night != nil || expid != nil) { throw ValidationError("give either --infile or --night/--expid, not both") }
         if ncpu < 1 { throw ValidationError("--ncpu must be at least 1") }
+        if noCalibConfig && (calibConfig != nil || calibDir != nil) {
+            throw ValidationError("--no-calib-config contradicts --calib-config / --calib-dir")
+        }
         let switchedOff = [("bias", nobias, bias), ("dark", nodark, dark), ("pixflat", nopixflat, pixflat), ("mask", nomask, mask)]
         for (flag, on, file) in switchedOff where on && file != nil {
             throw ValidationError("--no\(flag) and --\(flag) contradict each other")
@@ -136,34 +152,31 @@ struct PreprocCommand: ParsableCommand {
     /// Calibration choices for one camera: file > calib yaml > skipped (with a warning).
     func options(for raw: RawImage, log: (String) -> Void) throws -> PreprocOptions {
         var o = PreprocOptions()
-        var config: CalibrationConfig? = nil
-        if let y = calibConfig {
-            config = try CalibrationConfig.select(yamlPath: y, headers: [raw.header, raw.primaryHeader])
-        } else if let dir = ProcessInfo.processInfo.environment["DESI_SPECTRO_CALIB"],
-                  let cam = raw.header.string("CAMERA")?.trimmingCharacters(in: .whitespaces).lowercased() {
-            let specid = raw.header.int("SPECID") ?? Int(cam.suffix(1)) ?? 0
-            let y = "\(dir)/spec/sm\(specid)/sm\(specid)-\(cam.prefix(1)).yaml"
-            if FileManager.default.fileExists(atPath: y) {
-                config = try CalibrationConfig.select(yamlPath: y, headers: [raw.header, raw.primaryHeader])
-            }
-        }
-        o.calibration = config
         let nightly = PreprocCalibrationLookup.nightly(raw)
+        // a config is needed by every step that is on and has no file of its own (desispec's CalibFinder)
+        let needed = (!nobias && bias == nil && nightly.bias == nil) || (!nodark && dark == nil && nightly.dark == nil)
+            || (!nopixflat && pixflat == nil) || (!nomask && mask == nil)
+        let config = noCalibConfig ? nil
+            : try PreprocCalibrationLookup.config(file: calibConfig, directory: calibDir, raw: raw, needed: needed)
+        o.calibration = config
         o.bias = try PreprocCalibrationLookup.source("bias", off: nobias, file: bias, nightly: nightly.bias, config: config, log: log)
         o.dark = try PreprocCalibrationLookup.source("dark", off: nodark, file: dark, nightly: nightly.dark, config: config, log: log)
         o.pixflat = try PreprocCalibrationLookup.source("pixflat", off: nopixflat, file: pixflat, nightly: nil, config: config, log: log)
         o.mask = try PreprocCalibrationLookup.source("mask", off: nomask, file: mask, nightly: nil, config: config, log: log)
-        if modelVariance || bkgsubForScience || scatteredLight {
-            let why = modelVariance ? "--model-variance" : scatteredLight ? "--scattered-light" : "--bkgsub-for-science"
+        try addRegionMasksAndCTE(to: &o, raw: raw, config: config, log: log)
+        let cte = !o.noCTECorrection && PreprocCTELookup.needed(raw: raw, config: config)
+        if modelVariance || bkgsubForScience || scatteredLight || cte {
+            let why = modelVariance ? "--model-variance" : scatteredLight ? "--scattered-light"
+                : bkgsubForScience ? "--bkgsub-for-science" : "the CTE correction"
             let psfPath = try PreprocCalibrationLookup.required(psf, key: "PSF", config: config, why: why)
             o.traces = try PreprocTraces.provider(psfPath: psfPath)
             let short = (psfPath as NSString).lastPathComponent
             o.tracesDependency = short
             o.scatteredLightDependency = psf == nil ? short : nil
         }
-        if modelVariance {
-            o.modelVariance = true
-            o.fitTraceShift = !noTraceshift
+        o.fitTraceShift = !noTraceshift
+        if modelVariance || cte {
+            o.modelVariance = modelVariance
             if let ff = fiberflat ?? config?.file("FIBERFLAT") {
                 guard FileManager.default.fileExists(atPath: ff) else {
                     throw DESIError.badFile(path: ff, problem: "fiber flat for --model-variance does not exist")
@@ -180,6 +193,7 @@ struct PreprocCommand: ParsableCommand {
         }
         o.bkgsubWeights = weights
         o.scatteredLight = scatteredLight
+        o.bkgsubDark = bkgsubForDark
         o.nocosmic = nocosmic; o.nogain = nogain; o.nocrosstalk = nocrosstalk; o.nodarktrail = nodarktrail; o.badamps = badamps
         o.cosmicsNsig = cosmicsNsig; o.cosmicsCfudge = cosmicsCfudge; o.cosmicsC2fudge = cosmicsC2fudge
         return o

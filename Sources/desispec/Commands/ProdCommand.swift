@@ -22,12 +22,17 @@ struct ProdCreate: ParsableCommand {
     @Option(name: .customLong("filters-dir"), help: "Filter curves of the standard-star fit (stdstars --filters-dir).")
     var filtersDir: String?
     @Flag(name: .customLong("no-fluxcalib"), help: "Stop at sky-subtracted frames (no standard stars).") var noFluxCalib = false
+    @Option(name: .customLong("calib-dir"),
+            help: "Calibration folder in DESI_SPECTRO_CALIB's layout for preproc (default: $DESI_SPECTRO_CALIB).")
+    var calibDir: String?
 
     func run() throws {
         try runStep {
             let layout = try location.layout()
-            try ProductionOptions(psfDir: psfDir.map(absolute), nspec: nspec, noFluxCalib: noFluxCalib,
-                                  starModels: starmodels.map(absolute), filtersDir: filtersDir.map(absolute)).save(layout)
+            var options = ProductionOptions(psfDir: psfDir.map(absolute), nspec: nspec, noFluxCalib: noFluxCalib,
+                                            starModels: starmodels.map(absolute), filtersDir: filtersDir.map(absolute))
+            options.calibDir = calibDir.map(absolute)
+            try options.save(layout)
             _ = try StateDatabase(path: layout.database)
             let setup = """
             # source this file to work in this production

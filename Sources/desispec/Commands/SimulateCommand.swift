@@ -13,7 +13,8 @@ struct SimulateCommand: ParsableCommand {
         Writes OUTDIR/NIGHT/EXPID/: desi-EXPID.fits.fz (raw, one HDU per camera), fibermap-EXPID.fits,
         truth-psf-CAMERA.fits (the PSF used) and truth-EXPID.fits (per camera: expected extracted electrons/A,
         object flux, sky flux, calibration, throughputs). Same --seed, same files. Nothing is written on error.
-        With --calib, also OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits for desispec preproc.
+        With --calib, also OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits and their calibration config
+        OUTDIR/calib/spec/smN/smN-ARM.yaml (DESI_SPECTRO_CALIB's layout: desispec preproc --calib-dir OUTDIR/calib).
         Example: desispec simulate --night 20250101 --expid 1 --flavor arc --cameras b0,r0,z0 --nspec 25 \\
                  --ccd-size narrow --outdir sim
         """
@@ -53,7 +54,7 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Also store the noiseless electron image of each camera in the truth file.") var truthImages = false
     @Flag(help: """
         Give the CCDs a bias structure, pixel flat and bad columns, and write their calibration frames as \
-        OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits (for desispec preproc --bias/--dark/--pixflat/--mask).
+        OUTDIR/calib/{bias,dark,pixflat,mask}-CAMERA.fits and the yaml naming them, OUTDIR/calib/spec/smN/smN-ARM.yaml.
         """)
     var calib = false
     @Option(name: .customLong("psf-wave-offset"), help: """
@@ -65,6 +66,8 @@ struct SimulateCommand: ParsableCommand {
         Render with per-fiber LSF width errors AMP,PERIOD: spot widths along the dispersion scaled by \
         1 + AMP sin(2 pi f / PERIOD) (a few percent; see --psf-wave-offset for the files).
         """) var psfWidthScale: String?
+    @Flag(name: .customLong("calib-plain"), help: "Like --calib, for CCDs without defects (the raw data are unchanged).")
+    var calibPlain = false
 
     func run() throws {
         let log = global.makeLogger("simulate")
@@ -86,7 +89,8 @@ struct SimulateCommand: ParsableCommand {
                                             history: DESIProvenance.line(command: args.first ?? "simulate",
                                                                          arguments: Array(args.dropFirst())))
             options.psfModel = model
-            if calib { options.calibrationDirectory = (outdir as NSString).appendingPathComponent("calib") }
+            if calib || calibPlain { options.calibrationDirectory = (outdir as NSString).appendingPathComponent("calib") }
+            options.calibrationDefects = !calibPlain
             options.tile = tile
             options.psfPerturbation = try psfPerturbation()
             options.seeingFWHM = seeing
