@@ -13,7 +13,11 @@ import LinearAlgebra
 /// extended source is its total flux times acceptance(source) / acceptance(point source) (as in DESI, where galaxy
 /// cframe fluxes are "fiber fluxes" with a point-source aperture correction). The truth's CAM_CALIB holds per fiber
 /// photons x throughput x fiber throughput x acceptance; divided by CAM_FIBERTHRU it leaves the acceptance up to a
-/// common factor, and the sky fibers' CAM_CALIB is computed for a point source, which gives the reference.
+/// common factor, and the sky fibers' CAM_CALIB is computed for a point source, which gives the reference. The
+/// simulator also scales every object's acceptance by the flat-fielded point-source response of its fiber's place on
+/// the focal plane relative to the centre's (`FiberFluxCorrection.flatFieldedPointSourceResponse`, plate scale), and
+/// the flux calibration undoes exactly that (FLAT_TO_PSF_FLUX): the reference of a fiber is a point source at the same
+/// place, so that factor is divided out as well.
 public struct TruthComparison: Sendable, Codable {
     /// Per band (B, R, Z): relative residual rms and pull statistics.
     public struct Band: Sendable, Codable {
@@ -65,6 +69,7 @@ public struct TruthComparison: Sendable, Codable {
         var fiberOf: [Int: Int] = [:]
         for (i, t) in fmTargets.enumerated() where objtypes[i].trimmingCharacters(in: .whitespaces) != "SKY" { fiberOf[t] = fmFibers[i] }
 
+        let placeResponse = try focalPlaneResponse(fibermap: fibermap, fibers: fmFibers, truthPath: truthPath)
         let truthFile = try FITSFile.open(truthPath)
         let cameras = truthFile.hduNames().filter { $0.hasSuffix("_FLUX") }.map { String($0.dropLast(5)) }
         guard !cameras.isEmpty else { throw DESIError.badFile(path: truthPath, problem: "no CAM_FLUX HDU: not a simulator truth file") }
@@ -89,7 +94,9 @@ public struct TruthComparison: Sendable, Codable {
                 }
                 let skyRows = (0..<nspec).filter { f in (0..<nw).allSatisfy { flux.data[f * nw + $0] == 0 } }
                 let pointSource = skyRows.isEmpty ? nil : Statistics.median(skyRows.map { perFiber[$0] })
-                let acceptance = perFiber.map { v in pointSource.map { v / $0 } ?? 1 }
+                let acceptance = perFiber.indices.map { f in
+                    (pointSource.map { perFiber[f] / $0 } ?? 1) / (placeResponse[sp * 500 + f] ?? 1)
+                }
                 truthBySpectrograph[sp] = (wave, flux.data, nspec, acceptance)
             }
             if truthBySpectrograph.isEmpty { continue }
@@ -147,5 +154,20 @@ public struct TruthComparison: Sendable, Codable {
         return TruthComparison(coadd: coaddPath, truth: truthPath, bands: bands, relativeRMS: total, blocksUsed: allBlocks.count,
                                velocityOffset: velocity.median, velocityTargets: velocity.targets,
                                barycentricVelocity: heliocor.map { ($0 - 1) * BarycentricCorrection.speedOfLight / 1000 })
+    }
+
+    /// Per fiber (FIBER), the flat-fielded point-source response at the fiber's focal-plane place relative to the
+    /// centre's, at the exposure's seeing (the truth's SEEING, else 1.1"): what the simulator multiplied every object's
+    /// acceptance by. Empty without FIBER_X/FIBER_Y (older simulations: no position dependence).
+    static func focalPlaneResponse(fibermap: Fibermap, fibers: [Int], truthPath: String) throws -> [Int: Double] {
+        guard let xs = fibermap.table["FIBER_X"]?.data.doubles, let ys = fibermap.table["FIBER_Y"]?.data.doubles else { return [:] }
+        let header = try FITSFile.open(truthPath).readHeader()
+        let seeing = header.double("SEEING") ?? 1.1
+        let centre = FiberFluxCorrection.flatFieldedPointSourceResponse(.init(x: 0, y: 0), seeingFWHM: seeing)
+        var out: [Int: Double] = [:]
+        for (i, fiber) in fibers.enumerated() where xs[i].isFinite && ys[i].isFinite {
+            out[fiber] = FiberFluxCorrection.flatFieldedPointSourceResponse(.init(x: xs[i], y: ys[i]), seeingFWHM: seeing) / centre
+        }
+        return out
     }
 }
