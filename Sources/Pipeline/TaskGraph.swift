@@ -195,11 +195,18 @@ public struct TaskGraph: Sendable {
                 let frame = L.exposureFile("frame", night: night, expid: e.expid, camera: c.name)
                 let ff = L.fiberflatnight(night: night, camera: c.name)
                 let sky = L.exposureFile("sky", night: night, expid: e.expid, camera: c.name)
-                // desi_proc's sky flags for science exposures: per-fiber wavelength and LSF adjustments
+                // desi_proc's sky flags for science exposures: per-fiber wavelength and LSF adjustments, and the
+                // offsets of the CCD sectors the calibration yaml names (--fit-offsets; a no-op where it names none)
+                var arguments = ["sky", "-i", frame, "--fiberflat", ff, "-o", sky, "--adjust-wavelength", "--adjust-lsf"]
+                var inputs = [frame, ff]
+                if let dir = options.calibDir {
+                    let psf = L.exposureFile("psf", night: night, expid: e.expid, camera: c.name)
+                    arguments += ["--fit-offsets", "--calib-dir", dir, "--psf", psf]
+                    inputs.append(psf)
+                }
                 skyTask[c.name] = add(PipelineTask(type: .sky, night: night, expid: e.expid, unit: c.name,
-                                                   arguments: ["sky", "-i", frame, "--fiberflat", ff, "-o", sky,
-                                                               "--adjust-wavelength", "--adjust-lsf"],
-                                                   inputs: [frame, ff], outputs: [sky],
+                                                   arguments: arguments,
+                                                   inputs: inputs, outputs: [sky],
                                                    dependencies: [frameTask["\(e.expid)/\(c.name)"]!, ffnight]))
             }
             let spectrographs = Set(e.cameras.map(\.spectrograph)).sorted()

@@ -86,6 +86,22 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertEqual(Array(sky.arguments.suffix(2)), ["--adjust-wavelength", "--adjust-lsf"])
     }
 
+    /// With a calibration folder the sky step also fits the CCD sectors' offsets (desi_proc's --fit-offsets), with the
+    /// folder's yaml and the exposure's trace-shifted PSF, which becomes an input of the task.
+    func testSkyStepFitsSectorOffsetsWithACalibrationFolder() throws {
+        let exposures = [ExposureInfo(night: "20250101", expid: 1, flavor: "arc", cameras: Self.cams, tile: nil),
+                         ExposureInfo(night: "20250101", expid: 2, flavor: "flat", cameras: Self.cams, tile: nil),
+                         ExposureInfo(night: "20250101", expid: 3, flavor: "science", cameras: Self.cams, tile: 1000)]
+        var options = NightOptions(inputPSFDir: "/psf")
+        options.calibDir = "/calib"
+        let g = try TaskGraph.night("20250101", exposures: exposures, layout: Self.layout, options: options)
+        let sky = try XCTUnwrap(g.tasks.first { $0.name == "sky_20250101_00000003_r0" })
+        let psf = "/redux/test/exposures/20250101/00000003/psf-r0-00000003.fits"
+        XCTAssertEqual(Array(sky.arguments.suffix(7)),
+                       ["--adjust-wavelength", "--adjust-lsf", "--fit-offsets", "--calib-dir", "/calib", "--psf", psf])
+        XCTAssertTrue(sky.inputs.contains(psf))
+    }
+
     func testViewerPagesFollowTheCframesAndCoaddsAndPrecedeTheQAPagesThatLinkThem() throws {
         let g = try Self.night()
         let view = try XCTUnwrap(g.tasks.first { $0.name == "view_20250101_00000004_sp0" })

@@ -56,6 +56,9 @@ struct SkyCommand: ParsableCommand {
     @Option(name: .customLong("calib-config"),
             help: "Camera calibration yaml for --fit-offsets (default: $DESI_SPECTRO_CALIB/spec/smN/smN-ARM.yaml).")
     var calibConfig: String?
+    @Option(name: .customLong("calib-dir"),
+            help: "Folder in DESI_SPECTRO_CALIB's layout for --fit-offsets' yaml (default: $DESI_SPECTRO_CALIB), as preproc.")
+    var calibDir: String?
     @Option(name: .long, help: "PSF of the exposure for --fit-offsets (default: the production's psf file of the exposure).")
     var psf: String?
     @OptionGroup var global: GlobalOptions
@@ -120,7 +123,7 @@ extension SkyCommand {
         if let pcaCorr { o.adjustments.pca = try SkyCorrPCA.read(pcaCorr) }
         if fitOffsets {
             o.sectorOffsets = try SkySectorInputs.templates(frame: frame, fiberflat: flat, framePath: input, calibConfig: calibConfig,
-                                                            psfPath: psf, log: log)
+                                                            calibDir: calibDir, psfPath: psf, log: log)
         }
         return o
     }
@@ -135,6 +138,7 @@ extension SkyCommand {
         }
         if let pcaCorr { options += ["--pca-corr", pcaCorr] }
         if let calibConfig { options += ["--calib-config", calibConfig] }
+        if let calibDir { options += ["--calib-dir", calibDir] }
         if let psf { options += ["--psf", psf] }
         return options
     }

@@ -9,11 +9,12 @@ import Sky
 /// of the exposure's PSF, which make the sector templates of the sky fit.
 enum SkySectorInputs {
     /// The sector templates of a flat-fielded frame, or nil when the calibration names no sector (a no-op, as in
-    /// desispec). The yaml is `calibConfig`, else $DESI_SPECTRO_CALIB/spec/smN/smN-ARM.yaml; the PSF is `psfPath`,
+    /// desispec). The yaml is `calibConfig`, else DIR/spec/smN/smN-ARM.yaml with DIR `calibDir` or $DESI_SPECTRO_CALIB
+    /// (N the frame's SPECID); the PSF is `psfPath`,
     /// else the exposure's psf file of the production (desispec's findfile('psf', NIGHT, EXPID, CAMERA)).
-    static func templates(frame: Frame, fiberflat: FiberFlat, framePath: String, calibConfig: String?, psfPath: String?,
-                          log: (String) -> Void) throws -> SkySectorTemplates? {
-        let config = try calibration(frame: frame, framePath: framePath, option: calibConfig)
+    static func templates(frame: Frame, fiberflat: FiberFlat, framePath: String, calibConfig: String?,
+                          calibDir: String? = nil, psfPath: String?, log: (String) -> Void) throws -> SkySectorTemplates? {
+        let config = try calibration(frame: frame, framePath: framePath, option: calibConfig, directory: calibDir)
         let sectors = try CCDOffsetSector.sectors(header: frame.header, path: config.path) { config.string($0) }
         if sectors.isEmpty {
             log("--fit-offsets: \(config.path) (\(config.version)) names no OFFCOLS/CTECOLS sector: no offsets fitted")
@@ -38,12 +39,13 @@ enum SkySectorInputs {
     }
 
     /// The camera's calibration entry for the frame (its CAMERA, NIGHT, DETECTOR, ... keywords).
-    static func calibration(frame: Frame, framePath: String, option: String?) throws -> CalibrationConfig {
+    static func calibration(frame: Frame, framePath: String, option: String?,
+                            directory: String? = nil) throws -> CalibrationConfig {
         if let option { return try CalibrationConfig.select(yamlPath: option, headers: [frame.header]) }
-        guard let dir = ProcessInfo.processInfo.environment["DESI_SPECTRO_CALIB"], !dir.isEmpty,
+        guard let dir = directory ?? ProcessInfo.processInfo.environment["DESI_SPECTRO_CALIB"], !dir.isEmpty,
               let cam = frame.header.string("CAMERA")?.trimmingCharacters(in: .whitespaces).lowercased(), !cam.isEmpty else {
-            throw DESIError.invalidArgument("--fit-offsets needs the camera's calibration yaml (--calib-config, or DESI_SPECTRO_CALIB "
-                                            + "and a CAMERA keyword in \(framePath))")
+            throw DESIError.invalidArgument("--fit-offsets needs the camera's calibration yaml (--calib-config, or --calib-dir "
+                                            + "or DESI_SPECTRO_CALIB and a CAMERA keyword in \(framePath))")
         }
         let specid = frame.header.int("SPECID") ?? Int(cam.suffix(1)) ?? 0
         return try CalibrationConfig.select(yamlPath: "\(dir)/spec/sm\(specid)/sm\(specid)-\(cam.prefix(1)).yaml",
