@@ -8,25 +8,30 @@ public enum Statistics {
     @inlinable
     public static func select(_ values: inout [Double], _ k: Int) -> Double {
         precondition(k >= 0 && k < values.count, "select: index out of range")
-        return values.withUnsafeMutableBufferPointer { a -> Double in
-            var lo = 0, hi = a.count - 1
-            while hi > lo {
-                // median of three as pivot
-                let mid = lo + (hi - lo) / 2
-                if a[mid] < a[lo] { a.swapAt(mid, lo) }
-                if a[hi] < a[lo] { a.swapAt(hi, lo) }
-                if a[hi] < a[mid] { a.swapAt(hi, mid) }
-                let pivot = a[mid]
-                var i = lo, j = hi
-                while i <= j {
-                    while a[i] < pivot { i += 1 }
-                    while a[j] > pivot { j -= 1 }
-                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
-                }
-                if k <= j { hi = j } else if k >= i { lo = i } else { return a[k] }
+        return values.withUnsafeMutableBufferPointer { select($0, k) }
+    }
+
+    /// Quickselect (Hoare partition, median-of-three pivot) on a buffer: puts the k-th smallest value at k, smaller or
+    /// equal values before it, larger or equal after it, and returns it.
+    @inlinable
+    public static func select(_ a: UnsafeMutableBufferPointer<Double>, _ k: Int) -> Double {
+        var lo = 0, hi = a.count - 1
+        while hi > lo {
+            // median of three as pivot
+            let mid = lo + (hi - lo) / 2
+            if a[mid] < a[lo] { a.swapAt(mid, lo) }
+            if a[hi] < a[lo] { a.swapAt(hi, lo) }
+            if a[hi] < a[mid] { a.swapAt(hi, mid) }
+            let pivot = a[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while a[j] > pivot { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
             }
-            return a[k]
+            if k <= j { hi = j } else if k >= i { lo = i } else { return a[k] }
         }
+        return a[k]
     }
 
     /// Median as numpy.median: the mean of the two middle values for an even count. NaN for no values.

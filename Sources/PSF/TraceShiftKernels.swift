@@ -9,7 +9,7 @@ func medianInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) -> Double {
     let n = buffer.count
     guard n > 0 else { return 0 }
     for v in buffer where v.isNaN { return median(Array(buffer)) }
-    let upper = select(buffer, 0, n - 1, n / 2)
+    let upper = Statistics.select(buffer, n / 2)
     if n % 2 == 1 { return upper }
     // After the selection every value left of n / 2 is <= the value there: the lower middle is their maximum.
     var lower = buffer[0]
@@ -17,26 +17,6 @@ func medianInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) -> Double {
     return 0.5 * (lower + upper)
 }
 
-/// Quickselect (Hoare partition, median-of-three pivot): puts the k-th smallest of a[lo...hi] at k, smaller or equal
-/// values before it, larger or equal after it; returns it.
-private func select(_ a: UnsafeMutableBufferPointer<Double>, _ lo0: Int, _ hi0: Int, _ k: Int) -> Double {
-    var lo = lo0, hi = hi0
-    while hi > lo {
-        let mid = lo + (hi - lo) / 2
-        if a[mid] < a[lo] { a.swapAt(mid, lo) }
-        if a[hi] < a[lo] { a.swapAt(hi, lo) }
-        if a[hi] < a[mid] { a.swapAt(hi, mid) }
-        let pivot = a[mid]
-        var i = lo, j = hi
-        while i <= j {
-            while a[i] < pivot { i += 1 }
-            while a[j] > pivot { j -= 1 }
-            if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
-        }
-        if k <= j { hi = j } else if k >= i { lo = i } else { return a[k] }
-    }
-    return a[k]
-}
 
 /// Interpolation.linear(x:y:at:left:right) at increasing points `at`, walking along x instead of a binary search
 /// per point: the same interval and formula, so the same values (x strictly increasing).
