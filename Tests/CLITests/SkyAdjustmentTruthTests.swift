@@ -32,7 +32,7 @@ final class SkyAdjustmentTruthTests: XCTestCase {
                      "--psf-wave-offset", "\(Self.offset.amplitude),\(Self.offset.period)",
                      "--psf-width-scale", "\(Self.scale.amplitude),\(Self.scale.period)"])
             try run(["preproc", "-i", "\(raw)/20250101/\(e)/desi-\(e).fits.fz", "--cameras", "r0",
-                     "--fibermap", "\(raw)/20250101/\(e)/fibermap-\(e).fits", "-o", path("preproc-\(e).fits")])
+                     "--fibermap", "\(raw)/20250101/\(e)/fibermap-\(e).fits", "-o", path("preproc-\(e).fits"), "--no-calib-config"])
             try run(["extract", "-i", path("preproc-\(e).fits"), "-p", "\(raw)/20250101/\(e)/truth-psf-r0.fits",
                      "-w", "6000,7600,0.8", "-o", path("frame-r0-\(e).fits")])
         }

@@ -132,7 +132,7 @@ for step in "${STEPS[@]}"; do
     # simulated night lacks), so ours is timed again here the same way, on the same raw frame.
     raw=${ARGS[1]}; mkdir -p "$WORK/desispec"
     /usr/bin/time -f "%e %U %S %M" -o "$WORK/ours-preproc.time" "$BIN" preproc -i "$raw" --cameras "$REF_CAMERA" \
-      -o "$WORK/desispec/ours-plain-preproc-$REF_CAMERA.fits" -q 2>/dev/null
+      -o "$WORK/desispec/ours-plain-preproc-$REF_CAMERA.fits" -q --no-calib-config 2>/dev/null
     read -r ours u s kb < "$WORK/ours-preproc.time"
     ourscpu=$(echo "$u + $s" | bc -l); oursmb=$(echo "$kb / 1024" | bc -l)
     ARGS=(-i "$raw" --cameras "$REF_CAMERA" -o "$WORK/desispec/preproc-$REF_CAMERA.fits")
