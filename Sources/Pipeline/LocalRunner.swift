@@ -176,7 +176,9 @@ public final class LocalRunner {
             while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
             let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
             func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-            // ru_maxrss is in kilobytes on Linux, in bytes on macOS.
+            // ru_maxrss is in kilobytes on Linux, in bytes on macOS. On Linux it also holds the launching process's
+            // peak resident memory (carried across fork and exec): a floor of the runner's own size, small for
+            // `desispec run`, which holds no data.
             #if os(Linux)
             let peak = Int(usage.ru_maxrss) * 1024
             #else
