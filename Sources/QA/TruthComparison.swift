@@ -69,8 +69,8 @@ public struct TruthComparison: Sendable, Codable {
         var fiberOf: [Int: Int] = [:]
         for (i, t) in fmTargets.enumerated() where objtypes[i].trimmingCharacters(in: .whitespaces) != "SKY" { fiberOf[t] = fmFibers[i] }
 
-        let placeResponse = try focalPlaneResponse(fibermap: fibermap, fibers: fmFibers, truthPath: truthPath)
         let truthFile = try FITSFile.open(truthPath)
+        let placeResponse = focalPlaneResponse(fibermap: fibermap, fibers: fmFibers, seeing: try truthFile.readHeader().double("SEEING"))
         let cameras = truthFile.hduNames().filter { $0.hasSuffix("_FLUX") }.map { String($0.dropLast(5)) }
         guard !cameras.isEmpty else { throw DESIError.badFile(path: truthPath, problem: "no CAM_FLUX HDU: not a simulator truth file") }
 
@@ -159,10 +159,9 @@ public struct TruthComparison: Sendable, Codable {
     /// Per fiber (FIBER), the flat-fielded point-source response at the fiber's focal-plane place relative to the
     /// centre's, at the exposure's seeing (the truth's SEEING, else 1.1"): what the simulator multiplied every object's
     /// acceptance by. Empty without FIBER_X/FIBER_Y (older simulations: no position dependence).
-    static func focalPlaneResponse(fibermap: Fibermap, fibers: [Int], truthPath: String) throws -> [Int: Double] {
+    static func focalPlaneResponse(fibermap: Fibermap, fibers: [Int], seeing recorded: Double?) -> [Int: Double] {
         guard let xs = fibermap.table["FIBER_X"]?.data.doubles, let ys = fibermap.table["FIBER_Y"]?.data.doubles else { return [:] }
-        let header = try FITSFile.open(truthPath).readHeader()
-        let seeing = header.double("SEEING") ?? 1.1
+        let seeing = recorded ?? 1.1
         let centre = FiberFluxCorrection.flatFieldedPointSourceResponse(.init(x: 0, y: 0), seeingFWHM: seeing)
         var out: [Int: Double] = [:]
         for (i, fiber) in fibers.enumerated() where xs[i].isFinite && ys[i].isFinite {
