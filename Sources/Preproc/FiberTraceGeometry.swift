@@ -32,20 +32,26 @@ public struct FiberTraceGeometry: Sendable {
         var ss: [Double]? = xsig == nil ? nil : xs
         for f in 0..<nspec {
             let ty = twave.map { y(f, $0) }, tx = twave.map { x(f, $0) }
-            for r in 0..<ny {
-                let yr = Double(r)
-                let w: Double
-                if yr < ty[0] {
-                    w = twave[0] + (twave[1] - twave[0]) / (ty[1] - ty[0]) * (yr - ty[0])
-                } else if yr > ty[nt - 1] {
-                    w = twave[nt - 1] + (twave[nt - 2] - twave[nt - 1]) / (ty[nt - 2] - ty[nt - 1]) * (yr - ty[nt - 1])
-                } else {
-                    w = Interpolation.linear(x: ty, y: twave, at: yr)
+            ty.withUnsafeBufferPointer { yb in
+            twave.withUnsafeBufferPointer { wb in
+            tx.withUnsafeBufferPointer { xb in
+                // rows in increasing order: the interpolation intervals are walked, not searched (same values)
+                var waveAt = SortedInterpolation(x: yb, y: wb), xAt = SortedInterpolation(x: yb, y: xb)
+                for r in 0..<ny {
+                    let yr = Double(r)
+                    let w: Double
+                    if yr < ty[0] {
+                        w = twave[0] + (twave[1] - twave[0]) / (ty[1] - ty[0]) * (yr - ty[0])
+                    } else if yr > ty[nt - 1] {
+                        w = twave[nt - 1] + (twave[nt - 2] - twave[nt - 1]) / (ty[nt - 2] - ty[nt - 1]) * (yr - ty[nt - 1])
+                    } else {
+                        w = waveAt.value(at: yr)
+                    }
+                    ws[f * ny + r] = w
+                    xs[f * ny + r] = xAt.value(at: yr)
+                    if let s = xsig { ss![f * ny + r] = s(f, w) }
                 }
-                ws[f * ny + r] = w
-                xs[f * ny + r] = Interpolation.linear(x: ty, y: tx, at: yr)
-                if let s = xsig { ss![f * ny + r] = s(f, w) }
-            }
+            }}}
         }
         return FiberTraceGeometry(nspec: nspec, ny: ny, x: xs, wave: ws, xsig: ss)
     }

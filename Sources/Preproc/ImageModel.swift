@@ -19,9 +19,27 @@ public enum ImageModel {
         var ivar: [Double]
     }
 
-    /// The model image [ny * nx], electrons per pixel.
+    /// The model image [ny * nx], electrons per pixel (`traceCounts` projected onto every row).
     public static func compute(pix: [Float], ivar: [Float], ny: Int, nx: Int, traces g: FiberTraceGeometry,
                                fiberflat: FiberFlat?) throws -> [Double] {
+        let counts = try traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: fiberflat)
+        var image = [Double](unsafeUninitializedCapacity: ny * nx) { _, n in n = ny * nx }
+        image.withUnsafeMutableBufferPointer { ib in
+            let img = SharedBuffer(ib)
+            let blocks = max(1, min(ny, 128))
+            parallelFor(blocks) { b in
+                for r in (ny * b / blocks)..<(ny * (b + 1) / blocks) {
+                    counts.project(row: r, into: UnsafeMutableBufferPointer(start: img.base + r * nx, count: nx))
+                }
+            }
+        }
+        return image
+    }
+
+    /// The model counts of every fiber at every CCD row (steps 1 to 4 above), before their projection onto the CCD
+    /// (`TraceCounts.project`, row by row, so that the model image need not be held whole).
+    static func traceCounts(pix: [Float], ivar: [Float], ny: Int, nx: Int, traces g: FiberTraceGeometry,
+                            fiberflat: FiberFlat?) throws -> TraceCounts {
         guard g.ny == ny else { throw DESIError.mismatch("traces sampled on \(g.ny) rows, image has \(ny)") }
         if let ff = fiberflat, ff.nspec < g.nspec {
             throw DESIError.mismatch("fiber flat has \(ff.nspec) fibers, the traces \(g.nspec)")
@@ -45,7 +63,7 @@ public enum ImageModel {
             let o = f * ny
             for r in 0..<ny { model[o + r] *= gradient(g.wave, offset: o, count: ny, at: r) }
         }
-        return project(model, traces: g, nx: nx)
+        return TraceCounts(counts: model, traces: g, nx: nx)
     }
 
     /// numpy.gradient of values[offset ..< offset + count] at index r: central differences, one-sided at the ends.
@@ -60,29 +78,41 @@ public enum ImageModel {
     /// qproc_boxcar_extraction: sum of the 7 pixels int(x - 3) ... int(x + 3) of each row (0 with no weight when any
     /// has none), divided by the wavelength step to the previous row (the first row extrapolates it).
     static func boxcar(pix: [Float], ivar: [Float], nx: Int, traces g: FiberTraceGeometry) -> RowSpectra {
-        let ny = g.ny, hw = 3.0
-        let perFiber = parallelMap(g.nspec) { f -> ([Double], [Double]) in
-            var flux = [Double](repeating: 0, count: ny), fiv = flux
-            let o = f * ny
-            for r in 0..<ny {
-                let x = g.x[o + r]
-                let lo = Int(x - hw), hi = Int(x + hw + 1)
-                var s = 0.0, v = 0.0, ok = lo >= 0 && hi <= nx
-                if ok {
-                    for i in lo..<hi {
-                        let iv = Double(ivar[r * nx + i])
-                        guard iv > 0 else { ok = false; break }
-                        s += Double(pix[r * nx + i]); v += 1 / iv
+        let ny = g.ny, nspec = g.nspec, hw = 3.0
+        var flux = [Double](repeating: 0, count: nspec * ny), fiv = flux
+        // row blocks, every fiber of a row together (the rows' pixels are read once, in order); each (fiber, row)
+        // is independent of the others
+        pix.withUnsafeBufferPointer { pp in
+        ivar.withUnsafeBufferPointer { ivp in
+        flux.withUnsafeMutableBufferPointer { fb in
+        fiv.withUnsafeMutableBufferPointer { vb in
+            nonisolated(unsafe) let pix = pp, ivar = ivp
+            let fl = SharedBuffer(fb), fi = SharedBuffer(vb)
+            let blocks = max(1, min(ny, 64))
+            parallelFor(blocks) { b in
+                for r in (ny * b / blocks)..<(ny * (b + 1) / blocks) {
+                    let row = r * nx
+                    for f in 0..<nspec {
+                        let o = f * ny
+                        let x = g.x[o + r]
+                        let lo = Int(x - hw), hi = Int(x + hw + 1)
+                        var s = 0.0, v = 0.0, ok = lo >= 0 && hi <= nx
+                        if ok {
+                            for i in lo..<hi {
+                                let iv = Double(ivar[row + i])
+                                guard iv > 0 else { ok = false; break }
+                                s += Double(pix[row + i]); v += 1 / iv
+                            }
+                        }
+                        guard ok, v > 0 else { continue }
+                        let dw = rowStep(g.wave, offset: o, count: ny, at: r)
+                        fl[o + r] = s / dw
+                        fi[o + r] = dw * dw / v
                     }
                 }
-                guard ok, v > 0 else { continue }
-                let dw = rowStep(g.wave, offset: o, count: ny, at: r)
-                flux[r] = s / dw
-                fiv[r] = dw * dw / v
             }
-            return (flux, fiv)
-        }
-        return RowSpectra(flux: perFiber.flatMap(\.0), ivar: perFiber.flatMap(\.1))
+        }}}}
+        return RowSpectra(flux: flux, ivar: fiv)
     }
 
     /// The wavelength step of row r from the previous row (row 0: 2 d1 - d2), as qproc_boxcar_extraction.
@@ -99,21 +129,30 @@ public enum ImageModel {
     static func applyFiberFlat(_ s: inout RowSpectra, fiberflat ff: FiberFlat, traces g: FiberTraceGeometry) -> [Double] {
         let ny = g.ny, nw = ff.nwave
         var flat = [Double](repeating: 1, count: g.nspec * ny)
-        for f in 0..<g.nspec {
-            let o = f * ny, fo = f * nw
-            let good = (0..<nw).filter { ff.flat[fo + $0] != 0 && ff.ivar[fo + $0] > 0 && ff.mask[fo + $0] == 0 }
-            guard !good.isEmpty else {
-                for r in 0..<ny { s.ivar[o + r] = 0 }
-                continue
+        s.flux.withUnsafeMutableBufferPointer { fb in
+        s.ivar.withUnsafeMutableBufferPointer { vb in
+        flat.withUnsafeMutableBufferPointer { tb in
+            let flux = SharedBuffer(fb), ivar = SharedBuffer(vb), fl = SharedBuffer(tb)
+            parallelFor(g.nspec) { f in
+                let o = f * ny, fo = f * nw
+                let good = (0..<nw).filter { ff.flat[fo + $0] != 0 && ff.ivar[fo + $0] > 0 && ff.mask[fo + $0] == 0 }
+                guard !good.isEmpty else {
+                    for r in 0..<ny { ivar[o + r] = 0 }
+                    return
+                }
+                let xw = good.map { ff.wave[$0] }, yf = good.map { ff.flat[fo + $0] }
+                xw.withUnsafeBufferPointer { xb in
+                yf.withUnsafeBufferPointer { yb in
+                    var flatAt = SortedInterpolation(x: xb, y: yb, left: 0, right: 0)
+                    for r in 0..<ny {
+                        let t = flatAt.value(at: g.wave[o + r])
+                        flux[o + r] = t > 0 ? flux[o + r] / t : 0
+                        ivar[o + r] *= t * t
+                        fl[o + r] = t
+                    }
+                }}
             }
-            let xw = good.map { ff.wave[$0] }, yf = good.map { ff.flat[fo + $0] }
-            for r in 0..<ny {
-                let t = Interpolation.linear(x: xw, y: yf, at: g.wave[o + r], left: 0, right: 0)
-                s.flux[o + r] = t > 0 ? s.flux[o + r] / t : 0
-                s.ivar[o + r] *= t * t
-                flat[o + r] = t
-            }
-        }
+        }}}
         return flat
     }
 
@@ -131,20 +170,40 @@ public enum ImageModel {
         let twave = (0..<nt).map { wmin + (wmax - wmin) * Double($0) / Double(nt - 1) }
         var tflux = [[Double]](repeating: [Double](repeating: 0, count: nt), count: skyFibers.count)
         for _ in 0..<5 {
-            for (k, f) in skyFibers.enumerated() {
-                let rows = (0..<ny).filter { s.ivar[f * ny + $0] > 0 }
-                guard !rows.isEmpty else { continue }
-                let xw = rows.map { g.wave[f * ny + $0] }, yf = rows.map { s.flux[f * ny + $0] }
-                tflux[k] = Interpolation.linear(x: xw, y: yf, at: twave)
+            // each sky fiber on the grid (a fiber with no valid row keeps its previous values, as desispec)
+            let current = s
+            let resampled = parallelMap(skyFibers.count) { k -> [Double]? in
+                let f = skyFibers[k]
+                let rows = (0..<ny).filter { current.ivar[f * ny + $0] > 0 }
+                guard !rows.isEmpty else { return nil }
+                let xw = rows.map { g.wave[f * ny + $0] }, yf = rows.map { current.flux[f * ny + $0] }
+                return xw.withUnsafeBufferPointer { xb in
+                    yf.withUnsafeBufferPointer { yb in
+                        var at = SortedInterpolation(x: xb, y: yb)
+                        return twave.map { at.value(at: $0) }
+                    }
+                }
             }
+            _ = consume current   // s is changed below: no copy of its arrays
+            for k in skyFibers.indices { if let r = resampled[k] { tflux[k] = r } }
             let table = tflux
             let blocks = 64
             let parts = parallelMap(blocks) { b -> [Double] in
-                ((nt * b / blocks)..<(nt * (b + 1) / blocks)).map { t in Statistics.median(table.map { $0[t] }) }
+                var column = [Double](repeating: 0, count: table.count)
+                return ((nt * b / blocks)..<(nt * (b + 1) / blocks)).map { t in
+                    for k in table.indices { column[k] = table[k][t] }
+                    return Statistics.medianInPlace(&column)
+                }
             }
             let ttsky = parts.flatMap { $0 }
-            let shift = parallelMap(nspec) { f -> [Double] in
-                (0..<ny).map { Interpolation.linear(x: twave, y: ttsky, at: g.wave[f * ny + $0]) }
+            let shift = ttsky.withUnsafeBufferPointer { yb in
+                twave.withUnsafeBufferPointer { xb in
+                    nonisolated(unsafe) let x = xb, y = yb
+                    return parallelMap(nspec) { f -> [Double] in
+                        var at = SortedInterpolation(x: x, y: y)
+                        return (0..<ny).map { at.value(at: g.wave[f * ny + $0]) }
+                    }
+                }
             }
             for f in 0..<nspec {
                 for r in 0..<ny {
@@ -180,7 +239,12 @@ public enum ImageModel {
             guard good.count < ny, !good.isEmpty else { return sm }
             var t = flux
             let gx = good.map(Double.init), gy = good.map { flux[$0] }
-            for r in 0..<ny where out[r] { t[r] = Interpolation.linear(x: gx, y: gy, at: Double(r)) }
+            gx.withUnsafeBufferPointer { xb in
+                gy.withUnsafeBufferPointer { yb in
+                    var at = SortedInterpolation(x: xb, y: yb)
+                    for r in 0..<ny where out[r] { t[r] = at.value(at: Double(r)) }
+                }
+            }
             sm = convolveSame(t, kern)
             for r in 0..<ny where out[r] { sm[r] = flux[r] }
             return sm
@@ -188,47 +252,67 @@ public enum ImageModel {
         return perFiber.flatMap { $0 }
     }
 
-    /// scipy.signal.fftconvolve(a, kernel, "same") for an odd kernel: zero beyond the ends.
+    /// scipy.signal.fftconvolve(a, kernel, "same") for an odd kernel: zero beyond the ends. Each output is the sum,
+    /// in kernel order, of kernel[k] x a[i + off - k] over the k that fall on `a`; where all of them do, the sums of
+    /// a chunk of outputs advance together, one kernel value at a time (the same additions in the same order per
+    /// output, vectorised across outputs).
     static func convolveSame(_ a: [Double], _ kernel: [Double]) -> [Double] {
         let n = a.count, m = kernel.count, off = (m - 1) / 2
         var out = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            var s = 0.0
-            let kLo = max(0, i + off - (n - 1)), kHi = min(m - 1, i + off)
-            if kLo <= kHi { for k in kLo...kHi { s += kernel[k] * a[i + off - k] } }
-            out[i] = s
-        }
+        // outputs whose whole kernel lies on a: i + off - (n - 1) <= 0 and i + off >= m - 1
+        let inLo = min(n, max(0, m - 1 - off)), inHi = max(inLo, n - off)
+        a.withUnsafeBufferPointer { ap in
+        kernel.withUnsafeBufferPointer { kp in
+        out.withUnsafeMutableBufferPointer { op in
+            let a = ap.baseAddress!, kernel = kp.baseAddress!, out = op.baseAddress!
+            for i in Array(0..<inLo) + Array(inHi..<n) {
+                var s = 0.0
+                let kLo = max(0, i + off - (n - 1)), kHi = min(m - 1, i + off)
+                if kLo <= kHi { for k in kLo...kHi { s += kernel[k] * a[i + off - k] } }
+                out[i] = s
+            }
+            let chunk = 256
+            var c0 = inLo
+            while c0 < inHi {
+                let c1 = min(inHi, c0 + chunk)
+                for k in 0..<m {
+                    let w = kernel[k], src = a + (off - k)
+                    for i in c0..<c1 { out[i] += w * src[i] }
+                }
+                c0 = c1
+            }
+        }}}
         return out
     }
 
-    /// desispec.image_model.numba_proj for every fiber: row by row (fibers in order, so the sums do not depend on
-    /// the thread count), the counts spread over columns int(x - 3) ..< int(x + 4) with weights
-    /// exp(-(i - x)^2 / 2 sigma^2) normalised on those columns, sigma = 1.1 x the traces' sigma (1 pixel without).
-    static func project(_ counts: [Double], traces g: FiberTraceGeometry, nx: Int) -> [Double] {
-        let ny = g.ny
-        var image = [Double](repeating: 0, count: ny * nx)
-        image.withUnsafeMutableBufferPointer { ib in
-            let img = SharedBuffer(ib)
-            let blocks = max(1, min(ny, 128))
-            parallelFor(blocks) { b in
-                var prof = [Double](repeating: 0, count: 7)
-                for r in (ny * b / blocks)..<(ny * (b + 1) / blocks) {
-                    for f in 0..<g.nspec {
-                        let k = f * ny + r
-                        let x = g.x[k], sigma = 1.1 * (g.xsig?[k] ?? 1)
-                        let lo = max(0, Int(x - 3)), hi = min(nx, Int(x + 3 + 1))
-                        guard hi > lo, hi - lo <= 7 else { continue }
-                        var sum = 0.0
-                        for i in lo..<hi {
-                            let d = Double(i) - x
-                            prof[i - lo] = exp(-d * d / 2 / (sigma * sigma)); sum += prof[i - lo]
-                        }
-                        guard sum > 0 else { continue }
-                        for i in lo..<hi { img[r * nx + i] += counts[k] * prof[i - lo] / sum }
+    /// desispec.image_model.numba_proj, the model counts of every fiber spread over the CCD row by row.
+    struct TraceCounts: Sendable {
+        /// [nspec * ny] counts per (fiber, row).
+        let counts: [Double]
+        let traces: FiberTraceGeometry
+        let nx: Int
+
+        /// Row r of the model image (`out`: nx values, overwritten): fibers in order (so the sums do not depend on
+        /// the thread count), each fiber's counts spread over columns int(x - 3) ..< int(x + 4) with weights
+        /// exp(-(i - x)^2 / 2 sigma^2) normalised on those columns, sigma = 1.1 x the traces' sigma (1 pixel without).
+        func project(row r: Int, into out: UnsafeMutableBufferPointer<Double>) {
+            let g = traces, ny = g.ny, nx = self.nx
+            out.update(repeating: 0)
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 7) { prof in
+                for f in 0..<g.nspec {
+                    let k = f * ny + r
+                    let x = g.x[k], sigma = 1.1 * (g.xsig?[k] ?? 1)
+                    let lo = max(0, Int(x - 3)), hi = min(nx, Int(x + 3 + 1))
+                    guard hi > lo, hi - lo <= 7 else { continue }
+                    var sum = 0.0
+                    for i in lo..<hi {
+                        let d = Double(i) - x
+                        prof[i - lo] = exp(-d * d / 2 / (sigma * sigma)); sum += prof[i - lo]
                     }
+                    guard sum > 0 else { continue }
+                    for i in lo..<hi { out[i] += counts[k] * prof[i - lo] / sum }
                 }
             }
         }
-        return image
     }
 }

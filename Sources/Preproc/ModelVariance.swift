@@ -9,7 +9,9 @@ import LinearAlgebra
 /// that variance is positive (readnoise is already divided by the pixel flat; pixflat <= 0.001 is not divided).
 /// A background subtracted by --bkgsub-for-dark is added back to m after the 5-sigma test, as desispec.
 enum ModelVariance {
-    static func apply(model: [Double], pix: [Float], ivar: inout [Float], readnoise: [Float], ny: Int, nx: Int,
+    /// The model image is projected row by row (`ImageModel.TraceCounts`) as the rows are reached: no full-frame
+    /// model is held.
+    static func apply(model: ImageModel.TraceCounts, pix: [Float], ivar: inout [Float], readnoise: [Float], ny: Int, nx: Int,
                       pass: PixelPass, background: [Double]? = nil) {
         let nsig2 = 25.0
         ivar.withUnsafeMutableBufferPointer { ib in
@@ -17,13 +19,15 @@ enum ModelVariance {
             pass.forRowBlocks { rows, _ in
                 let darkRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, nx))
                 let flatRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, nx))
-                defer { darkRow.deallocate(); flatRow.deallocate() }
+                let modelRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, nx))
+                defer { darkRow.deallocate(); flatRow.deallocate(); modelRow.deallocate() }
                 for y in rows {
+                    model.project(row: y, into: modelRow)
                     pass.darkElectrons(row: y, into: darkRow)
                     if let pf = pass.pixflat { pf.values(from: y * nx, into: flatRow) }
                     for x in 0..<nx {
                         let i = y * nx + x
-                        var m = model[i]
+                        var m = modelRow[x]
                         let w = Double(iv[i]), p = Double(pix[i])
                         if w > 0 && (p - m) * (p - m) / (1 / w + 0.01 * m * m) > nsig2 { m = p }
                         if let b = background { m += b[i] }   // --bkgsub-for-dark: the subtracted background is charge

@@ -317,8 +317,11 @@ public enum Preprocessor {
             // the image model, the scattered light and the block background change IMAGE and IVAR after the
             // cosmic-ray search
             let postSteps = options.modelVariance || options.bkgsubScience || options.scatteredLight
-            let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
-            let sideWork = postSteps ? nil : alongsideCosmicRays.map { work in BackgroundTask { try work(final) } }
+            // (no other reference to pix and ivar while they can still change: changing them would copy them)
+            let sideWork = postSteps ? nil : alongsideCosmicRays.map { work in
+                let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
+                return BackgroundTask { try work(final) }
+            }
             var ncosmic = 0
             if cosmics {
                 let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
@@ -339,11 +342,12 @@ public enum Preprocessor {
                 guard let traces = options.traces else {
                     throw DESIError.invalidArgument("--model-variance needs the traces of a PSF")
                 }
-                let current = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
-                let g = try traces(ny, options.fitTraceShift ? current : nil)
+                // the image for the trace shift lives only in this call: ivar changes below (a live copy would be copied)
+                let g = try traces(ny, options.fitTraceShift
+                    ? Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header) : nil)
                 geometry = g
                 clock.lap("traces for the image model")
-                let model = try ImageModel.compute(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: options.fiberflat)
+                let model = try ImageModel.traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: options.fiberflat)
                 ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass,
                                     background: darkBackground)
                 if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }
