@@ -116,7 +116,9 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
             return false
         }
         workspace.reserveInverse(n: n)
-        workspace.withInverse { BandLAPACK.inverseWithinBand(factor: l, n: n, kd: kd, firstColumn: coreFibers.lowerBound * nwave, into: $0) }
+        workspace.withInverse {
+            BandLAPACK.inverseWithinBand(factor: l, n: n, kd: kd, firstColumn: coreFibers.lowerBound * nwave, into: $0)
+        }
         return true
     }
     if wellConditioned {
