@@ -8,7 +8,10 @@ import XCTest
 
 /// The patch solve (band Cholesky of A^T W A and selected inversion, issue 16) against the dense linear algebra
 /// it replaced, written out here the way specter's ex2d_patch does it: dense inverse covariance, its inverse,
-/// each core fiber's covariance block to the power -1/2 by an eigen-decomposition, rows normalised.
+/// each core fiber's covariance block to the power -1/2 by an eigen-decomposition, rows normalised. Both are
+/// exact algebra in different floating-point orders; the differences grow with the conditioning of the patch (up to
+/// ~4e-10 in R and ~2e-9 relative in flux and ivar at the last core fiber's patch-edge wavelengths, printed), so the
+/// tolerance is 1e-8: a wrong element, block or index differs by orders of magnitude more.
 final class PatchBandSolveTests: XCTestCase {
     func testBandSolveMatchesTheDenseSolveOnTheRealPSF() throws {
         let full = try readPSF(try realPSFPath())
@@ -19,6 +22,7 @@ final class PatchBandSolveTests: XCTestCase {
         let psf = CroppedPSF(base: full, x0: 0, y0: ylo, npixX: xhi, npixY: yhi - ylo)
         let options = ExtractionOptions()
         let geometry = PatchGeometry(psf: psf, grid: grid, fibers: 0..<7, options: options)
+        var maxR = 0.0, maxFlux = 0.0, maxIvar = 0.0
         for masked in [false, true] {
             let patch = geometry.patch(extract: 0..<7, core: 1..<6, iwave: 0)
             let a = ProjectionMatrix(patch: patch, cache: SpotCache(geometry: geometry))
@@ -59,15 +63,19 @@ final class PatchBandSolveTests: XCTestCase {
                     for j in 0..<nwave {
                         let r = q[i, j] / norm[i]
                         flux += r * xflux[s * nwave + j]
-                        XCTAssertEqual(block[i, j], r, accuracy: 1e-10, "masked \(masked) fiber \(s) R[\(i), \(j)]")
+                        maxR = max(maxR, abs(block[i, j] - r))
+                        XCTAssertEqual(block[i, j], r, accuracy: 1e-8, "masked \(masked) fiber \(s) R[\(i), \(j)]")
                     }
                     let c = s * nwave + i
                     let sigma = 1 / norm[i]
-                    XCTAssertEqual(result.flux[c], flux, accuracy: 1e-9 * max(abs(flux), sigma), "masked \(masked) flux[\(c)]")
-                    XCTAssertEqual(result.ivar[c], norm[i] * norm[i], accuracy: 1e-9 * norm[i] * norm[i], "ivar[\(c)]")
+                    maxFlux = max(maxFlux, abs(result.flux[c] - flux) / max(abs(flux), sigma))
+                    maxIvar = max(maxIvar, abs(result.ivar[c] / (norm[i] * norm[i]) - 1))
+                    XCTAssertEqual(result.flux[c], flux, accuracy: 1e-8 * max(abs(flux), sigma), "masked \(masked) flux[\(c)]")
+                    XCTAssertEqual(result.ivar[c], norm[i] * norm[i], accuracy: 1e-8 * norm[i] * norm[i], "ivar[\(c)]")
                     XCTAssertEqual(result.xflux[c], xflux[c], accuracy: 1e-8 * max(abs(xflux[c]), 1), "xflux[\(c)]")
                 }
             }
         }
+        print("band vs dense solve: max |R diff| \(maxR), max flux diff / max(|flux|, sigma) \(maxFlux), max ivar rel diff \(maxIvar)")
     }
 }
