@@ -32,11 +32,17 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
     let n = a.ncol, npix = a.npix
     let nspec = patch.nspec, nwave = patch.nwave
 
-    // Inverse covariance A^T W A + D (lower triangle, row-major: [i * n + j], j <= i) and A^T W p.
+    // Inverse covariance A^T W A + D (its lower triangle) and A^T W p. A^T W A is a band matrix: flux columns
+    // are fiber-major and a pixel sees only neighbouring fibers and nearby wavelengths. The half-bandwidth is
+    // taken at least nwave - 1, so that every fiber's diagonal block of the covariance is within the band.
+    let kd = min(n - 1, max(a.bandwidth(weights: weights), nwave - 1))
     var rhs = [Double](repeating: 0, count: n)
     var fluxWeight = [Double](repeating: 0, count: n)
     let allMasked = !weights.contains { $0 != 0 }
-    func accumulateInverseCovariance(into m: UnsafeMutablePointer<Double>, computeRHS: Bool) {
+    /// Adds A^T W A + D to m, element (i, j), j <= i, at m[i * rowStride + j * colStride] (the total count
+    /// values are zero on entry): dense row-major (n, 1), or LAPACK lower band storage (1, kd).
+    func accumulateInverseCovariance(into m: UnsafeMutablePointer<Double>, rowStride: Int, colStride: Int, count: Int,
+                                     computeRHS: Bool) {
         // Through buffer pointers (no bounds checks nor captured-variable boxes in the loop); the same
         // operations in the same order as element-wise code, so the same bits.
         a.pixCol.withUnsafeBufferPointer { pc in
@@ -58,56 +64,76 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
                         b[ci] += pv[e] * wp
                         fw[ci] += wv
                     }
-                    let row = m + ci * n
+                    let row = m + ci * rowStride
                     // lower triangle: columns cj <= ci (entries sorted ascending)
-                    for f in lo...e { row[Int(pc[f])] += wv * pv[f] }
+                    for f in lo...e { row[Int(pc[f]) * colStride] += wv * pv[f] }
                 }
             }
         }}}}}}}
         // Regularisation: flux bins with very little weight are pulled to 0 (specter: minweight = 1e-4 max).
         let maxWeight = fluxWeight.max() ?? 0
         let minWeight = 1e-4 * maxWeight
+        let diagonalStride = rowStride + colStride
         for c in 0..<n {
             var d = options.regularize
             if fluxWeight[c] < minWeight { d = minWeight - fluxWeight[c] }
-            m[c * n + c] += d * d
+            m[c * diagonalStride] += d * d
         }
         if allMasked {
             // specter: a diagonal 1e-8 inverse covariance, the fluxes are then flagged ivar = 0
-            m.update(repeating: 0, count: n * n)
-            for c in 0..<n { m[c * n + c] = 1e-8 }
+            m.update(repeating: 0, count: count)
+            for c in 0..<n { m[c * diagonalStride] = 1e-8 }
         }
     }
     /// The full symmetric inverse covariance as a Matrix (for the eigen-decomposition paths).
     func denseInverseCovariance() -> Matrix {
         var icov = Matrix(rows: n, cols: n)
-        icov.data.withUnsafeMutableBufferPointer { accumulateInverseCovariance(into: $0.baseAddress!, computeRHS: false) }
+        icov.data.withUnsafeMutableBufferPointer {
+            accumulateInverseCovariance(into: $0.baseAddress!, rowStride: n, colStride: 1, count: n * n, computeRHS: false)
+        }
         icov.symmetrizeFromLower()
         return icov
     }
-    workspace.resetFactor(n)
-    workspace.withFactor { accumulateInverseCovariance(into: $0, computeRHS: true) }
+    workspace.resetBand(n: n, kd: kd)
+    workspace.withBand { accumulateInverseCovariance(into: $0, rowStride: 1, colStride: kd, count: (kd + 1) * n, computeRHS: true) }
 
-    // Flux: an exact solve, as specter's spsolve (Cholesky). Covariance blocks of each fiber: from the inverse
-    // Cholesky factor, except where specter's way differs. specter inverts through an eigen-decomposition whose
-    // eigenvalues are floored at 10 machine epsilons of the largest; the floor changes the covariance only for a
-    // nearly singular matrix (flux bins seen only through masked pixels or off the CCD, deconvolution finer than
-    // the PSF allows), so those patches, and any the factorisation refuses, take the eigen-decomposition.
+    // Flux: an exact solve, as specter's spsolve (Cholesky), here of the band matrix. Covariance blocks of each
+    // core fiber: the band of the inverse by selected inversion from the band factor, except where specter's way
+    // differs. specter inverts through an eigen-decomposition whose eigenvalues are floored at 10 machine
+    // epsilons of the largest; the floor changes the covariance only for a nearly singular matrix (flux bins
+    // seen only through masked pixels or off the CCD, deconvolution finer than the PSF allows), so those
+    // patches, and any the factorisation refuses, take the eigen-decomposition.
+    let coreFibers = (patch.coreFibers.lowerBound - patch.fibers.lowerBound)..<(patch.coreFibers.upperBound - patch.fibers.lowerBound)
     var xflux = rhs
     var covBlock: (Int) -> [Double]        // column-major, full symmetric nwave x nwave block of fiber s
     var solved = false
-    let wellConditioned = workspace.withFactor { u -> Bool in
-        let oneNorm = ColumnMajorLAPACK.symmetricOneNorm(u, n: n)
-        guard ColumnMajorLAPACK.choleskyUpper(u, n: n) else { return false }
-        xflux.withUnsafeMutableBufferPointer { ColumnMajorLAPACK.solveUpper(u, n: n, $0.baseAddress!) }
+    let wellConditioned = workspace.withBand { l -> Bool in
+        let oneNorm = BandLAPACK.oneNorm(l, n: n, kd: kd)
+        guard BandLAPACK.cholesky(l, n: n, kd: kd) else { return false }
+        xflux.withUnsafeMutableBufferPointer { BandLAPACK.solve(factor: l, n: n, kd: kd, $0.baseAddress!) }
         solved = true
-        return ColumnMajorLAPACK.reciprocalCondition(factor: u, n: n, oneNorm: oneNorm) > minReciprocalCondition
-            && ColumnMajorLAPACK.invertUpperTriangular(u, n: n)
+        guard BandLAPACK.reciprocalCondition(factor: l, n: n, kd: kd, oneNorm: oneNorm) > minReciprocalCondition else {
+            return false
+        }
+        workspace.reserveInverse(n: n)
+        workspace.withInverse {
+            BandLAPACK.inverseWithinBand(factor: l, n: n, kd: kd, firstColumn: coreFibers.lowerBound * nwave, into: $0)
+        }
+        return true
     }
     if wellConditioned {
-        covBlock = { s in
-            workspace.withFactor { ColumnMajorLAPACK.covarianceBlock(inverseFactor: $0, n: n, start: s * nwave, count: nwave) }
-        }
+        covBlock = { s in workspace.withInverse { z in
+            // the block's lower triangle (within the band: kd >= nwave - 1), mirrored
+            var c = [Double](repeating: 0, count: nwave * nwave)
+            let a0 = s * nwave
+            for j in 0..<nwave {
+                for i in j..<nwave {
+                    let v = z[(a0 + j) * n + a0 + i]
+                    c[j * nwave + i] = v; c[i * nwave + j] = v
+                }
+            }
+            return c
+        }}
     } else {
         let cov = try SymmetricEigen(denseInverseCovariance()).composeRegularized(invert: true, squareRoot: false)
         if !solved { xflux = matvec(cov, rhs) }
@@ -117,7 +143,6 @@ func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], 
     // Resolution: Q = sqrt of the inverse covariance, per fiber block of the covariance (default) or whole.
     var flux = [Double](repeating: 0, count: n)
     var fluxIvar = [Double](repeating: 0, count: n)
-    let coreFibers = (patch.coreFibers.lowerBound - patch.fibers.lowerBound)..<(patch.coreFibers.upperBound - patch.fibers.lowerBound)
     var blocks: [Matrix] = []
     blocks.reserveCapacity(coreFibers.count)
     if options.decorrelateFibers {

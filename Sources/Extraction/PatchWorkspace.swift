@@ -1,23 +1,32 @@
-// Dense linear algebra of one patch, in LAPACK's own column-major layout on buffers reused from patch to patch.
-// The inverse covariance is symmetric, so the lower triangle accumulated row by row (element [i * n + j], j <= i)
-// is, read column-major, its upper triangle: LAPACK works on it in place, without the transposed copies (and
-// the page faults of allocating them) that LAPACKE's row-major interface makes.
+// Linear algebra of one patch on buffers reused from patch to patch (no allocation nor page faults per patch).
 
 /// Buffers of one worker, reused by the patches of its sub-bundle.
 final class PatchWorkspace {
-    /// n x n: the inverse covariance (upper triangle, column-major), then its Cholesky factor U, then U^-1.
-    private(set) var factor: [Double] = []
+    /// (kd + 1) x n: the inverse covariance in LAPACK lower band storage, then its band Cholesky factor.
+    private(set) var band: [Double] = []
+    /// n x n column-major: the band of the covariance (lower triangle, `BandLAPACK.inverseWithinBand`).
+    private(set) var inverse: [Double] = []
 
-    /// Zeroes the first n * n values of `factor` (growing it when needed) and returns n.
-    func resetFactor(_ n: Int) {
-        if factor.count < n * n {
-            factor = [Double](repeating: 0, count: n * n)
+    /// Zeroes the first (kd + 1) * n values of `band`, growing it when needed.
+    func resetBand(n: Int, kd: Int) {
+        let count = (kd + 1) * n
+        if band.count < count {
+            band = [Double](repeating: 0, count: count)
         } else {
-            factor.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: n * n) }
+            band.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) }
         }
     }
 
-    func withFactor<R>(_ body: (UnsafeMutablePointer<Double>) throws -> R) rethrows -> R {
-        try factor.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+    /// Grows `inverse` to at least n * n values (not cleared: only what is written is read).
+    func reserveInverse(n: Int) {
+        if inverse.count < n * n { inverse = [Double](repeating: 0, count: n * n) }
+    }
+
+    func withBand<R>(_ body: (UnsafeMutablePointer<Double>) throws -> R) rethrows -> R {
+        try band.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+    }
+
+    func withInverse<R>(_ body: (UnsafeMutablePointer<Double>) throws -> R) rethrows -> R {
+        try inverse.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
     }
 }

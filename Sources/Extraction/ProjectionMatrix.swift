@@ -123,6 +123,16 @@ struct ProjectionMatrix {
         self.pixStart = pStart; self.pixCol = pCol; self.pixValue = pValue
     }
 
+    /// Half-bandwidth of A^T W A: the largest distance between two columns that share a pixel of nonzero
+    /// weight (columns are fiber-major, so about one fiber's wavelengths plus the PSF's reach in wavelength).
+    func bandwidth(weights: [Double]) -> Int {
+        var kd = 0
+        for p in 0..<npix where weights[p] != 0 && pixStart[p + 1] > pixStart[p] {
+            kd = max(kd, Int(pixCol[pixStart[p + 1] - 1]) - Int(pixCol[pixStart[p]]))
+        }
+        return kd
+    }
+
     /// A x (pixels).
     func apply(_ x: [Double]) -> [Double] {
         var out = [Double](repeating: 0, count: npix)

@@ -5,7 +5,11 @@
 #   2. times a sub-region (25 fibers x 500 wavelengths, 6000-6399.2 A) with ours and with desispec's
 #      `desi_extract_spectra --use-specter` (DESI's specter, serial) side by side, prints the ratio, and checks
 #      that both give the same spectra (scripts/compare_extract.py: median |flux diff| < 0.01 sigma, resolution
-#      matrices within 1e-4).
+#      matrices within 1e-4);
+#   3. scales desispec's time up to the full frame: desispec is also run on half the sub-region (25 fibers x
+#      250 wavelengths), the two runs give its fixed cost (reading the image and PSF, start-up) and its cost per
+#      extracted bin, and fixed + per bin x (500 x 2326) is its full-frame estimate, printed beside ours with
+#      the ratio (desispec's own full frame would take ~30 min of CPU here).
 # Timings are wall-clock seconds of the whole command (reading, extraction, writing), with CPU seconds and the
 # load average beside them: on a shared machine the ratio of the two runs made one after the other is what counts.
 # Usage: scripts/bench/extract.sh [workdir]
@@ -48,6 +52,7 @@ run_timed() {  # run_timed CMD...: runs CMD (output in $WORK/last.log), sets WAL
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; ours runs with --ncpu $NCPU"
 echo "== full r0 frame: 500 fibers x 2326 wavelengths (5760-7620 A at 0.8 A), end to end =="
 run_timed "$BIN" extract -i "$IMG" -p "$PSF" -o "$WORK/frame-r0-00000001.fits" -w 5760,7620,0.8 --ncpu "$NCPU"
+T_FULL=$WALL; C_FULL=$CPU
 echo "ours: ${WALL} s wall, ${CPU} s CPU   [$(grep -o 'wrote .*' "$WORK/last.log" | sed 's/^wrote [^ ]* in //')]"
 echo "goal: under 60 s on a 2-core machine -> $(echo "$WALL < 60" | bc | sed 's/1/met/;s/0/NOT met at this load/')"
 
@@ -62,6 +67,18 @@ if [ -x "$REFENV/bin/desi_extract_spectra" ] && "$REFENV/bin/python" -c "import 
       -w 6000,6399.2,0.8 -s 0 -n 25
   echo "desispec: ${WALL} s wall, ${CPU} s CPU   (desi_extract_spectra --use-specter, ${OMP_NUM_THREADS} BLAS thread)"
   echo "ratio desispec/ours: $(echo "scale=1; $WALL / $T_OURS" | bc)x wall, $(echo "scale=1; $CPU / $C_OURS" | bc)x CPU   (goal >= 10x)"
+  T_D500=$WALL; C_D500=$CPU
+  run_timed "$REFENV/bin/desi_extract_spectra" --use-specter -i "$IMG" -p "$PSF" -o "$WORK/frame-half-desispec.fits" \
+      -w 6000,6199.2,0.8 -s 0 -n 25
+  T_D250=$WALL; C_D250=$CPU
+  echo "desispec: ${WALL} s wall, ${CPU} s CPU on half the sub-region (25 fibers x 250 wavelengths)"
+  # t = fixed + per_bin * bins through the two runs (12500 and 6250 bins); the full frame has 500 x 2326 bins
+  T_DFULL=$(echo "scale=1; $T_D250 + ($T_D500 - $T_D250) * (500 * 2326 - 6250) / 6250" | bc)
+  C_DFULL=$(echo "scale=1; $C_D250 + ($C_D500 - $C_D250) * (500 * 2326 - 6250) / 6250" | bc)
+  echo "== full r0 frame, desispec scaled up from the two sub-regions (fixed $(echo "scale=1; 2 * $C_D250 - $C_D500" | bc) s + per bin) =="
+  echo "desispec: ~${T_DFULL} s wall, ~${C_DFULL} s CPU (estimate, 1 BLAS thread)"
+  echo "ours:      ${T_FULL} s wall, ${C_FULL} s CPU (measured above, --ncpu $NCPU)"
+  echo "ratio desispec/ours, full frame: $(echo "scale=1; $T_DFULL / $T_FULL" | bc)x wall, $(echo "scale=1; $C_DFULL / $C_FULL" | bc)x CPU"
   echo "== agreement with desispec on the sub-region =="
   "$REFENV/bin/python" scripts/compare_extract.py --preproc "$IMG" --psf "$PSF" --ours "$WORK/frame-sub-ours.fits" \
       --reference "$WORK/frame-sub-desispec.fits" 2>&1 | grep -v '^INFO'
