@@ -89,7 +89,9 @@ public enum SimulationRunner {
         guard o.expid >= 0 && o.expid < 100_000_000 else { throw DESIError.invalidArgument("simulate: --expid must be in 0...99999999") }
         let psfFiles = o.cameras.compactMap { o.psfPath(for: $0) }
         if !psfFiles.isEmpty && psfLoader == nil { throw DESIError.invalidArgument("simulate: this build cannot read PSF files") }
-        for p in psfFiles where !FileManager.default.fileExists(atPath: p) { throw DESIError.badFile(path: p, problem: "PSF file not found") }
+        for p in psfFiles where !FileManager.default.fileExists(atPath: p) {
+            throw DESIError.badFile(path: p, problem: "PSF file not found")
+        }
         let expName = FileLayout.expidString(o.expid)
         let nightDir = (o.outdir as NSString).appendingPathComponent(FileLayout.nightString(o.night))
         let finalDir = (nightDir as NSString).appendingPathComponent(expName)
