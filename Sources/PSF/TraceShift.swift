@@ -168,14 +168,16 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
 /// keeps the window's values sorted and moves it by one sample at a time (two values in, two out): the same
 /// values as a sort per sample, in O(window) instead of O(window log window) per sample.
 func continuumSubtractedMedian(flux: [Double], ivar: [Double], nfiber: Int, nwave: Int, window: Int) -> ([Double], [Double]) {
-    let rows = parallelMap(nfiber) { f -> [Double] in
-        let row = Array(flux[(f * nwave)..<((f + 1) * nwave)])
-        var out = runningAnnulusMedian(row, window: window)
-        for k in 0..<nwave { out[k] = row[k] - out[k] }
-        return out
-    }
+    // each fiber's row written in place (no per-fiber result arrays copied into the frame afterwards)
     var out = [Double](repeating: 0, count: nfiber * nwave)
-    for (f, r) in rows.enumerated() { out.replaceSubrange((f * nwave)..<((f + 1) * nwave), with: r) }
+    out.withUnsafeMutableBufferPointer { op in
+        let ob = SharedBuffer(op)
+        parallelFor(nfiber) { f in
+            let row = Array(flux[(f * nwave)..<((f + 1) * nwave)])
+            let m = runningAnnulusMedian(row, window: window)
+            for k in 0..<nwave { ob[f * nwave + k] = row[k] - m[k] }
+        }
+    }
     let good = (0..<nfiber).filter { f in (0..<nwave).contains { ivar[f * nwave + $0] > 0 } }
     var m = medianOverFibers(out, fibers: good, nwave: nwave)
     for k in 0..<nwave where m[k] < 0 { m[k] = 0 }

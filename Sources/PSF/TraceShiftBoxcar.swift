@@ -150,34 +150,34 @@ func resampleBoxcar(_ fr: BoxcarFrame, oversampling: Int) -> (wave: [Double], fl
     let dwave = steps.withUnsafeMutableBufferPointer { medianInPlace($0) } / Double(oversampling)
     let nwave = Int((w0[n1 - 1] - w0[0]) / dwave)
     let wave = (0..<nwave).map { w0[0] + (w0[n1 - 1] - w0[0]) * Double($0) / Double(max(nwave - 1, 1)) }
-    let rows = parallelMap(nf) { f -> ([Double], [Double]) in
-        let fw = Array(fr.wave[(f * n1)..<((f + 1) * n1)])
-        let ff = Array(fr.flux[(f * n1)..<((f + 1) * n1)])
-        var fi = Array(fr.ivar[(f * n1)..<((f + 1) * n1)])
-        if n1 > 4 {
-            let orig = fi
-            for d in [-2, -1, 1, 2] { for j in 2..<(n1 - 2) where orig[j + d] == 0 { fi[j] = 0 } }
-        }
-        let good = (0..<n1).filter { fi[$0] > 0 }
-        guard !good.isEmpty else { return ([], []) }
-        let gw = good.map { fw[$0] }, gf = good.map { ff[$0] }
-        var fluxRow = [Double](repeating: 0, count: nwave), ivarRow = fluxRow
-        wave.withUnsafeBufferPointer { t in
-            gw.withUnsafeBufferPointer { x in gf.withUnsafeBufferPointer { y in fluxRow.withUnsafeMutableBufferPointer {
-                linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: $0)
-            } } }
-            fw.withUnsafeBufferPointer { x in fi.withUnsafeBufferPointer { y in ivarRow.withUnsafeMutableBufferPointer {
-                linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: $0)
-            } } }
-        }
-        for k in 0..<nwave { ivarRow[k] /= Double(oversampling) }
-        return (fluxRow, ivarRow)
-    }
+    // each fiber's resampled row written in place (no per-fiber result arrays copied into the frame afterwards)
     var flux = [Double](repeating: 0, count: nf * nwave), ivar = flux
-    for (f, r) in rows.enumerated() where !r.0.isEmpty {
-        flux.replaceSubrange((f * nwave)..<((f + 1) * nwave), with: r.0)
-        ivar.replaceSubrange((f * nwave)..<((f + 1) * nwave), with: r.1)
-    }
+    flux.withUnsafeMutableBufferPointer { fop in ivar.withUnsafeMutableBufferPointer { iop in
+        let fluxOut = SharedBuffer(fop), ivarOut = SharedBuffer(iop)
+        parallelFor(nf) { f in
+            let fw = Array(fr.wave[(f * n1)..<((f + 1) * n1)])
+            let ff = Array(fr.flux[(f * n1)..<((f + 1) * n1)])
+            var fi = Array(fr.ivar[(f * n1)..<((f + 1) * n1)])
+            if n1 > 4 {
+                let orig = fi
+                for d in [-2, -1, 1, 2] { for j in 2..<(n1 - 2) where orig[j + d] == 0 { fi[j] = 0 } }
+            }
+            let good = (0..<n1).filter { fi[$0] > 0 }
+            guard !good.isEmpty else { return }   // the row stays 0
+            let gw = good.map { fw[$0] }, gf = good.map { ff[$0] }
+            let fluxRow = UnsafeMutableBufferPointer(start: fluxOut.base + f * nwave, count: nwave)
+            let ivarRow = UnsafeMutableBufferPointer(start: ivarOut.base + f * nwave, count: nwave)
+            wave.withUnsafeBufferPointer { t in
+                gw.withUnsafeBufferPointer { x in gf.withUnsafeBufferPointer { y in
+                    linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: fluxRow)
+                } }
+                fw.withUnsafeBufferPointer { x in fi.withUnsafeBufferPointer { y in
+                    linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: ivarRow)
+                } }
+            }
+            for k in 0..<nwave { ivarRow[k] /= Double(oversampling) }
+        }
+    } }
     return (wave, flux, ivar)
 }
 

@@ -26,6 +26,8 @@ public struct DemoNight: Sendable {
     public var executable: URL
     /// Quiet simulations and no task progress.
     public var quiet: Bool
+    /// `simulate --psf` for every exposure (a PSF file, or CAMERA=PATH[,...] for some cameras); nil: built-in PSFs.
+    public var simulationPSF: String? = nil
     /// Science extractions with --barycentric-correction (false: the control, whose coadds keep the Earth's motion).
     public var barycentricCorrection = true
 
@@ -111,6 +113,7 @@ public struct DemoNight: Sendable {
                         "--fluxcalib-average-dir", calibDir, "--calib-plain"]
             if flavor == "science" { args += ["--tile", String(tile)] }
             if let simulationData { args += ["--data-dir", simulationData] }
+            if let simulationPSF { args += ["--psf", simulationPSF] }
             log("simulating exposure \(expid) (\(flavor))")
             try runExecutable(args)
         }

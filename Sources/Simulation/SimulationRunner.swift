@@ -14,6 +14,11 @@ public struct SimulationOptions: Sendable {
     public var ny: Int
     public var nx: Int
     public var psfPath: String?
+    /// PSF files of some cameras (camera name -> path), in place of `psfPath` or the built-in PSF for those cameras
+    /// (`simulate --psf r0=PATH`: a real r PSF beside built-in b and z PSFs).
+    public var cameraPSFPaths: [String: String] = [:]
+    /// The PSF file camera `cam` is rendered with: its own, else `psfPath`; nil: the built-in PSF.
+    public func psfPath(for cam: Camera) -> String? { cameraPSFPaths[cam.name] ?? psfPath }
     public var exptime: Double
     public var seed: UInt64
     public var outdir: String
@@ -82,8 +87,11 @@ public enum SimulationRunner {
             throw DESIError.invalidArgument("simulate: --night must be YYYYMMDD, got \(o.night)")
         }
         guard o.expid >= 0 && o.expid < 100_000_000 else { throw DESIError.invalidArgument("simulate: --expid must be in 0...99999999") }
-        if o.psfPath != nil && psfLoader == nil { throw DESIError.invalidArgument("simulate: this build cannot read PSF files") }
-        if let p = o.psfPath, !FileManager.default.fileExists(atPath: p) { throw DESIError.badFile(path: p, problem: "PSF file not found") }
+        let psfFiles = o.cameras.compactMap { o.psfPath(for: $0) }
+        if !psfFiles.isEmpty && psfLoader == nil { throw DESIError.invalidArgument("simulate: this build cannot read PSF files") }
+        for p in psfFiles where !FileManager.default.fileExists(atPath: p) {
+            throw DESIError.badFile(path: p, problem: "PSF file not found")
+        }
         let expName = FileLayout.expidString(o.expid)
         let nightDir = (o.outdir as NSString).appendingPathComponent(FileLayout.nightString(o.night))
         let finalDir = (nightDir as NSString).appendingPathComponent(expName)
@@ -104,7 +112,7 @@ public enum SimulationRunner {
         var psfs: [Camera: any SpectralPSF] = [:]
         for cam in o.cameras {
             let psf: any SpectralPSF
-            if let p = o.psfPath, let loader = psfLoader {
+            if let p = o.psfPath(for: cam), let loader = psfLoader {
                 psf = try loader(p, cam)
                 guard psf.nspec >= o.nspec else {
                     throw DESIError.badFile(path: p, problem: "describes \(psf.nspec) fibers, --nspec is \(o.nspec)")
@@ -219,7 +227,7 @@ public enum SimulationRunner {
             for cam in o.cameras.sorted() {
                 let name = FileLayout.truthPSFFileName(camera: cam.name)
                 let dst = (tmpDir as NSString).appendingPathComponent(name)
-                if let p = o.psfPath {
+                if let p = o.psfPath(for: cam) {
                     try fm.copyItem(atPath: p, toPath: dst)
                 } else if let a = psfs[cam] as? AnalyticPSF {
                     try a.writeGaussHermite(path: dst, camera: cam.name, history: o.history)

@@ -85,6 +85,24 @@ final class RunnerTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/20250102"))
     }
 
+    /// `cameraPSFPaths` (simulate --psf r0=PATH): the camera named renders with its PSF file, copied as its truth PSF,
+    /// on the CCD that file describes; the other cameras keep the built-in PSF and the options' CCD size.
+    func testPSFFileForOneCamera() throws {
+        let dir = tempDir()
+        let psfFile = dir + "/psf-r0-taller.fits"
+        let taller = try AnalyticPSF.forCamera(.r, nspec: 10, npixX: AnalyticPSF.requiredWidth(nspec: 10), npixY: 240)
+        try taller.writeGaussHermite(path: psfFile, camera: "r0", history: "test PSF")
+        var o = try options(dir + "/sim")
+        o.cameraPSFPaths = ["r0": psfFile]
+        XCTAssertEqual(o.psfPath(for: try Camera.parseList("r0")[0]), psfFile)
+        XCTAssertNil(o.psfPath(for: try Camera.parseList("b0")[0]))
+        let out = try SimulationRunner.run(o, psfLoader: { path, _ in try readPSF(path) }, log: { _ in })
+        let truth = { (cam: String) in out.psfs.first { $0.hasSuffix("truth-psf-\(cam).fits") }! }
+        XCTAssertEqual(try readPSF(truth("r0")).npixY, 240)
+        XCTAssertEqual(try readPSF(truth("b0")).npixY, 200)
+        XCTAssertEqual(FileManager.default.contents(atPath: truth("r0")), FileManager.default.contents(atPath: psfFile))
+    }
+
     /// The Gauss-Hermite built-in PSF (with tails): the arc lines' electrons all land on the CCD and the PSF file
     /// written is the one used.
     func testGaussHermitePSFModelArc() throws {

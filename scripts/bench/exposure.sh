@@ -2,8 +2,9 @@
 # Full-size exposure benchmark (issue 16): one spectrograph's night simulated and reduced by the release build,
 # every step timed per camera, projected to DESI's 30-frame exposure, side by side with desispec where practical.
 #   1. `desispec demo --nspec NSPEC --cameras CAMERAS`: simulates the demo night (2 arcs, 1 flat, 2 science
-#      exposures of one tile; CCDs as tall as DESI's, as wide as NSPEC fibers need: 500 fibers = a full CCD; the
-#      simulator's own PSFs) and reduces it with the night's task graph (what `desispec run night` runs), JOBS
+#      exposures of one tile; CCDs as tall as DESI's, as wide as NSPEC fibers need: 500 fibers = a full CCD; the r
+#      cameras with the real PSF $DATA/psf/psf-r0-00051060.fits when the data folder is there (DESISPEC_TESTDATA,
+#      else ../shared/data; demo --psf rN=PATH), b and z with the simulator's own PSFs) and reduces it with the night's task graph (what `desispec run night` runs), JOBS
 #      tasks at once on the cores, each task's threads given by the runner (DESISPEC_NCPU).
 #   2. The table per step and camera from the task logs (their last line, written by the runner from the
 #      subprocess's rusage): tasks, wall seconds (mean and sum), CPU seconds (sum), peak resident memory (max).
@@ -11,13 +12,15 @@
 #      fluxcalib, cframe, and a third of the spectrograph's stdstars); the 30-frame projection: 10 x the three
 #      cameras' frame CPU seconds shared by the cores (and the wall seconds of the frames run one after the other).
 #   4. desispec (REFENV) on the same files for the steps in REF_STEPS, camera REF_CAMERA, the first science
-#      exposure (flat for fiberflat), desispec's main only (imports excluded), and the ratio desispec / ours (wall).
+#      exposure (flat for fiberflat), desispec's main only (imports excluded), and the ratio desispec / ours (wall and CPU).
 #      Extraction: scripts/bench/extract.sh times desispec on a sub-region with the real r0 PSF; not repeated here.
 # Usage: scripts/bench/exposure.sh [WORKDIR]     (an existing WORKDIR is resumed: finished tasks are not rerun)
 # Environment: NSPEC (500; at least 20: fewer fibers hold a single sky fiber), CAMERAS (b0,r0,z0), JOBS (cores),
 #   BIN (a built desispec; default: the release build of this checkout), REFENV (/work/refenv),
 #   REF_STEPS (preproc,traceshift,fiberflat,sky,fluxcalib,cframe; empty: no desispec run), REF_CAMERA (r0),
-#   DESISPEC_TESTDATA (data folder given to the demo, when it exists).
+#   RETIME (1: ours run again on each REF_STEPS task's arguments just before desispec, one thread (RETIME_NCPU), its
+#   time in the table; 0: the task's time from the night), DESISPEC_TESTDATA (data folder given to the demo, when it exists; default ../shared/data), REAL_R_PSF (1; 0: the
+#   simulator's PSF for r too).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -28,6 +31,8 @@ JOBS=${JOBS:-$CORES}
 REFENV=${REFENV:-/work/refenv}
 REF_STEPS=${REF_STEPS-preproc,traceshift,fiberflat,sky,fluxcalib,cframe}
 REF_CAMERA=${REF_CAMERA:-r0}
+RETIME=${RETIME:-1}
+RETIME_NCPU=${RETIME_NCPU:-1}
 WORK=${1:-$(mktemp -d)}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
@@ -35,10 +40,22 @@ if [ -z "${BIN:-}" ]; then
   swift build -c release --product desispec >/dev/null
   BIN=$(swift build -c release --show-bin-path)/desispec
 fi
+DATA=${DESISPEC_TESTDATA:-$ROOT/../shared/data}
 DATA_ARGS=()
-if [ -n "${DESISPEC_TESTDATA:-}" ] && [ -d "$DESISPEC_TESTDATA" ]; then DATA_ARGS=(--data-dir "$DESISPEC_TESTDATA"); fi
+if [ -d "$DATA" ]; then DATA=$(cd "$DATA" && pwd); DATA_ARGS=(--data-dir "$DATA"); fi
+# the r cameras simulated with the real r0 PSF (the issue's "real PSF for r"), when the data folder has it
+REAL_PSF=$DATA/psf/psf-r0-00051060.fits
+PSF_MAP=""
+if [ "${REAL_R_PSF:-1}" = 1 ] && [ -f "$REAL_PSF" ]; then
+  IFS=, read -r -a CAMLIST <<< "$CAMERAS"
+  for cam in "${CAMLIST[@]}"; do
+    case "$cam" in r*) PSF_MAP="${PSF_MAP:+$PSF_MAP,}$cam=$REAL_PSF";; esac
+  done
+fi
+[ -n "$PSF_MAP" ] && DATA_ARGS+=(--psf "$PSF_MAP")
 
 echo "== desispec demo: $NSPEC fibers, cameras $CAMERAS, $JOBS tasks at once on $CORES cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "$PSF_MAP" ]; then echo "   r cameras simulated with the real PSF $REAL_PSF"; else echo "   every camera with the simulator's PSF"; fi
 T0=$(date +%s.%N)
 if ! "$BIN" demo --outdir "$WORK" --nspec "$NSPEC" --cameras "$CAMERAS" --jobs "$JOBS" "${DATA_ARGS[@]}" >"$WORK/demo.log" 2>&1; then
   echo "the demo failed (see $WORK/demo.log):"; tail -5 "$WORK/demo.log"
@@ -113,6 +130,7 @@ if [ ! -x "$REFENV/bin/python" ] || ! "$REFENV/bin/python" -c "import desispec" 
 fi
 echo
 echo "== desispec on the same files, camera $REF_CAMERA (desispec's main only; one BLAS thread; load: $(cut -d' ' -f1 /proc/loadavg))"
+if [ "$RETIME" = 1 ]; then echo "   ours run again just before desispec on the task's arguments (DESISPEC_NCPU=$RETIME_NCPU)"; fi
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 NIGHT=$(ls "$WORK/raw" | grep -E '^[0-9]{8}$' | head -1)
 SCI=$(awk -v u="$REF_CAMERA" '$1 == "sky" && $2 == u { print $3 }' "$TASKS" | sort | head -1)
@@ -127,6 +145,23 @@ for step in "${STEPS[@]}"; do
   read -r ours ourscpu oursmb < <(awk -v s="$step" -v u="$REF_CAMERA" -v e="$expid" \
     '$1 == s && $2 == u && $3 == e { print $4, $5, $6 }' "$TASKS")
   read -r -a ARGS <<< "$(head -1 "$log" | sed 's/^# desispec [^ ]* //')"
+  if [ "$RETIME" = 1 ] && [ "$step" != preproc ]; then
+    # ours timed again here, with the task's arguments and its outputs moved into $WORK/desispec, so that both codes
+    # are measured in the same run at the same load (the task's own time was taken inside the night, beside others)
+    mkdir -p "$WORK/desispec"
+    OURS=(); prev=""
+    for a in "${ARGS[@]}"; do
+      case "$prev" in -o|--outfile|--sframe|--outoffsets|--save-adjustments) a="$WORK/desispec/ours-$(basename "$a")";; esac
+      OURS+=("$a"); prev=$a
+    done
+    if /usr/bin/time -f "%e %U %S %M" -o "$WORK/ours-$step.time" env DESISPEC_NCPU="$RETIME_NCPU" "$BIN" "$step" "${OURS[@]}" \
+        2>"$WORK/ours-$step.log"; then
+      read -r ours u s kb < <(tail -1 "$WORK/ours-$step.time")
+      ourscpu=$(echo "$u + $s" | bc -l); oursmb=$(echo "$kb / 1024" | bc -l)
+    else
+      echo "$step: ours failed again on the task's arguments (see $WORK/ours-$step.log); the task's own time is used"
+    fi
+  fi
   if [ "$step" = preproc ]; then
     # desispec's side is the plain preproc (no model variance: that needs a calibration yaml and fiber flat the
     # simulated night lacks), so ours is timed again here the same way, on the same raw frame.

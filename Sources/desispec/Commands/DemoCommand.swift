@@ -36,6 +36,11 @@ struct DemoCommand: ParsableCommand {
         Folder with spectra/, templates/, filters/ for the simulator (default: $DESISPEC_TESTDATA; built-in spectra otherwise).
         """)
     var dataDir: String?
+    @Option(name: .customLong("psf"), help: """
+        PSF files the exposures are simulated with, as `simulate --psf`: PATH for every camera or \
+        CAMERA=PATH[,CAMERA=PATH...] (e.g. r0=psf-r0-00051060.fits, a real r PSF); default: the simulator's built-in PSFs.
+        """)
+    var simulationPSF: String?
     @Option(name: .customLong("max-rms"), help: "Largest accepted relative rms of coadd vs truth.") var maxRMS = 0.03
     @Flag(help: "Print the summary as JSON on standard output.") var json = false
     @Flag(name: .customLong("no-barycentric-correction"), help: """
@@ -54,6 +59,7 @@ struct DemoCommand: ParsableCommand {
                                  calibrationData: (dataDir ?? env).map(absolute), jobs: jobs, executable: selfExecutable(),
                                  quiet: global.quiet)
             demo.barycentricCorrection = !noBarycentricCorrection
+            demo.simulationPSF = simulationPSF
             let (summary, comparisons) = try demo.run(builtinStarInputs: BuiltinSimulationInputs.write(to:), compare: {
                 try TruthComparison.compare(coaddPath: $0, truthPath: $1, fibermapPath: $2)
             }, log: { log.info("\($0)") })

@@ -26,7 +26,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "arc, flat, science, zero or dark.") var flavor: String = "science"
     @Option(help: "Comma-separated cameras, e.g. b0,r0,z0.") var cameras: String = "b0,r0,z0"
     @Option(help: "Fibers per spectrograph (1-500).") var nspec: Int = 500
-    @Option(help: "PSF file (GAUSS-HERMITE or trace-only); by default a built-in analytic PSF.") var psf: String?
+    @Option(help: """
+        PSF file (GAUSS-HERMITE or trace-only) of every camera, or CAMERA=PATH[,CAMERA=PATH...] for some cameras \
+        (e.g. r0=psf-r0.fits), the others built-in; by default a built-in analytic PSF.
+        """) var psf: String?
     @Option(help: "Built-in PSF without --psf: gaussian (pixel-integrated Gaussian) or gauss-hermite (with tails).")
     var psfModel: String = "gaussian"
     @Option(help: """
@@ -80,15 +83,17 @@ struct SimulateCommand: ParsableCommand {
                 throw DESIError.invalidArgument("--psf-model must be gaussian or gauss-hermite, got '\(psfModel)'")
             }
             let cams = try Camera.parseList(cameras)
-            let size = try SimulatedCCDSize.resolve(named: ccdSize, nspec: nspec, psfModel: model, ny: ny, nx: nx, psfPath: psf)
+            let (commonPSF, cameraPSFs) = try Self.psfFiles(psf)
+            let size = try SimulatedCCDSize.resolve(named: ccdSize, nspec: nspec, psfModel: model, ny: ny, nx: nx, psfPath: commonPSF)
             let data = dataDir ?? ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"]
             let args = CommandLine.arguments.dropFirst()
             var options = SimulationOptions(night: night, expid: expid, flavor: fl, cameras: cams, nspec: nspec, ny: size.0, nx: size.1,
-                                            psfPath: psf, exptime: exptime ?? fl.defaultExptime, seed: seed, outdir: outdir,
+                                            psfPath: commonPSF, exptime: exptime ?? fl.defaultExptime, seed: seed, outdir: outdir,
                                             dataDirectory: data, cosmics: !noCosmics, overwrite: overwrite, truthImages: truthImages,
                                             history: DESIProvenance.line(command: args.first ?? "simulate",
                                                                          arguments: Array(args.dropFirst())))
             options.psfModel = model
+            options.cameraPSFPaths = cameraPSFs
             if calib || calibPlain { options.calibrationDirectory = (outdir as NSString).appendingPathComponent("calib") }
             options.calibrationDefects = !calibPlain
             options.tile = tile
@@ -98,6 +103,20 @@ struct SimulateCommand: ParsableCommand {
             let out = try SimulationRunner.run(options, psfLoader: { path, _ in try readPSF(path) }) { log.info("\($0)") }
             log.info("wrote \(out.raw), \(out.fibermap), \(out.truth) and \(out.psfs.count) PSF file(s)")
         }
+    }
+
+    /// --psf split into the PSF of every camera (a plain path) or the PSFs of some cameras (CAMERA=PATH, comma separated).
+    static func psfFiles(_ option: String?) throws -> (all: String?, cameras: [String: String]) {
+        guard let option, option.contains("=") else { return (option, [:]) }
+        var out: [String: String] = [:]
+        for item in option.split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty, let cam = try? Camera.parseList(parts[0]), cam.count == 1 else {
+                throw DESIError.invalidArgument("--psf: expected PATH or CAMERA=PATH[,CAMERA=PATH...], got '\(item)'")
+            }
+            out[cam[0].name] = parts[1]
+        }
+        return (nil, out)
     }
 
     /// The per-fiber PSF errors of --psf-wave-offset / --psf-width-scale, or nil without either.
