@@ -123,7 +123,9 @@ public enum ArcContinuum {
         }
         for (b, fit) in fits.enumerated() {
             for f in bundles[b] {
-                for q in 0..<domain.ncoef { psf.parameters[k].traces.coefficients[f * domain.ncoef + q] = q <= deg ? fit.coefficients[q] : 0 }
+                for q in 0..<domain.ncoef {
+                    psf.parameters[k].traces.coefficients[f * domain.ncoef + q] = q <= deg ? fit.coefficients[q] : 0
+                }
             }
         }
         psf.parameters[k].legDegX = 0
@@ -153,7 +155,9 @@ public enum ArcContinuum {
         }
         var a = Matrix(rows: nc, cols: nc), rhs = [Double](repeating: 0, count: nc)
         var npix = 0, wdd = 0.0
-        guard yMin <= yMax else { return ContinuumBundleFit(bundle: bundle, coefficients: [Double](repeating: 0, count: nc), npix: 0, rchi2: 0) }
+        guard yMin <= yMax else {
+            return ContinuumBundleFit(bundle: bundle, coefficients: [Double](repeating: 0, count: nc), npix: 0, rchi2: 0)
+        }
         let norm = 1 / ((2 * Double.pi).squareRoot() * sigmaX)
         var design = [Double](repeating: 0, count: 0), basis = [Double](repeating: 0, count: nc)
         for y in max(0, yMin)...min(ny - 1, yMax) {
