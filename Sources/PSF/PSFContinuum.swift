@@ -101,9 +101,10 @@ public enum ArcContinuum {
     /// Fits CONT bundle by bundle on the arc `image` with the traces of `psf` held (specex's TAIL&CONTINUUM stage with
     /// the fluxes and the PSF fixed): the pixels from `margin` columns before the bundle's first trace to `margin`
     /// after its last, over the rows its lines' stamps span, without the stamps of the lines of `lines` (HSIZE capped
-    /// at 12) of the bundle's fibers and of their neighbours, weighted by the image's inverse variance (masked pixels
-    /// out); one linear least-squares solve of the 3 Legendre coefficients per bundle. Returns the PSF with CONT set
-    /// (every fiber its bundle's polynomial) and the fit of each bundle.
+    /// at 12) of the bundle's fibers and of their neighbours, weighted by read noise^2 + model (specex weights by
+    /// the image's inverse variance, which biases a faint continuum low; masked pixels out); a linear least-squares
+    /// solve of the 3 Legendre coefficients per bundle. Returns the PSF with CONT set (every fiber its bundle's
+    /// polynomial) and the fit of each bundle.
     public static func fit(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], bundleSize: Int,
                            threads: Int) throws -> (psf: GaussHermitePSF, bundles: [ContinuumBundleFit]) {
         guard image.ny == input.npixY, image.nx == input.npixX else {
@@ -153,64 +154,76 @@ public enum ArcContinuum {
                 }
             }
         }
-        var a = Matrix(rows: nc, cols: nc), rhs = [Double](repeating: 0, count: nc)
-        var npix = 0, wdd = 0.0
         guard yMin <= yMax else {
             return ContinuumBundleFit(bundle: bundle, coefficients: [Double](repeating: 0, count: nc), npix: 0, rchi2: 0)
         }
+        let useReadNoise = image.readnoise.contains { $0 > 0 }
         let norm = 1 / ((2 * Double.pi).squareRoot() * sigmaX)
-        var design = [Double](repeating: 0, count: 0), basis = [Double](repeating: 0, count: nc)
-        for y in max(0, yMin)...min(ny - 1, yMax) {
-            // The bundle's columns on this row and every fiber's contribution to the design there.
-            var xs = [Double]()
-            for f in fibers {
-                let r = rows[f], j = y - r.y0
-                if j >= 0 && j < r.x.count { xs.append(r.x[j]) }
-            }
-            guard let xa = xs.min(), let xb = xs.max() else { continue }
-            let c0 = max(0, Int(xa.rounded()) - margin), c1 = min(nx - 1, Int(xb.rounded()) + margin)
-            guard c1 >= c0 else { continue }
-            let width = c1 - c0 + 1
-            design = [Double](repeating: 0, count: width * nc)
-            for f in fibers {
-                let r = rows[f], j = y - r.y0
-                guard j >= 0 && j < r.x.count else { continue }
-                basis.withUnsafeMutableBufferPointer { Legendre.basis(domain.reduced(r.w[j]), degree: deg, into: $0) }
-                let xc = r.x[j]
-                for i in max(c0, Int(xc.rounded()) - halfWidth)...min(c1, Int(xc.rounded()) + halfWidth) {
-                    let g = norm * exp(-0.5 * pow((Double(i) - xc) / sigmaX, 2))
-                    for q in 0..<nc { design[(i - c0) * nc + q] += g * basis[q] }
+        /// One weighted least-squares solve; pixel variances read noise^2 + the model `previous` predicts (the
+        /// image's own ivar would weight low fluctuations up and bias a faint continuum low: about 20 % at a few
+        /// electrons per pixel), or the image's ivar without a read-noise image.
+        func solve(previous: [Double]?) -> ContinuumBundleFit {
+            var a = Matrix(rows: nc, cols: nc), rhs = [Double](repeating: 0, count: nc)
+            var npix = 0, wdd = 0.0
+            var design = [Double](), basis = [Double](repeating: 0, count: nc)
+            for y in max(0, yMin)...min(ny - 1, yMax) {
+                // The bundle's columns on this row and every fiber's contribution to the design there.
+                var xs = [Double]()
+                for f in fibers {
+                    let r = rows[f], j = y - r.y0
+                    if j >= 0 && j < r.x.count { xs.append(r.x[j]) }
+                }
+                guard let xa = xs.min(), let xb = xs.max() else { continue }
+                let c0 = max(0, Int(xa.rounded()) - margin), c1 = min(nx - 1, Int(xb.rounded()) + margin)
+                guard c1 >= c0 else { continue }
+                design = [Double](repeating: 0, count: (c1 - c0 + 1) * nc)
+                for f in fibers {
+                    let r = rows[f], j = y - r.y0
+                    guard j >= 0 && j < r.x.count else { continue }
+                    basis.withUnsafeMutableBufferPointer { Legendre.basis(domain.reduced(r.w[j]), degree: deg, into: $0) }
+                    let xc = r.x[j]
+                    for i in max(c0, Int(xc.rounded()) - halfWidth)...min(c1, Int(xc.rounded()) + halfWidth) {
+                        let g = norm * exp(-0.5 * pow((Double(i) - xc) / sigmaX, 2))
+                        for q in 0..<nc { design[(i - c0) * nc + q] += g * basis[q] }
+                    }
+                }
+                for i in c0...c1 {
+                    let p = y * nx + i
+                    guard image.mask[p] == 0, image.ivar[p] > 0, image.pix[p].isFinite, !blanked.contains(p) else { continue }
+                    let d = Double(image.pix[p])
+                    var m = 0.0
+                    if let previous { for q in 0..<nc { m += design[(i - c0) * nc + q] * previous[q] } }
+                    let rn = Double(image.readnoise[p])
+                    let w = useReadNoise ? 1 / max(rn * rn + max(m, 0), 1e-6) : Double(image.ivar[p])
+                    for q in 0..<nc {
+                        let dq = design[(i - c0) * nc + q]
+                        rhs[q] += w * dq * d
+                        for s in 0..<nc { a[q, s] += w * dq * design[(i - c0) * nc + s] }
+                    }
+                    wdd += w * d * d
+                    npix += 1
                 }
             }
-            for i in c0...c1 {
-                let p = y * nx + i
-                guard image.mask[p] == 0, image.ivar[p] > 0, image.pix[p].isFinite, !blanked.contains(p) else { continue }
-                let w = Double(image.ivar[p]), d = Double(image.pix[p])
-                let row = Array(design[((i - c0) * nc)..<((i - c0 + 1) * nc)])
-                for q in 0..<nc {
-                    rhs[q] += w * row[q] * d
-                    for s in 0..<nc { a[q, s] += w * row[q] * row[s] }
-                }
-                wdd += w * d * d
-                npix += 1
+            let scale = (0..<nc).map { a[$0, $0] > 0 ? 1 / a[$0, $0].squareRoot() : 0 }
+            var sa = Matrix(rows: nc, cols: nc)
+            for i in 0..<nc { for j in 0..<nc { sa[i, j] = a[i, j] * scale[i] * scale[j] } }
+            for i in 0..<nc where scale[i] == 0 { sa[i, i] = 1 }
+            guard npix > nc, let ch = try? CholeskyFactor(sa) else {
+                return ContinuumBundleFit(bundle: bundle, coefficients: [Double](repeating: 0, count: nc), npix: npix, rchi2: 0)
             }
+            let sol = ch.solve((0..<nc).map { rhs[$0] * scale[$0] })
+            let coef = (0..<nc).map { sol[$0] * scale[$0] }
+            // chi2 = sum w d^2 - 2 c.b + c^T A c (the normal equations' own sums).
+            var chi2 = wdd
+            for q in 0..<nc {
+                chi2 -= 2 * coef[q] * rhs[q]
+                for s in 0..<nc { chi2 += coef[q] * a[q, s] * coef[s] }
+            }
+            return ContinuumBundleFit(bundle: bundle, coefficients: coef, npix: npix, rchi2: chi2 / Double(npix - nc))
         }
-        let scale = (0..<nc).map { a[$0, $0] > 0 ? 1 / a[$0, $0].squareRoot() : 0 }
-        var sa = Matrix(rows: nc, cols: nc)
-        for i in 0..<nc { for j in 0..<nc { sa[i, j] = a[i, j] * scale[i] * scale[j] } }
-        for i in 0..<nc where scale[i] == 0 { sa[i, i] = 1 }
-        guard npix > nc, let ch = try? CholeskyFactor(sa) else {
-            return ContinuumBundleFit(bundle: bundle, coefficients: [Double](repeating: 0, count: nc), npix: npix, rchi2: 0)
-        }
-        let sol = ch.solve((0..<nc).map { rhs[$0] * scale[$0] })
-        let coef = (0..<nc).map { sol[$0] * scale[$0] }
-        // chi2 = sum w d^2 - 2 c.b + c^T A c (the normal equations' own sums).
-        var chi2 = wdd
-        for q in 0..<nc {
-            chi2 -= 2 * coef[q] * rhs[q]
-            for s in 0..<nc { chi2 += coef[q] * a[q, s] * coef[s] }
-        }
-        return ContinuumBundleFit(bundle: bundle, coefficients: coef, npix: npix, rchi2: chi2 / Double(npix - nc))
+        // Read-noise weights first (unbiased), then read noise + that continuum.
+        let first = solve(previous: nil)
+        return useReadNoise ? solve(previous: first.coefficients) : first
     }
 }
 

@@ -35,7 +35,7 @@ final class PSFContinuumTests: XCTestCase {
                           readnoise: [Float](repeating: 3, count: n))
         var start = psf
         start.parameters[k].traces.coefficients = start.parameters[k].traces.coefficients.map { _ in 0 }
-        let lines = [5800.0, 6100.0, 6400.0].map { ArcLine(wavelength: $0, intensity: 1000) }
+        let lines = [5615.0, 6100.0, 6585.0].map { ArcLine(wavelength: $0, intensity: 1000) }
         let r = try ArcContinuum.fit(image: image, psf: start, lines: lines, bundleSize: 6, threads: 2)
         XCTAssertEqual(r.bundles.count, 2)
         for b in 0..<2 {
@@ -50,55 +50,66 @@ final class PSFContinuumTests: XCTestCase {
         XCTAssertEqual(r.psf.parameters[k].legDegW, 2)
     }
 
-    /// The fit of a specter arc with a continuum (real PSF psf-r0-00051060, fibers 0-24, CAMERA z0 so that the fit
-    /// is on by default), from the Gaussian-only start: the fitted CONT against the drawn continuum f(w) |dw/dy|
-    /// (electrons per row) over the lines' range, and what fitting it gains against the same fit without it.
-    func testContinuumOfASpecterArc() throws {
-        let dir = Self.fixtures
-        guard FileManager.default.fileExists(atPath: dir + "/arc.fits") else {
-            throw XCTSkip("Tests/Fixtures/PSFCont not made (scripts/make_psfcont_fixture.py)")
-        }
+    /// The specter arc with a continuum (real PSF psf-r0-00051060, fibers 0-24, CAMERA z0: the fit is on by default).
+    static func specterArc() throws -> (truth: GaussHermitePSF, image: Image, lines: [ArcLine], perAngstrom: (Double) -> Double) {
+        let dir = fixtures
         let truth = try GaussHermitePSF.read(dir + "/psf-truth.fits")
         let image = try Image.read(dir + "/arc.fits")
         let lines = try ArcLamps.read(dir + "/lines.txt")
-        XCTAssertTrue(ArcContinuum.fittedByDefault(camera: image.camera))
         let h = image.header
         let c = [h.double("CONTL0")!, h.double("CONTL1")!, h.double("CONTL2")!]
         let wmin = h.double("CONTWMIN")!, wmax = h.double("CONTWMAX")!
-        let start = PSFFullFitTests.gaussianOnly(truth)
+        return (truth, image, lines, { Legendre.value(Legendre.reduced($0, min: wmin, max: wmax), c) })
+    }
+
+    /// CONT fitted on the specter arc with the true traces against the drawn continuum f(w) |dw/dy| (electrons per
+    /// row) at 21 wavelengths of every fiber over the lines' range. specex's profile across the trace (a Gaussian of
+    /// sigma 1 at pixel centres) is narrower than the true one (GHSIGX 1.04, pixel-integrated): a least-squares
+    /// amplitude about 4 % low is expected; a factor 2 is not.
+    func testContinuumOfASpecterArc() throws {
+        let (truth, image, lines, perAngstrom) = try Self.specterArc()
+        XCTAssertTrue(ArcContinuum.fittedByDefault(camera: image.camera))
+        XCTAssertFalse(ArcContinuum.isPresent(in: truth))
+        let r = try ArcContinuum.fit(image: image, psf: truth, lines: lines, bundleSize: 25, threads: 2)
         let bright = lines.filter { $0.intensity > 500 && $0.wavelength > truth.wavemin && $0.wavelength < truth.wavemax }
         let w0 = bright.map(\.wavelength).min()!, w1 = bright.map(\.wavelength).max()!
-        var o = PSFFitOptions()
-        o.ncpu = 2
-        let with = try fitPSF(image: image, psf: start, lines: lines, options: o) { print("with continuum: \($0)") }
-        o.fitContinuum = false
-        let without = try fitPSF(image: image, psf: start, lines: lines, options: o) { print("without continuum: \($0)") }
-        // Fitted CONT against the truth at 21 wavelengths of every fiber.
-        var worst = 0.0
-        let k = try XCTUnwrap(with.psf.paramIndex["CONT"])
+        var ratios = [Double]()
         for f in 0..<truth.nspec {
             for j in 0...20 {
                 let w = w0 + (w1 - w0) * Double(j) / 20
-                let perAngstrom = Legendre.value(Legendre.reduced(w, min: wmin, max: wmax), c)
-                let dwdy = 1 / abs(truth.yTrace.derivative(f, w))
-                let expected = perAngstrom * dwdy
-                let got = with.psf.parameters[k].traces.eval(f, w)
-                worst = max(worst, abs(got / expected - 1))
+                let expected = perAngstrom(w) / abs(truth.yTrace.derivative(f, w))
+                ratios.append(try XCTUnwrap(r.psf.parameter("CONT", fiber: f, wavelength: w)) / expected)
             }
         }
-        let trWith = PSFFullFitTests.traceRMS(with.psf, truth, w0, w1), trWithout = PSFFullFitTests.traceRMS(without.psf, truth, w0, w1)
+        let mean = ratios.reduce(0, +) / Double(ratios.count)
+        print(String(format: "CONT / truth on the specter arc: mean %.4f, range %.4f-%.4f; bundle rchi2 %.3f, %d pixels",
+                     mean, ratios.min()!, ratios.max()!, r.bundles[0].rchi2, r.bundles[0].npix))
+        XCTAssertEqual(r.bundles.count, 1)
+        XCTAssertEqual(mean, 0.96, accuracy: 0.04)
+        for q in ratios { XCTAssertEqual(q, 0.96, accuracy: 0.1) }
+        XCTAssertEqual(r.bundles[0].rchi2, 1, accuracy: 0.1)
+    }
+
+    /// What the continuum does to the shape fit: the specter arc fitted from the Gaussian-only start (true traces and
+    /// widths) with the continuum subtracted (as fitPSF does once CONT is fitted) and without: the spot shape and the
+    /// bundle's reduced chi2 are better with it.
+    func testShapeFitIsBetterWithTheContinuum() throws {
+        let (truth, image, lines, _) = try Self.specterArc()
+        let start = PSFFullFitTests.gaussianOnly(truth)
+        let bright = lines.filter { $0.intensity > 500 && $0.wavelength > truth.wavemin && $0.wavelength < truth.wavemax }
+        let w0 = bright.map(\.wavelength).min()!, w1 = bright.map(\.wavelength).max()!
+        let cont = try ArcContinuum.fit(image: image, psf: start, lines: lines, bundleSize: 25, threads: 2)
+        var o = PSFShapeFitOptions()
+        o.ncpu = 2
+        let with = try fitPSFShape(image: ArcContinuum.subtracted(from: image, psf: cont.psf, threads: 2), psf: cont.psf,
+                                   lines: lines, options: o)
+        let without = try fitPSFShape(image: image, psf: start, lines: lines, options: o)
         let shWith = try PSFFullFitTests.spotShapeRMS(with.psf, truth, w0, w1)
         let shWithout = try PSFFullFitTests.spotShapeRMS(without.psf, truth, w0, w1)
-        let rcWith = with.shapeBundles[0].rchi2, rcWithout = without.shapeBundles[0].rchi2
-        print(String(format: "continuum: largest relative error of CONT %.3f; trace rms x/y %.4f/%.4f px (without %.4f/%.4f); "
-                     + "spot shape %.3f %% (without %.3f %%); rchi2 %.3f (without %.3f)", worst, trWith.x, trWith.y,
-                     trWithout.x, trWithout.y, 100 * shWith, 100 * shWithout, rcWith, rcWithout))
-        XCTAssertEqual(with.continuumBundles.count, 1)
-        XCTAssertTrue(without.continuumBundles.isEmpty)
-        XCTAssertLessThan(worst, 0.1)
-        XCTAssertLessThan(trWith.x, 0.03); XCTAssertLessThan(trWith.y, 0.03)
+        print(String(format: "shape fit on the specter arc with a continuum: spot shape %.3f %% of the peak, rchi2 %.3f with CONT; "
+                     + "%.3f %%, %.3f without", 100 * shWith, with.bundles[0].rchi2, 100 * shWithout, without.bundles[0].rchi2))
         XCTAssertLessThan(shWith, 0.01)
-        XCTAssertLessThan(rcWith, rcWithout)
         XCTAssertLessThan(shWith, shWithout)
+        XCTAssertLessThan(with.bundles[0].rchi2, without.bundles[0].rchi2)
     }
 }
