@@ -7,7 +7,8 @@ extension GaussHermitePSF {
     /// (Legendre coefficients [nfiber, ncoef], WAVEMIN/WAVEMAX), HDU 2 PSF table (PARAM, COEFF[nfiber, ncoef],
     /// LEGDEGX, LEGDEGW) with the kept headers (GAUSS-HERMITE2: the PSF table in HDU 1 with X and Y rows and
     /// WAVEMIN/WAVEMAX columns, as specter's GaussHermite2PSF reads it, YTRACE in HDU 2), atomically
-    /// (desispec.trace_shifts.write_traces_in_psf when the traces changed). `history` lines become HISTORY cards; `extraKeys` go in the XTRACE and PSF headers.
+    /// (desispec.trace_shifts.write_traces_in_psf when the traces changed). `history` lines become HISTORY cards;
+    /// `extraKeys` go in the XTRACE and PSF headers.
     public func write(to path: String, history: [String] = [], extraKeys: [FITSCard] = []) throws {
         // Common domain and number of coefficients for the table (pad with zeros, refit another domain).
         guard let first = parameters.first else { throw DESIError.invalidArgument("PSF has no parameters to write") }
