@@ -76,15 +76,18 @@ final class GaussHermite2Tests: XCTestCase {
         let x0 = Int(xs.min()!.rounded(.down)) - 14
         truth = truth.shifted(dx: -Double(x0), dy: 0)
         truth.npixX = Int(xs.max()!.rounded(.up)) - x0 + 15
-        let lines = try ArcLamps.resolve(nil).lines.filter { $0.wavelength > truth.wavemin + 50 && $0.wavelength < truth.wavemax - 50 }
+        // Every other line of the shipped list in range (enough for the Legendre degrees, half the work in a debug build).
+        let inRange = try ArcLamps.resolve(nil).lines.filter { $0.wavelength > truth.wavemin + 50 && $0.wavelength < truth.wavemax - 50 }
+        let lines = inRange.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
         let image = Self.render(truth, lines: lines, electrons: 40000, seed: 5)
         var start = truth
         for p in ShapeFitCores.termParameters(truth).dropFirst() {
             start.parameters[p].traces.coefficients = start.parameters[p].traces.coefficients.map { $0 * 0.6 }
+            start.parameters[p].legDegW = 3     // the file's coefficients are of degree 3 at most (its LEGDEGW: 7)
         }
         var o = PSFShapeFitOptions()
         o.ncpu = 2
-        o.iterations = 6
+        o.iterations = 4
         let r = try fitPSFShape(image: image, psf: start, lines: lines, options: o)
         let ws = lines.map(\.wavelength)
         let before = Self.spotRMS(start, truth, ws), after = Self.spotRMS(r.psf, truth, ws)
