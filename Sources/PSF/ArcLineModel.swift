@@ -42,11 +42,11 @@ struct ArcLineShape: Sendable {
                 into out: UnsafeMutableBufferPointer<Double>) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: nx * ny) { v in
             for k in 0..<(nx * ny) { v[k] = 0 }
-            let cut = second.map { $0.nsig }
-            addCore(v, x0: x0, nx: nx, y0: y0, ny: ny, xc: xc, yc: yc, sx: sx, sy: sy, degX: degX, degY: degY, gh: gh, cut: cut)
+            GaussHermiteCore.render(into: v, x0: x0, nx: nx, y0: y0, ny: ny, xc: xc, yc: yc, sx: sx, sy: sy, degX: degX, degY: degY,
+                                    coefficients: gh, cutSigmas: second.map { $0.nsig })
             if let s = second {
-                addCore(v, x0: x0, nx: nx, y0: y0, ny: ny, xc: xc, yc: yc, sx: s.sx, sy: s.sy, degX: s.degX, degY: s.degY,
-                        gh: s.gh, cut: nil)
+                GaussHermiteCore.render(into: v, x0: x0, nx: nx, y0: y0, ny: ny, xc: xc, yc: yc, sx: s.sx, sy: s.sy,
+                                        degX: s.degX, degY: s.degY, coefficients: s.gh)
             }
             if tailAmp != 0 {
                 GaussHermitePSF.addTail(v, nx: nx, ny: ny, x0: x0, y0: y0, xc: xc, yc: yc, amplitude: tailAmp, core: tailCore,
@@ -54,38 +54,5 @@ struct ArcLineShape: Sendable {
             }
             for k in 0..<(nx * ny) where v[k] > 0 { out[k] += scale * v[k] }
         }
-    }
-
-    private func addCore(_ v: UnsafeMutableBufferPointer<Double>, x0: Int, nx: Int, y0: Int, ny: Int, xc: Double, yc: Double,
-                         sx: Double, sy: Double, degX: Int, degY: Int, gh: [Double], cut: Double?) {
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: (degX + 1) * nx) { fx in
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: (degY + 1) * ny) { fy in
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: nx) { row in
-            Hermite.pixelIntegrated(first: x0, count: nx, centre: xc, sigma: sx, degree: degX, into: fx)
-            Hermite.pixelIntegrated(first: y0, count: ny, centre: yc, sigma: sy, degree: degY, into: fy)
-            for j in 0...degY {
-                for ix in 0..<nx { row[ix] = 0 }
-                var any = false
-                for i in 0...degX {
-                    let c = gh[i * (degY + 1) + j]
-                    if c == 0 { continue }
-                    any = true
-                    for ix in 0..<nx { row[ix] += c * fx[i * nx + ix] }
-                }
-                if !any { continue }
-                for iy in 0..<ny {
-                    let f = fy[j * ny + iy]
-                    if let ns = cut {
-                        let ry = (Double(y0 + iy) - yc) / sy
-                        for ix in 0..<nx {
-                            let rx = (Double(x0 + ix) - xc) / sx
-                            if rx * rx + ry * ry < ns * ns { v[iy * nx + ix] += f * row[ix] }
-                        }
-                    } else {
-                        for ix in 0..<nx { v[iy * nx + ix] += f * row[ix] }
-                    }
-                }
-            }
-        }}}
     }
 }

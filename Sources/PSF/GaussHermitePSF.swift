@@ -126,11 +126,11 @@ public struct GaussHermitePSF: SpectralPSF {
         let p = { (k: Int) -> Double in parameters[k].traces.eval(fiber, w) }
         let sx = p(sigX), sy = p(sigY)
         img.withUnsafeMutableBufferPointer { out in
-            addCore(out, nx: nx, ny: ny, x0: x0, y0: y0, xc: xc, yc: yc, sx: sx, sy: sy,
-                    degX: ghDegX, degY: ghDegY, gh: ghIndex, fiber: fiber, w: w, cutSigmas: core2.map { p($0.nsig) })
+            GaussHermiteCore.render(into: out, x0: x0, nx: nx, y0: y0, ny: ny, xc: xc, yc: yc, sx: sx, sy: sy,
+                                    degX: ghDegX, degY: ghDegY, coefficients: ghIndex.map(p), cutSigmas: core2.map { p($0.nsig) })
             if let c2 = core2 {
-                addCore(out, nx: nx, ny: ny, x0: x0, y0: y0, xc: xc, yc: yc, sx: p(c2.sigX), sy: p(c2.sigY),
-                        degX: c2.degX, degY: c2.degY, gh: c2.ghIndex, fiber: fiber, w: w, cutSigmas: nil)
+                GaussHermiteCore.render(into: out, x0: x0, nx: nx, y0: y0, ny: ny, xc: xc, yc: yc, sx: p(c2.sigX), sy: p(c2.sigY),
+                                        degX: c2.degX, degY: c2.degY, coefficients: c2.ghIndex.map(p))
             }
             // Tail, at pixel centres.
             let amp = p(tailAmp), core = p(tailCore), xs = p(tailXSca), ys = p(tailYSca), inde = p(tailInde)
@@ -158,42 +158,6 @@ public struct GaussHermitePSF: SpectralPSF {
                 out[iy * nx + ix] += amplitude * r2 / pow(c2 + r2, pw)
             }
         }
-    }
-
-    /// Adds sum_ij c_ij pgh_j(y) pgh_i(x) to `out` [ny, nx]; with `cutSigmas` zeroes it beyond that many sigmas.
-    private func addCore(_ out: UnsafeMutableBufferPointer<Double>, nx: Int, ny: Int, x0: Int, y0: Int,
-                         xc: Double, yc: Double, sx: Double, sy: Double, degX: Int, degY: Int, gh: [Int],
-                         fiber: Int, w: Double, cutSigmas: Double?) {
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: (degX + 1) * nx) { fx in
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: (degY + 1) * ny) { fy in
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: nx * ny) { core in
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: nx) { row in
-            Hermite.pixelIntegrated(first: x0, count: nx, centre: xc, sigma: sx, degree: degX, into: fx)
-            Hermite.pixelIntegrated(first: y0, count: ny, centre: yc, sigma: sy, degree: degY, into: fy)
-            for k in 0..<(nx * ny) { core[k] = 0 }
-            for j in 0...degY {
-                // row[ix] = sum_i c_ij fx_i(ix)
-                for ix in 0..<nx { row[ix] = 0 }
-                for i in 0...degX {
-                    let c = parameters[gh[i * (degY + 1) + j]].traces.eval(fiber, w)
-                    for ix in 0..<nx { row[ix] += c * fx[i * nx + ix] }
-                }
-                for iy in 0..<ny {
-                    let f = fy[j * ny + iy]
-                    for ix in 0..<nx { core[iy * nx + ix] += f * row[ix] }
-                }
-            }
-            if let ns = cutSigmas {
-                for iy in 0..<ny {
-                    let ry = (Double(y0 + iy) - yc) / sy
-                    for ix in 0..<nx {
-                        let rx = (Double(x0 + ix) - xc) / sx
-                        if !(rx * rx + ry * ry < ns * ns) { core[iy * nx + ix] = 0 }
-                    }
-                }
-            }
-            for k in 0..<(nx * ny) { out[k] += core[k] }
-        }}}}
     }
 
     /// This PSF with traces moved: x + dx(fiber, wavelength), y + dy(fiber, wavelength), refitted on the same

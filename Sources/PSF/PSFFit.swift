@@ -41,6 +41,8 @@ public struct PSFFitOptions: Sendable {
     public var fitTails = false
     /// Flux / shape alternations of each shape fit.
     public var shapeIterations = 4
+    /// Fit the arc's continuum CONT (specex --fit-continuum; ArcContinuum): nil as desispec, on the z cameras only.
+    public var fitContinuum: Bool? = nil
     public init() {}
 }
 
@@ -67,6 +69,8 @@ public struct PSFFitResult: Sendable {
     /// The last shape fit's bundles (reduced chi2 of the spots' pixels, data, parameters, lines, fibers); empty
     /// without a shape fit.
     public var shapeBundles: [ShapeFitBundle] = []
+    /// The last continuum fit's bundles; empty when CONT was not fitted.
+    public var continuumBundles: [ContinuumBundleFit] = []
 }
 
 /// Fits the PSF of a camera on a preprocessed arc image, starting from `psf` (specex's
@@ -100,18 +104,36 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
         scan = r
         log?(r.summary)
     }
-    var stage = try fitTracesAndWidths(image: image, psf: start, lines: lines, options: o, log: log)
+    // The continuum (CONT) is part of the model of every fit once known, as specex's: the input's when it has one,
+    // fitted after each trace and width fit when asked (z cameras by default). The fits then see the arc minus it.
+    let fitContinuum = o.fitContinuum ?? ArcContinuum.fittedByDefault(camera: image.camera)
+    var work = ArcContinuum.subtracted(from: image, psf: start, threads: o.ncpu)
+    var continuumBundles = [ContinuumBundleFit]()
+    func refitContinuum(_ psf: GaussHermitePSF) throws -> GaussHermitePSF {
+        let c = try ArcContinuum.fit(image: image, psf: psf, lines: lines, bundleSize: o.bundleSize, threads: o.ncpu)
+        continuumBundles = c.bundles
+        work = ArcContinuum.subtracted(from: image, psf: c.psf, threads: o.ncpu)
+        log?("continuum fit: C at the middle of the wavelength range (electrons per row) per bundle "
+             + c.bundles.map { String(format: "%.2f", Legendre.value(0, $0.coefficients)) }.joined(separator: " "))
+        return c.psf
+    }
+    var stage = try fitTracesAndWidths(image: work, psf: start, lines: lines, options: o, log: log)
+    if fitContinuum {
+        stage.psf = try refitContinuum(stage.psf)
+        if !(o.fitShape && o.fitSigma) { stage = try fitTracesAndWidths(image: work, psf: stage.psf, lines: lines, options: o, log: log) }
+    }
     var shapeBundles = [ShapeFitBundle]()
     if o.fitShape && o.fitSigma {
         var so = PSFShapeFitOptions()
         so.fitTails = o.fitTails; so.iterations = o.shapeIterations; so.bundleSize = o.bundleSize; so.ncpu = o.ncpu
         for c in 0..<max(1, o.shapeCycles) {
-            let shape = try fitPSFShape(image: image, psf: stage.psf, lines: lines, options: so, log: log)
+            let shape = try fitPSFShape(image: work, psf: stage.psf, lines: lines, options: so, log: log)
             shapeBundles = shape.bundles
             log?("shape fit \(c + 1): reduced chi2 per bundle "
                  + shape.bundles.map { String(format: "%.3f", $0.rchi2) }.joined(separator: " "))
             if c + 1 < max(1, o.shapeCycles) {
-                stage = try fitTracesAndWidths(image: image, psf: shape.psf, lines: lines, options: o, log: log)
+                stage = try fitTracesAndWidths(image: work, psf: shape.psf, lines: lines, options: o, log: log)
+                if fitContinuum { stage.psf = try refitContinuum(stage.psf) }
             } else {
                 stage.psf = shape.psf
             }
@@ -119,6 +141,7 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
     }
     var r = stage.summary(input: input)
     r.shapeBundles = shapeBundles
+    r.continuumBundles = continuumBundles
     r.coarseScan = scan
     return r
 }

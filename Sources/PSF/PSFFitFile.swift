@@ -31,6 +31,7 @@ public struct PSFFitRequest: Sendable {
             + (o.fitSigma ? "" : " --only-trace-fit") + (linesPath.map { " --lines \($0)" } ?? "")
             + (o.coarseScan.map { " --scan-max-dx \($0.maxShiftX) --scan-max-dy \($0.maxShiftY)" } ?? " --no-coarse-scan")
             + (o.fitSigma && !o.fitShape ? " --no-shape-fit" : "") + (o.fitShape && o.fitTails ? " --fit-tails" : "")
+            + (o.fitContinuum.map { $0 ? " --fit-continuum" : " --no-fit-continuum" } ?? "")
     }
 }
 
@@ -96,6 +97,9 @@ extension PSFFitResult {
                     FITSCard("LINELIST", .string((lineList as NSString).lastPathComponent))]
         if let cam = image.camera?.description ?? startCamera { keys.append(FITSCard("CAMERA", .string(cam))) }
         for k in ["EXPID", "NIGHT"] { if let v = image.header[k] { keys.append(FITSCard(k, v)) } }
+        if !continuumBundles.isEmpty {
+            keys.append(FITSCard("CONTFIT", .bool(true), comment: "arc continuum CONT fitted (specex --fit-continuum)"))
+        }
         if shapeBundles.isEmpty {
             for (b, c) in bundleRChi2.enumerated() {
                 keys.append(FITSCard(String(format: "B%02dRCHI2", b), .double(c), comment: "reduced chi2 of the line fits of bundle \(b)"))

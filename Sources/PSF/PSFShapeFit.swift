@@ -50,9 +50,6 @@ public struct PSFShapeFitResult: Sendable {
 public func fitPSFShape(image: Image, psf input: GaussHermitePSF, lines: [ArcLine],
                         options o: PSFShapeFitOptions = PSFShapeFitOptions(),
                         log: ((String) -> Void)? = nil) throws -> PSFShapeFitResult {
-    guard input.core2 == nil else {
-        throw DESIError.invalidArgument("the Gauss-Hermite shape fit handles one core (this PSF is \(input.psfType))")
-    }
     guard image.ny == input.npixY, image.nx == input.npixX else {
         throw DESIError.mismatch("the image is \(image.ny) x \(image.nx) pixels but the PSF describes \(input.npixY) x \(input.npixX)")
     }
@@ -115,8 +112,10 @@ func shapeFitBundles(psf: GaussHermitePSF, bundleSize: Int) -> [[Int]] {
     return out
 }
 
-/// The parameters the shape fit changes: every GH-i-j but GH-0-0, and TAILAMP when asked; each with its term in
-/// the spot's basis (GH term index i * (degY + 1) + j, or the tail) and its Legendre degrees in the table.
+/// The parameters the shape fit changes: every GH-i-j but GH-0-0, for GAUSS-HERMITE2 every GH2-i-j (GH2-0-0 included:
+/// the second core's weight relative to GH-0-0, which is held as the normalisation, the flux being free), and TAILAMP
+/// when asked; each with its term in the spot's basis (ShapeFitCores numbering, or -1 for the tail) and its Legendre
+/// degrees in the table. specex's PSF stage frees the same parameters (all but the sigmas, GHNSIG and the tail).
 struct ShapeFitParameters: Sendable {
     var parameters: [Int]           // indices in psf.parameters
     var terms: [Int]                // GH term index, or -1 for the tail
@@ -124,8 +123,8 @@ struct ShapeFitParameters: Sendable {
 
     init(psf: GaussHermitePSF, fitTails: Bool) {
         parameters = []; terms = []; degX = []; degW = []
-        for k in 1..<psf.ghIndex.count {
-            parameters.append(psf.ghIndex[k]); terms.append(k)
+        for (k, p) in ShapeFitCores.termParameters(psf).enumerated() where k > 0 {
+            parameters.append(p); terms.append(k)
         }
         if fitTails { parameters.append(psf.tailAmp); terms.append(-1) }
         for p in parameters {

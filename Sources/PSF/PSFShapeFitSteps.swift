@@ -26,15 +26,15 @@ struct ShapeFitPixels: Sendable {
         return 1 / max(Double(rn2[k]) + max(m ?? Double(data[k]), 0), 1e-6)
     }
 
-    /// GH-i-j (index i * (degY + 1) + j) and TAILAMP of `psf` at a spot.
+    /// The core terms (GH-i-j, then GH2-i-j for GAUSS-HERMITE2: ShapeFitCores) and TAILAMP of `psf` at a spot.
     static func coefficients(_ psf: GaussHermitePSF, _ s: ShapeFitSpot) -> (gh: [Double], tail: Double) {
-        (psf.ghIndex.map { psf.parameters[$0].traces.eval(s.fiber, s.wavelength) },
+        (ShapeFitCores.termParameters(psf).map { psf.parameters[$0].traces.eval(s.fiber, s.wavelength) },
          psf.parameters[psf.tailAmp].traces.eval(s.fiber, s.wavelength))
     }
 
     static func profile(_ psf: GaussHermitePSF, _ s: ShapeFitSpot) -> [Double] {
         let c = coefficients(psf, s)
-        return s.profile(gh: c.gh, degX: psf.ghDegX, degY: psf.ghDegY, tailAmp: c.tail)
+        return s.profile(c.gh, cores: ShapeFitCores(psf), tailAmp: c.tail)
     }
 
     /// The model image: sum of flux x profile of every spot with a positive flux.
@@ -134,7 +134,7 @@ struct ShapeFitPixels: Sendable {
         var offW = [Int](), offF = [Int](), nw = 0, nfull = 0
         for d in deg { offW.append(nw); nw += d.w + 1; offF.append(nfull); nfull += (d.x + 1) * (d.w + 1) }
         var h = Matrix(rows: nfull, cols: nfull), g = [Double](repeating: 0, count: nfull)
-        let dx = psf.ghDegX, dy = psf.ghDegY, nterm = (dx + 1) * (dy + 1)
+        let cores = ShapeFitCores(psf), nterm = cores.nterm
         let tailTerm = nterm
         let termOf = fitted.terms.map { $0 < 0 ? tailTerm : $0 }
         let withTail = spots.contains { $0.contains { !$0.tail.isEmpty } }
@@ -150,7 +150,7 @@ struct ShapeFitPixels: Sendable {
             // Per fiber: the normal equations in (parameter, wavelength degree), then spread over the fiber degree.
             var hf = Matrix(rows: nw, cols: nw), gf = [Double](repeating: 0, count: nw)
             for s in spots[f] where s.used {
-                var (gm, gv) = spotNormal(s, model: model, nterm: nterm, degX: dx, degY: dy, withTail: withTail)
+                var (gm, gv) = spotNormal(s, model: model, cores: cores, withTail: withTail)
                 eliminateFlux(&gm, &gv, coefficients: Self.coefficients(psf, s), nterm: nterm)
                 var lw = [[Double]]()
                 for a in 0..<na {
@@ -234,12 +234,12 @@ struct ShapeFitPixels: Sendable {
         }
     }
 
-    /// Unit-flux normal block of one spot over every GH term (and the tail, last) for the residuals of `model`:
-    /// gm[(nterm + 1) x (nterm + 1)] = sum w T_a T_b, gv = sum w T_a r. Separable: the x and y Hermite functions
-    /// factor, so sum_p w fx_i fy_j fx_k fy_l = sum_x fx_i fx_k (sum_y w fy_j fy_l).
-    func spotNormal(_ s: ShapeFitSpot, model: [Double], nterm: Int, degX dx: Int, degY dy: Int,
-                    withTail: Bool) -> (gm: [Double], gv: [Double]) {
-        let nt = nterm + 1, npx = s.nx, npy = s.ny
+    /// Unit-flux normal block of one spot over every core term (ShapeFitCores numbering) and the tail (last) for the
+    /// residuals of `model`: gm[(nterm + 1) x (nterm + 1)] = sum w T_a T_b, gv = sum w T_a r. Separable: the x and y
+    /// Hermite functions factor, so sum_p w fx_i fy_j gx_k gy_l = sum_x fx_i gx_k (sum_y w fy_j gy_l); the first core's
+    /// cut (GAUSS-HERMITE2) multiplies the weight of its terms (a 0/1 mask, so the product of two cut terms too).
+    func spotNormal(_ s: ShapeFitSpot, model: [Double], cores: ShapeFitCores, withTail: Bool) -> (gm: [Double], gv: [Double]) {
+        let nterm = cores.nterm, nt = nterm + 1, npx = s.nx, npy = s.ny
         var w = [Double](repeating: 0, count: s.npix), wr = w
         for iy in 0..<npy {
             for ix in 0..<npx {
@@ -249,50 +249,71 @@ struct ShapeFitPixels: Sendable {
                 wr[iy * npx + ix] = wk * (Double(data[k]) - model[k])
             }
         }
+        // The weights inside the first core's cut (all of the stamp without a cut).
+        var wCut = w, wrCut = wr
+        if let cut = s.cut {
+            for iy in 0..<npy {
+                for ix in 0..<npx where !cut.inside(s.x0 + ix, s.y0 + iy) { wCut[iy * npx + ix] = 0; wrCut[iy * npx + ix] = 0 }
+            }
+        }
+        // Each core: its Hermite functions, degrees and first term index; the first one carries the cut.
+        var list = [(fx: s.fx, fy: s.fy, dx: cores.degX, dy: cores.degY, first: 0, isCut: true)]
+        if let d2 = cores.second { list.append((s.fx2, s.fy2, d2.x, d2.y, cores.n1, false)) }
         var gm = [Double](repeating: 0, count: nt * nt), gv = [Double](repeating: 0, count: nt)
         var wjl = [Double](repeating: 0, count: npx)
-        for j in 0...dy {
-            for l in j...dy {
-                for ix in 0..<npx { wjl[ix] = 0 }
-                for iy in 0..<npy {
-                    let c = s.fy[j * npy + iy] * s.fy[l * npy + iy]
-                    if c == 0 { continue }
-                    for ix in 0..<npx { wjl[ix] += c * w[iy * npx + ix] }
-                }
-                for i in 0...dx {
-                    for k in 0...dx {
-                        var v = 0.0
-                        for ix in 0..<npx { v += wjl[ix] * s.fx[i * npx + ix] * s.fx[k * npx + ix] }
-                        let a = i * (dy + 1) + j, b = k * (dy + 1) + l
-                        gm[a * nt + b] = v; gm[b * nt + a] = v
+        for (ia, a) in list.enumerated() {
+            for b in list[ia...] {
+                let wab = a.isCut || b.isCut ? wCut : w
+                for j in 0...a.dy {
+                    for l in 0...b.dy {
+                        if a.first == b.first && l < j { continue }      // same core: the lower triangle by symmetry
+                        for ix in 0..<npx { wjl[ix] = 0 }
+                        for iy in 0..<npy {
+                            let c = a.fy[j * npy + iy] * b.fy[l * npy + iy]
+                            if c == 0 { continue }
+                            for ix in 0..<npx { wjl[ix] += c * wab[iy * npx + ix] }
+                        }
+                        for i in 0...a.dx {
+                            for k in 0...b.dx {
+                                var v = 0.0
+                                for ix in 0..<npx { v += wjl[ix] * a.fx[i * npx + ix] * b.fx[k * npx + ix] }
+                                let p = a.first + i * (a.dy + 1) + j, q = b.first + k * (b.dy + 1) + l
+                                gm[p * nt + q] = v; gm[q * nt + p] = v
+                            }
+                        }
                     }
                 }
             }
-        }
-        var rx = [Double](repeating: 0, count: npy)
-        for i in 0...dx {
-            for iy in 0..<npy {
-                var v = 0.0
-                for ix in 0..<npx { v += wr[iy * npx + ix] * s.fx[i * npx + ix] }
-                rx[iy] = v
+            // Residual projections of this core's terms.
+            let wra = a.isCut ? wrCut : wr
+            var rx = [Double](repeating: 0, count: npy)
+            for i in 0...a.dx {
+                for iy in 0..<npy {
+                    var v = 0.0
+                    for ix in 0..<npx { v += wra[iy * npx + ix] * a.fx[i * npx + ix] }
+                    rx[iy] = v
+                }
+                for j in 0...a.dy {
+                    var v = 0.0
+                    for iy in 0..<npy { v += a.fy[j * npy + iy] * rx[iy] }
+                    gv[a.first + i * (a.dy + 1) + j] = v
+                }
             }
-            for j in 0...dy {
-                var v = 0.0
-                for iy in 0..<npy { v += s.fy[j * npy + iy] * rx[iy] }
-                gv[i * (dy + 1) + j] = v
+            if withTail && !s.tail.isEmpty {
+                let wa = a.isCut ? wCut : w
+                for i in 0...a.dx {
+                    for j in 0...a.dy {
+                        var v = 0.0
+                        for iy in 0..<npy {
+                            for ix in 0..<npx { v += wa[iy * npx + ix] * s.tail[iy * npx + ix] * a.fx[i * npx + ix] * a.fy[j * npy + iy] }
+                        }
+                        let p = a.first + i * (a.dy + 1) + j
+                        gm[p * nt + nterm] = v; gm[nterm * nt + p] = v
+                    }
+                }
             }
         }
         if withTail && !s.tail.isEmpty {
-            for i in 0...dx {
-                for j in 0...dy {
-                    var v = 0.0
-                    for iy in 0..<npy {
-                        for ix in 0..<npx { v += w[iy * npx + ix] * s.tail[iy * npx + ix] * s.fx[i * npx + ix] * s.fy[j * npy + iy] }
-                    }
-                    let a = i * (dy + 1) + j
-                    gm[a * nt + nterm] = v; gm[nterm * nt + a] = v
-                }
-            }
             var tt = 0.0, tr = 0.0
             for k in 0..<s.npix { tt += w[k] * s.tail[k] * s.tail[k]; tr += wr[k] * s.tail[k] }
             gm[nterm * nt + nterm] = tt; gv[nterm] = tr

@@ -5,16 +5,23 @@ import Foundation
 extension GaussHermitePSF {
     /// Writes this PSF in the PSFVER 3 layout specter and desispec read: HDU 0 XTRACE and HDU 1 YTRACE
     /// (Legendre coefficients [nfiber, ncoef], WAVEMIN/WAVEMAX), HDU 2 PSF table (PARAM, COEFF[nfiber, ncoef],
-    /// LEGDEGX, LEGDEGW) with the kept headers, atomically (desispec.trace_shifts.write_traces_in_psf when
-    /// the traces changed). `history` lines become HISTORY cards; `extraKeys` go in the XTRACE and PSF headers.
+    /// LEGDEGX, LEGDEGW) with the kept headers (GAUSS-HERMITE2: the PSF table in HDU 1 with X and Y rows and
+    /// WAVEMIN/WAVEMAX columns, as specter's GaussHermite2PSF reads it, YTRACE in HDU 2), atomically
+    /// (desispec.trace_shifts.write_traces_in_psf when the traces changed). `history` lines become HISTORY cards;
+    /// `extraKeys` go in the XTRACE and PSF headers.
     public func write(to path: String, history: [String] = [], extraKeys: [FITSCard] = []) throws {
         // Common domain and number of coefficients for the table (pad with zeros, refit another domain).
         guard let first = parameters.first else { throw DESIError.invalidArgument("PSF has no parameters to write") }
         let lo = first.traces.domainMin, hi = first.traces.domainMax
-        let ncoef = parameters.map(\.traces.ncoef).max()!
+        // GAUSS-HERMITE2: specter's GaussHermite2PSF reads the table in HDU 1 with X and Y among its rows (and each
+        // row's WAVEMIN/WAVEMAX), desispec's read_xytraceset the XTRACE and YTRACE HDUs: the file has both.
+        let twoCores = psfType == "GAUSS-HERMITE2"
+        let rows = twoCores ? [PSFParameter(name: "X", traces: xTrace, legDegX: 0), PSFParameter(name: "Y", traces: yTrace, legDegX: 0)]
+            + parameters : parameters
+        let ncoef = rows.map(\.traces.ncoef).max()!
         var coeff = [Double]()
-        coeff.reserveCapacity(parameters.count * nspec * ncoef)
-        for p in parameters {
+        coeff.reserveCapacity(rows.count * nspec * ncoef)
+        for p in rows {
             var t = p.traces
             if abs(t.domainMin - lo) > 1e-9 || abs(t.domainMax - hi) > 1e-9 {
                 let v = (0..<100).map { lo + (hi - lo) * Double($0) / 99 }
@@ -27,12 +34,15 @@ extension GaussHermitePSF {
                 if c.count < ncoef { coeff += [Double](repeating: 0, count: ncoef - c.count) }
             }
         }
-        var table = FITSTable(columns: [
-            FITSColumn("PARAM", .string(parameters.map(\.name)), stringWidth: 8),
-            FITSColumn("COEFF", .double(coeff), cellShape: [nspec, ncoef]),
-            FITSColumn("LEGDEGX", .int32(parameters.map { Int32($0.legDegX) })),
-            FITSColumn("LEGDEGW", .int32(parameters.map { Int32($0.legDegW) })),
-        ])
+        var columns = [FITSColumn("PARAM", .string(rows.map(\.name)), stringWidth: 8)]
+        if twoCores {
+            columns += [FITSColumn("WAVEMIN", .double([Double](repeating: lo, count: rows.count))),
+                        FITSColumn("WAVEMAX", .double([Double](repeating: hi, count: rows.count)))]
+        }
+        columns += [FITSColumn("COEFF", .double(coeff), cellShape: [nspec, ncoef]),
+                    FITSColumn("LEGDEGX", .int32(rows.map { Int32($0.legDegX) })),
+                    FITSColumn("LEGDEGW", .int32(rows.map { Int32($0.legDegW) }))]
+        var table = FITSTable(columns: columns)
         var th = headers.table
         for k in ["PSFTYPE", "PSFVER", "NPIX_X", "NPIX_Y", "HSIZEX", "HSIZEY", "FIBERMIN", "FIBERMAX", "NPARAMS",
                   "LEGDEG", "GHDEGX", "GHDEGY", "GHDEGX2", "GHDEGY2", "WAVEMIN", "WAVEMAX", "BUNDLMIN", "BUNDLMAX"] {
@@ -46,7 +56,7 @@ extension GaussHermitePSF {
         th.set("HSIZEY", halfSizeY, comment: "Half size of PSF in fit, NY=2*HSIZEY+1")
         th.set("FIBERMIN", fiberMin, comment: "first fiber (starting at 0)")
         th.set("FIBERMAX", fiberMin + nspec - 1, comment: "last fiber (included)")
-        th.set("NPARAMS", parameters.count, comment: "number of PSF parameters")
+        th.set("NPARAMS", rows.count, comment: "number of PSF parameters")
         th.set("LEGDEG", ncoef - 1, comment: "degree of Legendre pol.(wave) for parameters")
         th.set("GHDEGX", ghDegX, comment: "degree of Hermite polynomial along CCD columns")
         th.set("GHDEGY", ghDegY, comment: "degree of Hermite polynomial along CCD rows")
@@ -81,8 +91,9 @@ extension GaussHermitePSF {
         let yh = traceHeader(headers.ytrace, yTrace, primary: false)
         try FITSFile.writeAtomically(path) { f in
             try f.writeImage(xTrace.coefficients, shape: [nspec, xTrace.ncoef], name: "XTRACE", header: xh)
+            if twoCores { try f.writeTable(table, name: "PSF") }
             try f.writeImage(yTrace.coefficients, shape: [nspec, yTrace.ncoef], name: "YTRACE", header: yh)
-            try f.writeTable(table, name: "PSF")
+            if !twoCores { try f.writeTable(table, name: "PSF") }
         }
     }
 }

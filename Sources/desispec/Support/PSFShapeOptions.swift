@@ -7,6 +7,10 @@ struct PSFShapeOptions: ParsableArguments {
     var noShapeFit = false
     @Flag(name: .customLong("fit-tails"), help: "Fit TAILAMP too (specex --fit-psf-tails); TAILCORE/XSCA/YSCA/INDE kept.")
     var fitTails = false
+    @Flag(name: .customLong("fit-continuum"), inversion: .prefixedNo, help: """
+        Fit the arc's continuum CONT (specex --fit-continuum); default: on for z cameras (as desispec), off otherwise.
+        """)
+    var fitContinuum: Bool?
     @Option(name: .customLong("shape-cycles"), help: "Shape fits, each after a trace and width fit.")
     var shapeCycles = PSFFitOptions().shapeCycles
     @Option(name: .customLong("shape-iterations"), help: "Flux / shape alternations of each shape fit.")
@@ -21,6 +25,7 @@ struct PSFShapeOptions: ParsableArguments {
     func apply(to o: inout PSFFitOptions) {
         o.fitShape = !noShapeFit
         o.fitTails = fitTails
+        o.fitContinuum = fitContinuum
         o.shapeCycles = shapeCycles
         o.shapeIterations = shapeIterations
     }
