@@ -343,7 +343,8 @@ public enum Preprocessor {
                 let g = try traces(ny, options.fitTraceShift ? current : nil)
                 geometry = g
                 clock.lap("traces for the image model")
-                let model = try ImageModel.compute(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: options.fiberflat)
+                let model = try ImageModel.compute(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: options.fiberflat,
+                                                   mask: mask)
                 ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass,
                                     background: darkBackground)
                 if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }
