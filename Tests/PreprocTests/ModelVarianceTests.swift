@@ -52,8 +52,9 @@ final class ModelVarianceTests: XCTestCase {
         let probe = try readPSF(path)
         let midWave = (probe.wavemin + probe.wavemax) / 2
         let hotFibers = [40, 140, 240, 340, 440], deadFibers = [90, 190, 290, 390]
-        let columns = hotFibers.map { BadColumn(column: Int((probe.x(fiber: $0, wavelength: midWave) + 2.3).rounded()), extraElectrons: 200) }
-            + deadFibers.map { BadColumn(column: Int((probe.x(fiber: $0, wavelength: midWave) - 2.4).rounded()), dead: true) }
+        func column(_ fiber: Int, _ offset: Double) -> Int { Int((probe.x(fiber: fiber, wavelength: midWave) + offset).rounded()) }
+        let columns = hotFibers.map { BadColumn(column: column($0, 2.3), extraElectrons: 200) }
+            + deadFibers.map { BadColumn(column: column($0, -2.4), dead: true) }
         let frame = try TraceFrame.make(psfFile: path, camera: "r0", rowCounts: 150, seed: 21, modelProfile: true, badColumns: columns)
         var mask = [Float](repeating: 0, count: frame.ny * frame.nx)
         for c in columns {
@@ -92,7 +93,8 @@ final class ModelVarianceTests: XCTestCase {
         let control = bias(modelled, others.map { f in (f, Int(g.x[f * g.ny + g.ny / 2])) })
         print(String(format: "fibers with a bad column in their box (%d pixels): ivar-weighted (image - truth) / truth %+.4f, "
                      + "mean pull %+.4f with the model variance; %+.4f, %+.4f with the data-based variance; "
-                     + "%d fibers without one: %+.4f, %+.4f", m.pixels, m.relative, m.pull, d.relative, d.pull, others.count, control.relative, control.pull))
+                     + "%d fibers without one: %+.4f, %+.4f", m.pixels, m.relative, m.pull, d.relative, d.pull, others.count,
+                     control.relative, control.pull))
         XCTAssertGreaterThan(m.pixels, 20_000)
         XCTAssertEqual(m.relative, 0, accuracy: 0.005)
         XCTAssertEqual(m.pull, 0, accuracy: 0.05)
