@@ -30,6 +30,9 @@ public struct DemoNight: Sendable {
     public var simulationPSF: String? = nil
     /// Science extractions with --barycentric-correction (false: the control, whose coadds keep the Earth's motion).
     public var barycentricCorrection = true
+    /// CCDs with defects, as real ones (`simulate --calib`: a bias ramp, a 1% pixel flat, a hot and a dead column,
+    /// in the calibration files preproc reads); false: CCDs without defects (`simulate --calib-plain`).
+    public var ccdDefects = true
 
     public init(root: String, night: String, cameras: [Camera], nspec: Int, seed: UInt64, tile: Int,
                 simulationData: String?, calibrationData: String?, jobs: Int, executable: URL, quiet: Bool) {
@@ -43,8 +46,8 @@ public struct DemoNight: Sendable {
 
     public var rawRoot: String { "\(root)/raw" }
     public var calibDir: String { "\(root)/calib" }
-    /// The simulated CCDs' calibration frames and configs (DESI_SPECTRO_CALIB's layout), as `simulate --calib-plain`
-    /// writes them (CCDs without defects: with `--calib`'s, the coadds' median pull vs truth is +0.2-0.3, see Docs/preproc.md).
+    /// The simulated CCDs' calibration frames and configs (DESI_SPECTRO_CALIB's layout), as `simulate --calib` (or
+    /// `--calib-plain` without `ccdDefects`) writes them.
     public var simulatedCalibDir: String { "\(rawRoot)/calib" }
     public var layout: ProductionLayout { ProductionLayout(rawRoot: rawRoot, prodRoot: "\(root)/redux/demo") }
 
@@ -110,7 +113,7 @@ public struct DemoNight: Sendable {
             var args = ["simulate", "--night", night, "--expid", String(expid), "--flavor", flavor,
                         "--cameras", cameras.map(\.name).joined(separator: ","), "--nspec", String(nspec),
                         "--ccd-size", "narrow", "--seed", String(seed), "--outdir", rawRoot, "--overwrite",
-                        "--fluxcalib-average-dir", calibDir, "--calib-plain"]
+                        "--fluxcalib-average-dir", calibDir, ccdDefects ? "--calib" : "--calib-plain"]
             if flavor == "science" { args += ["--tile", String(tile)] }
             if let simulationData { args += ["--data-dir", simulationData] }
             if let simulationPSF { args += ["--psf", simulationPSF] }

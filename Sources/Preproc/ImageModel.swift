@@ -20,9 +20,10 @@ public enum ImageModel {
     }
 
     /// The model image [ny * nx], electrons per pixel (`traceCounts` projected onto every row).
+    /// `mask`: the preprocessed image's mask; its pixels with a `defectBits` bit do not enter the boxcar (see `boxcar`).
     public static func compute(pix: [Float], ivar: [Float], ny: Int, nx: Int, traces g: FiberTraceGeometry,
-                               fiberflat: FiberFlat?) throws -> [Double] {
-        let counts = try traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: fiberflat)
+                               fiberflat: FiberFlat?, mask: [UInt32]? = nil) throws -> [Double] {
+        let counts = try traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: fiberflat, mask: mask)
         var image = [Double](unsafeUninitializedCapacity: ny * nx) { _, n in n = ny * nx }
         image.withUnsafeMutableBufferPointer { ib in
             let img = SharedBuffer(ib)
@@ -39,12 +40,12 @@ public enum ImageModel {
     /// The model counts of every fiber at every CCD row (steps 1 to 4 above), before their projection onto the CCD
     /// (`TraceCounts.project`, row by row, so that the model image need not be held whole).
     static func traceCounts(pix: [Float], ivar: [Float], ny: Int, nx: Int, traces g: FiberTraceGeometry,
-                            fiberflat: FiberFlat?) throws -> TraceCounts {
+                            fiberflat: FiberFlat?, mask: [UInt32]? = nil) throws -> TraceCounts {
         guard g.ny == ny else { throw DESIError.mismatch("traces sampled on \(g.ny) rows, image has \(ny)") }
         if let ff = fiberflat, ff.nspec < g.nspec {
             throw DESIError.mismatch("fiber flat has \(ff.nspec) fibers, the traces \(g.nspec)")
         }
-        let extracted = boxcar(pix: pix, ivar: ivar, nx: nx, traces: g)
+        let extracted = boxcar(pix: pix, ivar: ivar, nx: nx, traces: g, mask: mask)
         var spectra = extracted
         var flat = [Double](repeating: 1, count: g.nspec * ny)
         var sky: [Double]? = nil
@@ -75,9 +76,22 @@ public enum ImageModel {
         return (v[o + r + 1] - v[o + r - 1]) / 2
     }
 
+    /// Mask bits of the CCD's known defects (the calibration mask, a zero or low pixel flat, a bad amplifier): their
+    /// pixels hold no usable signal, so the boxcar leaves them out.
+    public static let defectBits: UInt32 = CCDMask.bad | CCDMask.hot | CCDMask.dead | CCDMask.pixflatZero
+        | CCDMask.pixflatLow | CCDMask.badAmp
+
     /// qproc_boxcar_extraction: sum of the 7 pixels int(x - 3) ... int(x + 3) of each row (0 with no weight when any
     /// has none), divided by the wavelength step to the previous row (the first row extrapolates it).
-    static func boxcar(pix: [Float], ivar: [Float], nx: Int, traces g: FiberTraceGeometry) -> RowSpectra {
+    ///
+    /// Unlike desispec, pixels with a `defectBits` bit in `mask` are left out and the sum of the others is divided by
+    /// the fraction of the profile they hold (the projection's Gaussian of 1.1 x sigma, `project`); a row keeps no
+    /// value when they hold less than half of it. desispec sums a hot or dead column as if it were signal: a fiber
+    /// whose box holds a column 200 e hot gets a model several times too bright, its pixels then fail the 5-sigma
+    /// test of `ModelVariance` and take the variance of their own noisy values, which biases the fiber's extraction
+    /// low (a sky fiber next to a hot column biased the demo's sky model and every coadd by +0.27 sigma).
+    static func boxcar(pix: [Float], ivar: [Float], nx: Int, traces g: FiberTraceGeometry,
+                       mask: [UInt32]? = nil) -> RowSpectra {
         let ny = g.ny, nspec = g.nspec, hw = 3.0
         var flux = [Double](repeating: 0, count: nspec * ny), fiv = flux
         // row blocks, every fiber of a row together (the rows' pixels are read once, in order); each (fiber, row)
@@ -97,7 +111,10 @@ public enum ImageModel {
                         let x = g.x[o + r]
                         let lo = Int(x - hw), hi = Int(x + hw + 1)
                         var s = 0.0, v = 0.0, ok = lo >= 0 && hi <= nx
-                        if ok {
+                        if ok, let m = mask, (lo..<hi).contains(where: { m[row + $0] & defectBits != 0 }) {
+                            (s, v, ok) = profileScaledSum(pix: pix, ivar: ivar, mask: m, row: r, nx: nx, columns: lo..<hi,
+                                                          x: x, sigma: 1.1 * (g.xsig?[o + r] ?? 1))
+                        } else if ok {
                             for i in lo..<hi {
                                 let iv = Double(ivar[row + i])
                                 guard iv > 0 else { ok = false; break }
@@ -113,6 +130,26 @@ public enum ImageModel {
             }
         }}}}
         return RowSpectra(flux: flux, ivar: fiv)
+    }
+
+    /// The boxcar sum and variance of one row's box without its defective pixels, divided by the fraction f of the
+    /// Gaussian profile the other pixels hold (variance by f^2); not ok when f < 1/2 or a kept pixel has no weight.
+    static func profileScaledSum(pix: UnsafeBufferPointer<Float>, ivar: UnsafeBufferPointer<Float>, mask: [UInt32],
+                                 row r: Int, nx: Int, columns: Range<Int>, x: Double,
+                                 sigma: Double) -> (sum: Double, variance: Double, ok: Bool) {
+        var s = 0.0, v = 0.0, kept = 0.0, total = 0.0
+        for i in columns {
+            let d = Double(i) - x
+            let w = exp(-d * d / (2 * sigma * sigma))
+            total += w
+            guard mask[r * nx + i] & defectBits == 0 else { continue }
+            let iv = Double(ivar[r * nx + i])
+            guard iv > 0 else { return (0, 0, false) }
+            s += Double(pix[r * nx + i]); v += 1 / iv; kept += w
+        }
+        guard total > 0, kept >= 0.5 * total else { return (0, 0, false) }
+        let f = kept / total
+        return (s / f, v / (f * f), true)
     }
 
     /// The wavelength step of row r from the previous row (row 0: 2 d1 - d2), as qproc_boxcar_extraction.

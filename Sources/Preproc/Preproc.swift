@@ -347,7 +347,8 @@ public enum Preprocessor {
                     ? Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header) : nil)
                 geometry = g
                 clock.lap("traces for the image model")
-                let model = try ImageModel.traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: options.fiberflat)
+                let model = try ImageModel.traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g,
+                                                       fiberflat: options.fiberflat, mask: mask)
                 ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass,
                                     background: darkBackground)
                 if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }

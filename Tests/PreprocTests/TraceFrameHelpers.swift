@@ -10,7 +10,8 @@ import Simulation
 /// A full-size camera with bright fiber traces at a real PSF's positions: per row, each fiber's counts spread over
 /// the columns by a pixel-integrated Gaussian of the PSF's cross-dispersion sigma (the truth the tests compare
 /// with), optionally plus a smooth background; Poisson noise, read out by a DESI-like CCD without dark current.
-/// `modelProfile`: the profile desispec's image model assumes instead (a Gaussian of 1.1 sigma sampled at the pixel
+/// `badColumns`: hot or dead columns of the CCD (not in `expected`). `modelProfile`: the profile desispec's image model
+/// assumes instead (a Gaussian of 1.1 sigma sampled at the pixel
 /// centres over the 7 columns int(x - 3) ..< int(x + 4)), to test the model variance on the images it describes.
 struct TraceFrame {
     var expected: [Double]
@@ -26,7 +27,7 @@ struct TraceFrame {
 
     static func make(psfFile: String, camera: String, rowCounts: Double = 3000, seed: UInt64 = 7,
                      background: ((Int, Int) -> Double)? = nil, modelProfile: Bool = false,
-                     scatteredLight: (([Double]) throws -> [Double])? = nil) throws -> TraceFrame {
+                     scatteredLight: (([Double]) throws -> [Double])? = nil, badColumns: [BadColumn] = []) throws -> TraceFrame {
         let psf = try readPSF(psfFile)
         let ny = psf.npixY, nx = psf.npixX
         let sigma: (Int, Double) -> Double
@@ -66,6 +67,7 @@ struct TraceFrame {
         let electrons = Projection.poisson(expected, ny: ny, nx: nx, seed: seed, stream: 1)
         var config = CCDConfig.desiDefault(ny: ny, nx: nx, camera: camera)
         for i in config.amplifiers.indices { config.amplifiers[i].darkCurrent = 0 }
+        config.badColumns = badColumns
         var rng = SimulationRandom(seed: seed)
         let raw = config.readout(electrons: electrons, ny: ny, nx: nx, exptime: 900, rng: &rng)
         let primary = RawExposureWriter.primaryHeader(night: 20240101, expid: 1234, exptime: 900)

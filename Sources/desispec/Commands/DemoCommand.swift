@@ -48,6 +48,11 @@ struct DemoCommand: ParsableCommand {
         whose coadds keep the Earth's motion, so the velocity offset is minus the printed barycentric correction.
         """)
     var noBarycentricCorrection = false
+    @Flag(name: .customLong("plain-ccds"), help: """
+        Simulate CCDs without defects (simulate --calib-plain) instead of CCDs with a bias structure, a pixel flat, \
+        a hot and a dead column in their calibration files (simulate --calib, the default).
+        """)
+    var plainCCDs = false
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -60,6 +65,7 @@ struct DemoCommand: ParsableCommand {
                                  quiet: global.quiet)
             demo.barycentricCorrection = !noBarycentricCorrection
             demo.simulationPSF = simulationPSF
+            demo.ccdDefects = !plainCCDs
             let (summary, comparisons) = try demo.run(builtinStarInputs: BuiltinSimulationInputs.write(to:), compare: {
                 try TruthComparison.compare(coaddPath: $0, truthPath: $1, fibermapPath: $2)
             }, log: { log.info("\($0)") })
