@@ -101,6 +101,8 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
         log?(r.summary)
     }
     var stage = try fitTracesAndWidths(image: image, psf: start, lines: lines, options: o, log: log)
+    log?(String(format: "line centres about the fitted traces: median rms %.3f pixel", stage.medianLineScatter.rms))
+    try stage.checkLockedOnLines(scan: scan)
     var shapeBundles = [ShapeFitBundle]()
     if o.fitShape && o.fitSigma {
         var so = PSFShapeFitOptions()
