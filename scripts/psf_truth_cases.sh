@@ -10,7 +10,8 @@
 #   b-like      psf-r0-00051060 made b-like (psf_truth.py camera --kind b), fibers 100-149
 #   z-like      psf-r0-00051060 made z-like (--kind z: broad core, strong GH, a tail), fibers 100-149, --fit-tails
 # Usage: scripts/psf_truth_cases.sh [workdir]   (default /tmp/psf-truth-cases; existing renders are reused)
-# Environment: BIN (desispec; default the release build), REFENV (/work/refenv), DESISPEC_TESTDATA, PSF_ARGS.
+# Environment: BIN (desispec; default the release build), REFENV (/work/refenv), DESISPEC_TESTDATA, PSF_ARGS,
+#   EXTRACT=0 (skip the science render and the extraction: the slowest part, specter draws at 0.25 A).
 # Prints one table row per case: trace rms x / y, spot shape median (p90) and the start's, chi2pix ratio, CPU s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,16 +59,19 @@ for c in $CASES; do
   "$PY" scripts/psf_truth.py compare --true "$T" --fit "$D/fit.fits" --specmin 0 --nspec "$n" --json "$D/compare.json" >/dev/null
   "$PY" scripts/psf_truth.py compare --true "$T" --fit "$D/start-in-place.fits" --specmin 0 --nspec "$n" \
       --json "$D/compare-start.json" >/dev/null
+  ratio="-"
+  if [ "${EXTRACT:-1}" = 1 ]; then
   if [ ! -f "$D/sci.fits" ]; then
     "$PY" scripts/psf_truth.py science --psf "$T" -o "$D/sci.fits" --specmin 0 --nspec "$n" >/dev/null
   fi
   wr=$("$PY" -c "from specter.psf import load_psf; p=load_psf('$T'); print(f'{p.wmin + 60:.0f},{p.wmax - 60:.0f},0.8')")
   "$PY" scripts/psf_truth.py extract --true "$T" --fit "$D/fit.fits" --image "$D/sci.fits" --bin "$BIN" -w "$wr" \
       --json "$D/extract.json" >/dev/null
+  ratio=$(json "'%.4f' % d['chi2pix_ratio']" "$D/extract.json")
+  fi
   rchi=$("$PY" -c "import fitsio; h=fitsio.read_header('$D/fit.fits','PSF'); print(' '.join(f'{h[k]:.3f}' for k in h.keys() if k.endswith('RCHI2') and k.startswith('B')))")
   trace=$(json "'%.4f / %.4f' % (d['trace_rms_x'], d['trace_rms_y'])" "$D/compare.json")
   spot=$(json "'%.2f %% (%.2f %%)' % (100 * d['spot_rms_median'], 100 * d['spot_rms_p90'])" "$D/compare.json")
   spot0=$(json "'%.2f %%' % (100 * d['spot_rms_median'])" "$D/compare-start.json")
-  ratio=$(json "'%.4f' % d['chi2pix_ratio']" "$D/extract.json")
   echo "| $c | $trace | $spot | $spot0 | $ratio | $rchi | $cpu |"
 done
