@@ -15,6 +15,13 @@ the project's binary. Outputs are large (a full CCD per image): keep them out of
         "The same camera at another epoch": traces moved smoothly across the fibers (up to ~0.5 px), core widths
         scaled by a few percent with a wavelength dependence, every GH-i-j of the core (but GH-0-0) scaled by a
         random factor 0.7-1.3, tail amplitude x 1.2. A starting point for the fit, never the truth.
+  psf_truth.py camera --psf TRUE.fits -o OTHER.fits --kind b|z
+        A b- or z-like PSF made from a real one (for the "any DESI PSF" checks: no real b or z specex PSF is in
+        ../shared): the traces and wavelengths kept, the core reshaped as those cameras' PSFs differ from r's.
+        b: GHSIGX x 0.94, GHSIGY x 1.04 (DESI's ql-psf-b0: XSIGMA 0.99-1.06 px, WSIGMA x dy/dw 1.13-1.19 px), every
+        GH-i-j of order >= 2 x 1.5 (stronger wings). z (thick red-sensitive CCDs: broader cores, strong wings and
+        a tail; ql-psf-z0: XSIGMA 1.12-1.14, WSIGMA x dy/dw 1.27-1.51 px): GHSIGX x 1.07, GHSIGY x 1.15 at the blue
+        end to x 1.35 at the red end, GH-i-j of order >= 2 x 1.8, TAILAMP 0.02 (the r0 file's tail shape).
   psf_truth.py compare --true TRUE.fits --fit FIT.fits [--specmin 0 --nspec 25] [--nwave 25] [--half 5]
         [--wmin W --wmax W] [--fiber-step 3]
         Trace rms error in x and y (pixels) over the fibers and nwave wavelengths where every fiber's spot is on the
@@ -112,6 +119,45 @@ def epoch(a):
     summary(a, dict(wrote=a.output))
 
 
+def camera(a):
+    """A b- or z-like version of a real PSF (see the module's help)."""
+    import fitsio
+    scale = dict(b=dict(GHSIGX=(0.94, 0.0), GHSIGY=(1.04, 0.0), gh=1.5, tail=0.0),
+                 z=dict(GHSIGX=(1.07, 0.0), GHSIGY=(1.25, 0.10), gh=1.8, tail=0.02))[a.kind]
+    with fitsio.FITS(a.psf) as F, fitsio.FITS(a.output, 'rw', clobber=True) as G:
+        for h in F:
+            hdr = h.read_header(); name = hdr.get('EXTNAME', '')
+            if h.get_exttype() == 'IMAGE_HDU':
+                G.write(h.read(), header=hdr, extname=name or None)
+                continue
+            t = h.read()
+            if name == 'PSF':
+                for i, p in enumerate(t['PARAM']):
+                    p = p.strip() if isinstance(p, str) else p.decode().strip()
+                    c = t['COEFF'][i]
+                    if p in ('GHSIGX', 'GHSIGY'):
+                        # factor(u) = f0 + f1 u on the reduced wavelength u: the value's Legendre series times it
+                        # (P1 x P_k recurrence), degree kept by dropping the top term's overflow (smooth here).
+                        f0, f1 = scale[p]
+                        new = f0 * c.copy()
+                        if f1:
+                            for k in range(c.shape[1]):
+                                if k + 1 < c.shape[1]:
+                                    new[:, k + 1] += f1 * c[:, k] * (k + 1) / (2 * k + 1)
+                                if k > 0:
+                                    new[:, k - 1] += f1 * c[:, k] * k / (2 * k + 1)
+                        c = new
+                    elif p.startswith('GH-') and p != 'GH-0-0':
+                        i_, j_ = map(int, p.split('-')[1:])
+                        if i_ + j_ >= 2:
+                            c = c * scale['gh']
+                    elif p == 'TAILAMP':
+                        c = np.zeros_like(c); c[:, 0] = scale['tail']
+                    t['COEFF'][i] = c
+            G.write(t, header=hdr, extname=name)
+    summary(a, dict(wrote=a.output, kind=a.kind))
+
+
 def with_true_traces(fit, true, out):
     """The fitted file with the true XTRACE/YTRACE: its spots drawn where the true ones are."""
     import fitsio
@@ -202,6 +248,8 @@ def summary(a, numbers):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest='cmd', required=True)
+    k = sub.add_parser('camera'); k.add_argument('--psf', required=True); k.add_argument('-o', '--output', required=True)
+    k.add_argument('--kind', choices=('b', 'z'), required=True); k.add_argument('--json')
     for name in ('arc', 'science', 'epoch'):
         s = sub.add_parser(name); s.add_argument('--psf', required=True); s.add_argument('-o', '--output', required=True)
         s.add_argument('--seed', type=int, default=1); s.add_argument('--json')
@@ -220,7 +268,7 @@ def main():
     e.add_argument('--image', required=True); e.add_argument('--bin', required=True)
     e.add_argument('-w', '--wavelength', default='5800,7700,0.8'); e.add_argument('--json')
     a = p.parse_args()
-    dict(arc=arc, science=science, epoch=epoch, compare=compare, extract=extract)[a.cmd](a)
+    dict(arc=arc, science=science, epoch=epoch, camera=camera, compare=compare, extract=extract)[a.cmd](a)
 
 
 if __name__ == '__main__':

@@ -14,6 +14,9 @@ public struct CoarseScanOptions: Sendable {
     /// search stays within it (rotations and small distortions), which keeps a bundle from locking on its
     /// neighbouring fibers (7.3 pixels apart).
     public var bundleFreedom = 2
+    /// How far past the y limit (pixels) the scan looks for a better match, to tell a start that is too far off
+    /// (`checkNoBetterMatchBeyond`; in x it looks one fiber pitch + 2 pixels past the limit).
+    public var beyondY = 10
     public init(maxShiftX: Double = 5, maxShiftY: Double = 10) { self.maxShiftX = maxShiftX; self.maxShiftY = maxShiftY }
 }
 
@@ -49,7 +52,8 @@ public struct CoarseScanResult: Sendable {
 /// fibers (bundle edges, gaps) fixes x. The sum of the bundles' scores gives the CCD's offset (its maximum on the
 /// integer grid, refined by a Gaussian through the neighbours); each bundle then takes the maximum of its own
 /// score within `bundleFreedom` pixels of it, when that maximum is clear (see `peak`; not on the edge of the
-/// window), else the CCD's offset. Throws when the image shows no line pattern at all.
+/// window), else the CCD's offset. Throws when the image shows no line pattern at all, and when the pattern
+/// matches better beyond the limits than inside them (`checkNoBetterMatchBeyond`: a start too far off).
 public func coarseScan(image: Image, psf: GaussHermitePSF, lines: [ArcLine], options o: CoarseScanOptions,
                        bundleSize: Int, threads: Int) throws -> CoarseScanResult {
     let kx = Int(o.maxShiftX.rounded(.up)) + 1, ky = Int(o.maxShiftY.rounded(.up)) + 1
@@ -60,16 +64,20 @@ public func coarseScan(image: Image, psf: GaussHermitePSF, lines: [ArcLine], opt
     let data: [Double] = (0..<(nx * ny)).map { k in
         image.mask[k] == 0 && image.ivar[k] > 0 && image.pix[k].isFinite ? Double(image.pix[k]) : 0
     }
-    let scores: [[Double]] = parallelMap(nb, threads: threads) { b in
-        bundleScores(data: data, nx: nx, ny: ny, psf: psf, fibers: Array((b * size)..<min(psf.nspec, (b + 1) * size)),
-                     waves: waves, h: o.coreHalfSize, kx: kx, ky: ky)
-    }
+    let scan = ScanInputs(data: data, nx: nx, ny: ny, psf: psf, waves: waves, h: o.coreHalfSize, bundleSize: size)
+    let scores = scan.bundleGrids(xs: -kx...kx, ys: -ky...ky, threads: threads)
     var total = [Double](repeating: 0, count: nsx * nsy)
     for s in scores { for k in 0..<total.count { total[k] += s[k] } }
-    guard let g = peak(total, nsx: nsx, nsy: nsy, window: nil), g.clear else {
-        throw DESIError.failed("no arc line pattern found in the image within \(kx - 1) pixels across and \(ky - 1) pixels "
-                               + "along the dispersion of the PSF's traces")
-    }
+    let noPattern = DESIError.failed("no arc line pattern found in the image within \(kx - 1) pixels across and "
+                                     + "\(ky - 1) pixels along the dispersion of the PSF's traces (no lamp lines in the "
+                                     + "image, or a start farther off: --scan-max-dx, --scan-max-dy)")
+    let best = peak(total, nsx: nsx, nsy: nsy, window: nil)
+    // A better match beyond the limits (the start is too far off) is an error, not a lock on the wrong fibers.
+    let level = Statistics.median(total), spread = Statistics.nmad(total)
+    try scan.checkNoBetterMatchBeyond(limits: o, grid: total, kx: kx, ky: ky,
+                                      centre: best.map { (Int($0.x.rounded()) - kx, Int($0.y.rounded()) - ky) } ?? (0, 0),
+                                      significant: { $0 > 2 * level && $0 - level > 8 * spread }, threads: threads)
+    guard let g = best, g.clear else { throw noPattern }
     var bdx = [Double](repeating: g.x - Double(kx), count: nb), bdy = [Double](repeating: g.y - Double(ky), count: nb)
     var found = [Bool](repeating: false, count: nb)
     let window = (x: Int(g.x.rounded()), y: Int(g.y.rounded()), r: o.bundleFreedom)
@@ -82,48 +90,12 @@ public func coarseScan(image: Image, psf: GaussHermitePSF, lines: [ArcLine], opt
                             bundleSize: size)
 }
 
-/// The scores of one bundle on the (2 ky + 1) x (2 kx + 1) grid of offsets (row: sy + ky, column: sx + kx).
-private func bundleScores(data: [Double], nx: Int, ny: Int, psf: GaussHermitePSF, fibers: [Int], waves: [Double],
-                          h: Int, kx: Int, ky: Int) -> [Double] {
-    let nsx = 2 * kx + 1, nsy = 2 * ky + 1
-    var score = [Double](repeating: 0, count: nsx * nsy)
-    var c = [Double](repeating: 0, count: nsx * nsy)
-    for w in waves {
-        for k in 0..<c.count { c[k] = 0 }
-        var norm = 0.0
-        for f in fibers {
-            let s = psf.spot(fiber: f, wavelength: w)
-            let xc = Int(psf.x(fiber: f, wavelength: w).rounded()), yc = Int(psf.y(fiber: f, wavelength: w).rounded())
-            for i in 0..<s.ny {
-                let py = s.y0 + i
-                guard abs(py - yc) <= h else { continue }
-                for j in 0..<s.nx {
-                    let px = s.x0 + j, m = s.values[i * s.nx + j]
-                    guard abs(px - xc) <= h, m != 0 else { continue }
-                    norm += m * m
-                    for sy in -ky...ky {
-                        let y = py + sy
-                        guard y >= 0 && y < ny else { continue }
-                        let row = y * nx, out = (sy + ky) * nsx + kx
-                        for sx in -kx...kx where px + sx >= 0 && px + sx < nx {
-                            c[out + sx] += m * data[row + px + sx]
-                        }
-                    }
-                }
-            }
-        }
-        guard norm > 0 else { continue }
-        for k in 0..<c.count where c[k] > 0 { score[k] += c[k] * c[k] / norm }
-    }
-    return score
-}
-
 /// The maximum of a score grid (within `window` of a grid point when given), refined in x and in y by a Gaussian
 /// through the maximum and its two neighbours; clear when the maximum is twice the median of the grid (the level
 /// of unrelated overlaps and noise) and above it by 8 robust deviations of the grid (a pure-noise image has maxima of
 /// 3-4), inside the window's edge and positive.
 private func peak(_ s: [Double], nsx: Int, nsy: Int,
-                  window: (x: Int, y: Int, r: Int)?) -> (x: Double, y: Double, clear: Bool)? {
+                  window: (x: Int, y: Int, r: Int)?) -> (x: Double, y: Double, clear: Bool, significant: Bool)? {
     var best = -1, bestValue = -Double.infinity
     for iy in 0..<nsy {
         for ix in 0..<nsx {
@@ -144,5 +116,5 @@ private func peak(_ s: [Double], nsx: Int, nsy: Int,
     let significant = bestValue > 2 * median && bestValue - median > 8 * spread
     var edge = ix == 0 || ix == nsx - 1 || iy == 0 || iy == nsy - 1
     if let w = window { edge = edge || abs(ix - w.x) == w.r || abs(iy - w.y) == w.r }
-    return (Double(ix) + fx, Double(iy) + fy, significant && !edge)
+    return (Double(ix) + fx, Double(iy) + fy, significant && !edge, significant)
 }

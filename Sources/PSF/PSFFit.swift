@@ -118,6 +118,8 @@ public func fitPSF(image: Image, psf input: GaussHermitePSF, lines: [ArcLine], o
         return c.psf
     }
     var stage = try fitTracesAndWidths(image: work, psf: start, lines: lines, options: o, log: log)
+    log?(String(format: "line centres about the fitted traces: median rms %.3f pixel", stage.medianLineScatter.rms))
+    try stage.checkLockedOnLines(scan: scan)
     if fitContinuum {
         stage.psf = try refitContinuum(stage.psf)
         if !(o.fitShape && o.fitSigma) { stage = try fitTracesAndWidths(image: work, psf: stage.psf, lines: lines, options: o, log: log) }

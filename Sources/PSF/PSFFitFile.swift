@@ -49,7 +49,13 @@ public func fitPSFFile(_ request: PSFFitRequest, info: @escaping (String) -> Voi
     info("starting PSF \(request.psfPath): \(loaded.kind)")
     let (lampLines, source) = try ArcLamps.resolve(request.linesPath)
     info("\(lampLines.count) lamp lines from \(source); fitting \(start.nspec) fibers of \(request.imagePath)")
-    let r = try fitPSF(image: image, psf: start, lines: lampLines, options: request.options, log: info)
+    let r: PSFFitResult
+    do {
+        r = try fitPSF(image: image, psf: start, lines: lampLines, options: request.options, log: info)
+    } catch DESIError.failed(let problem) {
+        // A fit that cannot be made on this image from this start (no line pattern, start too far off): name both.
+        throw DESIError.badFile(path: request.imagePath, problem: "\(problem) (start: \(request.psfPath))")
+    }
     let missing = r.linesPerFiber.enumerated().filter { $0.element < 2 }.map(\.offset)
     if !missing.isEmpty {
         warning("\(missing.count) fiber(s) with fewer than 2 usable lines (corrections from their bundle or neighbours): "

@@ -230,4 +230,25 @@ final class PSFCommandTests: XCTestCase {
         XCTAssertTrue(l.stderr.contains("/nonexistent/lines.txt"), l.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
+
+    func testPSFFitFromAStartBeyondTheScanLimitsStopsAndAWiderScanRecoversIt() throws {
+        // 16 pixels along the dispersion: beyond the default scan (10); an error naming the image, the start and the
+        // offset, no file; --scan-max-dy 20 fits it.
+        let a = try Self.arcs()
+        let moved = a.dir.appendingPathComponent("far-psf-r0.fits").path
+        try Self.perturb(a.truth, to: moved, dx: 1.5, dy: 16, sigmaScale: 1.05)
+        let out = a.dir.appendingPathComponent("psf-far-r0.fits").path
+        let r = try CLIRunner.run(["psf", "-i", a.preprocs[0], "--psf", moved, "-o", out, "--ncpu", "2", "--no-shape-fit"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        XCTAssertEqual(errors.count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains(a.preprocs[0]) && r.stderr.contains(moved) && r.stderr.contains("-16 along"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        let w = try CLIRunner.run(["psf", "-i", a.preprocs[0], "--psf", moved, "-o", out, "--ncpu", "2", "--no-shape-fit",
+                                   "--scan-max-dy", "20"])
+        XCTAssertEqual(w.status, 0, w.stderr)
+        let e = try Self.errors(out, a.truth)
+        print(String(format: "desispec psf from a start moved by (+1.5, +16) px, --scan-max-dy 20: max |dx| %.4f |dy| %.4f px", e.x, e.y))
+        XCTAssertLessThan(e.x, 0.05); XCTAssertLessThan(e.y, 0.05)
+    }
 }

@@ -90,3 +90,54 @@ final class CoarseScanTests: XCTestCase {
         XCTAssertEqual(a.bundleDx, b.bundleDx); XCTAssertEqual(a.bundleDy, b.bundleDy)
     }
 }
+
+/// A start farther off than the scan's limits must stop with an error naming the offset, not lock on an alias (the
+/// neighbouring fibers, or other lines) and write a wrong PSF (issue 11).
+final class CoarseScanLimitTests: XCTestCase {
+    func fitMovedError(dx: Double, dy: Double, seed: UInt64, options: CoarseScanOptions = CoarseScanOptions()) throws -> String? {
+        let truth = try PSFFitTests.truthPSF()
+        let lines = try ArcLamps.measured()
+        let image = PSFFitTests.arcImage(truth: truth, lines: lines, seed: seed)
+        var o = PSFFitOptions()
+        o.ncpu = 2; o.bundleSize = 6; o.coarseScan = options; o.fitShape = false
+        do {
+            let r = try fitPSF(image: image, psf: PSFFitTests.perturbed(truth, dx: dx, dy: dy, sigmaScale: 1.05), lines: lines,
+                               options: o)
+            let e = CoarseScanTests.rmsErrors(r.psf, truth, lines: lines)
+            print(String(format: "moved by (%+.1f, %+.1f): fitted, rms x %.4f y %.4f pixel", dx, dy, e.x, e.y))
+            XCTAssertLessThan(e.x, 0.03, "a fit that does not stop must be right"); XCTAssertLessThan(e.y, 0.03)
+            return nil
+        } catch {
+            print("moved by (\(dx), \(dy)): \(error)")
+            return "\(error)"
+        }
+    }
+
+    func testOneFiberPitchBeyondTheLimitAcrossIsAnError() throws {
+        // 5 + 3.3 pixels across: inside the limit an offset of +1 aligns all fibers but one per bundle.
+        let e = try XCTUnwrap(try fitMovedError(dx: 8.3, dy: 0, seed: 21))
+        XCTAssertTrue(e.contains("beyond the coarse scan's limits") && e.contains("-8 pixel(s) across"), e)
+        XCTAssertFalse(e.contains("\n"))
+    }
+
+    func testBeyondTheLimitAlongIsAnError() throws {
+        let e = try XCTUnwrap(try fitMovedError(dx: 1.5, dy: -15, seed: 22))
+        XCTAssertTrue(e.contains("beyond the coarse scan's limits") && e.contains("+15 along"), e)
+    }
+
+    func testJustInsideTheLimitsIsFitted() throws {
+        XCTAssertNil(try fitMovedError(dx: -4.8, dy: 9.6, seed: 23))
+    }
+
+    func testAWiderScanRecoversAStartBeyondTheDefaultLimits() throws {
+        XCTAssertNil(try fitMovedError(dx: 8.3, dy: -15, seed: 24, options: CoarseScanOptions(maxShiftX: 10, maxShiftY: 20)))
+    }
+
+    func testFarBeyondTheLimitsIsAnError() throws {
+        // Farther than the scan looks past its limits (as DESI's ql-psf-r0 against psf-r0-00051060: 52 and 30 pixels).
+        // Measured: the scan locks on an alias inside its limits (-1.98, -8.80) and the line-scatter check after the
+        // first fit stops it (lines scatter by 0.90 pixel about the traces).
+        let e = try XCTUnwrap(try fitMovedError(dx: 2, dy: 40, seed: 25))
+        XCTAssertTrue(e.contains("too far off") || e.contains("not on the image's traces") || e.contains("no arc line pattern"), e)
+    }
+}
