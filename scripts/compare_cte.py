@@ -20,6 +20,7 @@ once without. Prints
 - each program's residual against the trap-free frame (ours preprocessed) on the traces behind the trap (pixels within
   2 columns of a trace centre), before and after the correction;
 - the time each program spends on the CTE correction (CPU user+sys and wall of the run with it minus the run without).
+desispec's images are saved in the fixture folder (desispec-cte.npz); --reuse-desispec takes them from there.
 Goal: corrected images within 0.05 e rms and 1 e max of desispec's.
 """
 import argparse
@@ -97,6 +98,9 @@ def main():
     p.add_argument('--fixture-dir', default=None, help='folder of the CTE frame fixture (default: a temporary one)')
     p.add_argument('--scratch', default=os.path.join(pkg, '.build'), help='swift scratch path')
     p.add_argument('--desispec-bin', default=None, help='our desispec binary (default: <scratch>/release/desispec)')
+    p.add_argument('--reuse-desispec', action='store_true',
+                   help='use desispec\'s images saved in the fixture folder by an earlier run (desispec-cte.npz)')
+    p.add_argument('--desispec-only', action='store_true', help='run desispec only (and save its images), not ours')
     args = p.parse_args()
 
     tmp = tempfile.mkdtemp(prefix='compare-cte-')
@@ -116,13 +120,23 @@ def main():
         f.write(PARAMS)
     binary = args.desispec_bin or os.path.join(args.scratch, 'release', 'desispec')
 
+    cache = os.path.join(fixture, 'desispec-cte.npz')
+    if args.reuse_desispec and os.path.exists(cache):
+        print(f'desispec results from {cache}', flush=True)
+        c = np.load(cache)
+        desi, desi0 = c['desi'], c['desi0']
+        cpu_d, wall_d, cpu_d0, wall_d0 = (float(v) for v in c['times'])
+    else:
+        patch_rowbyrow_fibermap()
+        desi, cpu_d, wall_d = run_desispec(raw, tmp, yaml, dict(no_cte_corr=False, cte_params_filename=params))
+        desi0, cpu_d0, wall_d0 = run_desispec(raw, tmp, yaml, dict(no_cte_corr=True))
+        np.savez(cache, desi=desi, desi0=desi0, times=np.array([cpu_d, wall_d, cpu_d0, wall_d0]))
+    if args.desispec_only:
+        return 0
+
     ours, cpu_o, wall_o = run_ours(binary, raw, os.path.join(tmp, 'ours-cte.fits'), yaml, ['--cte-params', params])
     ours0, cpu_o0, wall_o0 = run_ours(binary, raw, os.path.join(tmp, 'ours-nocte.fits'), yaml, ['--no-cte-correction'])
     truth, _, _ = run_ours(binary, clean_raw, os.path.join(tmp, 'ours-clean.fits'), yaml, ['--no-cte-correction'])
-    patch_rowbyrow_fibermap()
-    desi, cpu_d, wall_d = run_desispec(raw, tmp, yaml, dict(no_cte_corr=False, cte_params_filename=params))
-    desi0, cpu_d0, wall_d0 = run_desispec(raw, tmp, yaml, dict(no_cte_corr=True))
-
     ny, nx = ours.shape
     behind = np.zeros((ny, nx), dtype=bool)
     behind[:ny // 2, nx // 2:TRAP_COLUMN] = True
