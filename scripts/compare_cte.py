@@ -100,6 +100,9 @@ def main():
     p.add_argument('--desispec-bin', default=None, help='our desispec binary (default: <scratch>/release/desispec)')
     p.add_argument('--reuse-desispec', action='store_true',
                    help='use desispec\'s images saved in the fixture folder by an earlier run (desispec-cte.npz)')
+    p.add_argument('--ours-dir', default=None,
+                   help='take our images from ours-cte.fits, ours-nocte.fits, ours-clean.fits there (same options) instead of '
+                        'running our binary')
     p.add_argument('--desispec-only', action='store_true', help='run desispec only (and save its images), not ours')
     args = p.parse_args()
 
@@ -134,9 +137,16 @@ def main():
     if args.desispec_only:
         return 0
 
-    ours, cpu_o, wall_o = run_ours(binary, raw, os.path.join(tmp, 'ours-cte.fits'), yaml, ['--cte-params', params])
-    ours0, cpu_o0, wall_o0 = run_ours(binary, raw, os.path.join(tmp, 'ours-nocte.fits'), yaml, ['--no-cte-correction'])
-    truth, _, _ = run_ours(binary, clean_raw, os.path.join(tmp, 'ours-clean.fits'), yaml, ['--no-cte-correction'])
+    if args.ours_dir:
+        from astropy.io import fits
+        print(f'our images from {args.ours_dir} (no timing)', flush=True)
+        ours, ours0, truth = (fits.getdata(os.path.join(args.ours_dir, f'ours-{n}.fits'), 'IMAGE').astype(np.float64)
+                              for n in ('cte', 'nocte', 'clean'))
+        cpu_o = wall_o = cpu_o0 = wall_o0 = float('nan')
+    else:
+        ours, cpu_o, wall_o = run_ours(binary, raw, os.path.join(tmp, 'ours-cte.fits'), yaml, ['--cte-params', params])
+        ours0, cpu_o0, wall_o0 = run_ours(binary, raw, os.path.join(tmp, 'ours-nocte.fits'), yaml, ['--no-cte-correction'])
+        truth, _, _ = run_ours(binary, clean_raw, os.path.join(tmp, 'ours-clean.fits'), yaml, ['--no-cte-correction'])
     ny, nx = ours.shape
     behind = np.zeros((ny, nx), dtype=bool)
     behind[:ny // 2, nx // 2:TRAP_COLUMN] = True
