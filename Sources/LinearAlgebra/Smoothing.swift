@@ -9,6 +9,8 @@ public enum Smoothing {
         case reflect
         /// The value given (scipy's mode='constant' with this cval).
         case constant(Double)
+        /// a a a a | a b c d | d d d d: the edge values repeated (scipy's mode='nearest').
+        case nearest
     }
 
     /// scipy.ndimage.median_filter(x, size, mode): the window of output i is x[i - size/2 ..< i - size/2 + size],
@@ -24,6 +26,8 @@ public enum Smoothing {
             switch boundary {
             case .constant(let value):
                 return value
+            case .nearest:
+                return x[i < 0 ? 0 : n - 1]
             case .reflect:
                 // valid for any offset: the mirrored data repeats with period 2n
                 let period = 2 * n

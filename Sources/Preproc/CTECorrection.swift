@@ -8,9 +8,9 @@ import LinearAlgebra
 /// As desispec, an amplifier whose correction rms (3-sigma clipped standard deviation of M - M') changed by less than
 /// 0.1 electron from the previous amplifier's or iteration's ends that iteration's loop over the amplifiers (the amplifiers
 /// after it then get no correction in that iteration; with one amplifier, which is DESI's case, all 5 iterations run).
-/// desispec models the image with a row-by-row PSF extraction (rowbyrowextract with specter); this port uses the
-/// image model of `--model-variance` (`ImageModel`: boxcar extraction, smoothed spectra, Gaussian profiles), which
-/// desispec's correct_cte.get_image_model also offers.
+/// The model is desispec's, a row-by-row extraction with the PSF's cross-dispersion profiles projected back
+/// (get_rowbyrow_image_model, `CTERowByRowModel`), recomputed at each iteration from the corrected image (the traces'
+/// x shift measured again on it).
 public enum CTECorrection {
     /// Corrects `pix` (ny x nx, row-major). `model` returns the model of an image; returns one note per amplifier and
     /// iteration with its correction rms.

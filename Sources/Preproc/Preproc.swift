@@ -34,9 +34,12 @@ public struct PreprocOptions: Sendable {
     public var bkgsubWeights: BlockBackground.GapWeights = .uniform
     /// CTE correction (desispec's default when the calibration config has CTECOLS<amp>, not for ZERO and DARK
     /// exposures): `noCTECorrection` switches it off; `cteParameterFile` is the night's ctecorr yaml (--cte-params).
-    /// The correction needs `traces` (and uses `fiberflat` for the image model's sky when given).
+    /// The correction needs `cteProfiles` (and divides by `fiberflat` in its image model when given).
     public var noCTECorrection = false
     public var cteParameterFile: String? = nil
+    /// The PSF's cross-dispersion profiles on every row for the CTE correction's row-by-row image model, the x
+    /// traces shifted by the offset measured on `shiftFrom` when given (`CTERowByRowModel`).
+    public var cteProfiles: (@Sendable (_ ny: Int, _ shiftFrom: Image?) throws -> CrossDispersionProfiles)? = nil
     /// `--bkgsub-for-dark`: subtract the smooth background of the whole CCD (`DarkBackground`) before the cosmic rays.
     public var bkgsubDark = false
     /// The traces for the image model and the block background. Called with the number of image rows and, when
@@ -301,14 +304,14 @@ public enum Preprocessor {
             }
 
             if !cteAmplifiers.isEmpty {
-                guard let traces = options.traces else {
-                    throw DESIError.invalidArgument("the CTE correction needs the traces of a PSF (--psf, or the calibration config's PSF)")
+                guard let profiles = options.cteProfiles else {
+                    throw DESIError.invalidArgument("the CTE correction needs a Gauss-Hermite PSF (--psf, or the calibration config's PSF)")
                 }
-                let current = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
-                let g = try traces(ny, options.fitTraceShift ? current : nil)
-                let iv = ivar, flat = options.fiberflat
+                let iv = ivar, flat = options.fiberflat, (m, rn, h) = (mask, readnoise, header)
                 notes += try CTECorrection.correct(pix: &pix, ny: ny, nx: nx, amplifiers: cteAmplifiers) { image in
-                    try ImageModel.compute(pix: image, ivar: iv, ny: ny, nx: nx, traces: g, fiberflat: flat)
+                    let current = Image(ny: ny, nx: nx, pix: image, ivar: iv, mask: m, readnoise: rn, header: h)
+                    return try CTERowByRowModel.compute(pix: image, ivar: iv, ny: ny, nx: nx,
+                                                        profiles: profiles(ny, options.fitTraceShift ? current : nil), fiberflat: flat)
                 }
                 clock.lap("CTE correction")
             }

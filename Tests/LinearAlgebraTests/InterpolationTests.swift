@@ -100,7 +100,7 @@ final class LinearInterpolationTests: XCTestCase {
         for n in [1, 2, 7, 60] {
             let x = (0..<n).map { _ in next() - 5 }
             for size in [2, 3, 7, 20, 150] {
-                for boundary in [Smoothing.Boundary.reflect, .constant(0), .constant(2.5)] {
+                for boundary in [Smoothing.Boundary.reflect, .constant(0), .constant(2.5), .nearest] {
                     let filtered = Smoothing.medianFilter(x, size: size, boundary: boundary)
                     for i in 0..<n {
                         let window = (0..<size).map { k -> Double in
@@ -108,6 +108,7 @@ final class LinearInterpolationTests: XCTestCase {
                             if j >= 0 && j < n { return x[j] }
                             switch boundary {
                             case .constant(let c): return c
+                            case .nearest: return x[min(max(j, 0), n - 1)]
                             case .reflect:
                                 let m = ((j % (2 * n)) + 2 * n) % (2 * n)
                                 return m < n ? x[m] : x[2 * n - 1 - m]

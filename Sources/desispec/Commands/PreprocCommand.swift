@@ -170,6 +170,7 @@ struct PreprocCommand: ParsableCommand {
                 : bkgsubForScience ? "--bkgsub-for-science" : "the CTE correction"
             let psfPath = try PreprocCalibrationLookup.required(psf, key: "PSF", config: config, why: why)
             o.traces = try PreprocTraces.provider(psfPath: psfPath)
+            if cte { o.cteProfiles = try PreprocCTEProfiles.provider(psfPath: psfPath) }
             let short = (psfPath as NSString).lastPathComponent
             o.tracesDependency = short
             o.scatteredLightDependency = psf == nil ? short : nil
