@@ -1,13 +1,26 @@
 internal import CLAPACK
 
-// Dense symmetric linear algebra in LAPACK's own column-major layout (no transposed copies): the extraction's
-// per-fiber resolution blocks. The band solve of its patches is in LAPACK+Band.swift.
+// Dense symmetric linear algebra in LAPACK's own column-major layout (no transposed copies), in place on
+// caller-owned buffers: the extraction's per-fiber resolution blocks, the CTE model's row-by-row solves. A symmetric
+// matrix is held by its upper triangle, column-major: element (i, j), i <= j, at a[j * n + i]. The band solve of the
+// extraction's patches is in LAPACK+Band.swift.
 
 private let colMajor = Int32(LAPACK_COL_MAJOR)
 private let upper = CChar(UInt8(ascii: "U"))
 
 /// LAPACK and BLAS on column-major buffers, in place.
 public enum ColumnMajorLAPACK {
+    /// Cholesky factorisation A = U^T U in place (upper triangle of the column-major `a`); false if A is not
+    /// positive definite.
+    public static func choleskyUpper(_ a: UnsafeMutablePointer<Double>, n: Int) -> Bool {
+        LAPACKE_dpotrf_work(colMajor, upper, Int32(n), a, Int32(n)) == 0
+    }
+
+    /// Solves U^T U x = b with the factor of `choleskyUpper`; b is overwritten by x.
+    public static func solveUpper(_ u: UnsafeMutablePointer<Double>, n: Int, _ b: UnsafeMutablePointer<Double>) {
+        _ = LAPACKE_dpotrs_work(colMajor, upper, Int32(n), 1, u, Int32(n), b, Int32(n))
+    }
+
     /// specter.extract.ex2d.eigen_compose(w, v, invert=True, sqr=True) of a symmetric m x m matrix
     /// (column-major, full): V diag(1 / sqrt(max(w, floor))) V^T, eigenvalues floored at 10 machine epsilons
     /// of the square root of the largest. Returns the result column-major, or nil if the eigensolver fails.
