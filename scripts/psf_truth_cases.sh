@@ -25,7 +25,7 @@ LINES=$DATA/spectra/arc-lines-average-in-vacuum.fits
 RENDER=../shared/tools/specter_render.py
 CASES=${CASES:-r0-edge r0-middle gh8 b-like z-like}
 
-json() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$3"; }
+json() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$2"; }
 
 echo "| case | trace rms x / y (px) | spot shape median (p90) | start's spot shape | chi2pix ratio | RCHI2 per bundle | CPU (s) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
