@@ -23,22 +23,16 @@ import argparse, os, subprocess, sys, tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_psffit_fixture import cut_psf  # noqa: E402
+from make_psffit_fixture import cut_psf, fixture_arguments, measured_lines, render_arc, write_preproc  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--psf', required=True)
-    p.add_argument('--lines', required=True)
-    p.add_argument('-o', '--outdir', required=True)
-    p.add_argument('--first-fiber', type=int, default=0)
-    p.add_argument('--nfiber', type=int, default=25)
-    p.add_argument('--margin', type=int, default=12, help='columns kept beyond the outer traces')
+    fixture_arguments(p, nfiber=25, seed=12)
     p.add_argument('--level', type=float, nargs=3, default=[40.0, -10.0, 5.0],
                    help='Legendre coefficients of the continuum in electrons per Angstrom')
     p.add_argument('--step', type=float, default=0.25, help='continuum sampling (Angstrom)')
     p.add_argument('--camera', default='z0', help='CAMERA of the image (z: the fit is on by default)')
-    p.add_argument('--seed', type=int, default=12)
     a = p.parse_args()
     import fitsio
     from specter.psf import load_psf
@@ -47,14 +41,7 @@ def main():
     x0, nx = cut_psf(a.psf, truth, a.first_fiber, a.nfiber, a.margin)
     psf = load_psf(truth)
     wmin, wmax = fitsio.read_header(truth, 'PSF')['WAVEMIN'], fitsio.read_header(truth, 'PSF')['WAVEMAX']
-    lines = fitsio.read(a.lines)
-    w, e = np.asarray(lines['VACUUM_WAVE'], float), np.asarray(lines['ELECTRONS'], float)
-    m = (w > psf.wmin) & (w < psf.wmax) & (e > 0)
-    w, e = w[m], e[m]
-    order = np.argsort(w)
-    w, e = w[order], e[order]
-    np.savetxt(os.path.join(a.outdir, 'lines.txt'), np.c_[w, e], fmt='%.4f %.2f',
-               header='vacuum_wave electrons (lines drawn in arc.fits)')
+    w, e = measured_lines(a.lines, psf, a.outdir)
     grid = np.arange(np.ceil(psf.wmin), np.floor(psf.wmax), a.step)
     t = 2 * (grid - wmin) / (wmax - wmin) - 1
     c0, c1, c2 = a.level
@@ -62,25 +49,11 @@ def main():
     wave = np.concatenate([w, grid])
     flux1 = np.concatenate([e, per_angstrom * a.step])
     order = np.argsort(wave, kind='stable')
-    wave, flux1 = wave[order], flux1[order]
-    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'tools', 'specter_render.py')
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = os.path.join(tmp, 'arc.npz')
-        np.savez(spec, wave=wave, flux=np.tile(flux1, (a.nfiber, 1)), specmin=0)
-        raw = os.path.join(tmp, 'arc.fits')
-        subprocess.check_call([sys.executable, tool, 'render', '--psf', truth, '--spectra', spec, '-o', raw,
-                               '--readnoise', '3', '--seed', str(a.seed), '--camera', a.camera, '--flavor', 'arc'])
-        img = fitsio.read(raw, 'IMAGE')
-        ivar = fitsio.read(raw, 'IVAR')
-    out = os.path.join(a.outdir, 'arc.fits')
+    img, ivar = render_arc(truth, wave[order], flux1[order], a.nfiber, a.seed, a.camera)
     h = dict(CAMERA=a.camera, RDNOISE=3.0, EXPID=1, NIGHT='20250101', FLAVOR='arc', OBSTYPE='ARC', XOFFSET=x0,
              CONTL0=c0, CONTL1=c1, CONTL2=c2, CONTWMIN=wmin, CONTWMAX=wmax,
              COMMENT='specter render of psf-truth.fits: arc lines + continuum CONTL* (e/A, Legendre in wavelength)')
-    with fitsio.FITS(out, 'rw', clobber=True) as G:
-        G.write(None)
-        G.write(img.astype(np.float32), extname='IMAGE', header=h, compress='RICE', qlevel=4)
-        G.write(ivar.astype(np.float32), extname='IVAR', compress='RICE', qlevel=4)
-        G.write(np.zeros(img.shape, np.int16), extname='MASK', compress='RICE')
+    write_preproc(os.path.join(a.outdir, 'arc.fits'), img, ivar, h)
     sizes = {f: os.path.getsize(os.path.join(a.outdir, f)) for f in os.listdir(a.outdir)}
     print(f'{a.nfiber} fibers from {a.first_fiber}, columns {x0}-{x0 + nx - 1}, {len(w)} lines, continuum '
           f'{per_angstrom.min():.1f}-{per_angstrom.max():.1f} e/A; sizes {sizes}')

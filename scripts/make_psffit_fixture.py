@@ -58,43 +58,70 @@ def cut_psf(src, dst, first, nfiber, margin):
     return x0, x1 - x0
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--psf', required=True)
-    p.add_argument('--lines', required=True)
-    p.add_argument('-o', '--outdir', required=True)
-    p.add_argument('--first-fiber', type=int, default=0)
-    p.add_argument('--nfiber', type=int, default=50)
-    p.add_argument('--margin', type=int, default=12, help='columns kept beyond the outer traces')
-    p.add_argument('--row-margin', type=int, default=9, help='rows kept around each line')
-    p.add_argument('--col-margin', type=int, default=10, help='columns kept around each line of each fiber')
-    p.add_argument('--min-electrons', type=float, default=500.0)
-    p.add_argument('--seed', type=int, default=11)
-    p.add_argument('--no-blank', action='store_true', help='keep every pixel, no compression (benchmarks, not the fixture)')
-    a = p.parse_args()
+def fixture_arguments(parser, nfiber, seed):
+    """The options both fixture makers take (this one and make_psfcont_fixture.py)."""
+    parser.add_argument('--psf', required=True)
+    parser.add_argument('--lines', required=True)
+    parser.add_argument('-o', '--outdir', required=True)
+    parser.add_argument('--first-fiber', type=int, default=0)
+    parser.add_argument('--nfiber', type=int, default=nfiber)
+    parser.add_argument('--margin', type=int, default=12, help='columns kept beyond the outer traces')
+    parser.add_argument('--seed', type=int, default=seed)
+
+
+def measured_lines(path, psf, outdir):
+    """The lines of the measured list inside the PSF's range with ELECTRONS > 0, by wavelength; written as lines.txt."""
     import fitsio
-    from specter.psf import load_psf
-    os.makedirs(a.outdir, exist_ok=True)
-    truth = os.path.join(a.outdir, 'psf-truth.fits')
-    x0, nx = cut_psf(a.psf, truth, a.first_fiber, a.nfiber, a.margin)
-    psf = load_psf(truth)
-    lines = fitsio.read(a.lines)
+    lines = fitsio.read(path)
     w, e = np.asarray(lines['VACUUM_WAVE'], float), np.asarray(lines['ELECTRONS'], float)
     m = (w > psf.wmin) & (w < psf.wmax) & (e > 0)
     w, e = w[m], e[m]
     order = np.argsort(w)
     w, e = w[order], e[order]
-    np.savetxt(os.path.join(a.outdir, 'lines.txt'), np.c_[w, e], fmt='%.4f %.2f',
+    np.savetxt(os.path.join(outdir, 'lines.txt'), np.c_[w, e], fmt='%.4f %.2f',
                header='vacuum_wave electrons (lines drawn in arc.fits)')
+    return w, e
+
+
+def render_arc(truth, wave, flux, nfiber, seed, camera):
+    """specter_render.py render of one spectrum (wave, electrons) in every fiber: (image, ivar)."""
+    import fitsio
     tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'tools', 'specter_render.py')
     with tempfile.TemporaryDirectory() as tmp:
         spec = os.path.join(tmp, 'arc.npz')
-        np.savez(spec, wave=w, flux=np.tile(e, (a.nfiber, 1)), specmin=0)
+        np.savez(spec, wave=wave, flux=np.tile(flux, (nfiber, 1)), specmin=0)
         raw = os.path.join(tmp, 'arc.fits')
         subprocess.check_call([sys.executable, tool, 'render', '--psf', truth, '--spectra', spec, '-o', raw,
-                               '--readnoise', '3', '--seed', str(a.seed), '--camera', 'r0', '--flavor', 'arc'])
-        img, hdr = fitsio.read(raw, 'IMAGE', header=True)
-        ivar = fitsio.read(raw, 'IVAR')
+                               '--readnoise', '3', '--seed', str(seed), '--camera', camera, '--flavor', 'arc'])
+        return fitsio.read(raw, 'IMAGE'), fitsio.read(raw, 'IVAR')
+
+
+def write_preproc(out, img, ivar, header, compress=True):
+    """A preprocessed image (IMAGE, IVAR, a zero MASK); RICE with quantisation q = 4 unless compress is False."""
+    import fitsio
+    with fitsio.FITS(out, 'rw', clobber=True) as G:
+        G.write(None)
+        packed = dict(compress='RICE', qlevel=4) if compress else {}
+        G.write(img.astype(np.float32), extname='IMAGE', header=header, **packed)
+        G.write(ivar.astype(np.float32), extname='IVAR', **packed)
+        G.write(np.zeros(img.shape, np.int16), extname='MASK', compress='RICE')
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fixture_arguments(p, nfiber=50, seed=11)
+    p.add_argument('--row-margin', type=int, default=9, help='rows kept around each line')
+    p.add_argument('--col-margin', type=int, default=10, help='columns kept around each line of each fiber')
+    p.add_argument('--min-electrons', type=float, default=500.0)
+    p.add_argument('--no-blank', action='store_true', help='keep every pixel, no compression (benchmarks, not the fixture)')
+    a = p.parse_args()
+    from specter.psf import load_psf
+    os.makedirs(a.outdir, exist_ok=True)
+    truth = os.path.join(a.outdir, 'psf-truth.fits')
+    x0, nx = cut_psf(a.psf, truth, a.first_fiber, a.nfiber, a.margin)
+    psf = load_psf(truth)
+    w, e = measured_lines(a.lines, psf, a.outdir)
+    img, ivar = render_arc(truth, w, e, a.nfiber, a.seed, 'r0')
     ny = img.shape[0]
     keep = np.zeros(img.shape, bool)
     for wl in w[e > a.min_electrons]:
@@ -108,15 +135,9 @@ def main():
         keep[:] = True
     img[~keep] = 0
     ivar[~keep] = 0
-    out = os.path.join(a.outdir, 'arc.fits')
     h = dict(CAMERA='r0', RDNOISE=3.0, EXPID=1, NIGHT='20250101', FLAVOR='arc', OBSTYPE='ARC', XOFFSET=x0,
              COMMENT='specter render of psf-truth.fits; rows without lines blanked (ivar 0)')
-    with fitsio.FITS(out, 'rw', clobber=True) as G:
-        G.write(None)
-        packed = {} if a.no_blank else dict(compress='RICE', qlevel=4)
-        G.write(img.astype(np.float32), extname='IMAGE', header=h, **packed)
-        G.write(ivar.astype(np.float32), extname='IVAR', **packed)
-        G.write(np.zeros(img.shape, np.int16), extname='MASK', compress='RICE')
+    write_preproc(os.path.join(a.outdir, 'arc.fits'), img, ivar, h, compress=not a.no_blank)
     sizes = {f: os.path.getsize(os.path.join(a.outdir, f)) for f in os.listdir(a.outdir)}
     print(f'{a.nfiber} fibers from {a.first_fiber}, columns {x0}-{x0 + nx - 1}, {keep.sum()} of {keep.size} pixels kept, '
           f'{len(w)} lines; sizes {sizes}')

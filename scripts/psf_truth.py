@@ -22,11 +22,14 @@ the project's binary. Outputs are large (a full CCD per image): keep them out of
         GH-i-j of order >= 2 x 1.5 (stronger wings). z (thick red-sensitive CCDs: broader cores, strong wings and
         a tail; ql-psf-z0: XSIGMA 1.12-1.14, WSIGMA x dy/dw 1.27-1.51 px): GHSIGX x 1.07, GHSIGY x 1.15 at the blue
         end to x 1.35 at the red end, GH-i-j of order >= 2 x 1.8, TAILAMP 0.02 (the r0 file's tail shape).
+  psf_truth.py perturb --psf TRUE.fits -o START.fits [--dx 2.5 --dy 6] [--gaussian-only]
+        A start for the fit: the traces moved rigidly by (dx, dy) px; --gaussian-only sets GH-i-j but GH-0-0 and
+        TAILAMP to 0. As ../shared/tools/specter_render.py perturb, also for PSFVER 2 files (traces in the table).
   psf_truth.py compare --true TRUE.fits --fit FIT.fits [--specmin 0 --nspec 25] [--nwave 25] [--half 5]
         [--wmin W --wmax W] [--fiber-step 3]
         Trace rms error in x and y (pixels) over the fibers and nwave wavelengths where every fiber's spot is on the
         CCD (within --wmin/--wmax); spot
-        shape: the fitted PSF's spot drawn at the TRUE trace position (the fitted file with the true XTRACE/YTRACE),
+        shape: the fitted PSF's spot drawn at the TRUE trace position (the fitted PSF with the true traces),
         both normalised to unit sum on a (2 half + 1)^2 box around the true centre, rms of the difference over the
         box as a fraction of the true spot's peak; median (and 90th percentile) over the fiber x wavelength grid.
   psf_truth.py extract --true TRUE.fits --fit FIT.fits --image preproc-sci.fits --bin desispec [-w 5800,7700,0.8]
@@ -84,88 +87,98 @@ def science(a):
     summary(a, dict(wavelengths=int(wave.size), fibers=[a.specmin, a.specmin + a.nspec]))
 
 
-def epoch(a):
-    import fitsio
-    rng = np.random.default_rng(a.seed)
-    with fitsio.FITS(a.psf) as F, fitsio.FITS(a.output, 'rw', clobber=True) as G:
+def rewrite_psf(src, out, trace=None, param=None):
+    """Copy a GAUSS-HERMITE PSF file with its traces and core parameters changed. trace(axis, coeff) -> coeff for
+    axis 'X' / 'Y' (the XTRACE / YTRACE images of PSFVER 3, or the X / Y rows of a PSFVER 2 table), param(name,
+    coeff) -> coeff for the other rows of the PSF table; coeff is (nfiber, Legendre degree + 1). Every layout
+    specter reads (PSFVER 2's empty primary included) is written back as it was."""
+    from astropy.io import fits
+    with fits.open(src) as F:
         for h in F:
-            hdr = h.read_header(); name = hdr.get('EXTNAME', '')
-            if h.get_exttype() == 'IMAGE_HDU':
-                data = h.read()
-                if name in ('XTRACE', 'YTRACE') and data is not None:
-                    f = np.arange(data.shape[0]) / max(data.shape[0] - 1, 1)
-                    data = data.copy()
-                    if name == 'XTRACE':
-                        data[:, 0] += 0.3 + 0.2 * np.sin(2 * np.pi * f)
-                    else:
-                        data[:, 0] += -0.4 + 0.15 * np.cos(2 * np.pi * f)
-                        data[:, 1] += 0.1            # a small change of the dispersion
-                G.write(data, header=hdr, extname=name or None)
-                continue
-            t = h.read()
-            if name == 'PSF':
-                for i, p in enumerate(t['PARAM']):
-                    p = p.strip() if isinstance(p, str) else p.decode().strip()
-                    c = t['COEFF'][i]
-                    if p in ('GHSIGX', 'GHSIGY'):
-                        c[:, 0] *= 1.06 if p == "GHSIGX" else 0.95
-                        c[:, 1] += 0.02 * c[:, 0]      # widths change differently at the two ends
-                    elif p.startswith('GH-') and p != 'GH-0-0':
-                        c *= rng.uniform(0.7, 1.3)
-                    elif p == 'TAILAMP':
-                        c *= 1.2
-                    t['COEFF'][i] = c
-            G.write(t, header=hdr, extname=name)
+            name = h.header.get('EXTNAME', '')
+            if name in ('XTRACE', 'YTRACE') and h.data is not None:
+                if trace:
+                    h.data = trace(name[0], np.array(h.data, dtype=float))
+            elif isinstance(h, fits.BinTableHDU) and 'PARAM' in h.columns.names:
+                for i, p in enumerate(h.data['PARAM']):
+                    p = p.strip()
+                    c = np.array(h.data['COEFF'][i], dtype=float)
+                    if p in ('X', 'Y') and trace:
+                        h.data['COEFF'][i] = trace(p, c)
+                    elif p not in ('X', 'Y') and param:
+                        h.data['COEFF'][i] = param(p, c)
+        F.writeto(out, overwrite=True)
+
+
+def epoch(a):
+    rng = np.random.default_rng(a.seed)
+
+    def trace(axis, c):
+        f = np.arange(c.shape[0]) / max(c.shape[0] - 1, 1)
+        if axis == 'X':
+            c[:, 0] += 0.3 + 0.2 * np.sin(2 * np.pi * f)
+        else:
+            c[:, 0] += -0.4 + 0.15 * np.cos(2 * np.pi * f)
+            c[:, 1] += 0.1            # a small change of the dispersion
+        return c
+
+    def param(p, c):
+        if p in ('GHSIGX', 'GHSIGY'):
+            c[:, 0] *= 1.06 if p == "GHSIGX" else 0.95
+            c[:, 1] += 0.02 * c[:, 0]      # widths change differently at the two ends
+        elif p.startswith('GH-') and p != 'GH-0-0':
+            c *= rng.uniform(0.7, 1.3)
+        elif p == 'TAILAMP':
+            c *= 1.2
+        return c
+
+    rewrite_psf(a.psf, a.output, trace, param)
     summary(a, dict(wrote=a.output))
 
 
 def camera(a):
     """A b- or z-like version of a real PSF (see the module's help)."""
-    import fitsio
     scale = dict(b=dict(GHSIGX=(0.94, 0.0), GHSIGY=(1.04, 0.0), gh=1.5, tail=0.0),
                  z=dict(GHSIGX=(1.07, 0.0), GHSIGY=(1.25, 0.10), gh=1.8, tail=0.02))[a.kind]
-    with fitsio.FITS(a.psf) as F, fitsio.FITS(a.output, 'rw', clobber=True) as G:
-        for h in F:
-            hdr = h.read_header(); name = hdr.get('EXTNAME', '')
-            if h.get_exttype() == 'IMAGE_HDU':
-                G.write(h.read(), header=hdr, extname=name or None)
-                continue
-            t = h.read()
-            if name == 'PSF':
-                for i, p in enumerate(t['PARAM']):
-                    p = p.strip() if isinstance(p, str) else p.decode().strip()
-                    c = t['COEFF'][i]
-                    if p in ('GHSIGX', 'GHSIGY'):
-                        # factor(u) = f0 + f1 u on the reduced wavelength u: the value's Legendre series times it
-                        # (P1 x P_k recurrence), degree kept by dropping the top term's overflow (smooth here).
-                        f0, f1 = scale[p]
-                        new = f0 * c.copy()
-                        if f1:
-                            for k in range(c.shape[1]):
-                                if k + 1 < c.shape[1]:
-                                    new[:, k + 1] += f1 * c[:, k] * (k + 1) / (2 * k + 1)
-                                if k > 0:
-                                    new[:, k - 1] += f1 * c[:, k] * k / (2 * k + 1)
-                        c = new
-                    elif p.startswith('GH-') and p != 'GH-0-0':
-                        i_, j_ = map(int, p.split('-')[1:])
-                        if i_ + j_ >= 2:
-                            c = c * scale['gh']
-                    elif p == 'TAILAMP':
-                        c = np.zeros_like(c); c[:, 0] = scale['tail']
-                    t['COEFF'][i] = c
-            G.write(t, header=hdr, extname=name)
+
+    def param(p, c):
+        if p in ('GHSIGX', 'GHSIGY'):
+            # factor(u) = f0 + f1 u on the reduced wavelength u: the value's Legendre series times it
+            # (P1 x P_k recurrence), degree kept by dropping the top term's overflow (smooth here).
+            f0, f1 = scale[p]
+            new = f0 * c.copy()
+            if f1:
+                for k in range(c.shape[1]):
+                    if k + 1 < c.shape[1]:
+                        new[:, k + 1] += f1 * c[:, k] * (k + 1) / (2 * k + 1)
+                    if k > 0:
+                        new[:, k - 1] += f1 * c[:, k] * k / (2 * k + 1)
+            return new
+        if p.startswith('GH-') and p != 'GH-0-0':
+            i_, j_ = map(int, p.split('-')[1:])
+            return c * scale['gh'] if i_ + j_ >= 2 else c
+        if p == 'TAILAMP':
+            c = np.zeros_like(c); c[:, 0] = scale['tail']
+        return c
+
+    rewrite_psf(a.psf, a.output, param=param)
     summary(a, dict(wrote=a.output, kind=a.kind))
 
 
-def with_true_traces(fit, true, out):
-    """The fitted file with the true XTRACE/YTRACE: its spots drawn where the true ones are."""
-    import fitsio
-    with fitsio.FITS(fit) as F, fitsio.FITS(true) as T, fitsio.FITS(out, 'rw', clobber=True) as G:
-        for h in F:
-            hdr = h.read_header(); name = hdr.get('EXTNAME', '')
-            data = T[name].read() if name in ('XTRACE', 'YTRACE') else h.read()
-            G.write(data, header=hdr, extname=name or None)
+def perturb(a):
+    """The start of the fit: traces moved rigidly by (dx, dy) pixels; --gaussian-only sets every GH-i-j but GH-0-0
+    and TAILAMP to 0 (as ../shared/tools/specter_render.py perturb, which cannot write PSFVER 2 files)."""
+    def trace(axis, c):
+        c[:, 0] += a.dx if axis == 'X' else a.dy     # Legendre P0 is 1: the constant term moves the trace rigidly
+        return c
+
+    def param(p, c):
+        if a.gaussian_only and (p.startswith('GH-') and p != 'GH-0-0' or p == 'TAILAMP'):
+            c[:] = 0
+        return c
+
+    rewrite_psf(a.psf, a.output, trace, param)
+    summary(a, dict(wrote=a.output, dx=a.dx, dy=a.dy, gaussian_only=a.gaussian_only))
 
 
 def compare(a):
@@ -175,11 +188,9 @@ def compare(a):
     waves = on_ccd_wavelengths(true, fit, fibers, a)
     dx = np.array([fit.x(i, waves) - true.x(i, waves) for i in fibers])
     dy = np.array([fit.y(i, waves) - true.y(i, waves) for i in fibers])
-    with tempfile.TemporaryDirectory() as tmp:
-        hybrid = os.path.join(tmp, 'fit-with-true-traces.fits')
-        with_true_traces(a.fit, a.true, hybrid)
-        shape = load_psf(hybrid)
-        scores = [spot_score(true, shape, i, w, a.half) for i in fibers[::a.fiber_step] for w in waves]
+    shape = load_psf(a.fit)     # the fitted spots drawn where the true ones are: the true traces in its place
+    shape._x, shape._y, shape._w = true._x, true._y, true._w
+    scores = [spot_score(true, shape, i, w, a.half) for i in fibers[::a.fiber_step] for w in waves]
     scores = np.array(scores)
     out = dict(trace_rms_x=float(np.sqrt(np.mean(dx ** 2))), trace_rms_y=float(np.sqrt(np.mean(dy ** 2))),
                trace_max_x=float(np.abs(dx).max()), trace_max_y=float(np.abs(dy).max()),
@@ -259,6 +270,9 @@ def main():
     sub.choices['arc'].add_argument('--scale', type=float, default=1.0)
     sub.choices['arc'].add_argument('--lines', default=LINES)
     sub.choices['science'].add_argument('--level', type=float, default=300.0)
+    q = sub.add_parser('perturb'); q.add_argument('--psf', required=True); q.add_argument('-o', '--output', required=True)
+    q.add_argument('--dx', type=float, default=0.0); q.add_argument('--dy', type=float, default=0.0)
+    q.add_argument('--gaussian-only', action='store_true'); q.add_argument('--json')
     c = sub.add_parser('compare'); c.add_argument('--true', required=True); c.add_argument('--fit', required=True)
     c.add_argument('--specmin', type=int, default=0); c.add_argument('--nspec', type=int, default=25)
     c.add_argument('--nwave', type=int, default=25); c.add_argument('--half', type=int, default=5)
@@ -268,7 +282,8 @@ def main():
     e.add_argument('--image', required=True); e.add_argument('--bin', required=True)
     e.add_argument('-w', '--wavelength', default='5800,7700,0.8'); e.add_argument('--json')
     a = p.parse_args()
-    dict(arc=arc, science=science, epoch=epoch, camera=camera, compare=compare, extract=extract)[a.cmd](a)
+    dict(arc=arc, science=science, epoch=epoch, camera=camera, perturb=perturb, compare=compare,
+         extract=extract)[a.cmd](a)
 
 
 if __name__ == '__main__':

@@ -22,7 +22,6 @@ WORK=${1:-/tmp/psf-truth-cases}
 mkdir -p "$WORK"
 R0=$DATA/psf/psf-r0-00051060.fits
 LINES=$DATA/spectra/arc-lines-average-in-vacuum.fits
-RENDER=../shared/tools/specter_render.py
 CASES=${CASES:-r0-edge r0-middle gh8 b-like z-like}
 
 json() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$2"; }
@@ -51,8 +50,8 @@ for c in $CASES; do
     fi
   fi
   T=$D/psf-truth.fits
-  "$PY" "$RENDER" perturb --psf "$T" -o "$D/start.fits" --gaussian-only --dx 2.5 --dy 6 >/dev/null
-  "$PY" "$RENDER" perturb --psf "$T" -o "$D/start-in-place.fits" --gaussian-only >/dev/null
+  "$PY" scripts/psf_truth.py perturb --psf "$T" -o "$D/start.fits" --gaussian-only --dx 2.5 --dy 6 >/dev/null
+  "$PY" scripts/psf_truth.py perturb --psf "$T" -o "$D/start-in-place.fits" --gaussian-only >/dev/null
   /usr/bin/env time -o "$D/time.txt" -f "%U %S" "$BIN" psf -i "$D/arc.fits" --psf "$D/start.fits" -o "$D/fit.fits" \
       --ncpu 2 $extra ${PSF_ARGS:-} >"$D/psf.log" 2>&1 || { echo "| $c | fit failed: $(tail -1 "$D/psf.log") |"; continue; }
   cpu=$(awk '{printf "%.1f", $1 + $2}' "$D/time.txt")
