@@ -45,8 +45,8 @@ public struct PSFShapeFitResult: Sendable {
 ///   few fibers or lines, as specex does), added to each fiber's wavelength coefficients;
 /// - fluxes (per fiber, the fiber's blended lines together, the other fibers' light from the current model) and
 ///   shape (for given fluxes the image is linear in the coefficients: one weighted linear solve per bundle, with
-///   the whole image model in the residuals and the spots' own blocks in the normal matrix) alternate
-///   `iterations` times. Pixel variances: read noise^2 + model; masked pixels have no weight.
+///   the whole image model in the residuals and the spots' own blocks in the normal matrix, the step's length
+///   then set by an exact line search per bundle: `stepLengths`) alternate `iterations` times. Pixel variances: read noise^2 + model; masked pixels have no weight.
 public func fitPSFShape(image: Image, psf input: GaussHermitePSF, lines: [ArcLine],
                         options o: PSFShapeFitOptions = PSFShapeFitOptions(),
                         log: ((String) -> Void)? = nil) throws -> PSFShapeFitResult {
@@ -73,22 +73,33 @@ public func fitPSFShape(image: Image, psf input: GaussHermitePSF, lines: [ArcLin
         let steps = parallelMap(bundles.count, threads: o.ncpu) { b in
             ctx.shapeStep(spots: sp, fibers: bundles[b], model: m, psf: before, fitted: fitted)
         }
-        var largest = 0.0
-        for (b, step) in steps.enumerated() {
-            guard let step else { continue }
-            for (k, f) in bundles[b].enumerated() {
-                for (a, p) in fitted.parameters.enumerated() {
-                    let nc = psf.parameters[p].traces.ncoef
-                    for (q, d) in step.delta(fiberIndex: k, parameter: a).enumerated() where q < nc {
-                        psf.parameters[p].traces.coefficients[f * nc + q] += d
-                        largest = max(largest, abs(d))
+        // Each bundle's step, scaled by its exact line search along it (ShapeFitLineSearch.swift).
+        func stepped(_ lengths: [Double]) -> (psf: GaussHermitePSF, largest: Double) {
+            var out = before, largest = 0.0
+            for (b, step) in steps.enumerated() {
+                guard let step, lengths[b] > 0 else { continue }
+                for (k, f) in bundles[b].enumerated() {
+                    for (a, p) in fitted.parameters.enumerated() {
+                        let nc = out.parameters[p].traces.ncoef
+                        for (q, d) in step.delta(fiberIndex: k, parameter: a).enumerated() where q < nc {
+                            out.parameters[p].traces.coefficients[f * nc + q] += lengths[b] * d
+                            largest = max(largest, abs(lengths[b] * d))
+                        }
                     }
                 }
             }
+            return (out, largest)
         }
+        let full = stepped([Double](repeating: 1, count: bundles.count)).psf
+        let lengths = ctx.stepLengths(spots: spots, bundles: bundles, model: m,
+                                      trialModel: ctx.model(spots: spots, psf: full, threads: o.ncpu))
+        let largest: Double
+        (psf, largest) = stepped(lengths)
         model = ctx.model(spots: spots, psf: psf, threads: o.ncpu)
         spots = ctx.fitFluxes(spots, model: model, useModelVariance: true, psf: psf, minSNR: o.minSNR, threads: o.ncpu)
-        log?("shape fit, iteration \(it + 1): largest coefficient change \(String(format: "%.5f", largest))")
+        let sorted = lengths.sorted()
+        log?("shape fit, iteration \(it + 1): largest coefficient change \(String(format: "%.5f", largest)), step length "
+             + "per bundle \(String(format: "%.3f", sorted.first ?? 1))-\(String(format: "%.3f", sorted.last ?? 1))")
         if largest < 1e-5 { break }
     }
     model = ctx.model(spots: spots, psf: psf, threads: o.ncpu)
