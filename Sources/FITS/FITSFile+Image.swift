@@ -86,10 +86,13 @@ extension FITSFile {
         guard !shape.isEmpty, n > 0 else {
             throw FITSError(path: path, hdu: currentHDULabel(), message: "HDU holds no image data")
         }
-        var data = [T](repeating: 0, count: n)
+        // cfitsio writes every element: the array is not zero-filled first (in this generic function that fill went
+        // element by element through the type's value witnesses) and large ones get huge pages (LargeArrays)
         var status: Int32 = 0, anynul: Int32 = 0
-        data.withUnsafeMutableBytes { buf in
+        let data = [T](unsafeUninitializedCapacity: n) { buf, count in
+            LargeArrays.adviseHugePages(UnsafeMutableRawBufferPointer(buf))
             _ = ffgpv(f, T.cfitsioType, 1, Int64(n), nil, buf.baseAddress, &anynul, &status)
+            count = status == 0 ? n : 0
         }
         try check(status, "reading image of shape \(shape)")
         return FITSImage(shape: shape, data: data, header: try readHeader())

@@ -11,8 +11,43 @@ public enum Interpolation {
     public static func linear(x: [Double], y: [Double], at points: [Double], left: Double? = nil, right: Double? = nil) -> [Double] {
         precondition(x.count == y.count, "Interpolation.linear: x and y must have the same length")
         guard !x.isEmpty else { return [Double](repeating: 0, count: points.count) }
-        return x.withUnsafeBufferPointer { xb in
-            y.withUnsafeBufferPointer { yb in points.map { linear(xb, yb, at: $0, left: left, right: right) } }
+        return x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { yb in
+            // sorted nodes and points (the usual case: a spectrum onto a grid): one walk instead of a binary search
+            // per point, the same segments and formula, so the same values
+            guard isNonDecreasing(xb), points.withUnsafeBufferPointer(isNonDecreasing) else {
+                return points.map { linear(xb, yb, at: $0, left: left, right: right) }
+            }
+            return [Double](unsafeUninitializedCapacity: points.count) { out, count in
+                points.withUnsafeBufferPointer { linearAtIncreasing(x: xb, y: yb, at: $0, left: left, right: right, into: out) }
+                count = points.count
+            }
+        } }
+    }
+
+    /// Whether every value is >= the one before (false with a NaN).
+    static func isNonDecreasing(_ v: UnsafeBufferPointer<Double>) -> Bool {
+        var k = 1
+        while k < v.count { if !(v[k - 1] <= v[k]) { return false }; k += 1 }
+        return true
+    }
+
+    /// `linear` at non-decreasing points `t` (x non-decreasing, non-empty), walking along x instead of a binary
+    /// search per point: the segment found is the same (the last x[i] <= t), so are the values.
+    public static func linearAtIncreasing(x: UnsafeBufferPointer<Double>, y: UnsafeBufferPointer<Double>,
+                                          at t: UnsafeBufferPointer<Double>, left: Double?, right: Double?,
+                                          into out: UnsafeMutableBufferPointer<Double>) {
+        let n = x.count
+        guard n > 0 else { for k in 0..<t.count { out[k] = 0 }; return }
+        let leftValue = left ?? y[0], rightValue = right ?? y[n - 1]
+        var i = 0
+        for k in 0..<t.count {
+            let v = t[k]
+            if v < x[0] { out[k] = leftValue; continue }
+            if v > x[n - 1] { out[k] = rightValue; continue }
+            if v == x[n - 1] || n == 1 { out[k] = y[n - 1]; continue }
+            while i + 1 < n && x[i + 1] <= v { i += 1 }    // x[i] <= v < x[i + 1]
+            let d = x[i + 1] - x[i]
+            out[k] = d > 0 ? y[i] + (y[i + 1] - y[i]) * (v - x[i]) / d : y[i]
         }
     }
 

@@ -1,4 +1,5 @@
 import DESICore
+import FITS
 import Foundation
 import LinearAlgebra
 
@@ -164,97 +165,24 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
 
 /// Median spectrum of continuum-subtracted spectra (desispec.trace_shifts._continuum_subtract_median): each
 /// spectrum minus its running median over the annulus window/2 < |k| <= window (scipy median_filter's 'reflect'
-/// edges); returns (median over the fibers with some weight, clipped at 0; subtracted flux). The running median
-/// keeps the window's values sorted and moves it by one sample at a time (two values in, two out): the same
-/// values as a sort per sample, in O(window) instead of O(window log window) per sample.
+/// edges, runningAnnulusMedian); returns (median over the fibers with some weight, clipped at 0; subtracted flux).
 func continuumSubtractedMedian(flux: [Double], ivar: [Double], nfiber: Int, nwave: Int, window: Int) -> ([Double], [Double]) {
-    // each fiber's row written in place (no per-fiber result arrays copied into the frame afterwards)
-    var out = [Double](repeating: 0, count: nfiber * nwave)
-    out.withUnsafeMutableBufferPointer { op in
+    // each fiber's running median written in place, then subtracted from its row (no per-fiber arrays); every
+    // element is written, so the frame-sized array is not cleared first and is mapped in huge pages (LargeArrays)
+    var out = LargeArrays.uninitialized(Double.self, nfiber * nwave)
+    flux.withUnsafeBufferPointer { fp in out.withUnsafeMutableBufferPointer { op in
         let ob = SharedBuffer(op)
         parallelFor(nfiber) { f in
-            let row = Array(flux[(f * nwave)..<((f + 1) * nwave)])
-            let m = runningAnnulusMedian(row, window: window)
-            for k in 0..<nwave { ob[f * nwave + k] = row[k] - m[k] }
+            let row = UnsafeBufferPointer(rebasing: fp[(f * nwave)..<((f + 1) * nwave)])
+            let outRow = UnsafeMutableBufferPointer(start: ob.base + f * nwave, count: nwave)
+            runningAnnulusMedian(row, window: window, into: outRow)
+            for k in 0..<nwave { outRow[k] = row[k] - outRow[k] }
         }
-    }
+    } }
     let good = (0..<nfiber).filter { f in (0..<nwave).contains { ivar[f * nwave + $0] > 0 } }
     var m = medianOverFibers(out, fibers: good, nwave: nwave)
     for k in 0..<nwave where m[k] < 0 { m[k] = 0 }
     return (m, out)
-}
-
-/// For every sample k, the median of a[reflect(k + d)] over window/2 < |d| <= window (the annulus of
-/// continuumSubtractedMedian; reflect as scipy's 'reflect' mode: -1 -> 0, n -> n - 1).
-func runningAnnulusMedian(_ a: [Double], window: Int) -> [Double] {
-    let n = a.count
-    guard n > 0 else { return [] }
-    let offsets = (-window...window).filter { Double(abs($0)) > Double(window) / 2 }
-    guard !offsets.isEmpty else { return [Double](repeating: 0, count: n) }
-    func at(_ i0: Int) -> Double {
-        var i = i0
-        if i < 0 { i = -i - 1 }
-        if i >= n { i = 2 * n - i - 1 }
-        return a[min(max(i, 0), n - 1)]
-    }
-    var out = [Double](repeating: 0, count: n)
-    let c = offsets.count
-    // Offsets leaving and entering when the centre moves from k to k + 1: the annulus is [-W, -L] and [L, W].
-    let lowest = offsets.first!, innerLeft = offsets.last { $0 < 0 }, innerRight = offsets.first { $0 > 0 }
-    let highest = offsets.last!
-    var sortedArray = offsets.map { at($0) }.sorted()
-    sortedArray.withUnsafeMutableBufferPointer { sorted in
-        func currentMedian() -> Double { c % 2 == 1 ? sorted[c / 2] : 0.5 * (sorted[c / 2 - 1] + sorted[c / 2]) }
-        // Number of window values < v (strict) or <= v: a binary search whose steps are conditional moves, not
-        // branches (the comparisons of noisy spectra are unpredictable).
-        func bit(_ b: Bool) -> Int { Int(unsafeBitCast(b, to: UInt8.self)) }
-        func countBelow(_ v: Double) -> Int {
-            var base = 0, len = c
-            while len > 1 { let half = len / 2; base &+= half &* bit(sorted[base + half - 1] < v); len -= half }
-            return base &+ bit(sorted[base] < v)
-        }
-        func countNotAbove(_ v: Double) -> Int {
-            var base = 0, len = c
-            while len > 1 { let half = len / 2; base &+= half &* bit(sorted[base + half - 1] <= v); len -= half }
-            return base &+ bit(sorted[base] <= v)
-        }
-        // One value out, one in, as removing the first value equal to `old` (firstIndex(of:)) and then inserting
-        // `new` before the first value > new; only the values between the two positions are moved. Returns false
-        // when `old` is not in the window.
-        func replace(_ old: Double, by new: Double) -> Bool {
-            let below = countBelow(old), notAbove = countNotAbove(new)
-            guard below < c, sorted[below] == old else { return false }
-            if notAbove > below {
-                for q in below..<(notAbove - 1) { sorted[q] = sorted[q + 1] }
-                sorted[notAbove - 1] = new
-            } else {
-                var q = below
-                while q > notAbove { sorted[q] = sorted[q - 1]; q -= 1 }
-                sorted[notAbove] = new
-            }
-            return true
-        }
-        var exact = !sorted.contains { $0.isNaN }
-        out[0] = currentMedian()
-        for k in 1..<max(n, 1) {
-            if exact {
-                // Out: a[k - 1 + lowest], a[k - 1 + innerRight]; in: a[k + highest], a[k + innerLeft].
-                let e1 = at(k + highest), e2 = innerLeft.map { at(k + $0) }
-                if e1.isNaN || (e2?.isNaN ?? false) {
-                    exact = false
-                } else {
-                    exact = replace(at(k - 1 + lowest), by: e1)
-                    if exact, let r = innerRight, let e = e2 { exact = replace(at(k - 1 + r), by: e) }
-                }
-            }
-            if !exact {   // NaN in the window: a plain sort, as before
-                let s = offsets.map { at(k + $0) }.sorted()
-                for i in 0..<c { sorted[i] = s[i] }
-            }
-            out[k] = currentMedian()
-        }
-    }
-    return out
 }
 
 /// Median over `fibers` of the [nfiber, nwave] array `a` at every wavelength (in parallel over wavelengths).

@@ -1,4 +1,5 @@
 import DESICore
+import FITS
 import Foundation
 import LinearAlgebra
 
@@ -126,7 +127,8 @@ func boxcarFrame(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int]
         } }
         return (flux, ivar)
     }
-    var flux = [Double](repeating: 0, count: nf * ny), ivar = flux
+    // every element is copied from a block below, so the arrays are not cleared first (LargeArrays)
+    var flux = LargeArrays.uninitialized(Double.self, nf * ny), ivar = LargeArrays.uninitialized(Double.self, nf * ny)
     for (bk, b) in blocks.enumerated() {
         let j0 = bk * blockRows, m = min(ny, j0 + blockRows) - j0
         for k in 0..<nf {
@@ -145,13 +147,14 @@ func resampleBoxcar(_ fr: BoxcarFrame, oversampling: Int) -> (wave: [Double], fl
     let n1 = fr.nrow, nf = fr.nfiber
     let mid = nf / 2
     let w0 = Array(fr.wave[(mid * n1)..<((mid + 1) * n1)])
-    var steps = [Double](repeating: 0, count: nf * max(n1 - 1, 0))
+    var steps = LargeArrays.uninitialized(Double.self, nf * max(n1 - 1, 0))   // every element written below
     for f in 0..<nf { for j in 1..<max(n1, 1) { steps[f * (n1 - 1) + j - 1] = fr.wave[f * n1 + j] - fr.wave[f * n1 + j - 1] } }
     let dwave = steps.withUnsafeMutableBufferPointer { medianInPlace($0) } / Double(oversampling)
     let nwave = Int((w0[n1 - 1] - w0[0]) / dwave)
     let wave = (0..<nwave).map { w0[0] + (w0[n1 - 1] - w0[0]) * Double($0) / Double(max(nwave - 1, 1)) }
-    // each fiber's resampled row written in place (no per-fiber result arrays copied into the frame afterwards)
-    var flux = [Double](repeating: 0, count: nf * nwave), ivar = flux
+    // each fiber's resampled row written in place (no per-fiber result arrays copied into the frame afterwards);
+    // every row is written (0 where a fiber has no good row), so the arrays are not cleared first (LargeArrays)
+    var flux = LargeArrays.uninitialized(Double.self, nf * nwave), ivar = LargeArrays.uninitialized(Double.self, nf * nwave)
     flux.withUnsafeMutableBufferPointer { fop in ivar.withUnsafeMutableBufferPointer { iop in
         let fluxOut = SharedBuffer(fop), ivarOut = SharedBuffer(iop)
         parallelFor(nf) { f in
@@ -163,16 +166,19 @@ func resampleBoxcar(_ fr: BoxcarFrame, oversampling: Int) -> (wave: [Double], fl
                 for d in [-2, -1, 1, 2] { for j in 2..<(n1 - 2) where orig[j + d] == 0 { fi[j] = 0 } }
             }
             let good = (0..<n1).filter { fi[$0] > 0 }
-            guard !good.isEmpty else { return }   // the row stays 0
-            let gw = good.map { fw[$0] }, gf = good.map { ff[$0] }
             let fluxRow = UnsafeMutableBufferPointer(start: fluxOut.base + f * nwave, count: nwave)
             let ivarRow = UnsafeMutableBufferPointer(start: ivarOut.base + f * nwave, count: nwave)
+            guard !good.isEmpty else {   // no good row: 0
+                for k in 0..<nwave { fluxRow[k] = 0; ivarRow[k] = 0 }
+                return
+            }
+            let gw = good.map { fw[$0] }, gf = good.map { ff[$0] }
             wave.withUnsafeBufferPointer { t in
                 gw.withUnsafeBufferPointer { x in gf.withUnsafeBufferPointer { y in
-                    linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: fluxRow)
+                    Interpolation.linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: fluxRow)
                 } }
                 fw.withUnsafeBufferPointer { x in fi.withUnsafeBufferPointer { y in
-                    linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: ivarRow)
+                    Interpolation.linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: ivarRow)
                 } }
             }
             for k in 0..<nwave { ivarRow[k] /= Double(oversampling) }

@@ -16,22 +16,3 @@ func medianInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) -> Double {
     for i in 1..<(n / 2) where buffer[i] > lower { lower = buffer[i] }
     return 0.5 * (lower + upper)
 }
-
-
-/// Interpolation.linear(x:y:at:left:right) at increasing points `at`, walking along x instead of a binary search
-/// per point: the same interval and formula, so the same values (x strictly increasing).
-func linearAtIncreasing(x: UnsafeBufferPointer<Double>, y: UnsafeBufferPointer<Double>, at t: UnsafeBufferPointer<Double>,
-                        left: Double, right: Double, into out: UnsafeMutableBufferPointer<Double>) {
-    let n = x.count
-    guard n > 0 else { for k in 0..<t.count { out[k] = 0 }; return }
-    var i = 0
-    for k in 0..<t.count {
-        let v = t[k]
-        if v < x[0] { out[k] = left; continue }
-        if v > x[n - 1] { out[k] = right; continue }
-        if v == x[n - 1] || n == 1 { out[k] = y[n - 1]; continue }
-        while i + 1 < n && x[i + 1] <= v { i += 1 }    // x[i] <= v < x[i + 1]
-        let d = x[i + 1] - x[i]
-        out[k] = d > 0 ? y[i] + (y[i + 1] - y[i]) * (v - x[i]) / d : y[i]
-    }
-}

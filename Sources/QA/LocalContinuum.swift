@@ -1,3 +1,5 @@
+import LinearAlgebra
+
 /// A robust, slowly varying continuum under a binned spectrum: at each bin, the straight line through the medians of
 /// the two halves of a window of `window` bins around it (the window slides inside the spectrum at its ends, so the
 /// line extrapolates a slope there instead of flattening it). Features narrower than about a quarter of the window
@@ -17,13 +19,17 @@ enum LocalContinuum {
             leftPos.removeAll(keepingCapacity: true); rightPos.removeAll(keepingCapacity: true)
             for i in lo..<mid where values[i].isFinite { left.append(values[i]); leftPos.append(Double(i)) }
             for i in mid..<hi where values[i].isFinite { right.append(values[i]); rightPos.append(Double(i)) }
+            // left and right hold finite values only and are refilled for the next bin: their medians are taken in
+            // place (QAStats.median would filter and copy them first, the same value); the positions are consecutive
+            // integers when no value was left out, whose median is their middle (the same value, exact in Double)
             switch (left.isEmpty, right.isEmpty) {
             case (true, true): continue
-            case (false, true): out[b] = QAStats.median(left)
-            case (true, false): out[b] = QAStats.median(right)
+            case (false, true): out[b] = Statistics.medianInPlace(&left)
+            case (true, false): out[b] = Statistics.medianInPlace(&right)
             case (false, false):
-                let yl = QAStats.median(left), yr = QAStats.median(right)
-                let xl = QAStats.median(leftPos), xr = QAStats.median(rightPos)
+                let yl = Statistics.medianInPlace(&left), yr = Statistics.medianInPlace(&right)
+                let xl = leftPos.count == mid - lo ? Double(lo) + Double(mid - lo - 1) / 2 : Statistics.medianInPlace(&leftPos)
+                let xr = rightPos.count == hi - mid ? Double(mid) + Double(hi - mid - 1) / 2 : Statistics.medianInPlace(&rightPos)
                 out[b] = xr > xl ? yl + (yr - yl) * (Double(b) - xl) / (xr - xl) : 0.5 * (yl + yr)
             }
         }

@@ -120,4 +120,41 @@ final class LinearInterpolationTests: XCTestCase {
             }
         }
     }
+
+    /// numpy.interp by a binary search per point: the plain form the sorted walk of `linear(x:y:at:)` replaces.
+    func perPoint(_ x: [Double], _ y: [Double], _ t: [Double], left: Double?, right: Double?) -> [Double] {
+        x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { yb in
+            t.map { Interpolation.linear(xb, yb, at: $0, left: left, right: right) }
+        } }
+    }
+
+    func testSortedPointsWalkGivesTheBinarySearchValues() {
+        var rng = SplitMix64(seed: 13)
+        var x = [Double](), v = 100.0
+        for k in 0..<300 {
+            v += k % 37 == 5 ? 0 : 0.05 + Double(rng.next() % 1000) / 1000    // a few repeated nodes
+            x.append(v)
+        }
+        let y = (0..<x.count).map { sin(x[$0] / 7) * 50 + Double($0 % 3) }
+        // points before, on (every x exactly, the last x included, repeated) and after the nodes, non-decreasing
+        let t = ((0..<2000).map { 95 + Double($0) * (x.last! - 90) / 2000 } + x + x).sorted()
+        let cases: [(Double?, Double?)] = [(0, 0), (-3, 7), (nil, nil)]
+        for (left, right) in cases {
+            XCTAssertEqual(Interpolation.linear(x: x, y: y, at: t, left: left, right: right), perPoint(x, y, t, left: left, right: right))
+            var out = [Double](repeating: -1, count: t.count)
+            x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { yb in t.withUnsafeBufferPointer { tb in
+                out.withUnsafeMutableBufferPointer {
+                    Interpolation.linearAtIncreasing(x: xb, y: yb, at: tb, left: left, right: right, into: $0)
+                }
+            } } }
+            XCTAssertEqual(out, perPoint(x, y, t, left: left, right: right))
+        }
+        // unsorted points (and a NaN) take the binary search: the same values as before
+        let shuffled = t.reversed() + [Double.nan, 150]
+        let got = Interpolation.linear(x: x, y: y, at: Array(shuffled), left: 0, right: 0)
+        let expected = perPoint(x, y, Array(shuffled), left: 0, right: 0)
+        XCTAssertEqual(Array(got.dropLast(2)), Array(expected.dropLast(2)))
+        XCTAssertTrue(got[got.count - 2].isNaN); XCTAssertEqual(got.last, expected.last)
+        XCTAssertEqual(Interpolation.linear(x: [5], y: [2], at: [4, 5, 6], left: -3, right: 7), [-3, 2, 7])
+    }
 }

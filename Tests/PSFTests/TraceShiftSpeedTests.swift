@@ -32,6 +32,52 @@ final class TraceShiftSpeedTests: XCTestCase {
         }
     }
 
+    /// The two-sorted-blocks ring on spectra like the y passes' (4x resampled, sky lines on a continuum, noise),
+    /// at the windows the trace shifts use (36 internal, 18 external) and odd ones.
+    func testRunningAnnulusMedianOnSpectraEqualsASortPerSample() {
+        var rng = SplitMix64(seed: 23)
+        for window in [36, 18, 35, 9, 2] {
+            let n = 3000
+            let a = (0..<n).map { k -> Double in
+                let w = Double(k) * 0.2
+                let lines = 80 * exp(-0.5 * pow((w - 150) / 0.7, 2)) + 30 * exp(-0.5 * pow((w - 420) / 0.7, 2))
+                return 10 + 0.01 * w + lines + Double(rng.next() % 10_000) / 2_000 - 2.5
+            }
+            XCTAssertEqual(runningAnnulusMedian(a, window: window), bruteAnnulusMedian(a, window: window), "window \(window)")
+        }
+    }
+
+    func testMedianOfTwoSortedEqualsTheSortedMedian() {
+        var rng = SplitMix64(seed: 29)
+        for m in [1, 2, 3, 9, 18] {
+            for range in [2, 5, 1_000_000] {
+                for _ in 0..<200 {
+                    let x = (0..<m).map { _ in Double(rng.next() % UInt64(range)) }.sorted()
+                    let y = (0..<m).map { _ in Double(rng.next() % UInt64(range)) }.sorted()
+                    let got = x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { medianOfTwoSorted(xb, $0) } }
+                    XCTAssertEqual(got, median(x + y), "m \(m) range \(range)")
+                }
+            }
+        }
+    }
+
+    func testReplaceInSortedEqualsRemoveInsertAndSort() {
+        var rng = SplitMix64(seed: 31)
+        for m in [1, 2, 5, 18, 36] {
+            for range in [3, 1_000_000] {
+                var s = (0..<m).map { _ in Double(rng.next() % UInt64(range)) }.sorted()
+                for _ in 0..<300 {
+                    let old = s[Int(rng.next() % UInt64(m))], new = Double(rng.next() % UInt64(range))
+                    var expected = s
+                    expected.remove(at: expected.firstIndex(of: old)!)
+                    expected.append(new); expected.sort()
+                    s.withUnsafeMutableBufferPointer { replaceInSorted($0, old: old, new: new) }
+                    XCTAssertEqual(s, expected, "m \(m) range \(range)")
+                }
+            }
+        }
+    }
+
     func testRunningAnnulusMedianWithNaNFallsBackToTheSort() {
         var a = (0..<120).map { Double(($0 * 37) % 11) }
         a[60] = .nan
@@ -60,25 +106,6 @@ final class TraceShiftSpeedTests: XCTestCase {
         var sorted = (0..<40).map(Double.init), reversed = Array(sorted.reversed())
         XCTAssertEqual(sorted.withUnsafeMutableBufferPointer { medianInPlace($0) }, 19.5)
         XCTAssertEqual(reversed.withUnsafeMutableBufferPointer { medianInPlace($0) }, 19.5)
-    }
-
-    func testLinearAtIncreasingEqualsInterpolationLinear() {
-        var rng = SplitMix64(seed: 13)
-        var x = [Double](), v = 100.0
-        for _ in 0..<300 { v += 0.05 + Double(rng.next() % 1000) / 1000; x.append(v) }
-        let y = x.map { sin($0 / 7) * 50 }
-        // points before, on (every x exactly, the last x included) and after the samples, increasing
-        let t = ((0..<2000).map { 95 + Double($0) * (x.last! - 90) / 2000 } + x).sorted()
-        var out = [Double](repeating: -1, count: t.count)
-        x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { yb in t.withUnsafeBufferPointer { tb in
-            out.withUnsafeMutableBufferPointer { linearAtIncreasing(x: xb, y: yb, at: tb, left: 0, right: 0, into: $0) }
-        } } }
-        XCTAssertEqual(out, Interpolation.linear(x: x, y: y, at: t, left: 0, right: 0))
-        var one = [Double](repeating: -1, count: 3)
-        [5.0].withUnsafeBufferPointer { xb in [2.0].withUnsafeBufferPointer { yb in [4.0, 5, 6].withUnsafeBufferPointer { tb in
-            one.withUnsafeMutableBufferPointer { linearAtIncreasing(x: xb, y: yb, at: tb, left: -3, right: 7, into: $0) }
-        } } }
-        XCTAssertEqual(one, Interpolation.linear(x: [5], y: [2], at: [4, 5, 6], left: -3, right: 7))
     }
 
     /// The chi2 scan as it was written before the four-shift loop: one shift at a time.

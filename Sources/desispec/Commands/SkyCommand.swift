@@ -102,15 +102,16 @@ struct SkyCommand: ParsableCommand {
 }
 
 extension SkyCommand {
-    /// The input frame divided by the fiber flat, with its RAW and FFLAT scores (as desi_process_exposure adds them).
+    /// The input frame divided by the fiber flat, with its RAW and FFLAT scores (as desi_process_exposure adds them)
+    /// when the sframe is written (the sky model does not use them; they are medians over every spectrum).
     func flatFieldedFrame() throws -> (Frame, FiberFlat) {
         var frame = try Frame.read(input)
-        frame.appendScores(suffix: "RAW")
+        if sframe != nil { frame.appendScores(suffix: "RAW") }
         let ff = try FiberFlat.read(fiberflat)
         do { try applyFiberFlat(&frame, ff) } catch let e as DESIError {
             throw DESIError.mismatch("\(input) and \(fiberflat): \(e)")
         }
-        frame.appendScores(suffix: "FFLAT")
+        if sframe != nil { frame.appendScores(suffix: "FFLAT") }
         return (frame, ff)
     }
 
