@@ -134,15 +134,21 @@ struct ProjectionMatrix {
         pStart.withUnsafeMutableBufferPointer { ps in
         pCol.withUnsafeMutableBufferPointer { pc in
         pValue.withUnsafeMutableBufferPointer { pv in
-            for e in 0..<nnz { ps[Int(cp[e]) + 1] += 1 }
-            for p in 0..<npix { ps[p + 1] += ps[p] }
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: npix) { fill in
+            for e in 0..<nnz { ps[Int(cp[e]) + 1] &+= 1 }
+            for p in 0..<npix { ps[p + 1] &+= ps[p] }
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: npix) { fillBuffer in
+                // base addresses in locals: through the closures' captured buffers the compiler reloaded them
+                // from memory at every store (it cannot prove the stores do not alias them)
+                let fill = fillBuffer.baseAddress!, cols = pc.baseAddress!, vals = pv.baseAddress!
+                let pixels = cp.baseAddress!, values = cv.baseAddress!
                 for p in 0..<npix { fill[p] = ps[p] }
                 for col in 0..<ncol {
+                    let c32 = Int32(col)
                     for e in cs[col]..<cs[col + 1] {
-                        let p = Int(cp[e])
-                        pc[fill[p]] = Int32(col); pv[fill[p]] = cv[e]
-                        fill[p] += 1
+                        let p = Int(pixels[e])
+                        let slot = fill[p]
+                        cols[slot] = c32; vals[slot] = values[e]
+                        fill[p] = slot &+ 1
                     }
                 }
             }
