@@ -9,20 +9,21 @@ import XCTest
 /// Issue 16's speed work on the patch's sparse algebra, on a real-PSF patch: the spot cache's windows (evicted in
 /// place, filled out of order) return the spots the PSF computes, and the one-pass A^T u, A^T v, A^T w equals the
 /// dense A^T x written from the pixel-major (CSR) form, sum by sum.
-final class ProjectionMatrixTests: XCTestCase {
-    private func realPatch() throws -> (PatchGeometry, Patch) {
-        let full = try readPSF(try realPSFPath())
-        let grid = WaveGrid(wmin: 6000, wmax: 6079.2, dw: 0.8)
-        let ylo = Int(full.y(fiber: 0, wavelength: 5980).rounded(.down)) - 30
-        let yhi = Int(full.y(fiber: 7, wavelength: 6100).rounded(.up)) + 30
-        let xhi = Int(full.x(fiber: 7, wavelength: 6040).rounded(.up)) + 30
-        let psf = CroppedPSF(base: full, x0: 0, y0: ylo, npixX: xhi, npixY: yhi - ylo)
-        let geometry = PatchGeometry(psf: psf, grid: grid, fibers: 0..<7, options: ExtractionOptions())
-        return (geometry, geometry.patch(extract: 0..<7, core: 1..<6, iwave: 0))
-    }
+/// The patch of fibers 0-6 (core 1-5) at 6000-6079.2 A of the real r0 PSF, on a CCD window around it.
+func realR0Patch(options: ExtractionOptions = ExtractionOptions()) throws -> (PatchGeometry, Patch) {
+    let full = try readPSF(try realPSFPath())
+    let grid = WaveGrid(wmin: 6000, wmax: 6079.2, dw: 0.8)
+    let ylo = Int(full.y(fiber: 0, wavelength: 5980).rounded(.down)) - 30
+    let yhi = Int(full.y(fiber: 7, wavelength: 6100).rounded(.up)) + 30
+    let xhi = Int(full.x(fiber: 7, wavelength: 6040).rounded(.up)) + 30
+    let psf = CroppedPSF(base: full, x0: 0, y0: ylo, npixX: xhi, npixY: yhi - ylo)
+    let geometry = PatchGeometry(psf: psf, grid: grid, fibers: 0..<7, options: options)
+    return (geometry, geometry.patch(extract: 0..<7, core: 1..<6, iwave: 0))
+}
 
+final class ProjectionMatrixTests: XCTestCase {
     func testSpotCacheReturnsThePSFSpotsAfterEvictionAndOutOfOrderFills() throws {
-        let (geometry, patch) = try realPatch()
+        let (geometry, patch) = try realR0Patch()
         let cache = SpotCache(geometry: geometry)
         let waves = Array(patch.waveIndices)
         func check(_ f: Int, _ k: Int, _ label: String) {
@@ -49,7 +50,7 @@ final class ProjectionMatrixTests: XCTestCase {
     }
 
     func testOnePassTransposeEqualsTheDenseProductBitForBit() throws {
-        let (geometry, patch) = try realPatch()
+        let (geometry, patch) = try realR0Patch()
         let a = ProjectionMatrix(patch: patch, cache: SpotCache(geometry: geometry))
         XCTAssertGreaterThan(a.colValue.count, 10 * a.ncol)   // a real patch, not an empty one
         let u = (0..<a.npix).map { sin(Double($0) * 0.37) * 50 }
