@@ -4,29 +4,57 @@ import PSF
 /// patches overlap by their padding), and those of the fibers the next sub-bundle of the same worker fits too.
 /// Used by one task only.
 final class SpotCache {
+    /// The spots of one fiber at consecutive wavelength indices first, first + 1, ...: nil where not computed
+    /// yet, .some(nil) where the spot is off the CCD. Evicting drops a prefix in place (no copies of the spots:
+    /// the dictionary-of-dictionaries this replaced spent ~3 % of a frame retaining and releasing them).
+    private struct Window {
+        var first: Int
+        var slots: [PSFSpot??] = []
+
+        func lookup(_ k: Int) -> PSFSpot?? {
+            let i = k - first
+            return i >= 0 && i < slots.count ? slots[i] : nil
+        }
+
+        mutating func store(_ s: PSFSpot?, at k: Int) {
+            if slots.isEmpty { first = k }
+            if k < first {
+                slots.insert(contentsOf: repeatElement(nil, count: first - k), at: 0)
+                first = k
+            }
+            if k - first >= slots.count { slots.append(contentsOf: repeatElement(nil, count: k - first - slots.count + 1)) }
+            slots[k - first] = .some(s)
+        }
+
+        mutating func drop(below k: Int) {
+            let n = min(max(0, k - first), slots.count)
+            slots.removeFirst(n)
+            first += n
+        }
+    }
     private let geometry: PatchGeometry
-    private var spots: [Int: [Int: PSFSpot?]] = [:]   // fiber -> wavelength index -> spot (nil: off the CCD)
+    private var windows: [Int: Window] = [:]   // fiber -> its spots
 
     init(geometry: PatchGeometry) {
         self.geometry = geometry
     }
 
     func spot(fiber: Int, waveIndex k: Int) -> PSFSpot? {
-        if let s = spots[fiber]?[k] { return s }
+        if let s = windows[fiber]?.lookup(k) { return s }
         // specter.psf.PSF.xypix: nothing beyond the fiber's wavelengths at the CCD edges.
         let s = geometry.spot(fiber: fiber, wavelength: geometry.grid.wavelength(k))
-        spots[fiber, default: [:]][k] = s
+        windows[fiber, default: Window(first: k)].store(s, at: k)
         return s
     }
 
     /// Forgets spots with wavelength index below `k`, except those of the fibers `kept`.
     func evict(below k: Int, except kept: Range<Int> = 0..<0) {
-        for f in spots.keys where !kept.contains(f) { spots[f] = spots[f]!.filter { $0.key >= k } }
+        for f in Array(windows.keys) where !kept.contains(f) { windows[f]!.drop(below: k) }
     }
 
     /// Forgets the spots of every fiber outside `fibers`.
     func keepOnly(fibers: Range<Int>) {
-        for f in spots.keys where !fibers.contains(f) { spots[f] = nil }
+        for f in Array(windows.keys) where !fibers.contains(f) { windows[f] = nil }
     }
 }
 
@@ -106,15 +134,21 @@ struct ProjectionMatrix {
         pStart.withUnsafeMutableBufferPointer { ps in
         pCol.withUnsafeMutableBufferPointer { pc in
         pValue.withUnsafeMutableBufferPointer { pv in
-            for e in 0..<nnz { ps[Int(cp[e]) + 1] += 1 }
-            for p in 0..<npix { ps[p + 1] += ps[p] }
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: npix) { fill in
+            for e in 0..<nnz { ps[Int(cp[e]) + 1] &+= 1 }
+            for p in 0..<npix { ps[p + 1] &+= ps[p] }
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: npix) { fillBuffer in
+                // base addresses in locals: through the closures' captured buffers the compiler reloaded them
+                // from memory at every store (it cannot prove the stores do not alias them)
+                let fill = fillBuffer.baseAddress!, cols = pc.baseAddress!, vals = pv.baseAddress!
+                let pixels = cp.baseAddress!, values = cv.baseAddress!
                 for p in 0..<npix { fill[p] = ps[p] }
                 for col in 0..<ncol {
+                    let c32 = Int32(col)
                     for e in cs[col]..<cs[col + 1] {
-                        let p = Int(cp[e])
-                        pc[fill[p]] = Int32(col); pv[fill[p]] = cv[e]
-                        fill[p] += 1
+                        let p = Int(pixels[e])
+                        let slot = fill[p]
+                        cols[slot] = c32; vals[slot] = values[e]
+                        fill[p] = slot &+ 1
                     }
                 }
             }
@@ -142,14 +176,25 @@ struct ProjectionMatrix {
         return out
     }
 
-    /// A^T v (fluxes).
-    func applyTranspose(_ v: [Double]) -> [Double] {
-        var out = [Double](repeating: 0, count: ncol)
-        for c in 0..<ncol {
-            var s = 0.0
-            for e in colStart[c]..<colStart[c + 1] { s += colValue[e] * v[Int(colPixel[e])] }
-            out[c] = s
-        }
-        return out
+    /// A^T u, A^T v and A^T w (fluxes) in one pass over A, each sum over the column's pixels in order.
+    func applyTranspose(_ u: [Double], _ v: [Double], _ w: [Double]) -> (u: [Double], v: [Double], w: [Double]) {
+        precondition(u.count == npix && v.count == npix && w.count == npix)
+        var ou = [Double](repeating: 0, count: ncol), ov = ou, ow = ou
+        colStart.withUnsafeBufferPointer { cs in
+        colPixel.withUnsafeBufferPointer { cp in
+        colValue.withUnsafeBufferPointer { cv in
+        u.withUnsafeBufferPointer { pu in
+        v.withUnsafeBufferPointer { pv in
+        w.withUnsafeBufferPointer { pw in
+            for c in 0..<ncol {
+                var su = 0.0, sv = 0.0, sw = 0.0
+                for e in cs[c]..<cs[c + 1] {
+                    let a = cv[e], p = Int(cp[e])
+                    su += a * pu[p]; sv += a * pv[p]; sw += a * pw[p]
+                }
+                ou[c] = su; ov[c] = sv; ow[c] = sw
+            }
+        }}}}}}
+        return (ou, ov, ow)
     }
 }

@@ -96,20 +96,25 @@ public func extractSpectra(image: Image, psf: any SpectralPSF, fibers: Range<Int
             let patch = geometry.patch(extract: unit.extract, core: unit.core, iwave: iwave)
             cache.evict(below: patch.waveIndices.lowerBound, except: keep)
             let a = ProjectionMatrix(patch: patch, cache: cache)
-            var p = [Double](repeating: 0, count: patch.nx * patch.ny)
-            var w = [Double](repeating: 0, count: patch.nx * patch.ny)
-            pix.withUnsafeBufferPointer { pp in
-                pixelIvar.withUnsafeBufferPointer { iv in
+            // the patch's pixels and weights, every element written once (no zero-fill first)
+            let npixPatch = patch.nx * patch.ny
+            var w = [Double]()
+            let p = [Double](unsafeUninitializedCapacity: npixPatch) { pOut, pCount in
+                w = [Double](unsafeUninitializedCapacity: npixPatch) { wOut, wCount in
+                    pix.withUnsafeBufferPointer { pp in
+                    pixelIvar.withUnsafeBufferPointer { iv in
                     pixelMask.withUnsafeBufferPointer { mk in
                         for y in patch.ymin..<patch.ymax {
                             for x in patch.xmin..<patch.xmax {
                                 let i = (y - patch.ymin) * patch.nx + (x - patch.xmin), j = y * nxImg + x
-                                p[i] = Double(pp[j])
-                                w[i] = (mk[j] & maskBits) == 0 ? Double(max(0, iv[j])) : 0
+                                pOut[i] = Double(pp[j])
+                                wOut[i] = (mk[j] & maskBits) == 0 ? Double(max(0, iv[j])) : 0
                             }
                         }
-                    }
+                    }}}
+                    wCount = npixPatch
                 }
+                pCount = npixPatch
             }
             let r = try solvePatch(patch: patch, projection: a, pixels: p, weights: w, options: options, workspace: workspace)
             let off = patch.coreWaveOffset

@@ -35,10 +35,16 @@ public enum BandLAPACK {
     }
 
     /// LAPACK's estimate (dpbcon) of the reciprocal 1-norm condition number of A from its factor and its
-    /// 1-norm; 0 when the estimate fails.
+    /// 1-norm; 0 when the estimate fails. (The _work entry point: LAPACKE_dpbcon would first scan the whole
+    /// band for NaNs, ~0.3 % of an extracted frame; the factor of a successful dpbtrf has none.)
     public static func reciprocalCondition(factor l: UnsafePointer<Double>, n: Int, kd: Int, oneNorm: Double) -> Double {
         var rcond = 0.0
-        let info = LAPACKE_dpbcon(colMajor, lower, Int32(n), Int32(kd), l, Int32(kd + 1), oneNorm, &rcond)
+        let info = withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * n) { work in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { iwork in
+                LAPACKE_dpbcon_work(colMajor, lower, Int32(n), Int32(kd), l, Int32(kd + 1), oneNorm, &rcond,
+                                    work.baseAddress, iwork.baseAddress)
+            }
+        }
         return info == 0 ? rcond : 0
     }
 

@@ -28,15 +28,19 @@ enum GaussHermiteCore {
                     let cij = c[i * (degY + 1) + j]
                     if cij == 0 { continue }
                     any = true
-                    for ix in 0..<nx { row[ix] += cij * fx[i * nx + ix] }
+                    let fxi = fx.baseAddress! + i * nx
+                    for ix in 0..<nx { row[ix] += cij * fxi[ix] }
                 }
                 if !any { continue }
                 for iy in 0..<ny {
                     let f = fy[j * ny + iy]
+                    // the output row through a pointer (no index arithmetic with overflow checks in the loop, so
+                    // the compiler vectorises it: the same product and sum for each pixel, the same bits)
+                    let orow = out.baseAddress! + iy * nx
                     if let cut {
-                        for ix in 0..<nx where cut.inside(x0 + ix, y0 + iy) { out[iy * nx + ix] += f * row[ix] }
+                        for ix in 0..<nx where cut.inside(x0 + ix, y0 + iy) { orow[ix] += f * row[ix] }
                     } else {
-                        for ix in 0..<nx { out[iy * nx + ix] += f * row[ix] }
+                        for ix in 0..<nx { orow[ix] += f * row[ix] }
                     }
                 }
             }

@@ -14,17 +14,10 @@ import XCTest
 /// tolerance is 1e-8: a wrong element, block or index differs by orders of magnitude more.
 final class PatchBandSolveTests: XCTestCase {
     func testBandSolveMatchesTheDenseSolveOnTheRealPSF() throws {
-        let full = try readPSF(try realPSFPath())
-        let grid = WaveGrid(wmin: 6000, wmax: 6079.2, dw: 0.8)
-        let ylo = Int(full.y(fiber: 0, wavelength: 5980).rounded(.down)) - 30
-        let yhi = Int(full.y(fiber: 7, wavelength: 6100).rounded(.up)) + 30
-        let xhi = Int(full.x(fiber: 7, wavelength: 6040).rounded(.up)) + 30
-        let psf = CroppedPSF(base: full, x0: 0, y0: ylo, npixX: xhi, npixY: yhi - ylo)
         let options = ExtractionOptions()
-        let geometry = PatchGeometry(psf: psf, grid: grid, fibers: 0..<7, options: options)
+        let (geometry, patch) = try realR0Patch(options: options)
         var maxR = 0.0, maxFlux = 0.0, maxIvar = 0.0
         for masked in [false, true] {
-            let patch = geometry.patch(extract: 0..<7, core: 1..<6, iwave: 0)
             let a = ProjectionMatrix(patch: patch, cache: SpotCache(geometry: geometry))
             let n = a.ncol, nwave = patch.nwave
             // pixels: smooth spectra through A, plus a deterministic ripple as noise; weights 1 / variance
