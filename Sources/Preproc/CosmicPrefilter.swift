@@ -6,37 +6,51 @@
 /// pixel the exact test could accept; the exact Double test then runs on the few that remain, so the rejected
 /// pixels are exactly those of the plain search.
 extension CosmicRayRejector {
+    /// The value a pixel of row `row` has as a neighbour in the first pass: its own where it has weight (mask 0 and
+    /// ivar > 0, nothing is rejected yet), NaN where the central pixel's value stands in for it. Computed once per
+    /// row (each pixel is a neighbour of eight others), with every load made before the test so the loop vectorises.
+    @inline(__always)
+    func neighbourValues<T: BinaryFloatingPoint>(row: Int, nx: Int, image: CosmicImage<T>, into out: UnsafeMutablePointer<Float>) {
+        let pix = image.pix, ivar = image.ivar, mask = image.mask
+        let base = row * nx
+        for j in 0..<nx {
+            let m = mask[base + j], w = ivar[base + j], v = Float(pix[base + j])
+            out[j] = m == 0 && w > 0 ? v : .nan
+        }
+    }
+
     /// Sets `candidate[i1]` for the interior columns 1 ..< nx - 1 of row `i0`: false only for pixels that cannot pass
-    /// the first pass. Valid before any pixel is rejected (a neighbour's weight then depends only on its mask and ivar).
-    /// (The loop stays scalar: explicit SIMD8 code was slower here, the standard library's lane selects being
-    /// element loops, and hoisting every neighbour's loads to get selects cost more than it saved.)
+    /// the first pass. `above`, `here`, `below`: `neighbourValues` of rows i0 - 1, i0 and i0 + 1. Valid before any
+    /// pixel is rejected (a neighbour's weight then depends only on its mask and ivar).
     @inline(__always)
     func markFirstPassCandidates<T: BinaryFloatingPoint>(row i0: Int, nx: Int, image: CosmicImage<T>,
+                                                          above: UnsafePointer<Float>, here: UnsafePointer<Float>,
+                                                          below: UnsafePointer<Float>,
                                                           candidate: UnsafeMutableBufferPointer<Bool>) {
-        let pix = image.pix, ivar = image.ivar, mask = image.mask
+        let pix = image.pix, ivar = image.ivar
         // S/N^2 > nsig^2 with 0.1% margin; Float rounding is ~1e-7, the PSF test's margin 1e-5 of the terms' size
         let snCut = Float(nsig * nsig * 0.999), margin: Float = 1e-5
         let cf = Float(cfudge), c2 = Float(c2fudge)
         let g0 = Float(psfGradients[0]), g1 = Float(psfGradients[1]), g2 = Float(psfGradients[2]), g3 = Float(psfGradients[3])
         let base = i0 * nx
-        // a neighbour without weight takes the central value, as in isCosmic
-        @inline(__always) func neighbour(_ q: Int, _ p: Float) -> Float {
-            mask[q] == 0 && ivar[q] > 0 ? Float(pix[q]) : p
-        }
+        // a neighbour without weight (NaN) takes the central value, as in isCosmic
+        @inline(__always) func neighbour(_ v: Float, _ p: Float) -> Float { v.isNaN ? p : v }
         @inline(__always) func axisCanPass(_ xg: Float, _ v0: Float, _ v1: Float, _ size: Float) -> UInt8 {
             xg > (v0 + v1) * 0.5 - margin * (size + abs(v0) + abs(v1)) ? 1 : 0
         }
         for i1 in 1..<(nx - 1) {
             let c = base + i1
             let p = Float(pix[c]), w = Float(ivar[c])
+            let l = here[i1 - 1], r = here[i1 + 1], u = above[i1], d = below[i1]
+            let ul = above[i1 - 1], dr = below[i1 + 1], ur = above[i1 + 1], dl = below[i1 - 1]
             let bright: UInt8 = (p > 0 ? p * p * w : 0) > snCut ? 1 : 0
             let cerr = 1 / w.squareRoot()
             let x = (p - cf * cerr) * c2
             let size = abs(p) + cf * cerr
-            let h = axisCanPass(x * g0, neighbour(c - 1, p), neighbour(c + 1, p), size)
-            let v = axisCanPass(x * g1, neighbour(c - nx, p), neighbour(c + nx, p), size)
-            let d1 = axisCanPass(x * g2, neighbour(c - nx - 1, p), neighbour(c + nx + 1, p), size)
-            let d2 = axisCanPass(x * g3, neighbour(c - nx + 1, p), neighbour(c + nx - 1, p), size)
+            let h = axisCanPass(x * g0, neighbour(l, p), neighbour(r, p), size)
+            let v = axisCanPass(x * g1, neighbour(u, p), neighbour(d, p), size)
+            let d1 = axisCanPass(x * g2, neighbour(ul, p), neighbour(dr, p), size)
+            let d2 = axisCanPass(x * g3, neighbour(ur, p), neighbour(dl, p), size)
             candidate[i1] = bright & (h | v | d1 | d2) != 0
         }
     }
