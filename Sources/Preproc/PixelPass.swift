@@ -172,11 +172,12 @@ struct PixelPass: @unchecked Sendable {
                     for x in 0..<nx {
                         let f = fp[x]
                         let usable = f > 0.001
-                        let e = usable ? imp[x] / f : imp[x]
-                        let r = usable ? rnp[x] / f : rnp[x]
-                        let v = usable ? pvp[x] / (f * f) : pvp[x]
+                        // an unusable flat divides by 1 (exact: the value itself) and 1 / infinity is the 0 of a
+                        // variance <= 0 or NaN: selects of operands instead of results, no branches
+                        let fd = usable ? f : 1
+                        let e = imp[x] / fd, r = rnp[x] / fd, v = pvp[x] / (fd * fd)
                         let variance = v + r * r
-                        let iv = variance > 0 ? 1 / variance : 0
+                        let iv = 1 / (variance > 0 ? variance : .infinity)
                         maskOut[x] |= (usable ? 0 : zeroBit) | (f > 0 && f < 0.1 ? lowBit : 0) | (r > 15 ? noiseBit : 0)
                         pixRow[x] = Float(e)
                         ivarRow[x] = Float(iv)
@@ -186,7 +187,7 @@ struct PixelPass: @unchecked Sendable {
                     for x in 0..<nx {
                         let e = imp[x], r = rnp[x], v = pvp[x]
                         let variance = v + r * r
-                        let iv = variance > 0 ? 1 / variance : 0
+                        let iv = 1 / (variance > 0 ? variance : .infinity)
                         maskOut[x] |= r > 15 ? noiseBit : 0
                         pixRow[x] = Float(e)
                         ivarRow[x] = Float(iv)
