@@ -169,7 +169,27 @@ struct PixelPass: @unchecked Sendable {
                 if let pf = pixflat {
                     pf.values(from: o, into: flatRow)
                     let fp = flatRow.baseAddress!
-                    for x in 0..<nx {
+                    // two pixels at a time (divpd: the divisions are most of this step), then the scalar loop
+                    var start = 0
+                    while start + 2 <= nx {
+                        let x = start
+                        let f = DoubleLanes.load(fp, x)
+                        let usable = f .> 0.001
+                        let fd = DoubleLanes.select(usable, f, SIMD2(repeating: 1))
+                        let e = DoubleLanes.load(imp, x) / fd, r = DoubleLanes.load(rnp, x) / fd
+                        let v = DoubleLanes.load(pvp, x) / (fd * fd)
+                        let variance = v + r * r
+                        let iv = 1 / DoubleLanes.select(variance .> 0, variance, SIMD2(repeating: .infinity))
+                        for k in 0..<2 {
+                            maskOut[x + k] |= (usable[k] ? 0 : zeroBit) | (f[k] > 0 && f[k] < 0.1 ? lowBit : 0)
+                                | (r[k] > 15 ? noiseBit : 0)
+                            pixRow[x + k] = Float(e[k])
+                            ivarRow[x + k] = Float(iv[k])
+                            rnRow[x + k] = Float(r[k])
+                        }
+                        start += 2
+                    }
+                    for x in start..<nx {
                         let f = fp[x]
                         let usable = f > 0.001
                         // an unusable flat divides by 1 (exact: the value itself) and 1 / infinity is the 0 of a
@@ -226,5 +246,22 @@ struct PixelPass: @unchecked Sendable {
                 work((ny * b / blocks)..<(ny * (b + 1) / blocks), b)
             }
         }
+    }
+}
+
+/// Two doubles in an SSE register: loads and a select made of bit masks (IEEE operations on the lanes give the same
+/// values as on scalars).
+enum DoubleLanes {
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Double>, _ i: Int) -> SIMD2<Double> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD2<Double>.self)
+    }
+
+    /// a where m, else b.
+    @inline(__always)
+    static func select(_ m: SIMDMask<SIMD2<Int64>>, _ a: SIMD2<Double>, _ b: SIMD2<Double>) -> SIMD2<Double> {
+        let mb = unsafeBitCast(m, to: SIMD2<UInt64>.self)
+        let ab = unsafeBitCast(a, to: SIMD2<UInt64>.self), bb = unsafeBitCast(b, to: SIMD2<UInt64>.self)
+        return unsafeBitCast((ab & mb) | (bb & ~mb), to: SIMD2<Double>.self)
     }
 }
