@@ -6,38 +6,113 @@
 /// pixel the exact test could accept; the exact Double test then runs on the few that remain, so the rejected
 /// pixels are exactly those of the plain search.
 extension CosmicRayRejector {
+    /// The value a pixel of row `row` has as a neighbour in the first pass: its own where it has weight (mask 0 and
+    /// ivar > 0, nothing is rejected yet), NaN where the central pixel's value stands in for it. Computed once per
+    /// row (each pixel is a neighbour of eight others), with every load made before the test so the loop vectorises.
+    @inline(__always)
+    func neighbourValues<T: BinaryFloatingPoint>(row: Int, nx: Int, image: CosmicImage<T>, into out: UnsafeMutablePointer<Float>) {
+        let pix = image.pix, ivar = image.ivar, mask = image.mask
+        let base = row * nx
+        for j in 0..<nx {
+            let m = mask[base + j], w = ivar[base + j], v = Float(pix[base + j])
+            out[j] = m == 0 && w > 0 ? v : .nan
+        }
+    }
+
     /// Sets `candidate[i1]` for the interior columns 1 ..< nx - 1 of row `i0`: false only for pixels that cannot pass
-    /// the first pass. Valid before any pixel is rejected (a neighbour's weight then depends only on its mask and ivar).
-    /// (The loop stays scalar: explicit SIMD8 code was slower here, the standard library's lane selects being
-    /// element loops, and hoisting every neighbour's loads to get selects cost more than it saved.)
+    /// the first pass. `above`, `here`, `below`: `neighbourValues` of rows i0 - 1, i0 and i0 + 1. Valid before any
+    /// pixel is rejected (a neighbour's weight then depends only on its mask and ivar).
     @inline(__always)
     func markFirstPassCandidates<T: BinaryFloatingPoint>(row i0: Int, nx: Int, image: CosmicImage<T>,
+                                                          above: UnsafePointer<Float>, here: UnsafePointer<Float>,
+                                                          below: UnsafePointer<Float>,
                                                           candidate: UnsafeMutableBufferPointer<Bool>) {
-        let pix = image.pix, ivar = image.ivar, mask = image.mask
+        let pix = image.pix, ivar = image.ivar
         // S/N^2 > nsig^2 with 0.1% margin; Float rounding is ~1e-7, the PSF test's margin 1e-5 of the terms' size
         let snCut = Float(nsig * nsig * 0.999), margin: Float = 1e-5
         let cf = Float(cfudge), c2 = Float(c2fudge)
         let g0 = Float(psfGradients[0]), g1 = Float(psfGradients[1]), g2 = Float(psfGradients[2]), g3 = Float(psfGradients[3])
         let base = i0 * nx
-        // a neighbour without weight takes the central value, as in isCosmic
-        @inline(__always) func neighbour(_ q: Int, _ p: Float) -> Float {
-            mask[q] == 0 && ivar[q] > 0 ? Float(pix[q]) : p
-        }
+        // a neighbour without weight (NaN) takes the central value, as in isCosmic
+        @inline(__always) func neighbour(_ v: Float, _ p: Float) -> Float { v.isNaN ? p : v }
         @inline(__always) func axisCanPass(_ xg: Float, _ v0: Float, _ v1: Float, _ size: Float) -> UInt8 {
             xg > (v0 + v1) * 0.5 - margin * (size + abs(v0) + abs(v1)) ? 1 : 0
         }
-        for i1 in 1..<(nx - 1) {
+        var first = 1
+        if T.self == Float.self, nx > 5 {
+            // four pixels at a time in SSE registers (the same Float operations lane by lane as the loop below)
+            let pv = UnsafeRawPointer(pix.baseAddress! + base), wv = UnsafeRawPointer(ivar.baseAddress! + base)
+            let ra = UnsafeRawPointer(above), rh = UnsafeRawPointer(here), rb = UnsafeRawPointer(below)
+            let params = PrefilterLanes(snCut: snCut, margin: margin, cf: cf, c2: c2, g: (g0, g1, g2, g3))
+            while first + 4 <= nx - 1 {
+                let o = first &* 4
+                let m = params.candidates(p: pv.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self),
+                                          w: wv.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self),
+                                          above: ra + o, here: rh + o, below: rb + o)
+                for k in 0..<4 { candidate[first + k] = m[k] }
+                first += 4
+            }
+        }
+        for i1 in first..<(nx - 1) {
             let c = base + i1
             let p = Float(pix[c]), w = Float(ivar[c])
+            let l = here[i1 - 1], r = here[i1 + 1], u = above[i1], d = below[i1]
+            let ul = above[i1 - 1], dr = below[i1 + 1], ur = above[i1 + 1], dl = below[i1 - 1]
             let bright: UInt8 = (p > 0 ? p * p * w : 0) > snCut ? 1 : 0
             let cerr = 1 / w.squareRoot()
             let x = (p - cf * cerr) * c2
             let size = abs(p) + cf * cerr
-            let h = axisCanPass(x * g0, neighbour(c - 1, p), neighbour(c + 1, p), size)
-            let v = axisCanPass(x * g1, neighbour(c - nx, p), neighbour(c + nx, p), size)
-            let d1 = axisCanPass(x * g2, neighbour(c - nx - 1, p), neighbour(c + nx + 1, p), size)
-            let d2 = axisCanPass(x * g3, neighbour(c - nx + 1, p), neighbour(c + nx - 1, p), size)
+            let h = axisCanPass(x * g0, neighbour(l, p), neighbour(r, p), size)
+            let v = axisCanPass(x * g1, neighbour(u, p), neighbour(d, p), size)
+            let d1 = axisCanPass(x * g2, neighbour(ul, p), neighbour(dr, p), size)
+            let d2 = axisCanPass(x * g3, neighbour(ur, p), neighbour(dl, p), size)
             candidate[i1] = bright & (h | v | d1 | d2) != 0
         }
+    }
+}
+
+/// `markFirstPassCandidates` on four neighbouring pixels: the same Float operations in the four lanes, the choices
+/// (a neighbour without weight takes the central value) made as bit selects.
+struct PrefilterLanes {
+    let snCut: Float, margin: Float, cf: Float, c2: Float
+    let g: (Float, Float, Float, Float)
+
+    @inline(__always)
+    static func bits(_ v: SIMD4<Float>) -> SIMD4<UInt32> { unsafeBitCast(v, to: SIMD4<UInt32>.self) }
+    @inline(__always)
+    static func bits(_ m: SIMDMask<SIMD4<Int32>>) -> SIMD4<UInt32> { unsafeBitCast(m, to: SIMD4<UInt32>.self) }
+    @inline(__always)
+    static func float(_ b: SIMD4<UInt32>) -> SIMD4<Float> { unsafeBitCast(b, to: SIMD4<Float>.self) }
+    @inline(__always)
+    static func abs(_ v: SIMD4<Float>) -> SIMD4<Float> { float(bits(v) & 0x7fff_ffff) }
+
+    /// v, or p where v is NaN.
+    @inline(__always)
+    static func neighbour(_ v: SIMD4<Float>, _ p: SIMD4<Float>) -> SIMD4<Float> {
+        let nan = bits(v .!= v)
+        return float((bits(p) & nan) | (bits(v) & ~nan))
+    }
+
+    /// Lanes that can pass the first pass; `above`, `here`, `below` point at the neighbour values of the first
+    /// lane's column in the three rows.
+    @inline(__always)
+    func candidates(p: SIMD4<Float>, w: SIMD4<Float>, above: UnsafeRawPointer, here: UnsafeRawPointer,
+                    below: UnsafeRawPointer) -> SIMDMask<SIMD4<Int32>> {
+        @inline(__always) func load(_ r: UnsafeRawPointer, _ dx: Int) -> SIMD4<Float> {
+            r.loadUnaligned(fromByteOffset: dx * 4, as: SIMD4<Float>.self)
+        }
+        let bright = (p .> 0) .& (p * p * w .> SIMD4(repeating: snCut))
+        let cerr = 1 / w.squareRoot()
+        let x = (p - cf * cerr) * c2
+        let size = Self.abs(p) + cf * cerr
+        @inline(__always) func axis(_ gain: Float, _ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMDMask<SIMD4<Int32>> {
+            let v0 = Self.neighbour(a, p), v1 = Self.neighbour(b, p)
+            return x * gain .> (v0 + v1) * 0.5 - margin * (size + Self.abs(v0) + Self.abs(v1))
+        }
+        let h = axis(g.0, load(here, -1), load(here, 1))
+        let v = axis(g.1, load(above, 0), load(below, 0))
+        let d1 = axis(g.2, load(above, -1), load(below, 1))
+        let d2 = axis(g.3, load(above, 1), load(below, -1))
+        return bright .& (h .| v .| d1 .| d2)
     }
 }

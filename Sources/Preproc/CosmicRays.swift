@@ -74,11 +74,17 @@ public struct CosmicRayRejector: Sendable {
             let r0 = 1 + (ny - 2) * b / blocks, r1 = 1 + (ny - 2) * (b + 1) / blocks
             var local: [Int] = []
             let sn = UnsafeMutableBufferPointer<Bool>.allocate(capacity: nx)
-            defer { sn.deallocate() }
+            // neighbour values of three consecutive rows, row i in slot i % 3
+            let nv = UnsafeMutablePointer<Float>.allocate(capacity: 3 * nx)
+            defer { sn.deallocate(); nv.deallocate() }
+            neighbourValues(row: r0 - 1, nx: nx, image: image, into: nv + ((r0 - 1) % 3) * nx)
+            neighbourValues(row: r0, nx: nx, image: image, into: nv + (r0 % 3) * nx)
             for i0 in r0..<r1 {
                 let base = i0 * nx
+                neighbourValues(row: i0 + 1, nx: nx, image: image, into: nv + ((i0 + 1) % 3) * nx)
                 // the Float prefilter (CosmicPrefilter.swift) first, then the exact Double tests on what it lets through
-                markFirstPassCandidates(row: i0, nx: nx, image: image, candidate: sn)
+                markFirstPassCandidates(row: i0, nx: nx, image: image, above: nv + ((i0 - 1) % 3) * nx,
+                                        here: nv + (i0 % 3) * nx, below: nv + ((i0 + 1) % 3) * nx, candidate: sn)
                 for i1 in 1..<(nx - 1) where sn[i1] {
                     let c = base + i1
                     guard image.value(c) * Double(image.ivar[c]).squareRoot() > threshold, image.mask[c] == 0 else { continue }
@@ -131,13 +137,35 @@ public struct CosmicRayRejector: Sendable {
                     if state[q] == 0 { state[q] = 1; grown.append(q) }
                 } }
             }
-            let added = CosmicMaskRepair.standard.closingAdditions(set: grown, isSet: UnsafeBufferPointer(state), ny: ny, nx: nx)
-            list = grown + added
+            for q in CosmicMaskRepair.standard.closingAdditions(set: grown, ny: ny, nx: nx) { state[q] = 1 }
         }
-        list.sort()
+        // the rejected pixels are those with state 1: read them off in order (faster than sorting the lists)
+        return Self.setIndices(UnsafeBufferPointer(state))
+    }
+
+    /// Ascending indices of the non-zero bytes, found in fixed blocks (eight bytes at a time) concurrently.
+    static func setIndices(_ state: UnsafeBufferPointer<UInt8>) -> [Int] {
+        let n = state.count
+        let blocks = max(1, min(64, n / 65536))
+        let found = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: blocks)
+        found.initialize(repeating: [])
+        defer { found.deinitialize(); found.deallocate() }
+        nonisolated(unsafe) let fp = found, bytes = state
+        nonisolated(unsafe) let raw = UnsafeRawPointer(state.baseAddress!)
+        DispatchQueue.concurrentPerform(iterations: blocks) { b in
+            let lo = n * b / blocks, hi = n * (b + 1) / blocks
+            var local: [Int] = []
+            var i = lo
+            while i < hi {
+                if i & 7 == 0, i + 8 <= hi, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) == 0 { i += 8; continue }
+                if bytes[i] != 0 { local.append(i) }
+                i += 1
+            }
+            fp[b] = local
+        }
         var out: [Int] = []
-        out.reserveCapacity(list.count)
-        for c in list where out.last != c { out.append(c) }
+        out.reserveCapacity(found.reduce(0) { $0 + $1.count })
+        for b in 0..<blocks { out += found[b] }
         return out
     }
 
@@ -233,73 +261,17 @@ public struct CosmicMaskRepair: Sendable {
     }
 
     /// Closed mask: for each element S, closing = erode(dilate(m, S), S) with dilate = {p + s} and
-    /// erode = {q : q + s in the dilated set or outside the image, for all s}. Work is proportional to the set pixels.
+    /// erode = {q : q + s in the dilated set or outside the image, for all s}.
     public func repair(_ m: [Bool], ny: Int, nx: Int) -> [Bool] {
         var out = m
         let set = m.indices.filter { m[$0] }
-        let added = m.map { $0 ? UInt8(1) : 0 }.withUnsafeBufferPointer { closingAdditions(set: set, isSet: $0, ny: ny, nx: nx) }
-        for q in added { out[q] = true }
+        for q in closingAdditions(set: set, ny: ny, nx: nx) { out[q] = true }
         return out
     }
 
-    /// Pixels that the closings add to the set pixels `set` (`isSet[i] != 0` exactly for them), possibly repeated.
-    /// Only pixels of the dilated set are candidates, as every element holds its centre. Computed in fixed bands of
-    /// rows, each with a private dilation map over the band and a halo of the elements' reach, so the result does not
-    /// depend on the thread count.
-    public func closingAdditions(set: [Int], isSet: UnsafeBufferPointer<UInt8>, ny: Int, nx: Int) -> [Int] {
-        guard !set.isEmpty, ny > 0, nx > 0 else { return [] }
-        let reach = elements.flatMap { $0.map { abs($0.0) } }.max() ?? 0
-        let sorted = set.sorted()
-        let bands = max(1, min(16, ny / 64))
-        let results = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: bands)
-        results.initialize(repeating: [])
-        defer { results.deinitialize(); results.deallocate() }
-        nonisolated(unsafe) let res = results, isSetP = isSet
-        let elems = elements
-        DispatchQueue.concurrentPerform(iterations: bands) { b in
-            let r0 = ny * b / bands, r1 = ny * (b + 1) / bands
-            // the dilation is needed on rows [d0, d1), made of set pixels in rows [s0, s1)
-            let d0 = max(0, r0 - reach), d1 = min(ny, r1 + reach)
-            let s0 = max(0, r0 - 2 * reach), s1 = min(ny, r1 + 2 * reach)
-            var lo = 0, hi = sorted.count
-            while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < s0 * nx { lo = mid + 1 } else { hi = mid } }
-            let first = lo
-            hi = sorted.count
-            while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < s1 * nx { lo = mid + 1 } else { hi = mid } }
-            let pixels = sorted[first..<lo]
-            let dil = UnsafeMutableBufferPointer<Bool>.allocate(capacity: (d1 - d0) * nx)
-            dil.initialize(repeating: false)
-            defer { dil.deallocate() }
-            var add: [Int] = []
-            var touched: [Int] = []
-            for se in elems {
-                touched.removeAll(keepingCapacity: true)
-                for p in pixels {
-                    let r = p / nx, c = p % nx
-                    for (dr, dc) in se {
-                        let rr = r + dr, cc = c + dc
-                        guard rr >= d0, rr < d1, cc >= 0, cc < nx else { continue }
-                        let k = (rr - d0) * nx + cc
-                        if !dil[k] { dil[k] = true; touched.append(k) }
-                    }
-                }
-                for k in touched {
-                    let r = k / nx + d0, c = k % nx
-                    guard r >= r0, r < r1, isSetP[r * nx + c] == 0 else { continue }
-                    var keep = true
-                    for (dr, dc) in se {
-                        let rr = r + dr, cc = c + dc
-                        if rr < 0 || rr >= ny || cc < 0 || cc >= nx { continue }
-                        if !dil[(rr - d0) * nx + cc] { keep = false; break }
-                    }
-                    if keep { add.append(r * nx + c) }
-                }
-                for k in touched { dil[k] = false }
-            }
-            res[b] = add
-        }
-        var out: [Int] = []
-        for b in 0..<bands { out += results[b] }
-        return out
+    /// Pixels that the closings add to the set pixels `set` (flat indices; ascending, without repeats), computed on
+    /// bit rows (`BitRowClosing`).
+    public func closingAdditions(set: [Int], ny: Int, nx: Int) -> [Int] {
+        BitRowClosing(ny: ny, nx: nx).additions(set: set, elements: elements)
     }
 }

@@ -113,19 +113,34 @@ struct PixelPass: @unchecked Sendable {
                     let w = c1 - c0
                     let segBias = UnsafeMutableBufferPointer(rebasing: biasRow[0..<w])
                     let hasBias = bias != nil
-                    if let b = bias { b.values(from: r0, into: segBias) }
+                    if let b = bias { b.values(from: r0, into: segBias) } else { segBias.update(repeating: 0) }
+                    // simple loops over the segment (the optional crosstalk image and the bias tested once, indices
+                    // from row pointers), so that the compiler can vectorise them: same operations, same values
+                    let rawSeg = rawValues.baseAddress! + r0, maskSeg = mask.baseAddress! + o + c0
+                    let maskIn = maskRow.baseAddress! + c0, imSeg = im.baseAddress! + c0, pvSeg = pv.baseAddress! + c0
+                    let biasSeg = segBias.baseAddress!
+                    let saturated = CCDMask.saturated
                     for j in 0..<w {
-                        let x = c0 + j
                         // raw - bias, ADU (v - 0 is v exactly without a bias)
-                        let v = Double(rawValues[r0 + j]) - (hasBias ? segBias[j] : 0)
-                        var m = flags | maskRow[x]
-                        if v >= satur { m |= CCDMask.saturated }
-                        mask[o + x] = m
-                        let e = crosstalkCorrected?[o + x] ?? (v - level) * gain
-                        pv[x] = max(e, 0)
-                        im[x] = e
-                        // the bias frame's own noise adds to the read noise
-                        rn[x] = hasBias ? (rdn * rdn + max(segBias[j] * gain, 0)).squareRoot() : rdn
+                        let v = Double(rawSeg[j]) - biasSeg[j]
+                        maskSeg[j] = flags | maskIn[j] | (v >= satur ? saturated : 0)
+                    }
+                    if let ct = crosstalkCorrected {
+                        let ctSeg = ct.baseAddress! + o + c0
+                        for j in 0..<w { let e = ctSeg[j]; pvSeg[j] = max(e, 0); imSeg[j] = e }
+                    } else {
+                        for j in 0..<w {
+                            let e = (Double(rawSeg[j]) - biasSeg[j] - level) * gain
+                            pvSeg[j] = max(e, 0); imSeg[j] = e
+                        }
+                    }
+                    // the bias frame's own noise adds to the read noise
+                    let rnSeg = rn.baseAddress! + c0
+                    if hasBias {
+                        let rdn2 = rdn * rdn
+                        for j in 0..<w { rnSeg[j] = (rdn2 + max(biasSeg[j] * gain, 0)).squareRoot() }
+                    } else {
+                        for j in 0..<w { rnSeg[j] = rdn }
                     }
                     if let d = dark {
                         let segDark = UnsafeMutableBufferPointer(rebasing: darkRow[0..<w])
@@ -146,24 +161,58 @@ struct PixelPass: @unchecked Sendable {
                                              kernel: trailKernels[p], left: name == "B" || name == "D")
                     }
                 }
-                // 3. pixel flat, inverse variance, outputs
-                if let pf = pixflat { pf.values(from: o, into: flatRow) }
-                let hasFlat = pixflat != nil
-                for x in 0..<nx {
-                    var e = im[x], r = rn[x], v = pv[x]
-                    var m = mask[o + x]
-                    if hasFlat {
-                        let f = flatRow[x]
-                        if f > 0.001 { e /= f; r /= f; v /= f * f } else { m |= CCDMask.pixflatZero }
-                        if f > 0 && f < 0.1 { m |= CCDMask.pixflatLow }
+                // 3. pixel flat, inverse variance, outputs (branch-free loops over row pointers: they vectorise)
+                let pixRow = pix.baseAddress! + o, ivarRow = ivar.baseAddress! + o
+                let rnRow = readnoise.baseAddress! + o, maskOut = mask.baseAddress! + o
+                let imp = im.baseAddress!, rnp = rn.baseAddress!, pvp = pv.baseAddress!
+                let zeroBit = CCDMask.pixflatZero, lowBit = CCDMask.pixflatLow, noiseBit = CCDMask.badReadnoise
+                if let pf = pixflat {
+                    pf.values(from: o, into: flatRow)
+                    let fp = flatRow.baseAddress!
+                    // two pixels at a time (divpd: the divisions are most of this step), then the scalar loop
+                    var start = 0
+                    while start + 2 <= nx {
+                        let x = start
+                        let f = DoubleLanes.load(fp, x)
+                        let usable = f .> 0.001
+                        let fd = DoubleLanes.select(usable, f, SIMD2(repeating: 1))
+                        let e = DoubleLanes.load(imp, x) / fd, r = DoubleLanes.load(rnp, x) / fd
+                        let v = DoubleLanes.load(pvp, x) / (fd * fd)
+                        let variance = v + r * r
+                        let iv = 1 / DoubleLanes.select(variance .> 0, variance, SIMD2(repeating: .infinity))
+                        for k in 0..<2 {
+                            maskOut[x + k] |= (usable[k] ? 0 : zeroBit) | (f[k] > 0 && f[k] < 0.1 ? lowBit : 0)
+                                | (r[k] > 15 ? noiseBit : 0)
+                            pixRow[x + k] = Float(e[k])
+                            ivarRow[x + k] = Float(iv[k])
+                            rnRow[x + k] = Float(r[k])
+                        }
+                        start += 2
                     }
-                    let variance = v + r * r
-                    let iv = variance > 0 ? 1 / variance : 0
-                    if r > 15 { m |= CCDMask.badReadnoise }
-                    mask[o + x] = m
-                    pix[o + x] = Float(e)
-                    ivar[o + x] = Float(iv)
-                    readnoise[o + x] = Float(r)
+                    for x in start..<nx {
+                        let f = fp[x]
+                        let usable = f > 0.001
+                        // an unusable flat divides by 1 (exact: the value itself) and 1 / infinity is the 0 of a
+                        // variance <= 0 or NaN: selects of operands instead of results, no branches
+                        let fd = usable ? f : 1
+                        let e = imp[x] / fd, r = rnp[x] / fd, v = pvp[x] / (fd * fd)
+                        let variance = v + r * r
+                        let iv = 1 / (variance > 0 ? variance : .infinity)
+                        maskOut[x] |= (usable ? 0 : zeroBit) | (f > 0 && f < 0.1 ? lowBit : 0) | (r > 15 ? noiseBit : 0)
+                        pixRow[x] = Float(e)
+                        ivarRow[x] = Float(iv)
+                        rnRow[x] = Float(r)
+                    }
+                } else {
+                    for x in 0..<nx {
+                        let e = imp[x], r = rnp[x], v = pvp[x]
+                        let variance = v + r * r
+                        let iv = 1 / (variance > 0 ? variance : .infinity)
+                        maskOut[x] |= r > 15 ? noiseBit : 0
+                        pixRow[x] = Float(e)
+                        ivarRow[x] = Float(iv)
+                        rnRow[x] = Float(r)
+                    }
                 }
             }
         }
@@ -197,5 +246,22 @@ struct PixelPass: @unchecked Sendable {
                 work((ny * b / blocks)..<(ny * (b + 1) / blocks), b)
             }
         }
+    }
+}
+
+/// Two doubles in an SSE register: loads and a select made of bit masks (IEEE operations on the lanes give the same
+/// values as on scalars).
+enum DoubleLanes {
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Double>, _ i: Int) -> SIMD2<Double> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD2<Double>.self)
+    }
+
+    /// a where m, else b.
+    @inline(__always)
+    static func select(_ m: SIMDMask<SIMD2<Int64>>, _ a: SIMD2<Double>, _ b: SIMD2<Double>) -> SIMD2<Double> {
+        let mb = unsafeBitCast(m, to: SIMD2<UInt64>.self)
+        let ab = unsafeBitCast(a, to: SIMD2<UInt64>.self), bb = unsafeBitCast(b, to: SIMD2<UInt64>.self)
+        return unsafeBitCast((ab & mb) | (bb & ~mb), to: SIMD2<Double>.self)
     }
 }

@@ -26,6 +26,45 @@ final class CosmicRayTests: XCTestCase {
         }
     }
 
+    /// The closings on bit rows (BitRowClosing) add exactly the pixels of the definition, computed pixel by pixel
+    /// here: D = {p + s}, E = {q : q + s in D or outside the image, for all s}, added = E and D minus the set pixels,
+    /// OR-ed over desispec's seven 11-pixel line elements. Sizes around the 64-pixel words (narrower than a word, a
+    /// multiple of it, one more), masks from sparse to dense, set pixels on the edges.
+    func testBitRowClosingMatchesDefinition() {
+        let repair = CosmicMaskRepair.standard
+        var rng = SimulationRandom(seed: 7)
+        for (ny, nx, density) in [(40, 37, 0.05), (30, 64, 0.2), (50, 65, 0.02), (64, 130, 0.08), (200, 191, 0.01), (9, 3, 0.3)] {
+            var m = [Bool](repeating: false, count: ny * nx)
+            for i in 0..<(ny * nx) where rng.uniform() < density { m[i] = true }
+            // short tracks with gaps, what the repair is for
+            for _ in 0..<4 {
+                let r = Int(rng.uniform() * Double(ny)), c = Int(rng.uniform() * Double(nx))
+                for k in 0..<12 where k % 4 != 3 { let cc = c + k; if cc < nx { m[r * nx + cc] = true } }
+            }
+            var expected = Set<Int>()
+            for se in repair.elements {
+                var dil = [Bool](repeating: false, count: ny * nx)
+                for p in 0..<(ny * nx) where m[p] {
+                    for (dr, dc) in se {
+                        let r = p / nx + dr, c = p % nx + dc
+                        if r >= 0, r < ny, c >= 0, c < nx { dil[r * nx + c] = true }
+                    }
+                }
+                for q in 0..<(ny * nx) where dil[q] && !m[q] {
+                    let all = se.allSatisfy { (dr, dc) in
+                        let r = q / nx + dr, c = q % nx + dc
+                        return r < 0 || r >= ny || c < 0 || c >= nx || dil[r * nx + c]
+                    }
+                    if all { expected.insert(q) }
+                }
+            }
+            let set = (0..<(ny * nx)).filter { m[$0] }
+            let got = repair.closingAdditions(set: set, ny: ny, nx: nx)
+            XCTAssertEqual(got, expected.sorted(), "\(ny) x \(nx), density \(density)")
+            XCTAssertFalse(expected.isEmpty && nx > 10, "\(ny) x \(nx): the closings should add pixels")
+        }
+    }
+
     /// Synthetic tracks on a frame with fiber-like traces: >= 95% of hit pixels flagged, < 1e-3 false positives.
     /// 10 tracks in 240 x 220 pixels is about the rate of a 900 s exposure. (With many more, desispec's gap repair,
     /// which we reproduce exactly, bridges tracks less than 11 pixels apart and flags the pixels between them.)
@@ -54,10 +93,13 @@ final class CosmicRayTests: XCTestCase {
                 state.withUnsafeBufferPointer { st in
                     let image = CosmicImage(pix: p, ivar: iv, mask: m, state: st)
                     let marks = UnsafeMutableBufferPointer<Bool>.allocate(capacity: nx)
-                    defer { marks.deallocate() }
+                    let nv = UnsafeMutablePointer<Float>.allocate(capacity: 3 * nx)
+                    defer { marks.deallocate(); nv.deallocate() }
                     var accepted = 0, bright = 0, kept = 0
                     for i0 in 1..<(ny - 1) {
-                        rejector.markFirstPassCandidates(row: i0, nx: nx, image: image, candidate: marks)
+                        for k in 0..<3 { rejector.neighbourValues(row: i0 - 1 + k, nx: nx, image: image, into: nv + k * nx) }
+                        rejector.markFirstPassCandidates(row: i0, nx: nx, image: image, above: nv, here: nv + nx,
+                                                         below: nv + 2 * nx, candidate: marks)
                         for i1 in 1..<(nx - 1) {
                             let c = i0 * nx + i1
                             let sn = image.value(c) * Double(iv[c]).squareRoot() > rejector.nsig && m[c] == 0
