@@ -23,7 +23,7 @@ import argparse, os, subprocess, sys, tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_psffit_fixture import cut_psf, fixture_arguments, measured_lines, render_arc, write_preproc  # noqa: E402
+from make_psffit_fixture import fixture_arguments, render_arc, true_psf_and_lines, write_preproc  # noqa: E402
 
 
 def main():
@@ -35,13 +35,8 @@ def main():
     p.add_argument('--camera', default='z0', help='CAMERA of the image (z: the fit is on by default)')
     a = p.parse_args()
     import fitsio
-    from specter.psf import load_psf
-    os.makedirs(a.outdir, exist_ok=True)
-    truth = os.path.join(a.outdir, 'psf-truth.fits')
-    x0, nx = cut_psf(a.psf, truth, a.first_fiber, a.nfiber, a.margin)
-    psf = load_psf(truth)
+    truth, x0, nx, psf, w, e = true_psf_and_lines(a)
     wmin, wmax = fitsio.read_header(truth, 'PSF')['WAVEMIN'], fitsio.read_header(truth, 'PSF')['WAVEMAX']
-    w, e = measured_lines(a.lines, psf, a.outdir)
     grid = np.arange(np.ceil(psf.wmin), np.floor(psf.wmax), a.step)
     t = 2 * (grid - wmin) / (wmax - wmin) - 1
     c0, c1, c2 = a.level

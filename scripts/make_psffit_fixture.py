@@ -83,6 +83,18 @@ def measured_lines(path, psf, outdir):
     return w, e
 
 
+def true_psf_and_lines(a):
+    """The fixture's true PSF (a.psf cut to the fibers, written as OUTDIR/psf-truth.fits) and its lines in range:
+    (path, first column, width, specter PSF, wavelengths, electrons)."""
+    from specter.psf import load_psf
+    os.makedirs(a.outdir, exist_ok=True)
+    truth = os.path.join(a.outdir, 'psf-truth.fits')
+    x0, nx = cut_psf(a.psf, truth, a.first_fiber, a.nfiber, a.margin)
+    psf = load_psf(truth)
+    w, e = measured_lines(a.lines, psf, a.outdir)
+    return truth, x0, nx, psf, w, e
+
+
 def render_arc(truth, wave, flux, nfiber, seed, camera):
     """specter_render.py render of one spectrum (wave, electrons) in every fiber: (image, ivar)."""
     import fitsio
@@ -115,12 +127,7 @@ def main():
     p.add_argument('--min-electrons', type=float, default=500.0)
     p.add_argument('--no-blank', action='store_true', help='keep every pixel, no compression (benchmarks, not the fixture)')
     a = p.parse_args()
-    from specter.psf import load_psf
-    os.makedirs(a.outdir, exist_ok=True)
-    truth = os.path.join(a.outdir, 'psf-truth.fits')
-    x0, nx = cut_psf(a.psf, truth, a.first_fiber, a.nfiber, a.margin)
-    psf = load_psf(truth)
-    w, e = measured_lines(a.lines, psf, a.outdir)
+    truth, x0, nx, psf, w, e = true_psf_and_lines(a)
     img, ivar = render_arc(truth, w, e, a.nfiber, a.seed, 'r0')
     ny = img.shape[0]
     keep = np.zeros(img.shape, bool)

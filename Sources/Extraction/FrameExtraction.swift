@@ -177,7 +177,7 @@ private func fibermapRows(_ request: FrameExtractionRequest, fibers: Range<Int>,
     return all.selecting(rows: rows.sorted { all.fibers[$0] < all.fibers[$1] })
 }
 
-/// The CAMERA keyword of the first HDU of a file that has one (a PSF keeps it in its PSF HDU), nil if none.
+/// The CAMERA keyword of the first HDU of a file that has a non-empty one (a PSF keeps it in its PSF HDU), nil if none.
 private func firstCamera(in path: String) throws -> Camera? {
     let f = try FITSFile.open(path)
     defer { try? f.close() }
@@ -185,6 +185,7 @@ private func firstCamera(in path: String) throws -> Camera? {
         try f.moveTo(index: i)
         if let raw = try f.readHeader().string("CAMERA") {
             let text = raw.trimmingCharacters(in: CharacterSet(charactersIn: "' ").union(.whitespaces))
+            if text.isEmpty { continue }     // CAMERA = '' (older specex PSFs, e.g. PSFVER 2): as if absent
             guard let c = Camera(text) else {
                 throw DESIError.badFile(path: path, problem: "CAMERA '\(raw)' is not a camera name")
             }

@@ -46,7 +46,8 @@ public struct PSFShapeFitResult: Sendable {
 /// - fluxes (per fiber, the fiber's blended lines together, the other fibers' light from the current model) and
 ///   shape (for given fluxes the image is linear in the coefficients: one weighted linear solve per bundle, with
 ///   the whole image model in the residuals and the spots' own blocks in the normal matrix, the step's length
-///   then set by an exact line search per bundle: `stepLengths`) alternate `iterations` times. Pixel variances: read noise^2 + model; masked pixels have no weight.
+///   then set by an exact line search per bundle: `stepLengths`) alternate `iterations` times. Pixel variances:
+///   read noise^2 + model; masked pixels have no weight.
 public func fitPSFShape(image: Image, psf input: GaussHermitePSF, lines: [ArcLine],
                         options o: PSFShapeFitOptions = PSFShapeFitOptions(),
                         log: ((String) -> Void)? = nil) throws -> PSFShapeFitResult {

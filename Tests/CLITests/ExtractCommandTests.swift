@@ -107,6 +107,31 @@ final class ExtractCommandTests: XCTestCase {
                         mentions: [preproc("b0"), "camera b0", psf("r0"), "camera r0"])
     }
 
+    /// Older specex PSFs (PSFVER 2) carry CAMERA = '': read as no camera, so the image's camera is used and the
+    /// spectra are those extracted with the same PSF naming its camera.
+    func testPSFWithAnEmptyCameraKeywordExtracts() throws {
+        let (_, preproc, psf) = try inputs()
+        let out = try CLIRunner.temporaryDirectory(self)
+        let anonymous = out.appendingPathComponent("psf-no-camera.fits").path
+        try FileManager.default.copyItem(atPath: psf("r0"), toPath: anonymous)
+        let f = try FITSFile.open(anonymous, writable: true)
+        for i in 0..<f.hduCount {
+            try f.moveTo(index: i)
+            if try f.readHeader().string("CAMERA") != nil { try f.writeCard(FITSCard("CAMERA", .string(""))) }
+        }
+        try f.close()
+        var frames = [Frame]()
+        for (name, p) in [("named", psf("r0")), ("anonymous", anonymous)] {
+            let frame = out.appendingPathComponent("frame-\(name).fits").path
+            let r = try CLIRunner.run(["extract", "-i", preproc("r0"), "-p", p, "-o", frame, "-w", "5800,5999.2,0.8", "-q"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            frames.append(try Frame.read(frame))
+        }
+        XCTAssertEqual(frames[1].camera?.name, "r0")
+        XCTAssertEqual(frames[0].flux, frames[1].flux)
+        XCTAssertEqual(frames[0].ivar, frames[1].ivar)
+    }
+
     func testImageOfAnotherSizeIsRejected() throws {
         let (_, _, psf) = try inputs()
         let dir = try CLIRunner.temporaryDirectory(self)
