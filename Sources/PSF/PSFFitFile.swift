@@ -78,7 +78,25 @@ public func fitPSFFile(_ request: PSFFitRequest, info: @escaping (String) -> Voi
     let keys = r.headerCards(request, lineList: source, image: image, startCamera: start.camera)
         + [FITSCard("NFIBFLAG", .int(flagged.count), comment: "fibers with STATUS != 0 (not fitted on their own lines)"),
            FITSCard("LINEMISS", .int(notFound.count), comment: "lines of LINELIST in range found in no fiber")]
-    try r.psf.withFiberStatus(status).write(to: request.outputPath, history: [request.history], extraKeys: keys)
+    try r.psf.withoutInputFitFigures().withFiberStatus(status).write(to: request.outputPath, history: [request.history],
+                                                                      extraKeys: keys)
+}
+
+extension GaussHermitePSF {
+    /// The PSF with its input's own fit figures of merit removed from its headers (BnnRCHI2, BnnNDATA, BnnNPAR,
+    /// BnnNSPOT, BnnNFIB, PSFFIT, CONTFIT: a specex input's 20 bundles would otherwise stay beside this fit's).
+    func withoutInputFitFigures() -> GaussHermitePSF {
+        let isFigure = { (key: String) -> Bool in
+            if key == "PSFFIT" || key == "CONTFIT" { return true }
+            let c = Array(key)
+            guard c.count > 3, c[0] == "B", c[1].isNumber, c[2].isNumber else { return false }
+            return ["RCHI2", "NDATA", "NPAR", "NSPOT", "NFIB"].contains(String(c[3...]))
+        }
+        var out = self
+        for k in out.headers.primary.cards.map(\.key) where isFigure(k) { out.headers.primary.remove(k) }
+        for k in out.headers.table.cards.map(\.key) where isFigure(k) { out.headers.table.remove(k) }
+        return out
+    }
 }
 
 extension PSFFitResult {

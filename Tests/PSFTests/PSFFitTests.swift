@@ -92,6 +92,22 @@ final class PSFFitTests: XCTestCase {
         }
     }
 
+    /// A specex input's own figures of merit (20 bundles' BnnRCHI2 ...) must not stay beside the new fit's.
+    func testInputFitFiguresAreDroppedFromTheOutputHeaders() throws {
+        var psf = try Self.truthPSF()
+        for k in ["B00RCHI2", "B19RCHI2", "B07NDATA", "B07NPAR", "B03NSPOT", "B03NFIB"] { psf.headers.table.set(k, 1.5) }
+        psf.headers.primary.set("B12RCHI2", 2.0); psf.headers.primary.set("PSFFIT", "FULL")
+        psf.headers.table.set("CONTFIT", true)
+        for k in ["BUNDLMIN", "B1RCHI2", "BXXRCHI2", "CAMERA"] { psf.headers.table.set(k, "kept") }
+        let out = psf.withoutInputFitFigures()
+        XCTAssertEqual(out.headers.table.keys.filter { $0.hasSuffix("RCHI2") || $0.hasSuffix("NDATA") || $0.hasSuffix("NPAR")
+                                                         || $0.hasSuffix("NSPOT") || $0.hasSuffix("NFIB") }.sorted(),
+                       ["B1RCHI2", "BXXRCHI2"])
+        XCTAssertNil(out.headers.primary["B12RCHI2"]); XCTAssertNil(out.headers.primary["PSFFIT"])
+        XCTAssertNil(out.headers.table["CONTFIT"])
+        for k in ["BUNDLMIN", "CAMERA"] { XCTAssertEqual(out.headers.table[k], .string("kept")) }
+    }
+
     func testResultDoesNotDependOnThreadCount() throws {
         let truth = try GaussHermitePSF.analytic(nspec: 4, wavemin: 5650, wavemax: 7800, npixX: 60, npixY: 600)
         let lines = ArcLamps.builtin()
