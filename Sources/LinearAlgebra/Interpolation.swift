@@ -36,19 +36,9 @@ public enum Interpolation {
     public static func linearAtIncreasing(x: UnsafeBufferPointer<Double>, y: UnsafeBufferPointer<Double>,
                                           at t: UnsafeBufferPointer<Double>, left: Double?, right: Double?,
                                           into out: UnsafeMutableBufferPointer<Double>) {
-        let n = x.count
-        guard n > 0 else { for k in 0..<t.count { out[k] = 0 }; return }
-        let leftValue = left ?? y[0], rightValue = right ?? y[n - 1]
-        var i = 0
-        for k in 0..<t.count {
-            let v = t[k]
-            if v < x[0] { out[k] = leftValue; continue }
-            if v > x[n - 1] { out[k] = rightValue; continue }
-            if v == x[n - 1] || n == 1 { out[k] = y[n - 1]; continue }
-            while i + 1 < n && x[i + 1] <= v { i += 1 }    // x[i] <= v < x[i + 1]
-            let d = x[i + 1] - x[i]
-            out[k] = d > 0 ? y[i] + (y[i + 1] - y[i]) * (v - x[i]) / d : y[i]
-        }
+        guard !x.isEmpty else { for k in 0..<t.count { out[k] = 0 }; return }
+        var walk = SortedInterpolation(x: x, y: y, left: left, right: right)
+        for k in 0..<t.count { out[k] = walk.value(at: t[k]) }
     }
 
     /// `linear` at one point.
