@@ -166,11 +166,25 @@ struct PixelPass: @unchecked Sendable {
                 let rnRow = readnoise.baseAddress! + o, maskOut = mask.baseAddress! + o
                 let imp = im.baseAddress!, rnp = rn.baseAddress!, pvp = pv.baseAddress!
                 let zeroBit = CCDMask.pixflatZero, lowBit = CCDMask.pixflatLow, noiseBit = CCDMask.badReadnoise
+                // one pixel: an unusable flat divides by 1 (exact: the value itself; no pixel flat is a flat of 1
+                // everywhere) and 1 / infinity is the 0 of a variance <= 0 or NaN: selects of operands instead of
+                // results, no branches
+                @inline(__always) func finish(_ x: Int, flat f: Double) {
+                    let usable = f > 0.001
+                    let fd = usable ? f : 1
+                    let e = imp[x] / fd, r = rnp[x] / fd, v = pvp[x] / (fd * fd)
+                    let variance = v + r * r
+                    let iv = 1 / (variance > 0 ? variance : .infinity)
+                    maskOut[x] |= (usable ? 0 : zeroBit) | (f > 0 && f < 0.1 ? lowBit : 0) | (r > 15 ? noiseBit : 0)
+                    pixRow[x] = Float(e)
+                    ivarRow[x] = Float(iv)
+                    rnRow[x] = Float(r)
+                }
                 if let pf = pixflat {
                     pf.values(from: o, into: flatRow)
                     let fp = flatRow.baseAddress!
-                    // two pixels at a time (divpd: the divisions are most of this step), then the scalar loop
                     var start = 0
+                    // two pixels at a time (divpd: the divisions are most of this step), then `finish` for the rest
                     while start + 2 <= nx {
                         let x = start
                         let f = DoubleLanes.load(fp, x)
@@ -189,30 +203,9 @@ struct PixelPass: @unchecked Sendable {
                         }
                         start += 2
                     }
-                    for x in start..<nx {
-                        let f = fp[x]
-                        let usable = f > 0.001
-                        // an unusable flat divides by 1 (exact: the value itself) and 1 / infinity is the 0 of a
-                        // variance <= 0 or NaN: selects of operands instead of results, no branches
-                        let fd = usable ? f : 1
-                        let e = imp[x] / fd, r = rnp[x] / fd, v = pvp[x] / (fd * fd)
-                        let variance = v + r * r
-                        let iv = 1 / (variance > 0 ? variance : .infinity)
-                        maskOut[x] |= (usable ? 0 : zeroBit) | (f > 0 && f < 0.1 ? lowBit : 0) | (r > 15 ? noiseBit : 0)
-                        pixRow[x] = Float(e)
-                        ivarRow[x] = Float(iv)
-                        rnRow[x] = Float(r)
-                    }
+                    for x in start..<nx { finish(x, flat: fp[x]) }
                 } else {
-                    for x in 0..<nx {
-                        let e = imp[x], r = rnp[x], v = pvp[x]
-                        let variance = v + r * r
-                        let iv = 1 / (variance > 0 ? variance : .infinity)
-                        maskOut[x] |= r > 15 ? noiseBit : 0
-                        pixRow[x] = Float(e)
-                        ivarRow[x] = Float(iv)
-                        rnRow[x] = Float(r)
-                    }
+                    for x in 0..<nx { finish(x, flat: 1) }
                 }
             }
         }
