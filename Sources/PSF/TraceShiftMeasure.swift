@@ -176,18 +176,30 @@ func chi2ScanOffset(flux: [Double], wave: [Double], ref: [Double], ivar: [Double
     let ihw = Int(hw / dwave) + 1
     guard n > 2 * ihw + 1 else { return (0, 100) }
     var chi2 = [Double](repeating: 0, count: 2 * ihw + 1)
-    // Four shifts at once, each summed in the order of the plain loop (the same values): independent sums keep the
-    // floating-point units busy where one sum waits on each addition.
+    // Eight (then four) shifts at once in SIMD4 lanes, each lane summed in the order of the plain loop (the same
+    // values): the flux and ivar of a sample are loaded once for all the shifts, the reference as one unaligned
+    // load per four shifts, and the independent sums keep the floating-point units busy.
     flux.withUnsafeBufferPointer { fp in ref.withUnsafeBufferPointer { rp in ivar.withUnsafeBufferPointer { ip in
+        let r0 = rp.baseAddress!
+        @inline(__always) func ref4(_ k: Int) -> SIMD4<Double> { UnsafeRawPointer(r0 + k).loadUnaligned(as: SIMD4<Double>.self) }
         var d = -ihw
-        while d + 3 <= ihw {
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        while d + 7 <= ihw {
+            var s0 = SIMD4<Double>(repeating: 0), s1 = s0
             for i in ihw..<(n - ihw) {
-                let f = fp[i], w = ip[i]
-                let r0 = f - rp[i + d], r1 = f - rp[i + d + 1], r2 = f - rp[i + d + 2], r3 = f - rp[i + d + 3]
-                s0 += w * r0 * r0; s1 += w * r1 * r1; s2 += w * r2 * r2; s3 += w * r3 * r3
+                let f = SIMD4<Double>(repeating: fp[i]), w = SIMD4<Double>(repeating: ip[i])
+                let a = f - ref4(i &+ d), b = f - ref4(i &+ d &+ 4)
+                s0 += w * a * a; s1 += w * b * b
             }
-            chi2[ihw + d] = s0; chi2[ihw + d + 1] = s1; chi2[ihw + d + 2] = s2; chi2[ihw + d + 3] = s3
+            for q in 0..<4 { chi2[ihw + d + q] = s0[q]; chi2[ihw + d + 4 + q] = s1[q] }
+            d += 8
+        }
+        while d + 3 <= ihw {
+            var s0 = SIMD4<Double>(repeating: 0)
+            for i in ihw..<(n - ihw) {
+                let a = SIMD4<Double>(repeating: fp[i]) - ref4(i &+ d)
+                s0 += SIMD4<Double>(repeating: ip[i]) * a * a
+            }
+            for q in 0..<4 { chi2[ihw + d + q] = s0[q] }
             d += 4
         }
         while d <= ihw {
