@@ -81,28 +81,35 @@ func measureDx(rebinned: RebinnedImage, xTrace: TraceSet, yTrace: TraceSet, fibe
         let block = max(1, 100 / rb)
         let nb = n0 / block
         var sw = [Double](repeating: 0, count: nb), swdx = sw, svar = sw, swx = sw, swy = sw, swl = sw
-        for j in 0..<(nb * block) {
-            let y = Double(j) + 0.5
-            let wave = Interpolation.linear(x: ty, y: twave, at: y), x = Interpolation.linear(x: ty, y: tx, at: y)
-            var rdx = 0.0, rw = 0.0, rvar = 0.0
-            let lo = window == .nearestPixel ? Int((x - Double(hw)).rounded()) : Int(x - Double(hw)), hi = lo + 2 * hw + 1
-            guard lo >= 0, hi <= n1 else { continue }
-            for i in lo..<hi {
-                let p = j * n1 + i
-                if rivar[p] == 0 {
-                    // desispec (numba_cross_profile) keeps the variance summed so far; both keep no flux
-                    rdx = 0; rw = 0
-                    if window == .nearestPixel { rvar = 0 }
-                    break
+        // rows increase: when the trace's y increases along it (any real trace), its tables are walked along
+        // (SortedInterpolation: the segments and values of Interpolation.linear's binary search)
+        let increasing = zip(ty, ty.dropFirst()).allSatisfy { $0 < $1 }
+        ty.withUnsafeBufferPointer { tyb in twave.withUnsafeBufferPointer { twb in tx.withUnsafeBufferPointer { txb in
+            var waveAt = SortedInterpolation(x: tyb, y: twb), xAt = SortedInterpolation(x: tyb, y: txb)
+            for j in 0..<(nb * block) {
+                let y = Double(j) + 0.5
+                let wave = increasing ? waveAt.value(at: y) : Interpolation.linear(tyb, twb, at: y)
+                let x = increasing ? xAt.value(at: y) : Interpolation.linear(tyb, txb, at: y)
+                var rdx = 0.0, rw = 0.0, rvar = 0.0
+                let lo = window == .nearestPixel ? Int((x - Double(hw)).rounded()) : Int(x - Double(hw)), hi = lo + 2 * hw + 1
+                guard lo >= 0, hi <= n1 else { continue }
+                for i in lo..<hi {
+                    let p = j * n1 + i
+                    if rivar[p] == 0 {
+                        // desispec (numba_cross_profile) keeps the variance summed so far; both keep no flux
+                        rdx = 0; rw = 0
+                        if window == .nearestPixel { rvar = 0 }
+                        break
+                    }
+                    rdx += (Double(i) - x) * rpix[p]
+                    rw += rpix[p]
+                    rvar += 1 / rivar[p]
                 }
-                rdx += (Double(i) - x) * rpix[p]
-                rw += rpix[p]
-                rvar += 1 / rivar[p]
+                let b = j / block
+                sw[b] += rw; swdx[b] += rdx; svar[b] += rvar
+                swy[b] += rw * Double(j); swx[b] += rw * x; swl[b] += rw * wave
             }
-            let b = j / block
-            sw[b] += rw; swdx[b] += rdx; svar[b] += rvar
-            swy[b] += rw * Double(j); swx[b] += rw * x; swl[b] += rw * wave
-        }
+        } } }
         var fx = [Double](), fy = [Double](), fdx = [Double](), fex = [Double](), fl = [Double]()
         for b in 0..<nb {
             let snr = sw[b] / (svar[b] + (svar[b] == 0 ? 1 : 0)).squareRoot()
