@@ -195,10 +195,12 @@ func medianOverFibers(_ a: [Double], fibers: [Int], nwave: Int) -> [Double] {
         a.withUnsafeBufferPointer { ap in block.withUnsafeMutableBufferPointer { bp in
             for (q, f) in fibers.enumerated() { for k in 0..<m { bp[q * m + k] = ap[f * nwave + k0 + k] } }
         } }
+        // neighbouring wavelengths have close medians: each found in a bracket around the previous one
+        var medians = BracketedMedian(count: nf)
         return block.withUnsafeBufferPointer { bp in column.withUnsafeMutableBufferPointer { cp in
             (0..<m).map { k -> Double in
                 for q in 0..<nf { cp[q] = bp[q * m + k] }
-                return medianInPlace(cp)
+                return medians.median(cp)
             }
         } }
     }

@@ -111,6 +111,27 @@ final class TraceShiftSpeedTests: XCTestCase {
         XCTAssertEqual(m, (0..<nw).map { k in median(fibers.map { a[$0 * nw + k] }) })
     }
 
+    /// Columns like the continuum-subtracted spectra over fibers (a smooth median moving along, sky lines, noise,
+    /// ties, a block of zeros, a column with NaN, odd and even counts): the bracketed medians equal the sorted ones.
+    func testBracketedMedianEqualsTheSortedMedianColumnByColumn() {
+        var rng = SplitMix64(seed: 37)
+        for n in [5, 64, 65, 201, 500] {
+            var medians = BracketedMedian(count: n)
+            for k in 0..<3000 {
+                let w = Double(k) * 0.25
+                let level = 3 * sin(w / 40) + 60 * exp(-0.5 * pow((w - 300) / 0.8, 2))
+                var column = (0..<n).map { _ in level + Double(rng.next() % 2000) / 100 - 10 }
+                if k % 97 == 0 { for q in 0..<(n / 3) { column[q] = Double(q % 3) } }       // ties
+                if (1000..<1040).contains(k) { column = column.map { _ in 0 } }               // a masked block
+                if k == 2000 { column[n / 2] = .nan }
+                let expected = median(column)
+                let got = column.withUnsafeMutableBufferPointer { medians.median($0) }
+                if k == 2000 { XCTAssertTrue(got.isNaN == expected.isNaN || got == expected, "n \(n) k \(k)"); continue }
+                XCTAssertEqual(got, expected, "n \(n) column \(k)")
+            }
+        }
+    }
+
     func testMedianInPlaceEqualsTheSortedMedian() {
         var rng = SplitMix64(seed: 11)
         for n in [1, 2, 3, 4, 5, 8, 17, 36, 101, 500] {
