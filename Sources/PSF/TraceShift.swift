@@ -117,7 +117,7 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
             let nw = wave.count, nf = fibers.count
             var reference: [Double]
             if o.continuumSubtract {
-                (reference, flux) = continuumSubtractedMedian(flux: flux, ivar: ivar, nfiber: nf, nwave: nw, window: 4 * 9)
+                reference = continuumSubtractedMedian(flux: &flux, ivar: ivar, nfiber: nf, nwave: nw, window: 4 * 9)
                 for k in 0..<flux.count where flux[k] < 0 { flux[k] = 0 }
             } else {
                 let good = (0..<nf).filter { f in (0..<nw).contains { ivar[f * nw + $0] > 0 } }
@@ -165,24 +165,23 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
 
 /// Median spectrum of continuum-subtracted spectra (desispec.trace_shifts._continuum_subtract_median): each
 /// spectrum minus its running median over the annulus window/2 < |k| <= window (scipy median_filter's 'reflect'
-/// edges, runningAnnulusMedian); returns (median over the fibers with some weight, clipped at 0; subtracted flux).
-func continuumSubtractedMedian(flux: [Double], ivar: [Double], nfiber: Int, nwave: Int, window: Int) -> ([Double], [Double]) {
-    // each fiber's running median written in place, then subtracted from its row (no per-fiber arrays); every
-    // element is written, so the frame-sized array is not cleared first and is mapped in huge pages (LargeArrays)
-    var out = LargeArrays.uninitialized(Double.self, nfiber * nwave)
-    flux.withUnsafeBufferPointer { fp in out.withUnsafeMutableBufferPointer { op in
-        let ob = SharedBuffer(op)
+/// edges, runningAnnulusMedian), written over `flux`; returns the median over the fibers with some weight, clipped
+/// at 0.
+func continuumSubtractedMedian(flux: inout [Double], ivar: [Double], nfiber: Int, nwave: Int, window: Int) -> [Double] {
+    // each fiber's running median written in place, then subtracted from a copy of its row (no frame-sized array)
+    flux.withUnsafeMutableBufferPointer { fp in
+        let fb = SharedBuffer(fp)
         parallelFor(nfiber) { f in
-            let row = UnsafeBufferPointer(rebasing: fp[(f * nwave)..<((f + 1) * nwave)])
-            let outRow = UnsafeMutableBufferPointer(start: ob.base + f * nwave, count: nwave)
-            runningAnnulusMedian(row, window: window, into: outRow)
-            for k in 0..<nwave { outRow[k] = row[k] - outRow[k] }
+            let row = UnsafeMutableBufferPointer(start: fb.base + f * nwave, count: nwave)
+            let original = Array(row)
+            original.withUnsafeBufferPointer { runningAnnulusMedian($0, window: window, into: row) }
+            for k in 0..<nwave { row[k] = original[k] - row[k] }
         }
-    } }
+    }
     let good = (0..<nfiber).filter { f in (0..<nwave).contains { ivar[f * nwave + $0] > 0 } }
-    var m = medianOverFibers(out, fibers: good, nwave: nwave)
+    var m = medianOverFibers(flux, fibers: good, nwave: nwave)
     for k in 0..<nwave where m[k] < 0 { m[k] = 0 }
-    return (m, out)
+    return m
 }
 
 /// Median over `fibers` of the [nfiber, nwave] array `a` at every wavelength (in parallel over wavelengths).
@@ -196,10 +195,12 @@ func medianOverFibers(_ a: [Double], fibers: [Int], nwave: Int) -> [Double] {
         a.withUnsafeBufferPointer { ap in block.withUnsafeMutableBufferPointer { bp in
             for (q, f) in fibers.enumerated() { for k in 0..<m { bp[q * m + k] = ap[f * nwave + k0 + k] } }
         } }
+        // neighbouring wavelengths have close medians: each found in a bracket around the previous one
+        var medians = BracketedMedian(count: nf)
         return block.withUnsafeBufferPointer { bp in column.withUnsafeMutableBufferPointer { cp in
             (0..<m).map { k -> Double in
                 for q in 0..<nf { cp[q] = bp[q * m + k] }
-                return medianInPlace(cp)
+                return medians.median(cp)
             }
         } }
     }
@@ -218,10 +219,10 @@ func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet,
     let fr = try boxcarFrame(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: width)
     let (wave, flux, ivar) = resampleBoxcar(fr, oversampling: 2)
     let nw = wave.count, nf = fibers.count
-    let (mflux, _) = continuumSubtractedMedian(flux: flux, ivar: ivar, nfiber: nf, nwave: nw, window: 2 * 9)
+    var sub = flux
+    let mflux = continuumSubtractedMedian(flux: &sub, ivar: ivar, nfiber: nf, nwave: nw, window: 2 * 9)
     // ivar of the median: median of the fibers' ivar times nfiber * 2 / pi, limited by the MAD of the spectra.
     let good = (0..<nf).filter { f in (0..<nw).contains { ivar[f * nw + $0] > 0 } }
-    let (_, sub) = continuumSubtractedMedian(flux: flux, ivar: ivar, nfiber: nf, nwave: nw, window: 2 * 9)
     var mivar = [Double](repeating: 0, count: nw)
     let medAbs = median(mflux.map(abs))
     for k in 0..<nw {

@@ -71,13 +71,16 @@ func rowWavelengths(_ yTrace: TraceSet, fiber: Int, nrow: Int) -> [Double] {
     let tw = (0..<nt).map { yTrace.domainMin + (yTrace.domainMax - yTrace.domainMin) * Double($0) / Double(nt - 1) }
     let ty = tw.map { curve.eval($0) }
     return ty.withUnsafeBufferPointer { tyb in tw.withUnsafeBufferPointer { twb in
-        (0..<nrow).map { j -> Double in
+        // rows increase: the table is walked along (SortedInterpolation: the segments and values of
+        // Interpolation.linear's binary search)
+        var table = SortedInterpolation(x: tyb, y: twb)
+        return (0..<nrow).map { j -> Double in
             let y = Double(j)
             let start: Double
             if y <= tyb[0] { start = twb[0] + (twb[1] - twb[0]) / (tyb[1] - tyb[0]) * (y - tyb[0]) }
             else if y >= tyb[nt - 1] {
                 start = twb[nt - 1] + (twb[nt - 2] - twb[nt - 1]) / (tyb[nt - 2] - tyb[nt - 1]) * (y - tyb[nt - 1])
-            } else { start = Interpolation.linear(tyb, twb, at: y) }
+            } else { start = table.value(at: y) }
             return curve.solve(target: y, start: start)
         }
     } }

@@ -40,6 +40,10 @@ public struct TraceShiftRequest: Sendable {
 /// header) and, when asked, the table of the measured offsets, as desi_compute_trace_shifts does.
 /// `info` receives the progress and the files written.
 public func shiftTracesFile(_ request: TraceShiftRequest, info: (String) -> Void) throws {
+    try withFreedArraysKeptInHeap { try shiftTracesFileInHeap(request, info: info) }
+}
+
+private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) -> Void) throws {
     let image = try Image.read(request.imagePath)
     let psf = try readPSF(request.psfPath)
     let gaussHermite = psf as? GaussHermitePSF

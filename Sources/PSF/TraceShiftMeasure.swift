@@ -81,28 +81,35 @@ func measureDx(rebinned: RebinnedImage, xTrace: TraceSet, yTrace: TraceSet, fibe
         let block = max(1, 100 / rb)
         let nb = n0 / block
         var sw = [Double](repeating: 0, count: nb), swdx = sw, svar = sw, swx = sw, swy = sw, swl = sw
-        for j in 0..<(nb * block) {
-            let y = Double(j) + 0.5
-            let wave = Interpolation.linear(x: ty, y: twave, at: y), x = Interpolation.linear(x: ty, y: tx, at: y)
-            var rdx = 0.0, rw = 0.0, rvar = 0.0
-            let lo = window == .nearestPixel ? Int((x - Double(hw)).rounded()) : Int(x - Double(hw)), hi = lo + 2 * hw + 1
-            guard lo >= 0, hi <= n1 else { continue }
-            for i in lo..<hi {
-                let p = j * n1 + i
-                if rivar[p] == 0 {
-                    // desispec (numba_cross_profile) keeps the variance summed so far; both keep no flux
-                    rdx = 0; rw = 0
-                    if window == .nearestPixel { rvar = 0 }
-                    break
+        // rows increase: when the trace's y increases along it (any real trace), its tables are walked along
+        // (SortedInterpolation: the segments and values of Interpolation.linear's binary search)
+        let increasing = zip(ty, ty.dropFirst()).allSatisfy { $0 < $1 }
+        ty.withUnsafeBufferPointer { tyb in twave.withUnsafeBufferPointer { twb in tx.withUnsafeBufferPointer { txb in
+            var waveAt = SortedInterpolation(x: tyb, y: twb), xAt = SortedInterpolation(x: tyb, y: txb)
+            for j in 0..<(nb * block) {
+                let y = Double(j) + 0.5
+                let wave = increasing ? waveAt.value(at: y) : Interpolation.linear(tyb, twb, at: y)
+                let x = increasing ? xAt.value(at: y) : Interpolation.linear(tyb, txb, at: y)
+                var rdx = 0.0, rw = 0.0, rvar = 0.0
+                let lo = window == .nearestPixel ? Int((x - Double(hw)).rounded()) : Int(x - Double(hw)), hi = lo + 2 * hw + 1
+                guard lo >= 0, hi <= n1 else { continue }
+                for i in lo..<hi {
+                    let p = j * n1 + i
+                    if rivar[p] == 0 {
+                        // desispec (numba_cross_profile) keeps the variance summed so far; both keep no flux
+                        rdx = 0; rw = 0
+                        if window == .nearestPixel { rvar = 0 }
+                        break
+                    }
+                    rdx += (Double(i) - x) * rpix[p]
+                    rw += rpix[p]
+                    rvar += 1 / rivar[p]
                 }
-                rdx += (Double(i) - x) * rpix[p]
-                rw += rpix[p]
-                rvar += 1 / rivar[p]
+                let b = j / block
+                sw[b] += rw; swdx[b] += rdx; svar[b] += rvar
+                swy[b] += rw * Double(j); swx[b] += rw * x; swl[b] += rw * wave
             }
-            let b = j / block
-            sw[b] += rw; swdx[b] += rdx; svar[b] += rvar
-            swy[b] += rw * Double(j); swx[b] += rw * x; swl[b] += rw * wave
-        }
+        } } }
         var fx = [Double](), fy = [Double](), fdx = [Double](), fex = [Double](), fl = [Double]()
         for b in 0..<nb {
             let snr = sw[b] / (svar[b] + (svar[b] == 0 ? 1 : 0)).squareRoot()
@@ -176,18 +183,30 @@ func chi2ScanOffset(flux: [Double], wave: [Double], ref: [Double], ivar: [Double
     let ihw = Int(hw / dwave) + 1
     guard n > 2 * ihw + 1 else { return (0, 100) }
     var chi2 = [Double](repeating: 0, count: 2 * ihw + 1)
-    // Four shifts at once, each summed in the order of the plain loop (the same values): independent sums keep the
-    // floating-point units busy where one sum waits on each addition.
+    // Eight (then four) shifts at once in SIMD4 lanes, each lane summed in the order of the plain loop (the same
+    // values): the flux and ivar of a sample are loaded once for all the shifts, the reference as one unaligned
+    // load per four shifts, and the independent sums keep the floating-point units busy.
     flux.withUnsafeBufferPointer { fp in ref.withUnsafeBufferPointer { rp in ivar.withUnsafeBufferPointer { ip in
+        let r0 = rp.baseAddress!
+        @inline(__always) func ref4(_ k: Int) -> SIMD4<Double> { UnsafeRawPointer(r0 + k).loadUnaligned(as: SIMD4<Double>.self) }
         var d = -ihw
-        while d + 3 <= ihw {
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        while d + 7 <= ihw {
+            var s0 = SIMD4<Double>(repeating: 0), s1 = s0
             for i in ihw..<(n - ihw) {
-                let f = fp[i], w = ip[i]
-                let r0 = f - rp[i + d], r1 = f - rp[i + d + 1], r2 = f - rp[i + d + 2], r3 = f - rp[i + d + 3]
-                s0 += w * r0 * r0; s1 += w * r1 * r1; s2 += w * r2 * r2; s3 += w * r3 * r3
+                let f = SIMD4<Double>(repeating: fp[i]), w = SIMD4<Double>(repeating: ip[i])
+                let a = f - ref4(i &+ d), b = f - ref4(i &+ d &+ 4)
+                s0 += w * a * a; s1 += w * b * b
             }
-            chi2[ihw + d] = s0; chi2[ihw + d + 1] = s1; chi2[ihw + d + 2] = s2; chi2[ihw + d + 3] = s3
+            for q in 0..<4 { chi2[ihw + d + q] = s0[q]; chi2[ihw + d + 4 + q] = s1[q] }
+            d += 8
+        }
+        while d + 3 <= ihw {
+            var s0 = SIMD4<Double>(repeating: 0)
+            for i in ihw..<(n - ihw) {
+                let a = SIMD4<Double>(repeating: fp[i]) - ref4(i &+ d)
+                s0 += SIMD4<Double>(repeating: ip[i]) * a * a
+            }
+            for q in 0..<4 { chi2[ihw + d + q] = s0[q] }
             d += 4
         }
         while d <= ihw {

@@ -14,11 +14,11 @@ func runningAnnulusMedian(_ a: [Double], window: Int) -> [Double] {
 /// The annulus is two blocks of m = window - inner + 1 samples, [k - window, k - inner] and [k + inner, k + window]
 /// (inner = window / 2 + 1), and the right block of sample k is the left block of sample k + inner + window. So one
 /// sorted window of m samples slides along the (reflected) row, one value out and one in per step; the sorted
-/// copies of the last inner + window + 1 positions are kept in a ring, and the median of sample k is the median of
-/// the union of two sorted blocks (the ring's oldest and the newest), found by a binary search over how many values
-/// the first block gives to the lower half. The same values as a sort of the 2 m values per sample (the mean of the
-/// two middle values), at a quarter of the work of keeping the whole annulus sorted. Rows holding NaN are sorted
-/// sample by sample (the order of NaN in a sort is not a median).
+/// windows of the last inner + window + 1 positions are kept in a ring (each one made from the previous slot by
+/// `slideSortedWindow`, so nothing is copied), and the median of sample k is the median of the union of two sorted
+/// blocks (the ring's oldest and the newest), found by a binary search over how many values the first block gives to
+/// the lower half. The same values as a sort of the 2 m values per sample (the mean of the two middle values).
+/// Rows holding NaN are sorted sample by sample (the order of NaN in a sort is not a median).
 func runningAnnulusMedian(_ a: UnsafeBufferPointer<Double>, window: Int, into out: UnsafeMutableBufferPointer<Double>) {
     let n = a.count
     guard n > 0 else { return }
@@ -45,28 +45,89 @@ func runningAnnulusMedian(_ a: UnsafeBufferPointer<Double>, window: Int, into ou
         return
     }
     let gap = inner + w, ringCount = gap + 1
-    var ring = [Double](repeating: 0, count: ringCount * m)
-    var sortedWindow = Array(extended[0..<m]).sorted()
-    extended.withUnsafeBufferPointer { e in ring.withUnsafeMutableBufferPointer { r in
-        sortedWindow.withUnsafeMutableBufferPointer { s in
-            // The sorted window of block start j goes to ring slot j % ringCount; the median of sample k = j - gap
-            // takes the slots of j - gap (left block) and j (right block), which is the next slot of the ring.
-            let ring = r.baseAddress!, sorted = UnsafePointer(s.baseAddress!)
-            var j = 0, slot = 0
-            while true {
-                (ring + slot &* m).update(from: sorted, count: m)
-                if j >= gap {
-                    let oldest = slot &+ 1 == ringCount ? 0 : slot &+ 1
-                    out[j &- gap] = medianOfTwoSorted(UnsafeBufferPointer(start: ring + oldest &* m, count: m),
-                                                      UnsafeBufferPointer(start: ring + slot &* m, count: m))
-                }
-                if j == n &- 1 &+ gap { break }
-                replaceInSorted(s, old: e[j], new: e[j &+ m])
-                j &+= 1
-                slot = slot &+ 1 == ringCount ? 0 : slot &+ 1
+    let ring = SortedWindowRing(slots: ringCount, count: m)
+    defer { ring.deallocate() }
+    let initial = Array(extended[0..<m]).sorted()
+    for q in 0..<m { ring.values(0)[q] = initial[q] }
+    extended.withUnsafeBufferPointer { e in
+        // The sorted window of block start j is in slot j % ringCount; the median of sample k = j - gap takes the
+        // slots of j - gap (left block) and j (right block), and j - gap is the slot after j in the ring.
+        var j = 0, slot = 0
+        while true {
+            if j >= gap {
+                let oldest = slot &+ 1 == ringCount ? 0 : slot &+ 1
+                out[j &- gap] = medianOfTwoSorted(UnsafeBufferPointer(start: ring.values(oldest), count: m),
+                                                  UnsafeBufferPointer(start: ring.values(slot), count: m))
             }
+            if j == n &- 1 &+ gap { break }
+            let next = slot &+ 1 == ringCount ? 0 : slot &+ 1
+            slideSortedWindow(from: ring.chunks(slot), to: ring.chunks(next), chunks: ring.nchunk, count: m,
+                              old: e[j], new: e[j &+ m])
+            j &+= 1
+            slot = next
         }
-    } }
+    }
+}
+
+/// Sorted windows of `count` values, each in SIMD4 chunks with one chunk of padding before and after (so that the
+/// neighbours s[q - 1] and s[q + 1] of every value can be read as whole chunks).
+struct SortedWindowRing {
+    let nchunk: Int, stride: Int
+    let base: UnsafeMutablePointer<SIMD4<Double>>
+
+    init(slots: Int, count m: Int) {
+        nchunk = (m + 3) / 4; stride = nchunk + 2
+        base = .allocate(capacity: slots * stride)
+        base.initialize(repeating: SIMD4(repeating: 0), count: slots * stride)
+    }
+    /// The chunks of slot `s` (chunk -1 and chunk nchunk are the padding).
+    @inline(__always) func chunks(_ s: Int) -> UnsafeMutablePointer<SIMD4<Double>> { base + (s &* stride &+ 1) }
+    /// The values of slot `s`.
+    @inline(__always) func values(_ s: Int) -> UnsafeMutablePointer<Double> {
+        UnsafeMutableRawPointer(chunks(s)).assumingMemoryBound(to: Double.self)
+    }
+    func deallocate() { base.deallocate() }
+}
+
+/// The sorted window `src` (m values in `nchunk` SIMD4 chunks, padded as in SortedWindowRing) with `old` (present)
+/// taken out and `new` put in, written sorted to `dst`: the same values as removing the first copy of `old` and
+/// inserting `new` before the first value greater than it (replaceInSorted, the plain form in the tests), without
+/// branches: r = #(s < old) is where old is, ins = #(s <= new) - (old <= new) where new goes in s without old, and
+/// dst[q] = s[q] or s[q + 1] (before ins, whether q < r), new (at ins), s[q - 1] or s[q] (after ins, whether q <= r).
+/// The comparisons of a noisy spectrum are unpredictable: the binary searches and the variable-length shift of
+/// the plain form spend most of their time on mispredicted branches and on loads that wait on each other.
+@inline(__always)
+func slideSortedWindow(from src: UnsafeMutablePointer<SIMD4<Double>>, to dst: UnsafeMutablePointer<SIMD4<Double>>,
+                       chunks nchunk: Int, count m: Int, old: Double, new: Double) {
+    // Counts and lane indices are kept as doubles (exact for any window): double comparisons and selects are single
+    // SSE2 instructions, 64-bit integer ones are not.
+    let o = SIMD4<Double>(repeating: old), nw = SIMD4<Double>(repeating: new)
+    let zero = SIMD4<Double>(repeating: 0), one = SIMD4<Double>(repeating: 1), four = SIMD4<Double>(repeating: 4)
+    var below = zero, notAbove = zero
+    let last = nchunk &- 1
+    for c in 0..<last {
+        let v = src[c]
+        below += zero.replacing(with: one, where: v .< o)
+        notAbove += zero.replacing(with: one, where: v .<= nw)
+    }
+    // lanes past m in the last chunk are not values
+    let v = src[last], valid = SIMD4<Double>(0, 1, 2, 3) .< SIMD4<Double>(repeating: Double(m &- 4 &* last))
+    below += zero.replacing(with: one, where: (v .< o) .& valid)
+    notAbove += zero.replacing(with: one, where: (v .<= nw) .& valid)
+    let r = below.sum(), ins = notAbove.sum() - (old <= new ? 1 : 0)
+    let rv = SIMD4<Double>(repeating: r), iv = SIMD4<Double>(repeating: ins)
+    var lane = SIMD4<Double>(0, 1, 2, 3)
+    var previous = src[-1], current = src[0]
+    for c in 0..<nchunk {
+        let following = src[c &+ 1]
+        let up = SIMD4<Double>(current[1], current[2], current[3], following[0])        // s[q + 1]
+        let down = SIMD4<Double>(previous[3], current[0], current[1], current[2])       // s[q - 1]
+        let before = current.replacing(with: up, where: lane .>= rv)     // s without old, at q
+        let after = down.replacing(with: current, where: lane .> rv)     // s without old, at q - 1
+        dst[c] = before.replacing(with: after, where: lane .> iv).replacing(with: nw, where: lane .== iv)
+        previous = current; current = following
+        lane += four
+    }
 }
 
 /// The median of the union of two sorted blocks of the same size m: the mean of the values of rank m - 1 and m.
@@ -83,28 +144,4 @@ func medianOfTwoSorted(_ x: UnsafeBufferPointer<Double>, _ y: UnsafeBufferPointe
     let lower = i == 0 ? y[j &- 1] : (j == 0 ? x[i &- 1] : max(x[i &- 1], y[j &- 1]))
     let upper = i == m ? y[j] : (j == m ? x[i] : min(x[i], y[j]))
     return 0.5 * (lower + upper)
-}
-
-/// One value out of a sorted buffer and one in, keeping it sorted: `old` (present) is removed where its first copy
-/// is, `new` inserted before the first value greater than it; only the values between the two positions move.
-/// The positions come from binary searches whose steps are conditional moves (noisy spectra compare unpredictably).
-@inline(__always)
-func replaceInSorted(_ s: UnsafeMutableBufferPointer<Double>, old: Double, new: Double) {
-    let c = s.count
-    @inline(__always) func bit(_ b: Bool) -> Int { Int(unsafeBitCast(b, to: UInt8.self)) }
-    var base = 0, len = c
-    while len > 1 { let half = len / 2; base &+= half &* bit(s[base + half - 1] < old); len -= half }
-    let below = base &+ bit(s[base] < old)             // index of the first copy of old
-    base = 0; len = c
-    while len > 1 { let half = len / 2; base &+= half &* bit(s[base + half - 1] <= new); len -= half }
-    let notAbove = base &+ bit(s[base] <= new)         // values <= new
-    if notAbove > below {
-        var q = below
-        while q < notAbove - 1 { s[q] = s[q + 1]; q += 1 }
-        s[notAbove - 1] = new
-    } else {
-        var q = below
-        while q > notAbove { s[q] = s[q - 1]; q -= 1 }
-        s[notAbove] = new
-    }
 }

@@ -32,6 +32,49 @@ final class FFTConvolutionTests: XCTestCase {
         }
     }
 
+    /// The plain radix-2 transform (one butterfly at a time, twiddles read from one table of size / 2 with a stride):
+    /// what RadixTwoFFT did before its per-stage tables and SIMD4 butterflies.
+    func plainTransform(_ re: inout [Double], _ im: inout [Double], inverse: Bool) {
+        let n = re.count, sign = inverse ? 1.0 : -1.0
+        let ct = (0..<max(1, n / 2)).map { cos(2 * Double.pi * Double($0) / Double(n)) }
+        let st = (0..<max(1, n / 2)).map { sin(2 * Double.pi * Double($0) / Double(n)) }
+        var bits = 0
+        while 1 << bits < n { bits += 1 }
+        for i in 0..<n {
+            var j = 0, v = i
+            for _ in 0..<bits { j = (j << 1) | (v & 1); v >>= 1 }
+            if j > i { re.swapAt(i, j); im.swapAt(i, j) }
+        }
+        var len = 2
+        while len <= n {
+            let half = len / 2, stride = n / len
+            for start in Swift.stride(from: 0, to: n, by: len) {
+                for k in 0..<half {
+                    let wr = ct[k * stride], wi = sign * st[k * stride], p = start + k, q = p + half
+                    let tr = re[q] * wr - im[q] * wi, ti = re[q] * wi + im[q] * wr
+                    re[q] = re[p] - tr; im[q] = im[p] - ti; re[p] += tr; im[p] += ti
+                }
+            }
+            len *= 2
+        }
+    }
+
+    func testTransformEqualsThePlainButterfliesToTheLastBit() {
+        var rng = SplitMix64(seed: 13)
+        for size in [1, 2, 4, 8, 16, 64, 1024, 8192] {
+            let fft = RadixTwoFFT(size: size)
+            for inverse in [false, true] {
+                let re0 = (0..<size).map { _ in Double(rng.next() % 1_000_000) / 997 - 300 }
+                let im0 = (0..<size).map { _ in Double(rng.next() % 1_000_000) / 991 - 300 }
+                var re = re0, im = im0, pre = re0, pim = im0
+                fft.transform(&re, &im, inverse: inverse)
+                plainTransform(&pre, &pim, inverse: inverse)
+                XCTAssertEqual(re, pre, "size \(size) inverse \(inverse)")
+                XCTAssertEqual(im, pim, "size \(size) inverse \(inverse)")
+            }
+        }
+    }
+
     func testAnImpulseReturnsTheCentredKernel() {
         let k = [1.0, 2, 3, 4, 5]
         var a = [Double](repeating: 0, count: 9)

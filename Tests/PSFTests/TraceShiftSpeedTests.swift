@@ -61,18 +61,35 @@ final class TraceShiftSpeedTests: XCTestCase {
         }
     }
 
-    func testReplaceInSortedEqualsRemoveInsertAndSort() {
+    /// The plain form of one step of the sliding sorted window: the first copy of `old` removed, `new` inserted
+    /// before the first value greater than it (what the running median did before slideSortedWindow).
+    func replaceInSorted(_ s: [Double], old: Double, new: Double) -> [Double] {
+        var t = s
+        t.remove(at: t.firstIndex(of: old)!)
+        t.insert(new, at: t.firstIndex { $0 > new } ?? t.count)
+        return t
+    }
+
+    func testSlideSortedWindowEqualsRemoveAndInsert() {
         var rng = SplitMix64(seed: 31)
-        for m in [1, 2, 5, 18, 36] {
+        for m in [1, 2, 3, 4, 5, 8, 9, 18, 36] {
             for range in [3, 1_000_000] {
-                var s = (0..<m).map { _ in Double(rng.next() % UInt64(range)) }.sorted()
+                var s = (0..<m).map { _ in Double(rng.next() % UInt64(range)) - Double(range / 2) }.sorted()
+                let ring = SortedWindowRing(slots: 2, count: m)
+                defer { ring.deallocate() }
+                for q in 0..<m { ring.values(0)[q] = s[q] }
+                var slot = 0
                 for _ in 0..<300 {
-                    let old = s[Int(rng.next() % UInt64(m))], new = Double(rng.next() % UInt64(range))
-                    var expected = s
-                    expected.remove(at: expected.firstIndex(of: old)!)
-                    expected.append(new); expected.sort()
-                    s.withUnsafeMutableBufferPointer { replaceInSorted($0, old: old, new: new) }
+                    let old = s[Int(rng.next() % UInt64(m))], new = Double(rng.next() % UInt64(range)) - Double(range / 2)
+                    let expected = replaceInSorted(s, old: old, new: new)
+                    // padding and lanes past m hold other numbers: they must not count
+                    for c in [-1, ring.nchunk] { ring.chunks(slot)[c] = SIMD4(repeating: Double(rng.next() % 7) - 3) }
+                    slideSortedWindow(from: ring.chunks(slot), to: ring.chunks(1 - slot), chunks: ring.nchunk, count: m,
+                                      old: old, new: new)
+                    slot = 1 - slot
+                    s = Array(UnsafeBufferPointer(start: ring.values(slot), count: m))
                     XCTAssertEqual(s, expected, "m \(m) range \(range)")
+                    for q in m..<(4 * ring.nchunk) { ring.values(slot)[q] = Double(rng.next() % 5) - 2 }
                 }
             }
         }
@@ -92,6 +109,27 @@ final class TraceShiftSpeedTests: XCTestCase {
         let fibers = [0, 2, 3, 6]
         let m = medianOverFibers(a, fibers: fibers, nwave: nw)
         XCTAssertEqual(m, (0..<nw).map { k in median(fibers.map { a[$0 * nw + k] }) })
+    }
+
+    /// Columns like the continuum-subtracted spectra over fibers (a smooth median moving along, sky lines, noise,
+    /// ties, a block of zeros, a column with NaN, odd and even counts): the bracketed medians equal the sorted ones.
+    func testBracketedMedianEqualsTheSortedMedianColumnByColumn() {
+        var rng = SplitMix64(seed: 37)
+        for n in [5, 64, 65, 201, 500] {
+            var medians = BracketedMedian(count: n)
+            for k in 0..<3000 {
+                let w = Double(k) * 0.25
+                let level = 3 * sin(w / 40) + 60 * exp(-0.5 * pow((w - 300) / 0.8, 2))
+                var column = (0..<n).map { _ in level + Double(rng.next() % 2000) / 100 - 10 }
+                if k % 97 == 0 { for q in 0..<(n / 3) { column[q] = Double(q % 3) } }       // ties
+                if (1000..<1040).contains(k) { column = column.map { _ in 0 } }               // a masked block
+                if k == 2000 { column[n / 2] = .nan }
+                let expected = median(column)
+                let got = column.withUnsafeMutableBufferPointer { medians.median($0) }
+                if k == 2000 { XCTAssertTrue(got.isNaN == expected.isNaN || got == expected, "n \(n) k \(k)"); continue }
+                XCTAssertEqual(got, expected, "n \(n) column \(k)")
+            }
+        }
     }
 
     func testMedianInPlaceEqualsTheSortedMedian() {
