@@ -96,7 +96,8 @@ extension FITSFile {
         try writeKeywordsBeforeData(name: name, header: header, dataSum: raw.dataSum)
         var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0
         ffghadll(f, &head, &start, &end, &status)
-        ffmbyt(f, start, 1 /* IGNORE_EOF: the data unit is new */, &status)
+        let ignoreEOF: Int32 = 1   // cfitsio's IGNORE_EOF: the data unit is new, beyond the end of the file
+        ffmbyt(f, start, ignoreEOF, &status)
         _ = ffpbyt(f, Int64(raw.bytes.count), UnsafeMutableRawPointer(mutating: raw.bytes.baseAddress), &status)
         try check(status, "writing image data", hdu: name)
     }
