@@ -9,4 +9,7 @@ static inline int shim_open_file(fitsfile **fptr, const char *name, int mode, in
 static inline int shim_open_diskfile(fitsfile **fptr, const char *name, int mode, int *status) {
     return ffdkopn(fptr, name, mode, status);
 }
+/* cfitsio's raw byte write at the current position (fitsio2.h, not in fitsio.h): large blocks go straight to the
+   file. Used to copy an image's data unit unchanged (FITSFile.writeImage(raw:)). */
+int ffpbyt(fitsfile *fptr, LONGLONG nbytes, void *buffer, int *status);
 #endif

@@ -30,19 +30,34 @@ public enum FrameScores {
         guard !inWindow.isEmpty else { return nil }
         let dwave = Interpolation.gradient(frame.wave)
         let nw = frame.nwave, range = "\(Int(window.lo)),\(Int(window.hi))A"
-        var first = [Double](), second = [Double](), snr = [Double]()
-        var values = [Double](repeating: 0, count: inWindow.count), snrValues = values
-        for s in 0..<frame.nspec {
-            var sum = 0.0
-            for (j, i) in inWindow.enumerated() {
-                let flux = Double(frame.flux[s * nw + i]), ivar = max(0, Double(frame.ivar[s * nw + i]))
-                sum += fluxPerAngstrom ? flux * dwave[i] : flux
-                values[j] = fluxPerAngstrom ? flux : flux / dwave[i]
-                snrValues[j] = ivar.squareRoot() * flux / dwave[i].squareRoot()
+        let nin = inWindow.count, nspec = frame.nspec
+        // per window pixel: dwave and its square root (the same numbers the per-pixel expressions computed)
+        let dw = inWindow.map { dwave[$0] }, sqrtDw = dw.map { $0.squareRoot() }
+        var first = [Double](repeating: 0, count: nspec), second = first, snr = first
+        var values = [Double](repeating: 0, count: nin), snrValues = values, scratch = values
+        frame.flux.withUnsafeBufferPointer { fluxes in
+            frame.ivar.withUnsafeBufferPointer { ivars in
+                values.withUnsafeMutableBufferPointer { v in
+                    snrValues.withUnsafeMutableBufferPointer { sv in
+                        scratch.withUnsafeMutableBufferPointer { sc in
+                            for s in 0..<nspec {
+                                var sum = 0.0
+                                for j in 0..<nin {
+                                    let i = s * nw + inWindow[j]
+                                    let flux = Double(fluxes[i]), ivar = max(0, Double(ivars[i]))
+                                    sum += fluxPerAngstrom ? flux * dw[j] : flux
+                                    v[j] = fluxPerAngstrom ? flux : flux / dw[j]
+                                    sv[j] = ivar.squareRoot() * flux / sqrtDw[j]
+                                }
+                                first[s] = sum
+                                // the medians of Statistics.medianInPlace, by sampled pivots (the same numbers)
+                                second[s] = Statistics.sampledMedian(UnsafeBufferPointer(v), scratch: sc)
+                                snr[s] = Statistics.sampledMedian(UnsafeBufferPointer(sv), scratch: sc)
+                            }
+                        }
+                    }
+                }
             }
-            first.append(sum)
-            second.append(Statistics.medianInPlace(&values))
-            snr.append(Statistics.medianInPlace(&snrValues))
         }
         let S = suffix.isEmpty ? "_" : "_\(suffix)_", B = b.uppercased()
         let names = fluxPerAngstrom ? ["INTEG\(S)FLUX_\(B)", "MEDIAN\(S)FLUX_\(B)"] : ["SUM\(S)COUNT_\(B)", "MEDIAN\(S)COUNT_\(B)"]

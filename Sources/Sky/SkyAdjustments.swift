@@ -195,17 +195,18 @@ func adjustSkyModel(csky: inout [Double], flux: [Float], ivar: [Float], wave: [D
             for i in 0..<nwave { dlsf[f * nwave + i] = v[i] }
         }
     }
-    var result = SkyAdjustments(wave: wave, nspec: nspec, dwave: dwave, dlsf: dlsf, linesUsed: linesUsed)
+    // (the arrays are moved, not shared: the interpolation below then changes them in place instead of copying them)
+    var result = SkyAdjustments(wave: wave, nspec: nspec, dwave: consume dwave, dlsf: consume dlsf, linesUsed: linesUsed)
     if let pca = o.pca {
         try pca.check(nspec: nspec, nwave: nwave)
         if let d = dskydw {
-            let (corr, coef) = try pca.fit(dwave, sky: skyRows, mean: pca.dwaveMean, components: pca.dwaveEigenvectors)
+            let (corr, coef) = try pca.fit(result.dwave, sky: skyRows, mean: pca.dwaveMean, components: pca.dwaveEigenvectors)
             result.dwaveCoefficients = coef
             log?("PCA coefficients of the wavelength adjustment: \(coef)")
             for k in 0..<csky.count { csky[k] += corr[k] * d[k] }
         }
         if let d = dskydl {
-            let (corr, coef) = try pca.fit(dlsf, sky: skyRows, mean: pca.dlsfMean, components: pca.dlsfEigenvectors)
+            let (corr, coef) = try pca.fit(result.dlsf, sky: skyRows, mean: pca.dlsfMean, components: pca.dlsfEigenvectors)
             result.dlsfCoefficients = coef
             log?("PCA coefficients of the LSF adjustment: \(coef)")
             for k in 0..<csky.count { csky[k] += corr[k] * d[k] }
@@ -225,7 +226,8 @@ func adjustSkyModel(csky: inout [Double], flux: [Float], ivar: [Float], wave: [D
     let all = (0..<nspec).map(Double.init), xg = good.map(Double.init)
     for (on, deriv) in [(true, dskydw), (false, dskydl)] {
         guard let d = deriv else { continue }
-        var values = on ? result.dwave : result.dlsf
+        var values = [Double]()
+        if on { swap(&values, &result.dwave) } else { swap(&values, &result.dlsf) }
         for i in 0..<nwave {
             let v = Interpolation.linear(x: xg, y: good.map { values[$0 * nwave + i] }, at: all)
             for f in 0..<nspec { values[f * nwave + i] = v[f] }

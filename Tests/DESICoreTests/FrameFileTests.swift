@@ -43,6 +43,38 @@ final class FrameFileTests: XCTestCase {
         XCTAssertNil(try Frame.read(path, skipResolution: true).resolution)
     }
 
+    /// cframe's pass-through: a frame read without its resolution and written with the stored RESOLUTION gives the
+    /// file that writing the resolution's values gives; a RESOLUTION of another frame's shape is refused.
+    func testStoredResolutionIsWrittenUnchanged() throws {
+        let path = tmp("frame-r0-00000012.fits"), viaValues = tmp("values.fits"), viaBytes = tmp("bytes.fits")
+        let frame = sampleFrame()
+        try frame.write(to: path)
+        try Frame.read(path).write(to: viaValues)
+        let stored = try XCTUnwrap(try Frame.storedResolution(path))
+        let light = try Frame.read(path, skipResolution: true)
+        try light.checkStoredResolution(stored)
+        try light.write(to: viaBytes, storedResolution: stored)
+        let a = try Frame.read(viaValues), b = try Frame.read(viaBytes)
+        XCTAssertEqual(b.resolution, frame.resolution)
+        XCTAssertEqual(b.resolution, a.resolution)
+        XCTAssertEqual(b.flux, a.flux)
+        let f = try FITSFile.open(viaBytes), g = try FITSFile.open(viaValues)
+        XCTAssertEqual(f.hduNames(), g.hduNames())
+        try f.moveTo(name: "RESOLUTION"); try g.moveTo(name: "RESOLUTION")
+        XCTAssertEqual(try f.readHeader().string("DATASUM"), try g.readHeader().string("DATASUM"))
+        XCTAssertEqual(try f.checksumState().hdu, .correct)
+        // a frame of other spectra: the stored resolution does not belong to it
+        var other = light
+        other.wave = Array(other.wave.prefix(4))
+        other.flux = Array(other.flux.prefix(12)); other.ivar = Array(other.ivar.prefix(12)); other.mask = Array(other.mask.prefix(12))
+        XCTAssertThrowsError(try other.checkStoredResolution(stored))
+        // no RESOLUTION HDU: nothing stored
+        var bare = frame; bare.resolution = nil
+        let bareFile = tmp("bare.fits")
+        try bare.write(to: bareFile)
+        XCTAssertNil(try Frame.storedResolution(bareFile))
+    }
+
     func testImageRoundTripKeepsMaskBits() throws {
         let path = tmp("preproc-r0-00000012.fits")
         var h = FITSHeader(); h.set("CAMERA", "r0")

@@ -35,6 +35,30 @@ final class LocalContinuumTests: XCTestCase {
         }
     }
 
+    /// The sliding sorted halves against the plain medians where values repeat, where zeros of both signs sit at the
+    /// median (the sign comes from the selection, as before) and with infinities left out: the same bits.
+    func testSlidingHalvesGiveTheSameBits() {
+        var rng = SplitMix64(seed: 7)
+        for (n, window) in [(93, 50), (93, 51), (120, 10), (40, 3)] {
+            let levels: [Double] = [-0.0, 0.0, 1, 2, -3]
+            var v = (0..<n).map { _ in levels[Int(rng.next() % 5)] }
+            checkBits(v, window)
+            v = (0..<n).map { _ in Double(Int(rng.next() % 7)) - 3 + (rng.next() % 3 == 0 ? -0.0 : 0.0) }
+            for k in stride(from: 5, to: n, by: 13) { v[k] = k % 2 == 0 ? .infinity : .nan }
+            checkBits(v, window)
+            v = (0..<n).map { k in Double(k % 9) * 0.25 - 1 }
+            checkBits(v, window)
+        }
+    }
+
+    func checkBits(_ v: [Double], _ window: Int) {
+        let got = LocalContinuum.estimate(v, window: window), expected = plainEstimate(v, window: window)
+        for k in 0..<got.count {
+            XCTAssertTrue(got[k].bitPattern == expected[k].bitPattern || (got[k].isNaN && expected[k].isNaN),
+                          "bin \(k) window \(window): \(got[k]) vs \(expected[k])")
+        }
+    }
+
     func check(_ v: [Double], _ window: Int) {
         let got = LocalContinuum.estimate(v, window: window), expected = plainEstimate(v, window: window)
         XCTAssertEqual(got.count, expected.count)

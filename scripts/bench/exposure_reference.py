@@ -9,6 +9,8 @@ Usage: exposure_reference.py STEP OUTDIR -- ARGS...
   subprocess for preproc) or 'failed REASON'.
   cframe: desispec's procexp with --no-xtalk --no-tsnr (ours corrects no fiber crosstalk and computes no template
   S/N; desispec's crosstalk correction also needs the DESI_SPECTRO_CALIB yaml a simulated night does not have).
+  sky: our --calib-dir, --calib-config and --psf (for --fit-offsets) have no desispec option of that name: they are
+  passed as desispec finds them (DESI_SPECTRO_CALIB, CalibFinder's yaml_file, findfile('psf')): see sky_arguments.
 desispec's calibration lookup (DESI_SPECTRO_CALIB) and desimodel's focal plane are bypassed as in
 scripts/compare_traceshift_desispec.py.
 """
@@ -37,6 +39,40 @@ def cpu_seconds(who=resource.RUSAGE_SELF):
 
 def peak_mb(who=resource.RUSAGE_SELF):
     return resource.getrusage(who).ru_maxrss / 1024.0   # kB on Linux
+
+
+def without(args, name):
+    """args without the option `name` and its value."""
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a == name:
+            skip = True
+        else:
+            out.append(a)
+    return out
+
+
+def sky_arguments(args):
+    """Our sky task's arguments as desispec 0.70's sky takes them. Its parser has no --calib-dir, --calib-config nor
+    --psf: --fit-offsets reads the sectors from CalibFinder (the camera's yaml under $DESI_SPECTRO_CALIB) and the PSF
+    from findfile('psf', NIGHT, EXPID, CAMERA) (desispec.sky.get_sector_masks). So --calib-dir becomes
+    DESI_SPECTRO_CALIB, --calib-config the yaml_file given to desispec.sky's CalibFinder, and --psf the path that
+    desispec.sky's findfile returns for 'psf'; the three are then left out."""
+    import functools
+    import desispec.sky as sky
+    calib_dir, calib_config, psf = (value(args, n) for n in ("--calib-dir", "--calib-config", "--psf"))
+    if calib_dir:
+        os.environ["DESI_SPECTRO_CALIB"] = calib_dir
+    if calib_config:
+        sky.CalibFinder = functools.partial(sky.CalibFinder, yaml_file=calib_config)
+    if psf:
+        findfile = sky.findfile
+        sky.findfile = lambda filetype, *a, **k: psf if filetype == "psf" else findfile(filetype, *a, **k)
+    for n in ("--calib-dir", "--calib-config", "--psf"):
+        args = without(args, n)
+    return args
 
 
 def main():
@@ -72,6 +108,7 @@ def main():
         import desispec.scripts.fiberflat as module
     elif step == "sky":
         import desispec.scripts.sky as module
+        mapped = sky_arguments(mapped)
     elif step == "fluxcalib":
         import desispec.scripts.fluxcalibration as module
     elif step == "cframe":

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DESICore
+import FITS
 import Foundation
 import QA
 
@@ -24,7 +25,10 @@ struct CFrameCommand: ParsableCommand {
     func run() throws {
         try runStep {
             let log = global.makeLogger("cframe")
-            var frame = try Frame.readSkySubtracted(infile, fiberflat: fiberflat, sky: sky)
+            // the resolution is not changed (as desispec's procexp): its stored bytes are copied to the output
+            let resolution = try Frame.storedResolution(infile)
+            var frame = try Frame.readSkySubtracted(infile, fiberflat: fiberflat, sky: sky, skipResolution: resolution != nil)
+            if let resolution { try frame.checkStoredResolution(resolution) }
             var fallback = frame.header.bool("FCFALLBK") ?? false
             if let calib {
                 let c = try FluxCalibration.read(calib)
@@ -38,7 +42,7 @@ struct CFrameCommand: ParsableCommand {
             if let sky { inputs.append("--sky \(sky)") }
             if let calib { inputs.append("--calib \(calib)") }
             frame.header.addHistory(DESIProvenance.line(command: "cframe", arguments: inputs))
-            try frame.write(to: outfile)
+            try frame.write(to: outfile, storedResolution: resolution)
             log.info("wrote \(outfile)")
         }
     }
