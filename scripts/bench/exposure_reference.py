@@ -9,6 +9,8 @@ Usage: exposure_reference.py STEP OUTDIR -- ARGS...
   subprocess for preproc) or 'failed REASON'.
   cframe: desispec's procexp with --no-xtalk --no-tsnr (ours corrects no fiber crosstalk and computes no template
   S/N; desispec's crosstalk correction also needs the DESI_SPECTRO_CALIB yaml a simulated night does not have).
+  fluxcalib: without our --average-fluxcalib, and without desispec's point-source correction when desimodel's
+  fiber-acceptance table is not installed (see fluxcalib_arguments).
   sky: our --calib-dir, --calib-config and --psf (for --fit-offsets) have no desispec option of that name: they are
   passed as desispec finds them (DESI_SPECTRO_CALIB, CalibFinder's yaml_file, findfile('psf')): see sky_arguments.
 desispec's calibration lookup (DESI_SPECTRO_CALIB) and desimodel's focal plane are bypassed as in
@@ -75,6 +77,25 @@ def sky_arguments(args):
     return args
 
 
+def fluxcalib_arguments(args):
+    """Our flux calibration task's arguments as desispec 0.70's fluxcalib takes them: it has no --average-fluxcalib
+    (ours falls back to that average calibration when the standard stars fail; with stars it is not used), so the
+    option is left out. desispec's point-source corrections (desispec.fiberfluxcorr.flat_to_psf_flux_correction and
+    psf_to_fiber_flux_correction) read desimodel's data/throughput/galsim-fiber-acceptance.fits, which pip's desimodel does not install (the data
+    live in desimodel's svn): when that file is missing, both are replaced by 1 for every fiber, so that
+    desispec's time is measured without it (a table lookup per fiber: desispec's time is slightly underestimated,
+    the ratio with ours slightly too small); its numbers are then not comparable with ours."""
+    import numpy as np
+    import desimodel.io
+    import desispec.fiberfluxcorr as fiberfluxcorr
+    table = os.path.join(desimodel.io.datadir(), "throughput", "galsim-fiber-acceptance.fits")
+    if not os.path.exists(table):   # compute_flux_calibration imports it from desispec.fiberfluxcorr when it runs
+        ones = lambda fibermap, *a, **k: np.ones(len(fibermap))
+        fiberfluxcorr.flat_to_psf_flux_correction = ones
+        fiberfluxcorr.psf_to_fiber_flux_correction = ones
+    return without(args, "--average-fluxcalib")
+
+
 def main():
     step, outdir = sys.argv[1], sys.argv[2]
     args = sys.argv[sys.argv.index("--") + 1:]
@@ -111,6 +132,7 @@ def main():
         mapped = sky_arguments(mapped)
     elif step == "fluxcalib":
         import desispec.scripts.fluxcalibration as module
+        mapped = fluxcalib_arguments(mapped)
     elif step == "cframe":
         import desispec.scripts.procexp as module
         mapped += ["--no-xtalk", "--no-tsnr"]
