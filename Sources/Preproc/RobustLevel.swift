@@ -113,17 +113,19 @@ enum RobustLevel {
         let n = rows * cols
         let k1 = n / 2, k0 = n % 2 == 1 ? k1 : k1 - 1
         @inline(__always) func transform(_ v: Double) -> Double { center.map { abs(v - $0) } ?? v }
-        // sample on an evenly spaced grid of rows and columns, sorted; the bracket keeps ~4.5 sigma of rank uncertainty
-        let sr = min(rows, 64), sc = min(cols, max(1, 8192 / sr))
+        // sample on an evenly spaced grid of rows and columns (64 x 1024 values at most); the bracket keeps ~4.5 sigma of
+        // rank uncertainty: ~1.8% of the values fall inside it with 65536 samples. Its two ends are order statistics
+        // of the sample, selected (no sort).
+        let sr = min(rows, 64), sc = min(cols, max(1, 65536 / sr))
         let s = sr * sc
         var sample = [Double](repeating: 0, count: s)
         for i in 0..<sr {
             fill(i * rows / sr, row)
             for j in 0..<sc { sample[i * sc + j] = transform(row[j * cols / sc]) }
         }
-        sample.sort()
         let margin = Int(4.5 * Double(s).squareRoot() / 2) + 2
-        let lo = sample[max(0, k0 * s / n - margin)], hi = sample[min(s - 1, k1 * s / n + margin)]
+        let lo = Statistics.select(&sample, max(0, k0 * s / n - margin))
+        let hi = Statistics.select(&sample, min(s - 1, k1 * s / n + margin))
         let expectedMiddle = 4 * margin * n / s + 16
         let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> BracketCounts in
             var counts = BracketCounts(lo: lo, hi: hi, center: center,
@@ -170,22 +172,31 @@ enum RobustLevel {
 
     /// Where values (or their distances from `center`) fall around a bracket [lo, hi]: counts below lo, equal to lo
     /// and equal to hi, and the values strictly inside kept (NaN counts nowhere). Two lanes at a time (an SSE2
-    /// register), the counters in registers for a whole row: the comparisons are counted without branches (half
-    /// the values are below lo, a branch would mispredict). Counts are integers and the kept values are only
-    /// selected from, so neither depends on the order.
+    /// register), the counters in registers for a whole row, and no branch per value: every value is stored at the
+    /// end of the kept ones and the end moves on only for those inside (half the values are below lo, a branch would
+    /// mispredict). Counts are integers and the kept values are only selected from, so neither depends on the order.
     struct BracketCounts {
         private let lo: Double, hi: Double, center: Double, useDistance: Bool
         private(set) var below = 0, equalLo = 0, equalHi = 0
-        var middle: [Double] = []
+        /// storage[0 ..< kept]: the values inside; the rest is room for the next row's stores.
+        private var storage: [Double]
+        private var kept = 0
 
         init(lo: Double, hi: Double, center: Double?, expectedMiddle: Int) {
             self.lo = lo; self.hi = hi
             self.center = center ?? 0; useDistance = center != nil
-            middle.reserveCapacity(expectedMiddle)
+            storage = [Double](repeating: 0, count: max(16, expectedMiddle))
         }
+
+        /// The values strictly inside the bracket.
+        var middle: ArraySlice<Double> { storage[0..<kept] }
 
         @inline(__always)
         mutating func add(_ values: UnsafeBufferPointer<Double>) {
+            // room for every value of the row
+            if storage.count < kept + values.count {
+                storage += repeatElement(0, count: max(storage.count, kept + values.count - storage.count))
+            }
             if useDistance { count(values, distance: true) } else { count(values, distance: false) }
         }
 
@@ -196,30 +207,34 @@ enum RobustLevel {
             let lo2 = SIMD2(repeating: lo), hi2 = SIMD2(repeating: hi), c2 = SIMD2(repeating: center)
             // minus the counts (a true comparison is -1 in its lane)
             var nBelow = SIMD2<Int64>(), nLo = SIMD2<Int64>(), nHi = SIMD2<Int64>()
-            var i = 0
-            while i + 2 <= n {
-                var t = raw.loadUnaligned(fromByteOffset: i &* 8, as: SIMD2<Double>.self)
-                if distance {
-                    t -= c2
-                    t.replace(with: -t, where: t .< 0)
+            var end = kept
+            storage.withUnsafeMutableBufferPointer { sb in
+                let out = sb.baseAddress!
+                var i = 0
+                while i + 2 <= n {
+                    var t = raw.loadUnaligned(fromByteOffset: i &* 8, as: SIMD2<Double>.self)
+                    if distance {
+                        t -= c2
+                        t.replace(with: -t, where: t .< 0)
+                    }
+                    nBelow &+= unsafeBitCast(t .< lo2, to: SIMD2<Int64>.self)
+                    nLo &+= unsafeBitCast(t .== lo2, to: SIMD2<Int64>.self)
+                    nHi &+= unsafeBitCast(t .== hi2, to: SIMD2<Int64>.self)
+                    let inside = unsafeBitCast((t .> lo2) .& (t .< hi2), to: SIMD2<Int64>.self)
+                    out[end] = t[0]; end &-= Int(inside[0])
+                    out[end] = t[1]; end &-= Int(inside[1])
+                    i += 2
                 }
-                nBelow &+= unsafeBitCast(t .< lo2, to: SIMD2<Int64>.self)
-                nLo &+= unsafeBitCast(t .== lo2, to: SIMD2<Int64>.self)
-                nHi &+= unsafeBitCast(t .== hi2, to: SIMD2<Int64>.self)
-                let inside = (t .> lo2) .& (t .< hi2)
-                if any(inside) {
-                    if inside[0] { middle.append(t[0]) }
-                    if inside[1] { middle.append(t[1]) }
+                let l = lo, h = hi, c = center
+                while i < n {
+                    let t = distance ? abs(values[i] - c) : values[i]
+                    if t < l { below += 1 } else if t == l { equalLo += 1 } else if t < h { out[end] = t; end += 1 }
+                    else if t == h { equalHi += 1 }
+                    i += 1
                 }
-                i += 2
             }
+            kept = end
             below -= Int(nBelow[0] &+ nBelow[1]); equalLo -= Int(nLo[0] &+ nLo[1]); equalHi -= Int(nHi[0] &+ nHi[1])
-            while i < n {
-                let t = distance ? abs(values[i] - center) : values[i]
-                if t < lo { below += 1 } else if t == lo { equalLo += 1 } else if t < hi { middle.append(t) }
-                else if t == hi { equalHi += 1 }
-                i += 1
-            }
         }
     }
 }
