@@ -45,18 +45,17 @@ public enum ImageModel {
         if let ff = fiberflat, ff.nspec < g.nspec {
             throw DESIError.mismatch("fiber flat has \(ff.nspec) fibers, the traces \(g.nspec)")
         }
-        let extracted = boxcar(pix: pix, ivar: ivar, nx: nx, traces: g, mask: mask)
-        var spectra = extracted
-        var flat = [Double](repeating: 1, count: g.nspec * ny)
+        // (each [nspec x ny] array made once and changed in place: fresh memory costs its clearing)
+        var spectra = boxcar(pix: pix, ivar: ivar, nx: nx, traces: g, mask: mask)
+        var flat: [Double]? = nil
         var sky: [Double]? = nil
         if let ff = fiberflat {
             flat = applyFiberFlat(&spectra, fiberflat: ff, traces: g)
             sky = subtractSky(&spectra, traces: g)
         }
-        let smooth = smoothed(spectra, traces: g, nsig: 5)
-        var model = [Double](repeating: 0, count: g.nspec * ny)
+        var model = smoothed(spectra, traces: g, nsig: 5)
         for i in model.indices {
-            let v = ((sky?[i] ?? 0) + smooth[i]) * flat[i]
+            let v = ((sky?[i] ?? 0) + model[i]) * (flat?[i] ?? 1)
             model[i] = v > 0 ? v : 0
         }
         // counts per Angstrom back to counts per row (numpy.gradient of the wavelengths along the rows)
@@ -199,8 +198,9 @@ public enum ImageModel {
     ///
     /// The sky fibers' valid rows (ivar > 0) and their wavelengths do not change between the iterations (only the
     /// fluxes do): they are gathered once. The resampled sky fibers are kept wavelength by wavelength (each grid
-    /// point's values contiguous, in sky-fiber order) so that each median copies one run of memory. Same values, in
-    /// the same order, as the plain form (`ImageModelTests`' check against it).
+    /// point's values contiguous, in sky-fiber order) so that each median copies one run of memory, and the median
+    /// sky is subtracted where it is interpolated (no full-size array of it). Same values, in the same order, as the
+    /// plain form (`PreprocKernelTests.testSkySubtractionEqualsThePlainForm`).
     static func subtractSky(_ s: inout RowSpectra, traces g: FiberTraceGeometry) -> [Double] {
         let ny = g.ny, nspec = g.nspec
         var sky = [Double](repeating: 0, count: nspec * ny)
@@ -219,7 +219,6 @@ public enum ImageModel {
         // table[t * nsky + k]: sky fiber k resampled at twave[t] (0 until a fiber has values, as desispec's zeros)
         var table = [Double](repeating: 0, count: nt * nsky)
         var ttsky = [Double](repeating: 0, count: nt)
-        var shift = [Double](repeating: 0, count: nspec * ny)
         for _ in 0..<5 {
             s.flux.withUnsafeBufferPointer { fb in
             table.withUnsafeMutableBufferPointer { tb in
@@ -252,20 +251,22 @@ public enum ImageModel {
                     }
                 }
             }}
+            // the median sky at every fiber's rows, subtracted and added to the sky model fiber by fiber
             ttsky.withUnsafeBufferPointer { yb in
             twave.withUnsafeBufferPointer { xb in
-            shift.withUnsafeMutableBufferPointer { sb in
+            s.flux.withUnsafeMutableBufferPointer { fb in
+            sky.withUnsafeMutableBufferPointer { kb in
                 nonisolated(unsafe) let x = xb, y = yb
-                let sh = SharedBuffer(sb)
+                let flux = SharedBuffer(fb), model = SharedBuffer(kb)
                 parallelFor(nspec) { f in
                     var at = SortedInterpolation(x: x, y: y)
-                    for r in 0..<ny { sh[f * ny + r] = at.value(at: g.wave[f * ny + r]) }
+                    for r in 0..<ny {
+                        let i = f * ny + r, v = at.value(at: g.wave[i])
+                        if flux[i] != 0 { flux[i] -= v }
+                        model[i] += v
+                    }
                 }
-            }}}
-            for i in 0..<(nspec * ny) {
-                if s.flux[i] != 0 { s.flux[i] -= shift[i] }
-                sky[i] += shift[i]
-            }
+            }}}}
         }
         return sky
     }
