@@ -45,18 +45,17 @@ public enum ImageModel {
         if let ff = fiberflat, ff.nspec < g.nspec {
             throw DESIError.mismatch("fiber flat has \(ff.nspec) fibers, the traces \(g.nspec)")
         }
-        let extracted = boxcar(pix: pix, ivar: ivar, nx: nx, traces: g, mask: mask)
-        var spectra = extracted
-        var flat = [Double](repeating: 1, count: g.nspec * ny)
+        // (each [nspec x ny] array made once and changed in place: fresh memory costs its clearing)
+        var spectra = boxcar(pix: pix, ivar: ivar, nx: nx, traces: g, mask: mask)
+        var flat: [Double]? = nil
         var sky: [Double]? = nil
         if let ff = fiberflat {
             flat = applyFiberFlat(&spectra, fiberflat: ff, traces: g)
             sky = subtractSky(&spectra, traces: g)
         }
-        let smooth = smoothed(spectra, traces: g, nsig: 5)
-        var model = [Double](repeating: 0, count: g.nspec * ny)
+        var model = smoothed(spectra, traces: g, nsig: 5)
         for i in model.indices {
-            let v = ((sky?[i] ?? 0) + smooth[i]) * flat[i]
+            let v = ((sky?[i] ?? 0) + model[i]) * (flat?[i] ?? 1)
             model[i] = v > 0 ? v : 0
         }
         // counts per Angstrom back to counts per row (numpy.gradient of the wavelengths along the rows)
@@ -196,59 +195,78 @@ public enum ImageModel {
     /// qproc_sky_subtraction with no fibermap: the faintest half of the fibers (median flux) are the sky; five
     /// times, their median spectrum on a grid of 2 ny wavelengths is interpolated at every fiber's rows, subtracted
     /// where the flux is not 0 and added to the sky model, which is returned ([nspec * ny]).
+    ///
+    /// The sky fibers' valid rows (ivar > 0) and their wavelengths do not change between the iterations (only the
+    /// fluxes do): they are gathered once. The resampled sky fibers are kept wavelength by wavelength (each grid
+    /// point's values contiguous, in sky-fiber order) so that each median copies one run of memory, and the median
+    /// sky is subtracted where it is interpolated (no full-size array of it). Same values, in the same order, as the
+    /// plain form (`PreprocKernelTests.testSkySubtractionEqualsThePlainForm`).
     static func subtractSky(_ s: inout RowSpectra, traces g: FiberTraceGeometry) -> [Double] {
         let ny = g.ny, nspec = g.nspec
         var sky = [Double](repeating: 0, count: nspec * ny)
         guard nspec > 1, ny > 1 else { return sky }
         let medians = (0..<nspec).map { f in Statistics.median(Array(s.flux[(f * ny)..<((f + 1) * ny)])) }
-        let skyFibers = (0..<nspec).sorted { (medians[$0], $0) < (medians[$1], $1) }.prefix(nspec / 2).sorted()
+        let skyFibers = Array((0..<nspec).sorted { (medians[$0], $0) < (medians[$1], $1) }.prefix(nspec / 2).sorted())
         let wmin = g.wave.min()!, wmax = g.wave.max()!
-        let nt = 2 * ny
+        let nt = 2 * ny, nsky = skyFibers.count
         let twave = (0..<nt).map { wmin + (wmax - wmin) * Double($0) / Double(nt - 1) }
-        var tflux = [[Double]](repeating: [Double](repeating: 0, count: nt), count: skyFibers.count)
+        // each sky fiber's rows with weight and their wavelengths (nil: none, the fiber keeps its previous values)
+        let validRows = skyFibers.map { f -> [Int]? in
+            let rows = (0..<ny).filter { s.ivar[f * ny + $0] > 0 }
+            return rows.isEmpty ? nil : rows
+        }
+        let validWaves = zip(skyFibers, validRows).map { f, rows in rows.map { $0.map { g.wave[f * ny + $0] } } }
+        // table[t * nsky + k]: sky fiber k resampled at twave[t] (0 until a fiber has values, as desispec's zeros)
+        var table = [Double](repeating: 0, count: nt * nsky)
+        var ttsky = [Double](repeating: 0, count: nt)
         for _ in 0..<5 {
-            // each sky fiber on the grid (a fiber with no valid row keeps its previous values, as desispec)
-            let current = s
-            let resampled = parallelMap(skyFibers.count) { k -> [Double]? in
-                let f = skyFibers[k]
-                let rows = (0..<ny).filter { current.ivar[f * ny + $0] > 0 }
-                guard !rows.isEmpty else { return nil }
-                let xw = rows.map { g.wave[f * ny + $0] }, yf = rows.map { current.flux[f * ny + $0] }
-                return xw.withUnsafeBufferPointer { xb in
-                    yf.withUnsafeBufferPointer { yb in
-                        var at = SortedInterpolation(x: xb, y: yb)
-                        return twave.map { at.value(at: $0) }
+            s.flux.withUnsafeBufferPointer { fb in
+            table.withUnsafeMutableBufferPointer { tb in
+                nonisolated(unsafe) let flux = fb
+                let tab = SharedBuffer(tb)
+                parallelFor(nsky) { k in
+                    guard let rows = validRows[k], let xw = validWaves[k] else { return }
+                    let f = skyFibers[k]
+                    let yf = rows.map { flux[f * ny + $0] }
+                    xw.withUnsafeBufferPointer { xb in
+                        yf.withUnsafeBufferPointer { yb in
+                            var at = SortedInterpolation(x: xb, y: yb)
+                            for t in 0..<nt { tab[t * nsky + k] = at.value(at: twave[t]) }
+                        }
                     }
                 }
-            }
-            _ = consume current   // s is changed below: no copy of its arrays
-            for k in skyFibers.indices { if let r = resampled[k] { tflux[k] = r } }
-            let table = tflux
-            let blocks = 64
-            let parts = parallelMap(blocks) { b -> [Double] in
-                var column = [Double](repeating: 0, count: table.count)
-                return ((nt * b / blocks)..<(nt * (b + 1) / blocks)).map { t in
-                    for k in table.indices { column[k] = table[k][t] }
-                    return Statistics.medianInPlace(&column)
-                }
-            }
-            let ttsky = parts.flatMap { $0 }
-            let shift = ttsky.withUnsafeBufferPointer { yb in
-                twave.withUnsafeBufferPointer { xb in
-                    nonisolated(unsafe) let x = xb, y = yb
-                    return parallelMap(nspec) { f -> [Double] in
-                        var at = SortedInterpolation(x: x, y: y)
-                        return (0..<ny).map { at.value(at: g.wave[f * ny + $0]) }
+            }}
+            table.withUnsafeBufferPointer { tb in
+            ttsky.withUnsafeMutableBufferPointer { mb in
+                nonisolated(unsafe) let tab = tb
+                let med = SharedBuffer(mb)
+                let blocks = 64
+                parallelFor(blocks) { b in
+                    var column = [Double](repeating: 0, count: nsky)
+                    for t in (nt * b / blocks)..<(nt * (b + 1) / blocks) {
+                        column.withUnsafeMutableBufferPointer { c in
+                            _ = c.update(fromContentsOf: UnsafeBufferPointer(rebasing: tab[(t * nsky)..<((t + 1) * nsky)]))
+                        }
+                        med[t] = Statistics.medianInPlace(&column)
                     }
                 }
-            }
-            for f in 0..<nspec {
-                for r in 0..<ny {
-                    let i = f * ny + r
-                    if s.flux[i] != 0 { s.flux[i] -= shift[f][r] }
-                    sky[i] += shift[f][r]
+            }}
+            // the median sky at every fiber's rows, subtracted and added to the sky model fiber by fiber
+            ttsky.withUnsafeBufferPointer { yb in
+            twave.withUnsafeBufferPointer { xb in
+            s.flux.withUnsafeMutableBufferPointer { fb in
+            sky.withUnsafeMutableBufferPointer { kb in
+                nonisolated(unsafe) let x = xb, y = yb
+                let flux = SharedBuffer(fb), model = SharedBuffer(kb)
+                parallelFor(nspec) { f in
+                    var at = SortedInterpolation(x: x, y: y)
+                    for r in 0..<ny {
+                        let i = f * ny + r, v = at.value(at: g.wave[i])
+                        if flux[i] != 0 { flux[i] -= v }
+                        model[i] += v
+                    }
                 }
-            }
+            }}}}
         }
         return sky
     }
@@ -282,7 +300,17 @@ public enum ImageModel {
                     for r in 0..<ny where out[r] { t[r] = at.value(at: Double(r)) }
                 }
             }
-            sm = convolveSame(t, kern)
+            // the second smoothing differs from the first only within the kernel's reach of a replaced row: only
+            // those outputs are computed again (each output is the same sum over the same inputs: the same values)
+            var r = 0
+            while r < ny {
+                guard out[r] else { r += 1; continue }
+                // replaced rows at most 2 hw + 1 apart: their reaches touch, one range of outputs
+                var last = r, next = r + 1
+                while next < ny && next - last <= 2 * hw + 1 { if out[next] { last = next }; next += 1 }
+                convolveSame(t, kern, outputs: max(0, r - hw)..<min(ny, last + hw + 1), into: &sm)
+                r = next
+            }
             for r in 0..<ny where out[r] { sm[r] = flux[r] }
             return sm
         }
@@ -294,22 +322,31 @@ public enum ImageModel {
     /// outputs are summed together in two vector registers (each lane makes the same additions in the same order as
     /// the scalar sum, so the values are identical).
     static func convolveSame(_ a: [Double], _ kernel: [Double]) -> [Double] {
+        var out = [Double](repeating: 0, count: a.count)
+        convolveSame(a, kernel, outputs: 0..<a.count, into: &out)
+        return out
+    }
+
+    /// `convolveSame` at the outputs `outputs` only, written into `out` (a.count values; the others unchanged).
+    static func convolveSame(_ a: [Double], _ kernel: [Double], outputs: Range<Int>, into out: inout [Double]) {
         let n = a.count, m = kernel.count, off = (m - 1) / 2
-        var out = [Double](repeating: 0, count: n)
+        precondition(out.count == n && outputs.lowerBound >= 0 && outputs.upperBound <= n)
         // outputs whose whole kernel lies on a: i + off - (n - 1) <= 0 and i + off >= m - 1
         let inLo = min(n, max(0, m - 1 - off)), inHi = max(inLo, n - off)
-        let vecEnd = inLo + (inHi - inLo) / 8 * 8
+        let vecLo = min(max(outputs.lowerBound, inLo), outputs.upperBound)
+        let vecHi = max(vecLo, min(outputs.upperBound, inHi))
+        let vecEnd = vecLo + (vecHi - vecLo) / 8 * 8
         a.withUnsafeBufferPointer { ap in
         kernel.withUnsafeBufferPointer { kp in
         out.withUnsafeMutableBufferPointer { op in
             let a = ap.baseAddress!, kernel = kp.baseAddress!, out = op.baseAddress!
-            for i in Array(0..<inLo) + Array(vecEnd..<n) {
+            for i in Array(outputs.lowerBound..<vecLo) + Array(vecEnd..<outputs.upperBound) {
                 var s = 0.0
                 let kLo = max(0, i + off - (n - 1)), kHi = min(m - 1, i + off)
                 if kLo <= kHi { for k in kLo...kHi { s += kernel[k] * a[i + off - k] } }
                 out[i] = s
             }
-            var i = inLo
+            var i = vecLo
             while i < vecEnd {
                 var s0 = SIMD4<Double>(), s1 = SIMD4<Double>()
                 for k in 0..<m {
@@ -322,7 +359,6 @@ public enum ImageModel {
                 i += 8
             }
         }}}
-        return out
     }
 
     /// desispec.image_model.numba_proj, the model counts of every fiber spread over the CCD row by row.

@@ -13,8 +13,13 @@ enum ModelVariance {
     /// model is held.
     static func apply(model: ImageModel.TraceCounts, pix: [Float], ivar: inout [Float], readnoise: [Float], ny: Int, nx: Int,
                       pass: PixelPass, background: [Double]? = nil) {
-        let nsig2 = 25.0
+        let bg = background ?? []
+        pix.withUnsafeBufferPointer { pb in
+        readnoise.withUnsafeBufferPointer { rb in
+        bg.withUnsafeBufferPointer { bb in
         ivar.withUnsafeMutableBufferPointer { ib in
+            nonisolated(unsafe) let pixP = pb.baseAddress!, rnP = rb.baseAddress!
+            nonisolated(unsafe) let bgP = background == nil ? nil : UnsafeMutablePointer(mutating: bb.baseAddress!)
             let iv = SharedBuffer(ib)
             pass.forRowBlocks { rows, _ in
                 let darkRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, nx))
@@ -24,27 +29,61 @@ enum ModelVariance {
                 for y in rows {
                     model.project(row: y, into: modelRow)
                     pass.darkElectrons(row: y, into: darkRow)
-                    if let pf = pass.pixflat { pf.values(from: y * nx, into: flatRow) }
-                    for x in 0..<nx {
-                        let i = y * nx + x
-                        var m = modelRow[x]
-                        let w = Double(iv[i]), p = Double(pix[i])
-                        if w > 0 && (p - m) * (p - m) / (1 / w + 0.01 * m * m) > nsig2 { m = p }
-                        if let b = background { m += b[i] }   // --bkgsub-for-dark: the subtracted background is charge
-                        var v: Double
-                        if pass.pixflat != nil {
-                            let f = flatRow[x]
-                            v = max(m * f + darkRow[x], 0)
-                            if f > 0.001 { v /= f * f }
-                        } else {
-                            v = max(m + darkRow[x], 0)
-                        }
-                        let r = Double(readnoise[i])
-                        let variance = v + r * r
-                        if variance > 0 { iv[i] = Float(1 / variance) }
-                    }
+                    // no pixel flat is a flat of 1: m x 1 = m and v / 1 = v exactly, the same values
+                    if let pf = pass.pixflat { pf.values(from: y * nx, into: flatRow) } else { flatRow.update(repeating: 1) }
+                    let row = RowInputs(model: modelRow.baseAddress!, dark: darkRow.baseAddress!, flat: flatRow.baseAddress!,
+                                        pix: pixP + y * nx, readnoise: rnP + y * nx, background: bgP.map { $0 + y * nx })
+                    let ivarRow = iv.base + y * nx
+                    var x = 0
+                    while x + 2 <= nx { row.lanes(x, ivar: ivarRow); x += 2 }
+                    while x < nx { row.pixel(x, ivar: ivarRow); x += 1 }
                 }
             }
+        }}}}
+    }
+
+    /// One row's inputs, and the variance of a pixel (`pixel`) or of two neighbouring pixels in the two lanes of an
+    /// SSE register (`lanes`: the same IEEE operations, choices made as selects; two divisions for the price of one).
+    struct RowInputs {
+        let model: UnsafeMutablePointer<Double>, dark: UnsafeMutablePointer<Double>, flat: UnsafeMutablePointer<Double>
+        let pix: UnsafePointer<Float>, readnoise: UnsafePointer<Float>
+        let background: UnsafeMutablePointer<Double>?
+
+        /// ivar[x] for the model m: m is the pixel's value where they differ by more than 5 sigma (sigma^2 = 1/ivar +
+        /// (0.1 m)^2, pixels with ivar > 0); v = max(m x flat + dark, 0) / flat^2 (not divided where flat <= 0.001);
+        /// ivar = 1 / (v + readnoise^2) where that is positive, else unchanged.
+        @inline(__always)
+        func pixel(_ x: Int, ivar: UnsafeMutablePointer<Float>) {
+            var m = model[x]
+            let w = Double(ivar[x]), p = Double(pix[x])
+            if w > 0 && (p - m) * (p - m) / (1 / w + 0.01 * m * m) > 25 { m = p }
+            if let b = background { m += b[x] }   // --bkgsub-for-dark: the subtracted background is charge
+            let f = flat[x]
+            var v = max(m * f + dark[x], 0)
+            if f > 0.001 { v /= f * f }
+            let r = Double(readnoise[x])
+            let variance = v + r * r
+            if variance > 0 { ivar[x] = Float(1 / variance) }
+        }
+
+        /// `pixel` at x and x + 1.
+        @inline(__always)
+        func lanes(_ x: Int, ivar: UnsafeMutablePointer<Float>) {
+            let zero = SIMD2<Double>(), one = SIMD2<Double>(repeating: 1)
+            var m = DoubleLanes.load(model, x)
+            let w = SIMD2(Double(ivar[x]), Double(ivar[x + 1])), p = SIMD2(Double(pix[x]), Double(pix[x + 1]))
+            let outlier = (w .> zero) .& ((p - m) * (p - m) / (one / w + 0.01 * m * m) .> SIMD2(repeating: 25))
+            m = DoubleLanes.select(outlier, p, m)
+            if let b = background { m += DoubleLanes.load(b, x) }
+            let f = DoubleLanes.load(flat, x)
+            let t = m * f + DoubleLanes.load(dark, x)
+            var v = DoubleLanes.select(zero .>= t, zero, t)   // max(t, 0) as Swift's max: NaN stays NaN
+            v = DoubleLanes.select(f .> SIMD2(repeating: 0.001), v / (f * f), v)
+            let r = SIMD2(Double(readnoise[x]), Double(readnoise[x + 1]))
+            let variance = v + r * r
+            let inverse = one / variance
+            if variance[0] > 0 { ivar[x] = Float(inverse[0]) }
+            if variance[1] > 0 { ivar[x + 1] = Float(inverse[1]) }
         }
     }
 }

@@ -89,6 +89,8 @@ struct PixelPass: @unchecked Sendable {
                 for b in [im, pv, rn, scratch, biasRow, darkRow, flatRow] { b.deallocate() }
                 maskRow.deallocate()
             }
+            // no pixel flat is a flat of 1 everywhere (the same values: x / 1 = x)
+            if pixflat == nil { flatRow.update(repeating: 1) }
             for y in rows {
                 let o = y * nx
                 if let cm = calibMask { cm.bits(from: o, into: maskRow) } else { maskRow.update(repeating: 0) }
@@ -180,32 +182,35 @@ struct PixelPass: @unchecked Sendable {
                     ivarRow[x] = Float(iv)
                     rnRow[x] = Float(r)
                 }
-                if let pf = pixflat {
-                    pf.values(from: o, into: flatRow)
+                do {
+                    if let pf = pixflat { pf.values(from: o, into: flatRow) }
                     let fp = flatRow.baseAddress!
                     var start = 0
-                    // two pixels at a time (divpd: the divisions are most of this step), then `finish` for the rest
+                    // two pixels at a time (divpd: the divisions are most of this step), mask bits and the Float
+                    // conversions in the lanes too (cvtpd2ps; no per-lane branches), then `finish` for the rest
+                    let one = SIMD2<Double>(repeating: 1), infinity = SIMD2<Double>(repeating: .infinity)
+                    let zeroBits = SIMD2<UInt64>(repeating: UInt64(zeroBit)), lowBits = SIMD2<UInt64>(repeating: UInt64(lowBit))
+                    let noiseBits = SIMD2<UInt64>(repeating: UInt64(noiseBit))
+                    @inline(__always) func bits(_ m: SIMDMask<SIMD2<Int64>>) -> SIMD2<UInt64> { unsafeBitCast(m, to: SIMD2<UInt64>.self) }
                     while start + 2 <= nx {
                         let x = start
                         let f = DoubleLanes.load(fp, x)
                         let usable = f .> 0.001
-                        let fd = DoubleLanes.select(usable, f, SIMD2(repeating: 1))
+                        let fd = DoubleLanes.select(usable, f, one)
                         let e = DoubleLanes.load(imp, x) / fd, r = DoubleLanes.load(rnp, x) / fd
                         let v = DoubleLanes.load(pvp, x) / (fd * fd)
                         let variance = v + r * r
-                        let iv = 1 / DoubleLanes.select(variance .> 0, variance, SIMD2(repeating: .infinity))
-                        for k in 0..<2 {
-                            maskOut[x + k] |= (usable[k] ? 0 : zeroBit) | (f[k] > 0 && f[k] < 0.1 ? lowBit : 0)
-                                | (r[k] > 15 ? noiseBit : 0)
-                            pixRow[x + k] = Float(e[k])
-                            ivarRow[x + k] = Float(iv[k])
-                            rnRow[x + k] = Float(r[k])
-                        }
+                        let iv = one / DoubleLanes.select(variance .> 0, variance, infinity)
+                        let flags = (~bits(usable) & zeroBits) | (bits((f .> 0) .& (f .< 0.1)) & lowBits)
+                            | (bits(r .> SIMD2(repeating: 15)) & noiseBits)
+                        maskOut[x] |= UInt32(truncatingIfNeeded: flags[0])
+                        maskOut[x + 1] |= UInt32(truncatingIfNeeded: flags[1])
+                        UnsafeMutableRawPointer(pixRow + x).storeBytes(of: SIMD2<Float>(e), as: SIMD2<Float>.self)
+                        UnsafeMutableRawPointer(ivarRow + x).storeBytes(of: SIMD2<Float>(iv), as: SIMD2<Float>.self)
+                        UnsafeMutableRawPointer(rnRow + x).storeBytes(of: SIMD2<Float>(r), as: SIMD2<Float>.self)
                         start += 2
                     }
                     for x in start..<nx { finish(x, flat: fp[x]) }
-                } else {
-                    for x in 0..<nx { finish(x, flat: 1) }
                 }
             }
         }

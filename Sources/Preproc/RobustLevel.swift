@@ -55,40 +55,54 @@ enum RobustLevel {
     }
 
     /// Count, sum and sum of squares of the offsets v - level of the values with |v - level| < cut, accumulated in
-    /// eight lanes (vector registers) and added at the end.
+    /// eight lanes (lane j: the values at positions i = j mod 8 of each row, in order; the row's last n mod 8 values
+    /// in a scalar tail) and added at the end. `add` keeps the lanes in four pairs of registers while it runs (an SSE2
+    /// register holds two doubles; eight-lane vectors spilled to the stack): each lane makes the same additions in the
+    /// same order, so the sums are the same to the last bit; the count is an integer, summed in any order.
     struct ClippedSums {
-        private let level: SIMD8<Double>, cut: SIMD8<Double>
-        private var count = SIMD8<Int64>(), sum = SIMD8<Double>(), sumSquares = SIMD8<Double>()
+        private let level: Double, cut: Double
+        private var count = 0, sum = SIMD8<Double>(), sumSquares = SIMD8<Double>()
         private var tailCount = 0, tailSum = 0.0, tailSquares = 0.0
 
         init(level: Double, cut: Double) {
-            self.level = SIMD8(repeating: level)
-            self.cut = SIMD8(repeating: cut)
+            self.level = level
+            self.cut = cut
         }
 
         @inline(__always)
         mutating func add(_ values: UnsafeBufferPointer<Double>) {
             let n = values.count, raw = UnsafeRawPointer(values.baseAddress!)
+            let l = SIMD2(repeating: level), c = SIMD2(repeating: cut), zero = SIMD2<Double>()
+            var s0 = SIMD2(sum[0], sum[1]), s1 = SIMD2(sum[2], sum[3]), s2 = SIMD2(sum[4], sum[5]), s3 = SIMD2(sum[6], sum[7])
+            var q0 = SIMD2(sumSquares[0], sumSquares[1]), q1 = SIMD2(sumSquares[2], sumSquares[3])
+            var q2 = SIMD2(sumSquares[4], sumSquares[5]), q3 = SIMD2(sumSquares[6], sumSquares[7])
+            var inside = SIMD2<Int64>()   // minus the number of values kept, per lane of the pair
+            @inline(__always) func lanes(_ offset: Int, _ s: inout SIMD2<Double>, _ q: inout SIMD2<Double>) {
+                let d = raw.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self) - l
+                let keep = (d .< c) .& (d .> -c)   // |d| < cut, false for NaN as the scalar test
+                let kept = zero.replacing(with: d, where: keep)
+                inside &+= unsafeBitCast(keep, to: SIMD2<Int64>.self)
+                s += kept
+                q += kept * kept
+            }
             var i = 0
             while i + 8 <= n {
-                let d = raw.loadUnaligned(fromByteOffset: i &* 8, as: SIMD8<Double>.self) - level
-                let inside = (d .< cut) .& (d .> -cut)   // |d| < cut, false for NaN as the scalar test
-                let kept = SIMD8<Double>(repeating: 0).replacing(with: d, where: inside)
-                count.replace(with: count &+ 1, where: inside)
-                sum += kept
-                sumSquares += kept * kept
+                let b = i &* 8
+                lanes(b, &s0, &q0); lanes(b &+ 16, &s1, &q1); lanes(b &+ 32, &s2, &q2); lanes(b &+ 48, &s3, &q3)
                 i += 8
             }
-            let l = level[0], c = cut[0]
+            count -= Int(inside[0] &+ inside[1])
+            sum = SIMD8(s0[0], s0[1], s1[0], s1[1], s2[0], s2[1], s3[0], s3[1])
+            sumSquares = SIMD8(q0[0], q0[1], q1[0], q1[1], q2[0], q2[1], q3[0], q3[1])
             while i < n {
-                let d = values[i] - l
-                if abs(d) < c { tailCount += 1; tailSum += d; tailSquares += d * d }
+                let d = values[i] - level
+                if abs(d) < cut { tailCount += 1; tailSum += d; tailSquares += d * d }
                 i += 1
             }
         }
 
         var totals: (count: Int, sum: Double, sumSquares: Double) {
-            (Int(count.wrappedSum()) + tailCount, sum.sum() + tailSum, sumSquares.sum() + tailSquares)
+            (count + tailCount, sum.sum() + tailSum, sumSquares.sum() + tailSquares)
         }
     }
 
@@ -99,17 +113,19 @@ enum RobustLevel {
         let n = rows * cols
         let k1 = n / 2, k0 = n % 2 == 1 ? k1 : k1 - 1
         @inline(__always) func transform(_ v: Double) -> Double { center.map { abs(v - $0) } ?? v }
-        // sample on an evenly spaced grid of rows and columns, sorted; the bracket keeps ~4.5 sigma of rank uncertainty
-        let sr = min(rows, 64), sc = min(cols, max(1, 8192 / sr))
+        // sample on an evenly spaced grid of rows and columns (64 x 1024 values at most); the bracket keeps ~4.5 sigma of
+        // rank uncertainty: ~1.8% of the values fall inside it with 65536 samples. Its two ends are order statistics
+        // of the sample, selected (no sort).
+        let sr = min(rows, 64), sc = min(cols, max(1, 65536 / sr))
         let s = sr * sc
         var sample = [Double](repeating: 0, count: s)
         for i in 0..<sr {
             fill(i * rows / sr, row)
             for j in 0..<sc { sample[i * sc + j] = transform(row[j * cols / sc]) }
         }
-        sample.sort()
         let margin = Int(4.5 * Double(s).squareRoot() / 2) + 2
-        let lo = sample[max(0, k0 * s / n - margin)], hi = sample[min(s - 1, k1 * s / n + margin)]
+        let lo = Statistics.select(&sample, max(0, k0 * s / n - margin))
+        let hi = Statistics.select(&sample, min(s - 1, k1 * s / n + margin))
         let expectedMiddle = 4 * margin * n / s + 16
         let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> BracketCounts in
             var counts = BracketCounts(lo: lo, hi: hi, center: center,
@@ -155,48 +171,70 @@ enum RobustLevel {
     }
 
     /// Where values (or their distances from `center`) fall around a bracket [lo, hi]: counts below lo, equal to lo
-    /// and equal to hi, and the values strictly inside kept (NaN counts nowhere). Eight lanes at a time: the
-    /// comparisons are counted without branches (half the values are below lo, a branch would mispredict).
+    /// and equal to hi, and the values strictly inside kept (NaN counts nowhere). Two lanes at a time (an SSE2
+    /// register), the counters in registers for a whole row, and no branch per value: every value is stored at the
+    /// end of the kept ones and the end moves on only for those inside (half the values are below lo, a branch would
+    /// mispredict). Counts are integers and the kept values are only selected from, so neither depends on the order.
     struct BracketCounts {
-        private let lo: SIMD8<Double>, hi: SIMD8<Double>, center: SIMD8<Double>, useDistance: Bool
-        private var belowLanes = SIMD8<Int64>(), equalLoLanes = SIMD8<Int64>(), equalHiLanes = SIMD8<Int64>()
-        private var tailBelow = 0, tailEqualLo = 0, tailEqualHi = 0
-        var middle: [Double] = []
+        private let lo: Double, hi: Double, center: Double, useDistance: Bool
+        private(set) var below = 0, equalLo = 0, equalHi = 0
+        /// storage[0 ..< kept]: the values inside; the rest is room for the next row's stores.
+        private var storage: [Double]
+        private var kept = 0
 
         init(lo: Double, hi: Double, center: Double?, expectedMiddle: Int) {
-            self.lo = SIMD8(repeating: lo); self.hi = SIMD8(repeating: hi)
-            self.center = SIMD8(repeating: center ?? 0); useDistance = center != nil
-            middle.reserveCapacity(expectedMiddle)
+            self.lo = lo; self.hi = hi
+            self.center = center ?? 0; useDistance = center != nil
+            storage = [Double](repeating: 0, count: max(16, expectedMiddle))
         }
 
-        var below: Int { Int(belowLanes.wrappedSum()) + tailBelow }
-        var equalLo: Int { Int(equalLoLanes.wrappedSum()) + tailEqualLo }
-        var equalHi: Int { Int(equalHiLanes.wrappedSum()) + tailEqualHi }
+        /// The values strictly inside the bracket.
+        var middle: ArraySlice<Double> { storage[0..<kept] }
 
         @inline(__always)
         mutating func add(_ values: UnsafeBufferPointer<Double>) {
+            // room for every value of the row
+            if storage.count < kept + values.count {
+                storage += repeatElement(0, count: max(storage.count, kept + values.count - storage.count))
+            }
+            if useDistance { count(values, distance: true) } else { count(values, distance: false) }
+        }
+
+        /// The counting loop, `distance` constant in each copy (no test per value).
+        @inline(__always)
+        private mutating func count(_ values: UnsafeBufferPointer<Double>, distance: Bool) {
             let n = values.count, raw = UnsafeRawPointer(values.baseAddress!)
-            var i = 0
-            while i + 8 <= n {
-                var t = raw.loadUnaligned(fromByteOffset: i &* 8, as: SIMD8<Double>.self)
-                if useDistance {
-                    t -= center
-                    t.replace(with: -t, where: t .< 0)
+            let lo2 = SIMD2(repeating: lo), hi2 = SIMD2(repeating: hi), c2 = SIMD2(repeating: center)
+            // minus the counts (a true comparison is -1 in its lane)
+            var nBelow = SIMD2<Int64>(), nLo = SIMD2<Int64>(), nHi = SIMD2<Int64>()
+            var end = kept
+            storage.withUnsafeMutableBufferPointer { sb in
+                let out = sb.baseAddress!
+                var i = 0
+                while i + 2 <= n {
+                    var t = raw.loadUnaligned(fromByteOffset: i &* 8, as: SIMD2<Double>.self)
+                    if distance {
+                        t -= c2
+                        t.replace(with: -t, where: t .< 0)
+                    }
+                    nBelow &+= unsafeBitCast(t .< lo2, to: SIMD2<Int64>.self)
+                    nLo &+= unsafeBitCast(t .== lo2, to: SIMD2<Int64>.self)
+                    nHi &+= unsafeBitCast(t .== hi2, to: SIMD2<Int64>.self)
+                    let inside = unsafeBitCast((t .> lo2) .& (t .< hi2), to: SIMD2<Int64>.self)
+                    out[end] = t[0]; end &-= Int(inside[0])
+                    out[end] = t[1]; end &-= Int(inside[1])
+                    i += 2
                 }
-                belowLanes.replace(with: belowLanes &+ 1, where: t .< lo)
-                equalLoLanes.replace(with: equalLoLanes &+ 1, where: t .== lo)
-                equalHiLanes.replace(with: equalHiLanes &+ 1, where: t .== hi)
-                let inside = (t .> lo) .& (t .< hi)
-                if any(inside) { for k in 0..<8 where inside[k] { middle.append(t[k]) } }
-                i += 8
+                let l = lo, h = hi, c = center
+                while i < n {
+                    let t = distance ? abs(values[i] - c) : values[i]
+                    if t < l { below += 1 } else if t == l { equalLo += 1 } else if t < h { out[end] = t; end += 1 }
+                    else if t == h { equalHi += 1 }
+                    i += 1
+                }
             }
-            let l = lo[0], h = hi[0], c = center[0]
-            while i < n {
-                let t = useDistance ? abs(values[i] - c) : values[i]
-                if t < l { tailBelow += 1 } else if t == l { tailEqualLo += 1 } else if t < h { middle.append(t) }
-                else if t == h { tailEqualHi += 1 }
-                i += 1
-            }
+            kept = end
+            below -= Int(nBelow[0] &+ nBelow[1]); equalLo -= Int(nLo[0] &+ nLo[1]); equalHi -= Int(nHi[0] &+ nHi[1])
         }
     }
 }

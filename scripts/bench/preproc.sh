@@ -13,8 +13,10 @@
 #   plain: the calibration frames above; model-variance: the same plus the model variance on both sides (desispec
 #   --model-variance), with the real PSF psf-r0-00051060.fits and a fiber flat named by a calibration yaml
 #   (scripts/compare_preproc.py's write_mv_calibration, written before timing).
+# BASELINE=BIN: another build of desispec-swift (e.g. main's) timed in the same run, its runs alternating with ours
+#   (best of REPEAT each), printed as a third line per mode with desispec's ratio to it and its ratio to ours.
 # Usage: scripts/bench/preproc.sh [FIXTURE_DIR]
-#   env: REFPY=/work/refenv/bin/python  SCRATCH=.build-preproc  SKIP_BUILD=1  REPEAT=3  REF_REPEAT=1  MODES=...
+#   env: REFPY=/work/refenv/bin/python  SCRATCH=.build-preproc  SKIP_BUILD=1  REPEAT=3  REF_REPEAT=1  MODES=...  BASELINE=BIN
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCRATCH=${SCRATCH:-.build-preproc}
@@ -52,16 +54,26 @@ print(c.write_mv_calibration('$OUT', '$FIX/desi-00001234.fits.fz', 'r0', '$PSF',
         echo "unknown mode $MODE (plain, model-variance)" >&2; exit 1
     fi
     echo "cores: $(nproc)   load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    best_wall=""; best_cpu=""
-    for i in $(seq "$REPEAT"); do
+    best_wall=""; best_cpu=""; base_wall=""; base_cpu=""
+    # one timed run of BIN: sets wall and cpu
+    timed() {
         rm -f "$OUT/ours.fits"
-        /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$BIN" preproc -i "$FIX/desi-00001234.fits.fz" --cameras r0 -o "$OUT/ours.fits" \
+        /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$1" preproc -i "$FIX/desi-00001234.fits.fz" --cameras r0 -o "$OUT/ours.fits" \
             "${CAL[@]}" "${OURS_MV[@]}" --quiet 2>/dev/null
         read -r wall user sys < "$OUT/time"
         cpu=$(echo "$user + $sys" | bc -l)
+    }
+    for i in $(seq "$REPEAT"); do
+        timed "$BIN"
         echo "  ours run $i: wall $wall s, cpu $cpu s"
         if [[ -z "$best_wall" ]] || (( $(echo "$wall < $best_wall" | bc -l) )); then best_wall=$wall; fi
         if [[ -z "$best_cpu" ]] || (( $(echo "$cpu < $best_cpu" | bc -l) )); then best_cpu=$cpu; fi
+        if [[ -n "${BASELINE:-}" ]]; then
+            timed "$BASELINE"
+            echo "  baseline run $i: wall $wall s, cpu $cpu s"
+            if [[ -z "$base_wall" ]] || (( $(echo "$wall < $base_wall" | bc -l) )); then base_wall=$wall; fi
+            if [[ -z "$base_cpu" ]] || (( $(echo "$cpu < $base_cpu" | bc -l) )); then base_cpu=$cpu; fi
+        fi
     done
     ref_wall=""; ref_cpu=""; ref_proc=""
     for i in $(seq "$REF_REPEAT"); do
@@ -81,13 +93,20 @@ print(c.write_mv_calibration('$OUT', '$FIX/desi-00001234.fits.fz', 'r0', '$PSF',
     printf "ours (desispec-swift, release, whole process incl. I/O): wall %.2f s, cpu %.2f s\n" "$best_wall" "$best_cpu"
     printf "desispec 0.70 (read + preproc + write): wall %.2f s, cpu %.2f s (whole process cpu %.2f s)\n" \
         "$ref_wall" "$ref_cpu" "$ref_proc"
-    SUMMARY+=("$(printf "%-15s %9.2f %9.2f %9.2f %9.2f %8.2f %8.2f  (%.2f)" "$MODE" "$best_wall" "$best_cpu" "$ref_wall" \
+    SUMMARY+=("$(printf "%-26s %9.2f %9.2f %9.2f %9.2f %8.2f %8.2f  (%.2f)" "$MODE" "$best_wall" "$best_cpu" "$ref_wall" \
         "$ref_cpu" "$(echo "$ref_wall / $best_wall" | bc -l)" "$(echo "$ref_cpu / $best_cpu" | bc -l)" \
         "$(echo "$ref_proc / $best_cpu" | bc -l)")")
+    if [[ -n "${BASELINE:-}" ]]; then
+        printf "baseline %s: wall %.2f s, cpu %.2f s; ours / baseline cpu %.3f\n" "$BASELINE" "$base_wall" "$base_cpu" \
+            "$(echo "$best_cpu / $base_cpu" | bc -l)"
+        SUMMARY+=("$(printf "%-26s %9.2f %9.2f %9.2f %9.2f %8.2f %8.2f  (%.2f)" "$MODE (baseline)" "$base_wall" "$base_cpu" \
+            "$ref_wall" "$ref_cpu" "$(echo "$ref_wall / $base_wall" | bc -l)" "$(echo "$ref_cpu / $base_cpu" | bc -l)" \
+            "$(echo "$ref_proc / $base_cpu" | bc -l)")")
+    fi
 done
 echo
 echo "one full-size camera (4128 x 4114 pixels, 4 amplifiers), seconds; ratios desispec / ours"
-printf "%-15s %9s %9s %9s %9s %8s %8s  %s\n" mode "ours wall" "ours cpu" "ref wall" "ref cpu" "x wall" "x cpu" \
+printf "%-26s %9s %9s %9s %9s %8s %8s  %s\n" mode "ours wall" "ours cpu" "ref wall" "ref cpu" "x wall" "x cpu" \
     "(x cpu, desispec whole process)"
 for line in "${SUMMARY[@]}"; do echo "$line"; done
 echo "(goal 10 in each mode; cpu = user + sys of all threads)   load after: $(cut -d' ' -f1-3 /proc/loadavg)"

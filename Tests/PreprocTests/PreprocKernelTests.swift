@@ -1,0 +1,247 @@
+import DESICore
+import Foundation
+import LinearAlgebra
+import Simulation
+import XCTest
+
+@testable import Preproc
+
+/// The rewritten kernels of preproc give, bit for bit, what the plain forms they replace give (the outputs of
+/// `desispec preproc` must not move by one bit when a kernel gets faster).
+final class PreprocKernelTests: XCTestCase {
+    /// Rows of noisy values with outliers, NaNs, exact ties and lengths that are and are not multiples of 8.
+    private func rows(seed: UInt64) -> [[Double]] {
+        var rng = SimulationRandom(seed: seed)
+        return [4128, 2064, 1031, 17, 8, 7, 1, 0].map { n in
+            (0..<n).map { i -> Double in
+                if i % 997 == 3 { return .nan }
+                if i % 331 == 5 { return 4e4 }
+                if i % 13 == 0 { return 100 }          // ties with the bracket ends and the level
+                return 100 + 3 * rng.gaussian()
+            }
+        }
+    }
+
+    /// RobustLevel.ClippedSums (register lanes) against the plain eight-lane sums it replaced: lane j adds the
+    /// offsets at positions j mod 8 of each row in order, the scalar tail the last n mod 8; identical to the bit.
+    func testClippedSumsEqualThePlainEightLaneSums() {
+        let data = rows(seed: 11)
+        for (level, cut) in [(100.0, 15.0), (99.5, 3.0), (100.0, 1e-9), (0.0, 1e9)] {
+            var sums = RobustLevel.ClippedSums(level: level, cut: cut)
+            var lane = [Double](repeating: 0, count: 8), laneSq = lane
+            var count = 0, tail = 0.0, tailSq = 0.0
+            for row in data {
+                row.withUnsafeBufferPointer { sums.add($0) }
+                let n8 = row.count / 8 * 8
+                for i in 0..<row.count {
+                    let d = row[i] - level
+                    let inside = abs(d) < cut
+                    if inside { count += 1 }
+                    if i < n8 {
+                        let kept = inside ? d : 0
+                        lane[i % 8] += kept; laneSq[i % 8] += kept * kept
+                    } else if inside {
+                        tail += d; tailSq += d * d
+                    }
+                }
+            }
+            let t = sums.totals
+            let plainSum = SIMD8<Double>(lane[0], lane[1], lane[2], lane[3], lane[4], lane[5], lane[6], lane[7]).sum() + tail
+            let plainSq = SIMD8<Double>(laneSq[0], laneSq[1], laneSq[2], laneSq[3], laneSq[4], laneSq[5], laneSq[6],
+                                        laneSq[7]).sum() + tailSq
+            XCTAssertEqual(t.count, count, "level \(level) cut \(cut)")
+            XCTAssertEqual(t.sum.bitPattern, plainSum.bitPattern, "level \(level) cut \(cut): \(t.sum) vs \(plainSum)")
+            XCTAssertEqual(t.sumSquares.bitPattern, plainSq.bitPattern, "level \(level) cut \(cut)")
+        }
+    }
+
+    /// RobustLevel.BracketCounts (two lanes, counters in registers) against plain counting, values and distances.
+    func testBracketCountsEqualPlainCounting() {
+        let data = rows(seed: 12)
+        for (lo, hi, center) in [(99.0, 101.0, nil), (100.0, 100.5, nil), (0.5, 2.0, Optional(100.0)), (0.0, 3.0, Optional(100.0))] {
+            var counts = RobustLevel.BracketCounts(lo: lo, hi: hi, center: center, expectedMiddle: 16)
+            var below = 0, eqLo = 0, eqHi = 0
+            var middle: [Double] = []
+            for row in data {
+                row.withUnsafeBufferPointer { counts.add($0) }
+                for v in row {
+                    var t = v
+                    if let c = center { t = v - c; if t < 0 { t = -t } }
+                    if t < lo { below += 1 } else if t == lo { eqLo += 1 } else if t < hi { middle.append(t) }
+                    else if t == hi { eqHi += 1 }
+                }
+            }
+            let what = "bracket [\(lo), \(hi)] center \(String(describing: center))"
+            XCTAssertEqual(counts.below, below, what)
+            XCTAssertEqual(counts.equalLo, eqLo, what)
+            XCTAssertEqual(counts.equalHi, eqHi, what)
+            XCTAssertEqual(counts.middle.sorted().map(\.bitPattern), middle.sorted().map(\.bitPattern), what)
+            XCTAssertGreaterThan(middle.count, 10, what)
+        }
+    }
+
+    /// ImageModel.subtractSky (valid rows gathered once, the resampled sky fibers stored wavelength by wavelength)
+    /// against the plain form it replaced, on spectra with sky lines, dead fibers, rows without weight and zeros:
+    /// the same sky and spectra to the bit.
+    func testSkySubtractionEqualsThePlainForm() {
+        let nspec = 40, ny = 300
+        var rng = SimulationRandom(seed: 21)
+        var xs = [Double](repeating: 0, count: nspec * ny), ws = xs
+        for f in 0..<nspec {
+            for r in 0..<ny {
+                xs[f * ny + r] = 10 + 7.3 * Double(f)
+                ws[f * ny + r] = 5600 + 0.61 * Double(r) + 0.013 * Double(f) + 1e-5 * Double(r * r)
+            }
+        }
+        let g = FiberTraceGeometry(nspec: nspec, ny: ny, x: xs, wave: ws, xsig: nil)
+        var flux = [Double](repeating: 0, count: nspec * ny), ivar = flux
+        for f in 0..<nspec {
+            let object = f % 3 == 0 ? 50 + Double(f) : 0
+            for r in 0..<ny {
+                let i = f * ny + r
+                let line = 400 * exp(-pow(Double(r) - 120, 2) / 8) + 900 * exp(-pow(Double(r) - 250, 2) / 5)
+                flux[i] = 30 + line + object + 4 * rng.gaussian()
+                ivar[i] = 1 / 16
+                if r % 37 == 0 { ivar[i] = 0 }          // rows without weight
+                if r % 53 == 0 { flux[i] = 0 }          // zeros stay 0
+            }
+        }
+        for r in 0..<ny { ivar[5 * ny + r] = 0; flux[5 * ny + r] = 0 }   // a dead fiber (among the faintest)
+        let spectra = ImageModel.RowSpectra(flux: flux, ivar: ivar)
+        var fast = spectra, plain = spectra
+        let skyFast = ImageModel.subtractSky(&fast, traces: g)
+        let skyPlain = plainSubtractSky(&plain, traces: g)
+        XCTAssertEqual(skyFast.map(\.bitPattern), skyPlain.map(\.bitPattern))
+        XCTAssertEqual(fast.flux.map(\.bitPattern), plain.flux.map(\.bitPattern))
+        XCTAssertGreaterThan(skyPlain.max()!, 500)   // the lines are in the sky model
+    }
+
+    /// The plain form of qproc_sky_subtraction that `ImageModel.subtractSky` replaced (desispec's order of work).
+    private func plainSubtractSky(_ s: inout ImageModel.RowSpectra, traces g: FiberTraceGeometry) -> [Double] {
+        let ny = g.ny, nspec = g.nspec
+        var sky = [Double](repeating: 0, count: nspec * ny)
+        let medians = (0..<nspec).map { f in Statistics.median(Array(s.flux[(f * ny)..<((f + 1) * ny)])) }
+        let skyFibers = (0..<nspec).sorted { (medians[$0], $0) < (medians[$1], $1) }.prefix(nspec / 2).sorted()
+        let wmin = g.wave.min()!, wmax = g.wave.max()!
+        let nt = 2 * ny
+        let twave = (0..<nt).map { wmin + (wmax - wmin) * Double($0) / Double(nt - 1) }
+        var tflux = [[Double]](repeating: [Double](repeating: 0, count: nt), count: skyFibers.count)
+        for _ in 0..<5 {
+            for (k, f) in skyFibers.enumerated() {
+                let rows = (0..<ny).filter { s.ivar[f * ny + $0] > 0 }
+                guard !rows.isEmpty else { continue }
+                let xw = rows.map { g.wave[f * ny + $0] }, yf = rows.map { s.flux[f * ny + $0] }
+                tflux[k] = Interpolation.linear(x: xw, y: yf, at: twave)
+            }
+            let ttsky = (0..<nt).map { t in Statistics.median(tflux.map { $0[t] }) }
+            for f in 0..<nspec {
+                let shift = Interpolation.linear(x: twave, y: ttsky, at: Array(g.wave[(f * ny)..<((f + 1) * ny)]))
+                for r in 0..<ny {
+                    let i = f * ny + r
+                    if s.flux[i] != 0 { s.flux[i] -= shift[r] }
+                    sky[i] += shift[r]
+                }
+            }
+        }
+        return sky
+    }
+
+    /// ImageModel.convolveSame on a range of outputs equals the whole convolution there (edges, vector blocks and
+    /// ranges of every alignment) and leaves the other outputs alone.
+    func testConvolutionOnARangeEqualsTheWholeConvolution() {
+        var rng = SimulationRandom(seed: 31)
+        let a = (0..<500).map { _ in 100 + 10 * rng.gaussian() }
+        let kernel = (0..<113).map { k -> Double in let u = Double(k - 56) / 19; return exp(-u * u / 2) }
+        let whole = ImageModel.convolveSame(a, kernel)
+        for range in [0..<500, 0..<1, 3..<60, 55..<57, 56..<64, 57..<66, 200..<333, 440..<500, 499..<500, 120..<120] {
+            var part = [Double](repeating: -1, count: a.count)
+            ImageModel.convolveSame(a, kernel, outputs: range, into: &part)
+            for i in 0..<a.count {
+                if range.contains(i) { XCTAssertEqual(part[i].bitPattern, whole[i].bitPattern, "output \(i) of \(range)") }
+                else { XCTAssertEqual(part[i], -1, "output \(i) outside \(range)") }
+            }
+        }
+    }
+
+    /// ImageModel.smoothed (the second smoothing only near the replaced rows) against the plain form (the whole
+    /// second convolution), on spectra with lines that fail the 5-sigma test near each other, near the ends and alone.
+    func testSmoothingEqualsThePlainForm() {
+        let nspec = 6, ny = 700
+        var rng = SimulationRandom(seed: 41)
+        var xs = [Double](repeating: 0, count: nspec * ny), ws = xs
+        var flux = xs, ivar = xs
+        for f in 0..<nspec {
+            for r in 0..<ny {
+                let i = f * ny + r
+                xs[i] = 20 + 8 * Double(f); ws[i] = 6000 + 0.55 * Double(r)
+                var v = 200 + 10 * rng.gaussian()
+                for (at, height) in [(3, 900.0), (150, 600.0), (190, 700.0), (500, 5000.0), (698, 800.0)] where f != 2 {
+                    v += height * exp(-pow(Double(r - at), 2) / 2)
+                }
+                flux[i] = v; ivar[i] = r % 97 == 0 ? 0 : 1 / 100
+            }
+        }
+        let g = FiberTraceGeometry(nspec: nspec, ny: ny, x: xs, wave: ws, xsig: nil)
+        let spectra = ImageModel.RowSpectra(flux: flux, ivar: ivar)
+        let fast = ImageModel.smoothed(spectra, traces: g, nsig: 5)
+        // the plain form
+        var meanStep = 0.0
+        for r in 0..<ny { meanStep += ImageModel.gradient(ws, offset: (nspec / 2) * ny, count: ny, at: r) }
+        let sigma = 10 / (meanStep / Double(ny)), hw = Int(3 * sigma)
+        var kernel = (0...(2 * hw)).map { k -> Double in let u = Double(k - hw); return exp(-u * u / sigma / sigma / 2) }
+        let ks = kernel.reduce(0, +)
+        kernel = kernel.map { $0 / ks }
+        var replaced = 0
+        for f in 0..<nspec {
+            let fl = Array(flux[(f * ny)..<((f + 1) * ny)]), iv = Array(ivar[(f * ny)..<((f + 1) * ny)])
+            var sm = ImageModel.convolveSame(fl, kernel)
+            let out = (0..<ny).map { iv[$0] * (fl[$0] - sm[$0]) * (fl[$0] - sm[$0]) >= 25 }
+            let good = (0..<ny).filter { !out[$0] }
+            if good.count < ny {
+                replaced += ny - good.count
+                let gx = good.map(Double.init), gy = good.map { fl[$0] }
+                let t = (0..<ny).map { out[$0] ? Interpolation.linear(x: gx, y: gy, at: Double($0)) : fl[$0] }
+                sm = ImageModel.convolveSame(t, kernel)
+                for r in 0..<ny where out[r] { sm[r] = fl[r] }
+            }
+            XCTAssertEqual(Array(fast[(f * ny)..<((f + 1) * ny)]).map(\.bitPattern), sm.map(\.bitPattern), "fiber \(f)")
+        }
+        XCTAssertGreaterThan(replaced, 20)   // the lines were replaced: the partial path ran
+    }
+
+    /// ModelVariance.RowInputs.lanes (two pixels per SSE register) against `pixel` (the scalar form) on inputs that
+    /// take every branch: no weight, outliers, negative and NaN model sums, flat at and below 0.001, a background.
+    func testModelVarianceLanesEqualThePixelForm() {
+        var rng = SimulationRandom(seed: 51)
+        let n = 4001
+        var model = (0..<n).map { _ in 300 * abs(rng.gaussian()) }
+        var dark = (0..<n).map { _ in rng.gaussian() }
+        var flat = (0..<n).map { i -> Double in
+            i % 17 == 0 ? 0.001 : (i % 19 == 0 ? -0.5 : (i % 23 == 0 ? 0.0005 : 1 + 0.05 * rng.gaussian()))
+        }
+        var background = (0..<n).map { _ in 5 * rng.gaussian() }
+        var pix = (0..<n).map { i -> Float in Float(model[i] + (i % 11 == 0 ? 500 : 10 * rng.gaussian())) }
+        let readnoise = (0..<n).map { i -> Float in i % 29 == 0 ? 0 : Float(3 + rng.gaussian()) }
+        let ivar0 = (0..<n).map { i -> Float in i % 13 == 0 ? 0 : (i % 31 == 0 ? -1 : Float(1 / (abs(model[i]) + 9))) }
+        for i in stride(from: 7, to: n, by: 101) { model[i] = -model[i] - 50; pix[i] = 0 }   // negative sums
+        model[40] = .nan; dark[60] = .nan; pix[80] = .nan; flat[100] = .nan
+        for withBackground in [false, true] {
+            var scalar = ivar0, lanes = ivar0
+            model.withUnsafeMutableBufferPointer { mb in dark.withUnsafeMutableBufferPointer { db in
+            flat.withUnsafeMutableBufferPointer { fb in background.withUnsafeMutableBufferPointer { bb in
+            pix.withUnsafeBufferPointer { pb in readnoise.withUnsafeBufferPointer { rb in
+                let row = ModelVariance.RowInputs(model: mb.baseAddress!, dark: db.baseAddress!, flat: fb.baseAddress!,
+                                                  pix: pb.baseAddress!, readnoise: rb.baseAddress!,
+                                                  background: withBackground ? bb.baseAddress! : nil)
+                scalar.withUnsafeMutableBufferPointer { s in for x in 0..<n { row.pixel(x, ivar: s.baseAddress!) } }
+                lanes.withUnsafeMutableBufferPointer { l in
+                    var x = 0
+                    while x + 2 <= n { row.lanes(x, ivar: l.baseAddress!); x += 2 }
+                    while x < n { row.pixel(x, ivar: l.baseAddress!); x += 1 }
+                }
+            }}}}}}
+            XCTAssertEqual(lanes.map(\.bitPattern), scalar.map(\.bitPattern), "background \(withBackground)")
+            XCTAssertGreaterThan(zip(scalar, ivar0).filter { $0 != $1 }.count, n / 2)   // the variance was set
+        }
+    }
+}
