@@ -42,25 +42,33 @@ struct RebinnedImage: Sendable {
     let pix: [Double], ivar: [Double]
 
     init(_ image: Image, rebin: Int) {
-        let n1 = image.nx, rb = max(1, rebin), n0 = image.ny / rb
-        var pix = [Double](repeating: 0, count: max(n0, 0) * n1), ivar = pix
-        image.pix.withUnsafeBufferPointer { ip in image.ivar.withUnsafeBufferPointer { vp in
-            image.mask.withUnsafeBufferPointer { mp in
-                for r in 0..<max(n0, 0) {
-                    for i in 0..<n1 {
-                        var s = 0.0, w = 0.0, bad = false
-                        for k in 0..<rb {
-                            let p = (r * rb + k) * n1 + i
-                            s += Double(ip[p])
-                            let iv = mp[p] == 0 ? Double(vp[p]) : 0
-                            if iv == 0 { bad = true }
-                            w += iv
+        let n1 = image.nx, rb = max(1, rebin), n0 = max(image.ny / rb, 0), count = n0 * n1
+        // every element is written below: two arrays of their own, not zero-filled (a shared zero array would be
+        // copied on the first write to the second one)
+        var ivar = [Double]()
+        let pix = [Double](unsafeUninitializedCapacity: count) { pixOut, pixCount in
+            ivar = [Double](unsafeUninitializedCapacity: count) { ivarOut, ivarCount in
+                image.pix.withUnsafeBufferPointer { ip in image.ivar.withUnsafeBufferPointer { vp in
+                    image.mask.withUnsafeBufferPointer { mp in
+                        for r in 0..<n0 {
+                            for i in 0..<n1 {
+                                var s = 0.0, w = 0.0, bad = false
+                                for k in 0..<rb {
+                                    let p = (r * rb + k) * n1 + i
+                                    s += Double(ip[p])
+                                    let iv = mp[p] == 0 ? Double(vp[p]) : 0
+                                    if iv == 0 { bad = true }
+                                    w += iv
+                                }
+                                pixOut[r * n1 + i] = s; ivarOut[r * n1 + i] = bad ? 0 : w
+                            }
                         }
-                        pix[r * n1 + i] = s; ivar[r * n1 + i] = bad ? 0 : w
                     }
-                }
+                } }
+                ivarCount = count
             }
-        } }
+            pixCount = count
+        }
         self.rebin = rb; nrow = n0; ncol = n1; self.pix = pix; self.ivar = ivar
     }
 }
