@@ -23,7 +23,7 @@ struct CFrameCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        try runStep {
+        try runStep(keepingFreedArraysInHeap: true) {
             let log = global.makeLogger("cframe")
             // the resolution is not changed (as desispec's procexp): its stored bytes are copied to the output
             let resolution = try Frame.storedResolution(infile)

@@ -30,7 +30,7 @@ struct FiberFlatCommand: ParsableCommand {
 
     func run() throws {
         let log = global.makeLogger("fiberflat")
-        try runStep {
+        try runStep(keepingFreedArraysInHeap: true) {
             let frame = try Frame.read(input)
             var o = FiberFlatOptions()
             o.nsigClipping = nsig; o.accuracy = acc; o.smoothingResolution = smoothingResolution

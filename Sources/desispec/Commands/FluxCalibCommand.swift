@@ -39,7 +39,7 @@ struct FluxCalibCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        try runStep {
+        try runStep(keepingFreedArraysInHeap: true) {
             let log = global.makeLogger("fluxcalib")
             let frame = try Frame.readSkySubtracted(infile, fiberflat: fiberflat, sky: sky)
             let stars = try StdStarModels.read(models)

@@ -113,7 +113,7 @@ struct PreprocCommand: ParsableCommand {
 
     func run() throws {
         let log = global.makeLogger("preproc")
-        try runStep {
+        try runStep(keepingFreedArraysInHeap: true) {
             let input = try infile ?? FileLayout().findfile(.raw, night: night, expid: expid)
             let camList = try PreprocExposure.cameras(in: input, requested: try cameras.map { try Camera.parseList($0).map(\.name) })
             if outfile != nil && camList.count != 1 {

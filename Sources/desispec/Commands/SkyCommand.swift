@@ -68,7 +68,7 @@ struct SkyCommand: ParsableCommand {
         if saveAdjustments != nil && !(adjustWavelength && adjustLSF) {
             throw ValidationError("--save-adjustments needs both --adjust-wavelength and --adjust-lsf")
         }
-        try runStep {
+        try runStep(keepingFreedArraysInHeap: true) {
             let (fielded, flat) = try flatFieldedFrame()
             var frame = fielded
             let o = try skyOptions(frame: frame, fiberflat: flat, log: { log.info("\($0)") })

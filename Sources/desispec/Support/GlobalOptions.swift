@@ -1,4 +1,5 @@
 import ArgumentParser
+import DESICore
 import Foundation
 import Logging
 
@@ -32,9 +33,11 @@ enum LoggingSetup {
 }
 
 /// Runs a step, turning any thrown error into one clear line on standard error and exit code 1.
-func runStep(_ body: () throws -> Void) throws {
+/// `keepingFreedArraysInHeap`: for steps that allocate and free frame-sized arrays again and again, freed blocks
+/// stay in the heap while the step runs (`withFreedArraysKeptInHeap`), which saves the kernel's page clearing.
+func runStep(keepingFreedArraysInHeap: Bool = false, _ body: () throws -> Void) throws {
     do {
-        try body()
+        if keepingFreedArraysInHeap { try withFreedArraysKeptInHeap(body) } else { try body() }
     } catch let error as ExitCode {
         throw error
     } catch {

@@ -2,16 +2,16 @@
 import Glibc
 #endif
 
-// The trace shifts allocate the same frame-sized arrays (boxcar frame, 4x resampled flux and ivar: 16-66 MB each) on
-// every x and y pass. glibc serves each from a fresh mmap and unmaps it on free, so the kernel clears every page
-// again on every pass: ~15 % of the command's CPU time (perf: clear_page_erms under the page faults of the
-// resampling, the running median and the boxcar). While the trace shifts run, freed blocks are kept in the heap
-// instead and the next pass reuses them; glibc's defaults are put back afterwards and the memory released.
+// The frame-level steps allocate and free the same image-sized arrays (4k x 4k float64: 134 MB; frame arrays of
+// 500 x 2.6k: 10 MB) over and over. glibc serves every block over 128 KiB from a fresh mmap and unmaps it on free,
+// so the kernel clears every page again for each new array: 15-22 % of the CPU time of trace shifts, preproc and sky
+// (perf: clear_page_erms under page faults). While such a step runs, freed blocks are kept in the heap instead and
+// the next array reuses them; glibc's defaults are put back afterwards and the memory released.
 
 /// Runs `body` with large freed blocks kept in the process heap (glibc mallopt: M_MMAP_THRESHOLD and
 /// M_TRIM_THRESHOLD raised), then restores the defaults (128 KiB) and gives the free memory back (malloc_trim).
 /// Without glibc's mallopt (found at run time) `body` just runs.
-func withFreedArraysKeptInHeap<T>(_ body: () throws -> T) rethrows -> T {
+public func withFreedArraysKeptInHeap<T>(_ body: () throws -> T) rethrows -> T {
     #if os(Linux)
     typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
     typealias MallocTrim = @convention(c) (Int) -> Int32
