@@ -1,5 +1,6 @@
 import ArgumentParser
 import DESICore
+import LinearAlgebra
 
 /// The `desispec` executable: one subcommand per pipeline step, plus tools to inspect files.
 @main
@@ -35,4 +36,11 @@ struct Desispec: ParsableCommand {
             ViewCommand.self,
         ]
     )
+
+    /// BLAS on one thread from the start (BLASThreads.startSingleThreaded: the steps parallelize themselves), then
+    /// the command line.
+    static func main() {
+        BLASThreads.startSingleThreaded()
+        main(nil)
+    }
 }
