@@ -173,7 +173,7 @@ for step in "${STEPS[@]}"; do
     ARGS=(-i "$raw" --cameras "$REF_CAMERA" -o "$WORK/desispec/preproc-$REF_CAMERA.fits")
   fi
   res=$(cd "$WORK" && "$REFENV/bin/python" "$ROOT/scripts/bench/exposure_reference.py" "$step" "$WORK/desispec" -- "${ARGS[@]}" \
-        2>"$WORK/desispec-$step.log" | tail -1)
+        2>"$WORK/desispec-$step.log" | tail -1) || res="failed: $(tail -1 "$WORK/desispec-$step.log")"
   case "$res" in
     seconds*) read -r _ t _ c _ refmb <<< "$res"
       printf "%-12s %8.1f s %11.1f s %7.1fx %8.1f s %10.1f s %7.1fx %7.0f MB %11.0f MB\n" "$step" "$ours" "$t" \
