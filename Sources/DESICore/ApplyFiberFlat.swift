@@ -25,26 +25,30 @@ public func applyFiberFlat(_ frame: inout Frame, _ fiberflat: FiberFlat) throws 
     if let fc = frame.camera, let ffc = fiberflat.camera, fc != ffc {
         throw DESIError.mismatch("frame is camera \(fc), fiber flat is camera \(ffc)")
     }
+    // The flat is taken one fiber at a time into a reused row (no copy of the whole flat): with HELIOCOR the
+    // row is the flat interpolated to the frame's wavelengths over its ivar > 0 pixels, as before.
     let nwave = frame.nwave
-    var flat = fiberflat.flat
-    if let helio = frame.header.double("HELIOCOR") {
-        let shifted = fiberflat.wave.map { $0 * helio }
-        for f in 0..<fiberflat.nspec {
-            let good = (0..<nwave).filter { fiberflat.ivar[f * nwave + $0] > 0 }
-            if good.isEmpty { continue }
-            let row = Interpolation.linear(x: good.map { shifted[$0] }, y: good.map { fiberflat.flat[f * nwave + $0] }, at: frame.wave)
-            for i in 0..<nwave { flat[f * nwave + i] = row[i] }
-        }
-    }
-    for k in 0..<frame.flux.count {
-        let c = flat[k], civ = fiberflat.ivar[k]
-        let iv = Double(frame.ivar[k]), fl = Double(frame.flux[k])
-        if iv > 0 && civ > 0 && c > 0 {
-            frame.ivar[k] = Float(1 / (1 / (iv * c * c) + fl * fl / (civ * c * c * c * c)))
+    let shifted = frame.header.double("HELIOCOR").map { helio in fiberflat.wave.map { $0 * helio } }
+    var row = [Double](repeating: 0, count: nwave)
+    for f in 0..<frame.nspec {
+        let base = f * nwave
+        let good = shifted == nil ? [] : (0..<nwave).filter { fiberflat.ivar[base + $0] > 0 }
+        if let shifted, !good.isEmpty {
+            row = Interpolation.linear(x: good.map { shifted[$0] }, y: good.map { fiberflat.flat[base + $0] }, at: frame.wave)
         } else {
-            frame.ivar[k] = 0
+            for i in 0..<nwave { row[i] = fiberflat.flat[base + i] }
         }
-        if c > 0 { frame.flux[k] = Float(fl / c) }
-        if c == 0 || civ == 0 || fiberflat.mask[k] != 0 { frame.mask[k] |= SpecMask.badFiberFlat }
+        for i in 0..<nwave {
+            let k = base + i
+            let c = row[i], civ = fiberflat.ivar[k]
+            let iv = Double(frame.ivar[k]), fl = Double(frame.flux[k])
+            if iv > 0 && civ > 0 && c > 0 {
+                frame.ivar[k] = Float(1 / (1 / (iv * c * c) + fl * fl / (civ * c * c * c * c)))
+            } else {
+                frame.ivar[k] = 0
+            }
+            if c > 0 { frame.flux[k] = Float(fl / c) }
+            if c == 0 || civ == 0 || fiberflat.mask[k] != 0 { frame.mask[k] |= SpecMask.badFiberFlat }
+        }
     }
 }

@@ -25,32 +25,41 @@ public func subtractSky(_ frame: inout Frame, _ sky: SkyModel, applyThroughputCo
         for i in 0..<nwave { frame.mask[f * nwave + i] |= SpecMask.badFiber; if zeroIvar { frame.ivar[f * nwave + i] = 0 } }
     }
     if zeroIvar { for k in 0..<frame.ivar.count where frame.mask[k] != 0 { frame.ivar[k] = 0 } }
-    var model = sky.flux
-    if let tc = sky.throughputCorrections {
-        if applyThroughputCorrection {
-            for f in 0..<nspec { for i in 0..<nwave { model[f * nwave + i] *= tc[f] } }
-        } else if applyThroughputCorrectionToLines && frame.camera?.arm != .b {
-            var inCont = [Bool](repeating: true, count: nwave)
-            for line in skyLineWavelengths where line >= 5700 {
-                for i in 0..<nwave where abs(sky.wave[i] - line) <= 2 { inCont[i] = false }
-            }
-            let idx = (0..<nwave).filter { inCont[$0] }
-            if !idx.isEmpty {
-                let xc = idx.map { sky.wave[$0] }
-                for f in 0..<nspec {
-                    let cont = Interpolation.linear(x: xc, y: idx.map { sky.flux[f * nwave + $0] }, at: sky.wave)
-                    for i in 0..<nwave {
-                        let lines = max(0, sky.flux[f * nwave + i] - cont[i])
-                        model[f * nwave + i] += (tc[f] - 1) * lines
-                    }
+    // The model is made one fiber at a time in a reused row (no copy of the whole sky flux): the same
+    // operations, in the same order, as a full model array (sky flux, scaled or with its lines scaled, then
+    // subtracted), so the result is bit-identical.
+    let tc = sky.throughputCorrections
+    let scaleLines = tc != nil && !applyThroughputCorrection && applyThroughputCorrectionToLines && frame.camera?.arm != .b
+    var idx = [Int](), xc = [Double]()
+    if scaleLines {
+        var inCont = [Bool](repeating: true, count: nwave)
+        for line in skyLineWavelengths where line >= 5700 {
+            for i in 0..<nwave where abs(sky.wave[i] - line) <= 2 { inCont[i] = false }
+        }
+        idx = (0..<nwave).filter { inCont[$0] }
+        xc = idx.map { sky.wave[$0] }
+    }
+    var row = [Double](repeating: 0, count: nwave)
+    for f in 0..<nspec {
+        let base = f * nwave
+        for i in 0..<nwave { row[i] = sky.flux[base + i] }
+        if let tc {
+            if applyThroughputCorrection {
+                for i in 0..<nwave { row[i] *= tc[f] }
+            } else if scaleLines && !idx.isEmpty {
+                let cont = Interpolation.linear(x: xc, y: idx.map { sky.flux[base + $0] }, at: sky.wave)
+                for i in 0..<nwave {
+                    let lines = max(0, sky.flux[base + i] - cont[i])
+                    row[i] += (tc[f] - 1) * lines
                 }
             }
         }
-    }
-    for k in 0..<frame.flux.count {
-        frame.flux[k] = Float(Double(frame.flux[k]) - model[k])
-        frame.ivar[k] = Float(combineIvar(Double(frame.ivar[k]), sky.ivar[k]))
-        frame.mask[k] |= sky.mask[k]
+        for i in 0..<nwave {
+            let k = base + i
+            frame.flux[k] = Float(Double(frame.flux[k]) - row[i])
+            frame.ivar[k] = Float(combineIvar(Double(frame.ivar[k]), sky.ivar[k]))
+            frame.mask[k] |= sky.mask[k]
+        }
     }
 }
 

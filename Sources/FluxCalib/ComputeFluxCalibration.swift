@@ -262,11 +262,20 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     for i in 0..<meanR.count { meanR[i] /= Double(nspec) }
     // convolved calibration per fiber
     var ccal = [[Double]](repeating: [Double](repeating: 0, count: nwave), count: nspec)
-    let ones = [Double](repeating: 1, count: nwave)
-    for s in 0..<nspec {
-        let r = resolution(s)
-        let norm = applyR(r, ones), rc = applyR(r, calibration)
-        for j in 0..<nwave where norm[j] > 0 { ccal[s][j] = rc[j] / norm[j] }
+    var norm = [Double](repeating: 0, count: nwave), rc = norm
+    res0.data.withUnsafeBufferPointer { data in
+        calibration.withUnsafeBufferPointer { x in
+            norm.withUnsafeMutableBufferPointer { n in
+                rc.withUnsafeMutableBufferPointer { p in
+                    for s in 0..<nspec {
+                        // applyR(resolution(s), ones) and applyR(resolution(s), calibration), bit-identical
+                        marginResolutionProducts(data, fiber: s, ndiag: ndiag, nw0: nw0, margin: margin, x: x,
+                                                 ones: n, product: p)
+                        for j in 0..<nwave where n[j] > 0 { ccal[s][j] = p[j] / n[j] }
+                    }
+                }
+            }
+        }
     }
     // variance of the mean convolved calibration: diag(Rmean Cov Rmean^T)
     var cvar = [Double](repeating: 0, count: nwave)

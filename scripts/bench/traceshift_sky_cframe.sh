@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Trace shifts, sky and cframe of one full-size science frame: ours (BIN, and OLD_BIN when given, e.g. the build
+# Trace shifts, sky, flux calibration and cframe of one full-size science frame: ours (BIN, and OLD_BIN when given, e.g. the build
 # before a change) and desispec (REFENV, its main only, imports excluded: exposure_reference.py) on the same files in
 # the same run, one thread each; prints wall and CPU (user + sys) seconds and the ratio desispec / ours in CPU.
 # Usage: scripts/bench/traceshift_sky_cframe.sh NIGHTDIR [EXPID] [CAMERA]
 #   NIGHTDIR: a reduced demo night (NSPEC=500 CAMERAS=r0 scripts/bench/exposure.sh NIGHTDIR makes one); EXPID: the
 #   science exposure (default 4); CAMERA (default r0). Environment: BIN (default: this checkout's release build),
-#   OLD_BIN (optional), REFENV (/work/refenv), STEPS (traceshift,sky,cframe).
+#   OLD_BIN (optional), REFENV (/work/refenv), STEPS (traceshift,sky,cframe; fluxcalib may be added).
 # The same options on both sides: traceshift as the night's science frames (--sky --degxx 2 --degxy 0 --degyx 2
 # --degyy 0) on the night's preproc image and psfnight; sky with --adjust-wavelength --adjust-lsf (the night also
 # fits the CCD sector offsets, which desispec reads from a DESI_SPECTRO_CALIB yaml the simulated night lacks);
+# fluxcalib as the night's task (frame, fiber flat, sky, the spectrograph's stdstars models, --average-fluxcalib
+# from the night's calib dir when there); desispec's side (exposure_reference.py) drops --average-fluxcalib and, when
+# desimodel's fiber-acceptance table is not installed (pip's desimodel lacks it), sets its point-source corrections
+# to 1 for every fiber, so desispec's time is slightly underestimated there;
 # cframe as desispec's procexp --no-xtalk --no-tsnr.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,6 +30,8 @@ EXP=$REDUX/exposures/$NIGHT/$EXPID
 PRE=$REDUX/preproc/$NIGHT/$EXPID/preproc-$CAM-$EXPID.fits
 PSFNIGHT=$REDUX/calibnight/$NIGHT/psfnight-$CAM-$NIGHT.fits
 FLAT=$REDUX/calibnight/$NIGHT/fiberflatnight-$CAM-$NIGHT.fits
+STDSTARS=$EXP/stdstars-${CAM:1}-$EXPID.fits
+AVGCALIB=$NIGHTDIR/calib/fluxcalib-$CAM.fits
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -33,6 +39,8 @@ args_for() {   # STEP OUTPREFIX: the step's arguments, outputs under OUTPREFIX
   case "$1" in
     traceshift) echo "-i $PRE --psf $PSFNIGHT -o $2-psf.fits --sky --degxx 2 --degxy 0 --degyx 2 --degyy 0";;
     sky) echo "-i $EXP/frame-$CAM-$EXPID.fits --fiberflat $FLAT -o $2-sky.fits --adjust-wavelength --adjust-lsf";;
+    fluxcalib) echo "-i $EXP/frame-$CAM-$EXPID.fits --fiberflat $FLAT --sky $EXP/sky-$CAM-$EXPID.fits \
+--models $STDSTARS -o $2-fluxcalib.fits$( [ -f "$AVGCALIB" ] && echo " --average-fluxcalib $AVGCALIB")";;
     cframe) echo "-i $EXP/frame-$CAM-$EXPID.fits --fiberflat $FLAT --sky $EXP/sky-$CAM-$EXPID.fits \
 --calib $EXP/fluxcalib-$CAM-$EXPID.fits -o $2-cframe.fits";;
   esac
