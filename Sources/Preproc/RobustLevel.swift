@@ -133,10 +133,12 @@ enum RobustLevel {
             for r in range { fill(r, buffer); counts.add(UnsafeBufferPointer(buffer)) }
             return counts
         }
-        var below = 0, eqLo = 0, eqHi = 0
+        var below = 0, eqLo = 0, eqHi = 0, unordered = 0
         var middle: [Double] = []
         middle.reserveCapacity(parts.reduce(0) { $0 + $1.middle.count })
-        for p in parts { below += p.below; eqLo += p.equalLo; eqHi += p.equalHi; middle += p.middle }
+        for p in parts {
+            below += p.below; eqLo += p.equalLo; eqHi += p.equalHi; unordered += p.unordered; middle += p.middle
+        }
         // order statistic k from the counts, nil when outside the bracket
         func rank(_ k: Int) -> Double? {
             var k = k - below
@@ -148,7 +150,9 @@ enum RobustLevel {
             if k < eqHi { return hi }
             return nil
         }
-        if let a = rank(k0), let b = rank(k1) { return k0 == k1 ? b : 0.5 * (a + b) }
+        // NaN values (a master bias with NaN pixels) have no rank: the plain median's quickselect places them where
+        // its comparisons leave them, so only the full copy in the same order gives its value
+        if unordered == 0, let a = rank(k0), let b = rank(k1) { return k0 == k1 ? b : 0.5 * (a + b) }
         var all = [Double](repeating: 0, count: n)
         for r in 0..<rows { fill(r, row); for c in 0..<cols { all[r * cols + c] = transform(row[c]) } }
         return Statistics.medianInPlace(&all)
@@ -171,13 +175,13 @@ enum RobustLevel {
     }
 
     /// Where values (or their distances from `center`) fall around a bracket [lo, hi]: counts below lo, equal to lo
-    /// and equal to hi, and the values strictly inside kept (NaN counts nowhere). Two lanes at a time (an SSE2
+    /// and equal to hi, and the values strictly inside kept; NaN values are only counted, as `unordered`. Two lanes at a time (an SSE2
     /// register), the counters in registers for a whole row, and no branch per value: every value is stored at the
     /// end of the kept ones and the end moves on only for those inside (half the values are below lo, a branch would
     /// mispredict). Counts are integers and the kept values are only selected from, so neither depends on the order.
     struct BracketCounts {
         private let lo: Double, hi: Double, center: Double, useDistance: Bool
-        private(set) var below = 0, equalLo = 0, equalHi = 0
+        private(set) var below = 0, equalLo = 0, equalHi = 0, unordered = 0
         /// storage[0 ..< kept]: the values inside; the rest is room for the next row's stores.
         private var storage: [Double]
         private var kept = 0
@@ -206,7 +210,7 @@ enum RobustLevel {
             let n = values.count, raw = UnsafeRawPointer(values.baseAddress!)
             let lo2 = SIMD2(repeating: lo), hi2 = SIMD2(repeating: hi), c2 = SIMD2(repeating: center)
             // minus the counts (a true comparison is -1 in its lane)
-            var nBelow = SIMD2<Int64>(), nLo = SIMD2<Int64>(), nHi = SIMD2<Int64>()
+            var nBelow = SIMD2<Int64>(), nLo = SIMD2<Int64>(), nHi = SIMD2<Int64>(), nNaN = SIMD2<Int64>()
             var end = kept
             storage.withUnsafeMutableBufferPointer { sb in
                 let out = sb.baseAddress!
@@ -220,6 +224,7 @@ enum RobustLevel {
                     nBelow &+= unsafeBitCast(t .< lo2, to: SIMD2<Int64>.self)
                     nLo &+= unsafeBitCast(t .== lo2, to: SIMD2<Int64>.self)
                     nHi &+= unsafeBitCast(t .== hi2, to: SIMD2<Int64>.self)
+                    nNaN &+= unsafeBitCast(t .!= t, to: SIMD2<Int64>.self)
                     let inside = unsafeBitCast((t .> lo2) .& (t .< hi2), to: SIMD2<Int64>.self)
                     out[end] = t[0]; end &-= Int(inside[0])
                     out[end] = t[1]; end &-= Int(inside[1])
@@ -229,12 +234,13 @@ enum RobustLevel {
                 while i < n {
                     let t = distance ? abs(values[i] - c) : values[i]
                     if t < l { below += 1 } else if t == l { equalLo += 1 } else if t < h { out[end] = t; end += 1 }
-                    else if t == h { equalHi += 1 }
+                    else if t == h { equalHi += 1 } else if t.isNaN { unordered += 1 }
                     i += 1
                 }
             }
             kept = end
             below -= Int(nBelow[0] &+ nBelow[1]); equalLo -= Int(nLo[0] &+ nLo[1]); equalHi -= Int(nHi[0] &+ nHi[1])
+            unordered -= Int(nNaN[0] &+ nNaN[1])
         }
     }
 }

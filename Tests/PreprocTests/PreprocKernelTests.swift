@@ -60,7 +60,7 @@ final class PreprocKernelTests: XCTestCase {
         let data = rows(seed: 12)
         for (lo, hi, center) in [(99.0, 101.0, nil), (100.0, 100.5, nil), (0.5, 2.0, Optional(100.0)), (0.0, 3.0, Optional(100.0))] {
             var counts = RobustLevel.BracketCounts(lo: lo, hi: hi, center: center, expectedMiddle: 16)
-            var below = 0, eqLo = 0, eqHi = 0
+            var below = 0, eqLo = 0, eqHi = 0, nan = 0
             var middle: [Double] = []
             for row in data {
                 row.withUnsafeBufferPointer { counts.add($0) }
@@ -68,13 +68,15 @@ final class PreprocKernelTests: XCTestCase {
                     var t = v
                     if let c = center { t = v - c; if t < 0 { t = -t } }
                     if t < lo { below += 1 } else if t == lo { eqLo += 1 } else if t < hi { middle.append(t) }
-                    else if t == hi { eqHi += 1 }
+                    else if t == hi { eqHi += 1 } else if t.isNaN { nan += 1 }
                 }
             }
             let what = "bracket [\(lo), \(hi)] center \(String(describing: center))"
             XCTAssertEqual(counts.below, below, what)
             XCTAssertEqual(counts.equalLo, eqLo, what)
             XCTAssertEqual(counts.equalHi, eqHi, what)
+            XCTAssertEqual(counts.unordered, nan, what)
+            XCTAssertGreaterThan(nan, 0, what)
             XCTAssertEqual(counts.middle.sorted().map(\.bitPattern), middle.sorted().map(\.bitPattern), what)
             XCTAssertGreaterThan(middle.count, 10, what)
         }
