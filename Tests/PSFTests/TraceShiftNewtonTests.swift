@@ -18,8 +18,10 @@ final class TraceShiftNewtonTests: XCTestCase {
         ]
         for _ in 0..<20 {
             let ncoef = Int.random(in: 3...9, using: &rng)
-            let c = (0..<ncoef).map { k -> Double in
-                k == 0 ? 2000 : (k == 1 ? 2100 : Double.random(in: -40...40, using: &rng) / Double(k * k))
+            var c: [Double] = [2000, 2100]
+            for k in 2..<ncoef {
+                let r: Double = Double.random(in: -40...40, using: &rng)
+                c.append(r / Double(k * k))
             }
             sets.append(TraceSet(coefficients: c, ntrace: 1, ncoef: ncoef, domainMin: 5600, domainMax: 9900))
         }
