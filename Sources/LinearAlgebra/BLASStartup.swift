@@ -12,12 +12,12 @@ import Glibc
 // OpenBLAS reads its thread count only when it loads, so the process starts itself again once with
 // OPENBLAS_NUM_THREADS=1 in its environment (a few ms); the variable passes on to the tasks a driver starts.
 
-public extension BLASThreads {
+extension BLASThreads {
     /// Makes OpenBLAS single-threaded from its start: when OPENBLAS_NUM_THREADS is not set, sets it to 1 and
     /// replaces the process with a new run of the same executable and arguments (/proc/self/exe). A value the user
     /// set is kept. Call first thing in `main`. Where the executable cannot be started again, it carries on with
     /// BLAS set to one thread (the workers then still spin once, after the start).
-    static func startSingleThreaded() {
+    public static func startSingleThreaded() {
         #if os(Linux)
         guard getenv("OPENBLAS_NUM_THREADS") == nil else { return }
         setenv("OPENBLAS_NUM_THREADS", "1", 1)
