@@ -23,7 +23,7 @@ func marginResolutionProducts(_ data: UnsafeBufferPointer<Float>, fiber s: Int, 
         let k = h - d, row = (s * ndiag + d) * nw0
         for j in max(0, k)..<min(nwave, nwave + k) {
             let r = Double(data[row + min(max(j - margin, 0), nw0 - 1)])
-            ones[j - k] += r * 1.0
+            ones[j - k] += r   // r x 1, exactly r
             product[j - k] += r * x[j]
         }
     }

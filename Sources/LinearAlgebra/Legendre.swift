@@ -23,6 +23,28 @@ public enum Legendre {
         return c0 + c1 * x
     }
 
+    /// `value(x[q], c)` in each of four lanes: the same branches on the count and the same two-register recurrence,
+    /// each lane rounding as the scalar form (elementwise IEEE operations), so the same bits; four independent
+    /// chains of divisions for callers that evaluate many points (the trace shifts' Newton inversion).
+    @inlinable
+    public static func value(_ x: SIMD4<Double>, _ c: UnsafeBufferPointer<Double>) -> SIMD4<Double> {
+        let n = c.count
+        if n == 0 { return SIMD4(repeating: 0) }
+        if n == 1 { return SIMD4(repeating: c[0]) }
+        if n == 2 { return SIMD4(repeating: c[0]) + SIMD4(repeating: c[1]) * x }
+        var nd = Double(n)
+        var c0 = SIMD4<Double>(repeating: c[n - 2]), c1 = SIMD4<Double>(repeating: c[n - 1])
+        var i = 3
+        while i <= n {
+            let tmp = c0
+            nd -= 1
+            c0 = SIMD4(repeating: c[n - i]) - (c1 * (nd - 1)) / SIMD4(repeating: nd)
+            c1 = tmp + (c1 * x * (2 * nd - 1)) / SIMD4(repeating: nd)
+            i += 1
+        }
+        return c0 + c1 * x
+    }
+
     /// Value of the series with coefficients `c` at `x`.
     public static func value(_ x: Double, _ c: [Double]) -> Double {
         c.withUnsafeBufferPointer { value(x, $0) }
@@ -65,5 +87,11 @@ public enum Legendre {
     @inlinable
     public static func reduced(_ w: Double, min wmin: Double, max wmax: Double) -> Double {
         (w - wmin) * (2.0 / (wmax - wmin)) - 1.0
+    }
+
+    /// `reduced` in four lanes (the same operations).
+    @inlinable
+    public static func reduced(_ w: SIMD4<Double>, min wmin: Double, max wmax: Double) -> SIMD4<Double> {
+        (w - SIMD4(repeating: wmin)) * SIMD4(repeating: 2.0 / (wmax - wmin)) - SIMD4(repeating: 1.0)
     }
 }

@@ -8,37 +8,15 @@ import LinearAlgebra
 // same iteration, so the results are the same to the last bit (TraceShiftNewtonTests).
 
 extension TraceCurve {
-    /// Legendre.value(u, c) in every lane (the same branches on the count and the same two-register recurrence).
-    @inline(__always)
-    static func legendreValue4(_ x: SIMD4<Double>, _ c: UnsafeBufferPointer<Double>) -> SIMD4<Double> {
-        let n = c.count
-        if n == 0 { return SIMD4(repeating: 0) }
-        if n == 1 { return SIMD4(repeating: c[0]) }
-        if n == 2 { return SIMD4(repeating: c[0]) + SIMD4(repeating: c[1]) * x }
-        var nd = Double(n)
-        var c0 = SIMD4<Double>(repeating: c[n - 2]), c1 = SIMD4<Double>(repeating: c[n - 1])
-        var i = 3
-        while i <= n {
-            let tmp = c0
-            nd -= 1
-            c0 = SIMD4(repeating: c[n - i]) - (c1 * (nd - 1)) / SIMD4(repeating: nd)
-            c1 = tmp + (c1 * x * (2 * nd - 1)) / SIMD4(repeating: nd)
-            i += 1
-        }
-        return c0 + c1 * x
-    }
-
     /// eval(v) of every value, four at a time (lane by lane the same operations as eval).
     func evalAll(_ values: [Double]) -> [Double] {
         let n = values.count
         var out = [Double](repeating: 0, count: n)
-        let lo = SIMD4<Double>(repeating: domainMin), scale = SIMD4<Double>(repeating: 2.0 / (domainMax - domainMin))
-        let one = SIMD4<Double>(repeating: 1)
         coefficients.withUnsafeBufferPointer { c in values.withUnsafeBufferPointer { v in
             var i = 0
             while i + 4 <= n {
-                let u = (SIMD4(v[i], v[i + 1], v[i + 2], v[i + 3]) - lo) * scale - one    // Legendre.reduced
-                let y = TraceCurve.legendreValue4(u, c)
+                let u = Legendre.reduced(SIMD4(v[i], v[i + 1], v[i + 2], v[i + 3]), min: domainMin, max: domainMax)
+                let y = Legendre.value(u, c)
                 for q in 0..<4 { out[i + q] = y[q] }
                 i += 4
             }
@@ -51,15 +29,14 @@ extension TraceCurve {
     func solve4(target: SIMD4<Double>, start: SIMD4<Double>) -> SIMD4<Double> {
         var v = start
         guard let dc = derivativeCoefficients else { return v }   // derivative 0: the scalar form stops at once
-        let lo = SIMD4<Double>(repeating: domainMin), scale = SIMD4<Double>(repeating: 2.0 / (domainMax - domainMin))
         let one = SIMD4<Double>(repeating: 1), range = SIMD4<Double>(repeating: domainMax - domainMin)
         let inf = SIMD4<Double>(repeating: .infinity), tol = SIMD4<Double>(repeating: 1e-12)
         var active = SIMDMask<SIMD4<Int64>>(repeating: true)
         coefficients.withUnsafeBufferPointer { c in dc.withUnsafeBufferPointer { d in
             for _ in 0..<20 {
-                let u = (v - lo) * scale - one                                // Legendre.reduced
-                let f = TraceCurve.legendreValue4(u, c) - target
-                let dv = TraceCurve.legendreValue4(u, d) * 2.0 / range        // derivative(v)
+                let u = Legendre.reduced(v, min: domainMin, max: domainMax)
+                let f = Legendre.value(u, c) - target
+                let dv = Legendre.value(u, d) * 2.0 / range                   // derivative(v)
                 // guard d != 0, d.isFinite else { break }
                 active .&= (dv .!= SIMD4(repeating: 0)) .& (dv .< inf) .& (dv .> -inf)
                 let step = f / dv
