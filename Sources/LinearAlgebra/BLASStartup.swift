@@ -10,20 +10,48 @@ import Glibc
 // runs on the calling thread. One BLAS thread also makes the PSF fit's numbers independent of the machine's core
 // count (with OpenBLAS threaded, its blocked sums, and so the PSF's coefficients, changed at 1e-12 with the cores).
 // OpenBLAS reads its thread count only when it loads, so the process starts itself again once with
-// OPENBLAS_NUM_THREADS=1 in its environment (a few ms); the variable passes on to the tasks a driver starts.
+// OPENBLAS_NUM_THREADS=1 in its environment (the second start of the executable and its ~70 libraries: ~22-34 ms of
+// CPU, `perf stat -r 30 desispec --version` 44-56 ms against 22 ms with the variable set); the variable passes on to
+// the tasks a driver starts. It starts again only where the libraries did start threads (a threaded OpenBLAS).
+// Not an option: Debian's single-threaded build (libopenblas0-serial) has no workers, but it is not safe for calls
+// from several threads at once, which the steps make (extraction patches in parallel gave values of 1e27; session 9).
 
 extension BLASThreads {
-    /// Makes OpenBLAS single-threaded from its start: when OPENBLAS_NUM_THREADS is not set, sets it to 1 and
-    /// replaces the process with a new run of the same executable and arguments (/proc/self/exe). A value the user
-    /// set is kept. Call first thing in `main`. Where the executable cannot be started again, it carries on with
-    /// BLAS set to one thread (the workers then still spin once, after the start).
+    /// Makes OpenBLAS single-threaded from its start: when OPENBLAS_NUM_THREADS is not set, sets it to 1, and when
+    /// the libraries started threads as they loaded (a threaded OpenBLAS), replaces the process with a new run of the
+    /// same executable and arguments (/proc/self/exe). A value the user set is kept. Call first thing in `main`,
+    /// before any thread is started. Where the executable cannot be started again, it carries on with BLAS set to one
+    /// thread (the workers then still spin once, after the start).
     public static func startSingleThreaded() {
         #if os(Linux)
         guard getenv("OPENBLAS_NUM_THREADS") == nil else { return }
         setenv("OPENBLAS_NUM_THREADS", "1", 1)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // execv returns only on failure
+        if threadsOfThisProcess() > 1 {
+            // the executable's own path (not /proc/self/exe, which would make the process's name "exe" in ps and top)
+            if let exe = realpath("/proc/self/exe", nil) {
+                execv(exe, CommandLine.unsafeArgv)
+                free(exe)
+            }
+            execv("/proc/self/exe", CommandLine.unsafeArgv)
+            // execv returns only on failure
+        }
         #endif
         set(1)
+    }
+
+    /// The threads of this process (entries of /proc/self/task; 1 where it cannot be read).
+    static func threadsOfThisProcess() -> Int {
+        #if os(Linux)
+        guard let dir = opendir("/proc/self/task") else { return 1 }
+        defer { closedir(dir) }
+        var count = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { count += 1 }
+        }
+        return max(1, count)
+        #else
+        return 1
+        #endif
     }
 }

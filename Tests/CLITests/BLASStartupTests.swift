@@ -1,25 +1,42 @@
 import Foundation
 import XCTest
 
-/// The executable makes OpenBLAS single-threaded from its start (BLASThreads.startSingleThreaded): without
-/// OPENBLAS_NUM_THREADS it starts itself again with OPENBLAS_NUM_THREADS=1, so no idle BLAS worker spins beside the
-/// step; a value the user set is kept. Observed on a running process: `desispec info` on a FIFO waits for a writer,
-/// and meanwhile /proc/PID/environ holds the environment of its last exec and /proc/PID/task its threads.
+/// The executable runs OpenBLAS on one thread from its start (BLASThreads.startSingleThreaded): with a threaded
+/// OpenBLAS (Debian's default) it starts itself again with OPENBLAS_NUM_THREADS=1, so no idle BLAS worker spins beside
+/// the step; a value the user set is kept. Observed on a running process: `desispec info` on a FIFO waits for a
+/// writer, and meanwhile /proc/PID/environ holds the environment of its last exec, /proc/PID/task its threads,
+/// /proc/PID/maps its libraries.
 final class BLASStartupTests: XCTestCase {
+    static let threadedOpenBLAS = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"
+
     func testWithoutTheVariableTheProcessRunsWithOneBLASThread() throws {
-        let seen = try environmentAndThreads(openblasThreads: nil)
+        let seen = try observe(openblasThreads: nil)
+        XCTAssertEqual(seen.threads, 1, "threads of a process waiting on its input: no BLAS workers")
+        if seen.threadedBLAS {
+            XCTAssertEqual(seen.value, "1", "a threaded OpenBLAS: started again with OPENBLAS_NUM_THREADS=1")
+        }
+        // started again by its own path, it keeps its name in ps and top (by /proc/self/exe it would be "exe")
+        XCTAssertEqual(seen.name, seen.expectedName)
+    }
+
+    func testAThreadedOpenBLASMakesItStartAgainWithOneThread() throws {
+        guard FileManager.default.fileExists(atPath: Self.threadedOpenBLAS) else { throw XCTSkip("no threaded OpenBLAS") }
+        let seen = try observe(openblasThreads: nil, preload: Self.threadedOpenBLAS)
+        XCTAssertTrue(seen.threadedBLAS)
         XCTAssertEqual(seen.value, "1", "OPENBLAS_NUM_THREADS of the running process")
         XCTAssertEqual(seen.threads, 1, "threads of a process waiting on its input: no BLAS workers")
     }
 
     func testAValueTheUserSetIsKept() throws {
-        let seen = try environmentAndThreads(openblasThreads: "2")
+        let seen = try observe(openblasThreads: "2", preload: Self.threadedOpenBLAS)
         XCTAssertEqual(seen.value, "2")
     }
 
-    /// Starts `desispec info FIFO`, waits (up to 20 s) until it has exec'd for the last time, reads its
-    /// OPENBLAS_NUM_THREADS and thread count, then lets it finish.
-    private func environmentAndThreads(openblasThreads: String?) throws -> (value: String?, threads: Int) {
+    /// Starts `desispec info FIFO` (with `preload` in LD_PRELOAD where that file exists), waits (up to 20 s) until it
+    /// has exec'd for the last time, reads its OPENBLAS_NUM_THREADS, thread count and whether a threaded OpenBLAS is
+    /// mapped, then lets it finish.
+    private func observe(openblasThreads: String?, preload: String? = nil)
+        throws -> (value: String?, threads: Int, threadedBLAS: Bool, name: String, expectedName: String) {
         #if !os(Linux)
         throw XCTSkip("/proc is Linux's")
         #else
@@ -33,6 +50,7 @@ final class BLASStartupTests: XCTestCase {
         p.arguments = ["info", fifo]
         var env = ProcessInfo.processInfo.environment
         env["OPENBLAS_NUM_THREADS"] = openblasThreads
+        if let lib = preload, FileManager.default.fileExists(atPath: lib) { env["LD_PRELOAD"] = lib }
         p.environment = env
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
@@ -43,22 +61,32 @@ final class BLASStartupTests: XCTestCase {
             p.waitUntilExit()
         }
         let proc = "/proc/\(p.processIdentifier)"
-        var value: String?
+        // OPENBLAS_NUM_THREADS of its last exec, whether OpenBLAS is mapped yet, and whether that is a threaded build
+        // (FileHandle reads to the end: Data(contentsOf:) stops after the first 4 KB of a /proc file, whose size is 0)
+        func read() -> (value: String?, loaded: Bool, threaded: Bool) {
+            let environ = FileHandle(forReadingAtPath: "\(proc)/environ")?.readDataToEndOfFile() ?? Data()
+            let entries = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            let value = entries.first { $0.hasPrefix("OPENBLAS_NUM_THREADS=") }.map { String($0.dropFirst(21)) }
+            let maps = String(decoding: FileHandle(forReadingAtPath: "\(proc)/maps")?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+            return (value, maps.contains("openblas"), maps.contains("openblas-pthread") || maps.contains("libopenblasp"))
+        }
         var waited = 0.0
         while waited < 20 {
             // the FIFO open blocks in the kernel: the process is asleep once the exec chain is done
             let stat = (try? String(contentsOfFile: "\(proc)/stat", encoding: .utf8)) ?? ""
-            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "\(proc)/environ"))) ?? Data()
-            let entries = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            value = entries.first { $0.hasPrefix("OPENBLAS_NUM_THREADS=") }.map { String($0.dropFirst(21)) }
+            let now = read()
             let asleep = stat.split(separator: ")").last?.split(separator: " ").first == "S"
-            if asleep && (openblasThreads != nil || value != nil) { break }
+            // the last exec: the user's value, the one set before starting again, or a BLAS without workers
+            if asleep && now.loaded && (openblasThreads != nil || now.value != nil || !now.threaded) { break }
             Thread.sleep(forTimeInterval: 0.05)
             waited += 0.05
         }
         Thread.sleep(forTimeInterval: 0.2)   // settle: any thread the libraries start is there by now
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "\(proc)/task").count) ?? 0
-        return (value, threads)
+        let (value, _, threadedBLAS) = read()
+        let name = String(decoding: FileHandle(forReadingAtPath: "\(proc)/comm")?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+        return (value, threads, threadedBLAS, name.trimmingCharacters(in: .whitespacesAndNewlines),
+                String(exe.resolvingSymlinksInPath().lastPathComponent.prefix(15)))
         #endif
     }
 }
