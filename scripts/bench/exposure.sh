@@ -140,6 +140,16 @@ SCI=$(awk -v u="$REF_CAMERA" '$1 == "sky" && $2 == u { print $3 }' "$TASKS" | so
 FLAT=$(awk -v u="$REF_CAMERA" '$1 == "fiberflat" && $2 == u { print $3 }' "$TASKS" | sort | head -1)
 printf "%-12s %10s %12s %8s %10s %12s %8s %10s %14s\n" step "ours wall" "desispec wall" ratio "ours cpu" "desispec cpu" \
   ratio "ours peak" "desispec peak"
+# run r's /usr/bin/time file ("%e %U %S %M"): ours, ourscpu and oursmb become that run's when it is the first (r = 0)
+# or used less CPU than the one kept
+keep_least_cpu() {
+  local w u s kb c
+  read -r w u s kb < <(tail -1 "$2")
+  c=$(echo "$u + $s" | bc -l)
+  if [ "$1" = 0 ] || (( $(echo "$c < $ourscpu" | bc -l) )); then
+    ours=$w; ourscpu=$c; oursmb=$(echo "$kb / 1024" | bc -l)
+  fi
+}
 IFS=, read -r -a STEPS <<< "$REF_STEPS"
 for step in "${STEPS[@]}"; do
   expid=$SCI; [ "$step" = fiberflat ] && expid=$FLAT
@@ -157,15 +167,10 @@ for step in "${STEPS[@]}"; do
       case "$prev" in -o|--outfile|--sframe|--outoffsets|--save-adjustments) a="$WORK/desispec/ours-$(basename "$a")";; esac
       OURS+=("$a"); prev=$a
     done
-    best=""
     for ((r = 0; r < REPEAT; r++)); do
       if /usr/bin/time -f "%e %U %S %M" -o "$WORK/ours-$step.time" env DESISPEC_NCPU="$RETIME_NCPU" "$BIN" "$step" "${OURS[@]}" \
           2>"$WORK/ours-$step.log"; then
-        read -r w u s kb < <(tail -1 "$WORK/ours-$step.time")
-        c=$(echo "$u + $s" | bc -l)
-        if [ -z "$best" ] || (( $(echo "$c < $ourscpu" | bc -l) )); then
-          best=1; ours=$w; ourscpu=$c; oursmb=$(echo "$kb / 1024" | bc -l)
-        fi
+        keep_least_cpu "$r" "$WORK/ours-$step.time"
       else
         echo "$step: ours failed again on the task's arguments (see $WORK/ours-$step.log); the task's own time is used"
         break
@@ -180,11 +185,7 @@ for step in "${STEPS[@]}"; do
       rm -f "$WORK/desispec/ours-plain-preproc-$REF_CAMERA.fits"
       /usr/bin/time -f "%e %U %S %M" -o "$WORK/ours-preproc.time" "$BIN" preproc -i "$raw" --cameras "$REF_CAMERA" \
         -o "$WORK/desispec/ours-plain-preproc-$REF_CAMERA.fits" -q --no-calib-config 2>/dev/null
-      read -r w u s kb < "$WORK/ours-preproc.time"
-      c=$(echo "$u + $s" | bc -l)
-      if [ "$r" = 0 ] || (( $(echo "$c < $ourscpu" | bc -l) )); then
-        ours=$w; ourscpu=$c; oursmb=$(echo "$kb / 1024" | bc -l)
-      fi
+      keep_least_cpu "$r" "$WORK/ours-preproc.time"
     done
     ARGS=(-i "$raw" --cameras "$REF_CAMERA" -o "$WORK/desispec/preproc-$REF_CAMERA.fits")
   fi
