@@ -18,53 +18,93 @@ func medianInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) -> Double {
 }
 
 /// Medians of columns that change little from one to the next (the median spectrum over fibers, wavelength after
-/// wavelength): the same values as medianInPlace (the order statistics of ranks n / 2 - 1 and n / 2), found in a
-/// bracket [lo, hi] around the previous column's median: one branch-free pass counts the values below lo and gathers
-/// those inside, and when the middle ranks fall inside (usually ~2 margin values) only those are sorted. Otherwise,
-/// and for columns holding NaN, the quickselect of medianInPlace, after which the bracket is taken again at ranks
-/// n / 2 -+ margin.
+/// wavelength): the same values as medianInPlace (the order statistics of ranks n / 2 - 1 and n / 2). One
+/// branch-free pass splits the column around a bracket [centre - halfWidth, centre + halfWidth] set by the previous
+/// column's median: the values below it, inside it and above it, each group holding a contiguous range of ranks, so
+/// each middle rank is found in its own group, usually the few values inside (sorted), otherwise by a selection in
+/// the group below or above (fewer values than the column). Columns holding NaN take medianInPlace.
+/// The bracket is a width in value: first set at ranks n / 2 -+ margin (two selections), then it follows the data,
+/// narrowed when more than 2 margin values fall inside, widened when fewer than margin / 2 do and doubled when a
+/// middle rank falls outside. (A bracket kept at ranks -+ margin and a quickselect of the whole column whenever the
+/// middle ranks left it, the first form, fell back to the quickselect on 62 % of the columns of a sky frame's
+/// continuum-subtracted spectra: their median moves by tens of ranks between samples.)
 struct BracketedMedian {
-    private var lo = 0.0, hi = 0.0, bracketed = false
-    private var inside: [Double]
+    private var centre = 0.0, halfWidth = 0.0, bracketed = false
+    /// The column's values below, inside and above the bracket (n each).
+    private var below: [Double], inside: [Double], above: [Double]
     let margin: Int
 
     init(count n: Int, margin: Int = 16) {
-        inside = [Double](repeating: 0, count: max(n, 1)); self.margin = margin
+        below = [Double](repeating: 0, count: max(n, 1)); inside = below; above = below
+        self.margin = margin
     }
 
-    /// The median of `column` (count as given to init at most; reordered when the bracket misses).
+    /// The median of `column` (count as given to init at most; reordered when it holds NaN or on the first column).
     mutating func median(_ column: UnsafeMutableBufferPointer<Double>) -> Double {
         let n = column.count
         guard n > 4 * margin else { return medianInPlace(column) }
         let upperRank = n / 2, lowerRank = n % 2 == 1 ? upperRank : upperRank - 1
-        if bracketed {
-            let (l, h) = (lo, hi)
-            let hit = inside.withUnsafeMutableBufferPointer { s -> Double? in
-                var below = 0, count = 0, nan = 0
-                for q in 0..<n {
-                    let v = column[q]
-                    below &+= v < l ? 1 : 0
-                    nan &+= v.isNaN ? 1 : 0
-                    s[count] = v
-                    count &+= v >= l && v <= h ? 1 : 0
-                }
-                guard nan == 0, below <= lowerRank, below + count > upperRank, count <= 4 * margin + 8 else { return nil }
-                var part = UnsafeMutableBufferPointer(rebasing: s[0..<count])
-                part.sort()
-                lo = part[max(0, lowerRank - below - margin)]; hi = part[min(count - 1, upperRank - below + margin)]
-                let upper = part[upperRank - below]
-                return n % 2 == 1 ? upper : 0.5 * (part[lowerRank - below] + upper)
+        if bracketed, let (m, nInside, outside) = splitMedian(column, lowerRank: lowerRank, upperRank: upperRank) {
+            centre = m
+            if outside { halfWidth *= 2 } else if nInside > 2 * margin { halfWidth *= 0.75 } else if nInside < margin / 2 {
+                halfWidth *= 1.5
             }
-            if let m = hit { return m }
+            if halfWidth > 0 && halfWidth.isFinite { return m }
         }
         let m = medianInPlace(column)
         // after the selection the values left of upperRank are <= it and those right of it >= it
         bracketed = !column.contains { $0.isNaN }
         if bracketed {
-            lo = Statistics.select(UnsafeMutableBufferPointer(rebasing: column[0..<upperRank]), max(0, lowerRank - margin))
+            centre = m
+            let lo = Statistics.select(UnsafeMutableBufferPointer(rebasing: column[0..<upperRank]), max(0, lowerRank - margin))
             let right = UnsafeMutableBufferPointer(rebasing: column[(upperRank + 1)..<n])
-            hi = Statistics.select(right, min(right.count - 1, margin - 1))
+            let hi = Statistics.select(right, min(right.count - 1, margin - 1))
+            halfWidth = max(m - lo, hi - m)
         }
         return m
+    }
+
+    /// The median from the three groups of one pass, the number of values inside the bracket and whether a middle
+    /// rank fell outside it; nil for a column with NaN.
+    private mutating func splitMedian(_ column: UnsafeMutableBufferPointer<Double>, lowerRank: Int,
+                                      upperRank: Int) -> (Double, Int, Bool)? {
+        let n = column.count, l = centre - halfWidth, h = centre + halfWidth
+        return below.withUnsafeMutableBufferPointer { b in inside.withUnsafeMutableBufferPointer { s in
+            above.withUnsafeMutableBufferPointer { a -> (Double, Int, Bool)? in
+                var nb = 0, ns = 0, na = 0
+                for q in 0..<n {
+                    let v = column[q]
+                    b[nb] = v; s[ns] = v; a[na] = v
+                    nb &+= v < l ? 1 : 0
+                    na &+= v > h ? 1 : 0
+                    ns &+= v >= l && v <= h ? 1 : 0
+                }
+                guard nb + ns + na == n else { return nil }   // NaN is in no group
+                var groups = [UnsafeMutableBufferPointer(rebasing: b[0..<nb]), UnsafeMutableBufferPointer(rebasing: s[0..<ns]),
+                              UnsafeMutableBufferPointer(rebasing: a[0..<na])]
+                let firstRank = [0, nb, nb + ns]
+                let gu = upperRank < nb ? 0 : (upperRank < nb + ns ? 1 : 2)
+                let gl = lowerRank < nb ? 0 : (lowerRank < nb + ns ? 1 : 2)
+                if gu == 1 && ns <= 4 * margin + 8 { groups[1].sort() }
+                let sorted = gu == 1 && ns <= 4 * margin + 8
+                let group = groups[gu], ku = upperRank - firstRank[gu]
+                let upper = sorted ? group[ku] : Statistics.select(group, ku)
+                guard lowerRank != upperRank else { return (upper, ns, gu != 1) }
+                var lower: Double
+                if gl != gu {
+                    // the lower middle rank is the largest value of the group before
+                    let g = groups[gl]
+                    lower = g[0]
+                    for v in g where v > lower { lower = v }
+                } else if sorted {
+                    lower = group[ku - 1]
+                } else {
+                    // after the selection the values left of ku are <= the value there: the lower middle is their maximum
+                    lower = group[0]
+                    for i in 1..<ku where group[i] > lower { lower = group[i] }
+                }
+                return (0.5 * (lower + upper), ns, gu != 1 || gl != 1)
+            }
+        } }
     }
 }

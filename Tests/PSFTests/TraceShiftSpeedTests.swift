@@ -132,6 +132,30 @@ final class TraceShiftSpeedTests: XCTestCase {
         }
     }
 
+    /// Columns whose median jumps by tens of ranks (a middle rank below or above the bracket, the two middle ranks in
+    /// different groups) or by nothing, with integer values (ties on the bracket's edges): still the sorted medians.
+    func testBracketedMedianFollowsJumpsAndTies() {
+        var rng = SplitMix64(seed: 41)
+        for n in [65, 66, 200, 501] {
+            var medians = BracketedMedian(count: n)
+            var level = 0.0
+            for k in 0..<4000 {
+                switch k % 7 {
+                case 0: level += Double(rng.next() % 41) - 20       // a jump of up to 20 (the spread is 10)
+                case 3: level += Double(rng.next() % 3) - 1
+                default: break
+                }
+                let integers = k % 5 == 0
+                var column = (0..<n).map { _ -> Double in
+                    let noise = Double(rng.next() % 2001) / 100 - 10
+                    return integers ? (level + noise).rounded() : level + noise
+                }
+                let expected = median(column)
+                XCTAssertEqual(column.withUnsafeMutableBufferPointer { medians.median($0) }, expected, "n \(n) column \(k)")
+            }
+        }
+    }
+
     func testMedianInPlaceEqualsTheSortedMedian() {
         var rng = SplitMix64(seed: 11)
         for n in [1, 2, 3, 4, 5, 8, 17, 36, 101, 500] {
