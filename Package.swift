@@ -9,7 +9,7 @@ import PackageDescription
 /// the SIMD4<Double> kernels (trace shifts, sky, extraction) use one 256-bit register instead of two SSE ones: 5-27 %
 /// less CPU per step on a full-size camera, outputs bit-identical (Swift asks LLVM for no fused multiply-add and no
 /// reordered sum; Docs/performance.md "Session 10"). DESISPEC_TARGET_CPU overrides it: a CPU name swiftc knows
-/// (`swiftc -target-cpu help`), or `generic` for the baseline x86-64 (a binary to copy to machines without AVX2).
+/// (haswell, znver3, ...), or `generic` for the baseline x86-64 (a binary to copy to machines without AVX2).
 /// Targets of other CPUs (arm64) and builds on macOS keep the compiler's default.
 let targetCPUSettings: [SwiftSetting] = {
     if let cpu = ProcessInfo.processInfo.environment["DESISPEC_TARGET_CPU"], !cpu.isEmpty {

@@ -2,6 +2,8 @@ import FITS
 
 /// A preprocessed CCD image (desispec.image.Image): electrons per pixel, inverse variance, CCD mask bits
 /// (`CCDMask`) and read noise per pixel, all row-major with shape [ny, nx] (ny rows along the dispersion).
+/// `readnoise` is empty in an image read without it (`Image.read(path, readNoise: false)`, for the steps that never
+/// use it: trace shifts, extraction), and only there.
 public struct Image: Sendable {
     public var ny: Int
     public var nx: Int
@@ -13,8 +15,9 @@ public struct Image: Sendable {
     public var header: FITSHeader
 
     public init(ny: Int, nx: Int, pix: [Float], ivar: [Float], mask: [UInt32], readnoise: [Float], header: FITSHeader = FITSHeader()) {
-        precondition(pix.count == ny * nx && ivar.count == ny * nx && mask.count == ny * nx && readnoise.count == ny * nx,
-                     "image arrays must all have ny*nx elements")
+        precondition(pix.count == ny * nx && ivar.count == ny * nx && mask.count == ny * nx
+                     && (readnoise.count == ny * nx || readnoise.isEmpty),
+                     "image arrays must all have ny*nx elements (readnoise: or none)")
         self.ny = ny; self.nx = nx; self.pix = pix; self.ivar = ivar; self.mask = mask; self.readnoise = readnoise
         self.header = header
     }

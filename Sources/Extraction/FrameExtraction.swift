@@ -86,7 +86,7 @@ public func extractFrame(_ request: FrameExtractionRequest, log: (String) -> Voi
     let fibers = request.specmin..<(request.specmin + n)
     let grid = try ExtractionWavelengths.requestedGrid(request.wavelengthSpec, psf: psf)
     try ExtractionInputCheck.wavelengths(grid, psf: psf, psfName: psfPath)
-    let image = try Image.read(imagePath)
+    let image = try Image.read(imagePath, readNoise: false)   // extraction never uses it
     let camera = image.camera
     if let c = camera, let pc = psfCamera, pc != c {
         throw DESIError.mismatch("image \(imagePath) is camera \(c) but PSF \(psfPath) is camera \(pc)")

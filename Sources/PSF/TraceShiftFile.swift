@@ -44,7 +44,7 @@ public func shiftTracesFile(_ request: TraceShiftRequest, info: (String) -> Void
 }
 
 private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) -> Void) throws {
-    let image = try Image.read(request.imagePath)
+    let image = try Image.read(request.imagePath, readNoise: false)   // the trace shifts never use it
     let psf = try readPSF(request.psfPath)
     let gaussHermite = psf as? GaussHermitePSF
     let (xt, yt): (TraceSet, TraceSet)

@@ -24,7 +24,7 @@ public enum FiberPages {
             fiberflat = try files.fiberflat.map(FiberFlat.read)
             sky = try files.sky.map(SkyModel.read)
             calib = try files.calib.map(FluxCalibration.read)
-            preproc = try files.preproc.map(Image.read)
+            preproc = try files.preproc.map { try Image.read($0) }
             stdstars = try files.stdstars.map(StdStarModels.read)
             guard frame != nil || cframe != nil else {
                 throw DESIError.invalidArgument("camera \(files.camera.name): neither a frame nor a cframe was found")

@@ -89,6 +89,30 @@ final class FrameFileTests: XCTestCase {
         XCTAssertEqual(back.camera, Camera("r0"))
     }
 
+    /// The mask's 16 bits come back whole, bit 15 (a negative int16 in the file) included, with and without the read
+    /// noise; an image read without it has none and cannot be written back as a preproc file.
+    func testImageReadWithoutReadNoise() throws {
+        let path = tmp("preproc-r0-00000013.fits")
+        var h = FITSHeader(); h.set("CAMERA", "r0")
+        let img = Image(ny: 2, nx: 3, pix: [1, 2, 3, 4, 5, 6], ivar: [1, 1, 1, 0, 1, 1],
+                        mask: [0, 0x8000, 0xFFFF, CCDMask.saturated | 0x8000, 1, 0],
+                        readnoise: [3, 3, 4, 4, 3, 3], header: h)
+        try img.write(to: path)
+        let full = try Image.read(path), lean = try Image.read(path, readNoise: false)
+        for back in [full, lean] {
+            XCTAssertEqual(back.pix, img.pix)
+            XCTAssertEqual(back.ivar, img.ivar)
+            XCTAssertEqual(back.mask, img.mask)
+            XCTAssertEqual(back.header.string("CAMERA"), "r0")
+        }
+        XCTAssertEqual(full.readnoise, img.readnoise)
+        XCTAssertEqual(lean.readnoise, [])
+        XCTAssertThrowsError(try lean.write(to: tmp("rewritten.fits"))) { e in
+            XCTAssertTrue("\(e)".contains("without its read noise"), "\(e)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp("rewritten.fits")))
+    }
+
     func testNotAFrameIsAClearError() throws {
         let path = tmp("x.fits")
         try FITSFile.writeAtomically(path) { f in try f.writeImage([Float](repeating: 0, count: 4), shape: [2, 2], name: "FLUX") }
