@@ -30,7 +30,7 @@ struct PatchResult {
 func solvePatch(patch: Patch, projection a: ProjectionMatrix, pixels: [Double], weights: [Double],
                 options: ExtractionOptions, workspace: PatchWorkspace = PatchWorkspace()) throws -> PatchResult {
     let n = a.ncol, npix = a.npix
-    let nspec = patch.nspec, nwave = patch.nwave
+    let nwave = patch.nwave
 
     // Inverse covariance A^T W A + D (its lower triangle) and A^T W p. A^T W A is a band matrix: flux columns
     // are fiber-major and a pixel sees only neighbouring fibers and nearby wavelengths. The half-bandwidth is
