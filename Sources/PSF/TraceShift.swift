@@ -113,19 +113,18 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
     if !o.continuum && (degyx > 0 || degyy > 0) {
         for iteration in 0..<10 {
             let fr = try boxcarFrame(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width)
-            var (wave, flux, ivar) = resampleBoxcar(fr, oversampling: 4)
-            let nw = wave.count, nf = fibers.count
+            var resampled = ResampledBoxcar(fr, oversampling: 4)
+            let nw = resampled.nwave, nf = fibers.count
             var reference: [Double]
             if o.continuumSubtract {
-                reference = continuumSubtractedMedian(flux: &flux, ivar: ivar, nfiber: nf, nwave: nw, window: 4 * 9)
-                for k in 0..<flux.count where flux[k] < 0 { flux[k] = 0 }
+                reference = continuumSubtractedMedian(flux: &resampled.flux, weighted: resampled.weighted, nfiber: nf,
+                                                      nwave: nw, window: 4 * 9)
+                for k in 0..<resampled.flux.count where resampled.flux[k] < 0 { resampled.flux[k] = 0 }
             } else {
-                let good = (0..<nf).filter { f in (0..<nw).contains { ivar[f * nw + $0] > 0 } }
-                reference = medianOverFibers(flux, fibers: good, nwave: nw)
+                reference = medianOverFibers(resampled.flux, fibers: (0..<nf).filter { resampled.weighted[$0] }, nwave: nw)
             }
-            _ = ivar
             let progress = ProgressLine("trace shifts, y pass \(iteration + 1)", total: fibers.count)
-            var dy = measureDyOfFrame(flux: flux, ivar: ivar, wave: wave, fibers: fibers, xTrace: xTrace, yTrace: yTrace,
+            var dy = measureDyOfFrame(resampled, fibers: fibers, xTrace: xTrace, yTrace: yTrace,
                                       reference: reference, nbins: degyy + 4, progress: progress)
             progress.finish()
             guard dy.count > (degyx + 1) * (degyy + 1) else { break }
@@ -167,7 +166,7 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
 /// spectrum minus its running median over the annulus window/2 < |k| <= window (scipy median_filter's 'reflect'
 /// edges, runningAnnulusMedian), written over `flux`; returns the median over the fibers with some weight, clipped
 /// at 0.
-func continuumSubtractedMedian(flux: inout [Double], ivar: [Double], nfiber: Int, nwave: Int, window: Int) -> [Double] {
+func continuumSubtractedMedian(flux: inout [Double], weighted: [Bool], nfiber: Int, nwave: Int, window: Int) -> [Double] {
     // each fiber's running median written in place, then subtracted from a copy of its row (no frame-sized array)
     flux.withUnsafeMutableBufferPointer { fp in
         let fb = SharedBuffer(fp)
@@ -178,8 +177,7 @@ func continuumSubtractedMedian(flux: inout [Double], ivar: [Double], nfiber: Int
             for k in 0..<nwave { row[k] = original[k] - row[k] }
         }
     }
-    let good = (0..<nfiber).filter { f in (0..<nwave).contains { ivar[f * nwave + $0] > 0 } }
-    var m = medianOverFibers(flux, fibers: good, nwave: nwave)
+    var m = medianOverFibers(flux, fibers: (0..<nfiber).filter { weighted[$0] }, nwave: nwave)
     for k in 0..<nwave where m[k] < 0 { m[k] = 0 }
     return m
 }
@@ -217,12 +215,13 @@ func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet,
         throw DESIError.invalidArgument("reference spectrum needs > 10 (wavelength, flux) pairs")
     }
     let fr = try boxcarFrame(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: width)
-    let (wave, flux, ivar) = resampleBoxcar(fr, oversampling: 2)
+    let resampled = ResampledBoxcar(fr, oversampling: 2)
+    let wave = resampled.wave, flux = resampled.flux, ivar = resampled.ivarFrame()
     let nw = wave.count, nf = fibers.count
     var sub = flux
-    let mflux = continuumSubtractedMedian(flux: &sub, ivar: ivar, nfiber: nf, nwave: nw, window: 2 * 9)
+    let mflux = continuumSubtractedMedian(flux: &sub, weighted: resampled.weighted, nfiber: nf, nwave: nw, window: 2 * 9)
     // ivar of the median: median of the fibers' ivar times nfiber * 2 / pi, limited by the MAD of the spectra.
-    let good = (0..<nf).filter { f in (0..<nw).contains { ivar[f * nw + $0] > 0 } }
+    let good = (0..<nf).filter { resampled.weighted[$0] }
     var mivar = [Double](repeating: 0, count: nw)
     let medAbs = median(mflux.map(abs))
     for k in 0..<nw {

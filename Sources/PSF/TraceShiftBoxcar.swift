@@ -151,53 +151,104 @@ func boxcarFrame(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int]
     return BoxcarFrame(nfiber: nf, nrow: ny, wave: traces.flatMap(\.wave), flux: flux, ivar: ivar)
 }
 
-/// Resampling of boxcar spectra on one common wavelength grid (desispec.trace_shifts.resample_boxcar_frame):
-/// the step is the median row step / oversampling; masked rows are grown by 2 on each side; flux and ivar
-/// are interpolated linearly (0 outside), ivar divided by the oversampling.
+/// Boxcar spectra resampled on one common wavelength grid (desispec.trace_shifts.resample_boxcar_frame): the step
+/// is the median row step / oversampling; masked rows are grown by 2 on each side; flux and ivar are interpolated
+/// linearly (0 outside), ivar divided by the oversampling.
 /// (desispec takes the median of np.gradient of the 2-D wavelength array, which mixes in the gradient across
 /// fibers; the step along the spectrum is meant, and used here.)
-func resampleBoxcar(_ fr: BoxcarFrame, oversampling: Int) -> (wave: [Double], flux: [Double], ivar: [Double]) {
-    let n1 = fr.nrow, nf = fr.nfiber
-    let mid = nf / 2
-    let w0 = Array(fr.wave[(mid * n1)..<((mid + 1) * n1)])
-    var steps = LargeArrays.uninitialized(Double.self, nf * max(n1 - 1, 0))   // every element written below
-    for f in 0..<nf { for j in 1..<max(n1, 1) { steps[f * (n1 - 1) + j - 1] = fr.wave[f * n1 + j] - fr.wave[f * n1 + j - 1] } }
-    let dwave = steps.withUnsafeMutableBufferPointer { medianInPlace($0) } / Double(oversampling)
-    let nwave = Int((w0[n1 - 1] - w0[0]) / dwave)
-    let wave = (0..<nwave).map { w0[0] + (w0[n1 - 1] - w0[0]) * Double($0) / Double(max(nwave - 1, 1)) }
-    // each fiber's resampled row written in place (no per-fiber result arrays copied into the frame afterwards);
-    // every row is written (0 where a fiber has no good row), so the arrays are not cleared first (LargeArrays)
-    var flux = LargeArrays.uninitialized(Double.self, nf * nwave), ivar = LargeArrays.uninitialized(Double.self, nf * nwave)
-    flux.withUnsafeMutableBufferPointer { fop in ivar.withUnsafeMutableBufferPointer { iop in
-        let fluxOut = SharedBuffer(fop), ivarOut = SharedBuffer(iop)
-        parallelFor(nf) { f in
-            let fw = Array(fr.wave[(f * n1)..<((f + 1) * n1)])
-            let ff = Array(fr.flux[(f * n1)..<((f + 1) * n1)])
-            var fi = Array(fr.ivar[(f * n1)..<((f + 1) * n1)])
-            if n1 > 4 {
-                let orig = fi
-                for d in [-2, -1, 1, 2] { for j in 2..<(n1 - 2) where orig[j + d] == 0 { fi[j] = 0 } }
+/// The flux of every fiber is kept ([nfiber, nwave]); the inverse variances are made one fiber at a time when they are
+/// read (`ivar(of:into:)`, the same arithmetic): a full-size frame of them was 66 MB of fresh memory per y pass, whose
+/// first touch cost 5 % of the trace shifts' CPU on the project's VM.
+struct ResampledBoxcar: Sendable {
+    let source: BoxcarFrame
+    let oversampling: Int
+    let wave: [Double]
+    var flux: [Double]
+    /// Whether fiber k (index in the frame) has some weight on the grid (an ivar > 0).
+    let weighted: [Bool]
+
+    var nfiber: Int { source.nfiber }
+    var nwave: Int { wave.count }
+
+    init(_ fr: BoxcarFrame, oversampling: Int) {
+        source = fr; self.oversampling = oversampling
+        let n1 = fr.nrow, nf = fr.nfiber
+        let mid = nf / 2
+        let w0 = Array(fr.wave[(mid * n1)..<((mid + 1) * n1)])
+        var steps = LargeArrays.uninitialized(Double.self, nf * max(n1 - 1, 0))   // every element written below
+        for f in 0..<nf { for j in 1..<max(n1, 1) { steps[f * (n1 - 1) + j - 1] = fr.wave[f * n1 + j] - fr.wave[f * n1 + j - 1] } }
+        let dwave = steps.withUnsafeMutableBufferPointer { medianInPlace($0) } / Double(oversampling)
+        let nwave = Int((w0[n1 - 1] - w0[0]) / dwave)
+        let grid = (0..<nwave).map { w0[0] + (w0[n1 - 1] - w0[0]) * Double($0) / Double(max(nwave - 1, 1)) }
+        wave = grid
+        // each fiber's resampled row written in place (no per-fiber result arrays copied into the frame afterwards);
+        // every row is written (0 where a fiber has no good row), so the array is not cleared first (LargeArrays)
+        var flux = LargeArrays.uninitialized(Double.self, nf * nwave)
+        var weighted = [Bool](repeating: false, count: nf)
+        flux.withUnsafeMutableBufferPointer { fop in weighted.withUnsafeMutableBufferPointer { wop in
+            let fluxOut = SharedBuffer(fop), weightedOut = SharedBuffer(wop)
+            parallelFor(nf) { f in
+                let fw = Array(fr.wave[(f * n1)..<((f + 1) * n1)])
+                let ff = Array(fr.flux[(f * n1)..<((f + 1) * n1)])
+                let fi = Self.grownIvar(fr, fiber: f)
+                let good = (0..<n1).filter { fi[$0] > 0 }
+                let fluxRow = UnsafeMutableBufferPointer(start: fluxOut.base + f * nwave, count: nwave)
+                guard !good.isEmpty else {   // no good row: 0
+                    for k in 0..<nwave { fluxRow[k] = 0 }
+                    return
+                }
+                let gw = good.map { fw[$0] }, gf = good.map { ff[$0] }
+                grid.withUnsafeBufferPointer { t in
+                    gw.withUnsafeBufferPointer { x in gf.withUnsafeBufferPointer { y in
+                        Interpolation.linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: fluxRow)
+                    } }
+                }
+                var ivarRow = [Double](repeating: 0, count: nwave)
+                ivarRow.withUnsafeMutableBufferPointer { Self.interpolatedIvar(fr, fiber: f, grown: fi, grid: grid, into: $0) }
+                weightedOut.base[f] = ivarRow.contains { $0 > 0 }
             }
-            let good = (0..<n1).filter { fi[$0] > 0 }
-            let fluxRow = UnsafeMutableBufferPointer(start: fluxOut.base + f * nwave, count: nwave)
-            let ivarRow = UnsafeMutableBufferPointer(start: ivarOut.base + f * nwave, count: nwave)
-            guard !good.isEmpty else {   // no good row: 0
-                for k in 0..<nwave { fluxRow[k] = 0; ivarRow[k] = 0 }
-                return
-            }
-            let gw = good.map { fw[$0] }, gf = good.map { ff[$0] }
-            wave.withUnsafeBufferPointer { t in
-                gw.withUnsafeBufferPointer { x in gf.withUnsafeBufferPointer { y in
-                    Interpolation.linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: fluxRow)
-                } }
-                fw.withUnsafeBufferPointer { x in fi.withUnsafeBufferPointer { y in
-                    Interpolation.linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: ivarRow)
-                } }
-            }
-            for k in 0..<nwave { ivarRow[k] /= Double(oversampling) }
+        } }
+        self.flux = flux
+        self.weighted = weighted
+    }
+
+    /// The ivar of fiber k's rows with every row of zero weight grown by 2 rows on each side.
+    private static func grownIvar(_ fr: BoxcarFrame, fiber f: Int) -> [Double] {
+        let n1 = fr.nrow
+        var fi = Array(fr.ivar[(f * n1)..<((f + 1) * n1)])
+        if n1 > 4 {
+            let orig = fi
+            for d in [-2, -1, 1, 2] { for j in 2..<(n1 - 2) where orig[j + d] == 0 { fi[j] = 0 } }
         }
-    } }
-    return (wave, flux, ivar)
+        return fi
+    }
+
+    /// The grown ivar of fiber k interpolated on the grid, divided by the oversampling (0 for a fiber without a good row).
+    private static func interpolatedIvar(_ fr: BoxcarFrame, fiber f: Int, grown fi: [Double], grid: [Double],
+                                         into row: UnsafeMutableBufferPointer<Double>) {
+        let n1 = fr.nrow
+        guard fi.contains(where: { $0 > 0 }) else { for k in 0..<row.count { row[k] = 0 }; return }
+        let fw = Array(fr.wave[(f * n1)..<((f + 1) * n1)])
+        grid.withUnsafeBufferPointer { t in fw.withUnsafeBufferPointer { x in fi.withUnsafeBufferPointer { y in
+            Interpolation.linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: row)
+        } } }
+    }
+
+    /// The inverse variances of fiber k on the grid, written to `row` (nwave values).
+    func ivar(of f: Int, into row: UnsafeMutableBufferPointer<Double>) {
+        Self.interpolatedIvar(source, fiber: f, grown: Self.grownIvar(source, fiber: f), grid: wave, into: row)
+        for k in 0..<row.count { row[k] /= Double(oversampling) }
+    }
+
+    /// The inverse variances of every fiber, [nfiber, nwave].
+    func ivarFrame() -> [Double] {
+        var out = LargeArrays.uninitialized(Double.self, nfiber * nwave)   // every row written below
+        out.withUnsafeMutableBufferPointer { op in
+            let shared = SharedBuffer(op)
+            parallelFor(nfiber) { f in ivar(of: f, into: UnsafeMutableBufferPointer(start: shared.base + f * nwave, count: nwave)) }
+        }
+        return out
+    }
 }
 
 func median(_ v: [Double]) -> Double {

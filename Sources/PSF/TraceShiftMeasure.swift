@@ -240,9 +240,9 @@ func chi2ScanOffset(flux: [Double], wave: [Double], ref: [Double], ivar: [Double
 
 /// y offsets from the cross-correlation of each fiber's resampled boxcar spectrum with a reference, in
 /// `nbins` wavelength bins (desispec.trace_shifts.compute_dy_from_spectral_cross_correlations_of_frame).
-func measureDyOfFrame(flux: [Double], ivar: [Double], wave: [Double], fibers: [Int], xTrace: TraceSet, yTrace: TraceSet,
+func measureDyOfFrame(_ frame: ResampledBoxcar, fibers: [Int], xTrace: TraceSet, yTrace: TraceSet,
                       reference: [Double], nbins: Int, progress: ProgressLine? = nil) -> [TraceOffset] {
-    let nw = wave.count
+    let wave = frame.wave, flux = frame.flux, nw = wave.count
     // What every fiber shares in a bin: its samples (a contiguous range, the grid increases), the reference and its
     // smoothing by the calibration kernel (convolver and transform of the kernel made once per bin).
     struct Bin: Sendable { let range: Range<Int>; let wave: [Double]; let ref: [Double]; let smoothedRef: [Double]
@@ -272,8 +272,10 @@ func measureDyOfFrame(flux: [Double], ivar: [Double], wave: [Double], fibers: [I
         }
         for (q, k) in ks.enumerated() {
             let fiber = fibers[k]
+            var ivar = [Double](repeating: 0, count: nw)
+            ivar.withUnsafeMutableBufferPointer { frame.ivar(of: k, into: $0) }
             for (b, bin) in bins.enumerated() {
-                let f = Array(flux[slices[b][q]]), iv = Array(ivar[slices[b][q]]), w = bin.wave
+                let f = Array(flux[slices[b][q]]), iv = Array(ivar[bin.range]), w = bin.wave
                 var sw = 0.0, swl = 0.0
                 for i in 0..<f.count where f[i] > 0 { let v = iv[i] * f[i] * f[i]; sw += v; swl += v * w[i] }
                 guard sw > 0 else { continue }
