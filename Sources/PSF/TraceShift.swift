@@ -117,11 +117,11 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
             let nw = resampled.nwave, nf = fibers.count
             var reference: [Double]
             if o.continuumSubtract {
-                reference = continuumSubtractedMedian(flux: &resampled.flux, weighted: resampled.weighted, nfiber: nf,
-                                                      nwave: nw, window: 4 * 9)
+                reference = continuumSubtractedMedian(flux: &resampled.flux, weightedFibers: resampled.weightedFibers,
+                                                      nfiber: nf, nwave: nw, window: 4 * 9)
                 for k in 0..<resampled.flux.count where resampled.flux[k] < 0 { resampled.flux[k] = 0 }
             } else {
-                reference = medianOverFibers(resampled.flux, fibers: (0..<nf).filter { resampled.weighted[$0] }, nwave: nw)
+                reference = medianOverFibers(resampled.flux, fibers: resampled.weightedFibers, nwave: nw)
             }
             let progress = ProgressLine("trace shifts, y pass \(iteration + 1)", total: fibers.count)
             var dy = measureDyOfFrame(resampled, fibers: fibers, xTrace: xTrace, yTrace: yTrace,
@@ -164,9 +164,10 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
 
 /// Median spectrum of continuum-subtracted spectra (desispec.trace_shifts._continuum_subtract_median): each
 /// spectrum minus its running median over the annulus window/2 < |k| <= window (scipy median_filter's 'reflect'
-/// edges, runningAnnulusMedian), written over `flux`; returns the median over the fibers with some weight, clipped
+/// edges, runningAnnulusMedian), written over `flux`; returns the median over `weightedFibers`, clipped
 /// at 0.
-func continuumSubtractedMedian(flux: inout [Double], weighted: [Bool], nfiber: Int, nwave: Int, window: Int) -> [Double] {
+func continuumSubtractedMedian(flux: inout [Double], weightedFibers: [Int], nfiber: Int, nwave: Int,
+                               window: Int) -> [Double] {
     // each fiber's running median written in place, then subtracted from a copy of its row (no frame-sized array)
     flux.withUnsafeMutableBufferPointer { fp in
         let fb = SharedBuffer(fp)
@@ -177,7 +178,7 @@ func continuumSubtractedMedian(flux: inout [Double], weighted: [Bool], nfiber: I
             for k in 0..<nwave { row[k] = original[k] - row[k] }
         }
     }
-    var m = medianOverFibers(flux, fibers: (0..<nfiber).filter { weighted[$0] }, nwave: nwave)
+    var m = medianOverFibers(flux, fibers: weightedFibers, nwave: nwave)
     for k in 0..<nwave where m[k] < 0 { m[k] = 0 }
     return m
 }
@@ -219,9 +220,9 @@ func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet,
     let wave = resampled.wave, flux = resampled.flux, ivar = resampled.ivarFrame()
     let nw = wave.count, nf = fibers.count
     var sub = flux
-    let mflux = continuumSubtractedMedian(flux: &sub, weighted: resampled.weighted, nfiber: nf, nwave: nw, window: 2 * 9)
+    let good = resampled.weightedFibers
+    let mflux = continuumSubtractedMedian(flux: &sub, weightedFibers: good, nfiber: nf, nwave: nw, window: 2 * 9)
     // ivar of the median: median of the fibers' ivar times nfiber * 2 / pi, limited by the MAD of the spectra.
-    let good = (0..<nf).filter { resampled.weighted[$0] }
     var mivar = [Double](repeating: 0, count: nw)
     let medAbs = median(mflux.map(abs))
     for k in 0..<nw {

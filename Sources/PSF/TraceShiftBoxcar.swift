@@ -167,6 +167,8 @@ struct ResampledBoxcar: Sendable {
     /// Whether fiber k (index in the frame) has some weight on the grid (an ivar > 0).
     let weighted: [Bool]
 
+    /// The fibers (indices in the frame) with some weight.
+    var weightedFibers: [Int] { (0..<nfiber).filter { weighted[$0] } }
     var nfiber: Int { source.nfiber }
     var nwave: Int { wave.count }
 
@@ -228,10 +230,9 @@ struct ResampledBoxcar: Sendable {
                                          into row: UnsafeMutableBufferPointer<Double>) {
         let n1 = fr.nrow
         guard fi.contains(where: { $0 > 0 }) else { for k in 0..<row.count { row[k] = 0 }; return }
-        let fw = Array(fr.wave[(f * n1)..<((f + 1) * n1)])
-        grid.withUnsafeBufferPointer { t in fw.withUnsafeBufferPointer { x in fi.withUnsafeBufferPointer { y in
-            Interpolation.linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: row)
-        } } }
+        grid.withUnsafeBufferPointer { t in fr.wave[(f * n1)..<((f + 1) * n1)].withUnsafeBufferPointer { x in
+            fi.withUnsafeBufferPointer { y in Interpolation.linearAtIncreasing(x: x, y: y, at: t, left: 0, right: 0, into: row) }
+        } }
     }
 
     /// The inverse variances of fiber k on the grid, written to `row` (nwave values).

@@ -80,28 +80,27 @@ struct BracketedMedian {
                     ns &+= v >= l && v <= h ? 1 : 0
                 }
                 guard nb + ns + na == n else { return nil }   // NaN is in no group
-                var groups = [UnsafeMutableBufferPointer(rebasing: b[0..<nb]), UnsafeMutableBufferPointer(rebasing: s[0..<ns]),
-                              UnsafeMutableBufferPointer(rebasing: a[0..<na])]
-                let firstRank = [0, nb, nb + ns]
-                let gu = upperRank < nb ? 0 : (upperRank < nb + ns ? 1 : 2)
-                let gl = lowerRank < nb ? 0 : (lowerRank < nb + ns ? 1 : 2)
-                if gu == 1 && ns <= 4 * margin + 8 { groups[1].sort() }
+                // groups 0, 1, 2 (below, inside, above) hold the ranks from 0, nb and nb + ns on
+                func group(_ g: Int) -> UnsafeMutableBufferPointer<Double> {
+                    g == 0 ? .init(rebasing: b[0..<nb]) : (g == 1 ? .init(rebasing: s[0..<ns]) : .init(rebasing: a[0..<na]))
+                }
+                func groupOf(rank: Int) -> Int { rank < nb ? 0 : (rank < nb + ns ? 1 : 2) }
+                let gu = groupOf(rank: upperRank), gl = groupOf(rank: lowerRank)
+                var upperGroup = group(gu)
+                let ku = upperRank - (gu == 0 ? 0 : (gu == 1 ? nb : nb + ns))
+                // the few values inside are sorted; a middle rank outside is found by a selection in its group
                 let sorted = gu == 1 && ns <= 4 * margin + 8
-                let group = groups[gu], ku = upperRank - firstRank[gu]
-                let upper = sorted ? group[ku] : Statistics.select(group, ku)
+                if sorted { upperGroup.sort() }
+                let upper = sorted ? upperGroup[ku] : Statistics.select(upperGroup, ku)
                 guard lowerRank != upperRank else { return (upper, ns, gu != 1) }
-                var lower: Double
+                let lower: Double
                 if gl != gu {
-                    // the lower middle rank is the largest value of the group before
-                    let g = groups[gl]
-                    lower = g[0]
-                    for v in g where v > lower { lower = v }
+                    lower = group(gl).max()!      // the lower middle rank is the largest value of the group before
                 } else if sorted {
-                    lower = group[ku - 1]
+                    lower = upperGroup[ku - 1]
                 } else {
                     // after the selection the values left of ku are <= the value there: the lower middle is their maximum
-                    lower = group[0]
-                    for i in 1..<ku where group[i] > lower { lower = group[i] }
+                    lower = UnsafeMutableBufferPointer(rebasing: upperGroup[0..<ku]).max()!
                 }
                 return (0.5 * (lower + upper), ns, gu != 1 || gl != 1)
             }
