@@ -51,7 +51,8 @@ let package = Package(
 
         // Stages.
         .target(name: "PSF", dependencies: ["DESICore", "FITS", "LinearAlgebra"],
-                resources: [.copy("Resources/arclines")]),   // DESI arc line lists (BSD licence, see Docs/psf.md)
+                resources: [.copy("Resources/arclines"),      // DESI arc line lists (BSD licence, see Docs/psf.md)
+                            .copy("Resources/sky")]),         // desispec's sky line spectrum for traceshift --sky (BSD)
         .target(name: "Preproc", dependencies: ["DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Extraction", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),
         .target(name: "Simulation", dependencies: ["PSF", "DESICore", "FITS", "LinearAlgebra"]),

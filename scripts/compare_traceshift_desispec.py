@@ -2,7 +2,10 @@
 """Run desispec's desi_compute_trace_shifts and `desispec traceshift` on the same preproc image and PSF and
 print MEANDX/MEANDY of both and the max difference of the shifted traces.
 
-Usage: compare_traceshift_desispec.py IMAGE PSF [--spectrum FILE] [--deg 1] [--continuum] [--desispec BIN]
+Usage: compare_traceshift_desispec.py IMAGE PSF [--spectrum FILE | --sky] [--deg 1 | --degs 2,0,2,0] [--continuum]
+                                      [--nfibers N] [--desispec BIN]
+--sky: both calibrate the wavelengths against their sky line spectrum (desispec's data/spec-sky.dat; ours ships the
+same samples), as desi_proc does for science exposures with --degs 2,0,2,0.
 (The synthetic inputs are written by the PSFTests with PSFTESTS_EXPORT_DIR=DIR.)
 desispec's calibration lookup (DESI_SPECTRO_CALIB) and desimodel fibermap are bypassed: no broken fibers.
 """
@@ -14,7 +17,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("image"); ap.add_argument("psf")
     ap.add_argument("--spectrum"); ap.add_argument("--deg", type=int, default=1)
-    ap.add_argument("--continuum", action="store_true")
+    ap.add_argument("--degs", help="degxx,degxy,degyx,degyy (instead of --deg)")
+    ap.add_argument("--continuum", action="store_true"); ap.add_argument("--sky", action="store_true")
+    ap.add_argument("--nfibers", type=int)
     ap.add_argument("--desispec", default=os.path.join(os.path.dirname(__file__), "..", ".build", "debug", "desispec"))
     a = ap.parse_args()
     import desispec.scripts.trace_shifts as ts
@@ -28,9 +33,12 @@ def main():
     qx.empty_fibermap = lambda n: Table({"FIBER": np.zeros(n, dtype=int)})
     tmp = tempfile.mkdtemp()
     out_ref, out_ours = os.path.join(tmp, "psf-desispec.fits"), os.path.join(tmp, "psf-swift.fits")
-    opts = ["-i", a.image, "--psf", a.psf] + sum([[f"--deg{k}", str(a.deg)] for k in ("xx", "xy", "yx", "yy")], [])
+    degs = [int(d) for d in a.degs.split(",")] if a.degs else [a.deg] * 4
+    opts = ["-i", a.image, "--psf", a.psf] + sum([[f"--deg{k}", str(d)] for k, d in zip(("xx", "xy", "yx", "yy"), degs)], [])
     if a.spectrum: opts += ["--spectrum", a.spectrum]
     if a.continuum: opts += ["--continuum"]
+    if a.sky: opts += ["--sky"]
+    if a.nfibers: opts += ["--nfibers", str(a.nfibers)]
     t0 = time.time(); ts.main(ts.parse(opts + ["-o", out_ref])); t_ref = time.time() - t0
     t0 = time.time(); subprocess.run([a.desispec, "traceshift", "-q"] + opts + ["-o", out_ours], check=True); t_ours = time.time() - t0
     from desispec.io.xytraceset import read_xytraceset

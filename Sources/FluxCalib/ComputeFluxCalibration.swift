@@ -176,21 +176,28 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
         var A = SymmetricBandMatrix(n: nwave, kd: 2 * h)
         var B = [Double](repeating: 0, count: nwave)
         var rowv = [Double](repeating: 0, count: ndiag)
-        for s in 0..<nstds where !badFiber[s] {
-            for i in 0..<nwave {
-                let w = iv[s][i]
-                if w <= 0 { continue }
-                let sw = w.squareRoot() * scale[s]
-                let jlo = max(0, i - h), jhi = min(nwave - 1, i + h)
-                for j in jlo...jhi { rowv[j - jlo] = sw * relem(R[s], i, j) * model[s][j] }
-                for a in jlo...jhi {
-                    let va = rowv[a - jlo]
-                    if va == 0 { continue }
-                    for b in jlo...a { A.add(a, b, va * rowv[b - jlo]) }
-                    if withB { B[a] += va * w.squareRoot() * flux[s][i] }
+        // A[a, b] (b <= a) is band[(a - b) * nwave + b] (SymmetricBandMatrix.add); the buffers are taken once, so
+        // that the innermost loop does no copy-on-write check nor bounds check (same sums in the same order)
+        A.band.withUnsafeMutableBufferPointer { band in B.withUnsafeMutableBufferPointer { bp in
+            rowv.withUnsafeMutableBufferPointer { rv in
+                for s in 0..<nstds where !badFiber[s] {
+                    let ivs = iv[s], rs = R[s], ms = model[s], fs = flux[s], sc = scale[s]
+                    for i in 0..<nwave {
+                        let w = ivs[i]
+                        if w <= 0 { continue }
+                        let sw = w.squareRoot() * sc
+                        let jlo = max(0, i - h), jhi = min(nwave - 1, i + h)
+                        for j in jlo...jhi { rv[j - jlo] = sw * relem(rs, i, j) * ms[j] }
+                        for a in jlo...jhi {
+                            let va = rv[a - jlo]
+                            if va == 0 { continue }
+                            for b in jlo...a { band[(a - b) * nwave + b] += va * rv[b - jlo] }
+                            if withB { bp[a] += va * w.squareRoot() * fs[i] }
+                        }
+                    }
                 }
             }
-        }
+        } }
         return (A, B)
     }
     var calibration = medianCalib

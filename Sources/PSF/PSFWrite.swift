@@ -9,7 +9,9 @@ extension GaussHermitePSF {
     /// WAVEMIN/WAVEMAX columns, as specter's GaussHermite2PSF reads it, YTRACE in HDU 2), atomically
     /// (desispec.trace_shifts.write_traces_in_psf when the traces changed). `history` lines become HISTORY cards;
     /// `extraKeys` go in the XTRACE and PSF headers.
-    public func write(to path: String, history: [String] = [], extraKeys: [FITSCard] = []) throws {
+    /// `extraTables` are written after the PSF table, in order (the trace shifts' INTOFF and EXTOFF).
+    public func write(to path: String, history: [String] = [], extraKeys: [FITSCard] = [],
+                      extraTables: [(name: String, table: FITSTable)] = []) throws {
         // Common domain and number of coefficients for the table (pad with zeros, refit another domain).
         guard let first = parameters.first else { throw DESIError.invalidArgument("PSF has no parameters to write") }
         let lo = first.traces.domainMin, hi = first.traces.domainMax
@@ -94,6 +96,7 @@ extension GaussHermitePSF {
             if twoCores { try f.writeTable(table, name: "PSF") }
             try f.writeImage(yTrace.coefficients, shape: [nspec, yTrace.ncoef], name: "YTRACE", header: yh)
             if !twoCores { try f.writeTable(table, name: "PSF") }
+            for extra in extraTables { try f.writeTable(extra.table, name: extra.name) }
         }
     }
 }

@@ -3,6 +3,11 @@ import FITS
 import Foundation
 import LinearAlgebra
 
+/// Wavelength bins of the relative y calibration: 6 whatever --degyy, as desispec's (desi_compute_trace_shifts calls
+/// compute_dy_using_boxcar_extraction without its degyy, whose default 2 gives degyy + 4 = 6 bins; --degyy sets only
+/// the degree of the fit, and the bins of the absolute calibration).
+let relativeCalibrationBins = 6
+
 /// Options of the trace shift measurement (desi_compute_trace_shifts).
 public struct TraceShiftOptions: Sendable {
     public var degxx = 2, degxy = 2, degyx = 2, degyy = 2
@@ -27,6 +32,10 @@ public struct TraceShiftResult: Sendable {
     public var xTrace: TraceSet
     public var yTrace: TraceSet
     public var offsets: [TraceOffset]
+    /// desispec's INTOFF: the y offsets of the last relative-calibration pass that moved the traces (nil when the
+    /// first pass already converged or none ran), and EXTOFF: those of the absolute calibration (nil without it).
+    public var internalOffsets: [TraceOffset]? = nil
+    public var externalOffsets: [TraceOffset]? = nil
     public var meanDx: Double, minDx: Double, maxDx: Double
     public var meanDy: Double, minDy: Double, maxDy: Double
 }
@@ -65,7 +74,7 @@ func fitOffsets(_ o: [TraceOffset], degx dx0: Int, degy dy0: Int, xTrace: TraceS
 /// 1. x: cross-dispersion centroids (measureDx), 2-D polynomial fit of degrees (degxx, degxy), traces refitted;
 ///    iterated until the change is below 0.001 pixel.
 /// 2. y (unless `continuum`, and when degyx or degyy > 0): boxcar spectra resampled 4x on a common grid,
-///    cross-correlated with their median in degyy + 4 wavelength bins; the median offset is removed (relative
+///    cross-correlated with their median in 6 wavelength bins (relativeCalibrationBins); the median offset is removed (relative
 ///    calibration only); 2-D fit of degrees (degyx, degyy); iterated.
 /// 3. with an external reference spectrum: the median boxcar spectrum (oversampling 2) is cross-correlated with the
 ///    reference convolved by the PSF's line spread, in degyy + 4 bins, +-10 A; a polynomial of degree degyy in
@@ -110,6 +119,7 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
 
     // 2. internal y calibration.
     var dyOffsets: [TraceOffset] = []
+    var internalOffsets: [TraceOffset]? = nil, externalOffsets: [TraceOffset]? = nil
     if !o.continuum && (degyx > 0 || degyy > 0) {
         for iteration in 0..<10 {
             let fr = try boxcarFrame(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width)
@@ -118,14 +128,14 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
             var reference: [Double]
             if o.continuumSubtract {
                 reference = continuumSubtractedMedian(flux: &resampled.flux, weightedFibers: resampled.weightedFibers,
-                                                      nfiber: nf, nwave: nw, window: 4 * 9)
+                                                      nfiber: nf, nwave: nw, window: 4 * 9).map { max($0, 0) }
                 for k in 0..<resampled.flux.count where resampled.flux[k] < 0 { resampled.flux[k] = 0 }
             } else {
                 reference = medianOverFibers(resampled.flux, fibers: resampled.weightedFibers, nwave: nw)
             }
             let progress = ProgressLine("trace shifts, y pass \(iteration + 1)", total: fibers.count)
             var dy = measureDyOfFrame(resampled, fibers: fibers, xTrace: xTrace, yTrace: yTrace,
-                                      reference: reference, nbins: degyy + 4, progress: progress)
+                                      reference: reference, nbins: relativeCalibrationBins, progress: progress)
             progress.finish()
             guard dy.count > (degyx + 1) * (degyy + 1) else { break }
             let mdy = median(dy.map(\.delta))
@@ -139,6 +149,7 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
             yTrace = newY
             dyOffsets = dy
             if (changes.max() ?? 0) < 0.001 { break }
+            internalOffsets = dy   // as desispec: the info of a pass is kept when it did not converge
         }
     }
 
@@ -148,6 +159,7 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
                                                          refWave: rw, refFlux: rf, degyy: o.degyy, width: o.width)
         yTrace = newY
         dyOffsets += ext
+        externalOffsets = ext
     }
     offsets += dyOffsets
 
@@ -158,14 +170,15 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
         dxs.append(xTrace.eval(f, w) - x0.eval(f, w)); dys.append(yTrace.eval(f, w) - y0.eval(f, w))
     } }
     return TraceShiftResult(xTrace: xTrace, yTrace: yTrace, offsets: offsets,
+                            internalOffsets: internalOffsets, externalOffsets: externalOffsets,
                             meanDx: dxs.reduce(0, +) / Double(dxs.count), minDx: dxs.min()!, maxDx: dxs.max()!,
                             meanDy: dys.reduce(0, +) / Double(dys.count), minDy: dys.min()!, maxDy: dys.max()!)
 }
 
 /// Median spectrum of continuum-subtracted spectra (desispec.trace_shifts._continuum_subtract_median): each
 /// spectrum minus its running median over the annulus window/2 < |k| <= window (scipy median_filter's 'reflect'
-/// edges, runningAnnulusMedian), written over `flux`; returns the median over `weightedFibers`, clipped
-/// at 0.
+/// edges, runningAnnulusMedian), written over `flux`; returns the median over `weightedFibers` (desispec clips it
+/// at 0 after its MAD has bounded the ivar of the external calibration).
 func continuumSubtractedMedian(flux: inout [Double], weightedFibers: [Int], nfiber: Int, nwave: Int,
                                window: Int) -> [Double] {
     // each fiber's running median written in place, then subtracted from a copy of its row (no frame-sized array)
@@ -178,9 +191,7 @@ func continuumSubtractedMedian(flux: inout [Double], weightedFibers: [Int], nfib
             for k in 0..<nwave { row[k] = original[k] - row[k] }
         }
     }
-    var m = medianOverFibers(flux, fibers: weightedFibers, nwave: nwave)
-    for k in 0..<nwave where m[k] < 0 { m[k] = 0 }
-    return m
+    return medianOverFibers(flux, fibers: weightedFibers, nwave: nwave)
 }
 
 /// Median over `fibers` of the [nfiber, nwave] array `a` at every wavelength (in parallel over wavelengths).
@@ -206,9 +217,9 @@ func medianOverFibers(_ a: [Double], fibers: [Int], nwave: Int) -> [Double] {
     return parts.flatMap { $0 }
 }
 
-/// External wavelength calibration (desispec.trace_shifts.shift_ycoef_using_external_spectrum).
-/// The reference is convolved by a Gaussian line spread whose sigma (Angstrom) is the second moment of the PSF spot
-/// along y at the centre of the middle fiber times dwavelength/dy (desispec convolves with the PSF profile itself).
+/// External wavelength calibration (desispec.trace_shifts.shift_ycoef_using_external_spectrum): the median of the
+/// continuum-subtracted boxcar spectra cross-correlated with the reference convolved by the PSF's line spread
+/// (ConvolvedReference).
 func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet, psf: (any SpectralPSF)?, fibers: [Int],
                                refWave rw0: [Double], refFlux rf0: [Double], degyy: Int,
                                width: Int) throws -> (TraceSet, [TraceOffset]) {
@@ -216,56 +227,33 @@ func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet,
         throw DESIError.invalidArgument("reference spectrum needs > 10 (wavelength, flux) pairs")
     }
     let fr = try boxcarFrame(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: width)
-    let resampled = ResampledBoxcar(fr, oversampling: 2)
-    let wave = resampled.wave, flux = resampled.flux, ivar = resampled.ivarFrame()
-    let nw = wave.count, nf = fibers.count
-    var sub = flux
+    var resampled = ResampledBoxcar(fr, oversampling: 2)
+    let wave = resampled.wave, nw = wave.count, nf = fibers.count
     let good = resampled.weightedFibers
-    let mflux = continuumSubtractedMedian(flux: &sub, weightedFibers: good, nfiber: nf, nwave: nw, window: 2 * 9)
-    // ivar of the median: median of the fibers' ivar times nfiber * 2 / pi, limited by the MAD of the spectra.
-    var mivar = [Double](repeating: 0, count: nw)
-    let medAbs = median(mflux.map(abs))
-    for k in 0..<nw {
-        let mad = max(median(good.map { abs(sub[$0 * nw + k] - mflux[k]) }), 1e-100)
-        var v = min(median(good.map { ivar[$0 * nw + k] }), 1 / (1.48 * 1.48) / (mad * mad)) * Double(good.count) * 2 / Double.pi
-        if medAbs > 0 { v = min(v, 1 / (1.48 * 1.48) / (medAbs * medAbs)) }
-        mivar[k] = v
+    // the continuum-subtracted spectra written over the resampled flux, then their |deviations| from the median
+    let unclipped = continuumSubtractedMedian(flux: &resampled.flux, weightedFibers: good, nfiber: nf, nwave: nw, window: 2 * 9)
+    let mflux = unclipped.map { max($0, 0) }
+    resampled.flux.withUnsafeMutableBufferPointer { fp in
+        let shared = SharedBuffer(fp)
+        parallelFor(nf) { f in for k in 0..<nw { shared.base[f * nw + k] = abs(shared.base[f * nw + k] - unclipped[k]) } }
     }
-    // Reference on the grid, convolved by the line spread.
-    let mid = fibers[nf / 2], wmid = wave[nw / 2]
-    var sigmaA = 0.0
-    if let p = psf {
-        let s = p.spot(fiber: mid, wavelength: wmid)
-        let yc = p.y(fiber: mid, wavelength: wmid)
-        var sw = 0.0, s2 = 0.0
-        for i in 0..<s.ny { for j in 0..<s.nx { let v = s.values[i * s.nx + j]; let d = Double(s.y0 + i) - yc; sw += v; s2 += v * d * d } }
-        let dwdy = 1 / yTrace.derivative(mid, wmid)
-        sigmaA = sw > 0 ? (s2 / sw).squareRoot() * dwdy : 0
+    // ivar of the median: median of the fibers' ivar times nfiber * 2 / pi, limited by the MAD of the spectra and by
+    // the median |flux| of the (unclipped) median spectrum, the "effective" noise of the continuum subtraction.
+    let mad = medianOverFibers(resampled.flux, fibers: good, nwave: nw)
+    let medianIvar = medianOverFibers(resampled.ivarFrame(), fibers: good, nwave: nw)
+    let medAbs = median(unclipped.map(abs))
+    let mivar = (0..<nw).map { k -> Double in
+        let m = max(mad[k], 1e-100)
+        let v = min(medianIvar[k], 1 / (1.48 * 1.48) / (m * m)) * Double(good.count) * 2 / Double.pi
+        return medAbs > 0 ? min(v, 1 / (1.48 * 1.48) / (medAbs * medAbs)) : v
     }
-    let sel = (0..<rw0.count).filter { rw0[$0] >= wave[0] - 10 && rw0[$0] <= wave[nw - 1] + 10 }
-    let rw = sel.map { rw0[$0] }, rf = sel.map { rf0[$0] }
-    guard rw.count > 2 else { throw DESIError.invalidArgument("reference spectrum does not cover \(wave[0])-\(wave[nw - 1]) A") }
-    // Convolved reference tabulated every 0.02 A, so that it can be shifted continuously.
-    let fstep = 0.02, flo = wave[0] - 12
-    let nfine = Int((wave[nw - 1] + 12 - flo) / fstep) + 1
-    let raw = Interpolation.linear(x: rw, y: rf, at: (0..<nfine).map { flo + fstep * Double($0) }, left: 0, right: 0)
-    var fine = raw
-    if sigmaA > 0 {
-        let h = Int(4 * sigmaA / fstep) + 1
-        let g = (-h...h).map { exp(-0.5 * pow(Double($0) * fstep / sigmaA, 2)) }
-        let gs = g.reduce(0, +)
-        fine = (0..<nfine).map { i in
-            var acc = 0.0
-            for (q, gq) in g.enumerated() { let j = i + q - h; if j >= 0 && j < nfine { acc += gq * raw[j] } }
-            return acc / gs
-        }
+    // Reference convolved by the PSF's line spread, on a fine grid.
+    guard rw0.first! <= wave[nw - 1] && rw0.last! >= wave[0] else {
+        throw DESIError.invalidArgument("reference spectrum does not cover \(wave[0])-\(wave[nw - 1]) A")
     }
-    func refAt(_ w: Double) -> Double {
-        let t = (w - flo) / fstep
-        let i = Int(t.rounded(.down))
-        guard i >= 0, i + 1 < nfine else { return 0 }
-        return fine[i] + (fine[i + 1] - fine[i]) * (t - Double(i))
-    }
+    let mid = fibers[nf / 2]
+    let convolved = ConvolvedReference(wave: rw0, flux: rf0, from: wave[0], to: wave[nw - 1], psf: psf, fibers: fibers)
+    let refAt = convolved.value(at:)
     var ref = wave.map(refAt)
     // Absorb the difference of calibration by one scale factor.
     let kernel = wave.map { w -> Double in let x = (w - wave[nw / 2]) / 50; return exp(-x * x / 2) }
@@ -314,8 +302,15 @@ func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet,
         let dydw = (yTrace.eval(mid, bw + 0.1) - y) / 0.1
         if err * dydw < 1 {
             out.append(TraceOffset(axis: 0, fiber: mid, wavelength: bw, x: xTrace.eval(mid, bw), y: y, delta: -dw * dydw,
-                                   error: err * dydw))
+                                   error: err * dydw, dwave: dw, dwaveError: err))
         }
+    }
+    // Gross outliers (not in desispec): a bin whose scan over +-10 A locked on other lines of a reference that does not
+    // match the sky it sees (seen: -10 pixels in one bin of a specter-rendered UVES sky, which moved the mean by 2
+    // pixels) is dropped when it is more than 0.5 pixel and 5 sigma away from the median of the bins.
+    if out.count >= 3 {
+        let m = median(out.map(\.delta))
+        out = out.filter { abs($0.delta - m) <= max(0.5, 5 * $0.error) }
     }
     guard !out.isEmpty else { throw DESIError.failed("no wavelength bin could be matched to the reference spectrum") }
     let deg = min(degyy, out.count - 1)

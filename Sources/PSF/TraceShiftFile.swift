@@ -12,7 +12,8 @@ public struct TraceShiftRequest: Sendable {
     public var outputPath: String
     /// Output FITS table of the measured offsets (OFFSETS HDU), if wanted.
     public var offsetsPath: String?
-    /// Two-column text spectrum (vacuum wavelength in A, flux) for the absolute wavelength calibration.
+    /// Two-column text spectrum (vacuum wavelength in A, flux) for the absolute wavelength calibration; with
+    /// `options.continuumSubtract` (--sky) and none given, the shipped sky line spectrum.
     public var spectrumPath: String?
     /// Measure only the first N fibers (debugging).
     public var nfibers: Int?
@@ -59,7 +60,11 @@ private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) 
         throw DESIError.mismatch("\(request.imagePath) has \(image.ny) rows but \(request.psfPath) describes \(psf.npixY)")
     }
     var o = request.options
-    if let s = request.spectrumPath { (o.referenceWave, o.referenceFlux) = try readReferenceSpectrum(s) }
+    // --sky without --spectrum: desispec's sky line spectrum, shipped with the project (desi_compute_trace_shifts --sky)
+    if let s = try request.spectrumPath ?? (o.continuumSubtract ? shippedSkySpectrumPath() : nil) {
+        (o.referenceWave, o.referenceFlux) = try readReferenceSpectrum(s)
+        info("absolute wavelength calibration against \(request.spectrumPath ?? "the shipped sky line spectrum (desispec's spec-sky.dat)")")
+    }
     let fibers = request.nfibers.map { Array(0..<min($0, xt.ntrace)) }
     info("measuring trace shifts of \(fibers?.count ?? xt.ntrace) fibers on \(request.imagePath)")
     let r = try computeTraceShifts(image: image, xTrace: xt, yTrace: yt, psf: psf, fibers: fibers, options: o)
@@ -70,7 +75,7 @@ private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) 
     }
     let history = [request.history]
     try g.withTraces(x: r.xTrace, y: r.yTrace).write(to: request.outputPath, history: history,
-                                                      extraKeys: r.headerCards(request))
+                                                      extraKeys: r.headerCards(request), extraTables: r.offsetTables)
     info("wrote \(request.outputPath)")
     if let path = request.offsetsPath {
         var h = FITSHeader()
@@ -94,6 +99,30 @@ extension TraceShiftResult {
          FITSCard("IN_IMAGE", .string((request.imagePath as NSString).lastPathComponent))]
     }
 
+    /// The wavelength offsets desispec's write_traces_in_psf appends to the shifted PSF: INTOFF (FIBER, WAVE, DWAVE,
+    /// DWAVE_ERR: each fiber's offset from the median spectrum per wavelength bin, Angstrom, float32) when a
+    /// relative-calibration pass moved the traces, EXTOFF (WAVE, DWAVE, DWAVE_ERR: the median spectrum's offset from
+    /// the external spectrum) when the absolute calibration ran.
+    var offsetTables: [(name: String, table: FITSTable)] {
+        var tables: [(name: String, table: FITSTable)] = []
+        if let o = internalOffsets {
+            tables.append(("INTOFF", FITSTable(columns: [
+                FITSColumn("FIBER", .int32(o.map { Int32($0.fiber) })),
+                FITSColumn("WAVE", .float(o.map { Float($0.wavelength) })),
+                FITSColumn("DWAVE", .float(o.map { Float($0.dwave) })),
+                FITSColumn("DWAVE_ERR", .float(o.map { Float($0.dwaveError) })),
+            ])))
+        }
+        if let o = externalOffsets {
+            tables.append(("EXTOFF", FITSTable(columns: [
+                FITSColumn("WAVE", .float(o.map { Float($0.wavelength) })),
+                FITSColumn("DWAVE", .float(o.map { Float($0.dwave) })),
+                FITSColumn("DWAVE_ERR", .float(o.map { Float($0.dwaveError) })),
+            ])))
+        }
+        return tables
+    }
+
     /// The measured offsets as a table: AXIS (0 x, 1 y), WAVELENGTH, FIBER, X, Y, DELTA, ERROR.
     public var offsetsTable: FITSTable {
         FITSTable(columns: [
@@ -104,22 +133,4 @@ extension TraceShiftResult {
             FITSColumn("DELTA", .double(offsets.map(\.delta))), FITSColumn("ERROR", .double(offsets.map(\.error))),
         ])
     }
-}
-
-/// A reference spectrum from a text file: two columns, wavelength (A) and flux, separated by blanks, tabs or
-/// commas; '#' comments. More than 10 lines are needed.
-func readReferenceSpectrum(_ path: String) throws -> ([Double], [Double]) {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-        throw DESIError.badFile(path: path, problem: "cannot read the reference spectrum")
-    }
-    var w = [Double](), f = [Double]()
-    for line in text.split(separator: "\n") {
-        let t = line.trimmingCharacters(in: .whitespaces)
-        if t.isEmpty || t.hasPrefix("#") { continue }
-        let cols = t.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).compactMap { Double($0) }
-        guard cols.count >= 2 else { throw DESIError.badFile(path: path, problem: "line '\(t)' is not 'wavelength flux'") }
-        w.append(cols[0]); f.append(cols[1])
-    }
-    guard w.count > 10 else { throw DESIError.badFile(path: path, problem: "fewer than 10 (wavelength, flux) lines") }
-    return (w, f)
 }

@@ -12,6 +12,10 @@ public struct TraceOffset: Sendable, Equatable {
     public var y: Double
     public var delta: Double
     public var error: Double
+    /// y offsets: the wavelength offset (A) the cross-correlation measured and its error, before the median of the
+    /// relative calibration is removed (DWAVE, DWAVE_ERR of desispec's INTOFF and EXTOFF tables); 0 for x offsets.
+    public var dwave = 0.0
+    public var dwaveError = 0.0
 }
 
 /// The columns whose flux-weighted mean gives a trace's x centroid on a row.
@@ -286,7 +290,8 @@ func measureDyOfFrame(_ frame: ResampledBoxcar, fibers: [Int], xTrace: TraceSet,
                 guard err <= 1 else { continue }
                 let ty = yTrace.eval(fiber, bw), tx = xTrace.eval(fiber, bw)
                 let dydw = (yTrace.eval(fiber, bw + 0.1) - ty) / 0.1
-                out.append(TraceOffset(axis: 0, fiber: fiber, wavelength: bw, x: tx, y: ty, delta: -dw * dydw, error: err * dydw))
+                out.append(TraceOffset(axis: 0, fiber: fiber, wavelength: bw, x: tx, y: ty, delta: -dw * dydw, error: err * dydw,
+                                   dwave: dw, dwaveError: err))
             }
         }
         return out

@@ -3,18 +3,23 @@ import FITS
 import Foundation
 import PSF
 
-/// `desispec simulate --psf-wave-offset AMP,PERIOD --psf-width-scale AMP,PERIOD`: the exposure is rendered with a
-/// `PerturbedPSF` (per-fiber wavelength offsets AMP sin(2 pi fiber / PERIOD) Angstrom and row-width scales
-/// 1 + AMP sin(2 pi fiber / PERIOD)), while truth-psf-CAMERA.fits stays the unperturbed PSF the reduction uses.
+/// `desispec simulate --psf-wave-offset AMP,PERIOD --psf-width-scale AMP,PERIOD --psf-wave-shift SHIFT`: the exposure
+/// is rendered with a `PerturbedPSF` (per-fiber wavelength offsets SHIFT + AMP sin(2 pi fiber / PERIOD) Angstrom and
+/// row-width scales 1 + AMP sin(2 pi fiber / PERIOD)), while truth-psf-CAMERA.fits stays the unperturbed PSF the
+/// reduction uses. SHIFT, common to every fiber, is a flexure of the spectrograph along the dispersion since the arcs:
+/// what the absolute calibration of the trace shifts (`traceshift --sky`) must find.
 public struct PSFPerturbationSpec: Sendable, Equatable {
     public var offsetAmplitude: Double
     public var offsetPeriod: Double
     public var scaleAmplitude: Double
     public var scalePeriod: Double
+    /// Wavelength offset common to every fiber, Angstrom.
+    public var commonOffset: Double
 
-    public init(offsetAmplitude: Double = 0, offsetPeriod: Double = 40, scaleAmplitude: Double = 0, scalePeriod: Double = 50) {
+    public init(offsetAmplitude: Double = 0, offsetPeriod: Double = 40, scaleAmplitude: Double = 0, scalePeriod: Double = 50,
+                commonOffset: Double = 0) {
         self.offsetAmplitude = offsetAmplitude; self.offsetPeriod = offsetPeriod
-        self.scaleAmplitude = scaleAmplitude; self.scalePeriod = scalePeriod
+        self.scaleAmplitude = scaleAmplitude; self.scalePeriod = scalePeriod; self.commonOffset = commonOffset
     }
 
     /// Parses "AMP,PERIOD" (PERIOD in fibers, not 0).
@@ -28,7 +33,7 @@ public struct PSFPerturbationSpec: Sendable, Equatable {
 
     public func perturb(_ base: any SpectralPSF) throws -> PerturbedPSF {
         try PerturbedPSF.smooth(base: base, offsetAmplitude: offsetAmplitude, offsetPeriod: offsetPeriod,
-                                scaleAmplitude: scaleAmplitude, scalePeriod: scalePeriod)
+                                scaleAmplitude: scaleAmplitude, scalePeriod: scalePeriod, commonOffset: commonOffset)
     }
 }
 
@@ -61,6 +66,7 @@ extension PerturbedPSF {
         h.set("REFWAVE", refWave, comment: "[Angstrom] wavelength of LSFVARDELTA")
         h.set("WOFFAMP", spec.offsetAmplitude, comment: "[Angstrom] amplitude of the wavelength offsets")
         h.set("WOFFPER", spec.offsetPeriod, comment: "[fibers] period of the wavelength offsets")
+        h.set("WOFFCOMM", spec.commonOffset, comment: "[Angstrom] wavelength offset of every fiber (flexure)")
         h.set("WSCLAMP", spec.scaleAmplitude, comment: "amplitude of the width scales - 1")
         h.set("WSCLPER", spec.scalePeriod, comment: "[fibers] period of the width scales")
         let table = FITSTable(columns: [

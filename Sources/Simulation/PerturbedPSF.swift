@@ -23,13 +23,16 @@ public struct PerturbedPSF: SpectralPSF {
         self.base = base; self.wavelengthOffset = wavelengthOffset; self.widthScale = widthScale
     }
 
-    /// Offsets `amplitude * sin(2 pi fiber / period)` and scales `1 + scaleAmplitude * sin(2 pi fiber / scalePeriod)`:
-    /// smooth across fibers, as the PSF errors of a real spectrograph.
+    /// Offsets `commonOffset + amplitude * sin(2 pi fiber / period)` and scales
+    /// `1 + scaleAmplitude * sin(2 pi fiber / scalePeriod)`: smooth across fibers, as the PSF errors of a real
+    /// spectrograph; the common offset, a flexure along the dispersion.
     public static func smooth(base: any SpectralPSF, offsetAmplitude: Double, offsetPeriod: Double, scaleAmplitude: Double,
-                              scalePeriod: Double) throws -> PerturbedPSF {
+                              scalePeriod: Double, commonOffset: Double = 0) throws -> PerturbedPSF {
         let n = base.nspec
         return try PerturbedPSF(base: base,
-                                wavelengthOffset: (0..<n).map { offsetAmplitude * sin(2 * Double.pi * Double($0) / offsetPeriod) },
+                                wavelengthOffset: (0..<n).map {
+                                    commonOffset + offsetAmplitude * sin(2 * Double.pi * Double($0) / offsetPeriod)
+                                },
                                 widthScale: (0..<n).map { 1 + scaleAmplitude * sin(2 * Double.pi * Double($0) / scalePeriod) })
     }
 

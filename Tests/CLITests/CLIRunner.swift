@@ -43,6 +43,29 @@ enum CLIRunner {
                          stderr: String(decoding: e, as: UTF8.self))
     }
 
+    /// The optimised build in $DESISPEC_RELEASE_BIN (scripts/test.sh sets it), for tests that reduce full frames;
+    /// nil without it.
+    static var releaseExecutable: URL? {
+        guard let path = ProcessInfo.processInfo.environment["DESISPEC_RELEASE_BIN"],
+              FileManager.default.isExecutableFile(atPath: path) else { return nil }
+        return URL(fileURLWithPath: path)
+    }
+
+    /// `releaseExecutable`, or the test is skipped saying what it needs the build for.
+    static func requireReleaseExecutable(for purpose: String) throws -> URL {
+        guard let exe = releaseExecutable else {
+            throw XCTSkip("set DESISPEC_RELEASE_BIN to a release build of desispec (\(purpose)); scripts/test.sh does")
+        }
+        return exe
+    }
+
+    /// One step of a chain run quietly with `executable`: a failure fails the test with its standard error and ends it.
+    static func runStep(_ arguments: [String], executable: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(arguments + ["-q"], executable: executable)
+        XCTAssertEqual(r.status, 0, "\(arguments.prefix(1)): \(r.stderr)", file: file, line: line)
+        if r.status != 0 { throw XCTSkip("step failed") }
+    }
+
     /// A fresh temporary folder, removed by the caller's addTeardownBlock.
     static func temporaryDirectory(_ test: XCTestCase) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("desispec-cli-\(UUID().uuidString)")

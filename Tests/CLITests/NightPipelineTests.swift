@@ -18,11 +18,7 @@ final class NightPipelineTests: XCTestCase {
     nonisolated(unsafe) static var demoRoot: URL?
     nonisolated(unsafe) static var demoResult: CLIResult?
 
-    static var releaseBinary: String? {
-        guard let path = ProcessInfo.processInfo.environment["DESISPEC_RELEASE_BIN"],
-              FileManager.default.isExecutableFile(atPath: path) else { return nil }
-        return path
-    }
+    static var releaseBinary: String? { CLIRunner.releaseExecutable?.path }
 
     static var testData: String? {
         ProcessInfo.processInfo.environment["DESISPEC_TESTDATA"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }

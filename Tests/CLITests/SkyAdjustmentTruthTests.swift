@@ -13,16 +13,9 @@ final class SkyAdjustmentTruthTests: XCTestCase {
     static let scale = (amplitude: 0.04, period: 50.0)
 
     func testFittedAdjustmentsMatchTheInjectedPSFErrors() throws {
-        guard let bin = ProcessInfo.processInfo.environment["DESISPEC_RELEASE_BIN"],
-              FileManager.default.isExecutableFile(atPath: bin) else {
-            throw XCTSkip("set DESISPEC_RELEASE_BIN to a release build of desispec (simulate, preproc, extract of 40 fibers)")
-        }
+        let bin = try CLIRunner.requireReleaseExecutable(for: "simulate, preproc, extract of 40 fibers")
         let dir = try CLIRunner.temporaryDirectory(self)
-        func run(_ args: [String]) throws {
-            let r = try CLIRunner.run(args + ["-q"], executable: URL(fileURLWithPath: bin))
-            XCTAssertEqual(r.status, 0, "\(args.prefix(1)): \(r.stderr)")
-            if r.status != 0 { throw XCTSkip("step failed") }
-        }
+        func run(_ args: [String]) throws { try CLIRunner.runStep(args, executable: bin) }
         let raw = dir.appendingPathComponent("raw").path
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
         for (expid, flavor) in [(1, "flat"), (2, "science")] {

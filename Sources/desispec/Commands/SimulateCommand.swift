@@ -69,6 +69,10 @@ struct SimulateCommand: ParsableCommand {
         Render with per-fiber LSF width errors AMP,PERIOD: spot widths along the dispersion scaled by \
         1 + AMP sin(2 pi f / PERIOD) (a few percent; see --psf-wave-offset for the files).
         """) var psfWidthScale: String?
+    @Option(name: .customLong("psf-wave-shift"), help: """
+        Render with a flexure along the dispersion: every fiber's light of lambda lands where the PSF puts lambda + \
+        SHIFT [Angstrom] (see --psf-wave-offset for the files); `traceshift --sky` measures it back.
+        """) var psfWaveShift: Double?
     @Flag(name: .customLong("calib-plain"), help: "Like --calib, for CCDs without defects (the raw data are unchanged).")
     var calibPlain = false
 
@@ -119,10 +123,14 @@ struct SimulateCommand: ParsableCommand {
         return (nil, out)
     }
 
-    /// The per-fiber PSF errors of --psf-wave-offset / --psf-width-scale, or nil without either.
+    /// The PSF errors of --psf-wave-offset / --psf-width-scale / --psf-wave-shift, or nil without any.
     func psfPerturbation() throws -> PSFPerturbationSpec? {
-        if psfWaveOffset == nil && psfWidthScale == nil { return nil }
+        if psfWaveOffset == nil && psfWidthScale == nil && psfWaveShift == nil { return nil }
         var spec = PSFPerturbationSpec()
+        if let d = psfWaveShift {
+            guard d.isFinite, abs(d) < 5 else { throw DESIError.invalidArgument("--psf-wave-shift must be within +-5 Angstrom, got \(d)") }
+            spec.commonOffset = d
+        }
         if let t = psfWaveOffset {
             (spec.offsetAmplitude, spec.offsetPeriod) = try PSFPerturbationSpec.pair(t, option: "--psf-wave-offset")
         }

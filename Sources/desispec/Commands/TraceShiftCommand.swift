@@ -11,9 +11,10 @@ struct TraceShiftCommand: ParsableCommand {
         abstract: "Measure the shifts of the spectral traces on a preprocessed image and write the shifted PSF.",
         discussion: """
         Example (science exposure): desispec traceshift -i preproc-r0-00000001.fits --psf psfnight-r0-20201214.fits \\
-                   -o psf-r0-00000001.fits --degxx 2 --degxy 0 --degyx 2 --degyy 0 --spectrum sky.txt
+                   -o psf-r0-00000001.fits --degxx 2 --degxy 0 --degyx 2 --degyy 0 --sky
         x shifts come from cross-dispersion profiles, y shifts from cross-correlations of boxcar spectra with their
-        median (relative) and, with --spectrum, with an external spectrum (absolute). --continuum: x only (flats).
+        median (relative) and with an external spectrum (absolute): --sky uses the night-sky line spectrum shipped
+        with desispec (as desi_proc does for science exposures), --spectrum any other. --continuum: x only (flats).
         """
     )
 
@@ -33,8 +34,14 @@ struct TraceShiftCommand: ParsableCommand {
     @Option(name: .customLong("ccd-rows-rebin"), help: "Rebinning of CCD rows for the x profiles.") var ccdRowsRebin = 4
     @Option(name: .customLong("max-error"), help: "Max edge error (pixels) before lowering the polynomial degrees.") var maxError = 0.05
     @Flag(name: .long, help: "Continuum or LED image: fit only x shifts.") var continuum = false
-    @Flag(name: .long, help: "Sky exposure: subtract the continuum before the internal cross-correlation.") var sky = false
-    @Option(name: .long, help: "ASCII spectrum (vacuum wavelength in A, flux) for the absolute wavelength calibration.")
+    @Flag(name: .long, help: """
+        Sky exposure: subtract the continuum before the cross-correlations and calibrate the wavelengths against the \
+        shipped sky line spectrum (unless --spectrum).
+        """) var sky = false
+    @Option(name: .long, help: """
+        ASCII spectrum (vacuum wavelength in A, flux) for the absolute wavelength calibration (instead of the sky \
+        lines of --sky).
+        """)
     var spectrum: String?
     @Option(name: .long, help: "Limit to the first N fibers (debugging).") var nfibers: Int?
     @OptionGroup var global: GlobalOptions
