@@ -38,6 +38,8 @@ public struct TraceShiftResult: Sendable {
     public var externalOffsets: [TraceOffset]? = nil
     public var meanDx: Double, minDx: Double, maxDx: Double
     public var meanDy: Double, minDy: Double, maxDy: Double
+    /// Passes of the x and of the relative y measurement (each until the traces move by less than 0.001 pixel).
+    public var xPasses = 0, yPasses = 0
 }
 
 /// Fits offsets z(x, y) with degrees lowered while the error on the CCD corners exceeds `maxError`
@@ -91,7 +93,9 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
     var offsets: [TraceOffset] = []
 
     // 1. x shifts.
+    var xPasses = 0, yPasses = 0
     for iteration in 0..<10 {
+        xPasses = iteration + 1
         let progress = ProgressLine("trace shifts, x pass \(iteration + 1)", total: fibers.count)
         let dx = measureDx(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width, deg: o.degxy,
                            rebin: o.ccdRowsRebin, progress: progress)
@@ -122,6 +126,7 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
     var internalOffsets: [TraceOffset]? = nil, externalOffsets: [TraceOffset]? = nil
     if !o.continuum && (degyx > 0 || degyy > 0) {
         for iteration in 0..<10 {
+            yPasses = iteration + 1
             let fr = try boxcarFrame(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width)
             var resampled = ResampledBoxcar(fr, oversampling: 4)
             let nw = resampled.nwave, nf = fibers.count
@@ -172,7 +177,8 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
     return TraceShiftResult(xTrace: xTrace, yTrace: yTrace, offsets: offsets,
                             internalOffsets: internalOffsets, externalOffsets: externalOffsets,
                             meanDx: dxs.reduce(0, +) / Double(dxs.count), minDx: dxs.min()!, maxDx: dxs.max()!,
-                            meanDy: dys.reduce(0, +) / Double(dys.count), minDy: dys.min()!, maxDy: dys.max()!)
+                            meanDy: dys.reduce(0, +) / Double(dys.count), minDy: dys.min()!, maxDy: dys.max()!,
+                            xPasses: xPasses, yPasses: yPasses)
 }
 
 /// Median spectrum of continuum-subtracted spectra (desispec.trace_shifts._continuum_subtract_median): each

@@ -68,7 +68,8 @@ private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) 
     let fibers = request.nfibers.map { Array(0..<min($0, xt.ntrace)) }
     info("measuring trace shifts of \(fibers?.count ?? xt.ntrace) fibers on \(request.imagePath)")
     let r = try computeTraceShifts(image: image, xTrace: xt, yTrace: yt, psf: psf, fibers: fibers, options: o)
-    info("MEANDX = \(String(format: "%+.3f", r.meanDx)) pixel, MEANDY = \(String(format: "%+.3f", r.meanDy)) pixel")
+    info("MEANDX = \(String(format: "%+.3f", r.meanDx)) pixel, MEANDY = \(String(format: "%+.3f", r.meanDy)) pixel "
+         + "(\(r.xPasses) x pass\(r.xPasses == 1 ? "" : "es"), \(r.yPasses) relative y pass\(r.yPasses == 1 ? "" : "es"))")
     guard let g = gaussHermite else {
         throw DESIError.badFile(path: request.psfPath,
                                 problem: "writing shifted traces needs a GAUSS-HERMITE PSF (this one has traces only)")
