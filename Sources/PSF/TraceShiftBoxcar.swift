@@ -179,7 +179,7 @@ struct ResampledBoxcar: Sendable {
         let w0 = Array(fr.wave[(mid * n1)..<((mid + 1) * n1)])
         var steps = LargeArrays.uninitialized(Double.self, nf * max(n1 - 1, 0))   // every element written below
         for f in 0..<nf { for j in 1..<max(n1, 1) { steps[f * (n1 - 1) + j - 1] = fr.wave[f * n1 + j] - fr.wave[f * n1 + j - 1] } }
-        let dwave = steps.withUnsafeMutableBufferPointer { medianInPlace($0) } / Double(oversampling)
+        let dwave = steps.withUnsafeMutableBufferPointer { Statistics.medianInPlace($0) } / Double(oversampling)
         let nwave = Int((w0[n1 - 1] - w0[0]) / dwave)
         let grid = (0..<nwave).map { w0[0] + (w0[n1 - 1] - w0[0]) * Double($0) / Double(max(nwave - 1, 1)) }
         wave = grid

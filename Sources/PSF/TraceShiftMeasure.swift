@@ -81,55 +81,77 @@ func measureDx(rebinned: RebinnedImage, xTrace: TraceSet, yTrace: TraceSet, fibe
                window: CentroidWindow = .nearestPixel, progress: ProgressLine? = nil) -> [TraceOffset] {
     let n1 = rebinned.ncol, rb = rebinned.rebin, n0 = rebinned.nrow
     guard n0 >= 2 else { return [] }
-    let rpix = rebinned.pix, rivar = rebinned.ivar
     let hw = width / 2
     let wmin = yTrace.domainMin, wmax = yTrace.domainMax
     let twave = (0..<n0).map { wmin + (wmax - wmin) * Double($0) / Double(n0 - 1) }
-    let perFiber = parallelMap(fibers.count) { k -> [TraceOffset] in
-        defer { progress?.advance() }
+    let block = max(1, 100 / rb)
+    let nb = n0 / block, nrow = nb * block, nf = fibers.count
+    // 1. Each fiber's wavelength and x at the centre of every rebinned row.
+    let tables = parallelMap(nf) { k -> (wave: [Double], x: [Double]) in
         let fiber = fibers[k]
         let ty = twave.map { yTrace.eval(fiber, $0) / Double(rb) }
         let tx = twave.map { xTrace.eval(fiber, $0) }
-        let block = max(1, 100 / rb)
-        let nb = n0 / block
-        var sw = [Double](repeating: 0, count: nb), swdx = sw, svar = sw, swx = sw, swy = sw, swl = sw
+        var wave = [Double](repeating: 0, count: nrow), xs = wave
         // rows increase: when the trace's y increases along it (any real trace), its tables are walked along
         // (SortedInterpolation: the segments and values of Interpolation.linear's binary search)
         let increasing = zip(ty, ty.dropFirst()).allSatisfy { $0 < $1 }
         ty.withUnsafeBufferPointer { tyb in twave.withUnsafeBufferPointer { twb in tx.withUnsafeBufferPointer { txb in
             var waveAt = SortedInterpolation(x: tyb, y: twb), xAt = SortedInterpolation(x: tyb, y: txb)
-            for j in 0..<(nb * block) {
+            for j in 0..<nrow {
                 let y = Double(j) + 0.5
-                let wave = increasing ? waveAt.value(at: y) : Interpolation.linear(tyb, twb, at: y)
-                let x = increasing ? xAt.value(at: y) : Interpolation.linear(tyb, txb, at: y)
-                var rdx = 0.0, rw = 0.0, rvar = 0.0
-                let lo = window == .nearestPixel ? Int((x - Double(hw)).rounded()) : Int(x - Double(hw)), hi = lo + 2 * hw + 1
-                guard lo >= 0, hi <= n1 else { continue }
-                for i in lo..<hi {
-                    let p = j * n1 + i
-                    if rivar[p] == 0 {
-                        // desispec (numba_cross_profile) keeps the variance summed so far; both keep no flux
-                        rdx = 0; rw = 0
-                        if window == .nearestPixel { rvar = 0 }
-                        break
-                    }
-                    rdx += (Double(i) - x) * rpix[p]
-                    rw += rpix[p]
-                    rvar += 1 / rivar[p]
-                }
-                let b = j / block
-                sw[b] += rw; swdx[b] += rdx; svar[b] += rvar
-                swy[b] += rw * Double(j); swx[b] += rw * x; swl[b] += rw * wave
+                wave[j] = increasing ? waveAt.value(at: y) : Interpolation.linear(tyb, twb, at: y)
+                xs[j] = increasing ? xAt.value(at: y) : Interpolation.linear(tyb, txb, at: y)
             }
         } } }
+        return (wave, xs)
+    }
+    // 2. The cross-dispersion sums of every fiber in each block of rows, row after row and every fiber along each
+    // row (a fiber at a time down the rebinned image fetched a new cache line and page for every row, 33 KB apart,
+    // which no prefetcher follows). Each fiber's block sums add its rows in increasing order, as a fiber at a time
+    // did: the same values. sums[(k * 6 + q)]: weight, weighted offset, variance, weighted y, x, wavelength.
+    let sums = rebinned.pix.withUnsafeBufferPointer { pp in rebinned.ivar.withUnsafeBufferPointer { vp in
+        nonisolated(unsafe) let rpix = pp, rivar = vp
+        return parallelMap(nb) { b -> [Double] in
+            defer { progress?.advance(by: nf * (b + 1) / nb - nf * b / nb) }
+            var s = [Double](repeating: 0, count: 6 * nf)
+            for j in (b * block)..<((b + 1) * block) {
+                for k in 0..<nf {
+                    let x = tables[k].x[j], wave = tables[k].wave[j]
+                    var rdx = 0.0, rw = 0.0, rvar = 0.0
+                    let lo = window == .nearestPixel ? Int((x - Double(hw)).rounded()) : Int(x - Double(hw)), hi = lo + 2 * hw + 1
+                    guard lo >= 0, hi <= n1 else { continue }
+                    for i in lo..<hi {
+                        let p = j * n1 + i
+                        if rivar[p] == 0 {
+                            // desispec (numba_cross_profile) keeps the variance summed so far; both keep no flux
+                            rdx = 0; rw = 0
+                            if window == .nearestPixel { rvar = 0 }
+                            break
+                        }
+                        rdx += (Double(i) - x) * rpix[p]
+                        rw += rpix[p]
+                        rvar += 1 / rivar[p]
+                    }
+                    s[k * 6] += rw; s[k * 6 + 1] += rdx; s[k * 6 + 2] += rvar
+                    s[k * 6 + 3] += rw * Double(j); s[k * 6 + 4] += rw * x; s[k * 6 + 5] += rw * wave
+                }
+            }
+            return s
+        }
+    } }
+    // 3. Per fiber: the blocks with S/N > 3 and the iterative polynomial fit.
+    let perFiber = parallelMap(nf) { k -> [TraceOffset] in
+        let fiber = fibers[k]
         var fx = [Double](), fy = [Double](), fdx = [Double](), fex = [Double](), fl = [Double]()
         for b in 0..<nb {
-            let snr = sw[b] / (svar[b] + (svar[b] == 0 ? 1 : 0)).squareRoot()
+            let sw = sums[b][k * 6], swdx = sums[b][k * 6 + 1], svar = sums[b][k * 6 + 2]
+            let swy = sums[b][k * 6 + 3], swx = sums[b][k * 6 + 4], swl = sums[b][k * 6 + 5]
+            let snr = sw / (svar + (svar == 0 ? 1 : 0)).squareRoot()
             guard snr > 3 else { continue }
-            let d = sw[b] + (sw[b] == 0 ? 1 : 0)
+            let d = sw + (sw == 0 ? 1 : 0)
             fex.append(((20 / snr) * (20 / snr) + 0.0001).squareRoot())
-            fdx.append(swdx[b] / d); fx.append(swx[b] / d)
-            fy.append(swy[b] / d * Double(rb) - 0.5); fl.append(swl[b] / d)
+            fdx.append(swdx / d); fx.append(swx / d)
+            fy.append(swy / d * Double(rb) - 0.5); fl.append(swl / d)
         }
         for _ in 0..<10 {
             if fdx.count < deg + 2 { return [] }

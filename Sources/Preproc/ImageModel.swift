@@ -197,10 +197,12 @@ public enum ImageModel {
     /// where the flux is not 0 and added to the sky model, which is returned ([nspec * ny]).
     ///
     /// The sky fibers' valid rows (ivar > 0) and their wavelengths do not change between the iterations (only the
-    /// fluxes do): they are gathered once. The resampled sky fibers are kept wavelength by wavelength (each grid
-    /// point's values contiguous, in sky-fiber order) so that each median copies one run of memory, and the median
-    /// sky is subtracted where it is interpolated (no full-size array of it). Same values, in the same order, as the
-    /// plain form (`PreprocKernelTests.testSkySubtractionEqualsThePlainForm`).
+    /// fluxes do): they are gathered once, with the segment of them each grid wavelength falls in (`SkySegments`).
+    /// The resampled sky fibers are kept wavelength by wavelength (each grid point's values contiguous, in sky-fiber
+    /// order), written by tiles of grid points that stay in the cache, so that each median reads one run of memory;
+    /// the medians of neighbouring grid points are close (BracketedMedian). The median sky is subtracted where it is
+    /// interpolated (no full-size array of it). Same values, in the same order, as the plain form
+    /// (`PreprocKernelTests.testSkySubtractionEqualsThePlainForm`).
     static func subtractSky(_ s: inout RowSpectra, traces g: FiberTraceGeometry) -> [Double] {
         let ny = g.ny, nspec = g.nspec
         var sky = [Double](repeating: 0, count: nspec * ny)
@@ -210,44 +212,40 @@ public enum ImageModel {
         let wmin = g.wave.min()!, wmax = g.wave.max()!
         let nt = 2 * ny, nsky = skyFibers.count
         let twave = (0..<nt).map { wmin + (wmax - wmin) * Double($0) / Double(nt - 1) }
-        // each sky fiber's rows with weight and their wavelengths (nil: none, the fiber keeps its previous values)
+        // each sky fiber's rows with weight, their wavelengths and segments (nil: none, the fiber keeps its values)
         let validRows = skyFibers.map { f -> [Int]? in
             let rows = (0..<ny).filter { s.ivar[f * ny + $0] > 0 }
             return rows.isEmpty ? nil : rows
         }
-        let validWaves = zip(skyFibers, validRows).map { f, rows in rows.map { $0.map { g.wave[f * ny + $0] } } }
+        let segments = parallelMap(nsky) { k -> SkySegments? in
+            validRows[k].map { rows in SkySegments(wave: rows.map { g.wave[skyFibers[k] * ny + $0] }, grid: twave) }
+        }
         // table[t * nsky + k]: sky fiber k resampled at twave[t] (0 until a fiber has values, as desispec's zeros)
         var table = [Double](repeating: 0, count: nt * nsky)
         var ttsky = [Double](repeating: 0, count: nt)
+        let tile = 64, ntile = (nt + tile - 1) / tile
         for _ in 0..<5 {
-            s.flux.withUnsafeBufferPointer { fb in
-            table.withUnsafeMutableBufferPointer { tb in
+            // the sky fibers' fluxes at their valid rows
+            let values = s.flux.withUnsafeBufferPointer { fb -> [[Double]?] in
                 nonisolated(unsafe) let flux = fb
-                let tab = SharedBuffer(tb)
-                parallelFor(nsky) { k in
-                    guard let rows = validRows[k], let xw = validWaves[k] else { return }
-                    let f = skyFibers[k]
-                    let yf = rows.map { flux[f * ny + $0] }
-                    xw.withUnsafeBufferPointer { xb in
-                        yf.withUnsafeBufferPointer { yb in
-                            var at = SortedInterpolation(x: xb, y: yb)
-                            for t in 0..<nt { tab[t * nsky + k] = at.value(at: twave[t]) }
-                        }
-                    }
-                }
-            }}
-            table.withUnsafeBufferPointer { tb in
+                return parallelMap(nsky) { k in validRows[k].map { rows in rows.map { flux[skyFibers[k] * ny + $0] } } }
+            }
+            table.withUnsafeMutableBufferPointer { tb in
             ttsky.withUnsafeMutableBufferPointer { mb in
-                nonisolated(unsafe) let tab = tb
-                let med = SharedBuffer(mb)
-                let blocks = 64
-                parallelFor(blocks) { b in
+                let tab = SharedBuffer(tb), med = SharedBuffer(mb)
+                parallelFor(ntile) { c in
+                    let t0 = c * tile, t1 = min(nt, t0 + tile)
+                    for k in 0..<nsky {
+                        guard let seg = segments[k], let y = values[k] else { continue }
+                        for t in t0..<t1 { tab[t * nsky + k] = seg.value(y, at: t, grid: twave) }
+                    }
+                    var medians = BracketedMedian(count: nsky)
                     var column = [Double](repeating: 0, count: nsky)
-                    for t in (nt * b / blocks)..<(nt * (b + 1) / blocks) {
-                        column.withUnsafeMutableBufferPointer { c in
-                            _ = c.update(fromContentsOf: UnsafeBufferPointer(rebasing: tab[(t * nsky)..<((t + 1) * nsky)]))
+                    column.withUnsafeMutableBufferPointer { col in
+                        for t in t0..<t1 {
+                            _ = col.update(fromContentsOf: UnsafeBufferPointer(start: tab.base + t * nsky, count: nsky))
+                            med[t] = medians.median(col)
                         }
-                        med[t] = Statistics.medianInPlace(&column)
                     }
                 }
             }}
@@ -269,6 +267,37 @@ public enum ImageModel {
             }}}}
         }
         return sky
+    }
+
+    /// One sky fiber's valid wavelengths and, for each grid wavelength, the segment SortedInterpolation (left and
+    /// right: the end values) takes there: `value` is its value for that fiber's fluxes (the same arithmetic).
+    struct SkySegments: Sendable {
+        let wave: [Double]
+        /// Per grid point: the lower index i of the segment [i, i + 1], or -1 (the first value), -2 (the last value).
+        let lower: [Int32]
+
+        init(wave: [Double], grid: [Double]) {
+            self.wave = wave
+            let n = wave.count
+            var lower = [Int32](repeating: 0, count: grid.count)
+            var upper = 0
+            for (t, x) in grid.enumerated() {
+                if x < wave[0] { lower[t] = -1; continue }
+                if x >= wave[n - 1] || n == 1 { lower[t] = -2; continue }
+                while upper < n && wave[upper] <= x { upper += 1 }   // the grid increases: walked along
+                lower[t] = Int32(max(upper - 1, 0))
+            }
+            self.lower = lower
+        }
+
+        @inline(__always)
+        func value(_ y: [Double], at t: Int, grid: [Double]) -> Double {
+            let i = Int(lower[t])
+            if i == -1 { return y[0] }
+            if i == -2 { return y[y.count - 1] }
+            let d = wave[i + 1] - wave[i]
+            return d > 0 ? y[i] + (y[i + 1] - y[i]) * (grid[t] - wave[i]) / d : y[i]
+        }
     }
 
     /// The spectral smoothing of compute_image_model: Gaussian of 10 A sigma (in rows of the middle fiber), the

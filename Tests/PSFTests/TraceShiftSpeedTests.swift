@@ -162,12 +162,12 @@ final class TraceShiftSpeedTests: XCTestCase {
             for range in [3, 1_000_000] {
                 var a = (0..<n).map { _ in Double(rng.next() % UInt64(range)) - Double(range / 3) }
                 let expected = median(a)
-                XCTAssertEqual(a.withUnsafeMutableBufferPointer { medianInPlace($0) }, expected, "n \(n) range \(range)")
+                XCTAssertEqual(a.withUnsafeMutableBufferPointer { Statistics.medianInPlace($0) }, expected, "n \(n) range \(range)")
             }
         }
         var sorted = (0..<40).map(Double.init), reversed = Array(sorted.reversed())
-        XCTAssertEqual(sorted.withUnsafeMutableBufferPointer { medianInPlace($0) }, 19.5)
-        XCTAssertEqual(reversed.withUnsafeMutableBufferPointer { medianInPlace($0) }, 19.5)
+        XCTAssertEqual(sorted.withUnsafeMutableBufferPointer { Statistics.medianInPlace($0) }, 19.5)
+        XCTAssertEqual(reversed.withUnsafeMutableBufferPointer { Statistics.medianInPlace($0) }, 19.5)
     }
 
     /// The chi2 scan as it was written before the four-shift loop: one shift at a time.

@@ -1,48 +1,53 @@
 import Foundation
-import LinearAlgebra
 
-// The inner loops of the trace shifts (issue 16), each the same values as the plain form it replaces.
+// Medians of columns of values (the median spectrum over fibers of the trace shifts, the sky of the preprocessing's
+// image model), each the same value as the sort's.
 
-/// The median of `buffer` (reordered in place): the same value as `median` (sorted()[n / 2], or the mean of the two
-/// middle values), by selection in O(n) instead of a sort. A buffer holding NaN falls back to the sort.
-func medianInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) -> Double {
-    let n = buffer.count
-    guard n > 0 else { return 0 }
-    for v in buffer where v.isNaN { return median(Array(buffer)) }
-    let upper = Statistics.select(buffer, n / 2)
-    if n % 2 == 1 { return upper }
-    // After the selection every value left of n / 2 is <= the value there: the lower middle is their maximum.
-    var lower = buffer[0]
-    for i in 1..<(n / 2) where buffer[i] > lower { lower = buffer[i] }
-    return 0.5 * (lower + upper)
+extension Statistics {
+    /// The median of `buffer` (reordered in place): the same value as a sort's (sorted()[n / 2], or the mean of the
+    /// two middle values), by selection in O(n) instead of a sort; 0 for no values. A buffer holding NaN is sorted.
+    public static func medianInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) -> Double {
+        let n = buffer.count
+        guard n > 0 else { return 0 }
+        for v in buffer where v.isNaN {
+            let s = buffer.sorted()
+            return n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2])
+        }
+        let upper = select(buffer, n / 2)
+        if n % 2 == 1 { return upper }
+        // After the selection every value left of n / 2 is <= the value there: the lower middle is their maximum.
+        var lower = buffer[0]
+        for i in 1..<(n / 2) where buffer[i] > lower { lower = buffer[i] }
+        return 0.5 * (lower + upper)
+    }
 }
 
 /// Medians of columns that change little from one to the next (the median spectrum over fibers, wavelength after
-/// wavelength): the same values as medianInPlace (the order statistics of ranks n / 2 - 1 and n / 2). One
+/// wavelength): the same values as Statistics.medianInPlace (the order statistics of ranks n / 2 - 1 and n / 2). One
 /// branch-free pass splits the column around a bracket [centre - halfWidth, centre + halfWidth] set by the previous
 /// column's median: the values below it, inside it and above it, each group holding a contiguous range of ranks, so
 /// each middle rank is found in its own group, usually the few values inside (sorted), otherwise by a selection in
-/// the group below or above (fewer values than the column). Columns holding NaN take medianInPlace.
+/// the group below or above (fewer values than the column). Columns holding NaN take Statistics.medianInPlace.
 /// The bracket is a width in value: first set at ranks n / 2 -+ margin (two selections), then it follows the data,
 /// narrowed when more than 2 margin values fall inside, widened when fewer than margin / 2 do and doubled when a
 /// middle rank falls outside. (A bracket kept at ranks -+ margin and a quickselect of the whole column whenever the
 /// middle ranks left it, the first form, fell back to the quickselect on 62 % of the columns of a sky frame's
 /// continuum-subtracted spectra: their median moves by tens of ranks between samples.)
-struct BracketedMedian {
+public struct BracketedMedian {
     private var centre = 0.0, halfWidth = 0.0, bracketed = false
     /// The column's values below, inside and above the bracket (n each).
     private var below: [Double], inside: [Double], above: [Double]
     let margin: Int
 
-    init(count n: Int, margin: Int = 16) {
+    public init(count n: Int, margin: Int = 16) {
         below = [Double](repeating: 0, count: max(n, 1)); inside = below; above = below
         self.margin = margin
     }
 
     /// The median of `column` (count as given to init at most; reordered when it holds NaN or on the first column).
-    mutating func median(_ column: UnsafeMutableBufferPointer<Double>) -> Double {
+    public mutating func median(_ column: UnsafeMutableBufferPointer<Double>) -> Double {
         let n = column.count
-        guard n > 4 * margin else { return medianInPlace(column) }
+        guard n > 4 * margin else { return Statistics.medianInPlace(column) }
         let upperRank = n / 2, lowerRank = n % 2 == 1 ? upperRank : upperRank - 1
         if bracketed, let (m, nInside, outside) = splitMedian(column, lowerRank: lowerRank, upperRank: upperRank) {
             centre = m
@@ -51,7 +56,7 @@ struct BracketedMedian {
             }
             if halfWidth > 0 && halfWidth.isFinite { return m }
         }
-        let m = medianInPlace(column)
+        let m = Statistics.medianInPlace(column)
         // after the selection the values left of upperRank are <= it and those right of it >= it
         bracketed = !column.contains { $0.isNaN }
         if bracketed {
