@@ -1,4 +1,5 @@
 import DESICore
+import FITS
 import Foundation
 import LinearAlgebra
 
@@ -47,11 +48,12 @@ struct RebinnedImage: Sendable {
 
     init(_ image: Image, rebin: Int) {
         let n1 = image.nx, rb = max(1, rebin), n0 = max(image.ny / rb, 0), count = n0 * n1
-        // every element is written below: two arrays of their own, not zero-filled (a shared zero array would be
-        // copied on the first write to the second one)
-        var ivar = [Double]()
-        let pix = [Double](unsafeUninitializedCapacity: count) { pixOut, pixCount in
-            ivar = [Double](unsafeUninitializedCapacity: count) { ivarOut, ivarCount in
+        // every element is written below: two arrays of their own, not zero-filled
+        // (advised huge pages: 34 MB each for a full-size camera)
+        var ivar = LargeArrays.uninitialized(Double.self, count)
+        var pix = LargeArrays.uninitialized(Double.self, count)
+        pix.withUnsafeMutableBufferPointer { pixOut in
+            ivar.withUnsafeMutableBufferPointer { ivarOut in
                 image.pix.withUnsafeBufferPointer { ip in image.ivar.withUnsafeBufferPointer { vp in
                     image.mask.withUnsafeBufferPointer { mp in
                         for r in 0..<n0 {
@@ -69,9 +71,7 @@ struct RebinnedImage: Sendable {
                         }
                     }
                 } }
-                ivarCount = count
             }
-            pixCount = count
         }
         self.rebin = rb; nrow = n0; ncol = n1; self.pix = pix; self.ivar = ivar
     }

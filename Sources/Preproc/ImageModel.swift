@@ -1,4 +1,5 @@
 import DESICore
+import FITS
 import Foundation
 import LinearAlgebra
 
@@ -92,7 +93,7 @@ public enum ImageModel {
     static func boxcar(pix: [Float], ivar: [Float], nx: Int, traces g: FiberTraceGeometry,
                        mask: [UInt32]? = nil) -> RowSpectra {
         let ny = g.ny, nspec = g.nspec, hw = 3.0
-        var flux = [Double](repeating: 0, count: nspec * ny), fiv = flux
+        var flux = LargeArrays.filled(0.0, count: nspec * ny), fiv = LargeArrays.filled(0.0, count: nspec * ny)
         // row blocks, every fiber of a row together (the rows' pixels are read once, in order); each (fiber, row)
         // is independent of the others
         pix.withUnsafeBufferPointer { pp in
@@ -164,7 +165,7 @@ public enum ImageModel {
     /// valid flat value (whose ivar is set to 0).
     static func applyFiberFlat(_ s: inout RowSpectra, fiberflat ff: FiberFlat, traces g: FiberTraceGeometry) -> [Double] {
         let ny = g.ny, nw = ff.nwave
-        var flat = [Double](repeating: 1, count: g.nspec * ny)
+        var flat = LargeArrays.filled(1.0, count: g.nspec * ny)
         s.flux.withUnsafeMutableBufferPointer { fb in
         s.ivar.withUnsafeMutableBufferPointer { vb in
         flat.withUnsafeMutableBufferPointer { tb in
@@ -205,7 +206,7 @@ public enum ImageModel {
     /// (`PreprocKernelTests.testSkySubtractionEqualsThePlainForm`).
     static func subtractSky(_ s: inout RowSpectra, traces g: FiberTraceGeometry) -> [Double] {
         let ny = g.ny, nspec = g.nspec
-        var sky = [Double](repeating: 0, count: nspec * ny)
+        var sky = LargeArrays.filled(0.0, count: nspec * ny)
         guard nspec > 1, ny > 1 else { return sky }
         let medians = (0..<nspec).map { f in Statistics.median(Array(s.flux[(f * ny)..<((f + 1) * ny)])) }
         let skyFibers = Array((0..<nspec).sorted { (medians[$0], $0) < (medians[$1], $1) }.prefix(nspec / 2).sorted())
@@ -221,7 +222,7 @@ public enum ImageModel {
             validRows[k].map { rows in SkySegments(wave: rows.map { g.wave[skyFibers[k] * ny + $0] }, grid: twave) }
         }
         // table[t * nsky + k]: sky fiber k resampled at twave[t] (0 until a fiber has values, as desispec's zeros)
-        var table = [Double](repeating: 0, count: nt * nsky)
+        var table = LargeArrays.filled(0.0, count: nt * nsky)
         var ttsky = [Double](repeating: 0, count: nt)
         let tile = 64, ntile = (nt + tile - 1) / tile
         for _ in 0..<5 {
@@ -315,7 +316,7 @@ public enum ImageModel {
         let ks = kernel.reduce(0, +)
         kernel = kernel.map { $0 / ks }
         let kern = kernel
-        let perFiber = parallelMap(g.nspec) { f -> [Double] in
+        let smoothedFiber = { @Sendable (f: Int) -> [Double] in
             let flux = Array(s.flux[(f * ny)..<((f + 1) * ny)]), ivar = Array(s.ivar[(f * ny)..<((f + 1) * ny)])
             var sm = convolveSame(flux, kern)
             let out = (0..<ny).map { ivar[$0] * (flux[$0] - sm[$0]) * (flux[$0] - sm[$0]) >= nsig * nsig }
@@ -343,7 +344,15 @@ public enum ImageModel {
             for r in 0..<ny where out[r] { sm[r] = flux[r] }
             return sm
         }
-        return perFiber.flatMap { $0 }
+        // each fiber's smoothed spectrum written into its row of one array (advised huge pages, no flatMap copy)
+        var result = LargeArrays.uninitialized(Double.self, g.nspec * ny)
+        result.withUnsafeMutableBufferPointer { rb in
+            let out = SharedBuffer(rb)
+            parallelFor(g.nspec) { f in
+                _ = UnsafeMutableBufferPointer(start: out.base + f * ny, count: ny).update(fromContentsOf: smoothedFiber(f))
+            }
+        }
+        return result
     }
 
     /// scipy.signal.fftconvolve(a, kernel, "same") for an odd kernel: zero beyond the ends. Each output is the sum,
