@@ -176,7 +176,7 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
         var A = SymmetricBandMatrix(n: nwave, kd: 2 * h)
         var B = [Double](repeating: 0, count: nwave)
         var rowv = [Double](repeating: 0, count: ndiag)
-        // A[a, b] (b <= a) is band[(a - b) * nwave + b] (SymmetricBandMatrix.add); the buffers are taken once, so
+        // A[a, b] (b <= a) is band[SymmetricBandMatrix.bandIndex(row: a, column: b)]; the buffers are taken once, so
         // that the innermost loop does no copy-on-write check nor bounds check (same sums in the same order)
         A.band.withUnsafeMutableBufferPointer { band in B.withUnsafeMutableBufferPointer { bp in
             rowv.withUnsafeMutableBufferPointer { rv in
@@ -185,14 +185,16 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
                     for i in 0..<nwave {
                         let w = ivs[i]
                         if w <= 0 { continue }
-                        let sw = w.squareRoot() * sc
+                        let sqw = w.squareRoot(), sw = sqw * sc
                         let jlo = max(0, i - h), jhi = min(nwave - 1, i + h)
                         for j in jlo...jhi { rv[j - jlo] = sw * relem(rs, i, j) * ms[j] }
                         for a in jlo...jhi {
                             let va = rv[a - jlo]
                             if va == 0 { continue }
-                            for b in jlo...a { band[(a - b) * nwave + b] += va * rv[b - jlo] }
-                            if withB { bp[a] += va * w.squareRoot() * fs[i] }
+                            for b in jlo...a {
+                                band[SymmetricBandMatrix.bandIndex(row: a, column: b, n: nwave)] += va * rv[b - jlo]
+                            }
+                            if withB { bp[a] += va * sqw * fs[i] }
                         }
                     }
                 }

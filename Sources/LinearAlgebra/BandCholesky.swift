@@ -12,16 +12,19 @@ public struct SymmetricBandMatrix: Sendable {
         band = [Double](repeating: 0, count: n * (kd + 1))
     }
 
+    /// Where A[r, c] (r >= c, r - c <= kd) is stored in `band`: diagonal r - c, column c.
+    @inlinable public static func bandIndex(row r: Int, column c: Int, n: Int) -> Int { (r - c) * n + c }
+
     /// Adds v to A[i, j] (and its mirror); |i - j| must be <= kd.
     @inlinable public mutating func add(_ i: Int, _ j: Int, _ v: Double) {
         let (r, c) = i >= j ? (i, j) : (j, i)
-        band[(r - c) * n + c] += v
+        band[Self.bandIndex(row: r, column: c, n: n)] += v
     }
 
     @inlinable public func element(_ i: Int, _ j: Int) -> Double {
         let (r, c) = i >= j ? (i, j) : (j, i)
         if r - c > kd { return 0 }
-        return band[(r - c) * n + c]
+        return band[Self.bandIndex(row: r, column: c, n: n)]
     }
 
     public var diagonal: [Double] { Array(band[0..<n]) }

@@ -57,6 +57,14 @@ public enum Interpolation {
         if t > x[n - 1] { return right ?? y[n - 1] }
         if t == x[n - 1] || n == 1 { return y[n - 1] }
         let i = max(upperBound(x, t) - 1, 0)    // x[i] <= t < x[i + 1] (0 for a NaN t, which gives NaN)
+        return onSegment(x, y, i, at: t)
+    }
+
+    /// The linear interpolation at t on the segment [x[i], x[i + 1]] (y[i] where the segment has no length): the
+    /// arithmetic of every interpolation here (`linear`, SortedInterpolation), so that they give the same values.
+    @inlinable @inline(__always)
+    public static func onSegment<X: RandomAccessCollection<Double>, Y: RandomAccessCollection<Double>>(
+        _ x: X, _ y: Y, _ i: Int, at t: Double) -> Double where X.Index == Int, Y.Index == Int {
         let d = x[i + 1] - x[i]
         return d > 0 ? y[i] + (y[i + 1] - y[i]) * (t - x[i]) / d : y[i]
     }

@@ -29,8 +29,6 @@ public struct SortedInterpolation {
             upper = Interpolation.upperBound(x, t)   // also a NaN t, for which upper is 0 as there
         }
         previous = t.isNaN ? -Double.infinity : t
-        let i = max(upper - 1, 0)
-        let d = x[i + 1] - x[i]
-        return d > 0 ? y[i] + (y[i + 1] - y[i]) * (t - x[i]) / d : y[i]
+        return Interpolation.onSegment(x, y, max(upper - 1, 0), at: t)
     }
 }

@@ -296,8 +296,7 @@ public enum ImageModel {
             let i = Int(lower[t])
             if i == -1 { return y[0] }
             if i == -2 { return y[y.count - 1] }
-            let d = wave[i + 1] - wave[i]
-            return d > 0 ? y[i] + (y[i + 1] - y[i]) * (grid[t] - wave[i]) / d : y[i]
+            return Interpolation.onSegment(wave, y, i, at: grid[t])
         }
     }
 
