@@ -20,7 +20,9 @@ func readReferenceSpectrum(_ path: String) throws -> ([Double], [Double]) {
         guard cols.count >= 2 else { throw DESIError.badFile(path: path, problem: "line '\(t)' is not 'wavelength flux'") }
         w.append(cols[0]); f.append(cols[1])
     }
-    guard w.count > 10 else { throw DESIError.badFile(path: path, problem: "only \(w.count) (wavelength, flux) lines, more than 10 are needed") }
+    guard w.count > 10 else {
+        throw DESIError.badFile(path: path, problem: "only \(w.count) (wavelength, flux) lines, more than 10 are needed")
+    }
     guard zip(w, w.dropFirst()).allSatisfy({ $0 < $1 }) else {
         throw DESIError.badFile(path: path, problem: "the wavelengths of the reference spectrum do not increase")
     }
