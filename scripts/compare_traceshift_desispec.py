@@ -2,10 +2,12 @@
 """Run desispec's desi_compute_trace_shifts and `desispec traceshift` on the same preproc image and PSF and
 print MEANDX/MEANDY of both and the max difference of the shifted traces.
 
-Usage: compare_traceshift_desispec.py IMAGE PSF [--spectrum FILE | --sky] [--deg 1 | --degs 2,0,2,0] [--continuum]
-                                      [--nfibers N] [--desispec BIN]
+Usage: compare_traceshift_desispec.py IMAGE PSF [--spectrum FILE | --sky | --arc-lamps] [--deg 1 | --degs 2,0,2,0]
+                                      [--continuum] [--nfibers N] [--desispec BIN]
 --sky: both calibrate the wavelengths against their sky line spectrum (desispec's data/spec-sky.dat; ours ships the
 same samples), as desi_proc does for science exposures with --degs 2,0,2,0.
+--arc-lamps: both calibrate against desispec's data/spec-arc-lamps.dat (ours ships the file), as desi_proc does on an
+arc before its PSF fit with --deg 0.
 (The synthetic inputs are written by the PSFTests with PSFTESTS_EXPORT_DIR=DIR.)
 desispec's calibration lookup (DESI_SPECTRO_CALIB) and desimodel fibermap are bypassed: no broken fibers.
 """
@@ -19,6 +21,7 @@ def main():
     ap.add_argument("--spectrum"); ap.add_argument("--deg", type=int, default=1)
     ap.add_argument("--degs", help="degxx,degxy,degyx,degyy (instead of --deg)")
     ap.add_argument("--continuum", action="store_true"); ap.add_argument("--sky", action="store_true")
+    ap.add_argument("--arc-lamps", action="store_true")
     ap.add_argument("--nfibers", type=int)
     ap.add_argument("--desispec", default=os.path.join(os.path.dirname(__file__), "..", ".build", "debug", "desispec"))
     a = ap.parse_args()
@@ -38,6 +41,7 @@ def main():
     if a.spectrum: opts += ["--spectrum", a.spectrum]
     if a.continuum: opts += ["--continuum"]
     if a.sky: opts += ["--sky"]
+    if a.arc_lamps: opts += ["--arc-lamps"]
     if a.nfibers: opts += ["--nfibers", str(a.nfibers)]
     t0 = time.time(); ts.main(ts.parse(opts + ["-o", out_ref])); t_ref = time.time() - t0
     t0 = time.time(); subprocess.run([a.desispec, "traceshift", "-q"] + opts + ["-o", out_ours], check=True); t_ours = time.time() - t0

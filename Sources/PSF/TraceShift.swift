@@ -24,6 +24,11 @@ public struct TraceShiftOptions: Sendable {
     public var referenceFlux: [Double]? = nil
     /// Subtract a running median continuum before the internal cross-correlation (sky exposures).
     public var continuumSubtract = false
+    /// The reference is the arc lamps' spectrum (--arc-lamps): the large shift scan matches its lines' spots.
+    public var arcLamps = false
+    /// desispec's first, coarse correction of arcs (--arc-lamps) and continuum images (--continuum) before the x
+    /// passes (TraceShiftLargeScan.swift); false: --no-large-shift-scan.
+    public var largeShiftScan = true
     public init() {}
 }
 
@@ -40,6 +45,12 @@ public struct TraceShiftResult: Sendable {
     public var meanDy: Double, minDy: Double, maxDy: Double
     /// Passes of the x and of the relative y measurement (each until the traces move by less than 0.001 pixel).
     public var xPasses = 0, yPasses = 0
+    /// The offsets the large shift scan moved the traces by first (y: arcs only), nil without a scan, and what it
+    /// says about its matches.
+    public var largeShiftX: Double? = nil, largeShiftY: Double? = nil
+    public var largeShiftSummary: String? = nil
+    /// What the measurement did not do and why (logged as warnings).
+    public var warnings: [String] = []
 }
 
 /// Fits offsets z(x, y) with degrees lowered while the error on the CCD corners exceeds `maxError`
@@ -91,6 +102,20 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
     var xTrace = x0, yTrace = y0
     var degxx = o.degxx, degxy = o.degxy, degyx = o.degyx, degyy = o.degyy
     var offsets: [TraceOffset] = []
+
+    // 0. the large shift scan of arcs and continuum images (desispec's default, --no-large-shift-scan).
+    var largeShiftX: Double? = nil, largeShiftY: Double? = nil, largeShiftSummary: String? = nil
+    if o.largeShiftScan, o.arcLamps, let lw = o.referenceWave, let lf = o.referenceFlux {
+        let scan = try arcLampLargeShift(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, lampWave: lw, lampFlux: lf)
+        xTrace = xTrace.shifted(by: scan.dx); yTrace = yTrace.shifted(by: scan.dy)
+        (largeShiftX, largeShiftY) = (scan.dx, scan.dy)
+        largeShiftSummary = "\(scan.matched) of \(scan.expected) expected arc spots matched to the \(scan.detected) detected"
+    } else if o.largeShiftScan, o.continuum {
+        let dx = continuumLargeShiftX(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers)
+        xTrace = xTrace.shifted(by: dx)
+        largeShiftX = dx
+        largeShiftSummary = "median of 7 bands of 100 rows"
+    }
 
     // 1. x shifts.
     var xPasses = 0, yPasses = 0
@@ -159,12 +184,21 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
     }
 
     // 3. external wavelength calibration.
+    var warnings: [String] = []
     if let rw = o.referenceWave, let rf = o.referenceFlux {
-        let (newY, ext) = try shiftWithExternalSpectrum(image: image, xTrace: xTrace, yTrace: yTrace, psf: psf, fibers: fibers,
-                                                         refWave: rw, refFlux: rf, degyy: o.degyy, width: o.width)
-        yTrace = newY
-        dyOffsets += ext
-        externalOffsets = ext
+        if let (newY, ext) = try shiftWithExternalSpectrum(image: image, xTrace: xTrace, yTrace: yTrace, psf: psf, fibers: fibers,
+                                                            refWave: rw, refFlux: rf, degyy: o.degyy, width: o.width) {
+            yTrace = newY
+            dyOffsets += ext
+            externalOffsets = ext
+        } else if o.arcLamps && o.largeShiftScan {
+            // an arc's traces before its PSF fit: the scan has placed them to a fraction of a pixel, the fit does the rest
+            // (desispec stops here, its polynomial fit of no offsets failing)
+            warnings.append("no wavelength bin could be matched to the arc lamp spectrum: the traces keep the large shift "
+                            + "scan's y offset")
+        } else {
+            throw DESIError.failed("no wavelength bin could be matched to the reference spectrum")
+        }
     }
     offsets += dyOffsets
 
@@ -178,7 +212,8 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
                             internalOffsets: internalOffsets, externalOffsets: externalOffsets,
                             meanDx: dxs.reduce(0, +) / Double(dxs.count), minDx: dxs.min()!, maxDx: dxs.max()!,
                             meanDy: dys.reduce(0, +) / Double(dys.count), minDy: dys.min()!, maxDy: dys.max()!,
-                            xPasses: xPasses, yPasses: yPasses)
+                            xPasses: xPasses, yPasses: yPasses, largeShiftX: largeShiftX, largeShiftY: largeShiftY,
+                            largeShiftSummary: largeShiftSummary, warnings: warnings)
 }
 
 /// Median spectrum of continuum-subtracted spectra (desispec.trace_shifts._continuum_subtract_median): each
@@ -225,10 +260,10 @@ func medianOverFibers(_ a: [Double], fibers: [Int], nwave: Int) -> [Double] {
 
 /// External wavelength calibration (desispec.trace_shifts.shift_ycoef_using_external_spectrum): the median of the
 /// continuum-subtracted boxcar spectra cross-correlated with the reference convolved by the PSF's line spread
-/// (ConvolvedReference).
+/// (ConvolvedReference). nil when no wavelength bin matched the reference.
 func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet, psf: (any SpectralPSF)?, fibers: [Int],
                                refWave rw0: [Double], refFlux rf0: [Double], degyy: Int,
-                               width: Int) throws -> (TraceSet, [TraceOffset]) {
+                               width: Int) throws -> (TraceSet, [TraceOffset])? {
     guard rw0.count == rf0.count, rw0.count > 10 else {
         throw DESIError.invalidArgument("reference spectrum needs > 10 (wavelength, flux) pairs")
     }
@@ -318,7 +353,7 @@ func shiftWithExternalSpectrum(image: Image, xTrace: TraceSet, yTrace: TraceSet,
         let m = median(out.map(\.delta))
         out = out.filter { abs($0.delta - m) <= max(0.5, 5 * $0.error) }
     }
-    guard !out.isEmpty else { throw DESIError.failed("no wavelength bin could be matched to the reference spectrum") }
+    guard !out.isEmpty else { return nil }
     let deg = min(degyy, out.count - 1)
     let c = try Polynomial.fit(x: out.map(\.wavelength), y: out.map(\.delta), degree: deg, weights: out.map { 1 / $0.error })
     let newY = try yTrace.refitted { _, w, _ in Polynomial.value(c, w) }

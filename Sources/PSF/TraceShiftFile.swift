@@ -12,18 +12,32 @@ public struct TraceShiftRequest: Sendable {
     public var outputPath: String
     /// Output FITS table of the measured offsets (OFFSETS HDU), if wanted.
     public var offsetsPath: String?
-    /// Two-column text spectrum (vacuum wavelength in A, flux) for the absolute wavelength calibration; with
-    /// `options.continuumSubtract` (--sky) and none given, the shipped sky line spectrum.
+    /// Two-column text spectrum (vacuum wavelength in A, flux) for the absolute wavelength calibration; when none is
+    /// given, `shippedSpectrum`, and with `options.continuumSubtract` (--sky) and neither, the shipped sky lines.
     public var spectrumPath: String?
+    /// A reference shipped with the project (`--arc-lamps`: .arcLamps), used when `spectrumPath` is nil.
+    public var shippedSpectrum: ShippedReferenceSpectrum?
     /// Measure only the first N fibers (debugging).
     public var nfibers: Int?
     /// The measurement's settings; the reference spectrum is read from `spectrumPath`.
     public var options: TraceShiftOptions
 
     public init(imagePath: String, psfPath: String, outputPath: String, offsetsPath: String? = nil,
-                spectrumPath: String? = nil, nfibers: Int? = nil, options: TraceShiftOptions = TraceShiftOptions()) {
+                spectrumPath: String? = nil, shippedSpectrum: ShippedReferenceSpectrum? = nil, nfibers: Int? = nil,
+                options: TraceShiftOptions = TraceShiftOptions()) {
         self.imagePath = imagePath; self.psfPath = psfPath; self.outputPath = outputPath; self.offsetsPath = offsetsPath
-        self.spectrumPath = spectrumPath; self.nfibers = nfibers; self.options = options
+        self.spectrumPath = spectrumPath; self.shippedSpectrum = shippedSpectrum; self.nfibers = nfibers
+        self.options = options
+    }
+
+    /// The reference of the absolute calibration: the file given, else the shipped one asked for, else the sky lines
+    /// under --sky (desi_compute_trace_shifts: --spectrum, --arc-lamps, --sky), else none.
+    var reference: (path: String, description: String)? {
+        get throws {
+            if let p = spectrumPath { return (p, p) }
+            guard let shipped = shippedSpectrum ?? (options.continuumSubtract ? .sky : nil) else { return nil }
+            return (try shipped.path(), shipped.description)
+        }
     }
 
     /// The HISTORY line of the outputs: the command line of the measurement's settings.
@@ -32,19 +46,21 @@ public struct TraceShiftRequest: Sendable {
         return DESIProvenance.line(command: "traceshift", arguments: ["-i", imagePath, "--psf", psfPath])
             + " --degxx \(o.degxx) --degxy \(o.degxy) --degyx \(o.degyx) --degyy \(o.degyy) --width \(o.width)"
             + (o.continuum ? " --continuum" : "") + (o.continuumSubtract ? " --sky" : "")
-            + (spectrumPath.map { " --spectrum \($0)" } ?? "")
+            + (o.largeShiftScan ? "" : " --no-large-shift-scan")
+            + (shippedSpectrum == .arcLamps ? " --arc-lamps" : "") + (spectrumPath.map { " --spectrum \($0)" } ?? "")
     }
 }
 
 /// Measures the shifts of a PSF's traces on a preprocessed image (`computeTraceShifts`), from files, and writes
 /// the PSF with the shifted traces (summary MEANDX, MINDX, MAXDX, MEANDY, MINDY, MAXDY, IN_PSF, IN_IMAGE in its
 /// header) and, when asked, the table of the measured offsets, as desi_compute_trace_shifts does.
-/// `info` receives the progress and the files written.
-public func shiftTracesFile(_ request: TraceShiftRequest, info: (String) -> Void) throws {
-    try withFreedArraysKeptInHeap { try shiftTracesFileInHeap(request, info: info) }
+/// `info` receives the progress and the files written, `warning` what was not done.
+public func shiftTracesFile(_ request: TraceShiftRequest, info: (String) -> Void,
+                            warning: (String) -> Void = { _ in }) throws {
+    try withFreedArraysKeptInHeap { try shiftTracesFileInHeap(request, info: info, warning: warning) }
 }
 
-private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) -> Void) throws {
+private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) -> Void, warning: (String) -> Void) throws {
     let image = try Image.read(request.imagePath, readNoise: false)   // the trace shifts never use it
     let psf = try readPSF(request.psfPath)
     let gaussHermite = psf as? GaussHermitePSF
@@ -60,14 +76,19 @@ private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) 
         throw DESIError.mismatch("\(request.imagePath) has \(image.ny) rows but \(request.psfPath) describes \(psf.npixY)")
     }
     var o = request.options
-    // --sky without --spectrum: desispec's sky line spectrum, shipped with the project (desi_compute_trace_shifts --sky)
-    if let s = try request.spectrumPath ?? (o.continuumSubtract ? shippedSkySpectrumPath() : nil) {
-        (o.referenceWave, o.referenceFlux) = try readReferenceSpectrum(s)
-        info("absolute wavelength calibration against \(request.spectrumPath ?? "the shipped sky line spectrum (desispec's spec-sky.dat)")")
+    o.arcLamps = request.spectrumPath == nil && request.shippedSpectrum == .arcLamps
+    if let reference = try request.reference {
+        (o.referenceWave, o.referenceFlux) = try readReferenceSpectrum(reference.path)
+        info("absolute wavelength calibration against \(reference.description)")
     }
     let fibers = request.nfibers.map { Array(0..<min($0, xt.ntrace)) }
     info("measuring trace shifts of \(fibers?.count ?? xt.ntrace) fibers on \(request.imagePath)")
     let r = try computeTraceShifts(image: image, xTrace: xt, yTrace: yt, psf: psf, fibers: fibers, options: o)
+    r.warnings.forEach(warning)
+    if let dx = r.largeShiftX {
+        info("large shift scan: traces moved by dx = \(String(format: "%+.2f", dx))"
+             + (r.largeShiftY.map { String(format: ", dy = %+.2f", $0) } ?? "") + " pixel (\(r.largeShiftSummary ?? ""))")
+    }
     info("MEANDX = \(String(format: "%+.3f", r.meanDx)) pixel, MEANDY = \(String(format: "%+.3f", r.meanDy)) pixel "
          + "(\(r.xPasses) x pass\(r.xPasses == 1 ? "" : "es"), \(r.yPasses) relative y pass\(r.yPasses == 1 ? "" : "es"))")
     guard let g = gaussHermite else {

@@ -29,14 +29,32 @@ func readReferenceSpectrum(_ path: String) throws -> ([Double], [Double]) {
     return (w, f)
 }
 
-/// The night-sky line spectrum `--sky` calibrates against (desispec's data/spec-sky.dat, stored sparse; see
-/// Sources/PSF/Resources/sky/README.md).
-public func shippedSkySpectrumPath() throws -> String {
-    guard let url = Bundle.module.url(forResource: "spec-sky-lines", withExtension: "txt", subdirectory: "sky") else {
-        throw DESIError.badFile(path: "\(Bundle.module.bundlePath)/sky/spec-sky-lines.txt",
-                                problem: "the shipped sky spectrum is missing from the PSF module's resources")
+/// The reference spectra shipped with the PSF module for the absolute wavelength calibration of the trace shifts, as
+/// desi_compute_trace_shifts takes them from desispec's data folder (Sources/PSF/Resources/sky/README.md and
+/// Sources/PSF/Resources/arclines/README.md).
+public enum ShippedReferenceSpectrum: String, Sendable {
+    /// The night-sky emission lines (`--sky`: desispec's data/spec-sky.dat, stored sparse).
+    case sky
+    /// The arc lamps' spectrum (`--arc-lamps`: desispec's data/spec-arc-lamps.dat, as it is).
+    case arcLamps
+
+    /// What the messages call it.
+    public var description: String {
+        switch self {
+        case .sky: return "the shipped sky line spectrum (desispec's spec-sky.dat)"
+        case .arcLamps: return "the shipped arc lamp spectrum (desispec's spec-arc-lamps.dat)"
+        }
     }
-    return url.path
+
+    /// The file in the module's resources.
+    public func path() throws -> String {
+        let (name, ext, folder) = self == .sky ? ("spec-sky-lines", "txt", "sky") : ("spec-arc-lamps", "dat", "arclines")
+        guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: folder) else {
+            throw DESIError.badFile(path: "\(Bundle.module.bundlePath)/\(folder)/\(name).\(ext)",
+                                    problem: "\(description) is missing from the PSF module's resources")
+        }
+        return url.path
+    }
 }
 
 /// The line spread of a PSF along the dispersion at one wavelength: the spot summed across the columns, as a

@@ -1,9 +1,10 @@
 import DESICore
 import Foundation
 
-/// Kinds of task, in pipeline order (desispec.pipeline task types).
+/// Kinds of task, in pipeline order (desispec.pipeline task types; arcshift is desi_proc's arc_traceshift step, the
+/// trace shifts of an arc before its PSF fit, a type of its own so that the types stay in dependency order).
 public enum TaskType: String, Sendable, Codable, CaseIterable, Comparable {
-    case preproc, psf, psfnight, traceshift, extract, fiberflat, fiberflatnight, sky, stdstars, fluxcalib, cframe
+    case preproc, arcshift, psf, psfnight, traceshift, extract, fiberflat, fiberflatnight, sky, stdstars, fluxcalib, cframe
     case spectra, coadd, qa, view, qaexposure, qanight
 
     public var order: Int { TaskType.allCases.firstIndex(of: self)! }

@@ -70,7 +70,11 @@ public func extractionArguments(_ arm: Camera.Arm, flavor: String, barycentric: 
         + (flavor == "science" && barycentric ? ["--barycentric-correction"] : [])
 }
 
-/// Builds every task of a night, in dependency order: preproc, psf, psfnight, traceshift, extract, fiberflat,
+/// The trace shifts of an arc before its PSF fit, as desi_proc runs them: one offset in x and one in y (the large
+/// shift scan, then the x pass and the calibration against the arc lamp spectrum).
+let arcTraceShiftArguments = ["--arc-lamps", "--degxx", "0", "--degxy", "0", "--degyx", "0", "--degyy", "0"]
+
+/// Builds every task of a night, in dependency order: preproc, arcshift, psf, psfnight, traceshift, extract, fiberflat,
 /// fiberflatnight, sky, stdstars, fluxcalib, cframe, spectra, coadd, qa, view (the step order of
 /// desispec.scripts.proc_night and desi_proc).
 public struct TaskGraph: Sendable {
@@ -103,7 +107,8 @@ public struct TaskGraph: Sendable {
         let sciences = exposures.filter { $0.flavor == "science" }
         let cameras = Set(exposures.flatMap(\.cameras)).sorted()
 
-        // psf from arcs (bootstrapped from the input PSF by trace shifts), then psfnight.
+        // psf from arcs, each from the input PSF moved onto the arc by trace shifts (desi_proc: shifted-input-psf, from
+        // desi_compute_trace_shifts --arc-lamps with degrees 0), then psfnight.
         var nightPSF: [String: (path: String, task: String)] = [:]   // per camera
         for c in cameras {
             var psfs: [(String, String)] = []
@@ -112,12 +117,17 @@ public struct TaskGraph: Sendable {
                     throw PipelineError.invalid("no starting PSF: give a folder of psf-CAMERA.fits files (--psf-dir)")
                 }
                 let input = "\(dir)/\(FileLayout.startingPSFFileName(camera: c.name))"
-                let out = L.exposureFile("psf", night: night, expid: e.expid, camera: c.name)
                 let pre = L.preproc(night: night, expid: e.expid, camera: c.name)
+                let shifted = L.exposureFile("shifted-input-psf", night: night, expid: e.expid, camera: c.name)
+                let shift = add(PipelineTask(
+                    type: .arcshift, night: night, expid: e.expid, unit: c.name,
+                    arguments: ["traceshift", "-i", pre, "--psf", input, "-o", shifted] + arcTraceShiftArguments,
+                    inputs: [pre, input], outputs: [shifted], dependencies: [preprocTask["\(e.expid)/\(c.name)"]!]))
+                let out = L.exposureFile("psf", night: night, expid: e.expid, camera: c.name)
                 let name = add(PipelineTask(
                     type: .psf, night: night, expid: e.expid, unit: c.name,
-                    arguments: ["psf", "-i", pre, "--psf", input, "-o", out],
-                    inputs: [pre, input], outputs: [out], dependencies: [preprocTask["\(e.expid)/\(c.name)"]!]))
+                    arguments: ["psf", "-i", pre, "--psf", shifted, "-o", out],
+                    inputs: [pre, shifted], outputs: [out], dependencies: [shift]))
                 psfs.append((out, name))
             }
             if psfs.isEmpty { continue }
@@ -142,7 +152,8 @@ public struct TaskGraph: Sendable {
                 }
                 let pre = L.preproc(night: night, expid: e.expid, camera: c.name)
                 let psfOut = L.exposureFile("psf", night: night, expid: e.expid, camera: c.name)
-                let shiftArgs = e.flavor == "flat" ? ["--continuum", "--degxx", "2", "--degxy", "0", "--degyx", "0", "--degyy", "0"]
+                let shiftArgs = e.flavor == "flat" ? ["--continuum", "--degxx", "2", "--degxy", "0", "--degyx", "0", "--degyy", "0",
+                                                      "--no-large-shift-scan"]
                                                    : ["--sky", "--degxx", "2", "--degxy", "0", "--degyx", "2", "--degyy", "0"]
                 let shift = add(PipelineTask(
                     type: .traceshift, night: night, expid: e.expid, unit: c.name,

@@ -479,7 +479,7 @@ final class NightPipelineTests: XCTestCase {
 
         let status = try run(["prod", "status", "--json"] + location)
         let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: String]], status.stdout)
-        XCTAssertEqual(rows.count, 89)   // 83 steps, 3 viewer pages (2 exposures, 1 coadd), 3 fiber-page tasks
+        XCTAssertEqual(rows.count, 95)   // 89 steps (6 arc trace shifts), 3 viewer pages (2 exposures, 1 coadd), 3 fiber-page tasks
         XCTAssertEqual(rows.filter { $0["state"] != "done" }.map { $0["name"] ?? "" }, [])
         let demoProd = root.appendingPathComponent("redux/demo").path
         for rel in ["tiles/cumulative/1000/\(Self.night)/coadd-0-1000-thru\(Self.night).fits",

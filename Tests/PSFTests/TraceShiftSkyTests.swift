@@ -72,7 +72,7 @@ final class TraceShiftSkyTests: XCTestCase {
     /// The same, rendered with any PSF (`truth`, e.g. traces moved per fiber).
     static func skyImage(truth: GaussHermitePSF, seed: UInt64) throws -> Image {
         let psf = truth
-        let (rw, rf) = try readReferenceSpectrum(shippedSkySpectrumPath())
+        let (rw, rf) = try readReferenceSpectrum(ShippedReferenceSpectrum.sky.path())
         let ny = psf.npixY, nx = psf.npixX
         var model = [Double](repeating: 0, count: ny * nx)
         func add(_ fiber: Int, _ w: Double, _ amp: Double) {
@@ -105,7 +105,7 @@ final class TraceShiftSkyTests: XCTestCase {
         o.degxx = 0; o.degxy = 0; o.degyx = 0; o.degyy = 0; o.continuumSubtract = true
         // relative calibration only: every fiber moved alike, so nothing is seen
         let relative = try computeTraceShifts(image: image, xTrace: psf.xTrace, yTrace: psf.yTrace, psf: psf, options: o)
-        (o.referenceWave, o.referenceFlux) = try readReferenceSpectrum(shippedSkySpectrumPath())
+        (o.referenceWave, o.referenceFlux) = try readReferenceSpectrum(ShippedReferenceSpectrum.sky.path())
         let absolute = try computeTraceShifts(image: image, xTrace: psf.xTrace, yTrace: psf.yTrace, psf: psf, options: o)
         print(String(format: "sky lines, truth dy +0.250: relative MEANDY %+.4f, with the sky spectrum %+.4f",
                      relative.meanDy, absolute.meanDy))
@@ -124,7 +124,7 @@ final class TraceShiftSkyTests: XCTestCase {
         let image = try Self.skyImage(truth: truth, seed: 12)
         var o = TraceShiftOptions()
         o.degxx = 0; o.degxy = 0; o.degyx = 1; o.degyy = 0; o.continuumSubtract = true
-        (o.referenceWave, o.referenceFlux) = try readReferenceSpectrum(shippedSkySpectrumPath())
+        (o.referenceWave, o.referenceFlux) = try readReferenceSpectrum(ShippedReferenceSpectrum.sky.path())
         let r = try computeTraceShifts(image: image, xTrace: psf.xTrace, yTrace: psf.yTrace, psf: psf, options: o)
         let intoff = try XCTUnwrap(r.internalOffsets, "the first relative pass moved the traces: INTOFF expected")
         let extoff = try XCTUnwrap(r.externalOffsets)
@@ -151,7 +151,7 @@ final class TraceShiftSkyTests: XCTestCase {
     }
 
     func testShippedSkySpectrumIsDesispecs() throws {
-        let (w, f) = try readReferenceSpectrum(shippedSkySpectrumPath())
+        let (w, f) = try readReferenceSpectrum(ShippedReferenceSpectrum.sky.path())
         // desispec's spec-sky.dat: 3500-9999.9 A; 5578.9 A (OI 5577 in vacuum) is its brightest sample
         XCTAssertEqual(w.first!, 3500, accuracy: 1e-9)
         XCTAssertEqual(w.last!, 9999.9, accuracy: 1e-9)

@@ -23,7 +23,8 @@ final class TaskGraphTests: XCTestCase {
         let g = try Self.night()
         let counts = Dictionary(uniqueKeysWithValues: g.countsByType.map { ($0.0, $0.1) })
         XCTAssertEqual(counts[.preproc], 15)      // 5 exposures x 3 cameras
-        XCTAssertEqual(counts[.psf], 6)           // two arcs x 3 cameras
+        XCTAssertEqual(counts[.arcshift], 6)      // two arcs x 3 cameras
+        XCTAssertEqual(counts[.psf], 6)
         XCTAssertEqual(counts[.psfnight], 3)
         XCTAssertEqual(counts[.traceshift], 9)    // flat + 2 science
         XCTAssertEqual(counts[.extract], 9)
@@ -65,11 +66,22 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertTrue(shift.arguments.contains("/redux/test/exposures/20250101/00000001/psf-r0-00000001.fits"))
     }
 
-    func testArcPSFIsFitFromTheStartingPSFAndQAFollowsTheCframes() throws {
+    func testArcPSFIsFitFromTheShiftedStartingPSFAndQAFollowsTheCframes() throws {
         let g = try Self.night()
+        // desi_proc: the starting PSF moved onto the arc by its trace shifts (shifted-input-psf), then the fit from it
+        let shifted = "/redux/test/exposures/20250101/00000001/shifted-input-psf-b0-00000001.fits"
+        let shift = try XCTUnwrap(g.tasks.first { $0.name == "arcshift_20250101_00000001_b0" })
+        XCTAssertEqual(shift.arguments, ["traceshift", "-i", "/redux/test/preproc/20250101/00000001/preproc-b0-00000001.fits",
+                                         "--psf", "/psf/psf-b0.fits", "-o", shifted, "--arc-lamps",
+                                         "--degxx", "0", "--degxy", "0", "--degyx", "0", "--degyy", "0"])
+        XCTAssertEqual(shift.dependencies, ["preproc_20250101_00000001_b0"])
         let psf = try XCTUnwrap(g.tasks.first { $0.name == "psf_20250101_00000001_b0" })
         XCTAssertEqual(psf.arguments, ["psf", "-i", "/redux/test/preproc/20250101/00000001/preproc-b0-00000001.fits",
-                                       "--psf", "/psf/psf-b0.fits", "-o", "/redux/test/exposures/20250101/00000001/psf-b0-00000001.fits"])
+                                       "--psf", shifted, "-o", "/redux/test/exposures/20250101/00000001/psf-b0-00000001.fits"])
+        XCTAssertEqual(psf.dependencies, ["arcshift_20250101_00000001_b0"])
+        // flats: no large shift scan, as desi_proc
+        let flatShift = try XCTUnwrap(g.tasks.first { $0.name == "traceshift_20250101_00000002_b0" })
+        XCTAssertTrue(flatShift.arguments.contains("--no-large-shift-scan"))
         let qa = try XCTUnwrap(g.tasks.first { $0.name == "qa_20250101_00000003_z0" })
         XCTAssertEqual(qa.dependencies, ["cframe_20250101_00000003_z0"])
         XCTAssertEqual(qa.arguments.prefix(2), ["qa-frame", "/redux/test/exposures/20250101/00000003/cframe-z0-00000003.fits"])
@@ -182,6 +194,10 @@ final class TaskGraphTests: XCTestCase {
         XCTAssertTrue(preproc.after.isEmpty)
         let extract = try XCTUnwrap(plan.jobs.first { $0.type == .extract })
         XCTAssertEqual(extract.after, [.traceshift])
+        // the arcs' trace shifts are jobs of their own: the job types stay in dependency order
+        XCTAssertEqual(try XCTUnwrap(plan.jobs.first { $0.type == .arcshift }).after, [.preproc])
+        XCTAssertEqual(try XCTUnwrap(plan.jobs.first { $0.type == .psf }).after, [.arcshift])
+        XCTAssertEqual(Set(try XCTUnwrap(plan.jobs.first { $0.type == .traceshift }).after), [.preproc, .psfnight])
         XCTAssertTrue(extract.script.contains("prod run-task --prod-root /redux/test --raw-root /raw \"${tasks[$SLURM_ARRAY_TASK_ID]}\""))
         let cframe = try XCTUnwrap(plan.jobs.first { $0.type == .cframe })
         XCTAssertEqual(Set(cframe.after), [.sky, .fluxcalib])

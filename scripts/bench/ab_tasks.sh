@@ -33,8 +33,9 @@ task_args() {
     [[ -n "$log" ]] || { echo "ab_tasks: no task log for $1 under $WORK" >&2; return 1; }
     local words out=() next=""
     read -r -a words < <(head -1 "$log")
-    [[ "${words[0]}" == "#" && "${words[1]}" == "desispec" && "${words[2]}" == "$step" ]] \
-        || { echo "ab_tasks: $log does not start with '# desispec $step'" >&2; return 1; }
+    # (the subcommand is the step's, but for arcshift: traceshift)
+    [[ "${words[0]}" == "#" && "${words[1]}" == "desispec" ]] \
+        || { echo "ab_tasks: $log does not start with '# desispec'" >&2; return 1; }
     for w in "${words[@]:2}"; do
         if [[ "$next" == o ]]; then out+=("$SCRATCH/$(basename "$w")"); next=""; continue; fi
         [[ "$w" == "-o" ]] && next=o

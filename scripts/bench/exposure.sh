@@ -80,7 +80,7 @@ while IFS= read -r log; do
 done < <(find "$WORK/redux" -name '*.log' -path '*/logs/*' | sort)
 [ -s "$TASKS" ] || { echo "no task log with a resources line under $WORK/redux"; exit 1; }
 
-ORDER="preproc psf psfnight traceshift extract fiberflat fiberflatnight sky stdstars fluxcalib cframe spectra coadd qa qaexposure qanight"
+ORDER="preproc arcshift psf psfnight traceshift extract fiberflat fiberflatnight sky stdstars fluxcalib cframe spectra coadd qa qaexposure qanight"
 echo
 echo "== per step and camera (wall and CPU seconds, peak resident memory of the largest task)"
 printf "%-15s %-9s %5s %9s %9s %9s %9s\n" step unit tasks "wall mean" "wall sum" "cpu sum" "peak MB"
