@@ -74,63 +74,72 @@ func expectedArcSpots(lineWavelengths: [Double], xTrace: TraceSet, yTrace: Trace
 /// to 0; the image and the ivar are smoothed by a normalised Gaussian of sigma 1 pixel on 7 x 7 pixels (the ivar by
 /// its square), a spot is a pixel of smoothed S/N > 6 above its four neighbours, and its position is the
 /// barycentre of the 7 x 7 pixels about it. The smoothing is done as two passes of 7 taps (the kernel is separable)
-/// by bands of rows, in parallel; the spots come row after row. Spots whose box leaves the CCD are dropped (desispec
-/// takes the part inside or none). More than 100 000 spots is an error, as in desispec (not an arc).
+/// by bands of rows, the CCD's bands split into contiguous parts done in parallel (each part's buffers reused from
+/// band to band); the spots come row after row. Spots whose box leaves the CCD are dropped (desispec takes the part
+/// inside or none). More than 100 000 spots is an error, as in desispec (not an arc).
 func detectArcSpots(_ image: Image, imagePath: String? = nil) throws -> [CCDPoint] {
     let ny = image.ny, nx = image.nx, hw = 3
     guard ny > 2 * hw + 2, nx > 2 * hw + 2 else { return [] }
     let g = (-hw...hw).map { exp(-Double($0 * $0) / 2) }
     let norm = g.reduce(0, +) * g.reduce(0, +)
     let g2 = g.map { $0 * $0 }
-    @Sendable @inline(__always) func good(_ k: Int) -> Bool { image.mask[k] == 0 && image.ivar[k] > 0 }
-    let band = 128
-    let nband = (ny + band - 1) / band
-    let perBand = parallelMap(nband) { b -> [CCDPoint] in
-        let r0 = b * band, r1 = min(ny, r0 + band)
-        // smoothed rows r0 - 1 ..< r1 + 1 (the neighbours), which need rows r0 - 1 - hw ..< r1 + 1 + hw
-        let s0 = max(0, r0 - 1), s1 = min(ny, r1 + 1)
-        let h0 = max(0, s0 - hw), h1 = min(ny, s1 + hw)
-        var hp = [Double](repeating: 0, count: (h1 - h0) * nx), hv = hp
-        for y in h0..<h1 {
-            let o = (y - h0) * nx, row = y * nx
-            for x in 0..<nx {
-                var sp = 0.0, sv = 0.0
-                for t in max(-hw, -x)...min(hw, nx - 1 - x) where good(row + x + t) {
-                    sp += g[t + hw] * Double(image.pix[row + x + t]); sv += g2[t + hw] * Double(image.ivar[row + x + t])
-                }
-                hp[o + x] = sp; hv[o + x] = sv
-            }
-        }
-        var simg = [Double](repeating: 0, count: (s1 - s0) * nx), sivar = simg
-        for y in s0..<s1 {
-            let o = (y - s0) * nx
-            for t in max(-hw, -y)...min(hw, ny - 1 - y) {
-                let src = (y + t - h0) * nx, wp = g[t + hw], wv = g2[t + hw]
-                for x in 0..<nx { simg[o + x] += wp * hp[src + x]; sivar[o + x] += wv * hv[src + x] }
-            }
-            for x in 0..<nx { simg[o + x] /= norm; sivar[o + x] = max(sivar[o + x] / (norm * norm), 0) }
-        }
+    let band = 64, nband = (ny + band - 1) / band
+    let nparts = min(nband, 16), bandsPerPart = (nband + nparts - 1) / nparts
+    let perPart = parallelMap(nparts) { part -> [CCDPoint] in
+        // rows r0 - 1 - hw ..< r1 + 1 + hw of a band: the pixels (0 where masked), then smoothed along x; rows
+        // r0 - 1 ..< r1 + 1 smoothed along y too (the spots' neighbours)
+        let halo = band + 2 + 2 * hw
+        var mp = [Double](repeating: 0, count: halo * nx), mv = mp, hp = mp, hv = mp
+        var simg = [Double](repeating: 0, count: (band + 2) * nx), sivar = simg
         var spots: [CCDPoint] = []
-        for y in max(r0, 1)..<min(r1, ny - 1) {
-            let o = (y - s0) * nx
-            for x in 1..<(nx - 1) {
-                let v = simg[o + x]
-                guard v * sivar[o + x].squareRoot() > 6, v > simg[o + x + 1], v > simg[o + x - 1],
-                      v > simg[o + x + nx], v > simg[o + x - nx] else { continue }
-                guard y >= hw, y + hw < ny, x >= hw, x + hw < nx else { continue }
-                var s = 0.0, sx = 0.0, sy = 0.0
-                for yy in (y - hw)...(y + hw) {
-                    for xx in (x - hw)...(x + hw) where good(yy * nx + xx) {
-                        let p = Double(image.pix[yy * nx + xx])
-                        s += p; sx += p * Double(xx); sy += p * Double(yy)
-                    }
+        for b in min(nband, part * bandsPerPart)..<min(nband, (part + 1) * bandsPerPart) {
+            let r0 = b * band, r1 = min(ny, r0 + band)
+            let s0 = max(0, r0 - 1), s1 = min(ny, r1 + 1), h0 = max(0, s0 - hw), h1 = min(ny, s1 + hw)
+            for y in h0..<h1 {
+                let o = (y - h0) * nx, row = y * nx
+                for x in 0..<nx {
+                    let k = row + x, good = image.mask[k] == 0 && image.ivar[k] > 0
+                    mp[o + x] = good ? Double(image.pix[k]) : 0; mv[o + x] = good ? Double(image.ivar[k]) : 0
                 }
-                if s > 0 { spots.append(CCDPoint(x: sx / s, y: sy / s)) }
+                for x in 0..<nx {
+                    var sp = 0.0, sv = 0.0
+                    for t in max(-hw, -x)...min(hw, nx - 1 - x) {
+                        sp += g[t + hw] * mp[o + x + t]; sv += g2[t + hw] * mv[o + x + t]
+                    }
+                    hp[o + x] = sp; hv[o + x] = sv
+                }
+            }
+            for y in s0..<s1 {
+                let o = (y - s0) * nx
+                for x in 0..<nx { simg[o + x] = 0; sivar[o + x] = 0 }
+                for t in max(-hw, -y)...min(hw, ny - 1 - y) {
+                    let src = (y + t - h0) * nx, wp = g[t + hw], wv = g2[t + hw]
+                    for x in 0..<nx { simg[o + x] += wp * hp[src + x]; sivar[o + x] += wv * hv[src + x] }
+                }
+                for x in 0..<nx { simg[o + x] /= norm; sivar[o + x] = max(sivar[o + x] / (norm * norm), 0) }
+            }
+            for y in max(r0, 1)..<min(r1, ny - 1) {
+                let o = (y - s0) * nx
+                for x in 1..<(nx - 1) {
+                    let v = simg[o + x]
+                    guard v > simg[o + x + 1], v > simg[o + x - 1], v > simg[o + x + nx], v > simg[o + x - nx],
+                          v * sivar[o + x].squareRoot() > 6 else { continue }
+                    guard y >= hw, y + hw < ny, x >= hw, x + hw < nx else { continue }
+                    var s = 0.0, sx = 0.0, sy = 0.0
+                    for yy in (y - hw)...(y + hw) {
+                        let m = (yy - h0) * nx
+                        for xx in (x - hw)...(x + hw) {
+                            let p = mp[m + xx]
+                            s += p; sx += p * Double(xx); sy += p * Double(yy)
+                        }
+                    }
+                    if s > 0 { spots.append(CCDPoint(x: sx / s, y: sy / s)) }
+                }
             }
         }
         return spots
     }
-    let spots = perBand.flatMap { $0 }
+    let spots = perPart.flatMap { $0 }
     guard spots.count <= 100_000 else {
         throw DESIError.badFile(path: imagePath ?? "the image",
                                 problem: "\(spots.count) spots detected, way too many for an arc lamp image")
@@ -145,6 +154,8 @@ struct NearestNeighbours {
     private let points: [CCDPoint]
     private let x0: Double, y0: Double, ncx: Int, ncy: Int
     private let cellStart: [Int], order: [Int]
+
+    var count: Int { points.count }
 
     init(_ points: [CCDPoint], radius: Double) {
         self.points = points; self.radius = radius
@@ -186,13 +197,14 @@ struct NearestNeighbours {
 /// than the radius, a detection claimed twice kept by the closer (desimeter's match_same_system as desispec copied
 /// it: its k-d tree's nearest neighbour, duplicates removed; pairs farther than the radius never count there).
 func matchSpots(_ expected: [CCDPoint], dx: Double, dy: Double, to detected: NearestNeighbours) -> [(Int, Int)] {
-    var claim: [Int: (expected: Int, distance: Double)] = [:]
+    // claimedBy[j]: the expected spot that detection j is the nearest of, at distance claimDistance[j]
+    var claimedBy = [Int](repeating: -1, count: detected.count), claimDistance = [Double](repeating: 0, count: detected.count)
     for (i, p) in expected.enumerated() {
         guard let (j, d) = detected.nearest(to: CCDPoint(x: p.x + dx, y: p.y + dy)) else { continue }
-        if let c = claim[j], c.distance <= d { continue }
-        claim[j] = (i, d)
+        if claimedBy[j] >= 0 && claimDistance[j] <= d { continue }
+        claimedBy[j] = i; claimDistance[j] = d
     }
-    return claim.map { ($0.value.expected, $0.key) }.sorted { $0.0 < $1.0 }
+    return claimedBy.indices.filter { claimedBy[$0] >= 0 }.map { (claimedBy[$0], $0) }.sorted { $0.0 < $1.0 }
 }
 
 /// desi_compute_trace_shifts' arc scan: the expected spots of the brightest lines of the arc lamp spectrum are
