@@ -178,6 +178,7 @@ private func smoothRow(_ row: UnsafeMutablePointer<Double>, into out: UnsafeMuta
 /// so that every point within the radius of a query lies in the query's cell or one of its 8 neighbours.
 struct NearestNeighbours {
     let radius: Double
+    /// The points sorted by cell; order[k] is the index given to init of points[k].
     private let points: [CCDPoint]
     private let x0: Double, y0: Double, ncx: Int, ncy: Int
     private let cellStart: [Int], order: [Int]
@@ -185,7 +186,7 @@ struct NearestNeighbours {
     var count: Int { points.count }
 
     init(_ points: [CCDPoint], radius: Double) {
-        self.points = points; self.radius = radius
+        self.radius = radius
         let xmin = points.map(\.x).min() ?? 0, ymin = points.map(\.y).min() ?? 0
         let nx = Int(((points.map(\.x).max() ?? 0) - xmin) / radius) + 1
         let ny = Int(((points.map(\.y).max() ?? 0) - ymin) / radius) + 1
@@ -197,6 +198,7 @@ struct NearestNeighbours {
         var fill = start, ord = [Int](repeating: 0, count: points.count)
         for (i, c) in cell.enumerated() { ord[fill[c]] = i; fill[c] += 1 }
         cellStart = start; order = ord
+        self.points = ord.map { points[$0] }   // cell after cell: a query reads its cells' points contiguously
     }
 
     /// The nearest point strictly closer than the radius (index, distance); the first in index order on a tie.
@@ -210,7 +212,7 @@ struct NearestNeighbours {
             for i in i0...i1 {
                 let c = j * ncx + i
                 for k in cellStart[c]..<cellStart[c + 1] {
-                    let q = points[order[k]], d = ((q.x - p.x) * (q.x - p.x) + (q.y - p.y) * (q.y - p.y)).squareRoot()
+                    let q = points[k], d = ((q.x - p.x) * (q.x - p.x) + (q.y - p.y) * (q.y - p.y)).squareRoot()
                     guard d < radius else { continue }
                     if best == nil || d < best!.1 || (d == best!.1 && order[k] < best!.0) { best = (order[k], d) }
                 }

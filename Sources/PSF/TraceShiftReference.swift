@@ -144,15 +144,23 @@ struct ConvolvedReference {
                 if w <= wb { return b == 0 ? 1 : (w - lower) / (wb - lower) }
                 return b == nodes - 1 ? 1 : (upper - w) / (upper - wb)
             }
-            // only the samples whose kernel reaches the node's window (each node weighs on a tenth of the range)
+            // only the samples whose kernel reaches the node's window (each node weighs on a tenth of the range); the
+            // window's samples are a contiguous range of the grid, their weights taken once
             let reach = Double(taps + 1) * step
-            for j in nonzero where grid[j] > lower - reach && grid[j] < upper + reach {
-                for t in -taps...taps {
-                    let i = j + t
-                    guard i >= 0 && i < n && grid[i] > lower && grid[i] < upper else { continue }
-                    out[i] += weight(grid[i]) * raw[j] * kernel[t + taps]
-                }
-            }
+            let inside = (0..<n).filter { grid[$0] > lower && grid[$0] < upper }
+            guard let i0 = inside.first, let i1 = inside.last else { continue }
+            let w = (i0...i1).map { weight(grid[$0]) }
+            raw.withUnsafeBufferPointer { r in kernel.withUnsafeBufferPointer { k in
+                w.withUnsafeBufferPointer { wp in out.withUnsafeMutableBufferPointer { o in
+                    for j in nonzero where grid[j] > lower - reach && grid[j] < upper + reach {
+                        let lo = max(j - taps, i0), hi = min(j + taps, i1)
+                        guard lo <= hi else { continue }
+                        for i in lo...hi {
+                            o[i] += wp[i - i0] * r[j] * k[i - j + taps]
+                        }
+                    }
+                } }
+            } }
         }
         values = out
     }

@@ -12,12 +12,13 @@
 #      fluxcalib, cframe, and a third of the spectrograph's stdstars); the 30-frame projection: 10 x the three
 #      cameras' frame CPU seconds shared by the cores (and the wall seconds of the frames run one after the other).
 #   4. desispec (REFENV) on the same files for the steps in REF_STEPS, camera REF_CAMERA, the first science
-#      exposure (flat for fiberflat), desispec's main only (imports excluded), and the ratio desispec / ours (wall and CPU).
+#      exposure (flat for fiberflat, the first arc for arcshift), desispec's main only (imports excluded), and the ratio
+#      desispec / ours (wall and CPU).
 #      Extraction: scripts/bench/extract.sh times desispec on a sub-region with the real r0 PSF; not repeated here.
 # Usage: scripts/bench/exposure.sh [WORKDIR]     (an existing WORKDIR is resumed: finished tasks are not rerun)
 # Environment: NSPEC (500; at least 20: fewer fibers hold a single sky fiber), CAMERAS (b0,r0,z0), JOBS (cores),
 #   BIN (a built desispec; default: the release build of this checkout), REFENV (/work/refenv),
-#   REF_STEPS (preproc,traceshift,fiberflat,sky,fluxcalib,cframe; empty: no desispec run), REF_CAMERA (r0),
+#   REF_STEPS (preproc,arcshift,traceshift,fiberflat,sky,fluxcalib,cframe; empty: no desispec run), REF_CAMERA (r0),
 #   RETIME (1: ours run again on each REF_STEPS task's arguments just before desispec, one thread (RETIME_NCPU), its
 #   time in the table; 0: the task's time from the night), REPEAT (1: runs of ours per step, the one with the least
 #   CPU kept), REF_REPEAT (1: the same for desispec), DESISPEC_TESTDATA (data folder given to the demo, when it exists; default ../shared/data), REAL_R_PSF (1; 0: the
@@ -30,7 +31,7 @@ CAMERAS=${CAMERAS:-b0,r0,z0}
 CORES=$(nproc)
 JOBS=${JOBS:-$CORES}
 REFENV=${REFENV:-/work/refenv}
-REF_STEPS=${REF_STEPS-preproc,traceshift,fiberflat,sky,fluxcalib,cframe}
+REF_STEPS=${REF_STEPS-preproc,arcshift,traceshift,fiberflat,sky,fluxcalib,cframe}
 REF_CAMERA=${REF_CAMERA:-r0}
 RETIME=${RETIME:-1}
 RETIME_NCPU=${RETIME_NCPU:-1}
@@ -138,6 +139,7 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 NIGHT=$(ls "$WORK/raw" | grep -E '^[0-9]{8}$' | head -1)
 SCI=$(awk -v u="$REF_CAMERA" '$1 == "sky" && $2 == u { print $3 }' "$TASKS" | sort | head -1)
 FLAT=$(awk -v u="$REF_CAMERA" '$1 == "fiberflat" && $2 == u { print $3 }' "$TASKS" | sort | head -1)
+ARC=$(awk -v u="$REF_CAMERA" '$1 == "arcshift" && $2 == u { print $3 }' "$TASKS" | sort | head -1)
 printf "%-12s %10s %12s %8s %10s %12s %8s %10s %14s\n" step "ours wall" "desispec wall" ratio "ours cpu" "desispec cpu" \
   ratio "ours peak" "desispec peak"
 # run r's /usr/bin/time file ("%e %U %S %M"): ours, ourscpu and oursmb become that run's when it is the first (r = 0)
@@ -152,7 +154,8 @@ keep_least_cpu() {
 }
 IFS=, read -r -a STEPS <<< "$REF_STEPS"
 for step in "${STEPS[@]}"; do
-  expid=$SCI; [ "$step" = fiberflat ] && expid=$FLAT
+  expid=$SCI; [ "$step" = fiberflat ] && expid=$FLAT; [ "$step" = arcshift ] && expid=$ARC
+  sub=$step; [ "$step" = arcshift ] && sub=traceshift   # the arcs' trace shifts (desi_proc's arc_traceshift)
   log=$(find "$WORK/redux" -path '*/logs/*' -name "${step}_${NIGHT}_${expid}_${REF_CAMERA}.log" | head -1)
   if [ -z "$log" ]; then printf "%-12s %10s\n" "$step" "no task"; continue; fi
   read -r ours ourscpu oursmb < <(awk -v s="$step" -v u="$REF_CAMERA" -v e="$expid" \
@@ -168,7 +171,7 @@ for step in "${STEPS[@]}"; do
       OURS+=("$a"); prev=$a
     done
     for ((r = 0; r < REPEAT; r++)); do
-      if /usr/bin/time -f "%e %U %S %M" -o "$WORK/ours-$step.time" env DESISPEC_NCPU="$RETIME_NCPU" "$BIN" "$step" "${OURS[@]}" \
+      if /usr/bin/time -f "%e %U %S %M" -o "$WORK/ours-$step.time" env DESISPEC_NCPU="$RETIME_NCPU" "$BIN" "$sub" "${OURS[@]}" \
           2>"$WORK/ours-$step.log"; then
         keep_least_cpu "$r" "$WORK/ours-$step.time"
       else
@@ -192,7 +195,7 @@ for step in "${STEPS[@]}"; do
   # desispec REF_REPEAT times: the run with the least CPU
   res=""
   for ((r = 0; r < REF_REPEAT; r++)); do
-    one=$(cd "$WORK" && "$REFENV/bin/python" "$ROOT/scripts/bench/exposure_reference.py" "$step" "$WORK/desispec" -- "${ARGS[@]}" \
+    one=$(cd "$WORK" && "$REFENV/bin/python" "$ROOT/scripts/bench/exposure_reference.py" "$sub" "$WORK/desispec" -- "${ARGS[@]}" \
           2>"$WORK/desispec-$step.log" | tail -1) || { res="failed: $(tail -1 "$WORK/desispec-$step.log")"; break; }
     case "$one" in
       seconds*) if [ -z "$res" ] || (( $(echo "$(echo "$one" | cut -d' ' -f4) < $(echo "$res" | cut -d' ' -f4)" | bc -l) )); then
