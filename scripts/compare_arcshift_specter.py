@@ -5,9 +5,8 @@ an arc rendered by DESI's specter, against desispec's desi_compute_trace_shifts 
   /work/refenv/bin/python scripts/compare_arcshift_specter.py --bin .build/release/desispec --outdir /tmp/arcshift-specter \
       [--psf ../shared/data/psf/psf-r0-00051060.fits] [--nfiber 50]
 
-1. renders with specter (../shared/tools/specter_render.py render) a preprocessed arc of the first --nfiber fibers of
-   the PSF, with the lines of the project's shipped measured list (electrons as listed), read noise 3 e (kept in
-   --outdir and reused);
+1. renders with specter a preprocessed arc of the first --nfiber fibers of the PSF (psf_start_specter.py's
+   render_specter_arc: the shipped measured line list, read noise 3 e; kept in --outdir and reused);
 2. writes starting PSFs with the traces moved (specter_render.py perturb): (0, 0), (+17.3, -6.2) and (-30.4, +9.5)
    pixels;
 3. runs ours and desispec's with desi_proc's arc options (--arc-lamps, degrees 0) from each and prints, for both,
@@ -19,10 +18,11 @@ import argparse, os, subprocess, sys, time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-SHARED = os.path.join(ROOT, '..', 'shared')
+SHARED = os.path.join(os.path.dirname(HERE), '..', 'shared')
 TOOLS = os.path.join(SHARED, 'tools', 'specter_render.py')
-LINES = os.path.join(ROOT, 'Sources', 'PSF', 'Resources', 'arclines', 'arc-lines-average-in-vacuum.fits')
+sys.path.insert(0, HERE)
+from compare_traceshift_desispec import desispec_trace_shifts   # noqa: E402
+from psf_start_specter import render_specter_arc                 # noqa: E402
 DEGREES = ['--degxx', '0', '--degxy', '0', '--degyx', '0', '--degyy', '0']
 
 
@@ -35,15 +35,7 @@ def run(cmd):
 
 def desispec_shift(image, psf, out):
     """desi_compute_trace_shifts in this process, its calibration lookup and desimodel's fibermap bypassed."""
-    import desispec.scripts.trace_shifts as ts
-    import desispec.qproc.qextract as qx
-    from astropy.table import Table
-
-    class NoCalib:
-        def __init__(self, *args, **kw): pass
-        def haskey(self, k): return False
-    ts.CalibFinder = NoCalib
-    qx.empty_fibermap = lambda n: Table({'FIBER': np.zeros(n, dtype=int)})
+    ts = desispec_trace_shifts()
     t0 = time.time()
     ts.main(ts.parse(['-i', image, '--psf', psf, '-o', out, '--arc-lamps'] + DEGREES))
     return time.time() - t0
@@ -66,21 +58,7 @@ def main():
     ap.add_argument('--psf', default=os.path.join(SHARED, 'data', 'psf', 'psf-r0-00051060.fits'))
     ap.add_argument('--nfiber', type=int, default=50)
     a = ap.parse_args()
-    import fitsio
-    os.makedirs(a.outdir, exist_ok=True)
-    hdr = fitsio.read_header(a.psf, 'PSF')
-    wmin, wmax = float(hdr['WAVEMIN']), float(hdr['WAVEMAX'])
-    t = fitsio.read(LINES, 1)
-    keep = (t['VACUUM_WAVE'] > wmin + 5) & (t['VACUUM_WAVE'] < wmax - 5) & (t['ELECTRONS'] > 0)
-    wave, elec = t['VACUUM_WAVE'][keep], t['ELECTRONS'][keep]
-    spectra = os.path.join(a.outdir, 'arc-lines.npz')
-    np.savez(spectra, wave=wave, flux=np.tile(elec, (a.nfiber, 1)), specmin=0)
-    image = os.path.join(a.outdir, 'preproc-r0-00000001.fits')
-    if not os.path.exists(image):
-        t0 = time.time()
-        run([sys.executable, TOOLS, 'render', '--psf', a.psf, '--spectra', spectra, '-o', image, '--readnoise', '3',
-             '--seed', '1', '--camera', 'r0', '--flavor', 'arc', '--exptime', '5'])
-        print(f'rendered {image} with specter in {time.time() - t0:.0f} s')
+    image, wave = render_specter_arc(a.psf, a.outdir, a.nfiber)
     w0, w1 = wave.min(), wave.max()
     print(f'arc: {a.nfiber} fibers lit, {wave.size} lines {w0:.0f}-{w1:.0f} A, rendered by specter from {a.psf}')
     print(f'{"start moved by (x, y) px":26s} {"who":9s} {"mean dx":>8s} {"max|dx|":>8s} {"mean dy":>8s} {"max|dy|":>8s} '

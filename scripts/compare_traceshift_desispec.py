@@ -15,6 +15,21 @@ import argparse, os, subprocess, sys, tempfile, time
 import numpy as np
 from astropy.io import fits
 
+def desispec_trace_shifts():
+    """desispec.scripts.trace_shifts with its calibration lookup (DESI_SPECTRO_CALIB) bypassed and qproc's fibermap
+    (built through desimodel's focal plane, absent here) replaced by a minimal table."""
+    import desispec.scripts.trace_shifts as ts
+    import desispec.qproc.qextract as qx
+    from astropy.table import Table
+
+    class NoCalib:
+        def __init__(self, *args, **kw): pass
+        def haskey(self, k): return False
+    ts.CalibFinder = NoCalib
+    qx.empty_fibermap = lambda n: Table({"FIBER": np.zeros(n, dtype=int)})
+    return ts
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("image"); ap.add_argument("psf")
@@ -25,15 +40,7 @@ def main():
     ap.add_argument("--nfibers", type=int)
     ap.add_argument("--desispec", default=os.path.join(os.path.dirname(__file__), "..", ".build", "debug", "desispec"))
     a = ap.parse_args()
-    import desispec.scripts.trace_shifts as ts
-    class NoCalib:
-        def __init__(self, *args, **kw): pass
-        def haskey(self, k): return False
-    ts.CalibFinder = NoCalib
-    # qproc builds a fibermap through desimodel's focal plane, absent here: a minimal table is enough.
-    import desispec.qproc.qextract as qx
-    from astropy.table import Table
-    qx.empty_fibermap = lambda n: Table({"FIBER": np.zeros(n, dtype=int)})
+    ts = desispec_trace_shifts()
     tmp = tempfile.mkdtemp()
     out_ref, out_ours = os.path.join(tmp, "psf-desispec.fits"), os.path.join(tmp, "psf-swift.fits")
     degs = [int(d) for d in a.degs.split(",")] if a.degs else [a.deg] * 4

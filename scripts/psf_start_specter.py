@@ -63,6 +63,28 @@ def write_trace_set(moved, truth, out, wmin, wmax):
         F.write(wsig[:, None], extname='WSIGMA')
 
 
+def render_specter_arc(psf, outdir, nfiber):
+    """A preprocessed r0 arc of the first `nfiber` fibers of `psf` rendered by specter (specter_render.py render) with
+    the lines of the shipped measured list inside the PSF's wavelengths (electrons as listed), read noise 3 e, seed 1;
+    kept in `outdir` and reused. Returns its path and the line wavelengths."""
+    import fitsio
+    os.makedirs(outdir, exist_ok=True)
+    hdr = fitsio.read_header(psf, 'PSF')
+    wmin, wmax = float(hdr['WAVEMIN']), float(hdr['WAVEMAX'])
+    t = fitsio.read(LINES, 1)
+    keep = (t['VACUUM_WAVE'] > wmin + 5) & (t['VACUUM_WAVE'] < wmax - 5) & (t['ELECTRONS'] > 0)
+    wave, elec = t['VACUUM_WAVE'][keep], t['ELECTRONS'][keep]
+    spectra = os.path.join(outdir, 'arc-lines.npz')
+    np.savez(spectra, wave=wave, flux=np.tile(elec, (nfiber, 1)), specmin=0)
+    image = os.path.join(outdir, 'preproc-r0-00000001.fits')
+    if not os.path.exists(image):
+        t0 = time.time()
+        run([sys.executable, TOOLS, 'render', '--psf', psf, '--spectra', spectra, '-o', image, '--readnoise', '3',
+             '--seed', '1', '--camera', 'r0', '--flavor', 'arc', '--exptime', '5'])
+        print(f'rendered {image} with specter in {time.time() - t0:.0f} s')
+    return image, wave
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--bin', required=True)
@@ -75,18 +97,9 @@ def main():
     ap.add_argument('--only', help='comma-separated letters of the starts to fit (default: all)')
     a = ap.parse_args()
     import fitsio
-    os.makedirs(a.outdir, exist_ok=True)
     hdr = fitsio.read_header(a.psf, 'PSF')
     wmin, wmax = float(hdr['WAVEMIN']), float(hdr['WAVEMAX'])
-    t = fitsio.read(LINES, 1)
-    keep = (t['VACUUM_WAVE'] > wmin + 5) & (t['VACUUM_WAVE'] < wmax - 5) & (t['ELECTRONS'] > 0)
-    wave, elec = t['VACUUM_WAVE'][keep], t['ELECTRONS'][keep]
-    spectra = os.path.join(a.outdir, 'arc-lines.npz')
-    np.savez(spectra, wave=wave, flux=np.tile(elec, (a.nfiber, 1)), specmin=0)
-    image = os.path.join(a.outdir, 'preproc-r0-00000001.fits')
-    if not os.path.exists(image):
-        run([sys.executable, TOOLS, 'render', '--psf', a.psf, '--spectra', spectra, '-o', image, '--readnoise', '3',
-             '--seed', '1', '--camera', 'r0', '--flavor', 'arc', '--exptime', '5'])
+    image, wave = render_specter_arc(a.psf, a.outdir, a.nfiber)
     starts = {}
     only = set(a.only.split(',')) if a.only else None
     moved = os.path.join(a.outdir, 'start-moved.fits')
