@@ -45,12 +45,17 @@ public struct TraceShiftResult: Sendable {
     public var meanDy: Double, minDy: Double, maxDy: Double
     /// Passes of the x and of the relative y measurement (each until the traces move by less than 0.001 pixel).
     public var xPasses = 0, yPasses = 0
-    /// The offsets the large shift scan moved the traces by first (y: arcs only), nil without a scan, and what it
-    /// says about its matches.
-    public var largeShiftX: Double? = nil, largeShiftY: Double? = nil
-    public var largeShiftSummary: String? = nil
+    /// What the large shift scan moved the traces by first; nil without a scan.
+    public var largeShift: LargeShift? = nil
     /// What the measurement did not do and why (logged as warnings).
     public var warnings: [String] = []
+}
+
+/// The offset of the large shift scan (TraceShiftLargeScan.swift): dy for arcs only, and what it says of its matches.
+public struct LargeShift: Sendable {
+    public var dx: Double
+    public var dy: Double?
+    public var summary: String
 }
 
 /// Fits offsets z(x, y) with degrees lowered while the error on the CCD corners exceeds `maxError`
@@ -104,17 +109,18 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
     var offsets: [TraceOffset] = []
 
     // 0. the large shift scan of arcs and continuum images (desispec's default, --no-large-shift-scan).
-    var largeShiftX: Double? = nil, largeShiftY: Double? = nil, largeShiftSummary: String? = nil
+    var largeShift: LargeShift? = nil
     if o.largeShiftScan, o.arcLamps, let lw = o.referenceWave, let lf = o.referenceFlux {
         let scan = try arcLampLargeShift(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, lampWave: lw, lampFlux: lf)
-        xTrace = xTrace.shifted(by: scan.dx); yTrace = yTrace.shifted(by: scan.dy)
-        (largeShiftX, largeShiftY) = (scan.dx, scan.dy)
-        largeShiftSummary = "\(scan.matched) of \(scan.expected) expected arc spots matched to the \(scan.detected) detected"
+        largeShift = LargeShift(dx: scan.dx, dy: scan.dy, summary: "\(scan.matched) of \(scan.expected) expected arc spots "
+                                                                   + "matched to the \(scan.detected) detected")
     } else if o.largeShiftScan, o.continuum {
         let dx = continuumLargeShiftX(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers)
-        xTrace = xTrace.shifted(by: dx)
-        largeShiftX = dx
-        largeShiftSummary = "median of 7 bands of 100 rows"
+        largeShift = LargeShift(dx: dx, dy: nil, summary: "median of 7 bands of 100 rows")
+    }
+    if let s = largeShift {
+        xTrace = xTrace.shifted(by: s.dx)
+        if let dy = s.dy { yTrace = yTrace.shifted(by: dy) }
     }
 
     // 1. x shifts.
@@ -212,8 +218,7 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
                             internalOffsets: internalOffsets, externalOffsets: externalOffsets,
                             meanDx: dxs.reduce(0, +) / Double(dxs.count), minDx: dxs.min()!, maxDx: dxs.max()!,
                             meanDy: dys.reduce(0, +) / Double(dys.count), minDy: dys.min()!, maxDy: dys.max()!,
-                            xPasses: xPasses, yPasses: yPasses, largeShiftX: largeShiftX, largeShiftY: largeShiftY,
-                            largeShiftSummary: largeShiftSummary, warnings: warnings)
+                            xPasses: xPasses, yPasses: yPasses, largeShift: largeShift, warnings: warnings)
 }
 
 /// Median spectrum of continuum-subtracted spectra (desispec.trace_shifts._continuum_subtract_median): each

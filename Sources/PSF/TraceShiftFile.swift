@@ -85,9 +85,9 @@ private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) 
     info("measuring trace shifts of \(fibers?.count ?? xt.ntrace) fibers on \(request.imagePath)")
     let r = try computeTraceShifts(image: image, xTrace: xt, yTrace: yt, psf: psf, fibers: fibers, options: o)
     r.warnings.forEach(warning)
-    if let dx = r.largeShiftX {
-        info("large shift scan: traces moved by dx = \(String(format: "%+.2f", dx))"
-             + (r.largeShiftY.map { String(format: ", dy = %+.2f", $0) } ?? "") + " pixel (\(r.largeShiftSummary ?? ""))")
+    if let s = r.largeShift {
+        info("large shift scan: traces moved by dx = \(String(format: "%+.2f", s.dx))"
+             + (s.dy.map { String(format: ", dy = %+.2f", $0) } ?? "") + " pixel (\(s.summary))")
     }
     info("MEANDX = \(String(format: "%+.3f", r.meanDx)) pixel, MEANDY = \(String(format: "%+.3f", r.meanDy)) pixel "
          + "(\(r.xPasses) x pass\(r.xPasses == 1 ? "" : "es"), \(r.yPasses) relative y pass\(r.yPasses == 1 ? "" : "es"))")

@@ -264,8 +264,8 @@ func arcLampLargeShift(image: Image, imagePath: String? = nil, xTrace: TraceSet,
                                    + "+-\(excursion) fibers (--no-large-shift-scan skips the scan)")
         }
         let pairs = matchSpots(expected, dx: deltaX + offsets[best], dy: deltaY, to: grid)
-        deltaX = median(pairs.map { detected[$0.1].x - expected[$0.0].x })
-        deltaY = median(pairs.map { detected[$0.1].y - expected[$0.0].y })
+        deltaX = Statistics.median(pairs.map { detected[$0.1].x - expected[$0.0].x })
+        deltaY = Statistics.median(pairs.map { detected[$0.1].y - expected[$0.0].y })
         matched = pairs.count
     }
     return ArcLampScan(dx: deltaX, dy: deltaY, matched: matched, expected: expected.count, detected: detected.count)
@@ -325,5 +325,5 @@ func continuumLargeShiftX(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibe
         }
         return bestShift
     }
-    return median(best)
+    return Statistics.median(best)
 }
