@@ -78,23 +78,39 @@ extension Statistics {
         return 0.5 * (lo + hi)
     }
 
-    /// Two pivots from a sorted sample of 64 of `values`, about 9 sample ranks below the rank `from` and above the rank
-    /// `to` (binomial spread of a rank in the sample: ~4); nil when the sample holds a NaN.
+    /// Two pivots from a sample of 64 of `values`: the sample's order statistics about 9 sample ranks below the rank
+    /// `from` and above the rank `to` (binomial spread of a rank in the sample: ~4); nil when the sample holds a NaN.
     private static func samplePivots(_ values: UnsafeBufferPointer<Double>, from: Int, to: Int) -> (Double, Double)? {
         let n = values.count, m = 64
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: m) { buffer -> (Double, Double)? in
-            let sample = buffer
-            for j in 0..<m { sample[j] = values[j * (n - 1) / (m - 1)] }
-            if sample.contains(where: { $0.isNaN }) { return nil }
-            // insertion sort: 64 values (the library sort's merges took longer than the passes)
-            for i in 1..<m {
-                let x = sample[i]
-                var j = i
-                while j > 0 && sample[j - 1] > x { sample[j] = sample[j - 1]; j -= 1 }
-                sample[j] = x
-            }
+        return withUnsafeTemporaryAllocation(of: SIMD4<Double>.self, capacity: m / 4) { chunks -> (Double, Double)? in
+            let sample = UnsafeMutableRawPointer(chunks.baseAddress!).assumingMemoryBound(to: Double.self)
+            var hasNaN = false
+            for j in 0..<m { let x = values[j * (n - 1) / (m - 1)]; sample[j] = x; hasNaN = hasNaN || x.isNaN }
+            if hasNaN { return nil }
             let a = from * (m - 1) / max(1, n - 1), b = (to * (m - 1) + n - 2) / max(1, n - 1)
-            return (sample[max(0, a - 9)], sample[min(m - 1, b + 9)])
+            return orderStatistics(chunks, max(0, a - 9), min(m - 1, b + 9))
         }
+    }
+
+    /// The values of ranks `t` and `u` (0-based, as in the sorted order) of the values in `chunks` (no NaN): the x with
+    /// #(values < x) <= t < #(values <= x), counted for every x in vector lanes (no branches on the data, where
+    /// sorting the 64 values by insertion takes one unpredictable branch per move).
+    @inline(__always)
+    private static func orderStatistics(_ chunks: UnsafeMutableBufferPointer<SIMD4<Double>>, _ t: Int, _ u: Int) -> (Double, Double) {
+        let values = UnsafeRawPointer(chunks.baseAddress!).assumingMemoryBound(to: Double.self)
+        let rankT = Int64(t), rankU = Int64(u)
+        var foundT = values[0], foundU = values[0]
+        for i in 0..<(4 * chunks.count) {
+            let x = SIMD4<Double>(repeating: values[i])
+            var less = SIMD4<Int64>(), notMore = SIMD4<Int64>()   // minus the counts (a true lane is -1)
+            for c in chunks {
+                less &+= unsafeBitCast(c .< x, to: SIMD4<Int64>.self)
+                notMore &+= unsafeBitCast(c .<= x, to: SIMD4<Int64>.self)
+            }
+            let below = -less.wrappedSum(), atOrBelow = -notMore.wrappedSum()
+            if below <= rankT && rankT < atOrBelow { foundT = values[i] }
+            if below <= rankU && rankU < atOrBelow { foundU = values[i] }
+        }
+        return (foundT, foundU)
     }
 }

@@ -110,18 +110,40 @@ enum RobustLevel {
     /// `Statistics.medianInPlace` defines it (mean of the two middle order statistics for an even count).
     static func median(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
                        fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?) -> Double {
+        if let m = bracketedMedian(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: center) { return m }
+        // NaN values (a master bias with NaN pixels) have no rank: the plain median's quickselect places them where
+        // its comparisons leave them, so only the full copy in the same order gives its value
+        var all = [Double](repeating: 0, count: rows * cols)
+        for r in 0..<rows {
+            fill(r, row)
+            for c in 0..<cols { all[r * cols + c] = center.map { abs(row[c] - $0) } ?? row[c] }
+        }
+        return Statistics.medianInPlace(&all)
+    }
+
+    /// The median of `median` from a bracket and one counting pass; nil where the bracket missed the middle order
+    /// statistics or the values hold a NaN (`median` then takes the full copy).
+    static func bracketedMedian(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
+                                fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?) -> Double? {
         let n = rows * cols
         let k1 = n / 2, k0 = n % 2 == 1 ? k1 : k1 - 1
         @inline(__always) func transform(_ v: Double) -> Double { center.map { abs(v - $0) } ?? v }
-        // sample on an evenly spaced grid of rows and columns (64 x 1024 values at most); the bracket keeps ~4.5 sigma of
-        // rank uncertainty: ~1.8% of the values fall inside it with 65536 samples. Its two ends are order statistics
-        // of the sample, selected (no sort).
-        let sr = min(rows, 64), sc = min(cols, max(1, 65536 / sr))
+        // A stratified sample (256 x 256 values at most): one row drawn in each of sr equal bands of rows, and in it
+        // one column in each of sc equal bands of columns, each draw at a pseudo-random place in its band (a fixed
+        // seed: the same sample every run). The bracket keeps ~4.5 sigma of rank uncertainty: ~1.8% of the values fall
+        // inside it with 65536 samples. Its two ends are order statistics of the sample, selected (no sort). A grid
+        // at fixed places is biased wherever the level follows the rows or columns: the first row of each of 64 bands
+        // of a master bias that ramps from row to row sat half a band low, 0.8 % of the values, and the median of a
+        // full-size bias's data region fell outside the bracket (taken again from a full copy, ~10 % of a
+        // preprocessing's CPU); a pattern repeating every few rows or columns would alias the same way.
+        let sr = min(rows, 256), sc = min(cols, max(1, 65536 / sr))
         let s = sr * sc
         var sample = [Double](repeating: 0, count: s)
+        var places = SplitMix64(seed: 1)
+        @inline(__always) func draw(_ band: Range<Int>) -> Int { band.lowerBound + Int(places.next() % UInt64(max(1, band.count))) }
         for i in 0..<sr {
-            fill(i * rows / sr, row)
-            for j in 0..<sc { sample[i * sc + j] = transform(row[j * cols / sc]) }
+            fill(draw((i * rows / sr)..<((i + 1) * rows / sr)), row)
+            for j in 0..<sc { sample[i * sc + j] = transform(row[draw((j * cols / sc)..<((j + 1) * cols / sc))]) }
         }
         let margin = Int(4.5 * Double(s).squareRoot() / 2) + 2
         let lo = Statistics.select(&sample, max(0, k0 * s / n - margin))
@@ -150,12 +172,8 @@ enum RobustLevel {
             if k < eqHi { return hi }
             return nil
         }
-        // NaN values (a master bias with NaN pixels) have no rank: the plain median's quickselect places them where
-        // its comparisons leave them, so only the full copy in the same order gives its value
-        if unordered == 0, let a = rank(k0), let b = rank(k1) { return k0 == k1 ? b : 0.5 * (a + b) }
-        var all = [Double](repeating: 0, count: n)
-        for r in 0..<rows { fill(r, row); for c in 0..<cols { all[r * cols + c] = transform(row[c]) } }
-        return Statistics.medianInPlace(&all)
+        guard unordered == 0, let a = rank(k0), let b = rank(k1) else { return nil }
+        return k0 == k1 ? b : 0.5 * (a + b)
     }
 
     /// Rows in a fixed number of blocks (whatever the number of threads, so the sums are always added in the same
