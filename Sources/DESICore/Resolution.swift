@@ -32,15 +32,6 @@ public struct ResolutionData: Sendable, Equatable {
         return data[(spec * ndiag + d) * nwave + column]
     }
 
-    /// Applies R of spectrum `spec` to a vector on the same wavelength grid: (R x)[i] = sum_j R[i,j] x[j].
-    public func apply(spec: Int, to x: [Double]) -> [Double] {
-        precondition(x.count == nwave)
-        let per = ndiag * nwave
-        return data.withUnsafeBufferPointer { r in
-            ResolutionData.apply(diagonals: UnsafeBufferPointer(rebasing: r[(spec * per)..<((spec + 1) * per)]), ndiag: ndiag, to: x)
-        }
-    }
-
     /// y = R x for the diagonals [ndiag, n] of one matrix in this layout (`diagonals[d * n + j]` = R[j - k, j],
     /// k = ndiag/2 - d), n = x.count: the one product of a resolution matrix and a spectrum. Float or Double
     /// storage; the sums are in Double, diagonal by diagonal.

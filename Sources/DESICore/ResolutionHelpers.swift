@@ -73,27 +73,6 @@ extension ResolutionData {
         return r
     }
 
-    /// Applies the transpose of R of spectrum `spec`: (R^T x)[j] = sum_i R[i, j] x[i].
-    public func applyTranspose(spec: Int, to x: [Double]) -> [Double] {
-        precondition(x.count == nwave)
-        var y = [Double](repeating: 0, count: nwave)
-        let h = ndiag / 2
-        data.withUnsafeBufferPointer { r in
-            x.withUnsafeBufferPointer { xv in
-                y.withUnsafeMutableBufferPointer { yv in
-                    for d in 0..<ndiag {
-                        let k = h - d
-                        let base = (spec * ndiag + d) * nwave
-                        let jlo = max(0, k), jhi = min(nwave, nwave + k)
-                        if jlo >= jhi { continue }
-                        for j in jlo..<jhi { yv[j] += Double(r[base + j]) * xv[j - k] }
-                    }
-                }
-            }
-        }
-        return y
-    }
-
     /// Sum of each row of R for spectrum `spec` (1 for a flux-conserving resolution away from the edges).
     public func rowSums(spec: Int) -> [Double] {
         (0..<nwave).map { row(spec: spec, $0).values.reduce(0, +) }

@@ -43,10 +43,12 @@ public func computeSky(frame: Frame, options: SkyOptions = SkyOptions(), log: ((
 }
 
 /// `computeSky`, with the per-fiber adjustments fitted at the sky lines where `options.adjustments` asks for them
-/// (applied to the model before its extra variance is measured, as desispec.sky.compute_sky).
-public func computeSkyAndAdjustments(frame: Frame, options: SkyOptions = SkyOptions(),
+/// (applied to the model before its extra variance is measured, as desispec.sky.compute_sky). `resolution`, for a
+/// frame read without its RESOLUTION (`Frame.read(_:skipResolution:)`), gives the spectra's resolution instead
+/// (`StoredResolution`: read from the file as each fiber's is needed).
+public func computeSkyAndAdjustments(frame: Frame, resolution: (any FiberResolutions)? = nil, options: SkyOptions = SkyOptions(),
                                      log: ((String) -> Void)? = nil) throws -> (model: SkyModel, adjustments: SkyAdjustments?) {
-    guard let res = frame.resolution else {
+    guard let res: any FiberResolutions = resolution ?? frame.resolution else {
         throw DESIError.invalidArgument("frame has no resolution data: the sky model needs the RESOLUTION of each fiber")
     }
     guard let fibermap = frame.fibermap, fibermap.count == frame.nspec else {
@@ -155,7 +157,7 @@ public func computeSkyAndAdjustments(frame: Frame, options: SkyOptions = SkyOpti
 
     // Model of every fiber, and its statistical variance through the mean resolution (as desispec).
     var meanRes = [Float](repeating: 0, count: ndiag * nwave)
-    for f in 0..<nspec { for k in 0..<(ndiag * nwave) { meanRes[k] += res.data[f * ndiag * nwave + k] } }
+    for f in 0..<nspec { res.withDiagonals(of: f) { r in for k in 0..<(ndiag * nwave) { meanRes[k] += r[k] } } }
     for k in 0..<meanRes.count { meanRes[k] /= Float(nspec) }
     let covariance = fit.covariance()
     var cskyFlux = [Double](repeating: 0, count: nspec * nwave)

@@ -27,7 +27,7 @@ struct SectorTerms: Sendable {
 
 extension SkyFit {
     /// After `solution` = A^-1 b and `factor` of A are set: adds the sector terms to the solution.
-    mutating func solveWithSectors(res: ResolutionData, skyRows: [Int], flux: [[Double]], ivar: [[Double]]) throws {
+    mutating func solveWithSectors(res: any FiberResolutions, skyRows: [Int], flux: [[Double]], ivar: [[Double]]) throws {
         guard var terms = sectors, let factor else { return }
         precondition(nterms == 1, "sector offsets are fitted with a uniform sky only")
         let m = terms.templates.count, nw = nwave

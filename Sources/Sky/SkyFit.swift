@@ -22,7 +22,7 @@ struct SkyFit {
     }
 
     /// Solves for F from the sky fibers. Fibers are summed in fixed chunks, so the result does not depend on threads.
-    mutating func solve(res: ResolutionData, skyRows: [Int], flux: [[Double]], ivar: [[Double]], terms: [[Double]]) throws {
+    mutating func solve(res: any FiberResolutions, skyRows: [Int], flux: [[Double]], ivar: [[Double]], terms: [[Double]]) throws {
         let ndiag = res.ndiag, nwave = self.nwave, np = nterms
         let n = nwave * np
         let kd = BandedDeconvolution.bandWidth(ndiag: ndiag, nterms: np)
@@ -30,8 +30,7 @@ struct SkyFit {
         guard nsky > 0 else { throw DESIError.failed("the sky fit has no sky fibers") }
         let (a, b) = BandedDeconvolution.accumulateInChunks(count: nsky, n: n, kd: kd) { s, a, b in
             let f = skyRows[s]
-            res.data.withUnsafeBufferPointer { rd in
-                let r = UnsafeBufferPointer(rebasing: rd[(f * ndiag * nwave)..<((f + 1) * ndiag * nwave)])
+            res.withDiagonals(of: f) { r in
                 ivar[s].withUnsafeBufferPointer { w in
                     flux[s].withUnsafeBufferPointer { v in
                         BandedDeconvolution.accumulate(resolution: r, ndiag: ndiag, nwave: nwave, weights: w, values: v,
@@ -55,7 +54,7 @@ struct SkyFit {
     }
 
     /// R_f (sum_p c_p F_p), without sector offsets.
-    func model(res: ResolutionData, fiber f: Int, terms c: [Double]) -> [Double] {
+    func model(res: any FiberResolutions, fiber f: Int, terms c: [Double]) -> [Double] {
         var g = [Double](repeating: 0, count: nwave)
         for j in 0..<nwave {
             var s = 0.0

@@ -232,6 +232,36 @@ final class SkyTests: XCTestCase {
         XCTAssertThrowsError(try subtractSky(&setup.frame, model)) { e in XCTAssertTrue("\(e)".contains("camera"), "\(e)") }
     }
 
+    /// The sky model from the resolution read fiber by fiber out of the frame file (`StoredResolution`, what `desispec
+    /// sky` uses) is the one from the resolution held in memory, bit for bit, sector-free and with a gradient of the
+    /// sky over the focal plane (the fit's chunks, the model of every fiber and the mean resolution all read it).
+    func testStoredResolutionGivesTheSameSky() throws {
+        var rng = TestRandom(seed: 5)
+        let x = (0..<30).map { _ in -200 + 400 * rng.uniform() }, y = (0..<30).map { _ in -200 + 400 * rng.uniform() }
+        let sky = syntheticSky()
+        let setup = makeSetup(nspec: 30, seed: 21, skyOf: { f in sky.map { $0 * (1 + 0.04 * x[f] / 200) } }, x: x, y: y)
+        let path = NSTemporaryDirectory() + "frame-stored-res-\(getpid()).fits"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try setup.frame.write(to: path)
+        let inMemory = try Frame.read(path)
+        let stored = try XCTUnwrap(try Frame.storedResolution(path).flatMap(StoredResolution.init))
+        let light = try Frame.read(path, skipResolution: true)
+        XCTAssertNil(light.resolution)
+        let res = try XCTUnwrap(inMemory.resolution)
+        for f in [0, 13, 29] {
+            let a = res.withDiagonals(of: f) { Array($0) }, b = stored.withDiagonals(of: f) { Array($0) }
+            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "fiber \(f)")
+        }
+        var o = SkyOptions(); o.angularVariationDegree = 1
+        let expected = try computeSky(frame: inMemory, options: o)
+        let got = try computeSkyAndAdjustments(frame: light, resolution: stored, options: o).model
+        XCTAssertEqual(got.flux.map(\.bitPattern), expected.flux.map(\.bitPattern))
+        XCTAssertEqual(got.ivar.map(\.bitPattern), expected.ivar.map(\.bitPattern))
+        XCTAssertEqual(got.mask, expected.mask)
+        // without either, the error of old
+        XCTAssertThrowsError(try computeSky(frame: light)) { e in XCTAssertTrue("\(e)".contains("resolution"), "\(e)") }
+    }
+
     func testSkyModelWriteReadRoundTrip() throws {
         let setup = makeSetup(nspec: 10, seed: 16, skyOf: { _ in self.syntheticSky() })
         let model = try computeSky(frame: setup.frame)
