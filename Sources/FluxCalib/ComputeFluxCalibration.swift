@@ -21,13 +21,14 @@ import LinearAlgebra
 ///   - standardFibers: when given (stdcheck), only models of these fibers are used.
 ///   - fallback: the camera's average throughput, used (scaled to the stars) when fewer than `options.minStars`
 ///     stars are usable or their median S/N per flux bin is below 2; without it these cases are an error.
-public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux: [Double], modelFibers: [Int],
+public func computeFluxCalibration(frame: Frame, resolution: (any FiberResolutions)? = nil,
+                                   modelWave: [Double], modelFlux: [Double], modelFibers: [Int],
                                    standardFibers: [Int]? = nil,
                                    options: FluxCalibOptions = FluxCalibOptions(),
                                    fallback: AverageFluxCalibration? = nil,
                                    warn: (String) -> Void = { _ in }) throws -> FluxCalibration {
     let cam = frame.camera?.name ?? "cam?"
-    guard let res0 = frame.resolution else { throw DESIError.invalidArgument("fluxcalib \(cam): the frame has no resolution matrices") }
+    guard let res0: any FiberResolutions = resolution ?? frame.resolution else { throw DESIError.invalidArgument("fluxcalib \(cam): the frame has no resolution matrices") }
     guard options.seeingFWHM > 0 else {
         throw DESIError.invalidArgument("fluxcalib \(cam): seeing FWHM \(options.seeingFWHM) must be positive")
     }
@@ -62,9 +63,11 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     @inline(__always) func src(_ j: Int) -> Int { min(max(j - margin, 0), nw0 - 1) }
     let ndiag = res0.ndiag, h = ndiag / 2
     // resolution with margin, as Double [nspec][ndiag * nwave]
-    func resolution(_ s: Int) -> [Double] {
+    func paddedResolution(_ s: Int) -> [Double] {
         var r = [Double](repeating: 0, count: ndiag * nwave)
-        for d in 0..<ndiag { for j in 0..<nwave { r[d * nwave + j] = Double(res0.data[(s * ndiag + d) * nw0 + src(j)]) } }
+        res0.withDiagonals(of: s) { rs in
+            for d in 0..<ndiag { for j in 0..<nwave { r[d * nwave + j] = Double(rs[d * nw0 + src(j)]) } }
+        }
         return r
     }
     func applyR(_ r: [Double], _ x: [Double]) -> [Double] {
@@ -103,7 +106,7 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
         flux.append((0..<nwave).map { Double(frame.flux[s * nw0 + src($0)]) * psc })
         ivar0.append((0..<nwave).map { badPointSource[s] ? 0 : Double(frame.ivar[s * nw0 + src($0)]) })
         mask0.append((0..<nwave).map { frame.mask[s * nw0 + src($0)] })
-        R.append(resolution(s))
+        R.append(paddedResolution(s))
     }
     // models resampled and convolved
     var model = [[Double]](), convolved = [[Double]]()
@@ -266,22 +269,23 @@ public func computeFluxCalibration(frame: Frame, modelWave: [Double], modelFlux:
     // mean resolution of all fibers
     var meanR = [Double](repeating: 0, count: ndiag * nwave)
     for s in 0..<nspec {
-        for d in 0..<ndiag { for j in 0..<nwave { meanR[d * nwave + j] += Double(res0.data[(s * ndiag + d) * nw0 + src(j)]) } }
+        res0.withDiagonals(of: s) { rs in
+            for d in 0..<ndiag { for j in 0..<nwave { meanR[d * nwave + j] += Double(rs[d * nw0 + src(j)]) } }
+        }
     }
     for i in 0..<meanR.count { meanR[i] /= Double(nspec) }
     // convolved calibration per fiber
     var ccal = [[Double]](repeating: [Double](repeating: 0, count: nwave), count: nspec)
     var norm = [Double](repeating: 0, count: nwave), rc = norm
-    res0.data.withUnsafeBufferPointer { data in
-        calibration.withUnsafeBufferPointer { x in
-            norm.withUnsafeMutableBufferPointer { n in
-                rc.withUnsafeMutableBufferPointer { p in
-                    for s in 0..<nspec {
-                        // applyR(resolution(s), ones) and applyR(resolution(s), calibration), bit-identical
-                        marginResolutionProducts(data, fiber: s, ndiag: ndiag, nw0: nw0, margin: margin, x: x,
-                                                 ones: n, product: p)
-                        for j in 0..<nwave where n[j] > 0 { ccal[s][j] = p[j] / n[j] }
+    calibration.withUnsafeBufferPointer { x in
+        norm.withUnsafeMutableBufferPointer { n in
+            rc.withUnsafeMutableBufferPointer { p in
+                for s in 0..<nspec {
+                    // applyR(paddedResolution(s), ones) and applyR(paddedResolution(s), calibration), bit-identical
+                    res0.withDiagonals(of: s) { rs in
+                        marginResolutionProducts(rs, fiber: 0, ndiag: ndiag, nw0: nw0, margin: margin, x: x, ones: n, product: p)
                     }
+                    for j in 0..<nwave where n[j] > 0 { ccal[s][j] = p[j] / n[j] }
                 }
             }
         }

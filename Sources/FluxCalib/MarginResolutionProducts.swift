@@ -8,7 +8,8 @@
 /// so the results are bit-identical (FluxCalibTests.MarginResolutionProductsTests).
 ///
 /// - Parameters:
-///   - data: the frame's resolution data, [nspec][ndiag][nw0] (ResolutionData.data).
+///   - data: resolution data, [nspec][ndiag][nw0] (ResolutionData.data), or one spectrum's [ndiag][nw0] with fiber 0
+///     (FiberResolutions.withDiagonals).
 ///   - fiber: the row s.
 ///   - x: the vector of the second product, nw0 + 2 margin long.
 ///   - ones: out, R·1 (nw0 + 2 margin, overwritten).

@@ -89,6 +89,22 @@ final class FluxCalibrationTests: XCTestCase {
         }
     }
 
+    /// The calibration from the resolution read fiber by fiber out of the frame file (`StoredResolution`, what
+    /// `desispec fluxcalib` uses) is the one from the resolution in memory, bit for bit.
+    func testStoredResolutionGivesTheSameCalibration() throws {
+        let sim = try simulate(arms: [.z])
+        let (mw, mf, fibers) = trueModels(sim)
+        let path = NSTemporaryDirectory() + "frame-fluxcalib-stored-\(ProcessInfo.processInfo.processIdentifier).fits"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try sim.frames[0].write(to: path)
+        let stored = try XCTUnwrap(try Frame.storedResolution(path).flatMap(StoredResolution.init))
+        let expected = try computeFluxCalibration(frame: try Frame.read(path), modelWave: mw, modelFlux: mf, modelFibers: fibers)
+        let got = try computeFluxCalibration(frame: try Frame.read(path, skipResolution: true), resolution: stored,
+                                             modelWave: mw, modelFlux: mf, modelFibers: fibers)
+        XCTAssertEqual(got.calib.map(\.bitPattern), expected.calib.map(\.bitPattern))
+        XCTAssertEqual(got.ivar.map(\.bitPattern), expected.ivar.map(\.bitPattern))
+    }
+
     func testWriteReadRoundTrip() throws {
         let sim = try simulate(arms: [.r])
         let (mw, mf, fibers) = trueModels(sim)

@@ -41,7 +41,10 @@ struct FluxCalibCommand: ParsableCommand {
     func run() throws {
         try runStep(keepingFreedArraysInHeap: true) {
             let log = global.makeLogger("fluxcalib")
-            let frame = try Frame.readSkySubtracted(infile, fiberflat: fiberflat, sky: sky)
+            // the resolution read from the mapped file fiber by fiber, not converted whole into fresh memory (as sky)
+            let stored = try Frame.storedResolution(infile).flatMap(StoredResolution.init)
+            let frame = try Frame.readSkySubtracted(infile, fiberflat: fiberflat, sky: sky, skipResolution: stored != nil)
+            if let stored { try frame.checkStoredResolution(stored.stored) }
             let stars = try StdStarModels.read(models)
             var options = FluxCalibOptions()
             options.nsigFluxScale = nsigFluxScale
@@ -63,7 +66,7 @@ struct FluxCalibCommand: ParsableCommand {
             let average = try averageFluxcalib.map { try AverageFluxCalibration.read($0) }
             let calib: FluxCalibration
             do {
-                calib = try computeFluxCalibration(frame: frame, modelWave: stars.wave, modelFlux: stars.flux,
+                calib = try computeFluxCalibration(frame: frame, resolution: stored, modelWave: stars.wave, modelFlux: stars.flux,
                                                    modelFibers: stars.fibers, standardFibers: standards, options: options,
                                                    fallback: average, warn: { log.warning("\($0)") })
             } catch { throw DESIError.failed("\(infile) with \(models): \(error)") }
