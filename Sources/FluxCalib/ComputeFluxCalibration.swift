@@ -28,7 +28,9 @@ public func computeFluxCalibration(frame: Frame, resolution: (any FiberResolutio
                                    fallback: AverageFluxCalibration? = nil,
                                    warn: (String) -> Void = { _ in }) throws -> FluxCalibration {
     let cam = frame.camera?.name ?? "cam?"
-    guard let res0: any FiberResolutions = resolution ?? frame.resolution else { throw DESIError.invalidArgument("fluxcalib \(cam): the frame has no resolution matrices") }
+    guard let res0: any FiberResolutions = resolution ?? frame.resolution else {
+        throw DESIError.invalidArgument("fluxcalib \(cam): the frame has no resolution matrices")
+    }
     guard options.seeingFWHM > 0 else {
         throw DESIError.invalidArgument("fluxcalib \(cam): seeing FWHM \(options.seeingFWHM) must be positive")
     }
