@@ -16,6 +16,8 @@ import LinearAlgebra
 ///
 /// - Parameters:
 ///   - frame: the sframe (flat-fielded, sky-subtracted, electrons/A) with resolution and fibermap.
+///   - resolution: the spectra's resolution for a frame read without it (`StoredResolution`: read from the file as
+///     each fiber's is needed); nil: the frame's.
 ///   - modelWave, modelFlux: the stdstars models [nstar, nmodelwave] in 1e-17 erg/s/cm2/A.
 ///   - modelFibers: the fibers of the models.
 ///   - standardFibers: when given (stdcheck), only models of these fibers are used.
