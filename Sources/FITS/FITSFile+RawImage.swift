@@ -78,11 +78,13 @@ extension FITSFile {
         guard fstat(fd, &st) == 0, Int(st.st_size) >= Int(start) + length else {
             throw FITSError(path: path, hdu: currentHDULabel(), message: "file is shorter than its image data (truncated?)")
         }
-        let total = Int(start) + length
+        // from the page holding the data's first byte (not the file's start: the HDUs before are not mapped);
         // MAP_POPULATE: the pages (already in the page cache after the header reads, or read ahead) are mapped in one go
-        guard let p = mmap(nil, total, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), p != MAP_FAILED else { return nil }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE))), first = Int(start) / page * page
+        let total = Int(start) + length - first
+        guard let p = mmap(nil, total, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, off_t(first)), p != MAP_FAILED else { return nil }
         return FITSRawImage(path: path, bitpix: bitpix, shape: shape, mapping: p, mappedLength: total,
-                            dataOffset: Int(start), dataLength: length)
+                            dataOffset: Int(start) - first, dataLength: length)
     }
 
     /// Appends an uncompressed image HDU whose data are `raw`'s stored bytes, unchanged (the same HDU `writeImage`
