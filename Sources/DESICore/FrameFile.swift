@@ -166,8 +166,9 @@ extension Frame {
 /// header), IVAR (float32), MASK (int16, RICE-compressed as desispec writes it), READNOISE (float32), FIBERMAP.
 extension Image {
     /// Reads a preproc file; with `readNoise` false the READNOISE HDU is not read and `readnoise` is empty (68 MB
-    /// less fresh memory for a full-size camera, 8 % of the trace shifts' CPU).
-    public static func read(_ path: String, readNoise: Bool = true) throws -> Image {
+    /// less fresh memory for a full-size camera, 8 % of the trace shifts' CPU). With `maskIntoIvar` the MASK is read
+    /// a band of rows at a time, ivar set to 0 where it has a bit set, and `mask` is empty (68 MB less again).
+    public static func read(_ path: String, readNoise: Bool = true, maskIntoIvar: Bool = false) throws -> Image {
         let path = try FileLayout.checkGzip(path)   // as desispec.io.util.checkgzip: x.fits or x.fits.gz
         let f = try FITSFile.open(path)
         try ProductFileChecks.uniqueHDUNames(f, path: path)
@@ -177,12 +178,15 @@ extension Image {
         let pix = f.hasHDU("IMAGE") ? try f.readImage("IMAGE", as: Float.self) : try f.readImage(as: Float.self)
         guard pix.shape.count == 2 else { throw DESIError.badFile(path: path, problem: "IMAGE is not 2-D (shape \(pix.shape))") }
         guard f.hasHDU("IVAR") else { throw DESIError.badFile(path: path, problem: "no IVAR HDU (not a preproc file?)") }
-        let ivar = try f.readImage("IVAR", as: Float.self)
+        var ivar = try f.readImage("IVAR", as: Float.self)
         guard ivar.shape == pix.shape else {
             throw DESIError.badFile(path: path, problem: "IVAR shape \(ivar.shape) differs from IMAGE \(pix.shape)")
         }
         let mask: [UInt32]
-        if f.hasHDU("MASK") {
+        if maskIntoIvar {
+            mask = []
+            if f.hasHDU("MASK") { try foldMask(f, into: &ivar.data, shape: pix.shape, path: path) }
+        } else if f.hasHDU("MASK") {
             try f.moveTo(name: "MASK")
             let shape = try f.imageShape().shape
             guard shape == pix.shape else {
@@ -213,9 +217,33 @@ extension Image {
         return Image(ny: pix.shape[0], nx: pix.shape[1], pix: pix.data, ivar: ivar.data, mask: mask, readnoise: rn, header: header)
     }
 
+    /// The MASK HDU of `f` read 64 rows at a time (int16 on disk, as 32-bit integers), `ivar` set to 0 wherever a bit
+    /// of its low 16 is set.
+    private static func foldMask(_ f: FITSFile, into ivar: inout [Float], shape: [Int], path: String) throws {
+        try f.moveTo(name: "MASK")
+        let maskShape = try f.imageShape().shape
+        guard maskShape == shape else {
+            throw DESIError.badFile(path: path, problem: "MASK shape \(maskShape) differs from IMAGE \(shape)")
+        }
+        let ny = shape[0], nx = shape[1], band = 64
+        var rows = [Int32](repeating: 0, count: band * nx)
+        try ivar.withUnsafeMutableBufferPointer { iv in
+            try rows.withUnsafeMutableBufferPointer { buf in
+                for r0 in stride(from: 0, to: ny, by: band) {
+                    let r1 = min(ny, r0 + band), part = UnsafeMutableBufferPointer(rebasing: buf[0..<((r1 - r0) * nx)])
+                    try f.readImageRows(r0..<r1, into: part)
+                    for k in 0..<part.count where UInt16(truncatingIfNeeded: part[k]) != 0 { iv[r0 * nx + k] = 0 }
+                }
+            }
+        }
+    }
+
     public func write(to path: String, fibermap: Fibermap? = nil) throws {
         guard readnoise.count == ny * nx else {
             throw DESIError.invalidArgument("\(path): an image read without its read noise cannot be written as a preproc file")
+        }
+        guard mask.count == ny * nx else {
+            throw DESIError.invalidArgument("\(path): an image whose mask was folded into its ivar cannot be written as a preproc file")
         }
         let writer = PreprocFileWriter(path)
         try writer.writeImageAndIvar(pix: pix, ivar: ivar, ny: ny, nx: nx, header: header)

@@ -3,7 +3,9 @@ import FITS
 /// A preprocessed CCD image (desispec.image.Image): electrons per pixel, inverse variance, CCD mask bits
 /// (`CCDMask`) and read noise per pixel, all row-major with shape [ny, nx] (ny rows along the dispersion).
 /// `readnoise` is empty in an image read without it (`Image.read(path, readNoise: false)`, for the steps that never
-/// use it: trace shifts, extraction), and only there.
+/// use it: trace shifts, extraction), and only there. `mask` is empty in an image whose mask was folded into its
+/// inverse variance (ivar 0 wherever a bit was set: `Image.read(path, readNoise: false, maskIntoIvar: true)`, for the
+/// trace shifts, which only use pixels of clear mask and positive ivar), and only there.
 public struct Image: Sendable {
     public var ny: Int
     public var nx: Int
@@ -15,9 +17,9 @@ public struct Image: Sendable {
     public var header: FITSHeader
 
     public init(ny: Int, nx: Int, pix: [Float], ivar: [Float], mask: [UInt32], readnoise: [Float], header: FITSHeader = FITSHeader()) {
-        precondition(pix.count == ny * nx && ivar.count == ny * nx && mask.count == ny * nx
+        precondition(pix.count == ny * nx && ivar.count == ny * nx && (mask.count == ny * nx || mask.isEmpty)
                      && (readnoise.count == ny * nx || readnoise.isEmpty),
-                     "image arrays must all have ny*nx elements (readnoise: or none)")
+                     "image arrays must all have ny*nx elements (mask, readnoise: or none)")
         self.ny = ny; self.nx = nx; self.pix = pix; self.ivar = ivar; self.mask = mask; self.readnoise = readnoise
         self.header = header
     }

@@ -116,6 +116,7 @@ func boxcarFrame(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int]
     // down the columns would fetch a new cache line and page for every row).
     let blockRows = 32, nblock = (ny + blockRows - 1) / blockRows
     let xs = traces.flatMap(\.x), dws = traces.flatMap(\.dw)
+    let hasMask = !image.mask.isEmpty   // none where it was folded into ivar (Image.read(maskIntoIvar:))
     let blocks = parallelMap(nblock) { bk -> ([Double], [Double]) in
         let j0 = bk * blockRows, j1 = min(ny, j0 + blockRows), m = j1 - j0
         var flux = [Double](repeating: 0, count: nf * m), ivar = flux
@@ -129,7 +130,7 @@ func boxcarFrame(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibers: [Int]
                         var s = 0.0, v = 0.0, ok = true
                         for i in lo..<hi {
                             let p = j * nx + i
-                            if iv[p] <= 0 || mk[p] != 0 { ok = false; break }
+                            if iv[p] <= 0 || (hasMask && mk[p] != 0) { ok = false; break }
                             s += Double(pix[p]); v += 1 / Double(iv[p])
                         }
                         let dw = dws[k * ny + j]

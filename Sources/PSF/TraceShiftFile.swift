@@ -61,7 +61,8 @@ public func shiftTracesFile(_ request: TraceShiftRequest, info: (String) -> Void
 }
 
 private func shiftTracesFileInHeap(_ request: TraceShiftRequest, info: (String) -> Void, warning: (String) -> Void) throws {
-    let image = try Image.read(request.imagePath, readNoise: false)   // the trace shifts never use it
+    // the trace shifts never use the read noise, and use the mask only as ivar 0
+    let image = try Image.read(request.imagePath, readNoise: false, maskIntoIvar: true)
     let psf = try readPSF(request.psfPath)
     let gaussHermite = psf as? GaussHermitePSF
     let (xt, yt): (TraceSet, TraceSet)

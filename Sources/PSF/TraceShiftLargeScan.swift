@@ -94,6 +94,7 @@ func detectArcSpots(_ image: Image, imagePath: String? = nil) throws -> [CCDPoin
         let mp = buffers, mv = mp + halo * nx, hp = mv + halo * nx, hv = hp + halo * nx
         let simg = hv + halo * nx, sivar = simg + (band + 2) * nx
         var spots: [CCDPoint] = []
+        let hasMask = !image.mask.isEmpty   // none where it was folded into ivar (Image.read(maskIntoIvar:))
         image.pix.withUnsafeBufferPointer { pix in image.ivar.withUnsafeBufferPointer { ivar in
             image.mask.withUnsafeBufferPointer { mask in
                 for b in min(nband, part * bandsPerPart)..<min(nband, (part + 1) * bandsPerPart) {
@@ -102,7 +103,7 @@ func detectArcSpots(_ image: Image, imagePath: String? = nil) throws -> [CCDPoin
                     for y in h0..<h1 {
                         let o = (y - h0) * nx, row = y * nx
                         for x in 0..<nx {
-                            let k = row + x, good = mask[k] == 0 && ivar[k] > 0
+                            let k = row + x, good = (!hasMask || mask[k] == 0) && ivar[k] > 0
                             mp[o + x] = good ? Double(pix[k]) : 0; mv[o + x] = good ? Double(ivar[k]) : 0
                         }
                         smoothRow(mp + o, into: hp + o, count: nx, taps: g)
@@ -287,7 +288,7 @@ func continuumLargeShiftX(image: Image, xTrace: TraceSet, yTrace: TraceSet, fibe
         let end = min(n0, begin + bandWidth)
         var sw = [Double](repeating: 0, count: n1), swf = sw
         for y in begin..<end {
-            for x in 0..<n1 where image.mask[y * n1 + x] == 0 && image.ivar[y * n1 + x] > 0 {
+            for x in 0..<n1 where (image.mask.isEmpty || image.mask[y * n1 + x] == 0) && image.ivar[y * n1 + x] > 0 {
                 let w = Double(image.ivar[y * n1 + x])
                 sw[x] += w; swf[x] += w * Double(image.pix[y * n1 + x])
             }

@@ -48,6 +48,7 @@ struct RebinnedImage: Sendable {
 
     init(_ image: Image, rebin: Int) {
         let n1 = image.nx, rb = max(1, rebin), n0 = max(image.ny / rb, 0), count = n0 * n1
+        let hasMask = !image.mask.isEmpty   // none where it was folded into ivar (Image.read(maskIntoIvar:))
         // every element is written below: two arrays of their own, not zero-filled
         // (advised huge pages: 34 MB each for a full-size camera)
         var ivar = LargeArrays.uninitialized(Double.self, count)
@@ -62,7 +63,7 @@ struct RebinnedImage: Sendable {
                                 for k in 0..<rb {
                                     let p = (r * rb + k) * n1 + i
                                     s += Double(ip[p])
-                                    let iv = mp[p] == 0 ? Double(vp[p]) : 0
+                                    let iv = !hasMask || mp[p] == 0 ? Double(vp[p]) : 0
                                     if iv == 0 { bad = true }
                                     w += iv
                                 }

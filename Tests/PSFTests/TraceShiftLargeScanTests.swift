@@ -61,6 +61,9 @@ final class TraceShiftLargeScanTests: XCTestCase {
             // the 7 x 7 box keeps all but 3e-3 of the spot: its barycentre is the centre to 0.005 pixel
             XCTAssertEqual(s.x, c.x, accuracy: 0.005); XCTAssertEqual(s.y, c.y, accuracy: 0.005)
         }
+        // the mask folded into ivar (as desispec traceshift reads images): the same spots
+        let folded = Image(ny: ny, nx: nx, pix: pix, ivar: zip(image.ivar, mask).map { $1 == 0 ? $0 : 0 }, mask: [], readnoise: [])
+        XCTAssertEqual(try detectArcSpots(folded), spots)
     }
 
     /// Matching through the cells gives the pairs of desispec's: every expected point's nearest detection over all of
@@ -140,6 +143,13 @@ final class TraceShiftLargeScanTests: XCTestCase {
             let xTrace = TraceSet(coefficients: xs.flatMap { [$0 + move, 0] }, ntrace: nf, ncoef: 2, domainMin: 5000, domainMax: 6000)
             let dx = continuumLargeShiftX(image: image, xTrace: xTrace, yTrace: yTrace, fibers: Array(0..<nf))
             XCTAssertEqual(dx, -move, accuracy: 0.5, "move \(move)")
+            // masked pixels on the traces, given as mask bits or folded into ivar: the same offset
+            var masked = image
+            for k in stride(from: 3, to: masked.mask.count, by: 37) { masked.mask[k] = 1 }
+            let foldedIvar = zip(image.ivar, masked.mask).map { $1 == 0 ? $0 : 0 }
+            let folded = Image(ny: ny, nx: nx, pix: pix, ivar: foldedIvar, mask: [], readnoise: [])
+            XCTAssertEqual(continuumLargeShiftX(image: folded, xTrace: xTrace, yTrace: yTrace, fibers: Array(0..<nf)),
+                           continuumLargeShiftX(image: masked, xTrace: xTrace, yTrace: yTrace, fibers: Array(0..<nf)), "move \(move)")
         }
     }
 }

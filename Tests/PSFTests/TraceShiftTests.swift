@@ -93,4 +93,37 @@ final class TraceShiftTests: XCTestCase {
         XCTAssertEqual(r.maxDy, 0, accuracy: 1e-9)
         XCTAssertEqual(r.minDy, 0, accuracy: 1e-9)
     }
+
+    /// The image as `desispec traceshift` reads it, its mask folded into ivar (`Image.read(maskIntoIvar: true)`, no
+    /// mask kept), gives the trace shifts of the image read whole, bit for bit: with cosmic-ray-like masked pixels
+    /// and a masked column on the traces, for the x and y passes with the external spectrum and for the continuum
+    /// (its large shift scan included; the arc scan's spot detection: TraceShiftLargeScanTests).
+    func testMaskFoldedIntoIvarGivesTheSameShifts() throws {
+        let scene = try Self.makeScene(dx: 0.2, dy: -0.3, seed: 9)
+        var image = scene.image
+        for k in stride(from: 17, to: image.mask.count, by: 211) { image.mask[k] = CCDMask.cosmic }
+        for y in 0..<image.ny { image.mask[y * image.nx + 40] |= CCDMask.bad }   // a bad column under fiber traces
+        let path = NSTemporaryDirectory() + "preproc-fold-\(ProcessInfo.processInfo.processIdentifier).fits"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try image.write(to: path)
+        let whole = try Image.read(path, readNoise: false), folded = try Image.read(path, readNoise: false, maskIntoIvar: true)
+        XCTAssertTrue(folded.mask.isEmpty)
+        XCTAssertEqual(folded.pix, whole.pix)
+        for k in 0..<whole.ivar.count { XCTAssertEqual(folded.ivar[k], whole.mask[k] == 0 ? whole.ivar[k] : 0) }
+        XCTAssertThrowsError(try Image.read(path, maskIntoIvar: true).write(to: path + ".out.fits")) { e in
+            XCTAssertTrue("\(e)".contains("folded"), "\(e)")
+        }
+        var sky = TraceShiftOptions()
+        sky.degxx = 1; sky.degxy = 1; sky.degyx = 1; sky.degyy = 1
+        sky.referenceWave = scene.refWave; sky.referenceFlux = scene.refFlux
+        var continuum = TraceShiftOptions()
+        continuum.continuum = true; continuum.degxx = 0; continuum.degxy = 0
+        for (name, o) in [("sky", sky), ("continuum", continuum)] {
+            let a = try computeTraceShifts(image: whole, xTrace: scene.psf.xTrace, yTrace: scene.psf.yTrace, psf: scene.psf, options: o)
+            let b = try computeTraceShifts(image: folded, xTrace: scene.psf.xTrace, yTrace: scene.psf.yTrace, psf: scene.psf, options: o)
+            XCTAssertEqual(b.xTrace.coefficients.map(\.bitPattern), a.xTrace.coefficients.map(\.bitPattern), name)
+            XCTAssertEqual(b.yTrace.coefficients.map(\.bitPattern), a.yTrace.coefficients.map(\.bitPattern), name)
+            XCTAssertEqual(b.offsets.count, a.offsets.count, name)
+        }
+    }
 }
