@@ -143,7 +143,8 @@ public enum SpectraGrouping {
             throw DESIError.failed("spectra: no spectrum selected" + (healpix.map { " in healpix \($0) (nside \(nside))" } ?? ""))
         }
         var data: [String: SpectraBand] = [:]
-        for b in bandOrder { data[b] = concatenate(parts[b]!) }
+        // each band's parts released once concatenated (a full frame's resolution is 63 MB)
+        for b in bandOrder { data[b] = concatenate(parts.removeValue(forKey: b)!) }
         var header = FITSHeader()
         let tiles = Set(described.map(\.tile))
         if let pix = healpix {
@@ -187,6 +188,7 @@ public enum SpectraGrouping {
 
     /// Rows of several bands with the same grid, one after the other.
     static func concatenate(_ parts: [SpectraBand]) -> SpectraBand {
+        if parts.count == 1 { return parts[0] }
         let w = parts[0].wave
         let flux = parts.flatMap(\.flux), ivar = parts.flatMap(\.ivar)
         let mask: [UInt32]? = parts.allSatisfy { $0.mask != nil } ? parts.flatMap { $0.mask! } : nil

@@ -25,6 +25,8 @@ public struct SpectraBand: Sendable {
     /// Rows `rows` of this band, in that order.
     public func selecting(rows: [Int]) -> SpectraBand {
         let nw = nwave
+        // every row in order (a tile's frames): the same band, its arrays shared, not copied
+        if rows.count == flux.count / max(1, nw) && rows.enumerated().allSatisfy({ $0.offset == $0.element }) { return self }
         func pick<T>(_ a: [T]) -> [T] {
             var out = [T](); out.reserveCapacity(rows.count * nw)
             for r in rows { out.append(contentsOf: a[(r * nw)..<((r + 1) * nw)]) }
