@@ -61,7 +61,7 @@ public enum SpectraGrouping {
                                              + "(\(w.count) bins, \(w.first ?? 0)-\(w.last ?? 0))")
                 }
             } else {
-                grid[d.band] = (w, inputs[i].frame.resolution?.ndiag ?? 0, inputs[i].path)
+                grid[d.band] = (w, inputs[i].resolution?.ndiag ?? 0, inputs[i].path)
             }
         }
 
@@ -78,6 +78,7 @@ public enum SpectraGrouping {
         var scoreTables: [FITSTable] = []
         var allScores = true
         var parts: [String: [SpectraBand]] = [:]
+        var resolutionParts: [String: [(source: (any FiberResolutions)?, rows: [Int])]] = [:]
         for key in byKey.keys.sorted() {
             let members = byKey[key]!
             let first = members[bandOrder.first { members[$0] != nil }!]!
@@ -119,8 +120,9 @@ public enum SpectraGrouping {
                         throw DESIError.mismatch("spectra: \(inputs[i].path) and \(ref.path) (same exposure and spectrograph) "
                                                  + "hold different fibers")
                     }
-                    let band = SpectraBand(wave: fr.wave, flux: fr.flux, ivar: fr.ivar, mask: fr.mask, resolution: fr.resolution)
+                    let band = SpectraBand(wave: fr.wave, flux: fr.flux, ivar: fr.ivar, mask: fr.mask, resolution: nil)
                     parts[b, default: []].append(band.selecting(rows: rows))
+                    resolutionParts[b, default: []].append((inputs[i].resolution, rows))
                     if let s = inputs[i].scores, s.rowCount == fr.nspec {
                         let sel = s.selectingRows(rows)
                         if merged == nil { merged = sel } else {
@@ -133,7 +135,8 @@ public enum SpectraGrouping {
                     let n = rows.count * g.wave.count
                     let res = g.ndiag > 0 ? ResolutionData(nspec: rows.count, ndiag: g.ndiag, nwave: g.wave.count) : nil
                     parts[b, default: []].append(SpectraBand(wave: g.wave, flux: [Float](repeating: 0, count: n),
-                        ivar: [Float](repeating: 0, count: n), mask: [UInt32](repeating: SpecMask.noData, count: n), resolution: res))
+                        ivar: [Float](repeating: 0, count: n), mask: [UInt32](repeating: SpecMask.noData, count: n), resolution: nil))
+                    resolutionParts[b, default: []].append((res, Array(0..<rows.count)))
                     allScores = false
                 }
             }
@@ -144,7 +147,10 @@ public enum SpectraGrouping {
         }
         var data: [String: SpectraBand] = [:]
         // each band's parts released once concatenated (a full frame's resolution is 63 MB)
-        for b in bandOrder { data[b] = concatenate(parts.removeValue(forKey: b)!) }
+        for b in bandOrder {
+            data[b] = concatenate(parts.removeValue(forKey: b)!)
+            data[b]!.resolution = concatenatedResolution(resolutionParts.removeValue(forKey: b)!, nwave: data[b]!.nwave)
+        }
         var header = FITSHeader()
         let tiles = Set(described.map(\.tile))
         if let pix = healpix {
@@ -184,6 +190,26 @@ public enum SpectraGrouping {
             t.columns.append(FITSColumn("EXPTIME", .float([Float](repeating: Float(e), count: n))))
         }
         return t
+    }
+
+    /// The rows of each part's resolution, one part after the other, converted once into the spectra's array; nil
+    /// where a part has none or their numbers of diagonals differ.
+    static func concatenatedResolution(_ parts: [(source: (any FiberResolutions)?, rows: [Int])], nwave: Int) -> ResolutionData? {
+        let sources = parts.compactMap(\.source)
+        guard sources.count == parts.count, let nd = sources.first?.ndiag, sources.allSatisfy({ $0.ndiag == nd && $0.nwave == nwave })
+        else { return nil }
+        let per = nd * nwave, nspec = parts.reduce(0) { $0 + $1.rows.count }
+        let data = [Float](unsafeUninitializedCapacity: nspec * per) { out, count in
+            var k = 0
+            for (source, rows) in parts {
+                for r in rows {
+                    source!.withDiagonals(of: r) { d in _ = UnsafeMutableBufferPointer(rebasing: out[k..<(k + per)]).initialize(from: d) }
+                    k += per
+                }
+            }
+            count = k
+        }
+        return ResolutionData(nspec: nspec, ndiag: nd, nwave: nwave, data: data)
     }
 
     /// Rows of several bands with the same grid, one after the other.

@@ -208,6 +208,27 @@ final class CoaddTests: XCTestCase {
         // Missing camera: r of exposure 2 absent -> zero-ivar rows.
         let m = try SpectraGrouping.group(Array(frames[1...]))
         XCTAssertEqual(m.data["r"]!.ivar[4 * 20 ..< 8 * 20].allSatisfy { $0 == 0 }, true)
+        let mr = m.data["r"]!.resolution!
+        XCTAssertEqual(mr.data[(4 * mr.ndiag * 20)...].allSatisfy { $0 == 0 }, true)
+        // The frames read from files (their resolution mapped, converted row by row into the spectra's) give the
+        // same spectra as the frames in memory: all rows, a healpix's rows, a missing camera.
+        let dir = NSTemporaryDirectory() + "grouping-stored-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let read = try frames.map { input -> FrameInput in
+            let path = dir + "/" + input.path
+            try input.frame.write(to: path)
+            let r = try FrameInput.read(path)
+            XCTAssertNotNil(r.storedResolution); XCTAssertNil(r.frame.resolution)
+            return r
+        }
+        for (a, b) in [(s, try SpectraGrouping.group(read)), (h, try SpectraGrouping.group(read, healpix: 16469, nside: 64)),
+                       (m, try SpectraGrouping.group(Array(read[1...])))] {
+            for band in ["b", "r"] {
+                XCTAssertEqual(b.data[band]!.resolution, a.data[band]!.resolution, band)
+                XCTAssertEqual(b.data[band]!.flux, a.data[band]!.flux, band)
+            }
+        }
         // Different grids for one band.
         let bad = frames + [frame(cam: "b0", expid: 3, wave: Sim.grid(3601, 0.8, 20))]
         XCTAssertThrowsError(try SpectraGrouping.group(bad)) { XCTAssertTrue("\($0)".contains("wavelength grids differ"), "\($0)") }
