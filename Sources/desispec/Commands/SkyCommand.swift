@@ -69,18 +69,8 @@ struct SkyCommand: ParsableCommand {
             throw ValidationError("--save-adjustments needs both --adjust-wavelength and --adjust-lsf")
         }
         try runStep(keepingFreedArraysInHeap: true) {
-            // the resolution read from the mapped file fiber by fiber (not converted into 63 MB of fresh memory), and
-            // written unchanged to the sframe (as cframe); read as values where the file does not allow it (gzip)
-            let stored = try Frame.storedResolution(input)
-            let (fielded, flat) = try flatFieldedFrame(skipResolution: stored != nil)
+            let (fielded, flat, resolution) = try flatFieldedFrame()
             var frame = fielded
-            if let stored { try frame.checkStoredResolution(stored) }
-            let resolution = try stored.map { r -> StoredResolution in
-                guard let s = StoredResolution(r) else {
-                    throw DESIError.badFile(path: input, problem: "RESOLUTION is not float32 [nspec, odd ndiag, nwave]")
-                }
-                return s
-            }
             let o = try skyOptions(frame: frame, fiberflat: flat, log: { log.info("\($0)") })
             var sky: SkyModel
             var adjustments: SkyAdjustments?
@@ -105,7 +95,7 @@ struct SkyCommand: ParsableCommand {
                 try subtractSky(&frame, sky)
                 frame.appendScores(suffix: "SKYSUB")
                 frame.header.addProvenance(command: "sky --sframe", inputs: [input, fiberflat], options: provenanceOptions)
-                try frame.write(to: sframe, storedResolution: stored)
+                try frame.write(to: sframe, storedResolution: resolution?.stored)
                 log.info("wrote \(sframe)")
             }
         }
@@ -114,16 +104,21 @@ struct SkyCommand: ParsableCommand {
 
 extension SkyCommand {
     /// The input frame divided by the fiber flat, with its RAW and FFLAT scores (as desi_process_exposure adds them)
-    /// when the sframe is written (the sky model does not use them; they are medians over every spectrum).
-    func flatFieldedFrame(skipResolution: Bool = false) throws -> (Frame, FiberFlat) {
-        var frame = try Frame.read(input, skipResolution: skipResolution)
+    /// when the sframe is written (the sky model does not use them; they are medians over every spectrum). The frame
+    /// is read without its resolution, which comes mapped from the file, read fiber by fiber (not converted into 63 MB
+    /// of fresh memory) and written unchanged to the sframe (as cframe); where the file does not allow it (gzip) the
+    /// frame holds it and the third value is nil.
+    func flatFieldedFrame() throws -> (Frame, FiberFlat, StoredResolution?) {
+        let stored = try Frame.storedResolution(input).flatMap(StoredResolution.init)
+        var frame = try Frame.read(input, skipResolution: stored != nil)
+        if let stored { try frame.checkStoredResolution(stored.stored) }
         if sframe != nil { frame.appendScores(suffix: "RAW") }
         let ff = try FiberFlat.read(fiberflat)
         do { try applyFiberFlat(&frame, ff) } catch let e as DESIError {
             throw DESIError.mismatch("\(input) and \(fiberflat): \(e)")
         }
         if sframe != nil { frame.appendScores(suffix: "FFLAT") }
-        return (frame, ff)
+        return (frame, ff, stored)
     }
 
     func skyOptions(frame: Frame, fiberflat flat: FiberFlat, log: (String) -> Void) throws -> SkyOptions {
