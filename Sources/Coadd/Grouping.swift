@@ -201,9 +201,9 @@ public enum SpectraGrouping {
         let per = nd * nwave, nspec = parts.reduce(0) { $0 + $1.rows.count }
         let data = [Float](unsafeUninitializedCapacity: nspec * per) { out, count in
             var k = 0
-            for (source, rows) in parts {
-                for r in rows {
-                    source!.withDiagonals(of: r) { d in _ = UnsafeMutableBufferPointer(rebasing: out[k..<(k + per)]).initialize(from: d) }
+            for (source, part) in zip(sources, parts) {
+                for r in part.rows {
+                    source.withDiagonals(of: r) { d in _ = UnsafeMutableBufferPointer(rebasing: out[k..<(k + per)]).initialize(from: d) }
                     k += per
                 }
             }

@@ -22,22 +22,7 @@ extension FiberResolutions {
     /// Applies the transpose of R of spectrum `spec`: (R^T x)[j] = sum_i R[i, j] x[i].
     public func applyTranspose(spec: Int, to x: [Double]) -> [Double] {
         precondition(x.count == nwave)
-        return withDiagonals(of: spec) { r in
-            var y = [Double](repeating: 0, count: nwave)
-            let h = ndiag / 2, nwave = self.nwave
-            x.withUnsafeBufferPointer { xv in
-                y.withUnsafeMutableBufferPointer { yv in
-                    for d in 0..<ndiag {
-                        let k = h - d
-                        let base = d * nwave
-                        let jlo = max(0, k), jhi = min(nwave, nwave + k)
-                        if jlo >= jhi { continue }
-                        for j in jlo..<jhi { yv[j] += Double(r[base + j]) * xv[j - k] }
-                    }
-                }
-            }
-            return y
-        }
+        return withDiagonals(of: spec) { ResolutionData.applyTranspose(diagonals: $0, ndiag: ndiag, to: x) }
     }
 }
 

@@ -37,6 +37,21 @@ public struct ResolutionData: Sendable, Equatable {
     /// storage; the sums are in Double, diagonal by diagonal.
     @inlinable
     public static func apply<R: BinaryFloatingPoint>(diagonals r: UnsafeBufferPointer<R>, ndiag: Int, to x: [Double]) -> [Double] {
+        product(diagonals: r, ndiag: ndiag, x, transposed: false)
+    }
+
+    /// y = R^T x for the diagonals of one matrix, as `apply(diagonals:ndiag:to:)`: (R^T x)[j] = sum_i R[i, j] x[i].
+    @inlinable
+    public static func applyTranspose<R: BinaryFloatingPoint>(diagonals r: UnsafeBufferPointer<R>, ndiag: Int,
+                                                              to x: [Double]) -> [Double] {
+        product(diagonals: r, ndiag: ndiag, x, transposed: true)
+    }
+
+    /// R x or R^T x, diagonal by diagonal (element R[j - k, j] of diagonal d, k = ndiag/2 - d, multiplies x[j] into
+    /// y[j - k], or x[j - k] into y[j]).
+    @inlinable
+    static func product<R: BinaryFloatingPoint>(diagonals r: UnsafeBufferPointer<R>, ndiag: Int, _ x: [Double],
+                                                transposed: Bool) -> [Double] {
         let n = x.count
         precondition(r.count == ndiag * n, "resolution diagonals must hold ndiag * x.count values")
         var y = [Double](repeating: 0, count: n)
@@ -48,7 +63,11 @@ public struct ResolutionData: Sendable, Equatable {
                     let base = d * n
                     let jlo = max(0, k), jhi = min(n, n + k)
                     if jlo >= jhi { continue }
-                    for j in jlo..<jhi { py[j - k] += Double(r[base + j]) * px[j] }
+                    if transposed {
+                        for j in jlo..<jhi { py[j] += Double(r[base + j]) * px[j - k] }
+                    } else {
+                        for j in jlo..<jhi { py[j - k] += Double(r[base + j]) * px[j] }
+                    }
                 }
             }
         }

@@ -287,7 +287,7 @@ public func computeFluxCalibration(frame: Frame, resolution: (any FiberResolutio
                 for s in 0..<nspec {
                     // applyR(paddedResolution(s), ones) and applyR(paddedResolution(s), calibration), bit-identical
                     res0.withDiagonals(of: s) { rs in
-                        marginResolutionProducts(rs, fiber: 0, ndiag: ndiag, nw0: nw0, margin: margin, x: x, ones: n, product: p)
+                        marginResolutionProducts(rs, ndiag: ndiag, nw0: nw0, margin: margin, x: x, ones: n, product: p)
                     }
                     for j in 0..<nwave where n[j] > 0 { ccal[s][j] = p[j] / n[j] }
                 }

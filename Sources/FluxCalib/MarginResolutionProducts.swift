@@ -8,20 +8,18 @@
 /// so the results are bit-identical (FluxCalibTests.MarginResolutionProductsTests).
 ///
 /// - Parameters:
-///   - data: resolution data, [nspec][ndiag][nw0] (ResolutionData.data), or one spectrum's [ndiag][nw0] with fiber 0
-///     (FiberResolutions.withDiagonals).
-///   - fiber: the row s.
+///   - data: one spectrum's resolution diagonals, [ndiag][nw0] (FiberResolutions.withDiagonals).
 ///   - x: the vector of the second product, nw0 + 2 margin long.
 ///   - ones: out, R·1 (nw0 + 2 margin, overwritten).
 ///   - product: out, R·x (nw0 + 2 margin, overwritten).
-func marginResolutionProducts(_ data: UnsafeBufferPointer<Float>, fiber s: Int, ndiag: Int, nw0: Int, margin: Int,
+func marginResolutionProducts(_ data: UnsafeBufferPointer<Float>, ndiag: Int, nw0: Int, margin: Int,
                               x: UnsafeBufferPointer<Double>, ones: UnsafeMutableBufferPointer<Double>,
                               product: UnsafeMutableBufferPointer<Double>) {
     let nwave = nw0 + 2 * margin, h = ndiag / 2
     precondition(x.count == nwave && ones.count == nwave && product.count == nwave)
     for j in 0..<nwave { ones[j] = 0; product[j] = 0 }
     for d in 0..<ndiag {
-        let k = h - d, row = (s * ndiag + d) * nw0
+        let k = h - d, row = d * nw0
         for j in max(0, k)..<min(nwave, nwave + k) {
             let r = Double(data[row + min(max(j - margin, 0), nw0 - 1)])
             ones[j - k] += r   // r x 1, exactly r

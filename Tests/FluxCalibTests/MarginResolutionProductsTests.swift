@@ -30,7 +30,8 @@ final class MarginResolutionProductsTests: XCTestCase {
                     x.withUnsafeBufferPointer { xp in
                         ones.withUnsafeMutableBufferPointer { o in
                             product.withUnsafeMutableBufferPointer { p in
-                                marginResolutionProducts(dp, fiber: s, ndiag: ndiag, nw0: nw0, margin: margin,
+                                let spectrum = UnsafeBufferPointer(rebasing: dp[(s * ndiag * nw0)..<((s + 1) * ndiag * nw0)])
+                                marginResolutionProducts(spectrum, ndiag: ndiag, nw0: nw0, margin: margin,
                                                          x: xp, ones: o, product: p)
                             }
                         }
