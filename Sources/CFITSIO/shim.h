@@ -10,6 +10,6 @@ static inline int shim_open_diskfile(fitsfile **fptr, const char *name, int mode
     return ffdkopn(fptr, name, mode, status);
 }
 /* cfitsio's raw byte write at the current position (fitsio2.h, not in fitsio.h): large blocks go straight to the
-   file. Used to copy an image's data unit unchanged (FITSFile.writeImage(raw:)). */
+   file. Used to copy an image's data unit unchanged (FITSFile.writeImage(mapped:)). */
 int ffpbyt(fitsfile *fptr, LONGLONG nbytes, void *buffer, int *status);
 #endif

@@ -36,11 +36,11 @@ extension ResolutionData: FiberResolutions {
 /// A frame's RESOLUTION as its file stores it (big-endian float32 [nspec, ndiag, nwave], mapped: `Frame.storedResolution`),
 /// each spectrum's diagonals converted when asked for: the same values `Frame.read` gives.
 public struct StoredResolution: FiberResolutions {
-    public let stored: FITSRawImage
+    public let stored: FITSMappedImage
     public let nspec: Int, ndiag: Int, nwave: Int
 
     /// nil unless `stored` is float32 [nspec, odd ndiag, nwave].
-    public init?(_ stored: FITSRawImage) {
+    public init?(_ stored: FITSMappedImage) {
         guard stored.bitpix == -32, stored.shape.count == 3, stored.shape[1] % 2 == 1 else { return nil }
         self.stored = stored
         nspec = stored.shape[0]; ndiag = stored.shape[1]; nwave = stored.shape[2]

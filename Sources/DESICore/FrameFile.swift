@@ -77,18 +77,18 @@ extension Frame {
     /// scaled, in a plain FITS file), mapped for `write(to:storedResolution:)`: a program that does not change the
     /// resolution (cframe: desispec's procexp leaves frame.resolution_data as read) then passes its bytes through
     /// instead of converting 51 MB of a full frame twice. nil where there is no RESOLUTION or it must be read as values.
-    public static func storedResolution(_ path: String) throws -> FITSRawImage? {
+    public static func storedResolution(_ path: String) throws -> FITSMappedImage? {
         let path = try FileLayout.checkGzip(path)
         let f = try FITSFile.open(path)
         guard f.hasHDU("RESOLUTION") else { return nil }
         try f.moveTo(name: "RESOLUTION")
-        guard let raw = try f.mapRawImage(), raw.bitpix == -32, raw.shape.count == 3 else { return nil }
+        guard let raw = try f.mapImage(), raw.bitpix == -32, raw.shape.count == 3 else { return nil }
         return raw
     }
 
     /// Checks that a stored resolution (`storedResolution`) belongs to this frame's spectra, as `read` checks the
     /// RESOLUTION it reads.
-    public func checkStoredResolution(_ r: FITSRawImage) throws {
+    public func checkStoredResolution(_ r: FITSMappedImage) throws {
         guard r.shape.count == 3, r.shape[0] == nspec, r.shape[2] == nwave, r.shape[1] % 2 == 1 else {
             throw DESIError.badFile(path: r.path, problem: "RESOLUTION shape \(r.shape) does not match [\(nspec), odd ndiag, \(nwave)]")
         }
@@ -96,7 +96,7 @@ extension Frame {
 
     /// Writes the frame atomically (temporary file, then rename). `storedResolution`, for a frame read without its
     /// resolution (`skipResolution`), is written as the RESOLUTION HDU unchanged (see `storedResolution(_:)`).
-    public func write(to path: String, storedResolution: FITSRawImage? = nil) throws {
+    public func write(to path: String, storedResolution: FITSMappedImage? = nil) throws {
         let shape = [nspec, nwave]
         var h = header
         for k in ["EXTNAME", "BZERO", "BSCALE"] { h.remove(k) }
@@ -128,7 +128,7 @@ extension Frame {
                 try f.writeImage(r.data, shape: [r.nspec, r.ndiag, r.nwave], name: "RESOLUTION")
             } else if let stored = storedResolution {
                 try checkStoredResolution(stored)
-                try f.writeImage(raw: stored, name: "RESOLUTION")
+                try f.writeImage(mapped: stored, name: "RESOLUTION")
             }
             if let fm = fibermap { try f.writeTable(fm.table, name: "FIBERMAP") }
             if let c = chi2pix { try f.writeImage(c, shape: shape, name: "CHI2PIX") }

@@ -95,7 +95,10 @@ struct CalibrationPlane: @unchecked Sendable {
     /// an array of the file's type (float32 for 8/16-bit and float32 data, float64 for float64 and 64-bit, int32 for
     /// 32-bit integers). nil when that HDU holds no 2-D image.
     static func read(path: String, index: Int) throws -> (plane: CalibrationPlane, shape: [Int])? {
-        if let m = try FITSMappedImage.map(path: path, index: index) { return (CalibrationPlane(mapped: m), m.shape) }
+        if let m = try FITSMappedImage.map(path: path, index: index), m.shape.count == 2, m.shape.allSatisfy({ $0 > 0 }),
+           [-32, -64, 16, 32].contains(m.bitpix) {
+            return (CalibrationPlane(mapped: m), m.shape)
+        }
         let f = try FITSFile.open(path)
         try f.moveTo(index: index)
         guard f.currentHDUType == .image || f.isCompressedImage else { return nil }

@@ -4,27 +4,41 @@ import Foundation
 import Glibc
 #endif
 
-/// The data unit of an uncompressed, unscaled image HDU exactly as the file stores it (big-endian), mapped from the
-/// file: an image a program passes through unchanged (a frame's RESOLUTION in `desispec cframe`, 73 % of the file)
-/// is then neither converted on reading nor on writing, nor copied into fresh memory.
-public final class FITSRawImage: @unchecked Sendable {
+/// The data unit of a plain (not tile-compressed, not gzipped) image HDU exactly as the file stores it, big-endian,
+/// mapped from the file without copying. Two uses: an image a program passes through unchanged (a frame's
+/// RESOLUTION in `desispec cframe`, 73 % of the file) is then neither converted on reading nor on writing, nor copied
+/// into fresh memory (`writeImage(mapped:)`); an image read once value by value (preproc's calibration planes)
+/// converts each value where it is used instead of in a separate pass.
+///
+/// Only unscaled data: BSCALE 1 and BZERO 0, or BZERO 32768 with BITPIX 16 (FITS's unsigned 16-bit integers).
+public final class FITSMappedImage: @unchecked Sendable {
     public let path: String
     public let bitpix: Int
     /// numpy order (slowest axis first)
     public let shape: [Int]
+    /// 32768 for unsigned 16-bit data, else 0.
+    public let bzero: Int
     /// The stored bytes, shape.reduce(1, *) x |bitpix| / 8 of them.
     public let bytes: UnsafeRawBufferPointer
     private let mapping: UnsafeMutableRawPointer
     private let mappedLength: Int
 
-    init(path: String, bitpix: Int, shape: [Int], mapping: UnsafeMutableRawPointer, mappedLength: Int, dataOffset: Int,
-         dataLength: Int) {
-        self.path = path; self.bitpix = bitpix; self.shape = shape
+    init(path: String, bitpix: Int, shape: [Int], bzero: Int, mapping: UnsafeMutableRawPointer, mappedLength: Int,
+         dataOffset: Int, dataLength: Int) {
+        self.path = path; self.bitpix = bitpix; self.shape = shape; self.bzero = bzero
         self.mapping = mapping; self.mappedLength = mappedLength
         self.bytes = UnsafeRawBufferPointer(start: mapping + dataOffset, count: dataLength)
     }
 
     deinit { munmap(mapping, mappedLength) }
+
+    /// The image of HDU `index` of `path` mapped (`FITSFile.mapImage`), or nil where it must be read as values.
+    public static func map(path: String, index: Int) throws -> FITSMappedImage? {
+        let f = try FITSFile.open(path)
+        defer { try? f.close() }
+        try f.moveTo(index: index)
+        return try f.mapImage()
+    }
 
     /// The FITS data sum (ones' complement sum of the big-endian 32-bit words) of the bytes; nil where their count is
     /// not a whole number of words (cfitsio then sums the written data itself).
@@ -48,22 +62,16 @@ public final class FITSRawImage: @unchecked Sendable {
 }
 
 extension FITSFile {
-    /// The current HDU's image data as stored, mapped without copying; nil where it cannot be passed through as bytes:
-    /// a table, a tile-compressed image, an empty one, scaled values (BSCALE other than 1 or BZERO other than 0), or a
-    /// file that is not plain FITS on disk (gzip). The caller then reads the image with `readImage`.
-    public func mapRawImage() throws -> FITSRawImage? {
+    /// The current HDU's image data as stored, mapped without copying; nil where it cannot be used as stored bytes:
+    /// a table, a tile-compressed image, an empty one, scaled values (see `FITSMappedImage`), or a file that is not
+    /// plain FITS on disk (gzip). The caller then reads the image with `readImage`.
+    public func mapImage() throws -> FITSMappedImage? {
         let f = try handle()
         guard currentHDUType == .image, !isCompressedImage else { return nil }
         let (bitpix, shape) = try imageShape()
         guard !shape.isEmpty, let n = FITSFile.product(shape), n > 0 else { return nil }
-        for (key, unscaled) in [("BSCALE", 1.0), ("BZERO", 0.0)] {
-            var v = 0.0, st: Int32 = 0
-            var name = Array(key.utf8CString)
-            ffgkyd(f, &name, &v, nil, &st)
-            if st == KEY_NO_EXIST { ffcmsg(); continue }
-            ffcmsg()
-            if st != 0 || v != unscaled { return nil }
-        }
+        guard let bscale = try optionalDouble("BSCALE"), bscale == 1,
+              let bzero = try optionalDouble("BZERO"), bzero == 0 || (bitpix == 16 && bzero == 32768) else { return nil }
         var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0, status: Int32 = 0
         ffghadll(f, &head, &start, &end, &status)
         try check(status, "locating image data")
@@ -83,24 +91,38 @@ extension FITSFile {
         let page = Int(sysconf(Int32(_SC_PAGESIZE))), first = Int(start) / page * page
         let total = Int(start) + length - first
         guard let p = mmap(nil, total, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, off_t(first)), p != MAP_FAILED else { return nil }
-        return FITSRawImage(path: path, bitpix: bitpix, shape: shape, mapping: p, mappedLength: total,
-                            dataOffset: Int(start) - first, dataLength: length)
+        return FITSMappedImage(path: path, bitpix: bitpix, shape: shape, bzero: Int(bzero), mapping: p, mappedLength: total,
+                               dataOffset: Int(start) - first, dataLength: length)
     }
 
-    /// Appends an uncompressed image HDU whose data are `raw`'s stored bytes, unchanged (the same HDU `writeImage`
-    /// writes from the values the bytes hold: same BITPIX and axes, `name` and `header` before the data).
-    public func writeImage(raw: FITSRawImage, name: String? = nil, header: FITSHeader = FITSHeader()) throws {
+    /// A keyword's value as a number, its default (1 for BSCALE, 0 otherwise) where it is absent; nil where it is not
+    /// a number.
+    private func optionalDouble(_ key: String) throws -> Double? {
+        let f = try handle()
+        var v = 0.0, st: Int32 = 0
+        var name = Array(key.utf8CString)
+        ffgkyd(f, &name, &v, nil, &st)
+        defer { ffcmsg() }
+        if st == KEY_NO_EXIST { return key == "BSCALE" ? 1 : 0 }
+        return st == 0 ? v : nil
+    }
+
+    /// Appends an uncompressed image HDU whose data are `image`'s stored bytes, unchanged (the same HDU `writeImage`
+    /// writes from the values the bytes hold: same BITPIX, BZERO and axes, `name` and `header` before the data).
+    public func writeImage(mapped image: FITSMappedImage, name: String? = nil, header: FITSHeader = FITSHeader()) throws {
         let f = try handle()
         var status: Int32 = 0
-        var naxes = raw.shape.reversed().map { Int64($0) }
-        ffcrimll(f, Int32(raw.bitpix), Int32(raw.shape.count), &naxes, &status)
+        var naxes = image.shape.reversed().map { Int64($0) }
+        // cfitsio's USHORT_IMG writes BITPIX 16 with BZERO 32768
+        let imageType = image.bzero == 32768 ? USHORT_IMG : Int32(image.bitpix)
+        ffcrimll(f, imageType, Int32(image.shape.count), &naxes, &status)
         try check(status, "creating image HDU", hdu: name)
-        try writeKeywordsBeforeData(name: name, header: header, dataSum: raw.dataSum)
+        try writeKeywordsBeforeData(name: name, header: header, dataSum: image.dataSum)
         var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0
         ffghadll(f, &head, &start, &end, &status)
         let ignoreEOF: Int32 = 1   // cfitsio's IGNORE_EOF: the data unit is new, beyond the end of the file
         ffmbyt(f, start, ignoreEOF, &status)
-        _ = ffpbyt(f, Int64(raw.bytes.count), UnsafeMutableRawPointer(mutating: raw.bytes.baseAddress), &status)
+        _ = ffpbyt(f, Int64(image.bytes.count), UnsafeMutableRawPointer(mutating: image.bytes.baseAddress), &status)
         try check(status, "writing image data", hdu: name)
     }
 }

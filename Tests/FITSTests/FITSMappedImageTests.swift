@@ -3,9 +3,9 @@ import Foundation
 import LinearAlgebra
 import XCTest
 
-/// FITSFile.mapRawImage / writeImage(raw:): an image passed through as its stored bytes gives the HDU that writing
+/// FITSFile.mapImage / writeImage(mapped:): an image passed through as its stored bytes gives the HDU that writing
 /// its values gives (same data, same DATASUM, valid checksums), and images that cannot be passed as bytes are refused.
-final class FITSRawImageTests: XCTestCase {
+final class FITSMappedImageTests: XCTestCase {
     func testRawCopyEqualsWritingTheValues() throws {
         let dir = makeTemporaryDirectory(self)
         let source = dir.appendingPathComponent("source.fits").path
@@ -19,7 +19,7 @@ final class FITSRawImageTests: XCTestCase {
         }
         let input = try FITSFile.open(source)
         try input.moveTo(name: "RESOLUTION")
-        let raw = try XCTUnwrap(try input.mapRawImage())
+        let raw = try XCTUnwrap(try input.mapImage())
         XCTAssertEqual(raw.bitpix, -32)
         XCTAssertEqual(raw.shape, shape)
         XCTAssertEqual(raw.bytes.count, cube.count * 4)
@@ -32,7 +32,7 @@ final class FITSRawImageTests: XCTestCase {
         }
         try FITSFile.writeAtomically(byBytes, checksum: true) { f in
             try f.writeImage([Float](repeating: 2, count: 6), shape: [2, 3], name: "FLUX")
-            try f.writeImage(raw: raw, name: "RESOLUTION")
+            try f.writeImage(mapped: raw, name: "RESOLUTION")
             try f.writeTable(FITSTable(columns: [FITSColumn("A", .int32([1, 2, 3]))]), name: "AFTER")
         }
         let size = { (p: String) in (try FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? -1 }
@@ -63,12 +63,44 @@ final class FITSRawImageTests: XCTestCase {
         let f = try FITSFile.open(path)
         for name in ["MASK", "RICE", "TABLE"] {
             try f.moveTo(name: name)
-            XCTAssertNil(try f.mapRawImage(), name)
+            XCTAssertNil(try f.mapImage(), name)
         }
         try f.moveTo(name: "PLAIN")
-        let plain = try XCTUnwrap(try f.mapRawImage())
+        let plain = try XCTUnwrap(try f.mapImage())
         XCTAssertEqual(plain.bitpix, -64)
         // big-endian bytes of 0.5
         XCTAssertEqual(Array(plain.bytes.prefix(8)), [0x3f, 0xe0, 0, 0, 0, 0, 0, 0])
+    }
+
+    /// Unsigned 16-bit data (BITPIX 16, BZERO 32768, as raw DESI images and masks are stored) map as stored bytes and
+    /// pass through with their BZERO: reading the copy gives the same values and DATASUM as writing the values.
+    func testUnsigned16BitImagesMapAndPassThrough() throws {
+        let dir = makeTemporaryDirectory(self)
+        let source = dir.appendingPathComponent("u16.fits").path, copy = dir.appendingPathComponent("copy.fits").path
+        let values = (0..<(9 * 13)).map { UInt16(truncatingIfNeeded: $0 * 4099 + 7) }
+        try FITSFile.writeAtomically(source, checksum: true) { f in try f.writeImage(values, shape: [9, 13], name: "U16") }
+        let input = try FITSFile.open(source)
+        try input.moveTo(name: "U16")
+        let mapped = try XCTUnwrap(try input.mapImage())
+        XCTAssertEqual(mapped.bitpix, 16)
+        XCTAssertEqual(mapped.bzero, 32768)
+        XCTAssertEqual(mapped.shape, [9, 13])
+        // stored as value - 32768 in big-endian int16
+        let first = Int(mapped.bytes[0]) << 8 | Int(mapped.bytes[1])
+        XCTAssertEqual(UInt16(first) ^ 0x8000, values[0])
+        try FITSFile.writeAtomically(copy, checksum: true) { f in try f.writeImage(mapped: mapped, name: "U16") }
+        let a = try FITSFile.open(source).readImage("U16", as: UInt16.self)
+        let b = try FITSFile.open(copy).readImage("U16", as: UInt16.self)
+        XCTAssertEqual(b.data, values)
+        XCTAssertEqual(b.header.string("DATASUM"), a.header.string("DATASUM"))
+        let checked = try FITSFile.open(copy)
+        try checked.moveTo(name: "U16")
+        XCTAssertEqual(try checked.checksumState().data, .correct)
+        XCTAssertEqual(try checked.checksumState().hdu, .correct)
+        // the same HDU (the primary) through the convenience opener, and the copy's mapped as the source's
+        XCTAssertEqual(try FITSMappedImage.map(path: source, index: 0)?.bzero, 32768)
+        let copied = try XCTUnwrap(try FITSMappedImage.map(path: copy, index: 0))
+        XCTAssertEqual(copied.bzero, 32768)
+        XCTAssertEqual(Array(copied.bytes), Array(mapped.bytes))
     }
 }
