@@ -86,6 +86,10 @@ extension FITSFile {
         guard !shape.isEmpty, n > 0 else {
             throw FITSError(path: path, hdu: currentHDULabel(), message: "HDU holds no image data")
         }
+        // a plain file's data in the stored type: byte-swapped straight from the mapped file (FITSMappedImage.values)
+        if let values = try mapImage()?.values(as: type) {
+            return FITSImage(shape: shape, data: values, header: try readHeader())
+        }
         // cfitsio writes every element: the array is not zero-filled first (in this generic function that fill went
         // element by element through the type's value witnesses) and large ones get huge pages (LargeArrays)
         var status: Int32 = 0, anynul: Int32 = 0

@@ -103,4 +103,58 @@ final class FITSMappedImageTests: XCTestCase {
         XCTAssertEqual(copied.bzero, 32768)
         XCTAssertEqual(Array(copied.bytes), Array(mapped.bytes))
     }
+
+    /// `readImage` byte-swaps a plain file's data straight from the mapping where the requested type is the stored
+    /// one: the values equal cfitsio's own reading (`readImageRows`) bit for bit, for every stored type, and for a
+    /// requested type that is not the stored one (converted by cfitsio) and a gzipped file (read through cfitsio).
+    func testReadingThroughTheMappingEqualsCfitsio() throws {
+        let dir = makeTemporaryDirectory(self)
+        let path = dir.appendingPathComponent("types.fits").path
+        let ny = 37, nx = 29, n = ny * nx
+        var g = SplitMix64(seed: 5)
+        let f32 = (0..<n).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: g.next()) & 0x7f7f_ffff) }
+        let f64 = (0..<n).map { _ in Double(bitPattern: g.next() & 0x7fef_ffff_ffff_ffff) }
+        let i16 = (0..<n).map { _ in Int16(truncatingIfNeeded: g.next()) }
+        let i32 = (0..<n).map { _ in Int32(truncatingIfNeeded: g.next()) }
+        let i64 = (0..<n).map { _ in Int64(bitPattern: g.next()) }
+        let u8 = (0..<n).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+        try FITSFile.writeAtomically(path) { f in
+            try f.writeImage(f32, shape: [ny, nx], name: "F32")
+            try f.writeImage(f64, shape: [ny, nx], name: "F64")
+            try f.writeImage(i16, shape: [ny, nx], name: "I16")
+            try f.writeImage(i32, shape: [ny, nx], name: "I32")
+            try f.writeImage(i64, shape: [ny, nx], name: "I64")
+            try f.writeImage(u8, shape: [ny, nx], name: "U8")
+        }
+        let gz = dir.appendingPathComponent("types.fits.gz").path
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "gzip -c '\(path)' > '\(gz)'"]
+        try gzip.run(); gzip.waitUntilExit()
+        XCTAssertEqual(gzip.terminationStatus, 0)
+        func check<T: FITSNumeric & Equatable>(_ name: String, _ expected: [T], mapped: Bool, in file: String) throws {
+            let f = try FITSFile.open(file)
+            try f.moveTo(name: name)
+            XCTAssertEqual(try f.mapImage()?.values(as: T.self) != nil, mapped, "\(name) in \(file)")
+            let read = try f.readImage(as: T.self)
+            var rows = [T](repeating: 0, count: n)
+            try rows.withUnsafeMutableBufferPointer { try f.readImageRows(0..<ny, into: $0) }
+            XCTAssertEqual(read.shape, [ny, nx])
+            // compared as bytes: equal bit patterns (the data hold no NaN, but signed zeros and payloads would differ)
+            XCTAssertTrue(read.data.withUnsafeBytes { a in rows.withUnsafeBytes { b in a.elementsEqual(b) } }, name)
+            XCTAssertTrue(read.data.withUnsafeBytes { a in expected.withUnsafeBytes { b in a.elementsEqual(b) } }, name)
+        }
+        for file in [path, gz] {
+            let plain = file == path
+            try check("F32", f32, mapped: plain, in: file)
+            try check("F64", f64, mapped: plain, in: file)
+            try check("I16", i16, mapped: plain, in: file)
+            try check("I32", i32, mapped: plain, in: file)
+            try check("I64", i64, mapped: plain, in: file)
+            try check("U8", u8, mapped: plain, in: file)
+            // another type than the stored one: converted by cfitsio
+            try check("I16", i16.map(Int32.init), mapped: false, in: file)
+            try check("F32", f32.map(Double.init), mapped: false, in: file)
+        }
+    }
 }
