@@ -85,7 +85,7 @@ public enum Preprocessor {
     /// `alongsideCosmicRays`, when given, runs on another thread while the cosmic rays are searched, with the parts
     /// of the image that are already final (the command writes them to the output file meanwhile); its error, if
     /// any, is thrown once the search is done.
-    public static func run(_ raw: RawImage, options: PreprocOptions = PreprocOptions(),
+    public static func run(_ raw: consuming RawImage, options: PreprocOptions = PreprocOptions(),
                            alongsideCosmicRays: (@Sendable (PreprocFinalPixels) throws -> Void)? = nil) throws -> PreprocResult {
         var clock = StepClock()
         let path = raw.path
@@ -205,7 +205,13 @@ public enum Preprocessor {
         }
         let biasP = cal.bias?.data, pixflatP = cal.pixflat?.data
         let maskP = CCDRegionMask.merged(cal.mask?.data, regions: options.regionMasks, ny: ny, nx: nx)
-        return try raw.data.withUnsafeBufferPointer { rawP in
+        // the raw pixels are read by the amplifiers' measures and the pixel pass only: released after it (a full-size
+        // camera's 71 MB then serve what follows instead of fresh memory), when the caller gave the image up
+        var rawValues = raw.data
+        raw.data = []
+        let n = ny * nx
+        var (pix, ivar, readnoise, mask, pass) = try rawValues.withUnsafeBufferPointer { rawP
+            -> ([Float], [Float], [Float], [UInt32], PixelPass) in
             let pixels = RawPixels(raw: rawP, bias: biasP)
             // per amplifier: overscan level per row, read noise, gain, saturation (independent, in parallel)
             let hdr = header, useRow = useOverscanRow, darkImage = dark, trimmed = darkTrimmed
@@ -271,10 +277,8 @@ public enum Preprocessor {
             if let d = cal.dependency["CCD_CALIB_PIXFLAT"] { header.addDependency(name: "CCD_CALIB_PIXFLAT", version: d) }
 
             // outputs; every element is written by the pixel pass
-            let n = ny * nx
             var pix = LargeArrays.uninitialized(Float.self, n), ivar = LargeArrays.uninitialized(Float.self, n)
             var readnoise = LargeArrays.uninitialized(Float.self, n), mask = LargeArrays.uninitialized(UInt32.self, n)
-            let cosmics = !options.nocosmic
             // a Double image only for a crosstalk correction (the cosmic-ray search reads the Float32 outputs: same
             // pixels, 270 MB less memory to fault in on a full-size camera)
             let image: UnsafeMutableBufferPointer<Double>? = crosstalk.isEmpty ? nil : .allocate(capacity: n)
@@ -294,115 +298,119 @@ public enum Preprocessor {
                 pass.run(pix: pb, ivar: ib, readnoise: rb, mask: mb, crosstalkCorrected: image.map { UnsafeBufferPointer($0) })
             }}}}
             clock.lap("pixel pass (image, variance, mask)")
-            // --bkgsub-for-dark: the smooth background of the whole CCD, subtracted before the cosmic rays (desispec)
-            var darkBackground: [Double]? = nil
-            if options.bkgsubDark {
-                let bkg = try DarkBackground.compute(pix: pix, ny: ny, nx: nx)
-                for i in 0..<n { pix[i] = Float(Double(pix[i]) - bkg[i]) }
-                darkBackground = bkg
-                clock.lap("background of the whole CCD (--bkgsub-for-dark)")
-            }
-
-            if !cteAmplifiers.isEmpty {
-                guard let profiles = options.cteProfiles else {
-                    throw DESIError.invalidArgument("the CTE correction needs a Gauss-Hermite PSF (--psf, or the calibration config's PSF)")
-                }
-                let iv = ivar, flat = options.fiberflat, (m, rn, h) = (mask, readnoise, header)
-                notes += try CTECorrection.correct(pix: &pix, ny: ny, nx: nx, amplifiers: cteAmplifiers) { image in
-                    let current = Image(ny: ny, nx: nx, pix: image, ivar: iv, mask: m, readnoise: rn, header: h)
-                    return try CTERowByRowModel.compute(pix: image, ivar: iv, ny: ny, nx: nx,
-                                                        profiles: profiles(ny, options.fitTraceShift ? current : nil), fiberflat: flat)
-                }
-                clock.lap("CTE correction")
-            }
-            // primary-header keywords complete the image header
-            header.merge(raw.primaryHeader.filteringStructural())
-            // the image model, the scattered light and the block background change IMAGE and IVAR after the
-            // cosmic-ray search
-            let postSteps = options.modelVariance || options.bkgsubScience || options.scatteredLight
-            // (no other reference to pix and ivar while they can still change: changing them would copy them)
-            let sideWork = postSteps ? nil : alongsideCosmicRays.map { work in
-                let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
-                return BackgroundTask { try work(final) }
-            }
-            var ncosmic = 0
-            if cosmics {
-                let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
-                let itl = header.string("CCDTYPE")?.contains("ITL") ?? false
-                let rejector = CosmicRayRejector(psfGradients: CosmicRayRejector.psfGradients(arm: camera.arm, itl: itl),
-                                                 nsig: options.cosmicsNsig, cfudge: options.cosmicsCfudge, c2fudge: c2)
-                let rejected = pix.withUnsafeBufferPointer { p in
-                    ivar.withUnsafeBufferPointer { iv in
-                        mask.withUnsafeBufferPointer { m in rejector.reject(pix: p, ivar: iv, mask: m, ny: ny, nx: nx) }
-                    }
-                }
-                for i in rejected { mask[i] |= CCDMask.cosmic }
-                ncosmic = rejected.count
-                clock.lap("cosmic rays")
-            }
-            var geometry: FiberTraceGeometry? = nil
-            if options.modelVariance {
-                guard let traces = options.traces else {
-                    throw DESIError.invalidArgument("--model-variance needs the traces of a PSF")
-                }
-                // the image for the trace shift lives only in this call: ivar changes below (a live copy would be copied)
-                let g = try traces(ny, options.fitTraceShift
-                    ? Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header) : nil)
-                geometry = g
-                clock.lap("traces for the image model")
-                let model = try ImageModel.traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g,
-                                                       fiberflat: options.fiberflat, mask: mask)
-                ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass,
-                                    background: darkBackground)
-                if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }
-                if let d = options.fiberflatDependency { header.addDependency(name: "CCD_CALIB_FIBERFLAT", version: d) }
-                clock.lap("image model and its variance")
-            }
-            if !mask.contains(0) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
-            if options.scatteredLight {
-                guard let traces = options.traces else { throw DESIError.invalidArgument("--scattered-light needs the traces of a PSF") }
-                // desispec reuses the traces the image model shifted, else reads them unshifted
-                if geometry == nil {
-                    geometry = try traces(ny, nil)
-                    if let d = options.scatteredLightDependency { header.addDependency(name: "SCATTERED_LIGHT_PSF", version: d) }
-                }
-                let light = try ScatteredLight.model(pix: pix, ivar: ivar, mask: mask, ny: ny, nx: nx, traces: geometry!,
-                                                     camera: cameraName)
-                for i in 0..<(ny * nx) { pix[i] = Float(Double(pix[i]) - light[i]) }
-                clock.lap("scattered light")
-            }
-            if options.bkgsubScience {
-                guard let traces = options.traces else {
-                    throw DESIError.invalidArgument("--bkgsub-for-science needs the traces of a PSF")
-                }
-                // desispec reuses the traces the image model shifted, else reads them unshifted
-                let g: FiberTraceGeometry
-                if let shifted = geometry { g = shifted } else { g = try traces(ny, nil) }
-                if geometry == nil, let d = options.scatteredLightDependency {
-                    header.addDependency(name: "SCATTERED_LIGHT_PSF", version: d)
-                }
-                let ampRegions = sections.map { (name: $0.name, rows: $0.ccd.rows, cols: $0.ccd.cols) }
-                let bkg = try BlockBackground.compute(pix: pix, ivar: ivar, mask: mask, ny: ny, nx: nx, traces: g,
-                                                      amplifiers: ampRegions, weights: options.bkgsubWeights)
-                for i in 0..<(ny * nx) { pix[i] = Float(Double(pix[i]) - bkg.background[i]) }
-                for a in bkg.perAmplifier {
-                    header.set("BBKGMIN\(a.amp)", a.min); header.set("BBKGMAX\(a.amp)", a.max)
-                }
-                if !bkg.maskedGaps.isEmpty {
-                    notes.append("masking inter blocks \(bkg.maskedGaps) because of scattered light from bright fibers")
-                }
-                clock.lap("background between fiber blocks")
-            }
-            if postSteps, let work = alongsideCosmicRays {
-                try work(PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar))
-            }
-            if let sideWork {
-                try sideWork.value()
-                clock.lap("rest of the work alongside the cosmic-ray search")
-            }
-            let out = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
-            return PreprocResult(image: out, notes: notes, cosmicCount: ncosmic, timings: clock.laps)
+            return (pix, ivar, readnoise, mask, pass)
         }
+        rawValues = []
+        pass.raw = RawPixels(raw: UnsafeBufferPointer(start: nil, count: 0), bias: nil)   // no pointer to the released pixels
+        let cosmics = !options.nocosmic
+        // --bkgsub-for-dark: the smooth background of the whole CCD, subtracted before the cosmic rays (desispec)
+        var darkBackground: [Double]? = nil
+        if options.bkgsubDark {
+            let bkg = try DarkBackground.compute(pix: pix, ny: ny, nx: nx)
+            for i in 0..<n { pix[i] = Float(Double(pix[i]) - bkg[i]) }
+            darkBackground = bkg
+            clock.lap("background of the whole CCD (--bkgsub-for-dark)")
+        }
+
+        if !cteAmplifiers.isEmpty {
+            guard let profiles = options.cteProfiles else {
+                throw DESIError.invalidArgument("the CTE correction needs a Gauss-Hermite PSF (--psf, or the calibration config's PSF)")
+            }
+            let iv = ivar, flat = options.fiberflat, (m, rn, h) = (mask, readnoise, header)
+            notes += try CTECorrection.correct(pix: &pix, ny: ny, nx: nx, amplifiers: cteAmplifiers) { image in
+                let current = Image(ny: ny, nx: nx, pix: image, ivar: iv, mask: m, readnoise: rn, header: h)
+                return try CTERowByRowModel.compute(pix: image, ivar: iv, ny: ny, nx: nx,
+                                                    profiles: profiles(ny, options.fitTraceShift ? current : nil), fiberflat: flat)
+            }
+            clock.lap("CTE correction")
+        }
+        // primary-header keywords complete the image header
+        header.merge(raw.primaryHeader.filteringStructural())
+        // the image model, the scattered light and the block background change IMAGE and IVAR after the
+        // cosmic-ray search
+        let postSteps = options.modelVariance || options.bkgsubScience || options.scatteredLight
+        // (no other reference to pix and ivar while they can still change: changing them would copy them)
+        let sideWork = postSteps ? nil : alongsideCosmicRays.map { work in
+            let final = PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar)
+            return BackgroundTask { try work(final) }
+        }
+        var ncosmic = 0
+        if cosmics {
+            let c2 = options.cosmicsC2fudge ?? cfg?.double("COSMICS_C2") ?? 0.5
+            let itl = header.string("CCDTYPE")?.contains("ITL") ?? false
+            let rejector = CosmicRayRejector(psfGradients: CosmicRayRejector.psfGradients(arm: camera.arm, itl: itl),
+                                             nsig: options.cosmicsNsig, cfudge: options.cosmicsCfudge, c2fudge: c2)
+            let rejected = pix.withUnsafeBufferPointer { p in
+                ivar.withUnsafeBufferPointer { iv in
+                    mask.withUnsafeBufferPointer { m in rejector.reject(pix: p, ivar: iv, mask: m, ny: ny, nx: nx) }
+                }
+            }
+            for i in rejected { mask[i] |= CCDMask.cosmic }
+            ncosmic = rejected.count
+            clock.lap("cosmic rays")
+        }
+        var geometry: FiberTraceGeometry? = nil
+        if options.modelVariance {
+            guard let traces = options.traces else {
+                throw DESIError.invalidArgument("--model-variance needs the traces of a PSF")
+            }
+            // the image for the trace shift lives only in this call: ivar changes below (a live copy would be copied)
+            let g = try traces(ny, options.fitTraceShift
+                ? Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header) : nil)
+            geometry = g
+            clock.lap("traces for the image model")
+            let model = try ImageModel.traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g,
+                                                   fiberflat: options.fiberflat, mask: mask)
+            ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass,
+                                background: darkBackground)
+            if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }
+            if let d = options.fiberflatDependency { header.addDependency(name: "CCD_CALIB_FIBERFLAT", version: d) }
+            clock.lap("image model and its variance")
+        }
+        if !mask.contains(0) { notes.append("camera \(cameraName) is entirely masked (unusable)") }
+        if options.scatteredLight {
+            guard let traces = options.traces else { throw DESIError.invalidArgument("--scattered-light needs the traces of a PSF") }
+            // desispec reuses the traces the image model shifted, else reads them unshifted
+            if geometry == nil {
+                geometry = try traces(ny, nil)
+                if let d = options.scatteredLightDependency { header.addDependency(name: "SCATTERED_LIGHT_PSF", version: d) }
+            }
+            let light = try ScatteredLight.model(pix: pix, ivar: ivar, mask: mask, ny: ny, nx: nx, traces: geometry!,
+                                                 camera: cameraName)
+            for i in 0..<(ny * nx) { pix[i] = Float(Double(pix[i]) - light[i]) }
+            clock.lap("scattered light")
+        }
+        if options.bkgsubScience {
+            guard let traces = options.traces else {
+                throw DESIError.invalidArgument("--bkgsub-for-science needs the traces of a PSF")
+            }
+            // desispec reuses the traces the image model shifted, else reads them unshifted
+            let g: FiberTraceGeometry
+            if let shifted = geometry { g = shifted } else { g = try traces(ny, nil) }
+            if geometry == nil, let d = options.scatteredLightDependency {
+                header.addDependency(name: "SCATTERED_LIGHT_PSF", version: d)
+            }
+            let ampRegions = sections.map { (name: $0.name, rows: $0.ccd.rows, cols: $0.ccd.cols) }
+            let bkg = try BlockBackground.compute(pix: pix, ivar: ivar, mask: mask, ny: ny, nx: nx, traces: g,
+                                                  amplifiers: ampRegions, weights: options.bkgsubWeights)
+            for i in 0..<(ny * nx) { pix[i] = Float(Double(pix[i]) - bkg.background[i]) }
+            for a in bkg.perAmplifier {
+                header.set("BBKGMIN\(a.amp)", a.min); header.set("BBKGMAX\(a.amp)", a.max)
+            }
+            if !bkg.maskedGaps.isEmpty {
+                notes.append("masking inter blocks \(bkg.maskedGaps) because of scattered light from bright fibers")
+            }
+            clock.lap("background between fiber blocks")
+        }
+        if postSteps, let work = alongsideCosmicRays {
+            try work(PreprocFinalPixels(ny: ny, nx: nx, header: header, pix: pix, ivar: ivar))
+        }
+        if let sideWork {
+            try sideWork.value()
+            clock.lap("rest of the work alongside the cosmic-ray search")
+        }
+        let out = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
+        return PreprocResult(image: out, notes: notes, cosmicCount: ncosmic, timings: clock.laps)
     }
 }
 

@@ -122,7 +122,7 @@ public struct PreprocExposure: Sendable {
                                    expid: raw.header.int("EXPID") ?? expid ?? 0)
         let writer = PreprocFileWriter(out)
         let history = self.history
-        let result = try Preprocessor.run(raw, options: opts) { final in
+        let result = try Preprocessor.run(consume raw, options: opts) { final in
             var header = final.header
             header.addHistory(history)
             try writer.writeImageAndIvar(pix: final.pix, ivar: final.ivar, ny: final.ny, nx: final.nx, header: header)
