@@ -9,6 +9,14 @@ extension FITSFile {
     /// Whether the cfitsio library is thread-safe for distinct handles.
     public static var isReentrant: Bool { fits_is_reentrant() != 0 }
 
+    /// Threads this module's parallel reads use: DESISPEC_NCPU when it is a positive integer (the night runner sets it
+    /// per task so that the tasks running together use each core once), else every core. The rule of
+    /// LinearAlgebra's `defaultThreadCount()`, which this module cannot import.
+    public static var defaultThreadCount: Int {
+        if let v = ProcessInfo.processInfo.environment["DESISPEC_NCPU"], let n = Int(v), n > 0 { return n }
+        return ProcessInfo.processInfo.activeProcessorCount
+    }
+
     /// Reads rows `rows` of the current 2-D image (numpy order: row = NAXIS2 index) into `buffer`, which must hold
     /// rows.count x NAXIS1 values, converted to `T` (cfitsio applies BSCALE/BZERO).
     public func readImageRows<T: FITSNumeric>(_ rows: Range<Int>, into buffer: UnsafeMutableBufferPointer<T>) throws {
@@ -39,7 +47,7 @@ extension FITSFile {
     /// (the bands only split the work); an image that is not 2-D is read by `readImage`.
     public static func readImageConcurrently<T: FITSNumeric>(
         path: String, hdu: String?, index: Int = 0, as type: T.Type = T.self,
-        threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        threads: Int = FITSFile.defaultThreadCount
     ) throws -> FITSImage<T> {
         let first = try FITSFile.open(path)
         if let hdu { try first.moveTo(name: hdu) } else { try first.moveTo(index: index) }

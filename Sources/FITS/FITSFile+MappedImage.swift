@@ -51,12 +51,16 @@ public final class FITSMappedImage: @unchecked Sendable {
         return [T](unsafeUninitializedCapacity: n) { buf, count in
             let destination = UnsafeMutableRawBufferPointer(buf)
             LargeArrays.adviseHugePages(destination)
-            // bands of 4 MB on all cores (the first touch of fresh pages dominates); each byte lands in one place
+            // bands of 4 MB shared by the step's threads (the first touch of fresh pages dominates); each byte lands
+            // in one place, so the values do not depend on the thread count
             let chunk = max(1, (4 << 20) / size), chunks = (n + chunk - 1) / chunk
+            let threads = max(1, min(chunks, FITSFile.defaultThreadCount))
             nonisolated(unsafe) let out = destination
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = c * chunk, hi = min(n, lo + chunk)
-                Self.swapCopy(from: source.baseAddress! + lo * size, to: out.baseAddress! + lo * size, count: hi - lo, size: size)
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                for c in stride(from: t, to: chunks, by: threads) {
+                    let lo = c * chunk, hi = min(n, lo + chunk)
+                    Self.swapCopy(from: source.baseAddress! + lo * size, to: out.baseAddress! + lo * size, count: hi - lo, size: size)
+                }
             }
             count = n
         }
