@@ -107,10 +107,11 @@ public final class FITSMappedImage: @unchecked Sendable {
 extension FITSFile {
     /// The current HDU's image data as stored, mapped without copying; nil where it cannot be used as stored bytes:
     /// a table, a tile-compressed image, an empty one, scaled values (see `FITSMappedImage`), or a file that is not
-    /// plain FITS on disk (gzip). The caller then reads the image with `readImage`.
+    /// plain FITS on disk (gzip), or a handle open for writing (cfitsio may hold data it has not written to the file
+    /// yet, which a mapping would not see). The caller then reads the image with `readImage`.
     public func mapImage() throws -> FITSMappedImage? {
         let f = try handle()
-        guard currentHDUType == .image, !isCompressedImage else { return nil }
+        guard !writable, currentHDUType == .image, !isCompressedImage else { return nil }
         let (bitpix, shape) = try imageShape()
         guard !shape.isEmpty, let n = FITSFile.product(shape), n > 0 else { return nil }
         guard let bscale = try optionalDouble("BSCALE"), bscale == 1,

@@ -157,4 +157,18 @@ final class FITSMappedImageTests: XCTestCase {
             try check("F32", f32.map(Double.init), mapped: false, in: file)
         }
     }
+
+    /// A handle open for writing is never mapped (cfitsio may still hold data it has not written): an image written
+    /// through it reads back through cfitsio, with its values, before the file is closed.
+    func testAWritableHandleReadsThroughCfitsio() throws {
+        let dir = makeTemporaryDirectory(self)
+        let path = dir.appendingPathComponent("written.fits").path
+        let values = (0..<(64 * 64)).map { Float($0) }
+        let f = try FITSFile.create(path)
+        defer { try? f.close() }
+        try f.writeImage(values, shape: [64, 64], name: "PIX")
+        try f.moveTo(name: "PIX")
+        XCTAssertNil(try f.mapImage())
+        XCTAssertEqual(try f.readImage(as: Float.self).data, values)
+    }
 }
