@@ -46,14 +46,20 @@ extension FITSFile {
         return UnsafeRawBufferPointer(values).withMemoryRebound(to: UInt32.self) { onesComplementSum($0) }
     }
 
-    private static func onesComplementSum(_ words: UnsafeBufferPointer<UInt32>) -> UInt32 {
+    /// The ones' complement sum of 32-bit words: native words, or (`bigEndian`) words as a FITS file stores them.
+    static func onesComplementSum(_ words: UnsafeBufferPointer<UInt32>, bigEndian: Bool = false) -> UInt32 {
         let blocks = max(1, min(64, words.count / 262_144))
         var partial = [UInt64](repeating: 0, count: blocks)
         partial.withUnsafeMutableBufferPointer { out in
             nonisolated(unsafe) let w = words, o = out
             DispatchQueue.concurrentPerform(iterations: blocks) { b in
                 var sum: UInt64 = 0
-                for i in (w.count * b / blocks)..<(w.count * (b + 1) / blocks) { sum &+= UInt64(w[i]) }
+                let range = (w.count * b / blocks)..<(w.count * (b + 1) / blocks)
+                if bigEndian {
+                    for i in range { sum &+= UInt64(UInt32(bigEndian: w[i])) }
+                } else {
+                    for i in range { sum &+= UInt64(w[i]) }
+                }
                 o[b] = sum
             }
         }

@@ -83,24 +83,11 @@ public final class FITSMappedImage: @unchecked Sendable {
         }
     }
 
-    /// The FITS data sum (ones' complement sum of the big-endian 32-bit words) of the bytes; nil where their count is
-    /// not a whole number of words (cfitsio then sums the written data itself).
+    /// The FITS data sum of the stored bytes (their big-endian 32-bit words); nil where their count is not a whole
+    /// number of words (cfitsio then sums the written data itself).
     public var dataSum: UInt32? {
         guard bytes.count % 4 == 0 else { return nil }
-        var total: UInt64 = 0
-        bytes.withMemoryRebound(to: UInt32.self) { words in
-            // 2^32 words of at most 2^32 - 1 each would overflow 64 bits: fold every 2^31 words (never reached in practice)
-            var i = 0
-            while i < words.count {
-                let end = min(words.count, i + (1 << 31))
-                var sum: UInt64 = 0
-                for j in i..<end { sum &+= UInt64(UInt32(bigEndian: words[j])) }
-                total &+= (sum & 0xFFFF_FFFF) &+ (sum >> 32)
-                i = end
-            }
-        }
-        while total >> 32 != 0 { total = (total & 0xFFFF_FFFF) &+ (total >> 32) }
-        return UInt32(total)
+        return bytes.withMemoryRebound(to: UInt32.self) { FITSFile.onesComplementSum($0, bigEndian: true) }
     }
 }
 
@@ -114,8 +101,9 @@ extension FITSFile {
         guard !writable, currentHDUType == .image, !isCompressedImage else { return nil }
         let (bitpix, shape) = try imageShape()
         guard !shape.isEmpty, let n = FITSFile.product(shape), n > 0 else { return nil }
-        guard let bscale = try optionalDouble("BSCALE"), bscale == 1,
-              let bzero = try optionalDouble("BZERO"), bzero == 0 || (bitpix == 16 && bzero == 32768) else { return nil }
+        guard let bscale = try numericKeyword("BSCALE", absent: 1), bscale == 1,
+              let bzero = try numericKeyword("BZERO", absent: 0), bzero == 0 || (bitpix == 16 && bzero == 32768)
+        else { return nil }
         var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0, status: Int32 = 0
         ffghadll(f, &head, &start, &end, &status)
         try check(status, "locating image data")
@@ -139,15 +127,14 @@ extension FITSFile {
                                dataOffset: Int(start) - first, dataLength: length)
     }
 
-    /// A keyword's value as a number, its default (1 for BSCALE, 0 otherwise) where it is absent; nil where it is not
-    /// a number.
-    private func optionalDouble(_ key: String) throws -> Double? {
+    /// A keyword's value as a number, `absent` where the header lacks it; nil where it is not a number.
+    private func numericKeyword(_ key: String, absent: Double) throws -> Double? {
         let f = try handle()
         var v = 0.0, st: Int32 = 0
         var name = Array(key.utf8CString)
         ffgkyd(f, &name, &v, nil, &st)
         defer { ffcmsg() }
-        if st == KEY_NO_EXIST { return key == "BSCALE" ? 1 : 0 }
+        if st == KEY_NO_EXIST { return absent }
         return st == 0 ? v : nil
     }
 
