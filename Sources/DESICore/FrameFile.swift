@@ -284,20 +284,40 @@ public final class PreprocFileWriter: @unchecked Sendable {
     }
 
     public func finish(mask: [UInt32], readnoise: [Float], fibermap: Fibermap? = nil) throws {
+        let n = shape.reduce(1, *), nx = shape.count == 2 ? shape[1] : 0
+        guard readnoise.count == n else {
+            started?.abandon()
+            throw DESIError.invalidArgument("\(path): READNOISE has \(readnoise.count) values, the image \(n)")
+        }
+        try readnoise.withUnsafeBufferPointer { rn in
+            try finish(mask: mask, fibermap: fibermap) { rows, out in
+                out.baseAddress!.update(from: rn.baseAddress! + rows.lowerBound * nx, count: out.count)
+            }
+        }
+    }
+
+    /// `finish` with the READNOISE plane given a band of rows at a time by `readnoiseRows(rows, out)` (rows.count x
+    /// nx values), so that it is never held whole.
+    public func finish(mask: [UInt32], fibermap: Fibermap? = nil,
+                       readnoiseRows: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void) throws {
         if let bad = mask.firstIndex(where: { $0 > UInt32(UInt16.max) }) {
             started?.abandon()
             throw DESIError.failed("\(path): mask value \(mask[bad]) at pixel \(bad) does not fit the 16-bit MASK HDU")
         }
         let shape = self.shape, nx = shape[1]
+        guard mask.count == shape.reduce(1, *) else {
+            started?.abandon()
+            throw DESIError.invalidArgument("\(path): MASK has \(mask.count) values, the image \(shape.reduce(1, *))")
+        }
         try write.writing { f in
             // int16 on disk, as desispec writes it; converted a band of rows at a time
             try mask.withUnsafeBufferPointer { m in
-                try f.writeCompressedImage(Int16.self, shape: shape, name: "MASK", compression: .rice) { rows, out in
+                try f.writeImage(Int16.self, shape: shape, name: "MASK", compression: .rice) { rows, out in
                     let m0 = rows.lowerBound * nx
                     for i in 0..<out.count { out[i] = Int16(truncatingIfNeeded: m[m0 + i]) }
                 }
             }
-            try f.writeImage(readnoise, shape: shape, name: "READNOISE")
+            try f.writeImage(Float.self, shape: shape, name: "READNOISE", bandRows: 256, fill: readnoiseRows)
             if let fm = fibermap { try f.writeTable(fm.table, name: "FIBERMAP") }
         }
         try write.commit(checksum: true)

@@ -142,31 +142,44 @@ extension FITSFile {
         }
     }
 
-    /// Appends a tile-compressed 2-D image (`shape` [rows, columns]) whose values `fill(rows, buffer)` produces a band
-    /// of rows at a time, so that no converted copy of the whole image is held (a 4k x 4k int16 mask is 34 MB).
-    /// cfitsio compresses the tiles (one row each, its default) of each band as it is written.
-    public func writeCompressedImage<T: FITSNumeric>(_ type: T.Type, shape: [Int], name: String? = nil,
-                                                     header: FITSHeader = FITSHeader(), compression: FITSCompression,
-                                                     bandRows: Int = 128,
-                                                     fill: (Range<Int>, UnsafeMutableBufferPointer<T>) -> Void) throws {
+    /// Appends a 2-D image (`shape` [rows, columns]) whose values `fill(rows, buffer)` produces a band of rows at a
+    /// time, so that no copy of the whole image is held (a 4k x 4k int16 mask is 34 MB, a float32 plane 68 MB):
+    /// uncompressed (its data sum added up band by band, for `writeChecksums`), or tile-compressed (cfitsio compresses
+    /// the tiles, one row each, its default, of each band as it is written).
+    public func writeImage<T: FITSNumeric>(_ type: T.Type, shape: [Int], name: String? = nil,
+                                           header: FITSHeader = FITSHeader(), compression: FITSCompression? = nil,
+                                           bandRows: Int = 128,
+                                           fill: (Range<Int>, UnsafeMutableBufferPointer<T>) -> Void) throws {
         guard shape.count == 2 else {
             throw FITSError(path: path, hdu: name, message: "a banded image write needs 2 axes, got shape \(shape)")
         }
         let f = try handle()
         try createImageHDU(T.self, shape: shape, name: name, compression: compression)
+        if compression == nil { try writeKeywordsBeforeData(name: name, header: header, dataSum: nil) }
         let ny = shape[0], nx = shape[1], band = max(1, bandRows)
         let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, band * nx))
         defer { buffer.deallocate() }
         var status: Int32 = 0
+        // ones' complement sums of the bands, added with their carries at the end (the sum of the whole data)
+        var sum: UInt64 = 0, summed = compression == nil
         for r0 in stride(from: 0, to: ny, by: band) {
             let rows = r0..<min(ny, r0 + band)
             let part = UnsafeMutableBufferPointer(rebasing: buffer[0..<(rows.count * nx)])
             fill(rows, part)
+            if summed {
+                if let s = FITSFile.dataSum(UnsafeBufferPointer(part)) { sum &+= UInt64(s) } else { summed = false }
+            }
             _ = ffppr(f, T.cfitsioType, Int64(r0 * nx + 1), Int64(part.count), part.baseAddress, &status)
             try check(status, "writing image rows \(rows.lowerBound)-\(rows.upperBound - 1)", hdu: name)
         }
-        if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
-        try writeHeader(header)
+        if summed {
+            while sum >> 32 != 0 { sum = (sum & 0xFFFF_FFFF) &+ (sum >> 32) }
+            dataSums[currentHDUIndex] = UInt32(sum)
+        }
+        if compression != nil {
+            if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
+            try writeHeader(header)
+        }
     }
 
     /// A new image HDU of element type `T`, tile-compressed when asked (lossless for floating point).

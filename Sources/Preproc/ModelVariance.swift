@@ -11,35 +11,43 @@ import LinearAlgebra
 enum ModelVariance {
     /// The model image is projected row by row (`ImageModel.TraceCounts`) as the rows are reached: no full-frame
     /// model is held.
-    static func apply(model: ImageModel.TraceCounts, pix: [Float], ivar: inout [Float], readnoise: [Float], ny: Int, nx: Int,
+    /// The read noise of each row is the pass's (`PixelPass.readNoiseRow`), computed as the row is reached.
+    static func apply(model: ImageModel.TraceCounts, pix: [Float], ivar: inout [Float], ny: Int, nx: Int,
                       pass: PixelPass, background: [Double]? = nil) {
         let bg = background ?? []
         pix.withUnsafeBufferPointer { pb in
-        readnoise.withUnsafeBufferPointer { rb in
         bg.withUnsafeBufferPointer { bb in
         ivar.withUnsafeMutableBufferPointer { ib in
-            nonisolated(unsafe) let pixP = pb.baseAddress!, rnP = rb.baseAddress!
+            nonisolated(unsafe) let pixP = pb.baseAddress!
             nonisolated(unsafe) let bgP = background == nil ? nil : UnsafeMutablePointer(mutating: bb.baseAddress!)
             let iv = SharedBuffer(ib)
             pass.forRowBlocks { rows, _ in
                 let darkRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, nx))
                 let flatRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, nx))
                 let modelRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, nx))
-                defer { darkRow.deallocate(); flatRow.deallocate(); modelRow.deallocate() }
+                let biasRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, nx))
+                let noiseRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, nx))
+                let readnoiseRow = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, nx))
+                defer {
+                    for b in [darkRow, flatRow, modelRow, biasRow, noiseRow] { b.deallocate() }
+                    readnoiseRow.deallocate()
+                }
                 for y in rows {
                     model.project(row: y, into: modelRow)
                     pass.darkElectrons(row: y, into: darkRow)
                     // no pixel flat is a flat of 1: m x 1 = m and v / 1 = v exactly, the same values
                     if let pf = pass.pixflat { pf.values(from: y * nx, into: flatRow) } else { flatRow.update(repeating: 1) }
+                    pass.readNoiseRow(y, flat: flatRow.baseAddress!, bias: biasRow.baseAddress!, rn: noiseRow.baseAddress!,
+                                      into: readnoiseRow.baseAddress!)
                     let row = RowInputs(model: modelRow.baseAddress!, dark: darkRow.baseAddress!, flat: flatRow.baseAddress!,
-                                        pix: pixP + y * nx, readnoise: rnP + y * nx, background: bgP.map { $0 + y * nx })
+                                        pix: pixP + y * nx, readnoise: readnoiseRow.baseAddress!, background: bgP.map { $0 + y * nx })
                     let ivarRow = iv.base + y * nx
                     var x = 0
                     while x + 2 <= nx { row.lanes(x, ivar: ivarRow); x += 2 }
                     while x < nx { row.pixel(x, ivar: ivarRow); x += 1 }
                 }
             }
-        }}}}
+        }}}
     }
 
     /// One row's inputs, and the variance of a pixel (`pixel`) or of two neighbouring pixels in the two lanes of an

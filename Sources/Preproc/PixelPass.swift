@@ -71,7 +71,8 @@ struct PixelPass: @unchecked Sendable {
 
     /// Runs the pass. `crosstalkCorrected`: nil, or the gain-corrected image after the crosstalk correction, which
     /// then replaces (raw - level) x gain.
-    func run(pix: UnsafeMutableBufferPointer<Float>, ivar: UnsafeMutableBufferPointer<Float>, readnoise: UnsafeMutableBufferPointer<Float>,
+    /// `readnoise`: nil, or the READNOISE plane to fill (else `ReadNoisePlane` computes it when it is written).
+    func run(pix: UnsafeMutableBufferPointer<Float>, ivar: UnsafeMutableBufferPointer<Float>, readnoise: UnsafeMutableBufferPointer<Float>?,
              mask: UnsafeMutableBufferPointer<UInt32>, crosstalkCorrected: UnsafeBufferPointer<Double>?) {
         let maxWidth = max(1, nx)
         let rawValues = raw.raw
@@ -110,7 +111,7 @@ struct PixelPass: @unchecked Sendable {
                     let k = y - a.ccd.rows.lowerBound
                     let rawRow = a.data.rows.lowerBound + k
                     let level = plan.rowLevel[k], gain = plan.gain, satur = plan.saturationADU
-                    let rdn = plan.readnoisePerRow?[k] ?? plan.readnoise, flags = plan.flags
+                    let flags = plan.flags
                     let r0 = rawRow * rawNx + a.data.cols.lowerBound   // raw index of column c0
                     let w = c1 - c0
                     let segBias = UnsafeMutableBufferPointer(rebasing: biasRow[0..<w])
@@ -136,14 +137,7 @@ struct PixelPass: @unchecked Sendable {
                             pvSeg[j] = max(e, 0); imSeg[j] = e
                         }
                     }
-                    // the bias frame's own noise adds to the read noise
-                    let rnSeg = rn.baseAddress! + c0
-                    if hasBias {
-                        let rdn2 = rdn * rdn
-                        for j in 0..<w { rnSeg[j] = (rdn2 + max(biasSeg[j] * gain, 0)).squareRoot() }
-                    } else {
-                        for j in 0..<w { rnSeg[j] = rdn }
-                    }
+                    segmentReadNoise(plan, planRow: k, bias: hasBias ? UnsafePointer(biasSeg) : nil, count: w, into: rn.baseAddress! + c0)
                     if let d = dark {
                         let segDark = UnsafeMutableBufferPointer(rebasing: darkRow[0..<w])
                         if darkTrimmed {
@@ -152,7 +146,6 @@ struct PixelPass: @unchecked Sendable {
                             d.values(row: rawRow, from: a.data.cols.lowerBound, scale: gain, into: segDark)
                         }
                         for j in 0..<w { im[c0 + j] -= segDark[j] }
-                        if let dn = plan.darkNoise { for x in c0..<c1 { rn[x] = (rn[x] * rn[x] + dn * dn).squareRoot() } }
                     }
                 }
                 // 2. dark trails along the row (after the dark, before the pixel flat, as desispec)
@@ -165,7 +158,7 @@ struct PixelPass: @unchecked Sendable {
                 }
                 // 3. pixel flat, inverse variance, outputs (branch-free loops over row pointers: they vectorise)
                 let pixRow = pix.baseAddress! + o, ivarRow = ivar.baseAddress! + o
-                let rnRow = readnoise.baseAddress! + o, maskOut = mask.baseAddress! + o
+                let rnRow = readnoise.map { $0.baseAddress! + o }, maskOut = mask.baseAddress! + o
                 let imp = im.baseAddress!, rnp = rn.baseAddress!, pvp = pv.baseAddress!
                 let zeroBit = CCDMask.pixflatZero, lowBit = CCDMask.pixflatLow, noiseBit = CCDMask.badReadnoise
                 // one pixel: an unusable flat divides by 1 (exact: the value itself; no pixel flat is a flat of 1
@@ -180,7 +173,7 @@ struct PixelPass: @unchecked Sendable {
                     maskOut[x] |= (usable ? 0 : zeroBit) | (f > 0 && f < 0.1 ? lowBit : 0) | (r > 15 ? noiseBit : 0)
                     pixRow[x] = Float(e)
                     ivarRow[x] = Float(iv)
-                    rnRow[x] = Float(r)
+                    rnRow?[x] = Float(r)
                 }
                 do {
                     if let pf = pixflat { pf.values(from: o, into: flatRow) }
@@ -207,12 +200,48 @@ struct PixelPass: @unchecked Sendable {
                         maskOut[x + 1] |= UInt32(truncatingIfNeeded: flags[1])
                         UnsafeMutableRawPointer(pixRow + x).storeBytes(of: SIMD2<Float>(e), as: SIMD2<Float>.self)
                         UnsafeMutableRawPointer(ivarRow + x).storeBytes(of: SIMD2<Float>(iv), as: SIMD2<Float>.self)
-                        UnsafeMutableRawPointer(rnRow + x).storeBytes(of: SIMD2<Float>(r), as: SIMD2<Float>.self)
+                        if let rnRow { UnsafeMutableRawPointer(rnRow + x).storeBytes(of: SIMD2<Float>(r), as: SIMD2<Float>.self) }
                         start += 2
                     }
                     for x in start..<nx { finish(x, flat: fp[x]) }
                 }
             }
+        }
+    }
+
+    /// The read noise in electrons, before the pixel flat, of `count` pixels of an amplifier on its row k (step 1 of
+    /// the pass): the amplifier's (that row's where it is measured per row), with the bias frame's own noise (bias x
+    /// gain, `bias` nil without a bias frame) and, where a dark is subtracted, the dark frame's noise added in
+    /// quadrature (desispec.preproc: rdnoise, then the bias and dark terms).
+    @inline(__always)
+    func segmentReadNoise(_ plan: AmplifierPlan, planRow k: Int, bias: UnsafePointer<Double>?, count w: Int,
+                          into rn: UnsafeMutablePointer<Double>) {
+        let rdn = plan.readnoisePerRow?[k] ?? plan.readnoise, gain = plan.gain
+        if let bias {
+            let rdn2 = rdn * rdn
+            for j in 0..<w { rn[j] = (rdn2 + max(bias[j] * gain, 0)).squareRoot() }
+        } else {
+            for j in 0..<w { rn[j] = rdn }
+        }
+        if dark != nil, let dn = plan.darkNoise { for j in 0..<w { rn[j] = (rn[j] * rn[j] + dn * dn).squareRoot() } }
+    }
+
+    /// Row y of the READNOISE plane as the pass computes it: the read noise divided by the pixel flat `flat` (that
+    /// row's, converted; a flat <= 0.001 divides by 1), 0 where no amplifier covers the pixel. `bias` and `rn` are
+    /// scratch rows of nx values.
+    func readNoiseRow(_ y: Int, flat: UnsafePointer<Double>, bias: UnsafeMutablePointer<Double>, rn: UnsafeMutablePointer<Double>,
+                      into out: UnsafeMutablePointer<Float>) {
+        for (p, c0, c1) in segments[y] {
+            guard p >= 0 else { for x in c0..<c1 { rn[x] = 0 }; continue }
+            let plan = plans[p], a = plan.sections
+            let k = y - a.ccd.rows.lowerBound
+            let r0 = (a.data.rows.lowerBound + k) * rawNx + a.data.cols.lowerBound
+            if let b = self.bias { b.values(from: r0, into: UnsafeMutableBufferPointer(start: bias, count: c1 - c0)) }
+            segmentReadNoise(plan, planRow: k, bias: self.bias == nil ? nil : UnsafePointer(bias), count: c1 - c0, into: rn + c0)
+        }
+        for x in 0..<nx {
+            let f = flat[x]
+            out[x] = Float(rn[x] / (f > 0.001 ? f : 1))
         }
     }
 

@@ -56,12 +56,18 @@ public struct PreprocOptions: Sendable {
     public var fiberflatDependency: String? = nil
     /// CCD regions flagged BAD for this exposure (`CCDRegionMask`, desispec's ccd-region-mask.csv; --noregionmask: none).
     public var regionMasks: [CCDRegionMask] = []
+    /// Fill the result's `image.readnoise` (an image-sized array); false leaves it empty, and `PreprocResult.readNoise`
+    /// gives the plane a band of rows at a time (the preproc command writes it so: 68 MB less for a full-size camera).
+    public var readNoiseImage = true
     public init() {}
 }
 
 /// What `Preprocessor.run` returns: the image and notes worth logging (warnings about the data).
 public struct PreprocResult: Sendable {
     public var image: Image
+    /// The READNOISE plane, computed when asked for (`image.readnoise` holds the same values unless
+    /// `PreprocOptions.readNoiseImage` was false).
+    public var readNoise: ReadNoisePlane
     public var notes: [String]
     /// Pixels flagged as cosmic rays.
     public var cosmicCount: Int
@@ -278,7 +284,8 @@ public enum Preprocessor {
 
             // outputs; every element is written by the pixel pass
             var pix = LargeArrays.uninitialized(Float.self, n), ivar = LargeArrays.uninitialized(Float.self, n)
-            var readnoise = LargeArrays.uninitialized(Float.self, n), mask = LargeArrays.uninitialized(UInt32.self, n)
+            var readnoise = options.readNoiseImage ? LargeArrays.uninitialized(Float.self, n) : []
+            var mask = LargeArrays.uninitialized(UInt32.self, n)
             // a Double image only for a crosstalk correction (the cosmic-ray search reads the Float32 outputs: same
             // pixels, 270 MB less memory to fault in on a full-size camera)
             let image: UnsafeMutableBufferPointer<Double>? = crosstalk.isEmpty ? nil : .allocate(capacity: n)
@@ -295,7 +302,8 @@ public enum Preprocessor {
             ivar.withUnsafeMutableBufferPointer { ib in
             readnoise.withUnsafeMutableBufferPointer { rb in
             mask.withUnsafeMutableBufferPointer { mb in
-                pass.run(pix: pb, ivar: ib, readnoise: rb, mask: mb, crosstalkCorrected: image.map { UnsafeBufferPointer($0) })
+                pass.run(pix: pb, ivar: ib, readnoise: rb.isEmpty ? nil : rb, mask: mb,
+                         crosstalkCorrected: image.map { UnsafeBufferPointer($0) })
             }}}}
             clock.lap("pixel pass (image, variance, mask)")
             return (pix, ivar, readnoise, mask, pass)
@@ -361,7 +369,7 @@ public enum Preprocessor {
             clock.lap("traces for the image model")
             let model = try ImageModel.traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g,
                                                    fiberflat: options.fiberflat, mask: mask)
-            ModelVariance.apply(model: model, pix: pix, ivar: &ivar, readnoise: readnoise, ny: ny, nx: nx, pass: pass,
+            ModelVariance.apply(model: model, pix: pix, ivar: &ivar, ny: ny, nx: nx, pass: pass,
                                 background: darkBackground)
             if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }
             if let d = options.fiberflatDependency { header.addDependency(name: "CCD_CALIB_FIBERFLAT", version: d) }
@@ -410,7 +418,7 @@ public enum Preprocessor {
             clock.lap("rest of the work alongside the cosmic-ray search")
         }
         let out = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
-        return PreprocResult(image: out, notes: notes, cosmicCount: ncosmic, timings: clock.laps)
+        return PreprocResult(image: out, readNoise: ReadNoisePlane(pass), notes: notes, cosmicCount: ncosmic, timings: clock.laps)
     }
 }
 

@@ -117,7 +117,8 @@ public struct PreprocExposure: Sendable {
         let t0 = Date()
         let raw = try RawImage.read(path: input, camera: cam)
         let tRead = Date().timeIntervalSince(t0)
-        let opts = try options(raw, warn)
+        var opts = try options(raw, warn)
+        opts.readNoiseImage = false   // written from the plane a band of rows at a time (68 MB less for a full camera)
         let out = destination.path(camera: cam, night: raw.header.int("NIGHT") ?? night ?? 0,
                                    expid: raw.header.int("EXPID") ?? expid ?? 0)
         let writer = PreprocFileWriter(out)
@@ -128,7 +129,8 @@ public struct PreprocExposure: Sendable {
             try writer.writeImageAndIvar(pix: final.pix, ivar: final.ivar, ny: final.ny, nx: final.nx, header: header)
         }
         let tw = Date()
-        try writer.finish(mask: result.image.mask, readnoise: result.image.readnoise, fibermap: fibermap)
+        let readNoise = result.readNoise
+        try writer.finish(mask: result.image.mask, fibermap: fibermap) { rows, out in readNoise.rows(rows, into: out) }
         let written = ("write MASK, READNOISE (IMAGE, IVAR during the cosmic-ray search)", Date().timeIntervalSince(tw))
         return CameraPreprocReport(camera: cam, output: out, notes: result.notes, cosmicCount: result.cosmicCount,
                                    timings: [("read raw", tRead)] + result.timings + [written],

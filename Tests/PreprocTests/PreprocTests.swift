@@ -145,6 +145,60 @@ final class PreprocTests: XCTestCase {
         XCTAssertEqual(deps["CCD_CALIB_PIXFLAT"], "pixflat.fits")
     }
 
+    /// The READNOISE plane computed a band of rows at a time (what the preproc command writes) holds the values the
+    /// pixel pass stores, with a bias (its noise), a dark (its noise) and a pixel flat with unusable (<= 0.001) and low
+    /// values; without the image-sized array the image has none, and the file written from the plane holds the same.
+    func testReadNoisePlaneEqualsThePixelPassPlane() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = SimulationRandom(seed: 31)
+        var config = CCDConfig.desiDefault(ny: 200, nx: 220)
+        config.biasStructure = 6
+        for i in config.amplifiers.indices { config.amplifiers[i].darkCurrent = 0.02 }
+        var pixflat = CCDCalibrationImages.pixflat(config, rms: 0.03, rng: &rng)
+        let sim = SimulatedCamera.make(seed: 32, pixflat: pixflat, configure: { $0 = config })
+        for (y, x) in [(10, 10), (150, 200)] { pixflat[y * 220 + x] = 0 }
+        for (y, x) in [(20, 30), (120, 100)] { pixflat[y * 220 + x] = 0.0005 }
+        for (y, x) in [(40, 50), (199, 219)] { pixflat[y * 220 + x] = 0.05 }
+        try CCDCalibrationImages.write(CCDCalibrationImages.bias(config, rng: &rng), ny: config.rawNy, nx: config.rawNx,
+                                       to: dir + "/bias.fits", kind: "bias", camera: "r0")
+        try CCDCalibrationImages.write(CCDCalibrationImages.dark(config), ny: 200, nx: 220,
+                                       to: dir + "/dark.fits", kind: "dark", camera: "r0")
+        try CCDCalibrationImages.write(pixflat, ny: 200, nx: 220, to: dir + "/pixflat.fits", kind: "pixflat", camera: "r0")
+        var opts = PreprocOptions()
+        opts.bias = .file(dir + "/bias.fits"); opts.dark = .file(dir + "/dark.fits"); opts.pixflat = .file(dir + "/pixflat.fits")
+        let held = try Preprocessor.run(sim.rawImage, options: opts)
+        XCTAssertEqual(held.image.readnoise.count, 200 * 220)
+        XCTAssertTrue(held.image.readnoise.contains { $0 > 0 })
+        XCTAssertEqual(held.readNoise.values(), held.image.readnoise)
+        // the flat of 0 and of 0.0005 does not divide, the flat of 0.05 does (20x its neighbours')
+        XCTAssertLessThan(held.image.readnoise[150 * 220 + 200], 2 * held.image.readnoise[150 * 220 + 201])
+        XCTAssertLessThan(held.image.readnoise[20 * 220 + 30], 2 * held.image.readnoise[20 * 220 + 31])
+        XCTAssertGreaterThan(held.image.readnoise[40 * 220 + 50], 10 * held.image.readnoise[40 * 220 + 51])
+        opts.readNoiseImage = false
+        let lean = try Preprocessor.run(sim.rawImage, options: opts)
+        XCTAssertEqual(lean.image.readnoise, [])
+        XCTAssertEqual(lean.image.pix, held.image.pix)
+        XCTAssertEqual(lean.image.ivar, held.image.ivar)
+        XCTAssertEqual(lean.image.mask, held.image.mask)
+        XCTAssertEqual(lean.readNoise.values(), held.image.readnoise)
+        // rows of any band agree with the whole plane
+        var band = [Float](repeating: -1, count: 7 * 220)
+        band.withUnsafeMutableBufferPointer { lean.readNoise.rows(93..<100, into: $0) }
+        XCTAssertEqual(band, Array(held.image.readnoise[(93 * 220)..<(100 * 220)]))
+        let out = dir + "/preproc-r0-00001234.fits"
+        let writer = PreprocFileWriter(out)
+        try writer.writeImageAndIvar(pix: lean.image.pix, ivar: lean.image.ivar, ny: 200, nx: 220, header: lean.image.header)
+        try writer.finish(mask: lean.image.mask) { rows, out in lean.readNoise.rows(rows, into: out) }
+        let back = try Image.read(out)
+        XCTAssertEqual(back.readnoise, held.image.readnoise)
+        XCTAssertEqual(back.mask, held.image.mask)
+        let f = try FITSFile.open(out)
+        try f.moveTo(name: "READNOISE")
+        XCTAssertEqual(try f.checksumState().data, .correct)
+        XCTAssertEqual(try f.checksumState().hdu, .correct)
+    }
+
     func testRawFileRoundTripAndPreprocFile() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
