@@ -98,7 +98,8 @@ final class FITSImageTests: XCTestCase {
         let path = makeTemporaryDirectory(self).appendingPathComponent("banded-plain.fits").path
         func banded<T: FITSNumeric>(_ f: FITSFile, _ data: [T], _ name: String) throws {
             try data.withUnsafeBufferPointer { (d: UnsafeBufferPointer<T>) throws -> Void in
-                try f.writeImage(T.self, shape: [rows, cols], name: name, bandRows: 13) { (band: Range<Int>, out: UnsafeMutableBufferPointer<T>) in
+                try f.writeImage(T.self, shape: [rows, cols], name: name,
+                                 bandRows: 13) { (band: Range<Int>, out: UnsafeMutableBufferPointer<T>) in
                     for i in 0..<out.count { out[i] = d[band.lowerBound * cols + i] }
                 }
             }
