@@ -12,14 +12,20 @@ public struct ViewerResources: Sendable {
     public var viewerBody: String
 
     /// The folder holding the resources: $DESISPEC_VIEWER_RESOURCES, else desispec_Viewer.resources/Resources beside
-    /// the running executable (where SwiftPM puts them), else beside the build's products.
-    public static func folder() throws -> String {
-        let env = ProcessInfo.processInfo.environment["DESISPEC_VIEWER_RESOURCES"]
+    /// the running executable (where SwiftPM puts them), else the source tree's Resources folder the executable was
+    /// built from (so that a copy of the executable elsewhere, e.g. a benchmark's, still finds them while that tree is
+    /// there, as the other modules' `Bundle.module` falls back to the build's products; without its fatal error).
+    /// `environment` and `executableFolders` (default: this process's, the executable's folder and the main bundle's)
+    /// are parameters for the tests.
+    public static func folder(environment: [String: String] = ProcessInfo.processInfo.environment,
+                              executableFolders: [URL]? = nil) throws -> String {
+        let env = environment["DESISPEC_VIEWER_RESOURCES"]
         var candidates = env.map { [$0] } ?? []
         let exe = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent()
-        for dir in [exe, Bundle.main.bundleURL].compactMap({ $0 }) {
+        for dir in executableFolders ?? [exe, Bundle.main.bundleURL].compactMap({ $0 }) {
             candidates.append(dir.appendingPathComponent("desispec_Viewer.resources/Resources").path)
         }
+        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources").path)
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: "\($0)/dygraph.min.js") }) else {
             let looked = candidates.joined(separator: ", ")
             throw DESIError.badFile(path: looked, problem: "the viewer's resources (dygraph.min.js) are not there: "

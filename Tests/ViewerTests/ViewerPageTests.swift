@@ -141,4 +141,19 @@ final class ViewerPageTests: XCTestCase {
         // dygraphs, the metadata, one chunk per target, the viewer's script
         XCTAssertEqual(html.components(separatedBy: "</script>").count - 1, 3 + ViewerFixtures.nspec)
     }
+
+    /// An executable with no resources beside it (a copy of it elsewhere) finds them in the source tree it was built
+    /// from; DESISPEC_VIEWER_RESOURCES comes first; a folder without them is no candidate.
+    func testResourcesFoundFromACopiedExecutable() throws {
+        let empty = try ViewerFixtures.temporaryDirectory(self)
+        let found = try ViewerResources.folder(environment: [:], executableFolders: [empty])
+        XCTAssertTrue(found.hasSuffix("Sources/Viewer/Resources"), found)
+        let loaded = try ViewerResources.load(from: found)
+        XCTAssertTrue(loaded.dygraphsJS.contains("Dygraph"))
+        XCTAssertFalse(loaded.viewerBody.isEmpty)
+        let chosen = try ViewerResources.folder(environment: ["DESISPEC_VIEWER_RESOURCES": found], executableFolders: [empty])
+        XCTAssertEqual(chosen, found)
+        let elsewhere = try ViewerResources.folder(environment: ["DESISPEC_VIEWER_RESOURCES": empty.path], executableFolders: [empty])
+        XCTAssertEqual(elsewhere, found)
+    }
 }
