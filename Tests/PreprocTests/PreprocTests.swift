@@ -103,13 +103,19 @@ final class PreprocTests: XCTestCase {
         }
     }
 
+    /// A 200 x 220 camera with a structured bias and dark current (the tests of the calibration images).
+    static func calibratedCameraConfig() -> CCDConfig {
+        var config = CCDConfig.desiDefault(ny: 200, nx: 220)
+        config.biasStructure = 6
+        for i in config.amplifiers.indices { config.amplifiers[i].darkCurrent = 0.02 }
+        return config
+    }
+
     func testBiasDarkPixflatMask() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var rng = SimulationRandom(seed: 11)
-        var config = CCDConfig.desiDefault(ny: 200, nx: 220)
-        config.biasStructure = 6
-        for i in config.amplifiers.indices { config.amplifiers[i].darkCurrent = 0.02 }
+        var config = Self.calibratedCameraConfig()
         config.badColumns = [BadColumn(column: 37, extraElectrons: 400)]
         let pixflat = CCDCalibrationImages.pixflat(config, rms: 0.03, rng: &rng)
         let sim = SimulatedCamera.make(seed: 12, pixflat: pixflat, configure: { $0 = config })
@@ -152,9 +158,7 @@ final class PreprocTests: XCTestCase {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var rng = SimulationRandom(seed: 31)
-        var config = CCDConfig.desiDefault(ny: 200, nx: 220)
-        config.biasStructure = 6
-        for i in config.amplifiers.indices { config.amplifiers[i].darkCurrent = 0.02 }
+        let config = Self.calibratedCameraConfig()
         var pixflat = CCDCalibrationImages.pixflat(config, rms: 0.03, rng: &rng)
         let sim = SimulatedCamera.make(seed: 32, pixflat: pixflat, configure: { $0 = config })
         for (y, x) in [(10, 10), (150, 200)] { pixflat[y * 220 + x] = 0 }
