@@ -272,9 +272,18 @@ public func computeFluxCalibration(frame: Frame, resolution: (any FiberResolutio
     @inline(__always) func covElem(_ i: Int, _ j: Int) -> Double { cov.element(i, j) }
     // mean resolution of all fibers
     var meanR = [Double](repeating: 0, count: ndiag * nwave)
-    for s in 0..<nspec {
-        res0.withDiagonals(of: s) { rs in
-            for d in 0..<ndiag { for j in 0..<nwave { meanR[d * nwave + j] += Double(rs[d * nw0 + src(j)]) } }
+    meanR.withUnsafeMutableBufferPointer { mr in
+        for s in 0..<nspec {
+            res0.withDiagonals(of: s) { rs in
+                // row d of fiber s added at src(j): the edge values over the margins, a shifted copy inside (plain
+                // loops over pointers, which vectorise; the same sums in the same order)
+                for d in 0..<ndiag {
+                    let out = mr.baseAddress! + d * nwave, row = rs.baseAddress! + d * nw0
+                    for j in 0..<margin { out[j] += Double(row[src(j)]) }
+                    for j in 0..<nw0 { out[margin + j] += Double(row[j]) }
+                    for j in (margin + nw0)..<nwave { out[j] += Double(row[src(j)]) }
+                }
+            }
         }
     }
     for i in 0..<meanR.count { meanR[i] /= Double(nspec) }
