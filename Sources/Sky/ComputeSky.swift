@@ -157,7 +157,10 @@ public func computeSkyAndAdjustments(frame: Frame, resolution: (any FiberResolut
 
     // Model of every fiber, and its statistical variance through the mean resolution (as desispec).
     var meanRes = [Float](repeating: 0, count: ndiag * nwave)
-    for f in 0..<nspec { res.withDiagonals(of: f) { r in for k in 0..<(ndiag * nwave) { meanRes[k] += r[k] } } }
+    // (through a pointer: a captured array is checked for uniqueness and bounds at every addition)
+    meanRes.withUnsafeMutableBufferPointer { m in
+        for f in 0..<nspec { res.withDiagonals(of: f) { r in for k in 0..<(ndiag * nwave) { m[k] += r[k] } } }
+    }
     for k in 0..<meanRes.count { meanRes[k] /= Float(nspec) }
     let covariance = fit.covariance()
     var cskyFlux = [Double](repeating: 0, count: nspec * nwave)
