@@ -139,7 +139,9 @@ func detectArcSpots(_ image: Image, imagePath: String? = nil) throws -> [CCDPoin
                         // four columns at a time, only local maxima (rare) looked at further: the same spots in the
                         // same order as testing every column
                         var x = 1
-                        @inline(__always) func at(_ k: Int) -> SIMD4<Double> { UnsafeRawPointer(simg + k).loadUnaligned(as: SIMD4<Double>.self) }
+                        @inline(__always) func at(_ k: Int) -> SIMD4<Double> {
+                            UnsafeRawPointer(simg + k).loadUnaligned(as: SIMD4<Double>.self)
+                        }
                         while x + 4 <= nx - 1 {
                             let v = at(o + x)
                             let peak = (v .> at(o + x + 1)) .& (v .> at(o + x - 1)) .& (v .> at(o + x + nx)) .& (v .> at(o + x - nx))
@@ -211,7 +213,8 @@ private func normaliseSmoothedRows(image: UnsafeMutablePointer<Double>, ivar: Un
         let im = UnsafeRawPointer(image + x).loadUnaligned(as: SIMD4<Double>.self) / n1
         let v = UnsafeRawPointer(ivar + x).loadUnaligned(as: SIMD4<Double>.self) / n2
         UnsafeMutableRawPointer(image + x).storeBytes(of: im, as: SIMD4<Double>.self)
-        UnsafeMutableRawPointer(ivar + x).storeBytes(of: v.replacing(with: zero, where: zero .>= v), as: SIMD4<Double>.self)   // Swift.max(v, 0)
+        // Swift.max(v, 0): 0 where 0 >= v
+        UnsafeMutableRawPointer(ivar + x).storeBytes(of: v.replacing(with: zero, where: zero .>= v), as: SIMD4<Double>.self)
         x += 4
     }
     while x < n { image[x] /= norm; ivar[x] = max(ivar[x] / (norm * norm), 0); x += 1 }
