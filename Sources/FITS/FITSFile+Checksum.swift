@@ -68,6 +68,12 @@ extension FITSFile {
         for p in partial {
             total &+= (p & 0xFFFF_FFFF) &+ (p >> 32)
         }
+        return foldCarries(total)
+    }
+
+    /// A 64-bit sum of 32-bit words as their 32-bit ones' complement sum (the carries added back in, end around).
+    static func foldCarries(_ sum: UInt64) -> UInt32 {
+        var total = sum
         while total >> 32 != 0 { total = (total & 0xFFFF_FFFF) &+ (total >> 32) }
         return UInt32(total)
     }

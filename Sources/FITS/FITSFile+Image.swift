@@ -172,10 +172,7 @@ extension FITSFile {
             _ = ffppr(f, T.cfitsioType, Int64(r0 * nx + 1), Int64(part.count), part.baseAddress, &status)
             try check(status, "writing image rows \(rows.lowerBound)-\(rows.upperBound - 1)", hdu: name)
         }
-        if summed {
-            while sum >> 32 != 0 { sum = (sum & 0xFFFF_FFFF) &+ (sum >> 32) }
-            dataSums[currentHDUIndex] = UInt32(sum)
-        }
+        if summed { dataSums[currentHDUIndex] = FITSFile.foldCarries(sum) }
         if compression != nil {
             if let name { try writeCard(FITSCard("EXTNAME", .string(name))) }
             try writeHeader(header)

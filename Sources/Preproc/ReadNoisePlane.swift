@@ -2,9 +2,9 @@ import Foundation
 
 /// The READNOISE plane of a preprocessed image (electrons, divided by the pixel flat as the variance uses it),
 /// computed from what the pixel pass used (the amplifiers' read noise, the bias, the dark noise, the pixel flat) a
-/// band of rows at a time, instead of held as an image: 68 MB less memory to fault in for a full-size camera, which on
-/// this project's 2-core VM was 11 % of a preprocessing's CPU time. The same values as the plane the pixel pass fills
-/// (`PixelPass.readNoiseRow` is its step 3 for the read noise).
+/// band of rows at a time, instead of held as an image: 68 MB less memory for a full-size camera (the CPU time is
+/// about the same: computing the rows again costs what faulting in the plane did). The same values as the plane the
+/// pixel pass fills (`PixelPass.readNoiseRow` is its step 3 for the read noise).
 public struct ReadNoisePlane: Sendable {
     let pass: PixelPass
     public var ny: Int { pass.ny }
