@@ -54,7 +54,9 @@ public enum ImageModel {
             flat = applyFiberFlat(&spectra, fiberflat: ff, traces: g)
             sky = subtractSky(&spectra, traces: g)
         }
-        var model = smoothed(spectra, traces: g, nsig: 5)
+        smooth(&spectra, traces: g, nsig: 5)
+        var model = spectra.flux
+        spectra = RowSpectra(flux: [], ivar: [])   // model the flux's only reference: changed in place
         for i in model.indices {
             let v = ((sky?[i] ?? 0) + model[i]) * (flat?[i] ?? 1)
             model[i] = v > 0 ? v : 0
@@ -221,8 +223,6 @@ public enum ImageModel {
         let segments = parallelMap(nsky) { k -> SkySegments? in
             validRows[k].map { rows in SkySegments(wave: rows.map { g.wave[skyFibers[k] * ny + $0] }, grid: twave) }
         }
-        // table[t * nsky + k]: sky fiber k resampled at twave[t] (0 until a fiber has values, as desispec's zeros)
-        var table = LargeArrays.filled(0.0, count: nt * nsky)
         var ttsky = [Double](repeating: 0, count: nt)
         let tile = 64, ntile = (nt + tile - 1) / tile
         for _ in 0..<5 {
@@ -231,25 +231,30 @@ public enum ImageModel {
                 nonisolated(unsafe) let flux = fb
                 return parallelMap(nsky) { k in validRows[k].map { rows in rows.map { flux[skyFibers[k] * ny + $0] } } }
             }
-            table.withUnsafeMutableBufferPointer { tb in
             ttsky.withUnsafeMutableBufferPointer { mb in
-                let tab = SharedBuffer(tb), med = SharedBuffer(mb)
+                let med = SharedBuffer(mb)
                 parallelFor(ntile) { c in
                     let t0 = c * tile, t1 = min(nt, t0 + tile)
-                    for k in 0..<nsky {
-                        guard let seg = segments[k], let y = values[k] else { continue }
-                        for t in t0..<t1 { tab[t * nsky + k] = seg.value(y, at: t, grid: twave) }
-                    }
-                    var medians = BracketedMedian(count: nsky)
-                    var column = [Double](repeating: 0, count: nsky)
-                    column.withUnsafeMutableBufferPointer { col in
-                        for t in t0..<t1 {
-                            _ = col.update(fromContentsOf: UnsafeBufferPointer(start: tab.base + t * nsky, count: nsky))
-                            med[t] = medians.median(col)
+                    // table[(t - t0) * nsky + k]: sky fiber k resampled at twave[t] (0 for a fiber with no values, as
+                    // desispec's zeros): one tile's table at a time (128 KB), not the whole grid's (16.5 MB of fresh
+                    // memory for a full-size camera)
+                    var table = [Double](repeating: 0, count: (t1 - t0) * nsky)
+                    table.withUnsafeMutableBufferPointer { tab in
+                        for k in 0..<nsky {
+                            guard let seg = segments[k], let y = values[k] else { continue }
+                            for t in t0..<t1 { tab[(t - t0) * nsky + k] = seg.value(y, at: t, grid: twave) }
+                        }
+                        var medians = BracketedMedian(count: nsky)
+                        var column = [Double](repeating: 0, count: nsky)
+                        column.withUnsafeMutableBufferPointer { col in
+                            for t in t0..<t1 {
+                                _ = col.update(fromContentsOf: UnsafeBufferPointer(start: tab.baseAddress! + (t - t0) * nsky, count: nsky))
+                                med[t] = medians.median(col)
+                            }
                         }
                     }
                 }
-            }}
+            }
             // the median sky at every fiber's rows, subtracted and added to the sky model fiber by fiber
             ttsky.withUnsafeBufferPointer { yb in
             twave.withUnsafeBufferPointer { xb in
@@ -304,6 +309,13 @@ public enum ImageModel {
     /// rows farther than `nsig` sigma from the smooth spectrum replaced by interpolation before smoothing again,
     /// then given back their own value.
     static func smoothed(_ s: RowSpectra, traces g: FiberTraceGeometry, nsig: Double) -> [Double] {
+        var t = s
+        smooth(&t, traces: g, nsig: nsig)
+        return t.flux
+    }
+
+    /// `smoothed`, written over `s.flux` fiber by fiber (the model needs no third [nspec x ny] array).
+    static func smooth(_ s: inout RowSpectra, traces g: FiberTraceGeometry, nsig: Double) {
         let ny = g.ny
         let mid = (g.nspec / 2) * ny
         var meanStep = 0.0
@@ -315,8 +327,7 @@ public enum ImageModel {
         let ks = kernel.reduce(0, +)
         kernel = kernel.map { $0 / ks }
         let kern = kernel
-        let smoothedFiber = { @Sendable (f: Int) -> [Double] in
-            let flux = Array(s.flux[(f * ny)..<((f + 1) * ny)]), ivar = Array(s.ivar[(f * ny)..<((f + 1) * ny)])
+        let smoothedFiber = { @Sendable (flux: [Double], ivar: [Double]) -> [Double] in
             var sm = convolveSame(flux, kern)
             let out = (0..<ny).map { ivar[$0] * (flux[$0] - sm[$0]) * (flux[$0] - sm[$0]) >= nsig * nsig }
             let good = (0..<ny).filter { !out[$0] }
@@ -343,15 +354,17 @@ public enum ImageModel {
             for r in 0..<ny where out[r] { sm[r] = flux[r] }
             return sm
         }
-        // each fiber's smoothed spectrum written into its row of one array (advised huge pages, no flatMap copy)
-        var result = LargeArrays.uninitialized(Double.self, g.nspec * ny)
-        result.withUnsafeMutableBufferPointer { rb in
-            let out = SharedBuffer(rb)
+        // each fiber's smoothed spectrum written over its row of the flux (its flux and ivar copied first)
+        s.flux.withUnsafeMutableBufferPointer { fb in
+        s.ivar.withUnsafeBufferPointer { vb in
+            let out = SharedBuffer(fb)
+            nonisolated(unsafe) let ivar = vb
             parallelFor(g.nspec) { f in
-                _ = UnsafeMutableBufferPointer(start: out.base + f * ny, count: ny).update(fromContentsOf: smoothedFiber(f))
+                let row = UnsafeMutableBufferPointer(start: out.base + f * ny, count: ny)
+                let sm = smoothedFiber(Array(row), Array(ivar[(f * ny)..<((f + 1) * ny)]))
+                _ = row.update(fromContentsOf: sm)
             }
-        }
-        return result
+        }}
     }
 
     /// scipy.signal.fftconvolve(a, kernel, "same") for an odd kernel: zero beyond the ends. Each output is the sum,

@@ -212,7 +212,7 @@ final class PreprocKernelTests: XCTestCase {
         XCTAssertGreaterThan(replaced, 20)   // the lines were replaced: the partial path ran
     }
 
-    /// ModelVariance.RowInputs.lanes (two pixels per SSE register) against `pixel` (the scalar form) on inputs that
+    /// ModelVariance.RowInputs.lanes (four pixels per AVX register) against `pixel` (the scalar form) on inputs that
     /// take every branch: no weight, outliers, negative and NaN model sums, flat at and below 0.001, a background.
     func testModelVarianceLanesEqualThePixelForm() {
         var rng = SimulationRandom(seed: 51)
@@ -239,7 +239,7 @@ final class PreprocKernelTests: XCTestCase {
                 scalar.withUnsafeMutableBufferPointer { s in for x in 0..<n { row.pixel(x, ivar: s.baseAddress!) } }
                 lanes.withUnsafeMutableBufferPointer { l in
                     var x = 0
-                    while x + 2 <= n { row.lanes(x, ivar: l.baseAddress!); x += 2 }
+                    while x + 4 <= n { row.lanes(x, ivar: l.baseAddress!); x += 4 }
                     while x < n { row.pixel(x, ivar: l.baseAddress!); x += 1 }
                 }
             }}}}}}
