@@ -34,31 +34,42 @@ public enum FrameScores {
         // per window pixel: dwave and its square root (the same numbers the per-pixel expressions computed)
         let dw = inWindow.map { dwave[$0] }, sqrtDw = dw.map { $0.squareRoot() }
         var first = [Double](repeating: 0, count: nspec), second = first, snr = first
-        var values = [Double](repeating: 0, count: nin), snrValues = values, scratch = values
-        frame.flux.withUnsafeBufferPointer { fluxes in
-            frame.ivar.withUnsafeBufferPointer { ivars in
-                values.withUnsafeMutableBufferPointer { v in
-                    snrValues.withUnsafeMutableBufferPointer { sv in
-                        scratch.withUnsafeMutableBufferPointer { sc in
-                            for s in 0..<nspec {
-                                var sum = 0.0
-                                for j in 0..<nin {
-                                    let i = s * nw + inWindow[j]
-                                    let flux = Double(fluxes[i]), ivar = max(0, Double(ivars[i]))
-                                    sum += fluxPerAngstrom ? flux * dw[j] : flux
-                                    v[j] = fluxPerAngstrom ? flux : flux / dw[j]
-                                    sv[j] = ivar.squareRoot() * flux / sqrtDw[j]
-                                }
-                                first[s] = sum
-                                // the medians of Statistics.medianInPlace, by sampled pivots (the same numbers)
-                                second[s] = Statistics.sampledMedian(UnsafeBufferPointer(v), scratch: sc)
-                                snr[s] = Statistics.sampledMedian(UnsafeBufferPointer(sv), scratch: sc)
-                            }
-                        }
-                    }
+        // scratch rows of the window's length: its flux and ivar, then the values whose medians are taken
+        let rows = UnsafeMutableBufferPointer<Double>.allocate(capacity: 5 * nin)
+        defer { rows.deallocate() }
+        let fw = rows.baseAddress!, iw = fw + nin, v = fw + 2 * nin, sv = fw + 3 * nin
+        let scratch = UnsafeMutableBufferPointer(start: fw + 4 * nin, count: nin)
+        frame.flux.withUnsafeBufferPointer { fluxes in frame.ivar.withUnsafeBufferPointer { ivars in
+        dw.withUnsafeBufferPointer { dwp in sqrtDw.withUnsafeBufferPointer { sdw in
+            for s in 0..<nspec {
+                // the window's values gathered, then each per-pixel expression in a loop of its own (vectorised;
+                // the sum's additions in pixel order, as in one loop)
+                for j in 0..<nin {
+                    let i = s * nw + inWindow[j]
+                    fw[j] = Double(fluxes[i]); iw[j] = max(0, Double(ivars[i]))
                 }
+                var sum = 0.0
+                if fluxPerAngstrom {
+                    for j in 0..<nin { sum += fw[j] * dwp[j] }
+                    for j in 0..<nin { v[j] = fw[j] }
+                } else {
+                    for j in 0..<nin { sum += fw[j] }
+                    for j in 0..<nin { v[j] = fw[j] / dwp[j] }
+                }
+                // four pixels at a time: written plainly, the square root stays a scalar call (errno)
+                var j = 0
+                while j + 4 <= nin {
+                    let r = load4(iw + j).squareRoot() * load4(fw + j) / load4(sdw.baseAddress! + j)
+                    UnsafeMutableRawPointer(sv + j).storeBytes(of: r, as: SIMD4<Double>.self)
+                    j += 4
+                }
+                while j < nin { sv[j] = iw[j].squareRoot() * fw[j] / sdw[j]; j += 1 }
+                first[s] = sum
+                // the medians of Statistics.medianInPlace, by sampled pivots (the same numbers)
+                second[s] = Statistics.sampledMedian(UnsafeBufferPointer(start: v, count: nin), scratch: scratch)
+                snr[s] = Statistics.sampledMedian(UnsafeBufferPointer(start: sv, count: nin), scratch: scratch)
             }
-        }
+        }}}}
         let S = suffix.isEmpty ? "_" : "_\(suffix)_", B = b.uppercased()
         let names = fluxPerAngstrom ? ["INTEG\(S)FLUX_\(B)", "MEDIAN\(S)FLUX_\(B)"] : ["SUM\(S)COUNT_\(B)", "MEDIAN\(S)COUNT_\(B)"]
         let comments = fluxPerAngstrom
@@ -69,6 +80,13 @@ public enum FrameScores {
                        FITSColumn(snrName, .double(snr))]
         return (columns, [names[0]: comments[0], names[1]: comments[1], snrName: "median SNR/sqrt(A) in wave. range \(range)"])
     }
+}
+
+@inline(__always) private func load4(_ p: UnsafePointer<Double>) -> SIMD4<Double> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self)
+}
+@inline(__always) private func load4(_ p: UnsafeMutablePointer<Double>) -> SIMD4<Double> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self)
 }
 
 extension Frame {
