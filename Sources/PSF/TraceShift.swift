@@ -125,11 +125,12 @@ public func computeTraceShifts(image: Image, xTrace x0: TraceSet, yTrace y0: Tra
 
     // 1. x shifts.
     var xPasses = 0, yPasses = 0
+    let rebinned = RebinnedImage(image, rebin: o.ccdRowsRebin)   // the image does not change between the passes
     for iteration in 0..<10 {
         xPasses = iteration + 1
         let progress = ProgressLine("trace shifts, x pass \(iteration + 1)", total: fibers.count)
-        let dx = measureDx(image: image, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width, deg: o.degxy,
-                           rebin: o.ccdRowsRebin, progress: progress)
+        let dx = measureDx(rebinned: rebinned, xTrace: xTrace, yTrace: yTrace, fibers: fibers, width: o.width, deg: o.degxy,
+                           progress: progress)
         progress.finish()
         guard dx.count > 0 else { throw DESIError.failed("no cross-dispersion profile with S/N > 3: cannot measure x shifts") }
         if iteration == 0 {
