@@ -59,8 +59,8 @@ public enum FrameScores {
                 // four pixels at a time: written plainly, the square root stays a scalar call (errno)
                 var j = 0
                 while j + 4 <= nin {
-                    let r = load4(iw + j).squareRoot() * load4(fw + j) / load4(sdw.baseAddress! + j)
-                    UnsafeMutableRawPointer(sv + j).storeBytes(of: r, as: SIMD4<Double>.self)
+                    let r = SIMD4.load(iw + j).squareRoot() * SIMD4.load(fw + j) / SIMD4.load(sdw.baseAddress! + j)
+                    r.store(to: sv + j)
                     j += 4
                 }
                 while j < nin { sv[j] = iw[j].squareRoot() * fw[j] / sdw[j]; j += 1 }
@@ -80,13 +80,6 @@ public enum FrameScores {
                        FITSColumn(snrName, .double(snr))]
         return (columns, [names[0]: comments[0], names[1]: comments[1], snrName: "median SNR/sqrt(A) in wave. range \(range)"])
     }
-}
-
-@inline(__always) private func load4(_ p: UnsafePointer<Double>) -> SIMD4<Double> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self)
-}
-@inline(__always) private func load4(_ p: UnsafeMutablePointer<Double>) -> SIMD4<Double> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self)
 }
 
 extension Frame {

@@ -136,12 +136,13 @@ struct RadixTwoFFT: Sendable {
                                 if halfLen >= 4 {
                                     while k < halfLen {
                                         let p = start &+ k, q = p &+ halfLen
-                                        let wr = load4(ct + k), wi = load4(st + k)
-                                        let qr = load4(xr + q), qi = load4(xi + q), pr = load4(xr + p), pi = load4(xi + p)
+                                        let wr = SIMD4.load(ct + k), wi = SIMD4.load(st + k)
+                                        let qr = SIMD4.load(xr + q), qi = SIMD4.load(xi + q)
+                                        let pr = SIMD4.load(xr + p), pi = SIMD4.load(xi + p)
                                         let tr = qr * wr - qi * wi
                                         let ti = qr * wi + qi * wr
-                                        store4(pr - tr, xr + q); store4(pi - ti, xi + q)
-                                        store4(pr + tr, xr + p); store4(pi + ti, xi + p)
+                                        (pr - tr).store(to: xr + q); (pi - ti).store(to: xi + q)
+                                        (pr + tr).store(to: xr + p); (pi + ti).store(to: xi + p)
                                         k &+= 4
                                     }
                                 } else {
@@ -176,7 +177,7 @@ struct RadixTwoFFT: Sendable {
         let w2r = SIMD4<Double>(c[1], c[2], c[1], c[2]), w2i = SIMD4<Double>(s[1], s[2], s[1], s[2])
         var start = 0
         while start < size {
-            let ar = load4(xr + start), br = load4(xr + start + 4), ai = load4(xi + start), bi = load4(xi + start + 4)
+            let ar = SIMD4.load(xr + start), br = SIMD4.load(xr + start + 4), ai = SIMD4.load(xi + start), bi = SIMD4.load(xi + start + 4)
             // stage 1: butterflies (0, 1), (2, 3), (4, 5), (6, 7)
             let pr = SIMD4(ar[0], ar[2], br[0], br[2]), qr = SIMD4(ar[1], ar[3], br[1], br[3])
             let pi = SIMD4(ai[0], ai[2], bi[0], bi[2]), qi = SIMD4(ai[1], ai[3], bi[1], bi[3])
@@ -187,21 +188,12 @@ struct RadixTwoFFT: Sendable {
             let p2i = SIMD4(lowI[0], highI[0], lowI[2], highI[2]), q2i = SIMD4(lowI[1], highI[1], lowI[3], highI[3])
             let t2r = q2r * w2r - q2i * w2i, t2i = q2r * w2i + q2i * w2r
             let upR = p2r + t2r, downR = p2r - t2r, upI = p2i + t2i, downI = p2i - t2i  // values 0, 1, 4, 5 and 2, 3, 6, 7
-            store4(SIMD4(upR[0], upR[1], downR[0], downR[1]), xr + start)
-            store4(SIMD4(upR[2], upR[3], downR[2], downR[3]), xr + start + 4)
-            store4(SIMD4(upI[0], upI[1], downI[0], downI[1]), xi + start)
-            store4(SIMD4(upI[2], upI[3], downI[2], downI[3]), xi + start + 4)
+            SIMD4(upR[0], upR[1], downR[0], downR[1]).store(to: xr + start)
+            SIMD4(upR[2], upR[3], downR[2], downR[3]).store(to: xr + start + 4)
+            SIMD4(upI[0], upI[1], downI[0], downI[1]).store(to: xi + start)
+            SIMD4(upI[2], upI[3], downI[2], downI[3]).store(to: xi + start + 4)
             start &+= 8
         }
     }
 
-    @inline(__always) private func load4(_ p: UnsafePointer<Double>) -> SIMD4<Double> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self)
-    }
-    @inline(__always) private func load4(_ p: UnsafeMutablePointer<Double>) -> SIMD4<Double> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self)
-    }
-    @inline(__always) private func store4(_ v: SIMD4<Double>, _ p: UnsafeMutablePointer<Double>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Double>.self)
-    }
 }

@@ -80,29 +80,22 @@ enum ModelVariance {
         @inline(__always)
         func lanes(_ x: Int, ivar: UnsafeMutablePointer<Float>) {
             let zero = SIMD4<Double>(), one = SIMD4<Double>(repeating: 1)
-            var m = load(model, x)
-            let oldIvar = loadFloats(UnsafePointer(ivar), x)
-            let w = SIMD4<Double>(oldIvar), p = SIMD4<Double>(loadFloats(pix, x))
+            var m = SIMD4.load(model + x)
+            let oldIvar = SIMD4.load(UnsafePointer(ivar + x))
+            let w = SIMD4<Double>(oldIvar), p = SIMD4<Double>(SIMD4.load(pix + x))
             let outlier = (w .> zero) .& ((p - m) * (p - m) / (one / w + 0.01 * m * m) .> SIMD4(repeating: 25))
             m.replace(with: p, where: outlier)
-            if let b = background { m += load(b, x) }
-            let f = load(flat, x)
-            let t = m * f + load(dark, x)
+            if let b = background { m += SIMD4.load(b + x) }
+            let f = SIMD4.load(flat + x)
+            let t = m * f + SIMD4.load(dark + x)
             var v = t.replacing(with: zero, where: zero .>= t)   // max(t, 0) as Swift's max: NaN stays NaN
             v.replace(with: v / (f * f), where: f .> SIMD4(repeating: 0.001))
-            let r = SIMD4<Double>(loadFloats(readnoise, x))
+            let r = SIMD4<Double>(SIMD4.load(readnoise + x))
             let variance = v + r * r
             let inverse = SIMD4<Float>(one / variance)
             // where the variance is not positive the pixel keeps its ivar (the mask narrowed to the Float lanes)
             let positive = SIMD4<Int32>(truncatingIfNeeded: unsafeBitCast(variance .> zero, to: SIMD4<Int64>.self)) .!= 0
-            UnsafeMutableRawPointer(ivar + x).storeBytes(of: oldIvar.replacing(with: inverse, where: positive), as: SIMD4<Float>.self)
-        }
-
-        @inline(__always) private func load(_ p: UnsafeMutablePointer<Double>, _ i: Int) -> SIMD4<Double> {
-            UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<Double>.self)
-        }
-        @inline(__always) private func loadFloats(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD4<Float> {
-            UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<Float>.self)
+            oldIvar.replacing(with: inverse, where: positive).store(to: ivar + x)
         }
     }
 }
