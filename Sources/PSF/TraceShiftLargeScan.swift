@@ -139,9 +139,7 @@ func detectArcSpots(_ image: Image, imagePath: String? = nil) throws -> [CCDPoin
                         // four columns at a time, only local maxima (rare) looked at further: the same spots in the
                         // same order as testing every column
                         var x = 1
-                        @inline(__always) func at(_ k: Int) -> SIMD4<Double> {
-                            UnsafeRawPointer(simg + k).loadUnaligned(as: SIMD4<Double>.self)
-                        }
+                        @inline(__always) func at(_ k: Int) -> SIMD4<Double> { SIMD4.load(simg + k) }
                         while x + 4 <= nx - 1 {
                             let v = at(o + x)
                             let peak = (v .> at(o + x + 1)) .& (v .> at(o + x - 1)) .& (v .> at(o + x + nx)) .& (v .> at(o + x - nx))
@@ -180,9 +178,9 @@ private func smoothRow(_ row: UnsafeMutablePointer<Double>, into out: UnsafeMuta
         while x + 4 + h <= n {
             var s = SIMD4<Double>(repeating: 0)
             for t in -h...h {
-                s += SIMD4(repeating: tp[t + h]) * UnsafeRawPointer(row + x + t).loadUnaligned(as: SIMD4<Double>.self)
+                s += SIMD4(repeating: tp[t + h]) * SIMD4.load(row + x + t)
             }
-            UnsafeMutableRawPointer(out + x).storeBytes(of: s, as: SIMD4<Double>.self)
+            s.store(to: out + x)
             x += 4
         }
     }
@@ -195,9 +193,7 @@ private func addScaledRow(_ row: UnsafePointer<Double>, weight w: Double, into o
     let w4 = SIMD4<Double>(repeating: w)
     var x = 0
     while x + 4 <= n {
-        let r = UnsafeRawPointer(row + x).loadUnaligned(as: SIMD4<Double>.self)
-        let o = UnsafeRawPointer(out + x).loadUnaligned(as: SIMD4<Double>.self)
-        UnsafeMutableRawPointer(out + x).storeBytes(of: o + w4 * r, as: SIMD4<Double>.self)
+        (SIMD4.load(out + x) + w4 * SIMD4.load(row + x)).store(to: out + x)
         x += 4
     }
     while x < n { out[x] += w * row[x]; x += 1 }
@@ -210,11 +206,9 @@ private func normaliseSmoothedRows(image: UnsafeMutablePointer<Double>, ivar: Un
     let n1 = SIMD4<Double>(repeating: norm), n2 = SIMD4<Double>(repeating: norm * norm), zero = SIMD4<Double>(repeating: 0)
     var x = 0
     while x + 4 <= n {
-        let im = UnsafeRawPointer(image + x).loadUnaligned(as: SIMD4<Double>.self) / n1
-        let v = UnsafeRawPointer(ivar + x).loadUnaligned(as: SIMD4<Double>.self) / n2
-        UnsafeMutableRawPointer(image + x).storeBytes(of: im, as: SIMD4<Double>.self)
-        // Swift.max(v, 0): 0 where 0 >= v
-        UnsafeMutableRawPointer(ivar + x).storeBytes(of: v.replacing(with: zero, where: zero .>= v), as: SIMD4<Double>.self)
+        let v = SIMD4.load(ivar + x) / n2
+        (SIMD4.load(image + x) / n1).store(to: image + x)
+        v.replacing(with: zero, where: zero .>= v).store(to: ivar + x)   // Swift.max(v, 0): 0 where 0 >= v
         x += 4
     }
     while x < n { image[x] /= norm; ivar[x] = max(ivar[x] / (norm * norm), 0); x += 1 }

@@ -223,7 +223,7 @@ func chi2ScanOffset(flux: [Double], wave: [Double], ref: [Double], ivar: [Double
     // load per four shifts, and the independent sums keep the floating-point units busy.
     flux.withUnsafeBufferPointer { fp in ref.withUnsafeBufferPointer { rp in ivar.withUnsafeBufferPointer { ip in
         let r0 = rp.baseAddress!
-        @inline(__always) func ref4(_ k: Int) -> SIMD4<Double> { UnsafeRawPointer(r0 + k).loadUnaligned(as: SIMD4<Double>.self) }
+        @inline(__always) func ref4(_ k: Int) -> SIMD4<Double> { SIMD4.load(r0 + k) }
         var d = -ihw
         while d + 7 <= ihw {
             var s0 = SIMD4<Double>(repeating: 0), s1 = s0

@@ -308,13 +308,7 @@ public enum ImageModel {
     /// The spectral smoothing of compute_image_model: Gaussian of 10 A sigma (in rows of the middle fiber), the
     /// rows farther than `nsig` sigma from the smooth spectrum replaced by interpolation before smoothing again,
     /// then given back their own value.
-    static func smoothed(_ s: RowSpectra, traces g: FiberTraceGeometry, nsig: Double) -> [Double] {
-        var t = s
-        smooth(&t, traces: g, nsig: nsig)
-        return t.flux
-    }
-
-    /// `smoothed`, written over `s.flux` fiber by fiber (the model needs no third [nspec x ny] array).
+    /// The smoothed spectra are written over `s.flux` fiber by fiber (the model needs no third [nspec x ny] array).
     static func smooth(_ s: inout RowSpectra, traces g: FiberTraceGeometry, nsig: Double) {
         let ny = g.ny
         let mid = (g.nspec / 2) * ny

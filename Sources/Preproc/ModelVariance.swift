@@ -81,7 +81,7 @@ enum ModelVariance {
         func lanes(_ x: Int, ivar: UnsafeMutablePointer<Float>) {
             let zero = SIMD4<Double>(), one = SIMD4<Double>(repeating: 1)
             var m = SIMD4.load(model + x)
-            let oldIvar = SIMD4.load(UnsafePointer(ivar + x))
+            let oldIvar = SIMD4.load(ivar + x)
             let w = SIMD4<Double>(oldIvar), p = SIMD4<Double>(SIMD4.load(pix + x))
             let outlier = (w .> zero) .& ((p - m) * (p - m) / (one / w + 0.01 * m * m) .> SIMD4(repeating: 25))
             m.replace(with: p, where: outlier)
