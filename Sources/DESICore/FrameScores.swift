@@ -56,10 +56,11 @@ public enum FrameScores {
                     for j in 0..<nin { sum += fw[j] }
                     for j in 0..<nin { v[j] = fw[j] / dwp[j] }
                 }
-                // four pixels at a time: written plainly, the square root stays a scalar call (errno)
+                // four pixels at a time with the vector square root: written plainly, or with SIMD4's squareRoot(),
+                // the square root stays a scalar call (errno)
                 var j = 0
                 while j + 4 <= nin {
-                    let r = SIMD4.load(iw + j).squareRoot() * SIMD4.load(fw + j) / SIMD4.load(sdw.baseAddress! + j)
+                    let r = SIMD4.load(iw + j).vectorSquareRoot() * SIMD4.load(fw + j) / SIMD4.load(sdw.baseAddress! + j)
                     r.store(to: sv + j)
                     j += 4
                 }

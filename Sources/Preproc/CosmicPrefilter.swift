@@ -1,3 +1,5 @@
+import LinearAlgebra
+
 /// A Float prefilter for the first pass of the cosmic-ray search: on a bright exposure most pixels pass the
 /// S/N cut (13.7 of 17 million on the benchmark's full-size frame), and testing each of them with the exact Double
 /// code was most of the search's time. Almost all of them then fail the PSF test's necessary condition (see
@@ -11,11 +13,24 @@ extension CosmicRayRejector {
     /// row (each pixel is a neighbour of eight others), with every load made before the test so the loop vectorises.
     @inline(__always)
     func neighbourValues<T: BinaryFloatingPoint>(row: Int, nx: Int, image: CosmicImage<T>, into out: UnsafeMutablePointer<Float>) {
-        let pix = image.pix, ivar = image.ivar, mask = image.mask
         let base = row * nx
-        for j in 0..<nx {
-            let m = mask[base + j], w = ivar[base + j], v = Float(pix[base + j])
+        let pix = image.pix.baseAddress! + base, ivar = image.ivar.baseAddress! + base, mask = image.mask.baseAddress! + base
+        var j = 0
+        if T.self == Float.self {
+            // four at a time: the same selects lane by lane
+            let p = UnsafeRawPointer(pix).assumingMemoryBound(to: Float.self)
+            let w = UnsafeRawPointer(ivar).assumingMemoryBound(to: Float.self)
+            let nan = SIMD4<Float>(repeating: .nan)
+            while j + 4 <= nx {
+                let usable = (SIMD4.load(mask + j) .== 0) .& (SIMD4.load(w + j) .> 0)
+                nan.replacing(with: SIMD4.load(p + j), where: usable).store(to: out + j)
+                j += 4
+            }
+        }
+        while j < nx {
+            let m = mask[j], w = ivar[j], v = Float(pix[j])
             out[j] = m == 0 && w > 0 ? v : .nan
+            j += 1
         }
     }
 
@@ -39,18 +54,20 @@ extension CosmicRayRejector {
             xg > (v0 + v1) * 0.5 - margin * (size + abs(v0) + abs(v1)) ? 1 : 0
         }
         var first = 1
-        if T.self == Float.self, nx > 5 {
-            // four pixels at a time in SSE registers (the same Float operations lane by lane as the loop below)
+        if T.self == Float.self, nx > 9 {
+            // eight pixels at a time (the same Float operations lane by lane as the loop below)
             let pv = UnsafeRawPointer(pix.baseAddress! + base), wv = UnsafeRawPointer(ivar.baseAddress! + base)
             let ra = UnsafeRawPointer(above), rh = UnsafeRawPointer(here), rb = UnsafeRawPointer(below)
             let params = PrefilterLanes(snCut: snCut, margin: margin, cf: cf, c2: c2, g: (g0, g1, g2, g3))
-            while first + 4 <= nx - 1 {
+            let marks = UnsafeMutableRawPointer(candidate.baseAddress!)
+            while first + 8 <= nx - 1 {
                 let o = first &* 4
-                let m = params.candidates(p: pv.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self),
-                                          w: wv.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self),
+                let m = params.candidates(p: pv.loadUnaligned(fromByteOffset: o, as: PrefilterLanes.Lanes.self),
+                                          w: wv.loadUnaligned(fromByteOffset: o, as: PrefilterLanes.Lanes.self),
                                           above: ra + o, here: rh + o, below: rb + o)
-                for k in 0..<4 { candidate[first + k] = m[k] }
-                first += 4
+                // a Bool is one byte, 1 or 0: the eight marks in one store
+                marks.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: m & 1), toByteOffset: first, as: SIMD8<UInt8>.self)
+                first += 8
             }
         }
         for i1 in first..<(nx - 1) {
@@ -71,48 +88,50 @@ extension CosmicRayRejector {
     }
 }
 
-/// `markFirstPassCandidates` on four neighbouring pixels: the same Float operations in the four lanes, the choices
-/// (a neighbour without weight takes the central value) made as bit selects.
+/// `markFirstPassCandidates` on eight neighbouring pixels (an AVX register): the same Float operations in the eight
+/// lanes, the choices (a neighbour without weight takes the central value) and the tests' results kept as bit masks
+/// (all ones or zero per lane) combined with integer and / or.
 struct PrefilterLanes {
+    typealias Lanes = SIMD8<Float>
+    typealias Bits = SIMD8<UInt32>
     let snCut: Float, margin: Float, cf: Float, c2: Float
     let g: (Float, Float, Float, Float)
 
     @inline(__always)
-    static func bits(_ v: SIMD4<Float>) -> SIMD4<UInt32> { unsafeBitCast(v, to: SIMD4<UInt32>.self) }
+    static func bits(_ v: Lanes) -> Bits { unsafeBitCast(v, to: Bits.self) }
     @inline(__always)
-    static func bits(_ m: SIMDMask<SIMD4<Int32>>) -> SIMD4<UInt32> { unsafeBitCast(m, to: SIMD4<UInt32>.self) }
+    static func bits(_ m: SIMDMask<SIMD8<Int32>>) -> Bits { unsafeBitCast(m, to: Bits.self) }
     @inline(__always)
-    static func float(_ b: SIMD4<UInt32>) -> SIMD4<Float> { unsafeBitCast(b, to: SIMD4<Float>.self) }
+    static func float(_ b: Bits) -> Lanes { unsafeBitCast(b, to: Lanes.self) }
     @inline(__always)
-    static func abs(_ v: SIMD4<Float>) -> SIMD4<Float> { float(bits(v) & 0x7fff_ffff) }
+    static func abs(_ v: Lanes) -> Lanes { float(bits(v) & 0x7fff_ffff) }
 
     /// v, or p where v is NaN.
     @inline(__always)
-    static func neighbour(_ v: SIMD4<Float>, _ p: SIMD4<Float>) -> SIMD4<Float> {
+    static func neighbour(_ v: Lanes, _ p: Lanes) -> Lanes {
         let nan = bits(v .!= v)
         return float((bits(p) & nan) | (bits(v) & ~nan))
     }
 
-    /// Lanes that can pass the first pass; `above`, `here`, `below` point at the neighbour values of the first
-    /// lane's column in the three rows.
+    /// All ones in the lanes that can pass the first pass, else zero; `above`, `here`, `below` point at the neighbour
+    /// values of the first lane's column in the three rows.
     @inline(__always)
-    func candidates(p: SIMD4<Float>, w: SIMD4<Float>, above: UnsafeRawPointer, here: UnsafeRawPointer,
-                    below: UnsafeRawPointer) -> SIMDMask<SIMD4<Int32>> {
-        @inline(__always) func load(_ r: UnsafeRawPointer, _ dx: Int) -> SIMD4<Float> {
-            r.loadUnaligned(fromByteOffset: dx * 4, as: SIMD4<Float>.self)
+    func candidates(p: Lanes, w: Lanes, above: UnsafeRawPointer, here: UnsafeRawPointer, below: UnsafeRawPointer) -> Bits {
+        @inline(__always) func load(_ r: UnsafeRawPointer, _ dx: Int) -> Lanes {
+            r.loadUnaligned(fromByteOffset: dx * 4, as: Lanes.self)
         }
-        let bright = (p .> 0) .& (p * p * w .> SIMD4(repeating: snCut))
-        let cerr = 1 / w.squareRoot()
+        let bright = Self.bits(p .> 0) & Self.bits(p * p * w .> Lanes(repeating: snCut))
+        let cerr = 1 / w.vectorSquareRoot()
         let x = (p - cf * cerr) * c2
         let size = Self.abs(p) + cf * cerr
-        @inline(__always) func axis(_ gain: Float, _ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMDMask<SIMD4<Int32>> {
+        @inline(__always) func axis(_ gain: Float, _ a: Lanes, _ b: Lanes) -> Bits {
             let v0 = Self.neighbour(a, p), v1 = Self.neighbour(b, p)
-            return x * gain .> (v0 + v1) * 0.5 - margin * (size + Self.abs(v0) + Self.abs(v1))
+            return Self.bits(x * gain .> (v0 + v1) * 0.5 - margin * (size + Self.abs(v0) + Self.abs(v1)))
         }
         let h = axis(g.0, load(here, -1), load(here, 1))
         let v = axis(g.1, load(above, 0), load(below, 0))
         let d1 = axis(g.2, load(above, -1), load(below, 1))
         let d2 = axis(g.3, load(above, 1), load(below, -1))
-        return bright .& (h .| v .| d1 .| d2)
+        return bright & (h | v | d1 | d2)
     }
 }

@@ -1,5 +1,6 @@
 import DESICore
 import Foundation
+import LinearAlgebra
 
 /// The per-pixel part of desispec.preproc.preproc, fused into one pass over row blocks (each pixel depends only on its
 /// own inputs, and the dark trail only on its row, so the result does not depend on the thread count):
@@ -219,11 +220,29 @@ struct PixelPass: @unchecked Sendable {
         let rdn = plan.readnoisePerRow?[k] ?? plan.readnoise, gain = plan.gain
         if let bias {
             let rdn2 = rdn * rdn
-            for j in 0..<w { rn[j] = (rdn2 + max(bias[j] * gain, 0)).squareRoot() }
+            // four pixels at a time with the vector square root (`squareRoot()` keeps a loop scalar), max(b g, 0) as
+            // Swift's max (0 where 0 >= b g, so a NaN passes): the same operations, the same values
+            let r2 = SIMD4(repeating: rdn2), g = SIMD4(repeating: gain), zero = SIMD4<Double>()
+            var j = 0
+            while j + 4 <= w {
+                let bg = SIMD4.load(bias + j) * g
+                (r2 + bg.replacing(with: zero, where: zero .>= bg)).vectorSquareRoot().store(to: rn + j)
+                j += 4
+            }
+            while j < w { rn[j] = (rdn2 + max(bias[j] * gain, 0)).squareRoot(); j += 1 }
         } else {
             for j in 0..<w { rn[j] = rdn }
         }
-        if dark != nil, let dn = plan.darkNoise { for j in 0..<w { rn[j] = (rn[j] * rn[j] + dn * dn).squareRoot() } }
+        if dark != nil, let dn = plan.darkNoise {
+            let dn2 = SIMD4(repeating: dn * dn)
+            var j = 0
+            while j + 4 <= w {
+                let r = SIMD4.load(rn + j)
+                (r * r + dn2).vectorSquareRoot().store(to: rn + j)
+                j += 4
+            }
+            while j < w { rn[j] = (rn[j] * rn[j] + dn * dn).squareRoot(); j += 1 }
+        }
     }
 
     /// Row y of the READNOISE plane as the pass computes it: the read noise divided by the pixel flat `flat` (that

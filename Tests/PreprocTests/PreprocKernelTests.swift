@@ -250,3 +250,43 @@ final class PreprocKernelTests: XCTestCase {
         }
     }
 }
+
+/// The read noise of a segment (four pixels at a time with the vector square root) equals the plain form
+/// sqrt(rdnoise^2 + max(bias x gain, 0)), then sqrt(rn^2 + darknoise^2) with a dark, bit for bit: biases negative,
+/// -0, NaN and infinite included, segments of every width mod 4, per-row read noise.
+final class SegmentReadNoiseTests: XCTestCase {
+    func testSegmentReadNoiseEqualsThePlainForm() {
+        let region = CCDRegion(rows: 0..<4, cols: 0..<40)
+        let sections = AmplifierSections(name: "A", ccd: region, data: region, bias: region, overscanRows: nil)
+        var rng = SplitMix64(seed: 5)
+        var bias = (0..<40).map { _ in Double(rng.next() % 2000) / 10 - 20 }
+        bias[3] = -0.0; bias[6] = .nan; bias[11] = .infinity; bias[17] = -.infinity; bias[22] = 0
+        for withDark in [false, true] {
+            for perRow in [false, true] {
+                let plan = AmplifierPlan(sections: sections, gain: 1.7, saturationADU: 65535, rowLevel: [0, 0, 0, 0],
+                                         readnoise: 3.1, readnoisePerRow: perRow ? [2.9, 3.3, 4.0, 3.0] : nil,
+                                         darkNoise: withDark ? 0.83 : nil, flags: 0, cards: [], notes: [])
+                let dark = DarkImage(rate: CalibrationPlane([Float](repeating: 0, count: 160)), ny: 4, nx: 40, exptime: 1)
+                let pass = PixelPass(ny: 4, nx: 40, raw: RawPixels(raw: UnsafeBufferPointer(start: nil, count: 0), bias: nil),
+                                     rawNx: 40, plans: [plan], bias: nil, dark: withDark ? dark : nil)
+                for w in [0, 1, 3, 4, 5, 8, 13, 40] {
+                    for k in 0..<4 {
+                        var out = [Double](repeating: -1, count: w)
+                        bias.withUnsafeBufferPointer { b in
+                            out.withUnsafeMutableBufferPointer { o in
+                                pass.segmentReadNoise(plan, planRow: k, bias: b.baseAddress!, count: w, into: o.baseAddress!)
+                            }
+                        }
+                        let rdn = plan.readnoisePerRow?[k] ?? plan.readnoise
+                        for j in 0..<w {
+                            var expected = (rdn * rdn + max(bias[j] * plan.gain, 0)).squareRoot()
+                            if let dn = plan.darkNoise { expected = (expected * expected + dn * dn).squareRoot() }
+                            XCTAssertTrue(out[j].bitPattern == expected.bitPattern || (out[j].isNaN && expected.isNaN),
+                                          "dark \(withDark) row \(k) width \(w) pixel \(j): \(out[j]) vs \(expected)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
