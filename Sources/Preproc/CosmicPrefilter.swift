@@ -66,7 +66,8 @@ extension CosmicRayRejector {
                                           w: wv.loadUnaligned(fromByteOffset: o, as: PrefilterLanes.Lanes.self),
                                           above: ra + o, here: rh + o, below: rb + o)
                 // a Bool is one byte, 1 or 0: the eight marks in one store
-                marks.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: m & 1), toByteOffset: first, as: SIMD8<UInt8>.self)
+                let ones = SIMD8<Int32>().replacing(with: 1, where: m)
+                marks.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: ones), toByteOffset: first, as: SIMD8<UInt8>.self)
                 first += 8
             }
         }
@@ -89,49 +90,44 @@ extension CosmicRayRejector {
 }
 
 /// `markFirstPassCandidates` on eight neighbouring pixels (an AVX register): the same Float operations in the eight
-/// lanes, the choices (a neighbour without weight takes the central value) and the tests' results kept as bit masks
-/// (all ones or zero per lane) combined with integer and / or.
+/// lanes, the choices (a neighbour without weight takes the central value) made as blends and the tests' results
+/// combined as lane masks. (A mask of 32-bit lanes reinterpreted as integers with unsafeBitCast compiles to a
+/// lane-by-lane extraction, slower than the arithmetic: the masks stay masks.)
 struct PrefilterLanes {
     typealias Lanes = SIMD8<Float>
-    typealias Bits = SIMD8<UInt32>
+    typealias Mask = SIMDMask<SIMD8<Int32>>
     let snCut: Float, margin: Float, cf: Float, c2: Float
     let g: (Float, Float, Float, Float)
 
+    /// |v| (the sign bit cleared).
     @inline(__always)
-    static func bits(_ v: Lanes) -> Bits { unsafeBitCast(v, to: Bits.self) }
-    @inline(__always)
-    static func bits(_ m: SIMDMask<SIMD8<Int32>>) -> Bits { unsafeBitCast(m, to: Bits.self) }
-    @inline(__always)
-    static func float(_ b: Bits) -> Lanes { unsafeBitCast(b, to: Lanes.self) }
-    @inline(__always)
-    static func abs(_ v: Lanes) -> Lanes { float(bits(v) & 0x7fff_ffff) }
+    static func abs(_ v: Lanes) -> Lanes {
+        unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: Lanes.self)
+    }
 
     /// v, or p where v is NaN.
     @inline(__always)
-    static func neighbour(_ v: Lanes, _ p: Lanes) -> Lanes {
-        let nan = bits(v .!= v)
-        return float((bits(p) & nan) | (bits(v) & ~nan))
-    }
+    static func neighbour(_ v: Lanes, _ p: Lanes) -> Lanes { v.replacing(with: p, where: v .!= v) }
 
-    /// All ones in the lanes that can pass the first pass, else zero; `above`, `here`, `below` point at the neighbour
-    /// values of the first lane's column in the three rows.
+    /// The lanes that can pass the first pass; `above`, `here`, `below` point at the neighbour values of the first
+    /// lane's column in the three rows.
     @inline(__always)
-    func candidates(p: Lanes, w: Lanes, above: UnsafeRawPointer, here: UnsafeRawPointer, below: UnsafeRawPointer) -> Bits {
+    func candidates(p: Lanes, w: Lanes, above: UnsafeRawPointer, here: UnsafeRawPointer, below: UnsafeRawPointer) -> Mask {
         @inline(__always) func load(_ r: UnsafeRawPointer, _ dx: Int) -> Lanes {
             r.loadUnaligned(fromByteOffset: dx * 4, as: Lanes.self)
         }
-        let bright = Self.bits(p .> 0) & Self.bits(p * p * w .> Lanes(repeating: snCut))
+        let bright = (p .> 0) .& (p * p * w .> Lanes(repeating: snCut))
         let cerr = 1 / w.vectorSquareRoot()
         let x = (p - cf * cerr) * c2
         let size = Self.abs(p) + cf * cerr
-        @inline(__always) func axis(_ gain: Float, _ a: Lanes, _ b: Lanes) -> Bits {
+        @inline(__always) func axis(_ gain: Float, _ a: Lanes, _ b: Lanes) -> Mask {
             let v0 = Self.neighbour(a, p), v1 = Self.neighbour(b, p)
-            return Self.bits(x * gain .> (v0 + v1) * 0.5 - margin * (size + Self.abs(v0) + Self.abs(v1)))
+            return x * gain .> (v0 + v1) * 0.5 - margin * (size + Self.abs(v0) + Self.abs(v1))
         }
         let h = axis(g.0, load(here, -1), load(here, 1))
         let v = axis(g.1, load(above, 0), load(below, 0))
         let d1 = axis(g.2, load(above, -1), load(below, 1))
         let d2 = axis(g.3, load(above, 1), load(below, -1))
-        return bright & (h | v | d1 | d2)
+        return bright .& (h .| v .| d1 .| d2)
     }
 }

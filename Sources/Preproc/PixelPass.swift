@@ -180,29 +180,28 @@ struct PixelPass: @unchecked Sendable {
                     if let pf = pixflat { pf.values(from: o, into: flatRow) }
                     let fp = flatRow.baseAddress!
                     var start = 0
-                    // two pixels at a time (divpd: the divisions are most of this step), mask bits and the Float
+                    // four pixels at a time (vdivpd: the divisions are most of this step), mask bits and the Float
                     // conversions in the lanes too (cvtpd2ps; no per-lane branches), then `finish` for the rest
-                    let one = SIMD2<Double>(repeating: 1), infinity = SIMD2<Double>(repeating: .infinity)
-                    let zeroBits = SIMD2<UInt64>(repeating: UInt64(zeroBit)), lowBits = SIMD2<UInt64>(repeating: UInt64(lowBit))
-                    let noiseBits = SIMD2<UInt64>(repeating: UInt64(noiseBit))
-                    @inline(__always) func bits(_ m: SIMDMask<SIMD2<Int64>>) -> SIMD2<UInt64> { unsafeBitCast(m, to: SIMD2<UInt64>.self) }
-                    while start + 2 <= nx {
+                    let one = SIMD4<Double>(repeating: 1), infinity = SIMD4<Double>(repeating: .infinity)
+                    let zeroBits = SIMD4<UInt64>(repeating: UInt64(zeroBit)), lowBits = SIMD4<UInt64>(repeating: UInt64(lowBit))
+                    let noiseBits = SIMD4<UInt64>(repeating: UInt64(noiseBit))
+                    @inline(__always) func bits(_ m: SIMDMask<SIMD4<Int64>>) -> SIMD4<UInt64> { unsafeBitCast(m, to: SIMD4<UInt64>.self) }
+                    while start + 4 <= nx {
                         let x = start
-                        let f = DoubleLanes.load(fp, x)
+                        let f = SIMD4.load(fp + x)
                         let usable = f .> 0.001
                         let fd = DoubleLanes.select(usable, f, one)
-                        let e = DoubleLanes.load(imp, x) / fd, r = DoubleLanes.load(rnp, x) / fd
-                        let v = DoubleLanes.load(pvp, x) / (fd * fd)
+                        let e = SIMD4.load(imp + x) / fd, r = SIMD4.load(rnp + x) / fd
+                        let v = SIMD4.load(pvp + x) / (fd * fd)
                         let variance = v + r * r
                         let iv = one / DoubleLanes.select(variance .> 0, variance, infinity)
                         let flags = (~bits(usable) & zeroBits) | (bits((f .> 0) .& (f .< 0.1)) & lowBits)
-                            | (bits(r .> SIMD2(repeating: 15)) & noiseBits)
-                        maskOut[x] |= UInt32(truncatingIfNeeded: flags[0])
-                        maskOut[x + 1] |= UInt32(truncatingIfNeeded: flags[1])
-                        UnsafeMutableRawPointer(pixRow + x).storeBytes(of: SIMD2<Float>(e), as: SIMD2<Float>.self)
-                        UnsafeMutableRawPointer(ivarRow + x).storeBytes(of: SIMD2<Float>(iv), as: SIMD2<Float>.self)
-                        if let rnRow { UnsafeMutableRawPointer(rnRow + x).storeBytes(of: SIMD2<Float>(r), as: SIMD2<Float>.self) }
-                        start += 2
+                            | (bits(r .> SIMD4(repeating: 15)) & noiseBits)
+                        (SIMD4.load(maskOut + x) | SIMD4<UInt32>(truncatingIfNeeded: flags)).store(to: maskOut + x)
+                        SIMD4<Float>(rounding: e).store(to: pixRow + x)
+                        SIMD4<Float>(rounding: iv).store(to: ivarRow + x)
+                        if let rnRow { SIMD4<Float>(rounding: r).store(to: rnRow + x) }
+                        start += 4
                     }
                     for x in start..<nx { finish(x, flat: fp[x]) }
                 }
@@ -295,19 +294,14 @@ struct PixelPass: @unchecked Sendable {
     }
 }
 
-/// Two doubles in an SSE register: loads and a select made of bit masks (IEEE operations on the lanes give the same
-/// values as on scalars).
+/// Four doubles in an AVX register: a select made of bit masks (IEEE operations on the lanes give the same values as
+/// on scalars).
 enum DoubleLanes {
-    @inline(__always)
-    static func load(_ p: UnsafeMutablePointer<Double>, _ i: Int) -> SIMD2<Double> {
-        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD2<Double>.self)
-    }
-
     /// a where m, else b.
     @inline(__always)
-    static func select(_ m: SIMDMask<SIMD2<Int64>>, _ a: SIMD2<Double>, _ b: SIMD2<Double>) -> SIMD2<Double> {
-        let mb = unsafeBitCast(m, to: SIMD2<UInt64>.self)
-        let ab = unsafeBitCast(a, to: SIMD2<UInt64>.self), bb = unsafeBitCast(b, to: SIMD2<UInt64>.self)
-        return unsafeBitCast((ab & mb) | (bb & ~mb), to: SIMD2<Double>.self)
+    static func select(_ m: SIMDMask<SIMD4<Int64>>, _ a: SIMD4<Double>, _ b: SIMD4<Double>) -> SIMD4<Double> {
+        let mb = unsafeBitCast(m, to: SIMD4<UInt64>.self)
+        let ab = unsafeBitCast(a, to: SIMD4<UInt64>.self), bb = unsafeBitCast(b, to: SIMD4<UInt64>.self)
+        return unsafeBitCast((ab & mb) | (bb & ~mb), to: SIMD4<Double>.self)
     }
 }
