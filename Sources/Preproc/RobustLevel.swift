@@ -56,8 +56,8 @@ enum RobustLevel {
 
     /// Count, sum and sum of squares of the offsets v - level of the values with |v - level| < cut, accumulated in
     /// eight lanes (lane j: the values at positions i = j mod 8 of each row, in order; the row's last n mod 8 values
-    /// in a scalar tail) and added at the end. `add` keeps the lanes in four pairs of registers while it runs (an SSE2
-    /// register holds two doubles; eight-lane vectors spilled to the stack): each lane makes the same additions in the
+    /// in a scalar tail) and added at the end. `add` keeps the lanes in two pairs of AVX registers while it runs (each
+    /// holds four doubles; eight-lane vectors were spilled to the stack): each lane makes the same additions in the
     /// same order, so the sums are the same to the last bit; the count is an integer, summed in any order.
     struct ClippedSums {
         private let level: Double, cut: Double
@@ -71,29 +71,26 @@ enum RobustLevel {
 
         @inline(__always)
         mutating func add(_ values: UnsafeBufferPointer<Double>) {
-            let n = values.count, raw = UnsafeRawPointer(values.baseAddress!)
-            let l = SIMD2(repeating: level), c = SIMD2(repeating: cut), zero = SIMD2<Double>()
-            var s0 = SIMD2(sum[0], sum[1]), s1 = SIMD2(sum[2], sum[3]), s2 = SIMD2(sum[4], sum[5]), s3 = SIMD2(sum[6], sum[7])
-            var q0 = SIMD2(sumSquares[0], sumSquares[1]), q1 = SIMD2(sumSquares[2], sumSquares[3])
-            var q2 = SIMD2(sumSquares[4], sumSquares[5]), q3 = SIMD2(sumSquares[6], sumSquares[7])
-            var inside = SIMD2<Int64>()   // minus the number of values kept, per lane of the pair
-            @inline(__always) func lanes(_ offset: Int, _ s: inout SIMD2<Double>, _ q: inout SIMD2<Double>) {
-                let d = raw.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self) - l
+            let n = values.count, p = values.baseAddress!
+            let l = SIMD4(repeating: level), c = SIMD4(repeating: cut), zero = SIMD4<Double>()
+            var s0 = sum.lowHalf, s1 = sum.highHalf, q0 = sumSquares.lowHalf, q1 = sumSquares.highHalf
+            var inside = SIMD4<Int64>()   // minus the number of values kept, per lane
+            @inline(__always) func lanes(_ offset: Int, _ s: inout SIMD4<Double>, _ q: inout SIMD4<Double>) {
+                let d = SIMD4.load(p + offset) - l
                 let keep = (d .< c) .& (d .> -c)   // |d| < cut, false for NaN as the scalar test
                 let kept = zero.replacing(with: d, where: keep)
-                inside &+= unsafeBitCast(keep, to: SIMD2<Int64>.self)
+                inside &+= unsafeBitCast(keep, to: SIMD4<Int64>.self)
                 s += kept
                 q += kept * kept
             }
             var i = 0
             while i + 8 <= n {
-                let b = i &* 8
-                lanes(b, &s0, &q0); lanes(b &+ 16, &s1, &q1); lanes(b &+ 32, &s2, &q2); lanes(b &+ 48, &s3, &q3)
+                lanes(i, &s0, &q0); lanes(i &+ 4, &s1, &q1)
                 i += 8
             }
-            count -= Int(inside[0] &+ inside[1])
-            sum = SIMD8(s0[0], s0[1], s1[0], s1[1], s2[0], s2[1], s3[0], s3[1])
-            sumSquares = SIMD8(q0[0], q0[1], q1[0], q1[1], q2[0], q2[1], q3[0], q3[1])
+            count -= Int(inside.wrappedSum())
+            sum = SIMD8(lowHalf: s0, highHalf: s1)
+            sumSquares = SIMD8(lowHalf: q0, highHalf: q1)
             while i < n {
                 let d = values[i] - level
                 if abs(d) < cut { tailCount += 1; tailSum += d; tailSquares += d * d }
