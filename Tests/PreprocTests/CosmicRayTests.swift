@@ -196,3 +196,54 @@ final class CosmicRayTests: XCTestCase {
         }
     }
 }
+
+/// The prefilter's eight-lane form (Float images) marks exactly the pixels its scalar form marks: the same image
+/// given as Double (the same Float values, so the same Float arithmetic) takes only the scalar loop. Values cover
+/// masked and weightless neighbours (NaN neighbour values), negative and zero pixels, peaks on the PSF test's edge,
+/// widths around a multiple of eight.
+final class CosmicPrefilterLanesTests: XCTestCase {
+    func testEightLaneMarksEqualTheScalarMarks() {
+        var rng = SimulationRandom(seed: 77)
+        let rejector = CosmicRayRejector(psfGradients: CosmicRayRejector.psfGradients(arm: .b))
+        for nx in [10, 17, 64, 91] {
+            let ny = 9, n = ny * nx
+            var pix = [Float](repeating: 0, count: n), ivar = [Float](repeating: 0, count: n)
+            var mask = [UInt32](repeating: 0, count: n)
+            for i in 0..<n {
+                pix[i] = Float(500 * (1 + 0.3 * rng.gaussian()))
+                ivar[i] = Float(1 / (500 * (0.5 + rng.uniform())))
+                if rng.uniform() < 0.1 { mask[i] = 4 }
+                if rng.uniform() < 0.08 { ivar[i] = 0 }
+                if rng.uniform() < 0.05 { pix[i] = -pix[i] }
+                if rng.uniform() < 0.03 { pix[i] = 0 }
+                if rng.uniform() < 0.15 { pix[i] *= Float(1 + 6 * rng.uniform()) }
+            }
+            let pixD: [Double] = pix.map { Double($0) }, ivarD: [Double] = ivar.map { Double($0) }
+            let state = [UInt8](repeating: 0, count: n)
+            var lanes = [Bool](), scalar = [Bool]()
+            func marks<T: BinaryFloatingPoint>(_ p: [T], _ w: [T]) -> [Bool] {
+                var out = [Bool](repeating: false, count: ny * nx)
+                p.withUnsafeBufferPointer { pb in w.withUnsafeBufferPointer { wb in mask.withUnsafeBufferPointer { mb in
+                    state.withUnsafeBufferPointer { sb in
+                        let image = CosmicImage(pix: pb, ivar: wb, mask: mb, state: sb)
+                        let row = UnsafeMutableBufferPointer<Bool>.allocate(capacity: nx)
+                        let nv = UnsafeMutablePointer<Float>.allocate(capacity: 3 * nx)
+                        defer { row.deallocate(); nv.deallocate() }
+                        for i0 in 1..<(ny - 1) {
+                            row.update(repeating: false)
+                            for k in 0..<3 { rejector.neighbourValues(row: i0 - 1 + k, nx: nx, image: image, into: nv + k * nx) }
+                            rejector.markFirstPassCandidates(row: i0, nx: nx, image: image, above: nv, here: nv + nx,
+                                                             below: nv + 2 * nx, candidate: row)
+                            for i1 in 1..<(nx - 1) { out[i0 * nx + i1] = row[i1] }
+                        }
+                    }
+                }}}
+                return out
+            }
+            lanes = marks(pix, ivar)
+            scalar = marks(pixD, ivarD)
+            XCTAssertEqual(lanes, scalar, "width \(nx)")
+            XCTAssertTrue(lanes.contains(true) && lanes.contains(false), "width \(nx): marks of both kinds")
+        }
+    }
+}
