@@ -48,9 +48,15 @@ struct BitRowClosing {
         let source = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: ny * stride)
         source.initialize(repeating: 0)
         defer { source.deallocate() }
+        // and, per row, which of its words hold a set pixel (a cosmic-ray mask is sparse: most words are empty)
+        let occupiedStride = (words + 63) / 64
+        let occupied = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(1, ny * occupiedStride))
+        occupied.initialize(repeating: 0)
+        defer { occupied.deallocate() }
         for p in set {
-            let r = p / nx, c = p - r * nx
-            source[r * stride + 1 + (c >> 6)] |= UInt64(1) << UInt64(c & 63)
+            let r = p / nx, c = p - r * nx, w = c >> 6
+            source[r * stride + 1 + w] |= UInt64(1) << UInt64(c & 63)
+            occupied[r * occupiedStride + (w >> 6)] |= UInt64(1) << UInt64(w & 63)
         }
         let bands = max(1, min(32, ny / 64))
         let results = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: bands)
@@ -58,9 +64,10 @@ struct BitRowClosing {
         defer { results.deinitialize(); results.deallocate() }
         nonisolated(unsafe) let res = results
         nonisolated(unsafe) let src = UnsafePointer(source.baseAddress!)
+        nonisolated(unsafe) let occ = UnsafePointer(occupied.baseAddress!)
         DispatchQueue.concurrentPerform(iterations: bands) { b in
-            res[b] = bandAdditions(source: src, rows: (ny * b / bands)..<(ny * (b + 1) / bands), reach: reach,
-                                   elements: elements)
+            res[b] = bandAdditions(source: src, occupied: occ, occupiedStride: occupiedStride,
+                                   rows: (ny * b / bands)..<(ny * (b + 1) / bands), reach: reach, elements: elements)
         }
         var out: [Int] = []
         out.reserveCapacity(results.reduce(0) { $0 + $1.count })
@@ -68,8 +75,9 @@ struct BitRowClosing {
         return out
     }
 
-    private func bandAdditions(source: UnsafePointer<UInt64>, rows: Range<Int>, reach: Int,
-                               elements: [[(Int, Int)]]) -> [Int] {
+    /// `occupied`: per source row, bit w of word w / 64 set when the row's data word w holds a set pixel.
+    private func bandAdditions(source: UnsafePointer<UInt64>, occupied: UnsafePointer<UInt64>, occupiedStride: Int,
+                               rows: Range<Int>, reach: Int, elements: [[(Int, Int)]]) -> [Int] {
         let d0 = max(0, rows.lowerBound - reach), d1 = min(ny, rows.upperBound + reach)
         let nd = d1 - d0, nr = rows.count
         // the dilation over rows d0 ..< d1 (padded with ones for the erosion) and the additions of the band's rows
@@ -86,7 +94,16 @@ struct BitRowClosing {
                     let sr = r - dr
                     guard sr >= 0, sr < ny else { continue }
                     let s = source + sr * stride
-                    for w in 0..<words { row[w + 1] |= Self.shifted(s, w, -dc) }
+                    // a shift by |dc| < 64 moves the bits of word j into words j - 1 ... j + 1 only: the words next
+                    // to an occupied one (the others would OR zero)
+                    for q in 0..<occupiedStride {
+                        var bits = occupied[sr * occupiedStride + q]
+                        while bits != 0 {
+                            let j = 64 * q + bits.trailingZeroBitCount
+                            bits &= bits - 1
+                            for w in max(0, j - 1)...min(words - 1, j + 1) { row[w + 1] |= Self.shifted(s, w, -dc) }
+                        }
+                    }
                 }
                 row[words] = (row[words] & lastWordMask) | ~lastWordMask
                 row[0] = ~0; row[words + 1] = ~0

@@ -29,11 +29,12 @@ final class CosmicRayTests: XCTestCase {
     /// The closings on bit rows (BitRowClosing) add exactly the pixels of the definition, computed pixel by pixel
     /// here: D = {p + s}, E = {q : q + s in D or outside the image, for all s}, added = E and D minus the set pixels,
     /// OR-ed over desispec's seven 11-pixel line elements. Sizes around the 64-pixel words (narrower than a word, a
-    /// multiple of it, one more), masks from sparse to dense, set pixels on the edges.
+    /// multiple of it, one more, wider than 64 words), masks from sparse to dense, set pixels on the edges.
     func testBitRowClosingMatchesDefinition() {
         let repair = CosmicMaskRepair.standard
         var rng = SimulationRandom(seed: 7)
-        for (ny, nx, density) in [(40, 37, 0.05), (30, 64, 0.2), (50, 65, 0.02), (64, 130, 0.08), (200, 191, 0.01), (9, 3, 0.3)] {
+        for (ny, nx, density) in [(40, 37, 0.05), (30, 64, 0.2), (50, 65, 0.02), (64, 130, 0.08), (200, 191, 0.01), (9, 3, 0.3),
+                                  (14, 4161, 0.003)] {   // more than 64 words a row: two words of occupied-word bits
             var m = [Bool](repeating: false, count: ny * nx)
             for i in 0..<(ny * nx) where rng.uniform() < density { m[i] = true }
             // short tracks with gaps, what the repair is for
