@@ -54,7 +54,7 @@ extension CosmicRayRejector {
             xg > (v0 + v1) * 0.5 - margin * (size + abs(v0) + abs(v1)) ? 1 : 0
         }
         var first = 1
-        if T.self == Float.self, nx > 9 {
+        if T.self == Float.self {
             // eight pixels at a time (the same Float operations lane by lane as the loop below)
             let pv = UnsafeRawPointer(pix.baseAddress! + base), wv = UnsafeRawPointer(ivar.baseAddress! + base)
             let ra = UnsafeRawPointer(above), rh = UnsafeRawPointer(here), rb = UnsafeRawPointer(below)

@@ -92,7 +92,7 @@ enum ModelVariance {
             v.replace(with: v / (f * f), where: f .> SIMD4(repeating: 0.001))
             let r = SIMD4<Double>(SIMD4.load(readnoise + x))
             let variance = v + r * r
-            let inverse = SIMD4<Float>(one / variance)
+            let inverse = SIMD4<Float>(rounding: one / variance)
             // where the variance is not positive the pixel keeps its ivar (the mask narrowed to the Float lanes)
             let positive = SIMD4<Int32>(truncatingIfNeeded: unsafeBitCast(variance .> zero, to: SIMD4<Int64>.self)) .!= 0
             oldIvar.replacing(with: inverse, where: positive).store(to: ivar + x)

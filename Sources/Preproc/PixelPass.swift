@@ -190,11 +190,11 @@ struct PixelPass: @unchecked Sendable {
                         let x = start
                         let f = SIMD4.load(fp + x)
                         let usable = f .> 0.001
-                        let fd = DoubleLanes.select(usable, f, one)
+                        let fd = one.replacing(with: f, where: usable)
                         let e = SIMD4.load(imp + x) / fd, r = SIMD4.load(rnp + x) / fd
                         let v = SIMD4.load(pvp + x) / (fd * fd)
                         let variance = v + r * r
-                        let iv = one / DoubleLanes.select(variance .> 0, variance, infinity)
+                        let iv = one / infinity.replacing(with: variance, where: variance .> 0)
                         let flags = (~bits(usable) & zeroBits) | (bits((f .> 0) .& (f .< 0.1)) & lowBits)
                             | (bits(r .> SIMD4(repeating: 15)) & noiseBits)
                         (SIMD4.load(maskOut + x) | SIMD4<UInt32>(truncatingIfNeeded: flags)).store(to: maskOut + x)
@@ -291,17 +291,5 @@ struct PixelPass: @unchecked Sendable {
                 work((ny * b / blocks)..<(ny * (b + 1) / blocks), b)
             }
         }
-    }
-}
-
-/// Four doubles in an AVX register: a select made of bit masks (IEEE operations on the lanes give the same values as
-/// on scalars).
-enum DoubleLanes {
-    /// a where m, else b.
-    @inline(__always)
-    static func select(_ m: SIMDMask<SIMD4<Int64>>, _ a: SIMD4<Double>, _ b: SIMD4<Double>) -> SIMD4<Double> {
-        let mb = unsafeBitCast(m, to: SIMD4<UInt64>.self)
-        let ab = unsafeBitCast(a, to: SIMD4<UInt64>.self), bb = unsafeBitCast(b, to: SIMD4<UInt64>.self)
-        return unsafeBitCast((ab & mb) | (bb & ~mb), to: SIMD4<Double>.self)
     }
 }
