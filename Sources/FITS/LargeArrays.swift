@@ -27,6 +27,7 @@ public enum LargeArrays {
 
     /// An array of `n` elements whose values are not set: the caller writes every element before reading any
     /// (numeric element types only).
+    @inlinable
     public static func uninitialized<T: BitwiseCopyable>(_ type: T.Type, _ n: Int) -> [T] {
         [T](unsafeUninitializedCapacity: n) { buf, count in
             adviseHugePages(UnsafeMutableRawBufferPointer(buf))
@@ -36,7 +37,9 @@ public enum LargeArrays {
 
     /// An array of `n` copies of `value`, advised as above before it is filled (the per-fiber, per-row arrays of the
     /// image model, 16.5 MB each for a full-size camera, were faulted in 4 KiB pages: 8 % of a --model-variance
-    /// preprocessing's CPU).
+    /// preprocessing's CPU). Inlinable so that the fill is specialised for the element type where it is called: the
+    /// generic fill copied each element through the type's value witness, one call per element.
+    @inlinable
     public static func filled<T: BitwiseCopyable>(_ value: T, count n: Int) -> [T] {
         [T](unsafeUninitializedCapacity: n) { buf, count in
             adviseHugePages(UnsafeMutableRawBufferPointer(buf))

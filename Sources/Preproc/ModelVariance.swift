@@ -11,9 +11,11 @@ import LinearAlgebra
 enum ModelVariance {
     /// The model image is projected row by row (`ImageModel.TraceCounts`) as the rows are reached: no full-frame
     /// model is held.
-    /// The read noise of each row is the pass's (`PixelPass.readNoiseRow`), computed as the row is reached.
+    /// The read noise of each row is the pass's (`PixelPass.readNoiseRow`), computed as the row is reached, and
+    /// written to `keep` when given (the READNOISE plane's rows).
     static func apply(model: ImageModel.TraceCounts, pix: [Float], ivar: inout [Float], ny: Int, nx: Int,
-                      pass: PixelPass, background: [Double]? = nil) {
+                      pass: PixelPass, background: [Double]? = nil, keep: ReadNoisePlane.KeptRows? = nil) {
+        precondition(keep.map { $0.ny == ny && $0.nx == nx } ?? true, "kept read noise rows of another shape")
         let bg = background ?? []
         pix.withUnsafeBufferPointer { pb in
         bg.withUnsafeBufferPointer { bb in
@@ -37,10 +39,11 @@ enum ModelVariance {
                     pass.darkElectrons(row: y, into: darkRow)
                     // no pixel flat is a flat of 1: m x 1 = m and v / 1 = v exactly, the same values
                     if let pf = pass.pixflat { pf.values(from: y * nx, into: flatRow) } else { flatRow.update(repeating: 1) }
+                    let readnoise = keep?.row(y) ?? readnoiseRow.baseAddress!
                     pass.readNoiseRow(y, flat: flatRow.baseAddress!, bias: biasRow.baseAddress!, rn: noiseRow.baseAddress!,
-                                      into: readnoiseRow.baseAddress!)
+                                      into: readnoise)
                     let row = RowInputs(model: modelRow.baseAddress!, dark: darkRow.baseAddress!, flat: flatRow.baseAddress!,
-                                        pix: pixP + y * nx, readnoise: readnoiseRow.baseAddress!, background: bgP.map { $0 + y * nx })
+                                        pix: pixP + y * nx, readnoise: readnoise, background: bgP.map { $0 + y * nx })
                     let ivarRow = iv.base + y * nx
                     var x = 0
                     while x + 4 <= nx { row.lanes(x, ivar: ivarRow); x += 4 }

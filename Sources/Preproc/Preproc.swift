@@ -358,6 +358,7 @@ public enum Preprocessor {
             clock.lap("cosmic rays")
         }
         var geometry: FiberTraceGeometry? = nil
+        var keptReadNoise: ReadNoisePlane.KeptRows? = nil
         if options.modelVariance {
             guard let traces = options.traces else {
                 throw DESIError.invalidArgument("--model-variance needs the traces of a PSF")
@@ -369,8 +370,10 @@ public enum Preprocessor {
             clock.lap("traces for the image model")
             let model = try ImageModel.traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g,
                                                    fiberflat: options.fiberflat, mask: mask)
+            // the READNOISE plane's rows, computed for the variance, kept when the plane is not an image
+            keptReadNoise = options.readNoiseImage ? nil : ReadNoisePlane.KeptRows(ny: ny, nx: nx)
             ModelVariance.apply(model: model, pix: pix, ivar: &ivar, ny: ny, nx: nx, pass: pass,
-                                background: darkBackground)
+                                background: darkBackground, keep: keptReadNoise)
             if let d = options.tracesDependency { header.addDependency(name: "CCD_CALIB_PSF", version: d) }
             if let d = options.fiberflatDependency { header.addDependency(name: "CCD_CALIB_FIBERFLAT", version: d) }
             clock.lap("image model and its variance")
@@ -418,7 +421,7 @@ public enum Preprocessor {
             clock.lap("rest of the work alongside the cosmic-ray search")
         }
         let out = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
-        return PreprocResult(image: out, readNoise: ReadNoisePlane(pass), notes: notes, cosmicCount: ncosmic, timings: clock.laps)
+        return PreprocResult(image: out, readNoise: ReadNoisePlane(pass, kept: keptReadNoise), notes: notes, cosmicCount: ncosmic, timings: clock.laps)
     }
 }
 

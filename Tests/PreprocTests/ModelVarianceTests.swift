@@ -29,6 +29,15 @@ final class ModelVarianceTests: XCTestCase {
         options.fiberflat = try unitFiberFlat(nspec: frame.traces.nspec, wavemin: frame.psf.wavemin, wavemax: frame.psf.wavemax)
         options.tracesDependency = "psf-r0-00051060.fits"
         let modelled = try Preprocessor.run(frame.rawImage, options: options).image
+        // without the image-sized READNOISE array (the preproc command's way) the variance keeps the rows it computed
+        // for the plane: the same values as the array, the same image
+        options.readNoiseImage = false
+        let lean = try Preprocessor.run(frame.rawImage, options: options)
+        XCTAssertNotNil(lean.readNoise.kept, "the model variance should keep the READNOISE rows it computed")
+        XCTAssertEqual(lean.image.readnoise, [])
+        XCTAssertEqual(lean.readNoise.values(), modelled.readnoise)
+        XCTAssertEqual(lean.image.ivar, modelled.ivar)
+        XCTAssertTrue(modelled.readnoise.contains { $0 > 0 })
         let d = frame.pulls(dataBased, threshold: 20), m = frame.pulls(modelled, threshold: 20)
         print(String(format: "pulls on %d trace pixels (expected > 20 e): data-based variance mean %.4f std %.4f; "
                      + "model variance mean %.4f std %.4f", m.count, d.mean, d.std, m.mean, m.std))
