@@ -58,6 +58,10 @@ extension FITSFile {
         guard shape.count == 2, shape[0] > 0, shape[1] > 0 else { return try first.readImage(as: type) }
         let header = try first.readHeader()
         let ny = shape[0], nx = shape[1]
+        // RICE_1 16-bit images (raw DESI data) decoded here, in bands of rows on several threads
+        if T.self == Float.self || T.self == Double.self, let rice = try first.mapRiceImage() {
+            return FITSImage(shape: shape, data: try readConcurrently(rice, as: type, threads: threads), header: header)
+        }
         // compressed images decompress tile by tile: split in bands on several handles; plain images read at disk speed
         let bands = (isReentrant && first.isCompressedImage) ? max(1, min(threads, ny / 64, 16)) : 1
         let data = try [T](unsafeUninitializedCapacity: ny * nx) { buf, count in
@@ -80,6 +84,30 @@ extension FITSFile {
             count = ny * nx
         }
         return FITSImage(shape: shape, data: data, header: header)
+    }
+
+    /// The values of `rice` as T (Float or Double), decoded in fixed bands of rows shared among `threads` threads (each
+    /// value lands in one place: the result does not depend on the thread count).
+    private static func readConcurrently<T: FITSNumeric>(_ rice: FITSRiceImage, as type: T.Type, threads: Int) throws -> [T] {
+        let ny = rice.shape[0], nx = rice.shape[1]
+        let bands = max(1, min(ny / 64, 64)), workers = max(1, min(threads, bands))
+        return try [T](unsafeUninitializedCapacity: ny * nx) { buf, count in
+            LargeArrays.adviseHugePages(UnsafeMutableRawBufferPointer(buf))
+            let firstError = Mutex<(any Error)?>(nil)
+            nonisolated(unsafe) let out = buf
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for b in stride(from: w, to: bands, by: workers) {
+                    let r0 = ny * b / bands, r1 = ny * (b + 1) / bands
+                    let part = UnsafeMutableBufferPointer(rebasing: out[(r0 * nx)..<(r1 * nx)])
+                    do {
+                        if let p = part as? UnsafeMutableBufferPointer<Float> { try rice.readRows(r0..<r1, into: p) }
+                        else if let p = part as? UnsafeMutableBufferPointer<Double> { try rice.readRows(r0..<r1, into: p) }
+                    } catch { firstError.withLock { if $0 == nil { $0 = error } }; return }
+                }
+            }
+            if let e = firstError.withLock({ $0 }) { count = 0; throw e }
+            count = ny * nx
+        }
     }
 
     /// Appends an uncompressed image HDU from `buffer` (no copy of the data; cfitsio converts and byte-swaps through

@@ -128,7 +128,7 @@ extension FITSFile {
     }
 
     /// A keyword's value as a number, `absent` where the header lacks it; nil where it is not a number.
-    private func numericKeyword(_ key: String, absent: Double) throws -> Double? {
+    func numericKeyword(_ key: String, absent: Double) throws -> Double? {
         let f = try handle()
         var v = 0.0, st: Int32 = 0
         var name = Array(key.utf8CString)

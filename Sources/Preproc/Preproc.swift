@@ -421,7 +421,8 @@ public enum Preprocessor {
             clock.lap("rest of the work alongside the cosmic-ray search")
         }
         let out = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header)
-        return PreprocResult(image: out, readNoise: ReadNoisePlane(pass, kept: keptReadNoise), notes: notes, cosmicCount: ncosmic, timings: clock.laps)
+        return PreprocResult(image: out, readNoise: ReadNoisePlane(pass, kept: keptReadNoise), notes: notes, cosmicCount: ncosmic,
+                             timings: clock.laps)
     }
 }
 
