@@ -122,7 +122,12 @@ extension FITSFile {
             try writeKeywordsBeforeData(name: name, header: header, dataSum: data.withUnsafeBufferPointer { FITSFile.dataSum($0) })
         }
         if n > 0 {
-            if compression == nil {
+            if compression == nil, FITSFile.storedAsIs(T.self) {
+                try seekToDataStart()
+                let scratch = UnsafeMutableBufferPointer<T>.allocate(capacity: min(n, (1 << 20) / MemoryLayout<T>.size))
+                defer { scratch.deallocate() }
+                try data.withUnsafeBufferPointer { try writeStored($0, scratch: scratch) }
+            } else if compression == nil {
                 // no copy: cfitsio's write routines only read the array (their C signature predates const)
                 data.withUnsafeBytes { buf in
                     _ = ffppr(f, T.cfitsioType, 1, Int64(n), UnsafeMutableRawPointer(mutating: buf.baseAddress), &status)
@@ -162,6 +167,9 @@ extension FITSFile {
         var status: Int32 = 0
         // ones' complement sums of the bands, added with their carries at the end (the sum of the whole data)
         var sum: UInt64 = 0, summed = compression == nil
+        // uncompressed values stored as they are: swapped in the band's buffer and written as bytes, in order
+        let asBytes = compression == nil && FITSFile.storedAsIs(T.self)
+        if asBytes { try seekToDataStart() }
         for r0 in stride(from: 0, to: ny, by: band) {
             let rows = r0..<min(ny, r0 + band)
             let part = UnsafeMutableBufferPointer(rebasing: buffer[0..<(rows.count * nx)])
@@ -169,7 +177,11 @@ extension FITSFile {
             if summed {
                 if let s = FITSFile.dataSum(UnsafeBufferPointer(part)) { sum &+= UInt64(s) } else { summed = false }
             }
-            _ = ffppr(f, T.cfitsioType, Int64(r0 * nx + 1), Int64(part.count), part.baseAddress, &status)
+            if asBytes {
+                try writeStored(UnsafeBufferPointer(part), scratch: part)
+            } else {
+                _ = ffppr(f, T.cfitsioType, Int64(r0 * nx + 1), Int64(part.count), part.baseAddress, &status)
+            }
             try check(status, "writing image rows \(rows.lowerBound)-\(rows.upperBound - 1)", hdu: name)
         }
         if summed { dataSums[currentHDUIndex] = FITSFile.foldCarries(sum) }

@@ -149,10 +149,7 @@ extension FITSFile {
         ffcrimll(f, imageType, Int32(image.shape.count), &naxes, &status)
         try check(status, "creating image HDU", hdu: name)
         try writeKeywordsBeforeData(name: name, header: header, dataSum: image.dataSum)
-        var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0
-        ffghadll(f, &head, &start, &end, &status)
-        let ignoreEOF: Int32 = 1   // cfitsio's IGNORE_EOF: the data unit is new, beyond the end of the file
-        ffmbyt(f, start, ignoreEOF, &status)
+        try seekToDataStart()
         _ = ffpbyt(f, Int64(image.bytes.count), UnsafeMutableRawPointer(mutating: image.bytes.baseAddress), &status)
         try check(status, "writing image data", hdu: name)
     }

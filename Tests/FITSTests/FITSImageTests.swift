@@ -29,6 +29,31 @@ final class FITSImageTests: XCTestCase {
         XCTAssertEqual(img.data[1 * nx + 2], data[7], file: file, line: line)
     }
 
+    /// Images larger than the 1 MB chunk in which their values are swapped to big-endian (several chunks, the last
+    /// partial) read back the same, after an image HDU and before another, with valid checksums.
+    func testImagesOfSeveralWriteChunksRoundTrip() throws {
+        let path = makeTemporaryDirectory(self).appendingPathComponent("chunks.fits").path
+        let rows = 331, cols = 1009
+        let doubles = (0..<(rows * cols)).map { Double($0) * 1.000001 - 1e5 }
+        let shorts = (0..<(rows * cols)).map { Int16(truncatingIfNeeded: $0 &* 40503) }
+        let floats = (0..<(rows * cols)).map { Float($0).squareRoot() - 100 }
+        try FITSFile.writeAtomically(path, checksum: true) { f in
+            try f.writeImage(doubles, shape: [rows, cols], name: "D")
+            try f.writeImage(shorts, shape: [rows, cols], name: "S")
+            try f.writeImage(Float.self, shape: [rows, cols], name: "F", bandRows: 100) { band, out in
+                for i in 0..<out.count { out[i] = floats[band.lowerBound * cols + i] }
+            }
+        }
+        let f = try FITSFile.open(path)
+        XCTAssertEqual(try f.readImage("D", as: Double.self).data, doubles)
+        XCTAssertEqual(try f.checksumState().data, .correct)
+        XCTAssertEqual(try f.readImage("S", as: Int16.self).data, shorts)
+        XCTAssertEqual(try f.checksumState().data, .correct)
+        XCTAssertEqual(try f.checksumState().hdu, .correct)
+        XCTAssertEqual(try f.readImage("F", as: Float.self).data, floats)
+        XCTAssertEqual(try f.checksumState().data, .correct)
+    }
+
     func testIntegerImagesRoundTripExactly() throws {
         try roundTrip(values(UInt8.self))
         try roundTrip(values(Int16.self))

@@ -1,0 +1,51 @@
+internal import CFITSIO
+
+/// Writing the data of an uncompressed image as its stored big-endian bytes. cfitsio's ffppr copies each value into
+/// a work buffer, byte-swaps that buffer in a second pass and copies it again into its file buffers; here each value
+/// is swapped once, into a chunk handed to cfitsio as bytes (written straight to the file, as cfitsio does with long
+/// byte runs). Only types stored as they are held (no BZERO): Int16, Int32, Int64, Float, Double.
+extension FITSFile {
+    /// Whether `T`'s values are stored as their own bytes, big-endian (cfitsio's unsigned types add BZERO instead).
+    static func storedAsIs<T: FITSNumeric>(_ type: T.Type) -> Bool {
+        T.self == Float.self || T.self == Double.self || T.self == Int16.self || T.self == Int32.self || T.self == Int64.self
+    }
+
+    /// Moves to the first byte of the current HDU's data unit (created, its header complete) for `writeStored`.
+    func seekToDataStart() throws {
+        let f = try handle()
+        var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0, status: Int32 = 0
+        ffghadll(f, &head, &start, &end, &status)
+        let ignoreEOF: Int32 = 1   // cfitsio's IGNORE_EOF: the data unit is new, beyond the end of the file
+        ffmbyt(f, start, ignoreEOF, &status)
+        try check(status, "locating image data")
+    }
+
+    /// Appends `values` (a `storedAsIs` type) at the current position, big-endian, through `scratch` (values swapped
+    /// there a chunk at a time). `scratch` may be `values`' own memory (`values` then swapped in place: the caller's
+    /// buffer no longer holds native values).
+    func writeStored<T: FITSNumeric>(_ values: UnsafeBufferPointer<T>, scratch: UnsafeMutableBufferPointer<T>) throws {
+        precondition(Self.storedAsIs(T.self) && !scratch.isEmpty, "writeStored: \(T.self) is not stored as is")
+        let f = try handle()
+        var status: Int32 = 0
+        var i = 0
+        while i < values.count {
+            let n = min(scratch.count, values.count - i)
+            let source = UnsafeRawPointer(values.baseAddress! + i), target = UnsafeMutableRawPointer(scratch.baseAddress!)
+            switch MemoryLayout<T>.size {
+            case 2: Self.swap(source, target, n, UInt16.self)
+            case 4: Self.swap(source, target, n, UInt32.self)
+            default: Self.swap(source, target, n, UInt64.self)
+            }
+            _ = ffpbyt(f, Int64(n * MemoryLayout<T>.size), target, &status)
+            try check(status, "writing image data")
+            i += n
+        }
+    }
+
+    @inline(__always)
+    private static func swap<W: FixedWidthInteger>(_ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, _ n: Int,
+                                                   _ word: W.Type) {
+        let s = source.assumingMemoryBound(to: W.self), t = target.assumingMemoryBound(to: W.self)
+        for k in 0..<n { t[k] = s[k].bigEndian }
+    }
+}
