@@ -124,7 +124,8 @@ extension FITSFile {
         if n > 0 {
             if compression == nil, FITSFile.storedAsIs(T.self) {
                 try seekToDataStart()
-                let scratch = UnsafeMutableBufferPointer<T>.allocate(capacity: min(n, (1 << 20) / MemoryLayout<T>.size))
+                let piece = FITSFile.writePieceBytes / MemoryLayout<T>.size
+                let scratch = UnsafeMutableBufferPointer<T>.allocate(capacity: min(n, piece))
                 defer { scratch.deallocate() }
                 try data.withUnsafeBufferPointer { try writeStored($0, scratch: scratch) }
             } else if compression == nil {

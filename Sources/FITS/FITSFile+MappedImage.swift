@@ -150,7 +150,6 @@ extension FITSFile {
         try check(status, "creating image HDU", hdu: name)
         try writeKeywordsBeforeData(name: name, header: header, dataSum: image.dataSum)
         try seekToDataStart()
-        _ = ffpbyt(f, Int64(image.bytes.count), UnsafeMutableRawPointer(mutating: image.bytes.baseAddress), &status)
-        try check(status, "writing image data", hdu: name)
+        try writeBytes(image.bytes)
     }
 }
