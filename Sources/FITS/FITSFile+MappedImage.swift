@@ -97,17 +97,27 @@ extension FITSFile {
     /// plain FITS on disk (gzip), or a handle open for writing (cfitsio may hold data it has not written to the file
     /// yet, which a mapping would not see). The caller then reads the image with `readImage`.
     public func mapImage() throws -> FITSMappedImage? {
-        let f = try handle()
+        _ = try handle()
         guard !writable, currentHDUType == .image, !isCompressedImage else { return nil }
         let (bitpix, shape) = try imageShape()
         guard !shape.isEmpty, let n = FITSFile.product(shape), n > 0 else { return nil }
         guard let bscale = try numericKeyword("BSCALE", absent: 1), bscale == 1,
               let bzero = try numericKeyword("BZERO", absent: 0), bzero == 0 || (bitpix == 16 && bzero == 32768)
         else { return nil }
+        let length = n * abs(bitpix) / 8
+        guard let unit = try mapDataUnit(length: length, what: "image data") else { return nil }
+        return FITSMappedImage(path: path, bitpix: bitpix, shape: shape, bzero: Int(bzero), mapping: unit.mapping,
+                               mappedLength: unit.mappedLength, dataOffset: unit.dataOffset, dataLength: length)
+    }
+
+    /// The first `length` bytes of the current HDU's data unit mapped read-only from the file: the mapping, its length
+    /// and the data's offset in it; nil where the file is not plain FITS on disk (gzip: cfitsio reads it through
+    /// memory) or cannot be mapped. A file shorter than the data is an error (`what` names the data in it).
+    func mapDataUnit(length: Int, what: String) throws -> (mapping: UnsafeMutableRawPointer, mappedLength: Int, dataOffset: Int)? {
+        let f = try handle()
         var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0, status: Int32 = 0
         ffghadll(f, &head, &start, &end, &status)
-        try check(status, "locating image data")
-        let length = n * abs(bitpix) / 8
+        try check(status, "locating \(what)")
         let fd = Glibc.open(path, O_RDONLY)
         guard fd >= 0 else { return nil }
         defer { Glibc.close(fd) }
@@ -116,15 +126,14 @@ extension FITSFile {
         guard pread(fd, &magic, 6, 0) == 6, magic == Array("SIMPLE".utf8) else { return nil }
         var st = stat()
         guard fstat(fd, &st) == 0, Int(st.st_size) >= Int(start) + length else {
-            throw FITSError(path: path, hdu: currentHDULabel(), message: "file is shorter than its image data (truncated?)")
+            throw FITSError(path: path, hdu: currentHDULabel(), message: "file is shorter than its \(what) (truncated?)")
         }
         // from the page holding the data's first byte (not the file's start: the HDUs before are not mapped);
         // MAP_POPULATE: the pages (already in the page cache after the header reads, or read ahead) are mapped in one go
         let page = Int(sysconf(Int32(_SC_PAGESIZE))), first = Int(start) / page * page
         let total = Int(start) + length - first
         guard let p = mmap(nil, total, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, off_t(first)), p != MAP_FAILED else { return nil }
-        return FITSMappedImage(path: path, bitpix: bitpix, shape: shape, bzero: Int(bzero), mapping: p, mappedLength: total,
-                               dataOffset: Int(start) - first, dataLength: length)
+        return (p, total, Int(start) - first)
     }
 
     /// A keyword's value as a number, `absent` where the header lacks it; nil where it is not a number.

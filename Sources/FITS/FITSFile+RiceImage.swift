@@ -69,7 +69,7 @@ extension FITSFile {
     /// The current HDU as a `FITSRiceImage`, or nil where it is not one of the form that type reads (then read it
     /// with `readImage` / `readImageRows`, through cfitsio), or the file is not plain FITS on disk.
     public func mapRiceImage() throws -> FITSRiceImage? {
-        let f = try handle()
+        _ = try handle()
         guard !writable, isCompressedImage else { return nil }
         func int(_ key: String) throws -> Int? {
             guard let v = try numericKeyword(key, absent: .nan), v.isFinite, v == v.rounded() else { return nil }
@@ -109,23 +109,10 @@ extension FITSFile {
         let heapOffset = try int("THEAP") ?? rowBytes * ntiles
         guard heapOffset >= rowBytes * ntiles else { return nil }
 
-        var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0, status: Int32 = 0
-        ffghadll(f, &head, &start, &end, &status)
-        try check(status, "locating compressed image data")
         let length = heapOffset + pcount
-        let fd = Glibc.open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { Glibc.close(fd) }
-        var magic = [UInt8](repeating: 0, count: 6)   // a gzipped file (cfitsio reads it through memory) is not mapped
-        guard pread(fd, &magic, 6, 0) == 6, magic == Array("SIMPLE".utf8) else { return nil }
-        var st = stat()
-        guard fstat(fd, &st) == 0, Int(st.st_size) >= Int(start) + length else {
-            throw FITSError(path: path, hdu: currentHDULabel(), message: "file is shorter than its compressed image data (truncated?)")
-        }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE))), first = Int(start) / page * page
-        let total = Int(start) + length - first
-        guard let p = mmap(nil, total, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, off_t(first)), p != MAP_FAILED else { return nil }
-        let table = UnsafeRawPointer(p) + (Int(start) - first)
+        guard let unit = try mapDataUnit(length: length, what: "compressed image data") else { return nil }
+        let p = unit.mapping, total = unit.mappedLength
+        let table = UnsafeRawPointer(p) + unit.dataOffset
         var tiles: [(count: Int, offset: Int)] = []
         tiles.reserveCapacity(ntiles)
         for t in 0..<ntiles {
