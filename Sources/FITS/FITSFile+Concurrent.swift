@@ -89,6 +89,7 @@ extension FITSFile {
     /// The values of `rice` as T (Float or Double), decoded in fixed bands of rows shared among `threads` threads (each
     /// value lands in one place: the result does not depend on the thread count).
     private static func readConcurrently<T: FITSNumeric>(_ rice: FITSRiceImage, as type: T.Type, threads: Int) throws -> [T] {
+        precondition(T.self == Float.self || T.self == Double.self, "RICE_1 images are read here as Float or Double, not \(T.self)")
         let ny = rice.shape[0], nx = rice.shape[1]
         let bands = max(1, min(ny / 64, 64)), workers = max(1, min(threads, bands))
         return try [T](unsafeUninitializedCapacity: ny * nx) { buf, count in
@@ -101,7 +102,7 @@ extension FITSFile {
                     let part = UnsafeMutableBufferPointer(rebasing: out[(r0 * nx)..<(r1 * nx)])
                     do {
                         if let p = part as? UnsafeMutableBufferPointer<Float> { try rice.readRows(r0..<r1, into: p) }
-                        else if let p = part as? UnsafeMutableBufferPointer<Double> { try rice.readRows(r0..<r1, into: p) }
+                        else { try rice.readRows(r0..<r1, into: part as! UnsafeMutableBufferPointer<Double>) }
                     } catch { firstError.withLock { if $0 == nil { $0 = error } }; return }
                 }
             }

@@ -22,6 +22,8 @@ public final class FITSRiceImage: @unchecked Sendable {
     let scale: Double, zero: Double
     /// (bytes, offset in the heap) of each tile's stream: tile y is row y.
     let tiles: [(count: Int, offset: Int)]
+    /// The longest stream's bytes (each reader's copy buffer holds it and the decoder's padding).
+    let longestTile: Int
     let heap: UnsafeRawPointer
     private let mapping: UnsafeMutableRawPointer
     private let mappedLength: Int
@@ -30,6 +32,7 @@ public final class FITSRiceImage: @unchecked Sendable {
          tiles: [(count: Int, offset: Int)], heap: UnsafeRawPointer, mapping: UnsafeMutableRawPointer, mappedLength: Int) {
         self.path = path; self.hdu = hdu; self.shape = shape; self.blockSize = blockSize
         self.scale = scale; self.zero = zero; self.tiles = tiles; self.heap = heap
+        longestTile = tiles.map(\.count).max() ?? 0
         self.mapping = mapping; self.mappedLength = mappedLength
     }
 
@@ -43,8 +46,7 @@ public final class FITSRiceImage: @unchecked Sendable {
             throw FITSError(path: path, hdu: hdu, message: "rows \(rows) do not fit image \(shape) or buffer \(out.count)")
         }
         guard !rows.isEmpty else { return }
-        let largest = tiles.map(\.count).max() ?? 0
-        let stream = UnsafeMutablePointer<UInt8>.allocate(capacity: largest + RiceDecoder.padding(blockSize: blockSize))
+        let stream = UnsafeMutablePointer<UInt8>.allocate(capacity: longestTile + RiceDecoder.padding(blockSize: blockSize))
         let values = UnsafeMutablePointer<UInt16>.allocate(capacity: nx)
         defer { stream.deallocate(); values.deallocate() }
         let scale = self.scale, zero = self.zero
@@ -85,8 +87,8 @@ extension FITSFile {
         else { return nil }
         let tileRows = (try int("ZTILE2")) ?? 1
         guard tileRows == 1, ntiles == ny else { return nil }   // tiles of one row (fpack's and cfitsio's default)
-        // compression parameters (ZNAMEi / ZVALi): BYTEPIX must say 2 (cfitsio's default is 4), BLOCKSIZE 32 unless
-        // given; any other parameter is not this form
+        // compression parameters (ZNAMEi / ZVALi): BYTEPIX must say 2 (the width the 16-bit decoder reads; a file
+        // without it is left to cfitsio), BLOCKSIZE 32 unless given; any other parameter is not this form
         var blockSize = 32, bytepix: Int? = nil
         var k = 1
         while let name = try readString("ZNAME\(k)") {
