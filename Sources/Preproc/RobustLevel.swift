@@ -4,7 +4,8 @@ import LinearAlgebra
 /// `Overscan.level` (desispec.preproc.calc_overscan) over a rows x cols block whose rows are produced one at a time
 /// by `fill(row, buffer)`, without copying a large block: the exact median comes from one counting pass around a
 /// bracket taken from a sorted sample (Floyd-Rivest), falling back to a full copy and quickselect when the bracket
-/// misses: the same median and MAD as `Overscan.level` on the extracted block. Each clipping iteration is one
+/// misses: the same median and MAD as `Overscan.level` on the extracted block. The MAD's counting pass also gathers
+/// what the three clipping iterations need (`clippedInOnePass`); where that does not suffice, an iteration is one
 /// vectorised pass (count, sum and sum of squares of the offsets from the previous level), where `Overscan.level`
 /// makes two: level and noise agree with it to rounding (1e-13 relative). Passes run over a fixed set of row blocks
 /// in parallel (an amplifier is one task among few: this lets it use every core), with results independent of the
@@ -32,26 +33,47 @@ enum RobustLevel {
             return Overscan.level(block, nsigma: nsigma, niter: niter)
         }
         let med = median(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: nil)
+        if let result = clippedInOnePass(rows: rows, cols: cols, row: row, fill: fill, median: med, nsigma: nsigma,
+                                         niter: niter) {
+            return result
+        }
         let mad = 1.4826 * median(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: med)
+        return clip(median: med, mad: mad, nsigma: nsigma, niter: niter) { level, cut in
+            clippedTotals(rows: rows, cols: cols, fill: fill, level: level, cut: cut)
+        }
+    }
+
+    /// The clipping iterations of `Overscan.level` from the median and MAD: `totals(level, cut)` gives the count, sum
+    /// and sum of squares of the offsets d = v - level of the values with |d| < cut. Each iteration's mean and
+    /// standard deviation come from those sums (mean = level + <d>, variance = <d^2> - <d>^2; the offsets are of the
+    /// order of the noise, so nothing cancels).
+    static func clip(median med: Double, mad: Double, nsigma: Double, niter: Int,
+                     totals: (Double, Double) -> (count: Int, sum: Double, sumSquares: Double))
+        -> (level: Double, readnoise: Double) {
         var level = med, noise = mad
         for _ in 0..<niter {
-            // values within nsigma x noise of the current level: their mean and standard deviation, from the sums of
-            // their offsets d = v - level (mean = level + <d>, variance = <d^2> - <d>^2; the offsets are of the
-            // order of the noise, so nothing cancels)
-            let current = level, cut = nsigma * noise
-            let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> ClippedSums in
-                var sums = ClippedSums(level: current, cut: cut)
-                for r in range { fill(r, buffer); sums.add(UnsafeBufferPointer(buffer)) }
-                return sums
-            }
-            var k = 0, sd = 0.0, sdd = 0.0
-            for p in parts { let t = p.totals; k += t.count; sd += t.sum; sdd += t.sumSquares }
-            if k < 5 { return (med, mad) }
-            let meanOffset = sd / Double(k)
+            // no value is within a cut of 0 (a constant block): no pass needed to count none
+            let cut = nsigma * noise
+            let t = cut > 0 ? totals(level, cut) : (count: 0, sum: 0, sumSquares: 0)
+            if t.count < 5 { return (med, mad) }
+            let meanOffset = t.sum / Double(t.count)
             level += meanOffset
-            noise = max(0, sdd / Double(k) - meanOffset * meanOffset).squareRoot()
+            noise = max(0, t.sumSquares / Double(t.count) - meanOffset * meanOffset).squareRoot()
         }
         return (level, noise / Overscan.clippedStdBias(nsigma))
+    }
+
+    /// `clip`'s totals from one vectorised pass over the values.
+    static func clippedTotals(rows: Int, cols: Int, fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void,
+                              level: Double, cut: Double) -> (count: Int, sum: Double, sumSquares: Double) {
+        let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> ClippedSums in
+            var sums = ClippedSums(level: level, cut: cut)
+            for r in range { fill(r, buffer); sums.add(UnsafeBufferPointer(buffer)) }
+            return sums
+        }
+        var k = 0, sd = 0.0, sdd = 0.0
+        for p in parts { let t = p.totals; k += t.count; sd += t.sum; sdd += t.sumSquares }
+        return (k, sd, sdd)
     }
 
     /// Count, sum and sum of squares of the offsets v - level of the values with |v - level| < cut, accumulated in
@@ -122,55 +144,84 @@ enum RobustLevel {
     /// statistics or the values hold a NaN (`median` then takes the full copy).
     static func bracketedMedian(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
                                 fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?) -> Double? {
-        let n = rows * cols
-        let k1 = n / 2, k0 = n % 2 == 1 ? k1 : k1 - 1
-        @inline(__always) func transform(_ v: Double) -> Double { center.map { abs(v - $0) } ?? v }
-        // A stratified sample (256 x 256 values at most): one row drawn in each of sr equal bands of rows, and in it
-        // one column in each of sc equal bands of columns, each draw at a pseudo-random place in its band (a fixed
-        // seed: the same sample every run). The bracket keeps ~4.5 sigma of rank uncertainty: ~1.8% of the values fall
-        // inside it with 65536 samples. Its two ends are order statistics of the sample, selected (no sort). A grid
-        // at fixed places is biased wherever the level follows the rows or columns: the first row of each of 64 bands
-        // of a master bias that ramps from row to row sat half a band low, 0.8 % of the values, and the median of a
-        // full-size bias's data region fell outside the bracket (taken again from a full copy, ~10 % of a
-        // preprocessing's CPU); a pattern repeating every few rows or columns would alias the same way.
-        let sr = min(rows, 256), sc = min(cols, max(1, 65536 / sr))
-        let s = sr * sc
-        var sample = [Double](repeating: 0, count: s)
-        var places = SplitMix64(seed: 1)
-        @inline(__always) func draw(_ band: Range<Int>) -> Int { band.lowerBound + Int(places.next() % UInt64(max(1, band.count))) }
-        for i in 0..<sr {
-            fill(draw((i * rows / sr)..<((i + 1) * rows / sr)), row)
-            for j in 0..<sc { sample[i * sc + j] = transform(row[draw((j * cols / sc)..<((j + 1) * cols / sc))]) }
-        }
-        let margin = Int(4.5 * Double(s).squareRoot() / 2) + 2
-        let lo = Statistics.select(&sample, max(0, k0 * s / n - margin))
-        let hi = Statistics.select(&sample, min(s - 1, k1 * s / n + margin))
-        let expectedMiddle = 4 * margin * n / s + 16
+        let bracket = MedianBracket(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: center)
         let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> BracketCounts in
-            var counts = BracketCounts(lo: lo, hi: hi, center: center,
-                                       expectedMiddle: expectedMiddle * range.count / rows + 16)
+            var counts = bracket.counts(rows: range.count)
             for r in range { fill(r, buffer); counts.add(UnsafeBufferPointer(buffer)) }
             return counts
         }
-        var below = 0, eqLo = 0, eqHi = 0, unordered = 0
-        var middle: [Double] = []
-        middle.reserveCapacity(parts.reduce(0) { $0 + $1.middle.count })
-        for p in parts {
-            below += p.below; eqLo += p.equalLo; eqHi += p.equalHi; unordered += p.unordered; middle += p.middle
+        return bracket.median(parts)
+    }
+
+    /// Two order statistics of the sample of a rows x cols block (or of its distances from a centre) that hold the
+    /// block's median between them, with high probability; `median` finds it from the counts of one pass.
+    struct MedianBracket {
+        let lo: Double, hi: Double
+        let center: Double?
+        /// The ranks of the two middle order statistics (equal for an odd count).
+        let k0: Int, k1: Int
+        let rows: Int
+        /// About how many values fall strictly inside the bracket.
+        let expectedMiddle: Int
+
+        /// A stratified sample (256 x 256 values at most): one row drawn in each of sr equal bands of rows, and in it
+        /// one column in each of sc equal bands of columns, each draw at a pseudo-random place in its band (a fixed
+        /// seed: the same sample every run). The bracket keeps ~4.5 sigma of rank uncertainty: ~1.8% of the values
+        /// fall inside it with 65536 samples. Its two ends are order statistics of the sample, selected (no sort). A
+        /// grid at fixed places is biased wherever the level follows the rows or columns: the first row of each of 64
+        /// bands of a master bias that ramps from row to row sat half a band low, 0.8 % of the values, and the median
+        /// of a full-size bias's data region fell outside the bracket (taken again from a full copy, ~10 % of a
+        /// preprocessing's CPU); a pattern repeating every few rows or columns would alias the same way.
+        init(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
+             fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?) {
+            let n = rows * cols
+            k1 = n / 2; k0 = n % 2 == 1 ? k1 : k1 - 1
+            self.rows = rows; self.center = center
+            @inline(__always) func transform(_ v: Double) -> Double { center.map { abs(v - $0) } ?? v }
+            let sr = min(rows, 256), sc = min(cols, max(1, 65536 / sr))
+            let s = sr * sc
+            var sample = [Double](repeating: 0, count: s)
+            var places = SplitMix64(seed: 1)
+            @inline(__always) func draw(_ band: Range<Int>) -> Int {
+                band.lowerBound + Int(places.next() % UInt64(max(1, band.count)))
+            }
+            for i in 0..<sr {
+                fill(draw((i * rows / sr)..<((i + 1) * rows / sr)), row)
+                for j in 0..<sc { sample[i * sc + j] = transform(row[draw((j * cols / sc)..<((j + 1) * cols / sc))]) }
+            }
+            let margin = Int(4.5 * Double(s).squareRoot() / 2) + 2
+            lo = Statistics.select(&sample, max(0, k0 * s / n - margin))
+            hi = Statistics.select(&sample, min(s - 1, k1 * s / n + margin))
+            expectedMiddle = 4 * margin * n / s + 16
         }
-        // order statistic k from the counts, nil when outside the bracket
-        func rank(_ k: Int) -> Double? {
-            var k = k - below
-            if k < 0 { return nil }
-            if k < eqLo { return lo }
-            k -= eqLo
-            if k < middle.count { return Statistics.select(&middle, k) }
-            k -= middle.count
-            if k < eqHi { return hi }
-            return nil
+
+        /// Empty counts for a block of `rows` rows.
+        func counts(rows blockRows: Int) -> BracketCounts {
+            BracketCounts(lo: lo, hi: hi, center: center, expectedMiddle: expectedMiddle * blockRows / rows + 16)
         }
-        guard unordered == 0, let a = rank(k0), let b = rank(k1) else { return nil }
-        return k0 == k1 ? b : 0.5 * (a + b)
+
+        /// The median from the counts of every block, nil when it lies outside the bracket or a value is NaN.
+        func median(_ parts: [BracketCounts]) -> Double? {
+            var below = 0, eqLo = 0, eqHi = 0, unordered = 0
+            var middle: [Double] = []
+            middle.reserveCapacity(parts.reduce(0) { $0 + $1.middle.count })
+            for p in parts {
+                below += p.below; eqLo += p.equalLo; eqHi += p.equalHi; unordered += p.unordered; middle += p.middle
+            }
+            // order statistic k from the counts, nil when outside the bracket
+            func rank(_ k: Int) -> Double? {
+                var k = k - below
+                if k < 0 { return nil }
+                if k < eqLo { return lo }
+                k -= eqLo
+                if k < middle.count { return Statistics.select(&middle, k) }
+                k -= middle.count
+                if k < eqHi { return hi }
+                return nil
+            }
+            guard unordered == 0, let a = rank(k0), let b = rank(k1) else { return nil }
+            return k0 == k1 ? b : 0.5 * (a + b)
+        }
     }
 
     /// Rows in a fixed number of blocks (whatever the number of threads, so the sums are always added in the same

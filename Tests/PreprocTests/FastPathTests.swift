@@ -1,5 +1,6 @@
 import DESICore
 import FITS
+import LinearAlgebra
 import Foundation
 import Simulation
 import XCTest
@@ -29,6 +30,38 @@ final class FastPathTests: XCTestCase {
             XCTAssertEqual(fast.level, slow.level, accuracy: exact ? 0 : 1e-13 * max(abs(slow.level), slow.readnoise),
                            "\(rows)x\(cols) kind \(kind)")
             XCTAssertEqual(fast.readnoise, slow.readnoise, accuracy: exact ? 0 : 1e-12 * slow.readnoise, "\(rows)x\(cols) kind \(kind)")
+        }
+    }
+
+    /// The MAD and clipping from one pass (`RobustLevel.clippedInOnePass`) equal `Overscan.level` to rounding where
+    /// the iterations take their sums from the core and shell (a Gaussian block, an integer one with ties, a mixture
+    /// whose cut grows by a third over the iterations), where the shell holds too many values and every iteration
+    /// makes its own pass (a wide mixture, Cauchy tails), and for a constant block (a cut of 0 keeps no value).
+    func testOnePassClippingEqualsOverscanLevel() {
+        var rng = SimulationRandom(seed: 12)
+        let rows = 320, cols = 300
+        let kinds: [(String, () -> Double)] = [
+            ("gaussian", { 1500 + 2.5 * rng.gaussian() }),
+            ("ties", { (3 * rng.gaussian()).rounded() }),
+            ("mixture", { rng.uniform() < 0.85 ? rng.gaussian() : 3 * rng.gaussian() }),
+            ("wide mixture", { rng.uniform() < 0.6 ? rng.gaussian() : 5 * rng.gaussian() }),
+            ("cauchy", { tan(Double.pi * (rng.uniform() - 0.5)) }),
+            ("constant", { 7 }),
+        ]
+        for (name, draw) in kinds {
+            let block = (0..<(rows * cols)).map { _ in draw() }
+            let fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void = { r, buf in
+                for c in 0..<cols { buf[c] = block[r * cols + c] }
+            }
+            let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: cols)
+            defer { row.deallocate() }
+            var copy = block
+            let median = Statistics.medianInPlace(&copy)
+            let plain = Overscan.level(block)
+            guard let fast = RobustLevel.clippedInOnePass(rows: rows, cols: cols, row: row, fill: fill, median: median,
+                                                          nsigma: 5, niter: 3) else { return XCTFail("\(name): bracket missed the MAD") }
+            XCTAssertEqual(fast.level, plain.level, accuracy: 1e-13 * max(abs(plain.level), plain.readnoise), name)
+            XCTAssertEqual(fast.readnoise, plain.readnoise, accuracy: 1e-12 * plain.readnoise, name)
         }
     }
 
