@@ -105,6 +105,8 @@ public struct GaussHermitePSF: SpectralPSF {
     }
     /// Gaussian sigmas of the core in pixels (GHSIGX, GHSIGY), as specter's xsigma / ysigma.
     public func xsigma(fiber: Int, wavelength: Double) -> Double { parameters[sigX].traces.eval(fiber, wavelength) }
+    /// The traces `xsigma` evaluates (GHSIGX).
+    public var xsigmaTraces: TraceSet { parameters[sigX].traces }
     public func ysigma(fiber: Int, wavelength: Double) -> Double { parameters[sigY].traces.eval(fiber, wavelength) }
 
     /// First pixel of the stamp along one axis (specter: int(c - h + 0.5), Python int truncating toward zero).

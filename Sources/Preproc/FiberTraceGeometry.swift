@@ -1,4 +1,5 @@
 import DESICore
+import FITS
 import Foundation
 import LinearAlgebra
 
@@ -24,36 +25,55 @@ public struct FiberTraceGeometry: Sendable {
     /// wavelengths between wavemin and wavemax, interpolated linearly at each row; the wavelength is extrapolated
     /// linearly beyond the first and last samples. `xsig(fiber, wave)`: sigma at that wavelength, nil: none.
     public static func sample(nspec: Int, ny: Int, wavemin: Double, wavemax: Double,
-                              x: (Int, Double) -> Double, y: (Int, Double) -> Double,
+                              x: @escaping (Int, Double) -> Double, y: @escaping (Int, Double) -> Double,
                               xsig: ((Int, Double) -> Double)?) -> FiberTraceGeometry {
+        sample(nspec: nspec, ny: ny, wavemin: wavemin, wavemax: wavemax,
+               x: { f, w in w.map { x(f, $0) } }, y: { f, w in w.map { y(f, $0) } },
+               xsig: xsig.map { s in { f, w in w.map { s(f, $0) } } })
+    }
+
+    /// `sample` with each trace evaluated at all the wavelengths of a fiber in one call (`TraceSet.eval(_:at:)`:
+    /// four lanes at a time); fibers in parallel.
+    public static func sample(nspec: Int, ny: Int, wavemin: Double, wavemax: Double,
+                              x: (Int, [Double]) -> [Double], y: (Int, [Double]) -> [Double],
+                              xsig: ((Int, [Double]) -> [Double])?) -> FiberTraceGeometry {
         let nt = max(2, ny / 4)
         let twave = (0..<nt).map { wavemin + (wavemax - wavemin) * Double($0) / Double(nt - 1) }
-        var xs = [Double](repeating: 0, count: nspec * ny), ws = xs
-        var ss: [Double]? = xsig == nil ? nil : xs
-        for f in 0..<nspec {
-            let ty = twave.map { y(f, $0) }, tx = twave.map { x(f, $0) }
-            ty.withUnsafeBufferPointer { yb in
-            twave.withUnsafeBufferPointer { wb in
-            tx.withUnsafeBufferPointer { xb in
-                // rows in increasing order: the interpolation intervals are walked, not searched (same values)
-                var waveAt = SortedInterpolation(x: yb, y: wb), xAt = SortedInterpolation(x: yb, y: xb)
-                for r in 0..<ny {
-                    let yr = Double(r)
-                    let w: Double
-                    if yr < ty[0] {
-                        w = twave[0] + (twave[1] - twave[0]) / (ty[1] - ty[0]) * (yr - ty[0])
-                    } else if yr > ty[nt - 1] {
-                        w = twave[nt - 1] + (twave[nt - 2] - twave[nt - 1]) / (ty[nt - 2] - ty[nt - 1]) * (yr - ty[nt - 1])
-                    } else {
-                        w = waveAt.value(at: yr)
+        // every element is written below (three arrays of their own: 16.5 MB each for a full-size camera)
+        var xs = LargeArrays.uninitialized(Double.self, nspec * ny), ws = LargeArrays.uninitialized(Double.self, nspec * ny)
+        var ss = xsig == nil ? [] : LargeArrays.uninitialized(Double.self, nspec * ny)
+        xs.withUnsafeMutableBufferPointer { xb in
+        ws.withUnsafeMutableBufferPointer { wb in
+        ss.withUnsafeMutableBufferPointer { sb in
+            let xOut = SharedBuffer(xb), wOut = SharedBuffer(wb), sOut = sb.isEmpty ? nil : SharedBuffer(sb)
+            parallelFor(nspec) { f in
+                let ty = y(f, twave), tx = x(f, twave)
+                ty.withUnsafeBufferPointer { yb in
+                twave.withUnsafeBufferPointer { twb in
+                tx.withUnsafeBufferPointer { txb in
+                    // rows in increasing order: the interpolation intervals are walked, not searched (same values)
+                    var waveAt = SortedInterpolation(x: yb, y: twb), xAt = SortedInterpolation(x: yb, y: txb)
+                    for r in 0..<ny {
+                        let yr = Double(r)
+                        let w: Double
+                        if yr < ty[0] {
+                            w = twave[0] + (twave[1] - twave[0]) / (ty[1] - ty[0]) * (yr - ty[0])
+                        } else if yr > ty[nt - 1] {
+                            w = twave[nt - 1] + (twave[nt - 2] - twave[nt - 1]) / (ty[nt - 2] - ty[nt - 1]) * (yr - ty[nt - 1])
+                        } else {
+                            w = waveAt.value(at: yr)
+                        }
+                        wOut[f * ny + r] = w
+                        xOut[f * ny + r] = xAt.value(at: yr)
                     }
-                    ws[f * ny + r] = w
-                    xs[f * ny + r] = xAt.value(at: yr)
-                    if let s = xsig { ss![f * ny + r] = s(f, w) }
+                }}}
+                if let s = xsig, let sOut {
+                    let sig = s(f, Array(UnsafeBufferPointer(start: wOut.base + f * ny, count: ny)))
+                    for r in 0..<ny { sOut[f * ny + r] = sig[r] }
                 }
-            }}}
-        }
-        return FiberTraceGeometry(nspec: nspec, ny: ny, x: xs, wave: ws, xsig: ss)
+            }
+        }}}
+        return FiberTraceGeometry(nspec: nspec, ny: ny, x: xs, wave: ws, xsig: xsig == nil ? nil : ss)
     }
 
     /// The row where fiber `fiber` has wavelength `w` (linear interpolation of the row table).

@@ -60,6 +60,18 @@ final class TraceShiftNewtonTests: XCTestCase {
         }
     }
 
+    /// TraceSet.eval(_:at:) (four wavelengths per Legendre recurrence) equals eval one value at a time, bit for bit.
+    func testTraceSetEvalAtManyMatchesEvalBitForBit() {
+        for t in traces() {
+            for fiber in 0..<t.ntrace {
+                for n in [0, 1, 3, 4, 5, 9, 1000] {
+                    let v = (0..<n).map { _ in Double.random(in: 5000...10500) }
+                    XCTAssertEqual(t.eval(fiber, at: v).map(\.bitPattern), v.map { t.eval(fiber, $0).bitPattern })
+                }
+            }
+        }
+    }
+
     func testRowWavelengthsMatchesRowByRowNewton() {
         // increasing traces only (as boxcarFrame requires): not the constant one nor the one with d = 0 inside
         for (i, t) in traces().enumerated() where i != 3 && i != 4 {

@@ -10,13 +10,13 @@ enum PreprocTraces {
     static func provider(psfPath: String) throws -> @Sendable (Int, Image?) throws -> FiberTraceGeometry {
         let psf = try readPSF(psfPath)
         let xTrace: TraceSet, yTrace: TraceSet
-        let xsig: (@Sendable (Int, Double) -> Double)?
+        let xsig: TraceSet?
         if let gh = psf as? GaussHermitePSF {
             xTrace = gh.xTrace; yTrace = gh.yTrace
-            xsig = { gh.xsigma(fiber: $0, wavelength: $1) }
+            xsig = gh.xsigmaTraces
         } else if let t = psf as? TraceOnlyPSF {
             xTrace = t.xTrace; yTrace = t.yTrace
-            if let s = t.xSigma { xsig = { s.eval($0, $1) } } else { xsig = nil }
+            xsig = t.xSigma
         } else {
             throw DESIError.badFile(path: psfPath, problem: "PSF type without x/y traces")
         }
@@ -25,7 +25,8 @@ enum PreprocTraces {
             if let image { xt = xTrace.shifted(by: medianTraceXShift(image: image, xTrace: xTrace, yTrace: yTrace)) }
             let x = xt, y = yTrace
             return FiberTraceGeometry.sample(nspec: x.ntrace, ny: ny, wavemin: y.domainMin, wavemax: y.domainMax,
-                                             x: { x.eval($0, $1) }, y: { y.eval($0, $1) }, xsig: xsig)
+                                             x: { x.eval($0, at: $1) }, y: { y.eval($0, at: $1) },
+                                             xsig: xsig.map { s in { s.eval($0, at: $1) } })
         }
     }
 }
