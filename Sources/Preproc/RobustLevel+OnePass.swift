@@ -28,7 +28,9 @@ extension RobustLevel {
             for r in range {
                 fill(r, buffer)
                 let values = UnsafeBufferPointer(buffer)
-                counts.add(values); core.add(values); shell.add(values)
+                // three loops over the row (in the cache), each in a function of its own: inlined together, their
+                // vector accumulators did not all fit in registers
+                addSeparately(values, &counts, &core, &shell)
             }
             return (counts, core, shell)
         }
@@ -58,6 +60,12 @@ extension RobustLevel {
         }
     }
 
+    @inline(never)
+    static func addSeparately(_ values: UnsafeBufferPointer<Double>, _ counts: inout BracketCounts,
+                              _ core: inout ClippedSums, _ shell: inout ShellValues) {
+        counts.addRow(values); core.addRow(values); shell.add(values)
+    }
+
     /// The values v with inner <= |v - center| < outer, in the order they come, up to `limit` of them (beyond it,
     /// `overflowed` and no more are kept). Four values at a time, one branch per four on whether any is kept.
     struct ShellValues {
@@ -79,8 +87,9 @@ extension RobustLevel {
                 var t = raw.loadUnaligned(fromByteOffset: i &* 8, as: SIMD4<Double>.self) - c4
                 t.replace(with: -t, where: t .< 0)
                 let keep = (t .>= in4) .& (t .< out4)
-                if any(keep) {
-                    for q in 0..<4 where keep[q] { values.append(row[i + q]) }
+                let kept = unsafeBitCast(keep, to: SIMD4<Int64>.self)
+                if kept != SIMD4<Int64>() {   // one vector test
+                    for q in 0..<4 where kept[q] != 0 { values.append(row[i + q]) }
                 }
                 i += 4
             }

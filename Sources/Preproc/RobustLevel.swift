@@ -120,6 +120,10 @@ enum RobustLevel {
             }
         }
 
+        /// `add` as a function of its own (not inlined into a caller with other loops).
+        @inline(never)
+        mutating func addRow(_ values: UnsafeBufferPointer<Double>) { add(values) }
+
         var totals: (count: Int, sum: Double, sumSquares: Double) {
             (count + tailCount, sum.sum() + tailSum, sumSquares.sum() + tailSquares)
         }
@@ -271,6 +275,10 @@ enum RobustLevel {
             }
             if useDistance { count(values, distance: true) } else { count(values, distance: false) }
         }
+
+        /// `add` as a function of its own (not inlined into a caller with other loops).
+        @inline(never)
+        mutating func addRow(_ values: UnsafeBufferPointer<Double>) { add(values) }
 
         /// The counting loop, `distance` constant in each copy (no test per value).
         @inline(__always)
