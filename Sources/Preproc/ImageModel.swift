@@ -433,11 +433,23 @@ public enum ImageModel {
                 let prof = SIMD8(lowHalf: exponent.lowHalf.vectorExp(), highHalf: exponent.highHalf.vectorExp())
                 let width = hi - lo
                 var sum = 0.0
-                for j in 0..<width { sum += prof[j] }
+                if width == 7 {
+                    // unrolled (a loop over the lanes stored the vector to memory at every step)
+                    sum += prof[0]; sum += prof[1]; sum += prof[2]; sum += prof[3]; sum += prof[4]; sum += prof[5]
+                    sum += prof[6]
+                } else {
+                    for j in 0..<width { sum += prof[j] }
+                }
                 guard sum > 0 else { continue }
                 // out[i] += counts x weight / sum: the divisions in one vector
                 let add = SIMD8(repeating: counts[k]) * prof / SIMD8(repeating: sum)
-                for j in 0..<width { out[lo + j] += add[j] }
+                if width == 7 {
+                    let o = out.baseAddress! + lo
+                    o[0] += add[0]; o[1] += add[1]; o[2] += add[2]; o[3] += add[3]; o[4] += add[4]; o[5] += add[5]
+                    o[6] += add[6]
+                } else {
+                    for j in 0..<width { out[lo + j] += add[j] }
+                }
             }
         }
     }
