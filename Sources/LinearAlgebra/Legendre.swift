@@ -45,6 +45,22 @@ public enum Legendre {
         return c0 + c1 * x
     }
 
+    /// `value(reduced(v, min:max:), c)` at every value v of `values`, four at a time (the lane form: the same bits).
+    public static func values(at values: UnsafeBufferPointer<Double>, _ c: UnsafeBufferPointer<Double>,
+                              min wmin: Double, max wmax: Double) -> [Double] {
+        let n = values.count
+        var out = [Double](repeating: 0, count: n)
+        var k = 0
+        while k + 4 <= n {
+            let u = reduced(SIMD4(values[k], values[k + 1], values[k + 2], values[k + 3]), min: wmin, max: wmax)
+            let y = value(u, c)
+            for q in 0..<4 { out[k + q] = y[q] }
+            k += 4
+        }
+        while k < n { out[k] = value(reduced(values[k], min: wmin, max: wmax), c); k += 1 }
+        return out
+    }
+
     /// Value of the series with coefficients `c` at `x`.
     public static func value(_ x: Double, _ c: [Double]) -> Double {
         c.withUnsafeBufferPointer { value(x, $0) }

@@ -36,20 +36,10 @@ public struct TraceSet: Sendable, Equatable {
 
     /// `eval(i, v)` at every value of `values`, four at a time (lane by lane the same operations: the same bits).
     public func eval(_ i: Int, at values: [Double]) -> [Double] {
-        let n = values.count
-        var out = [Double](repeating: 0, count: n)
         coefficients.withUnsafeBufferPointer { p in values.withUnsafeBufferPointer { v in
-            let c = UnsafeBufferPointer(rebasing: p[(i * ncoef)..<((i + 1) * ncoef)])
-            var k = 0
-            while k + 4 <= n {
-                let u = Legendre.reduced(SIMD4(v[k], v[k + 1], v[k + 2], v[k + 3]), min: domainMin, max: domainMax)
-                let y = Legendre.value(u, c)
-                for q in 0..<4 { out[k + q] = y[q] }
-                k += 4
-            }
-            while k < n { out[k] = Legendre.value(reduced(v[k]), c); k += 1 }
+            Legendre.values(at: v, UnsafeBufferPointer(rebasing: p[(i * ncoef)..<((i + 1) * ncoef)]), min: domainMin,
+                            max: domainMax)
         } }
-        return out
     }
 
     /// Derivative of trace `i` with respect to v at `v`.

@@ -10,19 +10,9 @@ import LinearAlgebra
 extension TraceCurve {
     /// eval(v) of every value, four at a time (lane by lane the same operations as eval).
     func evalAll(_ values: [Double]) -> [Double] {
-        let n = values.count
-        var out = [Double](repeating: 0, count: n)
         coefficients.withUnsafeBufferPointer { c in values.withUnsafeBufferPointer { v in
-            var i = 0
-            while i + 4 <= n {
-                let u = Legendre.reduced(SIMD4(v[i], v[i + 1], v[i + 2], v[i + 3]), min: domainMin, max: domainMax)
-                let y = Legendre.value(u, c)
-                for q in 0..<4 { out[i + q] = y[q] }
-                i += 4
-            }
-            while i < n { out[i] = eval(v[i]); i += 1 }
+            Legendre.values(at: v, c, min: domainMin, max: domainMax)
         } }
-        return out
     }
 
     /// solve(target:start:) of four rows: lane q is solve(target: target[q], start: start[q]).
