@@ -104,7 +104,7 @@ public struct GaussHermitePSF: SpectralPSF {
         yTrace.solve(fiber, target: y, start: wTrace.eval(fiber, y))
     }
     /// Gaussian sigmas of the core in pixels (GHSIGX, GHSIGY), as specter's xsigma / ysigma.
-    public func xsigma(fiber: Int, wavelength: Double) -> Double { parameters[sigX].traces.eval(fiber, wavelength) }
+    public func xsigma(fiber: Int, wavelength: Double) -> Double { xsigmaTraces.eval(fiber, wavelength) }
     /// The traces `xsigma` evaluates (GHSIGX).
     public var xsigmaTraces: TraceSet { parameters[sigX].traces }
     public func ysigma(fiber: Int, wavelength: Double) -> Double { parameters[sigY].traces.eval(fiber, wavelength) }

@@ -28,9 +28,9 @@ extension RobustLevel {
             for r in range {
                 fill(r, buffer)
                 let values = UnsafeBufferPointer(buffer)
-                // three loops over the row (in the cache), each in a function of its own: inlined together, their
-                // vector accumulators did not all fit in registers
-                addSeparately(values, &counts, &core, &shell)
+                // three loops over the row (in the cache), the first two in functions of their own: inlined
+                // together, their vector accumulators did not all fit in registers
+                counts.addRow(values); core.addRow(values); shell.add(values)
             }
             return (counts, core, shell)
         }
@@ -58,12 +58,6 @@ extension RobustLevel {
             }
             return (count, sum, squares)
         }
-    }
-
-    @inline(never)
-    static func addSeparately(_ values: UnsafeBufferPointer<Double>, _ counts: inout BracketCounts,
-                              _ core: inout ClippedSums, _ shell: inout ShellValues) {
-        counts.addRow(values); core.addRow(values); shell.add(values)
     }
 
     /// The values v with inner <= |v - center| < outer, in the order they come, up to `limit` of them (beyond it,
