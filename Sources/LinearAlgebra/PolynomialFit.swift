@@ -1,45 +1,30 @@
-internal import CLAPACK
 import Foundation
 
 /// Minimum-norm least squares of a row-major design matrix [rows, cols] with its columns scaled to unit
-/// norm first (as numpy's polyfit / legfit do), optional weights multiplying each row. LAPACK dgelsd.
+/// norm first (as numpy's polyfit / legfit do), optional weights multiplying each row. LAPACK dgelsd
+/// (`MinimumNormLeastSquares`, on the column-major copy made here).
 func scaledLeastSquares(design: [Double], rows: Int, cols: Int, rhs: [Double], weights: [Double]?) throws -> [Double] {
     guard rows >= 1, cols >= 1, design.count == rows * cols, rhs.count == rows else {
         throw LinearAlgebraError.shape("least squares with \(rows) rows, \(cols) columns, design \(design.count), rhs \(rhs.count)")
     }
-    var a = design
+    if let w = weights, w.count != rows { throw LinearAlgebraError.shape("weights have \(w.count) values for \(rows) rows") }
+    // column j at a[j * rows ..< (j + 1) * rows], each row times its weight (x 1 is exact without weights)
+    var a = [Double](repeating: 0, count: rows * cols)
     var b = rhs
-    if let w = weights {
-        guard w.count == rows else { throw LinearAlgebraError.shape("weights have \(w.count) values for \(rows) rows") }
-        for i in 0..<rows {
-            for j in 0..<cols { a[i * cols + j] *= w[i] }
-            b[i] *= w[i]
-        }
+    for i in 0..<rows {
+        let w = weights?[i] ?? 1
+        for j in 0..<cols { a[j * rows + i] = design[i * cols + j] * w }
+        b[i] *= w
     }
     var scale = [Double](repeating: 0, count: cols)
     for j in 0..<cols {
         var s = 0.0
-        for i in 0..<rows { s += a[i * cols + j] * a[i * cols + j] }
+        for i in 0..<rows { s += a[j * rows + i] * a[j * rows + i] }
         scale[j] = s > 0 ? s.squareRoot() : 1
+        for i in 0..<rows { a[j * rows + i] /= scale[j] }
     }
-    for i in 0..<rows { for j in 0..<cols { a[i * cols + j] /= scale[j] } }
-    // B must hold max(rows, cols) values.
-    let ldb = max(rows, cols)
-    var bb = [Double](repeating: 0, count: ldb)
-    for i in 0..<rows { bb[i] = b[i] }
-    var sv = [Double](repeating: 0, count: min(rows, cols))
-    var rank: Int32 = 0
-    let rcond = Double(rows) * Double.ulpOfOne
-    let info = a.withUnsafeMutableBufferPointer { pa in
-        bb.withUnsafeMutableBufferPointer { pb in
-            sv.withUnsafeMutableBufferPointer { ps in
-                LAPACKE_dgelsd(Int32(LAPACK_ROW_MAJOR), Int32(rows), Int32(cols), 1, pa.baseAddress, Int32(cols),
-                               pb.baseAddress, 1, ps.baseAddress, rcond, &rank)
-            }
-        }
-    }
-    if info != 0 { throw LinearAlgebraError.lapack(routine: "dgelsd", info: Int(info)) }
-    return (0..<cols).map { bb[$0] / scale[$0] }
+    let x = try MinimumNormLeastSquares.solve(&a, rows: rows, cols: cols, &b, rcond: Double(rows) * Double.ulpOfOne)
+    return (0..<cols).map { x[$0] / scale[$0] }
 }
 
 /// Ordinary polynomials.

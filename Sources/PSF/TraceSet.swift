@@ -72,7 +72,7 @@ public struct TraceSet: Sendable, Equatable {
         let v = (0..<nsample).map { domainMin + (domainMax - domainMin) * Double($0) / Double(nsample - 1) }
         let lo = ymin, hi = ymax, me = self
         let rows = parallelMap(ntrace) { i -> [Double] in
-            let yy = v.map { Legendre.reduced(me.eval(i, $0), min: lo, max: hi) }
+            let yy = me.eval(i, at: v).map { Legendre.reduced($0, min: lo, max: hi) }
             return (try? Legendre.fit(x: yy, y: v, degree: deg)) ?? [Double](repeating: .nan, count: deg + 1)
         }
         let out = rows.flatMap { $0 }
