@@ -224,6 +224,31 @@ public enum ImageModel {
             validRows[k].map { rows in SkySegments(wave: rows.map { g.wave[skyFibers[k] * ny + $0] }, grid: twave) }
         }
         var ttsky = [Double](repeating: 0, count: nt)
+        var skies: [Double] = []   // the median sky of each iteration, nt values each
+        let isSky = Set(skyFibers), otherFibers = (0..<nspec).filter { !isSky.contains($0) }
+        // the skies `ks` (indices into `skies`) in turn at every row of `fibers`: each subtracted from the flux (where
+        // it is not 0) and added to the sky model
+        func subtract(skies ks: Range<Int>, fibers: [Int]) {
+            twave.withUnsafeBufferPointer { xb in
+            skies.withUnsafeBufferPointer { yb in
+            s.flux.withUnsafeMutableBufferPointer { fb in
+            sky.withUnsafeMutableBufferPointer { kb in
+                nonisolated(unsafe) let x = xb, y = yb
+                let flux = SharedBuffer(fb), model = SharedBuffer(kb)
+                let grid = EvenGridInterpolation(x: x)
+                parallelFor(fibers.count) { k in
+                    let f = fibers[k]
+                    for r in 0..<ny {
+                        let i = f * ny + r, t = g.wave[i], seg = grid.segment(t)
+                        for j in ks {
+                            let v = grid.value(y.baseAddress! + j * nt, segment: seg, at: t)
+                            if flux[i] != 0 { flux[i] -= v }
+                            model[i] += v
+                        }
+                    }
+                }
+            }}}}
+        }
         let tile = 64, ntile = (nt + tile - 1) / tile
         for _ in 0..<5 {
             // the sky fibers' fluxes at their valid rows
@@ -255,23 +280,13 @@ public enum ImageModel {
                     }
                 }
             }
-            // the median sky at every fiber's rows, subtracted and added to the sky model fiber by fiber
-            ttsky.withUnsafeBufferPointer { yb in
-            twave.withUnsafeBufferPointer { xb in
-            s.flux.withUnsafeMutableBufferPointer { fb in
-            sky.withUnsafeMutableBufferPointer { kb in
-                nonisolated(unsafe) let x = xb, y = yb
-                let flux = SharedBuffer(fb), model = SharedBuffer(kb)
-                parallelFor(nspec) { f in
-                    var at = SortedInterpolation(x: x, y: y)
-                    for r in 0..<ny {
-                        let i = f * ny + r, v = at.value(at: g.wave[i])
-                        if flux[i] != 0 { flux[i] -= v }
-                        model[i] += v
-                    }
-                }
-            }}}}
+            // the median sky at the sky fibers' rows, subtracted and added to their sky model (the next median reads them)
+            skies += ttsky
+            subtract(skies: (skies.count / nt - 1)..<(skies.count / nt), fibers: skyFibers)
         }
+        // the other fibers' five subtractions in one pass: no median reads their fluxes, and each of their values goes
+        // through the same operations in the same order (the grid segment of a row found once for the five)
+        subtract(skies: 0..<(skies.count / nt), fibers: otherFibers)
         return sky
     }
 

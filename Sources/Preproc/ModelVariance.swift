@@ -86,8 +86,7 @@ enum ModelVariance {
             var m = SIMD4.load(model + x)
             let oldIvar = SIMD4.load(ivar + x)
             let w = SIMD4<Double>(oldIvar), p = SIMD4<Double>(SIMD4.load(pix + x))
-            let outlier = (w .> zero) .& ((p - m) * (p - m) / (one / w + 0.01 * m * m) .> SIMD4(repeating: 25))
-            m.replace(with: p, where: outlier)
+            m.replace(with: p, where: Self.outliers(difference2: (p - m) * (p - m), model2: 0.01 * m * m, ivar: w))
             if let b = background { m += SIMD4.load(b + x) }
             let f = SIMD4.load(flat + x)
             let t = m * f + SIMD4.load(dark + x)
@@ -99,6 +98,22 @@ enum ModelVariance {
             // where the variance is not positive the pixel keeps its ivar (the mask narrowed to the Float lanes)
             let positive = SIMD4<Int32>(truncatingIfNeeded: unsafeBitCast(variance .> zero, to: SIMD4<Int64>.self)) .!= 0
             oldIvar.replacing(with: inverse, where: positive).store(to: ivar + x)
+        }
+
+        /// The lanes where w > 0 and a / (1 / w + c) > 25 (a = (p - m)^2, c = 0.01 m^2: `pixel`'s 5-sigma test), with
+        /// the divisions' result: multiplied out, a w against 25 (1 + c w), the test needs no division (two of the
+        /// four per pixel in `lanes`), and where that product form is within 1e-14 of the bound, or not finite, the
+        /// lanes make `pixel`'s divisions. The product form's rounding is a few units of 1e-16 (and the quotient's), so
+        /// outside that margin both forms decide alike.
+        @inline(__always)
+        static func outliers(difference2 a: SIMD4<Double>, model2 c: SIMD4<Double>, ivar w: SIMD4<Double>) -> SIMDMask<SIMD4<Int64>> {
+            let one = SIMD4<Double>(repeating: 1), bound = 25 * (one + c * w), product = a * w
+            let above = product .> bound * (1 + 1e-14), below = product .< bound * (1 - 1e-14)
+            let weighted = w .> SIMD4<Double>()
+            if any(weighted .& .!(above .| below)) {
+                return weighted .& (a / (one / w + c) .> SIMD4(repeating: 25))
+            }
+            return weighted .& above
         }
     }
 }

@@ -157,4 +157,25 @@ final class LinearInterpolationTests: XCTestCase {
         XCTAssertTrue(got[got.count - 2].isNaN); XCTAssertEqual(got.last, expected.last)
         XCTAssertEqual(Interpolation.linear(x: [5], y: [2], at: [4, 5, 6], left: -3, right: 7), [-3, 2, 7])
     }
+
+    /// EvenGridInterpolation finds the binary search's segment from the grid step: the same values as `linear` (no
+    /// left / right values) on a linspace grid, on an uneven grid with repeated nodes, at every node, outside, at NaN.
+    func testEvenGridGivesTheBinarySearchValues() {
+        var rng = SplitMix64(seed: 21)
+        let linspace = (0..<8256).map { 5500.0 + (7800.0 - 5500.0) * Double($0) / 8255 }
+        var uneven = [Double](), v = 10.0
+        for k in 0..<500 { v += k % 41 == 7 ? 0 : 0.2 + Double(rng.next() % 1000) / 200; uneven.append(v) }
+        for x in [linspace, uneven] {
+            let y = (0..<x.count).map { sin(x[$0] / 3) * 40 + Double($0 % 5) }
+            let span = x.last! - x.first!
+            let t = (0..<20_000).map { _ in x.first! - 0.05 * span + 1.1 * span * Double(rng.next() >> 11) * 0x1.0p-53 }
+                + x + x.map(\.nextUp) + x.map(\.nextDown) + [.nan, -.infinity, .infinity]
+            let expected = perPoint(x, y, t, left: nil, right: nil)
+            x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { yb in
+                let grid = EvenGridInterpolation(x: xb)
+                let got = t.map { grid.value(yb.baseAddress!, segment: grid.segment($0), at: $0) }
+                XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern))
+            } }
+        }
+    }
 }

@@ -230,6 +230,18 @@ final class PreprocKernelTests: XCTestCase {
         let ivar0 = (0..<n).map { i -> Float in i % 13 == 0 ? 0 : (i % 31 == 0 ? -1 : Float(1 / (abs(model[i]) + 9))) }
         for i in stride(from: 7, to: n, by: 101) { model[i] = -model[i] - 50; pix[i] = 0 }   // negative sums
         model[40] = .nan; dark[60] = .nan; pix[80] = .nan; flat[100] = .nan
+        // models on the 5-sigma bound itself, (p - m)^2 / (1 / w + 0.01 m^2) = 25 (the root of 0.75 m^2 - 2 p m + p^2 -
+        // 25 / w), moved by -3 ... 3 ulps: the lanes' product form cannot tell, their divisions decide as `pixel`'s
+        var sides = Set<Bool>()
+        for i in stride(from: 3, to: n, by: 37) where ivar0[i] > 0 && i != 80 {
+            let p = Double(pix[i]), w = Double(ivar0[i])
+            var m = (2 * p + (p * p + 75 / w).squareRoot()) / 1.5
+            for _ in 0..<(i % 7) { m = m.nextUp }
+            for _ in 0..<3 { m = m.nextDown }
+            model[i] = m
+            sides.insert((p - m) * (p - m) / (1 / w + 0.01 * m * m) > 25)
+        }
+        XCTAssertEqual(sides, [false, true], "models on both sides of the bound")
         for withBackground in [false, true] {
             var scalar = ivar0, lanes = ivar0
             model.withUnsafeMutableBufferPointer { mb in dark.withUnsafeMutableBufferPointer { db in
