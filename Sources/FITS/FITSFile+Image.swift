@@ -86,7 +86,7 @@ extension FITSFile {
         guard !shape.isEmpty, n > 0 else {
             throw FITSError(path: path, hdu: currentHDULabel(), message: "HDU holds no image data")
         }
-        // a plain file's data in the stored type: byte-swapped straight from the mapped file (FITSMappedImage.values)
+        // a plain file's data in the stored type (or float32 as Double): from the mapped file (FITSMappedImage.values)
         if let values = try mapImage()?.values(as: type) {
             return FITSImage(shape: shape, data: values, header: try readHeader())
         }

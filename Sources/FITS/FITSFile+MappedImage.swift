@@ -43,10 +43,15 @@ public final class FITSMappedImage: @unchecked Sendable {
     /// The values as `T` where `T` is the stored type (its BITPIX, BZERO 0): each element byte-swapped from the
     /// mapped big-endian bytes into a new array, the values cfitsio's `ffgpv` reads (which substitutes no nulls when
     /// given no null value), without the kernel's copy into a read buffer first. nil for any other type.
+    /// float32 data read as Double are widened here too (each value exactly, as cfitsio's conversion does).
     public func values<T: FITSNumeric>(as type: T.Type = T.self) -> [T]? {
-        guard Int(T.bitpix) == bitpix, bzero == 0, let n = FITSFile.product(shape), n > 0 else { return nil }
+        guard bzero == 0, let n = FITSFile.product(shape), n > 0 else { return nil }
         let size = MemoryLayout<T>.stride
-        guard [1, 2, 4, 8].contains(size), n * size == bytes.count else { return nil }
+        let widened = bitpix == -32 && T.self == Double.self
+        guard Int(T.bitpix) == bitpix || widened, [1, 2, 4, 8].contains(size), n * abs(bitpix) / 8 == bytes.count else {
+            return nil
+        }
+        let storedSize = abs(bitpix) / 8
         nonisolated(unsafe) let source = bytes
         return [T](unsafeUninitializedCapacity: n) { buf, count in
             let destination = UnsafeMutableRawBufferPointer(buf)
@@ -59,10 +64,22 @@ public final class FITSMappedImage: @unchecked Sendable {
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 for c in stride(from: t, to: chunks, by: threads) {
                     let lo = c * chunk, hi = min(n, lo + chunk)
-                    Self.swapCopy(from: source.baseAddress! + lo * size, to: out.baseAddress! + lo * size, count: hi - lo, size: size)
+                    let from = source.baseAddress! + lo * storedSize, to = out.baseAddress! + lo * size
+                    if widened {
+                        Self.widenFloats(from: from, to: to.assumingMemoryBound(to: Double.self), count: hi - lo)
+                    } else {
+                        Self.swapCopy(from: from, to: to, count: hi - lo, size: size)
+                    }
                 }
             }
             count = n
+        }
+    }
+
+    /// `count` big-endian float32 values from `source` as Double.
+    private static func widenFloats(from source: UnsafeRawPointer, to d: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count {
+            d[i] = Double(Float(bitPattern: UInt32(bigEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))))
         }
     }
 
