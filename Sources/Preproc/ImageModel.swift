@@ -116,6 +116,18 @@ public enum ImageModel {
                         if ok, let m = mask, (lo..<hi).contains(where: { m[row + $0] & defectBits != 0 }) {
                             (s, v, ok) = profileScaledSum(pix: pix, ivar: ivar, mask: m, row: r, nx: nx, columns: lo..<hi,
                                                           x: x, sigma: 1.1 * (g.xsig?[o + r] ?? 1))
+                        } else if ok && hi - lo == 7 {
+                            // the seven reciprocals in the lanes of a vector (their divisions were the loop's critical
+                            // path), then both sums in column order as below: the same values
+                            let p = ivar.baseAddress! + row + lo
+                            let iv = SIMD8<Double>(Double(p[0]), Double(p[1]), Double(p[2]), Double(p[3]), Double(p[4]),
+                                                   Double(p[5]), Double(p[6]), 1)
+                            if any(iv .<= 0) || any(iv .!= iv) {
+                                ok = false
+                            } else {
+                                let inverse = 1 / iv
+                                for j in 0..<7 { s += Double(pix[row + lo + j]); v += inverse[j] }
+                            }
                         } else if ok {
                             for i in lo..<hi {
                                 let iv = Double(ivar[row + i])

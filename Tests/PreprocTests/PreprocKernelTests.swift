@@ -82,6 +82,52 @@ final class PreprocKernelTests: XCTestCase {
         }
     }
 
+    /// ImageModel.boxcar (the seven reciprocals of a full box in vector lanes) against the plain per-pixel sums, on
+    /// boxes cut by the CCD's edges (fewer than seven columns, or none), pixels without weight, negative or NaN ivar:
+    /// the same spectra to the bit.
+    func testBoxcarEqualsThePlainSums() {
+        let nspec = 40, ny = 50, nx = 300
+        var rng = SimulationRandom(seed: 33)
+        var xs = [Double](repeating: 0, count: nspec * ny), ws = xs
+        for f in 0..<nspec {
+            for r in 0..<ny {
+                // fibers 0 and 1 straddle the left edge, the last two the right edge
+                xs[f * ny + r] = (f < 2 ? 1.3 + 1.1 * Double(f) : 4 + 7.4 * Double(f)) + 0.01 * Double(r) - (f >= nspec - 2 ? 4 : 0)
+                ws[f * ny + r] = 5600 + 0.6 * Double(r) + 0.01 * Double(f) + 1e-4 * Double(r * r)
+            }
+        }
+        let g = FiberTraceGeometry(nspec: nspec, ny: ny, x: xs, wave: ws, xsig: nil)
+        let pix = (0..<(ny * nx)).map { _ in Float(100 + 20 * rng.gaussian()) }
+        var ivar = (0..<(ny * nx)).map { _ in Float(0.01 * (1 + 0.2 * rng.gaussian())) }
+        for i in stride(from: 11, to: ivar.count, by: 97) { ivar[i] = 0 }
+        for i in stride(from: 29, to: ivar.count, by: 211) { ivar[i] = -1 }
+        for i in stride(from: 53, to: ivar.count, by: 389) { ivar[i] = .nan }
+        let fast = ImageModel.boxcar(pix: pix, ivar: ivar, nx: nx, traces: g)
+        var flux = [Double](repeating: 0, count: nspec * ny), fiv = flux
+        var widths = Set<Int>()
+        for f in 0..<nspec {
+            for r in 0..<ny {
+                let o = f * ny, x = xs[o + r], lo = Int(x - 3), hi = Int(x + 4)
+                var s = 0.0, v = 0.0, ok = lo >= 0 && hi <= nx
+                if ok {
+                    widths.insert(hi - lo)
+                    for i in lo..<hi {
+                        let iv = Double(ivar[r * nx + i])
+                        guard iv > 0 else { ok = false; break }
+                        s += Double(pix[r * nx + i]); v += 1 / iv
+                    }
+                }
+                guard ok, v > 0 else { continue }
+                let dw = ImageModel.rowStep(ws, offset: o, count: ny, at: r)
+                flux[o + r] = s / dw; fiv[o + r] = dw * dw / v
+            }
+        }
+        XCTAssertEqual(fast.flux.map(\.bitPattern), flux.map(\.bitPattern))
+        XCTAssertEqual(fast.ivar.map(\.bitPattern), fiv.map(\.bitPattern))
+        XCTAssertTrue(widths.contains(7) && widths.count > 1, "full boxes and boxes cut by the edge: \(widths)")
+        XCTAssertGreaterThan(fiv.filter { $0 == 0 }.count, nspec)   // boxes with a pixel without weight
+    }
+
     /// ImageModel.subtractSky (valid rows gathered once, the resampled sky fibers stored wavelength by wavelength)
     /// against the plain form it replaced, on spectra with sky lines, dead fibers, rows without weight and zeros:
     /// the same sky and spectra to the bit.
