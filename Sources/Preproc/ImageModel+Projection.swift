@@ -6,8 +6,15 @@ extension ImageModel {
     struct TraceCounts: Sendable {
         /// [nspec * ny] counts per (fiber, row).
         let counts: [Double]
-        let traces: FiberTraceGeometry
+        /// What the projection reads of the traces: x and sigma per (fiber, row), [nspec * ny] (no wavelengths: the
+        /// geometry's wavelength table, 16.5 MB for a full-size camera, need not outlive the model).
+        let nspec: Int, ny: Int
+        let x: [Double], xsig: [Double]?
         let nx: Int
+
+        init(counts: [Double], traces g: FiberTraceGeometry, nx: Int) {
+            self.counts = counts; nspec = g.nspec; ny = g.ny; x = g.x; xsig = g.xsig; self.nx = nx
+        }
 
         /// Row r of the model image (`out`: nx values, overwritten): fibers in order (so the sums do not depend on
         /// the thread count), each fiber's counts spread over columns int(x - 3) ..< int(x + 4) with weights
@@ -16,12 +23,12 @@ extension ImageModel {
         /// the C library per weight took 4 % of a `--model-variance` preprocessing, the lanes take a third of that),
         /// their sum in column order.
         func project(row r: Int, into out: UnsafeMutableBufferPointer<Double>) {
-            let g = traces, ny = g.ny, nx = self.nx
+            let ny = self.ny, nx = self.nx
             out.update(repeating: 0)
             let columnSteps = SIMD8<Double>(0, 1, 2, 3, 4, 5, 6, 7)
-            for f in 0..<g.nspec {
+            for f in 0..<nspec {
                 let k = f * ny + r
-                let x = g.x[k], sigma = 1.1 * (g.xsig?[k] ?? 1)
+                let x = self.x[k], sigma = 1.1 * (xsig?[k] ?? 1)
                 let lo = max(0, Int(x - 3)), hi = min(nx, Int(x + 3 + 1))
                 guard hi > lo, hi - lo <= 7 else { continue }
                 // d = i - x for the columns i = lo, lo + 1, ... (lanes past hi unused)

@@ -363,13 +363,17 @@ public enum Preprocessor {
             guard let traces = options.traces else {
                 throw DESIError.invalidArgument("--model-variance needs the traces of a PSF")
             }
-            // the image for the trace shift lives only in this call: ivar changes below (a live copy would be copied)
-            let g = try traces(ny, options.fitTraceShift
-                ? Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header) : nil)
-            geometry = g
-            clock.lap("traces for the image model")
-            let model = try ImageModel.traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g,
-                                                   fiberflat: options.fiberflat, mask: mask)
+            // the image for the trace shift lives only in this call: ivar changes below (a live copy would be copied);
+            // the traces are kept only for a later step that reads them (the model keeps their x and sigma: the
+            // wavelength table is released before the variance's memory is taken)
+            let model = try { () throws -> ImageModel.TraceCounts in
+                let g = try traces(ny, options.fitTraceShift
+                    ? Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: mask, readnoise: readnoise, header: header) : nil)
+                if options.scatteredLight || options.bkgsubScience { geometry = g }
+                clock.lap("traces for the image model")
+                return try ImageModel.traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g,
+                                                  fiberflat: options.fiberflat, mask: mask)
+            }()
             // the READNOISE plane's rows, computed for the variance, kept when the plane is not an image
             keptReadNoise = options.readNoiseImage ? nil : ReadNoisePlane.KeptRows(ny: ny, nx: nx)
             ModelVariance.apply(model: model, pix: pix, ivar: &ivar, ny: ny, nx: nx, pass: pass,
