@@ -40,10 +40,10 @@ public final class FITSMappedImage: @unchecked Sendable {
         return try f.mapImage()
     }
 
-    /// The values as `T` where `T` is the stored type (its BITPIX, BZERO 0): each element byte-swapped from the
-    /// mapped big-endian bytes into a new array, the values cfitsio's `ffgpv` reads (which substitutes no nulls when
-    /// given no null value), without the kernel's copy into a read buffer first. nil for any other type.
-    /// float32 data read as Double are widened here too (each value exactly, as cfitsio's conversion does).
+    /// The values as `T` where `T` is the stored type (its BITPIX, BZERO 0), or Double for float32 data (each value
+    /// widened exactly, as cfitsio's conversion does): each element byte-swapped from the mapped big-endian bytes into
+    /// a new array, the values cfitsio's `ffgpv` reads (which substitutes no nulls when given no null value), without
+    /// the kernel's copy into a read buffer first. nil for any other type.
     public func values<T: FITSNumeric>(as type: T.Type = T.self) -> [T]? {
         guard bzero == 0, let n = FITSFile.product(shape), n > 0 else { return nil }
         let size = MemoryLayout<T>.stride

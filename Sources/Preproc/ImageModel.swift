@@ -262,7 +262,8 @@ public enum ImageModel {
             }}}}
         }
         let tile = 64, ntile = (nt + tile - 1) / tile
-        for _ in 0..<5 {
+        let iterations = 5
+        for iteration in 0..<iterations {
             // the sky fibers' fluxes at their valid rows
             let values = s.flux.withUnsafeBufferPointer { fb -> [[Double]?] in
                 nonisolated(unsafe) let flux = fb
@@ -294,11 +295,11 @@ public enum ImageModel {
             }
             // the median sky at the sky fibers' rows, subtracted and added to their sky model (the next median reads them)
             skies += ttsky
-            subtract(skies: (skies.count / nt - 1)..<(skies.count / nt), fibers: skyFibers)
+            subtract(skies: iteration..<(iteration + 1), fibers: skyFibers)
         }
         // the other fibers' five subtractions in one pass: no median reads their fluxes, and each of their values goes
         // through the same operations in the same order (the grid segment of a row found once for the five)
-        subtract(skies: 0..<(skies.count / nt), fibers: otherFibers)
+        subtract(skies: 0..<iterations, fibers: otherFibers)
         return sky
     }
 
