@@ -9,8 +9,10 @@
 /// - else each difference is a unary count q (q zero bits, then a 1) and fs more bits r: (q << fs) | r.
 /// Values add modulo 2^16, as cfitsio's unsigned arithmetic.
 ///
-/// cfitsio reads the stream a byte at a time; here a 64-bit buffer is refilled with one unaligned 8-byte load per
-/// value, and the unary counts are leading-zero counts (`lzcnt`).
+/// cfitsio reads the stream a byte at a time; here a 64-bit buffer is refilled with one unaligned 8-byte load for a
+/// group of values (as many as its 56 bits hold when the unary counts are short), and the unary counts are
+/// leading-zero counts (`lzcnt`). A refill per value put the load's latency on the chain from one value's length to
+/// the next value's position.
 public enum RiceDecoder {
     /// Readable bytes needed after a stream in the buffer given to `decodeShorts`: the end of the stream is checked
     /// once per block, and a block reads at most 2 x 7 bytes a value, plus a load of 8, past its last valid byte.
@@ -40,29 +42,37 @@ public enum RiceDecoder {
             if fs < 0 {
                 while i < end { out[i] = last; i += 1 }
             } else if fs == fsMax {
+                // three 16-bit values in the 56 bits of one refill
                 while i < end {
                     reader.refill()
-                    last = last &+ unmapped(UInt32(reader.take(rawBits)))
-                    out[i] = last; i += 1
+                    let group = min(i + 3, end)
+                    while i < group {
+                        last = last &+ unmapped(UInt32(reader.take(rawBits)))
+                        out[i] = last; i += 1
+                    }
                 }
             } else {
+                // a group of values per refill, as many as the buffer's 56 bits hold when each unary count is
+                // below 5; a longer code (rare: the encoder chose fs for these values) refills on its own
+                let group = max(1, 56 / (fs + 5)), lowShift = UInt64(63 - fs)
                 while i < end {
                     reader.refill()
-                    // a run of zeros longer than the buffer (cfitsio's encoder with 32-value blocks writes none)
-                    var zeros = 0
-                    while reader.leadingZeros >= reader.available {
-                        zeros += reader.available
-                        reader.skip(reader.available)
-                        guard reader.position <= reader.length else { throw .endOfStream }
-                        reader.refill()
+                    let groupEnd = min(i + group, end)
+                    while i < groupEnd {
+                        let here = reader.leadingZeros
+                        let mapped: UInt32
+                        if here + 1 + fs <= reader.available {
+                            reader.drop(here + 1)
+                            // the next fs bits, 0 for fs = 0 (a shift by 64 would keep them all)
+                            let low = (reader.buffer &>> 1) &>> lowShift
+                            reader.drop(fs)
+                            mapped = UInt32(truncatingIfNeeded: here) &<< UInt32(fs) | UInt32(truncatingIfNeeded: low)
+                        } else {
+                            mapped = try reader.longCode(fs: fs)
+                        }
+                        last = last &+ unmapped(mapped)
+                        out[i] = last; i += 1
                     }
-                    let here = reader.leadingZeros
-                    zeros += here
-                    reader.skip(here + 1)
-                    if reader.available < fs { reader.refill() }
-                    let low = fs > 0 ? UInt32(reader.take(fs)) : 0
-                    last = last &+ unmapped(UInt32(truncatingIfNeeded: zeros) &<< UInt32(fs) | low)
-                    out[i] = last; i += 1
                 }
             }
             guard reader.consumedBits <= 8 * reader.length else { throw .endOfStream }
@@ -106,6 +116,33 @@ public enum RiceDecoder {
             let v = buffer &>> UInt64(64 - n)
             skip(n)
             return v
+        }
+
+        /// Drops n < 64 bits (n <= available).
+        @inline(__always)
+        mutating func drop(_ n: Int) {
+            buffer &<<= UInt64(n)
+            available -= n
+        }
+
+        /// A mapped difference whose code does not fit in the buffered bits: a refill, then the unary count, which
+        /// may run past the buffer (cfitsio's encoder with 32-value blocks writes no run that long), and fs bits.
+        @inline(never)
+        mutating func longCode(fs: Int) throws(Failure) -> UInt32 {
+            refill()
+            var zeros = 0
+            while leadingZeros >= available {
+                zeros += available
+                skip(available)
+                guard position <= length else { throw .endOfStream }
+                refill()
+            }
+            let here = leadingZeros
+            zeros += here
+            skip(here + 1)
+            if available < fs { refill() }
+            let low = fs > 0 ? UInt32(take(fs)) : 0
+            return UInt32(truncatingIfNeeded: zeros) &<< UInt32(fs) | low
         }
 
         @inline(__always)

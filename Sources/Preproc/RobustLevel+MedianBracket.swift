@@ -6,8 +6,10 @@ extension RobustLevel {
     /// The median of `median` from a bracket and one counting pass; nil where the bracket missed the middle order
     /// statistics or the values hold a NaN (`median` then takes the full copy).
     static func bracketedMedian(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
-                                fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?) -> Double? {
-        let bracket = MedianBracket(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: center)
+                                fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?,
+                                sample: MedianBracket.Sample? = nil) -> Double? {
+        let bracket = sample.map { MedianBracket(rows: rows, cols: cols, sample: $0, distanceFrom: center) }
+            ?? MedianBracket(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: center)
         let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> BracketCounts in
             var counts = bracket.counts(rows: range.count)
             for r in range { fill(r, buffer); counts.add(UnsafeBufferPointer(buffer)) }
@@ -37,25 +39,43 @@ extension RobustLevel {
         /// preprocessing's CPU); a pattern repeating every few rows or columns would alias the same way.
         init(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
              fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?) {
+            self.init(rows: rows, cols: cols, sample: Sample(rows: rows, cols: cols, row: row, fill: fill),
+                      distanceFrom: center)
+        }
+
+        /// The bracket from a sample already drawn from these values (the median's sample serves the MAD's: the
+        /// same places, so the same values, without reading the rows again).
+        init(rows: Int, cols: Int, sample drawn: Sample, distanceFrom center: Double?) {
             let n = rows * cols
             k1 = n / 2; k0 = n % 2 == 1 ? k1 : k1 - 1
             self.rows = rows; self.center = center
-            @inline(__always) func transform(_ v: Double) -> Double { center.map { abs(v - $0) } ?? v }
-            let sr = min(rows, 256), sc = min(cols, max(1, 65536 / sr))
-            let s = sr * sc
-            var sample = [Double](repeating: 0, count: s)
-            var places = SplitMix64(seed: 1)
-            @inline(__always) func draw(_ band: Range<Int>) -> Int {
-                band.lowerBound + Int(places.next() % UInt64(max(1, band.count)))
-            }
-            for i in 0..<sr {
-                fill(draw((i * rows / sr)..<((i + 1) * rows / sr)), row)
-                for j in 0..<sc { sample[i * sc + j] = transform(row[draw((j * cols / sc)..<((j + 1) * cols / sc))]) }
-            }
+            var sample = drawn.values
+            if let c = center { for i in sample.indices { sample[i] = abs(sample[i] - c) } }
+            let s = sample.count
             let margin = Int(4.5 * Double(s).squareRoot() / 2) + 2
             lo = Statistics.select(&sample, max(0, k0 * s / n - margin))
             hi = Statistics.select(&sample, min(s - 1, k1 * s / n + margin))
             expectedMiddle = 4 * margin * n / s + 16
+        }
+
+        /// The values at the sample's places, in the order drawn.
+        struct Sample {
+            let values: [Double]
+
+            init(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
+                 fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void) {
+                let sr = min(rows, 256), sc = min(cols, max(1, 65536 / sr))
+                var values = [Double](repeating: 0, count: sr * sc)
+                var places = SplitMix64(seed: 1)
+                @inline(__always) func draw(_ band: Range<Int>) -> Int {
+                    band.lowerBound + Int(places.next() % UInt64(max(1, band.count)))
+                }
+                for i in 0..<sr {
+                    fill(draw((i * rows / sr)..<((i + 1) * rows / sr)), row)
+                    for j in 0..<sc { values[i * sc + j] = row[draw((j * cols / sc)..<((j + 1) * cols / sc))] }
+                }
+                self.values = values
+            }
         }
 
         /// Empty counts for a block of `rows` rows.

@@ -17,9 +17,11 @@ extension RobustLevel {
     /// nil when the MAD's bracket missed it or a value is NaN (the caller then takes the plain form).
     static func clippedInOnePass(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
                                  fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, median med: Double,
-                                 nsigma: Double, niter: Int) -> (level: Double, readnoise: Double)? {
+                                 nsigma: Double, niter: Int, sample: MedianBracket.Sample? = nil)
+        -> (level: Double, readnoise: Double)? {
         guard med.isFinite else { return nil }
-        let bracket = MedianBracket(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: med)
+        let bracket = sample.map { MedianBracket(rows: rows, cols: cols, sample: $0, distanceFrom: med) }
+            ?? MedianBracket(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: med)
         let inner = 0.6 * nsigma * 1.4826 * bracket.lo, outer = 1.6 * nsigma * 1.4826 * bracket.hi
         let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> (BracketCounts, ClippedSums, ShellValues) in
             var counts = bracket.counts(rows: range.count)

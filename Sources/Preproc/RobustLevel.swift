@@ -32,12 +32,13 @@ enum RobustLevel {
             for r in 0..<rows { fill(r, row); for c in 0..<cols { block[r * cols + c] = row[c] } }
             return Overscan.level(block, nsigma: nsigma, niter: niter)
         }
-        let med = median(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: nil)
+        let sample = MedianBracket.Sample(rows: rows, cols: cols, row: row, fill: fill)
+        let med = median(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: nil, sample: sample)
         if let result = clippedInOnePass(rows: rows, cols: cols, row: row, fill: fill, median: med, nsigma: nsigma,
-                                         niter: niter) {
+                                         niter: niter, sample: sample) {
             return result
         }
-        let mad = 1.4826 * median(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: med)
+        let mad = 1.4826 * median(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: med, sample: sample)
         return clip(median: med, mad: mad, nsigma: nsigma, niter: niter) { level, cut in
             clippedTotals(rows: rows, cols: cols, fill: fill, level: level, cut: cut)
         }
@@ -132,8 +133,11 @@ enum RobustLevel {
     /// Median of the values, or of their distances |v - center| when `center` is given, as
     /// `Statistics.medianInPlace` defines it (mean of the two middle order statistics for an even count).
     static func median(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
-                       fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?) -> Double {
-        if let m = bracketedMedian(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: center) { return m }
+                       fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?,
+                       sample: MedianBracket.Sample? = nil) -> Double {
+        if let m = bracketedMedian(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: center, sample: sample) {
+            return m
+        }
         // NaN values (a master bias with NaN pixels) have no rank: the plain median's quickselect places them where
         // its comparisons leave them, so only the full copy in the same order gives its value
         var all = [Double](repeating: 0, count: rows * cols)
