@@ -69,6 +69,14 @@ public enum Interpolation {
         return d > 0 ? y[i] + (y[i + 1] - y[i]) * (t - x[i]) / d : y[i]
     }
 
+    /// `onSegment` in four lanes, from each lane's segment ends y0, y1, its width d = x[i + 1] - x[i] and the offset
+    /// t - x[i]: the same operations in each lane (one vector division for four), y0 where d > 0 fails.
+    @inlinable @inline(__always)
+    public static func onSegments(y0: SIMD4<Double>, y1: SIMD4<Double>, offset: SIMD4<Double>,
+                                  width d: SIMD4<Double>) -> SIMD4<Double> {
+        (y0 + (y1 - y0) * offset / d).replacing(with: y0, where: .!(d .> 0))
+    }
+
     /// First index i with x[i] > value (x increasing).
     @inlinable
     public static func upperBound(_ x: UnsafeBufferPointer<Double>, _ value: Double) -> Int {

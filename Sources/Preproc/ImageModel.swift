@@ -249,11 +249,40 @@ public enum ImageModel {
                 let flux = SharedBuffer(fb), model = SharedBuffer(kb)
                 let grid = EvenGridInterpolation(x: x)
                 parallelFor(fibers.count) { k in
-                    let f = fibers[k]
+                    let o = fibers[k] * ny
+                    // per row, what every sky's interpolation shares: the grid segment, t - x[i] and the segment's
+                    // width; then each sky in turn over the rows, four at a time in vector lanes (each value still
+                    // gets the skies in order, with the same operations as `grid.value`)
+                    let segment = UnsafeMutableBufferPointer<Int>.allocate(capacity: ny)
+                    let offset = UnsafeMutableBufferPointer<Double>.allocate(capacity: ny)
+                    let width = UnsafeMutableBufferPointer<Double>.allocate(capacity: ny)
+                    defer { segment.deallocate(); offset.deallocate(); width.deallocate() }
                     for r in 0..<ny {
-                        let i = f * ny + r, t = g.wave[i], seg = grid.segment(t)
-                        for j in ks {
-                            let v = grid.value(y.baseAddress! + j * nt, segment: seg, at: t)
+                        let t = g.wave[o + r], i = grid.segment(t)
+                        segment[r] = i
+                        if i >= 0 { offset[r] = t - x[i]; width[r] = x[i + 1] - x[i] }
+                    }
+                    for j in ks {
+                        let sky = y.baseAddress! + j * nt
+                        var r = 0
+                        while r + 4 <= ny {
+                            let s0 = segment[r], s1 = segment[r + 1], s2 = segment[r + 2], s3 = segment[r + 3]
+                            if s0 >= 0 && s1 >= 0 && s2 >= 0 && s3 >= 0 {
+                                let v = Interpolation.onSegments(
+                                    y0: SIMD4(sky[s0], sky[s1], sky[s2], sky[s3]),
+                                    y1: SIMD4(sky[s0 + 1], sky[s1 + 1], sky[s2 + 1], sky[s3 + 1]),
+                                    offset: .load(offset.baseAddress! + r), width: .load(width.baseAddress! + r))
+                                let f = SIMD4.load(flux.base + o + r)
+                                f.replacing(with: f - v, where: f .!= 0).store(to: flux.base + o + r)
+                                (SIMD4.load(model.base + o + r) + v).store(to: model.base + o + r)
+                            } else {
+                                for q in r..<(r + 4) { subtractOne(q) }
+                            }
+                            r += 4
+                        }
+                        while r < ny { subtractOne(r); r += 1 }
+                        func subtractOne(_ r: Int) {
+                            let i = o + r, v = grid.value(sky, segment: segment[r], at: g.wave[i])
                             if flux[i] != 0 { flux[i] -= v }
                             model[i] += v
                         }
@@ -280,7 +309,7 @@ public enum ImageModel {
                     table.withUnsafeMutableBufferPointer { tab in
                         for k in 0..<nsky {
                             guard let seg = segments[k], let y = values[k] else { continue }
-                            for t in t0..<t1 { tab[(t - t0) * nsky + k] = seg.value(y, at: t, grid: twave) }
+                            seg.resample(y, grid: twave, points: t0..<t1, into: tab.baseAddress! + k, stride: nsky)
                         }
                         var medians = BracketedMedian(count: nsky)
                         var column = [Double](repeating: 0, count: nsky)
@@ -330,6 +359,35 @@ public enum ImageModel {
             if i == -1 { return y[0] }
             if i == -2 { return y[y.count - 1] }
             return Interpolation.onSegment(wave, y, i, at: grid[t])
+        }
+
+        /// `value` at the grid points `points`, point t written to out[(t - points.lowerBound) x stride]: four points
+        /// at a time in vector lanes where all four fall inside the fiber's wavelengths (the same operations).
+        func resample(_ y: [Double], grid: [Double], points: Range<Int>, into out: UnsafeMutablePointer<Double>,
+                      stride: Int) {
+            let t0 = points.lowerBound
+            y.withUnsafeBufferPointer { yb in
+            wave.withUnsafeBufferPointer { wb in
+            lower.withUnsafeBufferPointer { lb in
+            grid.withUnsafeBufferPointer { gb in
+                var t = t0
+                while t + 4 <= points.upperBound {
+                    let i0 = Int(lb[t]), i1 = Int(lb[t + 1]), i2 = Int(lb[t + 2]), i3 = Int(lb[t + 3])
+                    if i0 | i1 | i2 | i3 >= 0 {
+                        let x0 = SIMD4(wb[i0], wb[i1], wb[i2], wb[i3])
+                        let x1 = SIMD4(wb[i0 + 1], wb[i1 + 1], wb[i2 + 1], wb[i3 + 1])
+                        let v = Interpolation.onSegments(y0: SIMD4(yb[i0], yb[i1], yb[i2], yb[i3]),
+                                                         y1: SIMD4(yb[i0 + 1], yb[i1 + 1], yb[i2 + 1], yb[i3 + 1]),
+                                                         offset: SIMD4.load(gb.baseAddress! + t) - x0, width: x1 - x0)
+                        let p = out + (t - t0) * stride
+                        p[0] = v[0]; p[stride] = v[1]; p[2 * stride] = v[2]; p[3 * stride] = v[3]
+                    } else {
+                        for q in t..<(t + 4) { out[(q - t0) * stride] = value(y, at: q, grid: grid) }
+                    }
+                    t += 4
+                }
+                while t < points.upperBound { out[(t - t0) * stride] = value(y, at: t, grid: grid); t += 1 }
+            }}}}
         }
     }
 
