@@ -27,14 +27,21 @@ struct BitRowClosing {
         lastWordMask = tail == 64 ? ~0 : (UInt64(1) << UInt64(tail)) - 1
     }
 
-    /// Word `w` of a padded row `x` shifted so that bit c of the result is bit c + k of the row (|k| < 64).
+    /// out[w] = op(out[w], word w of the padded row x shifted by k) for every data word w, the shifted word's bit c
+    /// being the row's bit 64 w + c + k (|k| < 64: it reads the words w - 1 ... w + 1 of the row, padding included);
+    /// the shift's direction is chosen once for the row, so that the loop has no test.
     @inline(__always)
-    static func shifted(_ x: UnsafePointer<UInt64>, _ w: Int, _ k: Int) -> UInt64 {
-        let here = x[w + 1]
-        if k == 0 { return here }
-        if k > 0 { return (here >> UInt64(k)) | (x[w + 2] << UInt64(64 - k)) }
-        let m = -k
-        return (here << UInt64(m)) | (x[w] >> UInt64(64 - m))
+    static func combine(_ out: UnsafeMutablePointer<UInt64>, _ x: UnsafePointer<UInt64>, words: Int, shift k: Int,
+                        _ op: (UInt64, UInt64) -> UInt64) {
+        if k == 0 {
+            for w in 0..<words { out[w] = op(out[w], x[w + 1]) }
+        } else if k > 0 {
+            let a = UInt64(k), b = UInt64(64 - k)
+            for w in 0..<words { out[w] = op(out[w], (x[w + 1] &>> a) | (x[w + 2] &<< b)) }
+        } else {
+            let a = UInt64(-k), b = UInt64(64 + k)
+            for w in 0..<words { out[w] = op(out[w], (x[w + 1] &<< a) | (x[w] &>> b)) }
+        }
     }
 
     /// Flat indices (ascending) of the pixels that the OR of the closings by `elements` adds to the set pixels
@@ -48,15 +55,12 @@ struct BitRowClosing {
         let source = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: ny * stride)
         source.initialize(repeating: 0)
         defer { source.deallocate() }
-        // and, per row, which of its words hold a set pixel (a cosmic-ray mask is sparse: most words are empty)
-        let occupiedStride = (words + 63) / 64
-        let occupied = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(1, ny * occupiedStride))
-        occupied.initialize(repeating: 0)
-        defer { occupied.deallocate() }
+        // and which rows hold a set pixel (the others need no shift)
+        var rowHasSet = [Bool](repeating: false, count: ny)
         for p in set {
             let r = p / nx, c = p - r * nx, w = c >> 6
             source[r * stride + 1 + w] |= UInt64(1) << UInt64(c & 63)
-            occupied[r * occupiedStride + (w >> 6)] |= UInt64(1) << UInt64(w & 63)
+            rowHasSet[r] = true
         }
         let bands = max(1, min(32, ny / 64))
         let results = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: bands)
@@ -64,9 +68,9 @@ struct BitRowClosing {
         defer { results.deinitialize(); results.deallocate() }
         nonisolated(unsafe) let res = results
         nonisolated(unsafe) let src = UnsafePointer(source.baseAddress!)
-        nonisolated(unsafe) let occ = UnsafePointer(occupied.baseAddress!)
+        let hasSet = rowHasSet
         DispatchQueue.concurrentPerform(iterations: bands) { b in
-            res[b] = bandAdditions(source: src, occupied: occ, occupiedStride: occupiedStride,
+            res[b] = bandAdditions(source: src, rowHasSet: hasSet,
                                    rows: (ny * b / bands)..<(ny * (b + 1) / bands), reach: reach, elements: elements)
         }
         var out: [Int] = []
@@ -75,35 +79,29 @@ struct BitRowClosing {
         return out
     }
 
-    /// `occupied`: per source row, bit w of word w / 64 set when the row's data word w holds a set pixel.
-    private func bandAdditions(source: UnsafePointer<UInt64>, occupied: UnsafePointer<UInt64>, occupiedStride: Int,
-                               rows: Range<Int>, reach: Int, elements: [[(Int, Int)]]) -> [Int] {
+    /// `rowHasSet`: whether each source row holds a set pixel (rows without one are skipped whole). Each shift of a
+    /// row is one loop over all its words, in vector lanes with no test per word: a full-size camera's grown
+    /// cosmic-ray mask touches most words of most rows, where visiting the three words around each occupied word (the
+    /// first form) made each word up to three times, one at a time, and the erosion stopped word by word.
+    private func bandAdditions(source: UnsafePointer<UInt64>, rowHasSet: [Bool], rows: Range<Int>, reach: Int,
+                               elements: [[(Int, Int)]]) -> [Int] {
         let d0 = max(0, rows.lowerBound - reach), d1 = min(ny, rows.upperBound + reach)
-        let nd = d1 - d0, nr = rows.count
+        let nd = d1 - d0, nr = rows.count, words = self.words
         // the dilation over rows d0 ..< d1 (padded with ones for the erosion) and the additions of the band's rows
         let dil = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: nd * stride)
         let added = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: nr * words)
+        let eroded = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: words)
         added.initialize(repeating: 0)
-        defer { dil.deallocate(); added.deallocate() }
-        let dp = dil.baseAddress!
+        defer { dil.deallocate(); added.deallocate(); eroded.deallocate() }
+        let dp = dil.baseAddress!, e = eroded.baseAddress!
         for se in elements {
             for i in 0..<nd {
                 let r = d0 + i, row = dp + i * stride
-                for w in 0..<words { row[w + 1] = 0 }
+                (row + 1).update(repeating: 0, count: words)
                 for (dr, dc) in se {
                     let sr = r - dr
-                    guard sr >= 0, sr < ny else { continue }
-                    let s = source + sr * stride
-                    // a shift by |dc| < 64 moves the bits of word j into words j - 1 ... j + 1 only: the words next
-                    // to an occupied one (the others would OR zero)
-                    for q in 0..<occupiedStride {
-                        var bits = occupied[sr * occupiedStride + q]
-                        while bits != 0 {
-                            let j = 64 * q + bits.trailingZeroBitCount
-                            bits &= bits - 1
-                            for w in max(0, j - 1)...min(words - 1, j + 1) { row[w + 1] |= Self.shifted(s, w, -dc) }
-                        }
-                    }
+                    guard sr >= 0, sr < ny, rowHasSet[sr] else { continue }
+                    Self.combine(row + 1, source + sr * stride, words: words, shift: -dc) { $0 | $1 }
                 }
                 row[words] = (row[words] & lastWordMask) | ~lastWordMask
                 row[0] = ~0; row[words + 1] = ~0
@@ -112,16 +110,17 @@ struct BitRowClosing {
                 let r = rows.lowerBound + i
                 let d = UnsafePointer(dp + (r - d0) * stride)
                 let m = source + r * stride
-                for w in 0..<words {
-                    var e = d[w + 1] & ~m[w + 1]
-                    for (dr, dc) in se where e != 0 {
-                        let er = r + dr
-                        guard er >= 0, er < ny else { continue }   // outside the image counts as set
-                        e &= Self.shifted(UnsafePointer(dp + (er - d0) * stride), w, dc)
-                    }
-                    added[i * words + w] |= e
+                var any: UInt64 = 0
+                for w in 0..<words { let v = d[w + 1] & ~m[w + 1]; e[w] = v; any |= v }
+                guard any != 0 else { continue }
+                for (dr, dc) in se {
+                    let er = r + dr
+                    guard er >= 0, er < ny else { continue }   // outside the image counts as set
+                    Self.combine(e, UnsafePointer(dp + (er - d0) * stride), words: words, shift: dc) { $0 & $1 }
                 }
-                added[i * words + words - 1] &= lastWordMask
+                let a = added.baseAddress! + i * words
+                for w in 0..<words { a[w] |= e[w] }
+                a[words - 1] &= lastWordMask
             }
         }
         var out: [Int] = []

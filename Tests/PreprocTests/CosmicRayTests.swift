@@ -34,7 +34,7 @@ final class CosmicRayTests: XCTestCase {
         let repair = CosmicMaskRepair.standard
         var rng = SimulationRandom(seed: 7)
         for (ny, nx, density) in [(40, 37, 0.05), (30, 64, 0.2), (50, 65, 0.02), (64, 130, 0.08), (200, 191, 0.01), (9, 3, 0.3),
-                                  (14, 4161, 0.003)] {   // more than 64 words a row: two words of occupied-word bits
+                                  (14, 4161, 0.003)] {   // more than 64 words a row, a sparse mask
             var m = [Bool](repeating: false, count: ny * nx)
             for i in 0..<(ny * nx) where rng.uniform() < density { m[i] = true }
             // short tracks with gaps, what the repair is for
