@@ -1,3 +1,4 @@
+import DESICore
 import Foundation
 import LinearAlgebra
 import XCTest
@@ -18,6 +19,40 @@ final class TraceShiftSpeedTests: XCTestCase {
                 vals.append(a[min(max(i, 0), n - 1)])
             }
             return median(vals)
+        }
+    }
+
+    /// The rebinned image (vector lanes, row blocks on all cores) holds the plain loop's sums: rows added in order,
+    /// ivar 0 where a pixel of the group is masked or has no weight, NaN kept; widths around the lanes' 4, a last
+    /// partial group of rows dropped, with and without a mask.
+    func testRebinnedImageEqualsThePlainSums() {
+        var rng = SplitMix64(seed: 31)
+        for (ny, nx, rebin) in [(41, 37, 4), (16, 8, 4), (30, 5, 3), (9, 130, 1)] {
+            let n = ny * nx
+            let pix = (0..<n).map { _ in Float(Double(rng.next() % 100_000) / 37 - 500) }
+            var ivar = (0..<n).map { _ in Float(Double(rng.next() % 1000) / 999) }
+            ivar[3] = .nan
+            let mask = (0..<n).map { _ in UInt32(rng.next() % 17 == 0 ? 4 : 0) }
+            for m in [mask, []] {
+                let image = Image(ny: ny, nx: nx, pix: pix, ivar: ivar, mask: m, readnoise: [])
+                let r = RebinnedImage(image, rebin: rebin)
+                XCTAssertEqual(r.nrow, ny / rebin)
+                for row in 0..<r.nrow {
+                    for i in 0..<nx {
+                        var s = 0.0, w = 0.0, bad = false
+                        for k in 0..<rebin {
+                            let p = (row * rebin + k) * nx + i
+                            s += Double(pix[p])
+                            let iv = m.isEmpty || m[p] == 0 ? Double(ivar[p]) : 0
+                            if iv == 0 { bad = true }
+                            w += iv
+                        }
+                        XCTAssertEqual(r.pix[row * nx + i].bitPattern, s.bitPattern, "\(ny)x\(nx) rebin \(rebin) (\(row), \(i))")
+                        XCTAssertEqual(r.ivar[row * nx + i].bitPattern, (bad ? 0 : w).bitPattern,
+                                       "\(ny)x\(nx) rebin \(rebin) (\(row), \(i))")
+                    }
+                }
+            }
         }
     }
 
