@@ -31,4 +31,39 @@ public struct SortedInterpolation {
         previous = t.isNaN ? -Double.infinity : t
         return Interpolation.onSegment(x, y, max(upper - 1, 0), at: t)
     }
+
+    /// `value(at:)` at each of the `count` points `t`, into `out`: four points at a time where they increase from
+    /// the previous point and lie inside x's range, their segments found by the walk and the four values made in
+    /// vector lanes (`Interpolation.onSegments`, one division for four); any other point goes through `value(at:)`.
+    /// The same values, in order.
+    @inlinable
+    public mutating func values(at t: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) {
+        let n = x.count
+        var k = 0
+        if n >= 2 {
+            let first = x[0], last = x[n - 1]
+            while k + 4 <= count {
+                let t0 = t[k], t1 = t[k + 1], t2 = t[k + 2], t3 = t[k + 3]
+                // increasing from the previous point, inside [x[0], x[n - 1]) (false for NaN)
+                guard previous <= t0, t0 <= t1, t1 <= t2, t2 <= t3, first <= t0, t3 < last else {
+                    for q in k..<(k + 4) { out[q] = value(at: t[q]) }
+                    k += 4
+                    continue
+                }
+                @inline(__always) func segment(_ v: Double) -> Int {
+                    while upper < n && x[upper] <= v { upper += 1 }
+                    return max(upper - 1, 0)
+                }
+                let i0 = segment(t0), i1 = segment(t1), i2 = segment(t2), i3 = segment(t3)
+                previous = t3
+                let x0 = SIMD4(x[i0], x[i1], x[i2], x[i3]), x1 = SIMD4(x[i0 + 1], x[i1 + 1], x[i2 + 1], x[i3 + 1])
+                let v = Interpolation.onSegments(y0: SIMD4(y[i0], y[i1], y[i2], y[i3]),
+                                                 y1: SIMD4(y[i0 + 1], y[i1 + 1], y[i2 + 1], y[i3 + 1]),
+                                                 offset: SIMD4(t0, t1, t2, t3) - x0, width: x1 - x0)
+                out[k] = v[0]; out[k + 1] = v[1]; out[k + 2] = v[2]; out[k + 3] = v[3]
+                k += 4
+            }
+        }
+        while k < count { out[k] = value(at: t[k]); k += 1 }
+    }
 }

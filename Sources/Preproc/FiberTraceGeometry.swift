@@ -46,25 +46,27 @@ public struct FiberTraceGeometry: Sendable {
         ws.withUnsafeMutableBufferPointer { wb in
         ss.withUnsafeMutableBufferPointer { sb in
             let xOut = SharedBuffer(xb), wOut = SharedBuffer(wb), sOut = sb.isEmpty ? nil : SharedBuffer(sb)
+            let rowNumbers = (0..<ny).map(Double.init)
             parallelFor(nspec) { f in
                 let ty = y(f, twave), tx = x(f, twave)
                 ty.withUnsafeBufferPointer { yb in
                 twave.withUnsafeBufferPointer { twb in
                 tx.withUnsafeBufferPointer { txb in
-                    // rows in increasing order: the interpolation intervals are walked, not searched (same values)
+                    // rows in increasing order: the interpolation intervals are walked, not searched (same values);
+                    // the wavelengths of rows beyond the table are extrapolated from its end segments instead
                     var waveAt = SortedInterpolation(x: yb, y: twb), xAt = SortedInterpolation(x: yb, y: txb)
+                    rowNumbers.withUnsafeBufferPointer { rb in
+                        waveAt.values(at: rb.baseAddress!, count: ny, into: wOut.base + f * ny)
+                        xAt.values(at: rb.baseAddress!, count: ny, into: xOut.base + f * ny)
+                    }
                     for r in 0..<ny {
                         let yr = Double(r)
-                        let w: Double
                         if yr < ty[0] {
-                            w = twave[0] + (twave[1] - twave[0]) / (ty[1] - ty[0]) * (yr - ty[0])
+                            wOut[f * ny + r] = twave[0] + (twave[1] - twave[0]) / (ty[1] - ty[0]) * (yr - ty[0])
                         } else if yr > ty[nt - 1] {
-                            w = twave[nt - 1] + (twave[nt - 2] - twave[nt - 1]) / (ty[nt - 2] - ty[nt - 1]) * (yr - ty[nt - 1])
-                        } else {
-                            w = waveAt.value(at: yr)
+                            wOut[f * ny + r] = twave[nt - 1] + (twave[nt - 2] - twave[nt - 1]) / (ty[nt - 2] - ty[nt - 1])
+                                * (yr - ty[nt - 1])
                         }
-                        wOut[f * ny + r] = w
-                        xOut[f * ny + r] = xAt.value(at: yr)
                     }
                 }}}
                 if let s = xsig, let sOut {

@@ -194,14 +194,15 @@ public enum ImageModel {
                 let xw = good.map { ff.wave[$0] }, yf = good.map { ff.flat[fo + $0] }
                 xw.withUnsafeBufferPointer { xb in
                 yf.withUnsafeBufferPointer { yb in
+                g.wave.withUnsafeBufferPointer { wb in
                     var flatAt = SortedInterpolation(x: xb, y: yb, left: 0, right: 0)
+                    flatAt.values(at: wb.baseAddress! + o, count: ny, into: fl.base + o)
                     for r in 0..<ny {
-                        let t = flatAt.value(at: g.wave[o + r])
+                        let t = fl[o + r]
                         flux[o + r] = t > 0 ? flux[o + r] / t : 0
                         ivar[o + r] *= t * t
-                        fl[o + r] = t
                     }
-                }}
+                }}}
             }
         }}}
         return flat

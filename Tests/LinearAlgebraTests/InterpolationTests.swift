@@ -158,6 +158,34 @@ final class LinearInterpolationTests: XCTestCase {
         XCTAssertEqual(Interpolation.linear(x: [5], y: [2], at: [4, 5, 6], left: -3, right: 7), [-3, 2, 7])
     }
 
+    /// SortedInterpolation.values (four increasing points inside the nodes in vector lanes, the others one at a
+    /// time) gives `value(at:)`'s values bit for bit: increasing points with repeats and every node, the same
+    /// reversed, a NaN among them, points outside the nodes, repeated nodes (a segment of no length), a count that is
+    /// not a multiple of 4.
+    func testSortedInterpolationBatchEqualsPointByPoint() {
+        var rng = SplitMix64(seed: 17)
+        var x = [Double](), v = 50.0
+        for k in 0..<200 { v += k % 23 == 4 ? 0 : 0.1 + Double(rng.next() % 1000) / 500; x.append(v) }
+        let y = (0..<x.count).map { cos(x[$0] / 5) * 30 + Double($0 % 4) }
+        let inside = ((0..<1001).map { 45 + Double($0) * (x.last! - 40) / 1000 } + x).sorted()
+        var withNaN = inside
+        withNaN.insert(.nan, at: 333)
+        for t in [inside, Array(inside.reversed()), withNaN, Array(inside.prefix(7))] {
+            for (left, right) in [(0.0, 0.0), (-2.0, 9.0)] as [(Double?, Double?)] + [(nil, nil)] {
+                x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { yb in
+                    var single = SortedInterpolation(x: xb, y: yb, left: left, right: right)
+                    let expected = t.map { single.value(at: $0) }
+                    var batch = SortedInterpolation(x: xb, y: yb, left: left, right: right)
+                    var got = [Double](repeating: -1, count: t.count)
+                    t.withUnsafeBufferPointer { tb in
+                        got.withUnsafeMutableBufferPointer { batch.values(at: tb.baseAddress!, count: t.count, into: $0.baseAddress!) }
+                    }
+                    XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(t.count) points")
+                } }
+            }
+        }
+    }
+
     /// EvenGridInterpolation finds the binary search's segment from the grid step: the same values as `linear` (no
     /// left / right values) on a linspace grid, on an uneven grid with repeated nodes, at every node, outside, at NaN.
     func testEvenGridGivesTheBinarySearchValues() {

@@ -33,6 +33,28 @@ final class FastPathTests: XCTestCase {
         }
     }
 
+    /// Overscan's median and MAD of a large block (`Statistics.sampledMedian`) are the quickselect's values bit for
+    /// bit: odd and even counts, integer ADU with many ties, a median of zero, and a block with a NaN (sorted as
+    /// `medianInPlace` does).
+    func testOverscanMedianAndMADOfALargeBlockEqualThePlainForm() {
+        var rng = SimulationRandom(seed: 41)
+        let blocks: [[Double]] = [
+            (0..<132_096).map { _ in (1000 + 3 * rng.gaussian()).rounded() },
+            (0..<132_097).map { _ in 1500 + 2.5 * rng.gaussian() },
+            (0..<5000).map { _ in (0.4 * rng.gaussian()).rounded() },
+            (0..<6001).map { i in i == 77 ? .nan : 10 + rng.gaussian() },
+        ]
+        for (k, block) in blocks.enumerated() {
+            var work = block
+            let med = Statistics.medianInPlace(&work)
+            for i in work.indices { work[i] = abs(block[i] - med) }
+            let mad = 1.4826 * Statistics.medianInPlace(&work)
+            let got = Overscan.medianAndMAD(block)
+            XCTAssertEqual(got.median.bitPattern, med.bitPattern, "block \(k)")
+            XCTAssertEqual(got.mad.bitPattern, mad.bitPattern, "block \(k)")
+        }
+    }
+
     /// The MAD and clipping from one pass (`RobustLevel.clippedInOnePass`) equal `Overscan.level` to rounding where
     /// the iterations take their sums from the core and shell (a Gaussian block, an integer one with ties, a mixture
     /// whose cut grows by a third over the iterations), where the shell holds too many values and every iteration
