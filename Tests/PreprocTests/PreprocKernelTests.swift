@@ -126,6 +126,31 @@ final class PreprocKernelTests: XCTestCase {
         XCTAssertEqual(fast.ivar.map(\.bitPattern), fiv.map(\.bitPattern))
         XCTAssertTrue(widths.contains(7) && widths.count > 1, "full boxes and boxes cut by the edge: \(widths)")
         XCTAssertGreaterThan(fiv.filter { $0 == 0 }.count, nspec)   // boxes with a pixel without weight
+
+        // with a mask: boxes holding a defect take the profile-scaled sum, other bits (a cosmic ray) change nothing
+        var mask = [UInt32](repeating: 0, count: ny * nx)
+        for i in stride(from: 7, to: mask.count, by: 151) { mask[i] = CCDMask.hot }
+        for i in stride(from: 90, to: mask.count, by: 173) { mask[i] = CCDMask.cosmic }
+        let masked = ImageModel.boxcar(pix: pix, ivar: ivar, nx: nx, traces: g, mask: mask)
+        var defects = 0
+        pix.withUnsafeBufferPointer { pp in ivar.withUnsafeBufferPointer { ivp in
+            for f in 0..<nspec {
+                for r in 0..<ny {
+                    let o = f * ny, x = xs[o + r], lo = Int(x - 3), hi = Int(x + 4)
+                    guard lo >= 0, hi <= nx, (lo..<hi).contains(where: { mask[r * nx + $0] & ImageModel.defectBits != 0 }) else {
+                        continue   // no defect: the values above
+                    }
+                    defects += 1
+                    let (s, v, ok) = ImageModel.profileScaledSum(pix: pp, ivar: ivp, mask: mask, row: r, nx: nx, columns: lo..<hi,
+                                                                 x: x, sigma: 1.1)
+                    let dw = ImageModel.rowStep(ws, offset: o, count: ny, at: r)
+                    flux[o + r] = ok && v > 0 ? s / dw : 0; fiv[o + r] = ok && v > 0 ? dw * dw / v : 0
+                }
+            }
+        }}
+        XCTAssertGreaterThan(defects, nspec)
+        XCTAssertEqual(masked.flux.map(\.bitPattern), flux.map(\.bitPattern))
+        XCTAssertEqual(masked.ivar.map(\.bitPattern), fiv.map(\.bitPattern))
     }
 
     /// ImageModel.subtractSky (valid rows gathered once, the resampled sky fibers stored wavelength by wavelength)
