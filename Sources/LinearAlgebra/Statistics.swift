@@ -34,8 +34,16 @@ public enum Statistics {
         return a[k]
     }
 
-    /// Median as numpy.median: the mean of the two middle values for an even count. NaN for no values.
+    /// Median as numpy.median: the mean of the two middle values for an even count. NaN for no values. The value
+    /// of `medianInPlace` on a copy; from 256 values by `sampledMedian` (a bracket from a sample and one counting
+    /// pass instead of a quickselect of them all).
     public static func median(_ values: [Double]) -> Double {
+        if values.count >= 256 {
+            var scratch = [Double](repeating: 0, count: values.count)
+            return values.withUnsafeBufferPointer { v in
+                scratch.withUnsafeMutableBufferPointer { sampledMedian(v, scratch: $0) }
+            }
+        }
         var v = values
         return medianInPlace(&v)
     }

@@ -38,10 +38,10 @@ public enum Overscan {
     }
 
     /// The median of `pix` and 1.4826 x the median of |pix - median|, as `Statistics.medianInPlace` gives them. A
-    /// large block without NaN (a whole overscan region, 132k values) takes `Statistics.sampledMedian`, the same
-    /// values without a quickselect of the whole block (`medianInPlace` sorts values holding NaN).
+    /// large block (a whole overscan region, 132k values) takes `Statistics.sampledMedian`, the same values without
+    /// a quickselect of the whole block.
     static func medianAndMAD(_ pix: [Double]) -> (median: Double, mad: Double) {
-        if pix.count >= 4096 && !pix.contains(where: \.isNaN) {
+        if pix.count >= 4096 {
             var scratch = [Double](repeating: 0, count: pix.count)
             let med = pix.withUnsafeBufferPointer { p in
                 scratch.withUnsafeMutableBufferPointer { Statistics.sampledMedian(p, scratch: $0) }

@@ -34,8 +34,7 @@ final class FastPathTests: XCTestCase {
     }
 
     /// Overscan's median and MAD of a large block (`Statistics.sampledMedian`) are the quickselect's values bit for
-    /// bit: odd and even counts, integer ADU with many ties, a median of zero, and a block with a NaN (sorted as
-    /// `medianInPlace` does).
+    /// bit: odd and even counts, integer ADU with many ties, a median of zero, and a block with a NaN.
     func testOverscanMedianAndMADOfALargeBlockEqualThePlainForm() {
         var rng = SimulationRandom(seed: 41)
         let blocks: [[Double]] = [
