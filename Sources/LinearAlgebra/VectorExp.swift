@@ -11,7 +11,11 @@ extension SIMD4 where Scalar == Double {
     @inlinable @inline(__always)
     public func vectorExp() -> SIMD4<Double> {
         let overflow = 709.782712893384, underflow = -745.1332191019412
-        let x = self.clamped(lowerBound: SIMD4(repeating: -746), upperBound: SIMD4(repeating: 710))
+        // clamped by selects (`clamped` called pointwiseMax and pointwiseMin out of line: 1 % of a preprocessing);
+        // a NaN stays NaN through the steps below and is given back at the end
+        var x = self
+        x.replace(with: SIMD4(repeating: -746), where: x .< SIMD4(repeating: -746))
+        x.replace(with: SIMD4(repeating: 710), where: x .> SIMD4(repeating: 710))
         // k = round(x / ln2): adding 1.5 x 2^52 leaves k in the low bits of the sum (round to nearest)
         let shift = SIMD4<Double>(repeating: 0x1.8p52)
         let shifted = x * SIMD4(repeating: 0x1.71547652b82fep0) + shift
