@@ -228,14 +228,10 @@ public enum ImageModel {
         let wmin = g.wave.min()!, wmax = g.wave.max()!
         let nt = 2 * ny, nsky = skyFibers.count
         let twave = (0..<nt).map { wmin + (wmax - wmin) * Double($0) / Double(nt - 1) }
-        // each sky fiber's rows with weight, their wavelengths and segments (nil: none, the fiber keeps its values)
-        let validRows = skyFibers.map { f -> [Int]? in
-            let rows = (0..<ny).filter { s.ivar[f * ny + $0] > 0 }
-            return rows.isEmpty ? nil : rows
-        }
-        let segments = parallelMap(nsky) { k -> SkySegments? in
-            validRows[k].map { rows in SkySegments(wave: rows.map { g.wave[skyFibers[k] * ny + $0] }, grid: twave) }
-        }
+        // each sky fiber's rows with weight (none: the fiber's resampled values are 0), their wavelengths and segments
+        let validRows = skyFibers.map { f in (0..<ny).filter { s.ivar[f * ny + $0] > 0 } }
+        let segments = SkySegments(waves: (0..<nsky).map { k in validRows[k].map { g.wave[skyFibers[k] * ny + $0] } },
+                                   grid: twave)
         var ttsky = [Double](repeating: 0, count: nt)
         var skies: [Double] = []   // the median sky of each iteration, nt values each
         let isSky = Set(skyFibers), otherFibers = (0..<nspec).filter { !isSky.contains($0) }
@@ -294,13 +290,23 @@ public enum ImageModel {
         let tile = 64, ntile = (nt + tile - 1) / tile
         let iterations = 5
         for iteration in 0..<iterations {
-            // the sky fibers' fluxes at their valid rows
-            let values = s.flux.withUnsafeBufferPointer { fb -> [[Double]?] in
-                nonisolated(unsafe) let flux = fb
-                return parallelMap(nsky) { k in validRows[k].map { rows in rows.map { flux[skyFibers[k] * ny + $0] } } }
+            // the sky fibers' fluxes at their valid rows, one fiber after the other (as the segments' wavelengths)
+            var values = [Double](repeating: 0, count: segments.wave.count)
+            values.withUnsafeMutableBufferPointer { vb in
+                let out = SharedBuffer(vb)
+                parallelFor(nsky) { k in
+                    let o = segments.start[k], f = skyFibers[k] * ny
+                    for (j, r) in validRows[k].enumerated() { out[o + j] = s.flux[f + r] }
+                }
             }
+            values.withUnsafeBufferPointer { vb in
+            segments.wave.withUnsafeBufferPointer { wb in
+            segments.lower.withUnsafeBufferPointer { lb in
+            twave.withUnsafeBufferPointer { gb in
             ttsky.withUnsafeMutableBufferPointer { mb in
                 let med = SharedBuffer(mb)
+                nonisolated(unsafe) let y = vb.baseAddress!, wave = wb.baseAddress!, lower = lb.baseAddress!
+                nonisolated(unsafe) let grid = gb.baseAddress!
                 parallelFor(ntile) { c in
                     let t0 = c * tile, t1 = min(nt, t0 + tile)
                     // table[(t - t0) * nsky + k]: sky fiber k resampled at twave[t] (0 for a fiber with no values, as
@@ -309,8 +315,10 @@ public enum ImageModel {
                     var table = [Double](repeating: 0, count: (t1 - t0) * nsky)
                     table.withUnsafeMutableBufferPointer { tab in
                         for k in 0..<nsky {
-                            guard let seg = segments[k], let y = values[k] else { continue }
-                            seg.resample(y, grid: twave, points: t0..<t1, into: tab.baseAddress! + k, stride: nsky)
+                            let o = segments.start[k], n = segments.count[k]
+                            guard n > 0 else { continue }
+                            SkySegments.resample(y + o, count: n, wave: wave + o, lower: lower + k * nt, grid: grid,
+                                                 points: t0..<t1, into: tab.baseAddress! + k, stride: nsky)
                         }
                         var medians = BracketedMedian(count: nsky)
                         var column = [Double](repeating: 0, count: nsky)
@@ -322,7 +330,7 @@ public enum ImageModel {
                         }
                     }
                 }
-            }
+            }}}}}
             // the median sky at the sky fibers' rows, subtracted and added to their sky model (the next median reads them)
             skies += ttsky
             subtract(skies: iteration..<(iteration + 1), fibers: skyFibers)
@@ -333,62 +341,83 @@ public enum ImageModel {
         return sky
     }
 
-    /// One sky fiber's valid wavelengths and, for each grid wavelength, the segment SortedInterpolation (left and
-    /// right: the end values) takes there: `value` is its value for that fiber's fluxes (the same arithmetic).
+    /// The sky fibers' valid wavelengths, one fiber after the other, and for each fiber and grid wavelength the
+    /// segment SortedInterpolation (left and right: the end values) takes there: `resample` gives a fiber's fluxes
+    /// at the grid wavelengths with its arithmetic. Flat arrays, read through pointers in the resampling loops (arrays
+    /// per fiber were retained and released at every use, 1 % of a model-variance preprocessing).
     struct SkySegments: Sendable {
+        /// Per fiber: where its wavelengths (and its fluxes, stored alike) start in `wave`, and how many (0: none).
+        let start: [Int], count: [Int]
         let wave: [Double]
-        /// Per grid point: the lower index i of the segment [i, i + 1], or -1 (the first value), -2 (the last value).
+        /// [fiber x grid count + t]: the lower index i (in the fiber's values) of the segment [i, i + 1] of grid
+        /// point t, or -1 (the first value), -2 (the last value).
         let lower: [Int32]
 
-        init(wave: [Double], grid: [Double]) {
-            self.wave = wave
-            let n = wave.count
-            var lower = [Int32](repeating: 0, count: grid.count)
-            var upper = 0
-            for (t, x) in grid.enumerated() {
-                if x < wave[0] { lower[t] = -1; continue }
-                if x >= wave[n - 1] || n == 1 { lower[t] = -2; continue }
-                while upper < n && wave[upper] <= x { upper += 1 }   // the grid increases: walked along
-                lower[t] = Int32(max(upper - 1, 0))
+        init(waves: [[Double]], grid: [Double]) {
+            var start = [Int](), at = 0
+            for w in waves { start.append(at); at += w.count }
+            self.start = start
+            count = waves.map(\.count)
+            wave = waves.flatMap { $0 }
+            let nt = grid.count
+            var lower = [Int32](repeating: 0, count: waves.count * nt)
+            lower.withUnsafeMutableBufferPointer { lb in
+                let out = SharedBuffer(lb)
+                parallelFor(waves.count) { k in
+                    let wave = waves[k], n = wave.count
+                    guard n > 0 else { return }
+                    var upper = 0
+                    for (t, x) in grid.enumerated() {
+                        let i = k * nt + t
+                        if x < wave[0] { out[i] = -1; continue }
+                        if x >= wave[n - 1] || n == 1 { out[i] = -2; continue }
+                        while upper < n && wave[upper] <= x { upper += 1 }   // the grid increases: walked along
+                        out[i] = Int32(max(upper - 1, 0))
+                    }
+                }
             }
             self.lower = lower
         }
 
+        /// One fiber's `count` values `y` (at its wavelengths `wave`, with its segments `lower`) at grid point t.
         @inline(__always)
-        func value(_ y: [Double], at t: Int, grid: [Double]) -> Double {
+        static func value(_ y: UnsafePointer<Double>, count n: Int, wave: UnsafePointer<Double>, lower: UnsafePointer<Int32>,
+                          grid: UnsafePointer<Double>, at t: Int) -> Double {
             let i = Int(lower[t])
             if i == -1 { return y[0] }
-            if i == -2 { return y[y.count - 1] }
-            return Interpolation.onSegment(wave, y, i, at: grid[t])
+            if i == -2 { return y[n - 1] }
+            let d = wave[i + 1] - wave[i]   // Interpolation.onSegment
+            return d > 0 ? y[i] + (y[i + 1] - y[i]) * (grid[t] - wave[i]) / d : y[i]
         }
 
         /// `value` at the grid points `points`, point t written to out[(t - points.lowerBound) x stride]: four points
         /// at a time in vector lanes where all four fall inside the fiber's wavelengths (the same operations).
-        func resample(_ y: [Double], grid: [Double], points: Range<Int>, into out: UnsafeMutablePointer<Double>,
-                      stride: Int) {
+        static func resample(_ y: UnsafePointer<Double>, count n: Int, wave: UnsafePointer<Double>,
+                             lower: UnsafePointer<Int32>, grid: UnsafePointer<Double>, points: Range<Int>,
+                             into out: UnsafeMutablePointer<Double>, stride: Int) {
             let t0 = points.lowerBound
-            y.withUnsafeBufferPointer { yb in
-            wave.withUnsafeBufferPointer { wb in
-            lower.withUnsafeBufferPointer { lb in
-            grid.withUnsafeBufferPointer { gb in
-                var t = t0
-                while t + 4 <= points.upperBound {
-                    let i0 = Int(lb[t]), i1 = Int(lb[t + 1]), i2 = Int(lb[t + 2]), i3 = Int(lb[t + 3])
-                    if i0 | i1 | i2 | i3 >= 0 {
-                        let x0 = SIMD4(wb[i0], wb[i1], wb[i2], wb[i3])
-                        let x1 = SIMD4(wb[i0 + 1], wb[i1 + 1], wb[i2 + 1], wb[i3 + 1])
-                        let v = Interpolation.onSegments(y0: SIMD4(yb[i0], yb[i1], yb[i2], yb[i3]),
-                                                         y1: SIMD4(yb[i0 + 1], yb[i1 + 1], yb[i2 + 1], yb[i3 + 1]),
-                                                         offset: SIMD4.load(gb.baseAddress! + t) - x0, width: x1 - x0)
-                        let p = out + (t - t0) * stride
-                        p[0] = v[0]; p[stride] = v[1]; p[2 * stride] = v[2]; p[3 * stride] = v[3]
-                    } else {
-                        for q in t..<(t + 4) { out[(q - t0) * stride] = value(y, at: q, grid: grid) }
+            var t = t0
+            while t + 4 <= points.upperBound {
+                let i0 = Int(lower[t]), i1 = Int(lower[t + 1]), i2 = Int(lower[t + 2]), i3 = Int(lower[t + 3])
+                if i0 | i1 | i2 | i3 >= 0 {
+                    let x0 = SIMD4(wave[i0], wave[i1], wave[i2], wave[i3])
+                    let x1 = SIMD4(wave[i0 + 1], wave[i1 + 1], wave[i2 + 1], wave[i3 + 1])
+                    let v = Interpolation.onSegments(y0: SIMD4(y[i0], y[i1], y[i2], y[i3]),
+                                                     y1: SIMD4(y[i0 + 1], y[i1 + 1], y[i2 + 1], y[i3 + 1]),
+                                                     offset: SIMD4.load(grid + t) - x0, width: x1 - x0)
+                    let p = out + (t - t0) * stride
+                    p[0] = v[0]; p[stride] = v[1]; p[2 * stride] = v[2]; p[3 * stride] = v[3]
+                } else {
+                    for q in t..<(t + 4) {
+                        out[(q - t0) * stride] = value(y, count: n, wave: wave, lower: lower, grid: grid, at: q)
                     }
-                    t += 4
                 }
-                while t < points.upperBound { out[(t - t0) * stride] = value(y, at: t, grid: grid); t += 1 }
-            }}}}
+                t += 4
+            }
+            while t < points.upperBound {
+                out[(t - t0) * stride] = value(y, count: n, wave: wave, lower: lower, grid: grid, at: t)
+                t += 1
+            }
         }
     }
 
