@@ -62,10 +62,10 @@ public enum RiceDecoder {
                         let here = reader.leadingZeros
                         let mapped: UInt32
                         if here + 1 + fs <= reader.available {
-                            reader.drop(here + 1)
-                            // the next fs bits, 0 for fs = 0 (a shift by 64 would keep them all)
-                            let low = (reader.buffer &>> 1) &>> lowShift
-                            reader.drop(fs)
+                            // the fs bits after the unary code, 0 for fs = 0 (a shift by 64 would keep them all),
+                            // then one shift past the whole code (the next code's position waits on it alone)
+                            let low = ((reader.buffer &<< UInt64(here + 1)) &>> 1) &>> lowShift
+                            reader.drop(here + 1 + fs)
                             mapped = UInt32(truncatingIfNeeded: here) &<< UInt32(fs) | UInt32(truncatingIfNeeded: low)
                         } else {
                             mapped = try reader.longCode(fs: fs)
