@@ -85,7 +85,13 @@ public struct CosmicRayRejector: Sendable {
                 // the Float prefilter (CosmicPrefilter.swift) first, then the exact Double tests on what it lets through
                 markFirstPassCandidates(row: i0, nx: nx, image: image, above: nv + ((i0 - 1) % 3) * nx,
                                         here: nv + (i0 % 3) * nx, below: nv + ((i0 + 1) % 3) * nx, candidate: sn)
-                for i1 in 1..<(nx - 1) where sn[i1] {
+                // the few candidates, in order: eight flags at a time skipped while all are false
+                let flags = UnsafeRawPointer(sn.baseAddress!)
+                var i1 = 1
+                while i1 < nx - 1 {
+                    if i1 + 8 <= nx - 1 && flags.loadUnaligned(fromByteOffset: i1, as: UInt64.self) == 0 { i1 += 8; continue }
+                    defer { i1 += 1 }
+                    guard sn[i1] else { continue }
                     let c = base + i1
                     guard image.value(c) * Double(image.ivar[c]).squareRoot() > threshold, image.mask[c] == 0 else { continue }
                     if isCosmic(c, nx: nx, image: image, nsig: nsig, cfudge: cfudge) { local.append(c) }
