@@ -113,20 +113,28 @@ func measureDx(rebinned: RebinnedImage, xTrace: TraceSet, yTrace: TraceSet, fibe
     let block = max(1, 100 / rb)
     let nb = n0 / block, nrow = nb * block, nf = fibers.count
     // 1. Each fiber's wavelength and x at the centre of every rebinned row.
+    let rowCentres = (0..<nrow).map { Double($0) + 0.5 }
     let tables = parallelMap(nf) { k -> (wave: [Double], x: [Double]) in
         let fiber = fibers[k]
-        let ty = twave.map { yTrace.eval(fiber, $0) / Double(rb) }
-        let tx = twave.map { xTrace.eval(fiber, $0) }
+        // the traces four wavelengths at a time (`TraceSet.eval(_:at:)`: the same bits as one at a time)
+        let ty = yTrace.eval(fiber, at: twave).map { $0 / Double(rb) }
+        let tx = xTrace.eval(fiber, at: twave)
         var wave = [Double](repeating: 0, count: nrow), xs = wave
         // rows increase: when the trace's y increases along it (any real trace), its tables are walked along
-        // (SortedInterpolation: the segments and values of Interpolation.linear's binary search)
+        // (SortedInterpolation, in batches: the segments and values of Interpolation.linear's binary search)
         let increasing = zip(ty, ty.dropFirst()).allSatisfy { $0 < $1 }
         ty.withUnsafeBufferPointer { tyb in twave.withUnsafeBufferPointer { twb in tx.withUnsafeBufferPointer { txb in
-            var waveAt = SortedInterpolation(x: tyb, y: twb), xAt = SortedInterpolation(x: tyb, y: txb)
-            for j in 0..<nrow {
-                let y = Double(j) + 0.5
-                wave[j] = increasing ? waveAt.value(at: y) : Interpolation.linear(tyb, twb, at: y)
-                xs[j] = increasing ? xAt.value(at: y) : Interpolation.linear(tyb, txb, at: y)
+            if increasing {
+                var waveAt = SortedInterpolation(x: tyb, y: twb), xAt = SortedInterpolation(x: tyb, y: txb)
+                rowCentres.withUnsafeBufferPointer { yb in
+                    wave.withUnsafeMutableBufferPointer { waveAt.values(at: yb.baseAddress!, count: nrow, into: $0.baseAddress!) }
+                    xs.withUnsafeMutableBufferPointer { xAt.values(at: yb.baseAddress!, count: nrow, into: $0.baseAddress!) }
+                }
+            } else {
+                for j in 0..<nrow {
+                    wave[j] = Interpolation.linear(tyb, twb, at: rowCentres[j])
+                    xs[j] = Interpolation.linear(tyb, txb, at: rowCentres[j])
+                }
             }
         } } }
         return (wave, xs)
