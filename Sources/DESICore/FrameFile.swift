@@ -300,22 +300,25 @@ public final class PreprocFileWriter: @unchecked Sendable {
     /// nx values), so that it is never held whole.
     public func finish(mask: [UInt32], fibermap: Fibermap? = nil,
                        readnoiseRows: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void) throws {
-        if let bad = mask.firstIndex(where: { $0 > UInt32(UInt16.max) }) {
-            started?.abandon()
-            throw DESIError.failed("\(path): mask value \(mask[bad]) at pixel \(bad) does not fit the 16-bit MASK HDU")
-        }
         let shape = self.shape, nx = shape[1]
         guard mask.count == shape.reduce(1, *) else {
             started?.abandon()
             throw DESIError.invalidArgument("\(path): MASK has \(mask.count) values, the image \(shape.reduce(1, *))")
         }
         try write.writing { f in
-            // int16 on disk, as desispec writes it; converted a band of rows at a time
+            // int16 on disk, as desispec writes it; converted a band of rows at a time, the bits of every value
+            // OR-ed on the way (a value above 16 bits makes the write fail, and nothing appears at `path`)
+            var bits: UInt32 = 0
             try mask.withUnsafeBufferPointer { m in
                 try f.writeImage(Int16.self, shape: shape, name: "MASK", compression: .rice) { rows, out in
                     let m0 = rows.lowerBound * nx
-                    for i in 0..<out.count { out[i] = Int16(truncatingIfNeeded: m[m0 + i]) }
+                    var band: UInt32 = 0
+                    for i in 0..<out.count { let v = m[m0 + i]; band |= v; out[i] = Int16(truncatingIfNeeded: v) }
+                    bits |= band
                 }
+            }
+            if bits > UInt32(UInt16.max), let bad = mask.firstIndex(where: { $0 > UInt32(UInt16.max) }) {
+                throw DESIError.failed("\(path): mask value \(mask[bad]) at pixel \(bad) does not fit the 16-bit MASK HDU")
             }
             try f.writeImage(Float.self, shape: shape, name: "READNOISE", bandRows: 256, fill: readnoiseRows)
             if let fm = fibermap { try f.writeTable(fm.table, name: "FIBERMAP") }

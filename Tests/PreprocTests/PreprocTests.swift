@@ -263,6 +263,17 @@ final class PreprocTests: XCTestCase {
                 throw DiskFull()
             }) { XCTAssertTrue($0 is DiskFull, "\($0)") }
         }
+        // a mask value above 16 bits (the MASK HDU is int16) fails the write, naming the pixel; nothing is left
+        do {
+            let tooWide = PreprocFileWriter(dir + "/preproc-r0-00001236.fits")
+            try tooWide.writeImageAndIvar(pix: plain.image.pix, ivar: plain.image.ivar, ny: plain.image.ny, nx: plain.image.nx,
+                                          header: plain.image.header)
+            var mask = plain.image.mask
+            mask[777] = 1 << 16
+            XCTAssertThrowsError(try tooWide.finish(mask: mask, readnoise: plain.image.readnoise)) {
+                XCTAssertTrue("\($0)".contains("mask value 65536 at pixel 777"), "\($0)")
+            }
+        }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["preproc-r0-00001234.fits"])
     }
 
