@@ -57,14 +57,26 @@ public enum ImageModel {
         smooth(&spectra, traces: g, nsig: 5)
         var model = spectra.flux
         spectra = RowSpectra(flux: [], ivar: [])   // model the flux's only reference: changed in place
-        for i in model.indices {
-            let v = ((sky?[i] ?? 0) + model[i]) * (flat?[i] ?? 1)
-            model[i] = v > 0 ? v : 0
-        }
-        // counts per Angstrom back to counts per row (numpy.gradient of the wavelengths along the rows)
-        for f in 0..<g.nspec {
-            let o = f * ny
-            for r in 0..<ny { model[o + r] *= gradient(g.wave, offset: o, count: ny, at: r) }
+        model.withUnsafeMutableBufferPointer { m in
+            if let sky, let flat {
+                // (loops over pointers, so that they run in vector lanes: the same operations)
+                sky.withUnsafeBufferPointer { sk in flat.withUnsafeBufferPointer { fl in
+                    for i in 0..<m.count { let v = (sk[i] + m[i]) * fl[i]; m[i] = v > 0 ? v : 0 }
+                }}
+            } else {
+                for i in 0..<m.count { let v = ((sky?[i] ?? 0) + m[i]) * (flat?[i] ?? 1); m[i] = v > 0 ? v : 0 }
+            }
+            // counts per Angstrom back to counts per row (numpy.gradient of the wavelengths along the rows: central
+            // differences inside, one-sided at the ends)
+            g.wave.withUnsafeBufferPointer { w in
+                for f in 0..<g.nspec {
+                    let o = f * ny
+                    guard ny > 2 else { for r in 0..<ny { m[o + r] *= gradient(g.wave, offset: o, count: ny, at: r) }; continue }
+                    m[o] *= gradient(g.wave, offset: o, count: ny, at: 0)
+                    for r in 1..<(ny - 1) { m[o + r] *= (w[o + r + 1] - w[o + r - 1]) / 2 }
+                    m[o + ny - 1] *= gradient(g.wave, offset: o, count: ny, at: ny - 1)
+                }
+            }
         }
         return TraceCounts(counts: model, traces: g, nx: nx)
     }
@@ -293,12 +305,14 @@ public enum ImageModel {
             // the sky fibers' fluxes at their valid rows, one fiber after the other (as the segments' wavelengths)
             var values = [Double](repeating: 0, count: segments.wave.count)
             values.withUnsafeMutableBufferPointer { vb in
+            s.flux.withUnsafeBufferPointer { fb in
                 let out = SharedBuffer(vb)
+                nonisolated(unsafe) let flux = fb
                 parallelFor(nsky) { k in
                     let o = segments.start[k], f = skyFibers[k] * ny
-                    for (j, r) in validRows[k].enumerated() { out[o + j] = s.flux[f + r] }
+                    for (j, r) in validRows[k].enumerated() { out[o + j] = flux[f + r] }
                 }
-            }
+            }}
             values.withUnsafeBufferPointer { vb in
             segments.wave.withUnsafeBufferPointer { wb in
             segments.lower.withUnsafeBufferPointer { lb in
