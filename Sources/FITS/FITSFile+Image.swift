@@ -118,8 +118,11 @@ extension FITSFile {
         }
         try createImageHDU(T.self, shape: shape, name: name, compression: compression)
         var status: Int32 = 0
+        // floating-point values written as their bytes are summed as they are swapped (`writeStored`), not before
+        let summedWhileWritten = compression == nil && n > 0 && (T.self == Float.self || T.self == Double.self)
         if compression == nil {
-            try writeKeywordsBeforeData(name: name, header: header, dataSum: data.withUnsafeBufferPointer { FITSFile.dataSum($0) })
+            try writeKeywordsBeforeData(name: name, header: header,
+                                        dataSum: summedWhileWritten ? nil : data.withUnsafeBufferPointer { FITSFile.dataSum($0) })
         }
         if n > 0 {
             if compression == nil, FITSFile.storedAsIs(T.self) {
@@ -127,7 +130,8 @@ extension FITSFile {
                 let piece = FITSFile.writePieceBytes / MemoryLayout<T>.size
                 let scratch = UnsafeMutableBufferPointer<T>.allocate(capacity: min(n, piece))
                 defer { scratch.deallocate() }
-                try data.withUnsafeBufferPointer { try writeStored($0, scratch: scratch) }
+                let sum = try data.withUnsafeBufferPointer { try writeStored($0, scratch: scratch) }
+                if summedWhileWritten, let sum { dataSums[currentHDUIndex] = FITSFile.foldCarries(sum) }
             } else if compression == nil {
                 // no copy: cfitsio's write routines only read the array (their C signature predates const)
                 data.withUnsafeBytes { buf in
@@ -175,12 +179,14 @@ extension FITSFile {
             let rows = r0..<min(ny, r0 + band)
             let part = UnsafeMutableBufferPointer(rebasing: buffer[0..<(rows.count * nx)])
             fill(rows, part)
-            if summed {
-                if let s = FITSFile.dataSum(UnsafeBufferPointer(part)) { sum &+= UInt64(s) } else { summed = false }
-            }
             if asBytes {
-                try writeStored(UnsafeBufferPointer(part), scratch: part)
+                // (the band's data sum taken as it is swapped)
+                let bandSum = try writeStored(UnsafeBufferPointer(part), scratch: part)
+                if summed { if let b = bandSum { sum &+= UInt64(FITSFile.foldCarries(b)) } else { summed = false } }
             } else {
+                if summed {
+                    if let s = FITSFile.dataSum(UnsafeBufferPointer(part)) { sum &+= UInt64(s) } else { summed = false }
+                }
                 _ = ffppr(f, T.cfitsioType, Int64(r0 * nx + 1), Int64(part.count), part.baseAddress, &status)
             }
             try check(status, "writing image rows \(rows.lowerBound)-\(rows.upperBound - 1)", hdu: name)

@@ -28,21 +28,41 @@ extension FITSFile {
 
     /// Appends `values` (a `storedAsIs` type) at the current position, big-endian, through `scratch` (values swapped
     /// there a chunk at a time). `scratch` may be `values`' own memory (`values` then swapped in place: the caller's
-    /// buffer no longer holds native values).
-    func writeStored<T: FITSNumeric>(_ values: UnsafeBufferPointer<T>, scratch: UnsafeMutableBufferPointer<T>) throws {
+    /// buffer no longer holds native values). Returns the 64-bit sum of the values' 32-bit words, taken as they are
+    /// swapped (the FITS data sum once `foldCarries` folds it, as `dataSum` gives it, without a pass of its own);
+    /// nil for 2-byte values.
+    @discardableResult
+    func writeStored<T: FITSNumeric>(_ values: UnsafeBufferPointer<T>, scratch: UnsafeMutableBufferPointer<T>) throws -> UInt64? {
         precondition(Self.storedAsIs(T.self) && !scratch.isEmpty, "writeStored: \(T.self) is not stored as is")
-        var i = 0
+        var i = 0, sum: UInt64 = 0
         while i < values.count {
             let n = min(scratch.count, values.count - i)
             let source = UnsafeRawPointer(values.baseAddress! + i), target = UnsafeMutableRawPointer(scratch.baseAddress!)
             switch MemoryLayout<T>.size {
             case 2: Self.swap(source, target, n, UInt16.self)
-            case 4: Self.swap(source, target, n, UInt32.self)
-            default: Self.swap(source, target, n, UInt64.self)
+            case 4: sum &+= Self.swapAndSum(source, target, n, UInt32.self)
+            default: sum &+= Self.swapAndSum(source, target, n, UInt64.self)
             }
             try writeBytes(UnsafeRawBufferPointer(start: target, count: n * MemoryLayout<T>.size))
             i += n
         }
+        return MemoryLayout<T>.size == 2 ? nil : sum
+    }
+
+    /// `swap` of n 4- or 8-byte words with the sum of their native 32-bit halves, each read before it is written
+    /// (`target` may be `source`).
+    @inline(__always)
+    private static func swapAndSum<W: FixedWidthInteger & UnsignedInteger>(_ source: UnsafeRawPointer,
+                                                                          _ target: UnsafeMutableRawPointer, _ n: Int,
+                                                                          _ word: W.Type) -> UInt64 {
+        let s = source.assumingMemoryBound(to: W.self), t = target.assumingMemoryBound(to: W.self)
+        var sum: UInt64 = 0
+        for k in 0..<n {
+            let v = s[k], u = UInt64(truncatingIfNeeded: v)
+            sum &+= W.bitWidth == 64 ? (u & 0xFFFF_FFFF) &+ (u >> 32) : u
+            t[k] = v.bigEndian
+        }
+        return sum
     }
 
     /// Appends `bytes` at the current position, `writePieceBytes` per call.
