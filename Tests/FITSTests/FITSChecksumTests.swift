@@ -16,6 +16,13 @@ final class FITSChecksumTests: XCTestCase {
             var g = SplitMix64(seed: 3)
             try f.writeImage((0..<(700 * 600)).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: g.next()) & 0x7f7f_ffff) },
                              shape: [700, 600], name: "BIG")
+            // written a band of rows at a time (the sums taken as the bands are swapped): float32 and int32
+            try f.writeImage(Float.self, shape: [300, 70], name: "BANDED", bandRows: 64) { rows, out in
+                for i in 0..<out.count { out[i] = Float(rows.lowerBound * 70 + i) * -1.25 }
+            }
+            try f.writeImage(Int32.self, shape: [300, 70], name: "BANDED32", bandRows: 64) { rows, out in
+                for i in 0..<out.count { out[i] = Int32(truncatingIfNeeded: (rows.lowerBound * 70 + i) &* 2_654_435_761) }
+            }
             try f.writeTable(FITSTable(columns: [FITSColumn("A", .int32([1, 2, 3]))]), name: "T")
         }
         let f = try FITSFile.open(path)
