@@ -118,11 +118,11 @@ extension FITSFile {
         }
         try createImageHDU(T.self, shape: shape, name: name, compression: compression)
         var status: Int32 = 0
-        // floating-point values written as their bytes are summed as they are swapped (`writeStored`), not before
-        let summedWhileWritten = compression == nil && n > 0 && (T.self == Float.self || T.self == Double.self)
+        // values written as their bytes are summed as they are swapped (`writeStored`), not in a pass before
+        let writtenAsBytes = compression == nil && n > 0 && FITSFile.storedAsIs(T.self)
         if compression == nil {
             try writeKeywordsBeforeData(name: name, header: header,
-                                        dataSum: summedWhileWritten ? nil : data.withUnsafeBufferPointer { FITSFile.dataSum($0) })
+                                        dataSum: writtenAsBytes ? nil : data.withUnsafeBufferPointer { FITSFile.dataSum($0) })
         }
         if n > 0 {
             if compression == nil, FITSFile.storedAsIs(T.self) {
@@ -131,7 +131,7 @@ extension FITSFile {
                 let scratch = UnsafeMutableBufferPointer<T>.allocate(capacity: min(n, piece))
                 defer { scratch.deallocate() }
                 let sum = try data.withUnsafeBufferPointer { try writeStored($0, scratch: scratch) }
-                if summedWhileWritten, let sum { dataSums[currentHDUIndex] = FITSFile.foldCarries(sum) }
+                if let sum { dataSums[currentHDUIndex] = FITSFile.foldCarries(sum) }
             } else if compression == nil {
                 // no copy: cfitsio's write routines only read the array (their C signature predates const)
                 data.withUnsafeBytes { buf in

@@ -31,7 +31,6 @@ extension FITSFile {
     /// buffer no longer holds native values). Returns the 64-bit sum of the values' 32-bit words, taken as they are
     /// swapped (the FITS data sum once `foldCarries` folds it, as `dataSum` gives it, without a pass of its own);
     /// nil for 2-byte values.
-    @discardableResult
     func writeStored<T: FITSNumeric>(_ values: UnsafeBufferPointer<T>, scratch: UnsafeMutableBufferPointer<T>) throws -> UInt64? {
         precondition(Self.storedAsIs(T.self) && !scratch.isEmpty, "writeStored: \(T.self) is not stored as is")
         var i = 0, sum: UInt64 = 0

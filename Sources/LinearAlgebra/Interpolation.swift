@@ -77,6 +77,16 @@ public enum Interpolation {
         (y0 + (y1 - y0) * offset / d).replacing(with: y0, where: .!(d .> 0))
     }
 
+    /// `onSegment` at four points t, each on its segment [x[i], x[i + 1]] (indices i of x and y, read through
+    /// pointers): the four segments' ends gathered, then `onSegments`.
+    @inlinable @inline(__always)
+    public static func onSegments(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, _ i: (Int, Int, Int, Int),
+                                  at t: SIMD4<Double>) -> SIMD4<Double> {
+        let x0 = SIMD4(x[i.0], x[i.1], x[i.2], x[i.3]), x1 = SIMD4(x[i.0 + 1], x[i.1 + 1], x[i.2 + 1], x[i.3 + 1])
+        return onSegments(y0: SIMD4(y[i.0], y[i.1], y[i.2], y[i.3]), y1: SIMD4(y[i.0 + 1], y[i.1 + 1], y[i.2 + 1], y[i.3 + 1]),
+                          offset: t - x0, width: x1 - x0)
+    }
+
     /// First index i with x[i] > value (x increasing).
     @inlinable
     public static func upperBound(_ x: UnsafeBufferPointer<Double>, _ value: Double) -> Int {

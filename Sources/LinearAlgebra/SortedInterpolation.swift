@@ -56,10 +56,7 @@ public struct SortedInterpolation {
                 }
                 let i0 = segment(t0), i1 = segment(t1), i2 = segment(t2), i3 = segment(t3)
                 previous = t3
-                let x0 = SIMD4(x[i0], x[i1], x[i2], x[i3]), x1 = SIMD4(x[i0 + 1], x[i1 + 1], x[i2 + 1], x[i3 + 1])
-                let v = Interpolation.onSegments(y0: SIMD4(y[i0], y[i1], y[i2], y[i3]),
-                                                 y1: SIMD4(y[i0 + 1], y[i1 + 1], y[i2 + 1], y[i3 + 1]),
-                                                 offset: SIMD4(t0, t1, t2, t3) - x0, width: x1 - x0)
+                let v = Interpolation.onSegments(x.baseAddress!, y.baseAddress!, (i0, i1, i2, i3), at: SIMD4(t0, t1, t2, t3))
                 out[k] = v[0]; out[k + 1] = v[1]; out[k + 2] = v[2]; out[k + 3] = v[3]
                 k += 4
             }

@@ -400,8 +400,8 @@ public enum ImageModel {
             let i = Int(lower[t])
             if i == -1 { return y[0] }
             if i == -2 { return y[n - 1] }
-            let d = wave[i + 1] - wave[i]   // Interpolation.onSegment
-            return d > 0 ? y[i] + (y[i + 1] - y[i]) * (grid[t] - wave[i]) / d : y[i]
+            return Interpolation.onSegment(UnsafeBufferPointer(start: wave, count: n), UnsafeBufferPointer(start: y, count: n), i,
+                                           at: grid[t])
         }
 
         /// `value` at the grid points `points`, point t written to out[(t - points.lowerBound) x stride]: four points
@@ -414,11 +414,7 @@ public enum ImageModel {
             while t + 4 <= points.upperBound {
                 let i0 = Int(lower[t]), i1 = Int(lower[t + 1]), i2 = Int(lower[t + 2]), i3 = Int(lower[t + 3])
                 if i0 | i1 | i2 | i3 >= 0 {
-                    let x0 = SIMD4(wave[i0], wave[i1], wave[i2], wave[i3])
-                    let x1 = SIMD4(wave[i0 + 1], wave[i1 + 1], wave[i2 + 1], wave[i3 + 1])
-                    let v = Interpolation.onSegments(y0: SIMD4(y[i0], y[i1], y[i2], y[i3]),
-                                                     y1: SIMD4(y[i0 + 1], y[i1 + 1], y[i2 + 1], y[i3 + 1]),
-                                                     offset: SIMD4.load(grid + t) - x0, width: x1 - x0)
+                    let v = Interpolation.onSegments(wave, y, (i0, i1, i2, i3), at: SIMD4.load(grid + t))
                     let p = out + (t - t0) * stride
                     p[0] = v[0]; p[stride] = v[1]; p[2 * stride] = v[2]; p[3 * stride] = v[3]
                 } else {

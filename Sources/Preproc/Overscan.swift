@@ -37,25 +37,11 @@ public enum Overscan {
         return (level, noise / clippedStdBias(nsigma))
     }
 
-    /// The median of `pix` and 1.4826 x the median of |pix - median|, as `Statistics.medianInPlace` gives them. A
-    /// large block (a whole overscan region, 132k values) takes `Statistics.sampledMedian`, the same values without
-    /// a quickselect of the whole block.
+    /// The median of `pix` and 1.4826 x the median of |pix - median|, as `Statistics.medianInPlace` gives them
+    /// (`Statistics.median`: a whole overscan region, 132k values, by the sampled bracket instead of a quickselect).
     static func medianAndMAD(_ pix: [Double]) -> (median: Double, mad: Double) {
-        if pix.count >= 4096 {
-            var scratch = [Double](repeating: 0, count: pix.count)
-            let med = pix.withUnsafeBufferPointer { p in
-                scratch.withUnsafeMutableBufferPointer { Statistics.sampledMedian(p, scratch: $0) }
-            }
-            let distances = pix.map { abs($0 - med) }
-            let mad = distances.withUnsafeBufferPointer { d in
-                scratch.withUnsafeMutableBufferPointer { Statistics.sampledMedian(d, scratch: $0) }
-            }
-            return (med, 1.4826 * mad)
-        }
-        var work = pix
-        let med = Statistics.medianInPlace(&work)
-        for i in 0..<work.count { work[i] = abs(pix[i] - med) }
-        return (med, 1.4826 * Statistics.medianInPlace(&work))
+        let med = Statistics.median(pix)
+        return (med, 1.4826 * Statistics.median(pix.map { abs($0 - med) }))
     }
 
     /// OSTEP (desispec.preproc.compute_overscan_step): max - min of the row-to-row differences of the

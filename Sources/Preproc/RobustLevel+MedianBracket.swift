@@ -8,8 +8,8 @@ extension RobustLevel {
     static func bracketedMedian(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
                                 fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?,
                                 sample: MedianBracket.Sample? = nil) -> Double? {
-        let bracket = sample.map { MedianBracket(rows: rows, cols: cols, sample: $0, distanceFrom: center) }
-            ?? MedianBracket(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: center)
+        let bracket = MedianBracket(rows: rows, cols: cols, sample: sample ?? .init(rows: rows, cols: cols, row: row, fill: fill),
+                                    distanceFrom: center)
         let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> BracketCounts in
             var counts = bracket.counts(rows: range.count)
             for r in range { fill(r, buffer); counts.add(UnsafeBufferPointer(buffer)) }
@@ -29,22 +29,8 @@ extension RobustLevel {
         /// About how many values fall strictly inside the bracket.
         let expectedMiddle: Int
 
-        /// A stratified sample (256 x 256 values at most): one row drawn in each of sr equal bands of rows, and in it
-        /// one column in each of sc equal bands of columns, each draw at a pseudo-random place in its band (a fixed
-        /// seed: the same sample every run). The bracket keeps ~4.5 sigma of rank uncertainty: ~1.8% of the values
-        /// fall inside it with 65536 samples. Its two ends are order statistics of the sample, selected (no sort). A
-        /// grid at fixed places is biased wherever the level follows the rows or columns: the first row of each of 64
-        /// bands of a master bias that ramps from row to row sat half a band low, 0.8 % of the values, and the median
-        /// of a full-size bias's data region fell outside the bracket (taken again from a full copy, ~10 % of a
-        /// preprocessing's CPU); a pattern repeating every few rows or columns would alias the same way.
-        init(rows: Int, cols: Int, row: UnsafeMutableBufferPointer<Double>,
-             fill: (Int, UnsafeMutableBufferPointer<Double>) -> Void, distanceFrom center: Double?) {
-            self.init(rows: rows, cols: cols, sample: Sample(rows: rows, cols: cols, row: row, fill: fill),
-                      distanceFrom: center)
-        }
-
-        /// The bracket from a sample already drawn from these values (the median's sample serves the MAD's: the
-        /// same places, so the same values, without reading the rows again).
+        /// The bracket from a sample of these values (`Sample`; the median's sample serves the MAD's: the same places,
+        /// so the same values, without reading the rows again).
         init(rows: Int, cols: Int, sample drawn: Sample, distanceFrom center: Double?) {
             let n = rows * cols
             k1 = n / 2; k0 = n % 2 == 1 ? k1 : k1 - 1
@@ -58,7 +44,14 @@ extension RobustLevel {
             expectedMiddle = 4 * margin * n / s + 16
         }
 
-        /// The values at the sample's places, in the order drawn.
+        /// The values at a stratified sample of places (256 x 256 at most): one row drawn in each of sr equal bands
+        /// of rows, and in it one column in each of sc equal bands of columns, each draw at a pseudo-random place in
+        /// its band (a fixed seed: the same sample every run). The bracket keeps ~4.5 sigma of rank uncertainty: ~1.8% of the values
+        /// fall inside it with 65536 samples. Its two ends are order statistics of the sample, selected (no sort). A
+        /// grid at fixed places is biased wherever the level follows the rows or columns: the first row of each of 64
+        /// bands of a master bias that ramps from row to row sat half a band low, 0.8 % of the values, and the median
+        /// of a full-size bias's data region fell outside the bracket (taken again from a full copy, ~10 % of a
+        /// preprocessing's CPU); a pattern repeating every few rows or columns would alias the same way.
         struct Sample {
             let values: [Double]
 

@@ -20,8 +20,8 @@ extension RobustLevel {
                                  nsigma: Double, niter: Int, sample: MedianBracket.Sample? = nil)
         -> (level: Double, readnoise: Double)? {
         guard med.isFinite else { return nil }
-        let bracket = sample.map { MedianBracket(rows: rows, cols: cols, sample: $0, distanceFrom: med) }
-            ?? MedianBracket(rows: rows, cols: cols, row: row, fill: fill, distanceFrom: med)
+        let bracket = MedianBracket(rows: rows, cols: cols, sample: sample ?? .init(rows: rows, cols: cols, row: row, fill: fill),
+                                    distanceFrom: med)
         let inner = 0.6 * nsigma * 1.4826 * bracket.lo, outer = 1.6 * nsigma * 1.4826 * bracket.hi
         let parts = mapRowBlocks(rows: rows, cols: cols) { range, buffer -> (BracketCounts, ClippedSums, ShellValues) in
             var counts = bracket.counts(rows: range.count)
