@@ -18,7 +18,7 @@ enum CTERowByRowModel {
 
     /// The model image [ny * nx] of `pix` (row-major).
     static func compute(pix: [Float], ivar: [Float], ny: Int, nx: Int, profiles p: CrossDispersionProfiles,
-                        fiberflat: FiberFlat?) throws -> [Double] {
+                        fiberflat: ModelFiberFlat?) throws -> [Double] {
         guard p.ny == ny else { throw DESIError.mismatch("cross-dispersion profiles on \(p.ny) rows, image has \(ny)") }
         if let ff = fiberflat, ff.nspec < p.nspec {
             throw DESIError.mismatch("fiber flat has \(ff.nspec) fibers, the PSF \(p.nspec)")
@@ -28,15 +28,17 @@ enum CTERowByRowModel {
         var spectra = ImageModel.RowSpectra(flux: flux, ivar: [Double](repeating: 1, count: flux.count))
         // desispec's QFrame holds the wavelengths as float32
         let g = FiberTraceGeometry(nspec: p.nspec, ny: ny, x: p.x, wave: p.wave.map { Double(Float($0)) }, xsig: nil)
-        var flat = [Double](repeating: 1, count: flux.count)
-        if let ff = fiberflat { flat = ImageModel.applyFiberFlat(&spectra, fiberflat: ff, traces: g) }
+        if let ff = fiberflat { ImageModel.applyFiberFlat(&spectra, fiberflat: ff, traces: g) }
         let sky = ImageModel.subtractSky(&spectra, traces: g)
         let s = spectra
-        let smooth = parallelMap(p.nspec) { f -> [Double] in
-            Smoothing.medianFilter(Array(s.flux[(f * ny)..<((f + 1) * ny)]), size: smoothingRows, boundary: .nearest)
+        let model = parallelMap(p.nspec) { f -> [Double] in
+            let smooth = Smoothing.medianFilter(Array(s.flux[(f * ny)..<((f + 1) * ny)]), size: smoothingRows, boundary: .nearest)
+            var flat = [Double](repeating: 1, count: ny)
+            if let ff = fiberflat {
+                _ = flat.withUnsafeMutableBufferPointer { ImageModel.rowFlat(ff, fiber: f, traces: g, into: $0.baseAddress!) }
+            }
+            return (0..<ny).map { r in (smooth[r] + sky[f * ny + r]) * flat[r] }
         }.flatMap { $0 }
-        var model = [Double](repeating: 0, count: flux.count)
-        for i in model.indices { model[i] = (smooth[i] + sky[i]) * flat[i] }
         return project(model, profiles: p, nx: nx)
     }
 

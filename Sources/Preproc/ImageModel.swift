@@ -23,7 +23,7 @@ public enum ImageModel {
     /// The model image [ny * nx], electrons per pixel (`traceCounts` projected onto every row).
     /// `mask`: the preprocessed image's mask; its pixels with a `defectBits` bit do not enter the boxcar (see `boxcar`).
     public static func compute(pix: [Float], ivar: [Float], ny: Int, nx: Int, traces g: FiberTraceGeometry,
-                               fiberflat: FiberFlat?, mask: [UInt32]? = nil) throws -> [Double] {
+                               fiberflat: ModelFiberFlat?, mask: [UInt32]? = nil) throws -> [Double] {
         let counts = try traceCounts(pix: pix, ivar: ivar, ny: ny, nx: nx, traces: g, fiberflat: fiberflat, mask: mask)
         var image = [Double](unsafeUninitializedCapacity: ny * nx) { _, n in n = ny * nx }
         image.withUnsafeMutableBufferPointer { ib in
@@ -41,30 +41,37 @@ public enum ImageModel {
     /// The model counts of every fiber at every CCD row (steps 1 to 4 above), before their projection onto the CCD
     /// (`TraceCounts.project`, row by row, so that the model image need not be held whole).
     static func traceCounts(pix: [Float], ivar: [Float], ny: Int, nx: Int, traces g: FiberTraceGeometry,
-                            fiberflat: FiberFlat?, mask: [UInt32]? = nil) throws -> TraceCounts {
+                            fiberflat: ModelFiberFlat?, mask: [UInt32]? = nil) throws -> TraceCounts {
         guard g.ny == ny else { throw DESIError.mismatch("traces sampled on \(g.ny) rows, image has \(ny)") }
         if let ff = fiberflat, ff.nspec < g.nspec {
             throw DESIError.mismatch("fiber flat has \(ff.nspec) fibers, the traces \(g.nspec)")
         }
         // (each [nspec x ny] array made once and changed in place: fresh memory costs its clearing)
         var spectra = boxcar(pix: pix, ivar: ivar, nx: nx, traces: g, mask: mask)
-        var flat: [Double]? = nil
         var sky: [Double]? = nil
         if let ff = fiberflat {
-            flat = applyFiberFlat(&spectra, fiberflat: ff, traces: g)
+            applyFiberFlat(&spectra, fiberflat: ff, traces: g)
             sky = subtractSky(&spectra, traces: g)
         }
         smooth(&spectra, traces: g, nsig: 5)
         var model = spectra.flux
         spectra = RowSpectra(flux: [], ivar: [])   // model the flux's only reference: changed in place
         model.withUnsafeMutableBufferPointer { m in
-            if let sky, let flat {
-                // (loops over pointers, so that they run in vector lanes: the same operations)
-                sky.withUnsafeBufferPointer { sk in flat.withUnsafeBufferPointer { fl in
-                    for i in 0..<m.count { let v = (sk[i] + m[i]) * fl[i]; m[i] = v > 0 ? v : 0 }
-                }}
+            if let sky, let ff = fiberflat {
+                let out = SharedBuffer(m)
+                sky.withUnsafeBufferPointer { skb in
+                    nonisolated(unsafe) let sk = skb
+                    parallelFor(g.nspec) { f in
+                        let fl = UnsafeMutableBufferPointer<Double>.allocate(capacity: ny)
+                        defer { fl.deallocate() }
+                        rowFlat(ff, fiber: f, traces: g, into: fl.baseAddress!)
+                        // (loops over pointers, so that they run in vector lanes: the same operations)
+                        let mo = out.base + f * ny, so = sk.baseAddress! + f * ny
+                        for r in 0..<ny { let v = (so[r] + mo[r]) * fl[r]; mo[r] = v > 0 ? v : 0 }
+                    }
+                }
             } else {
-                for i in 0..<m.count { let v = ((sky?[i] ?? 0) + m[i]) * (flat?[i] ?? 1); m[i] = v > 0 ? v : 0 }
+                for i in 0..<m.count { let v = (sky?[i] ?? 0) + m[i]; m[i] = v > 0 ? v : 0 }
             }
             // counts per Angstrom back to counts per row (numpy.gradient of the wavelengths along the rows: central
             // differences inside, one-sided at the ends)
@@ -127,7 +134,7 @@ public enum ImageModel {
                         var s = 0.0, v = 0.0, ok = lo >= 0 && hi <= nx
                         if ok, let m = mask, (lo..<hi).contains(where: { m[row + $0] & defectBits != 0 }) {
                             (s, v, ok) = profileScaledSum(pix: pix, ivar: ivar, mask: m, row: r, nx: nx, columns: lo..<hi,
-                                                          x: x, sigma: 1.1 * (g.xsig?[o + r] ?? 1))
+                                                          x: x, sigma: 1.1 * (g.xsig(fiber: f, row: r) ?? 1))
                         } else if ok && hi - lo == 7 {
                             // the seven reciprocals in the lanes of a vector (their divisions were the loop's critical
                             // path), then both sums in column order as below: the same values
@@ -186,38 +193,41 @@ public enum ImageModel {
         return 2 * (w[o + 1] - w[o]) - (w[o + 2] - w[o + 1])
     }
 
-    /// qproc_apply_fiberflat: the flat (valid values only, 0 outside its wavelengths) interpolated at each row's
-    /// wavelength divides the flux (0 where the flat is 0); returns the flat per (fiber, row), 1 for a fiber with no
-    /// valid flat value (whose ivar is set to 0).
-    static func applyFiberFlat(_ s: inout RowSpectra, fiberflat ff: FiberFlat, traces g: FiberTraceGeometry) -> [Double] {
-        let ny = g.ny, nw = ff.nwave
-        var flat = LargeArrays.filled(1.0, count: g.nspec * ny)
+    /// qproc_apply_fiberflat: the flat (`ModelFiberFlat`) at each row's wavelength divides the flux (0 where the flat
+    /// is 0) and multiplies the ivar by its square; a fiber with no valid flat value gets ivar 0. The flat per (fiber,
+    /// row) is not kept: `rowFlat` gives it again where the model is multiplied back (16.5 MB less memory while the
+    /// sky is subtracted, for a full-size camera).
+    static func applyFiberFlat(_ s: inout RowSpectra, fiberflat ff: ModelFiberFlat, traces g: FiberTraceGeometry) {
+        let ny = g.ny
         s.flux.withUnsafeMutableBufferPointer { fb in
         s.ivar.withUnsafeMutableBufferPointer { vb in
-        flat.withUnsafeMutableBufferPointer { tb in
-            let flux = SharedBuffer(fb), ivar = SharedBuffer(vb), fl = SharedBuffer(tb)
+            let flux = SharedBuffer(fb), ivar = SharedBuffer(vb)
             parallelFor(g.nspec) { f in
-                let o = f * ny, fo = f * nw
-                let good = (0..<nw).filter { ff.flat[fo + $0] != 0 && ff.ivar[fo + $0] > 0 && ff.mask[fo + $0] == 0 }
-                guard !good.isEmpty else {
+                let o = f * ny
+                let t = UnsafeMutableBufferPointer<Double>.allocate(capacity: ny)
+                defer { t.deallocate() }
+                guard rowFlat(ff, fiber: f, traces: g, into: t.baseAddress!) else {
                     for r in 0..<ny { ivar[o + r] = 0 }
                     return
                 }
-                let xw = good.map { ff.wave[$0] }, yf = good.map { ff.flat[fo + $0] }
-                xw.withUnsafeBufferPointer { xb in
-                yf.withUnsafeBufferPointer { yb in
-                g.wave.withUnsafeBufferPointer { wb in
-                    var flatAt = SortedInterpolation(x: xb, y: yb, left: 0, right: 0)
-                    flatAt.values(at: wb.baseAddress! + o, count: ny, into: fl.base + o)
-                    for r in 0..<ny {
-                        let t = fl[o + r]
-                        flux[o + r] = t > 0 ? flux[o + r] / t : 0
-                        ivar[o + r] *= t * t
-                    }
-                }}}
+                for r in 0..<ny {
+                    flux[o + r] = t[r] > 0 ? flux[o + r] / t[r] : 0
+                    ivar[o + r] *= t[r] * t[r]
+                }
             }
-        }}}
-        return flat
+        }}
+    }
+
+    /// Fiber f's flat at its rows' wavelengths (1 at every row for a fiber with no valid flat value, which returns
+    /// false).
+    @discardableResult
+    static func rowFlat(_ ff: ModelFiberFlat, fiber f: Int, traces g: FiberTraceGeometry,
+                        into out: UnsafeMutablePointer<Double>) -> Bool {
+        let found = g.wave.withUnsafeBufferPointer { wb in
+            ff.values(fiber: f, at: wb.baseAddress! + f * g.ny, count: g.ny, into: out)
+        }
+        if !found { out.update(repeating: 1, count: g.ny) }
+        return found
     }
 
     /// qproc_sky_subtraction with no fibermap: the faintest half of the fibers (median flux) are the sky; five
@@ -241,9 +251,7 @@ public enum ImageModel {
         let nt = 2 * ny, nsky = skyFibers.count
         let twave = (0..<nt).map { wmin + (wmax - wmin) * Double($0) / Double(nt - 1) }
         // each sky fiber's rows with weight (none: the fiber's resampled values are 0), their wavelengths and segments
-        let validRows = skyFibers.map { f in (0..<ny).filter { s.ivar[f * ny + $0] > 0 } }
-        let segments = SkySegments(waves: (0..<nsky).map { k in validRows[k].map { g.wave[skyFibers[k] * ny + $0] } },
-                                   grid: twave)
+        let segments = SkySegments(fibers: skyFibers, ivar: s.ivar, wave: g.wave, ny: ny, grid: twave)
         var ttsky = [Double](repeating: 0, count: nt)
         var skies: [Double] = []   // the median sky of each iteration, nt values each
         let isSky = Set(skyFibers), otherFibers = (0..<nspec).filter { !isSky.contains($0) }
@@ -301,17 +309,14 @@ public enum ImageModel {
         }
         let tile = 64, ntile = (nt + tile - 1) / tile
         let iterations = 5
+        // the sky fibers' fluxes at their valid rows, one fiber after the other (as the segments' wavelengths)
+        var values = [Double](unsafeUninitializedCapacity: segments.wave.count) { _, n in n = segments.wave.count }
         for iteration in 0..<iterations {
-            // the sky fibers' fluxes at their valid rows, one fiber after the other (as the segments' wavelengths)
-            var values = [Double](repeating: 0, count: segments.wave.count)
             values.withUnsafeMutableBufferPointer { vb in
             s.flux.withUnsafeBufferPointer { fb in
                 let out = SharedBuffer(vb)
                 nonisolated(unsafe) let flux = fb
-                parallelFor(nsky) { k in
-                    let o = segments.start[k], f = skyFibers[k] * ny
-                    for (j, r) in validRows[k].enumerated() { out[o + j] = flux[f + r] }
-                }
+                parallelFor(nsky) { k in segments.gather(flux, fiber: k, into: out.base + segments.start[k]) }
             }}
             values.withUnsafeBufferPointer { vb in
             segments.wave.withUnsafeBufferPointer { wb in
@@ -355,11 +360,17 @@ public enum ImageModel {
         return sky
     }
 
-    /// The sky fibers' valid wavelengths, one fiber after the other, and for each fiber and grid wavelength the
-    /// segment SortedInterpolation (left and right: the end values) takes there: `resample` gives a fiber's fluxes
-    /// at the grid wavelengths with its arithmetic. Flat arrays, read through pointers in the resampling loops (arrays
-    /// per fiber were retained and released at every use, 1 % of a model-variance preprocessing).
+    /// The sky fibers' valid wavelengths (rows with ivar > 0), one fiber after the other, and for each fiber and grid
+    /// wavelength the segment SortedInterpolation (left and right: the end values) takes there: `resample` gives a
+    /// fiber's fluxes at the grid wavelengths with its arithmetic. Flat arrays, gathered straight from the spectra
+    /// (no array per fiber: 16 MB less memory to fault in for a full-size camera) and read through pointers in the
+    /// resampling loops (arrays per fiber were retained and released at every use, 1 % of a model-variance
+    /// preprocessing).
     struct SkySegments: Sendable {
+        /// The sky fibers (their first rows at fiber x ny in the spectra).
+        let fibers: [Int], ny: Int
+        /// The weights the valid rows are taken from ([nspec x ny], unchanged while the segments are used).
+        let ivar: [Double]
         /// Per fiber: where its wavelengths (and its fluxes, stored alike) start in `wave`, and how many (0: none).
         let start: [Int], count: [Int]
         let wave: [Double]
@@ -367,18 +378,25 @@ public enum ImageModel {
         /// point t, or -1 (the first value), -2 (the last value).
         let lower: [Int32]
 
-        init(waves: [[Double]], grid: [Double]) {
+        init(fibers: [Int], ivar: [Double], wave rowWave: [Double], ny: Int, grid: [Double]) {
+            self.fibers = fibers; self.ny = ny; self.ivar = ivar
+            let count = fibers.map { f in (0..<ny).reduce(0) { $0 + (ivar[f * ny + $1] > 0 ? 1 : 0) } }
             var start = [Int](), at = 0
-            for w in waves { start.append(at); at += w.count }
-            self.start = start
-            count = waves.map(\.count)
-            wave = waves.flatMap { $0 }
+            for n in count { start.append(at); at += n }
+            var wave = [Double](unsafeUninitializedCapacity: at) { b, n in n = at }
+            for (k, f) in fibers.enumerated() {
+                var j = start[k]
+                for r in 0..<ny where ivar[f * ny + r] > 0 { wave[j] = rowWave[f * ny + r]; j += 1 }
+            }
+            self.start = start; self.count = count; self.wave = wave
             let nt = grid.count
-            var lower = [Int32](repeating: 0, count: waves.count * nt)
+            var lower = [Int32](repeating: 0, count: fibers.count * nt)
             lower.withUnsafeMutableBufferPointer { lb in
+            wave.withUnsafeBufferPointer { wb in
                 let out = SharedBuffer(lb)
-                parallelFor(waves.count) { k in
-                    let wave = waves[k], n = wave.count
+                nonisolated(unsafe) let all = wb
+                parallelFor(fibers.count) { k in
+                    let n = count[k], wave = UnsafeBufferPointer(rebasing: all[start[k]..<(start[k] + n)])
                     guard n > 0 else { return }
                     var upper = 0
                     for (t, x) in grid.enumerated() {
@@ -389,8 +407,15 @@ public enum ImageModel {
                         out[i] = Int32(max(upper - 1, 0))
                     }
                 }
-            }
+            }}
             self.lower = lower
+        }
+
+        /// Sky fiber k's fluxes at its valid rows, in row order (as its wavelengths in `wave`), written from `out` on.
+        func gather(_ flux: UnsafeBufferPointer<Double>, fiber k: Int, into out: UnsafeMutablePointer<Double>) {
+            let o = fibers[k] * ny
+            var j = 0
+            for r in 0..<ny where ivar[o + r] > 0 { out[j] = flux[o + r]; j += 1 }
         }
 
         /// One fiber's `count` values `y` (at its wavelengths `wave`, with its segments `lower`) at grid point t.

@@ -52,7 +52,7 @@ public struct PreprocOptions: Sendable {
     public var tracesDependency: String? = nil
     public var scatteredLightDependency: String? = nil
     /// The fiber flat of the image model's sky (nil: no sky model) and its CCD_CALIB_FIBERFLAT version.
-    public var fiberflat: FiberFlat? = nil
+    public var fiberflat: ModelFiberFlat? = nil
     public var fiberflatDependency: String? = nil
     /// CCD regions flagged BAD for this exposure (`CCDRegionMask`, desispec's ccd-region-mask.csv; --noregionmask: none).
     public var regionMasks: [CCDRegionMask] = []

@@ -151,7 +151,7 @@ final class CTECorrectionTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("Gauss-Hermite PSF"), "\(e)")
         }
         options.cteProfiles = { ny, image in gh.rowProfiles(ny: ny, shiftFrom: image) }
-        options.fiberflat = try unitFiberFlat(nspec: gh.nspec, wavemin: gh.wavemin, wavemax: gh.wavemax)
+        options.fiberflat = ModelFiberFlat(try unitFiberFlat(nspec: gh.nspec, wavemin: gh.wavemin, wavemax: gh.wavemax))
         let corrected = try Preprocessor.run(frame.trapped, options: options)
         XCTAssertTrue(corrected.notes.contains { $0.contains("CTE correction of amplifier B, iteration 4") })
 

@@ -26,7 +26,8 @@ final class ModelVarianceTests: XCTestCase {
         let dataBased = try Preprocessor.run(frame.rawImage, options: options).image
         options.modelVariance = true
         options.traces = frame.tracesProvider
-        options.fiberflat = try unitFiberFlat(nspec: frame.traces.nspec, wavemin: frame.psf.wavemin, wavemax: frame.psf.wavemax)
+        options.fiberflat = ModelFiberFlat(try unitFiberFlat(nspec: frame.traces.nspec, wavemin: frame.psf.wavemin,
+                                                             wavemax: frame.psf.wavemax))
         options.tracesDependency = "psf-r0-00051060.fits"
         let modelled = try Preprocessor.run(frame.rawImage, options: options).image
         // without the image-sized READNOISE array (the preproc command's way) the variance keeps the rows it computed
@@ -76,7 +77,8 @@ final class ModelVarianceTests: XCTestCase {
         let dataBased = try Preprocessor.run(frame.rawImage, options: options).image
         options.modelVariance = true
         options.traces = frame.tracesProvider
-        options.fiberflat = try unitFiberFlat(nspec: frame.traces.nspec, wavemin: frame.psf.wavemin, wavemax: frame.psf.wavemax)
+        options.fiberflat = ModelFiberFlat(try unitFiberFlat(nspec: frame.traces.nspec, wavemin: frame.psf.wavemin,
+                                                             wavemax: frame.psf.wavemax))
         let modelled = try Preprocessor.run(frame.rawImage, options: options).image
 
         let g = frame.traces

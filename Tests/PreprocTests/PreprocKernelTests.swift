@@ -225,6 +225,78 @@ final class PreprocKernelTests: XCTestCase {
         return sky
     }
 
+    /// The fiber flat through `ModelFiberFlat` (its invalid values stored as 0, its ivar and mask dropped) divides the
+    /// spectra and gives the flat per row (`ImageModel.rowFlat`) as the fiber flat's valid values did
+    /// (qproc_apply_fiberflat: flat != 0, ivar > 0, mask == 0; 0 beyond them): flats of 0, no weight, masked values,
+    /// invalid ends, and a fiber with no valid value (ivar 0, flat 1).
+    func testFiberFlatThroughTheModelFlatEqualsThePlainForm() throws {
+        let nspec = 6, ny = 250, nw = 120
+        var rng = SimulationRandom(seed: 5)
+        let wave = (0..<nw).map { 5600 + 2.1 * Double($0) }
+        var flat = (0..<(nspec * nw)).map { _ in 1 + 0.1 * rng.gaussian() }
+        var ivar = [Double](repeating: 4, count: nspec * nw), mask = [UInt32](repeating: 0, count: nspec * nw)
+        for i in stride(from: 3, to: nspec * nw, by: 11) { flat[i] = 0 }
+        for i in stride(from: 5, to: nspec * nw, by: 13) { ivar[i] = 0 }
+        for i in stride(from: 7, to: nspec * nw, by: 17) { mask[i] = 1 }
+        flat[0] = 0; ivar[1] = 0; mask[nw - 1] = 2                     // fiber 0's first and last values invalid
+        for k in 0..<nw { ivar[4 * nw + k] = 0 }                       // fiber 4: none valid
+        let ff = try FiberFlat(wave: wave, flat: flat, ivar: ivar, mask: mask)
+        // rows from below the flat's first wavelength to beyond its last
+        let xs = [Double](repeating: 20, count: nspec * ny)
+        let ws = (0..<(nspec * ny)).map { i in 5590 + 1.07 * Double(i % ny) + 0.3 * Double(i / ny) }
+        let g = FiberTraceGeometry(nspec: nspec, ny: ny, x: xs, wave: ws, xsig: nil)
+        let spectra = ImageModel.RowSpectra(flux: (0..<(nspec * ny)).map { _ in 100 + 10 * rng.gaussian() },
+                                            ivar: (0..<(nspec * ny)).map { _ in 0.01 + 0.001 * rng.uniform() })
+        var fast = spectra, plain = spectra
+        let model = ModelFiberFlat(ff)
+        ImageModel.applyFiberFlat(&fast, fiberflat: model, traces: g)
+        for f in 0..<nspec {
+            let good = (0..<nw).filter { flat[f * nw + $0] != 0 && ivar[f * nw + $0] > 0 && mask[f * nw + $0] == 0 }
+            var rowFlat = [Double](repeating: 1, count: ny)
+            if good.isEmpty {
+                for r in 0..<ny { plain.ivar[f * ny + r] = 0 }
+            } else {
+                let xw = good.map { wave[$0] }, yf = good.map { flat[f * nw + $0] }
+                xw.withUnsafeBufferPointer { xb in yf.withUnsafeBufferPointer { yb in
+                    var at = SortedInterpolation(x: xb, y: yb, left: 0, right: 0)
+                    for r in 0..<ny { rowFlat[r] = at.value(at: ws[f * ny + r]) }
+                }}
+                for r in 0..<ny {
+                    let i = f * ny + r, t = rowFlat[r]
+                    plain.flux[i] = t > 0 ? plain.flux[i] / t : 0
+                    plain.ivar[i] *= t * t
+                }
+            }
+            var given = [Double](repeating: .nan, count: ny)
+            let found = given.withUnsafeMutableBufferPointer { ImageModel.rowFlat(model, fiber: f, traces: g, into: $0.baseAddress!) }
+            XCTAssertEqual(found, !good.isEmpty, "fiber \(f)")
+            XCTAssertEqual(given.map(\.bitPattern), rowFlat.map(\.bitPattern), "fiber \(f)")
+        }
+        XCTAssertEqual(fast.flux.map(\.bitPattern), plain.flux.map(\.bitPattern))
+        XCTAssertEqual(fast.ivar.map(\.bitPattern), plain.ivar.map(\.bitPattern))
+        XCTAssertTrue(fast.flux[0..<ny].contains(0))   // rows beyond fiber 0's valid flat: no flux
+    }
+
+    /// Traces whose sigma is evaluated where it is read (`FiberTraceGeometry.sample` with whole-fiber closures, as
+    /// the PSF's traces give it) give the table that sampling each wavelength gives, whole and at single rows.
+    func testTraceSigmaEvaluatedWhereReadEqualsTheTable() {
+        let nspec = 7, ny = 301
+        let x: @Sendable (Int, Double) -> Double = { f, w in 12 + 7.5 * Double(f) + 1e-4 * (w - 6000) }
+        let y: @Sendable (Int, Double) -> Double = { f, w in (w - 5590) * 1.31 + 0.2 * Double(f) }
+        let sigma: @Sendable (Int, Double) -> Double = { f, w in 1.05 + 2e-5 * (w - 5600) + 0.01 * Double(f) }
+        let table = FiberTraceGeometry.sample(nspec: nspec, ny: ny, wavemin: 5600, wavemax: 5800, x: x, y: y, xsig: sigma)
+        let lazy = FiberTraceGeometry.sample(nspec: nspec, ny: ny, wavemin: 5600, wavemax: 5800,
+                                             x: { f, w in w.map { x(f, $0) } }, y: { f, w in w.map { y(f, $0) } },
+                                             xsig: { f, w in w.map { sigma(f, $0) } })
+        XCTAssertEqual(lazy.wave.map(\.bitPattern), table.wave.map(\.bitPattern))
+        XCTAssertEqual(lazy.xsig!.map(\.bitPattern), table.xsig!.map(\.bitPattern))
+        for (f, r) in [(0, 0), (3, 150), (6, 300)] {
+            XCTAssertEqual(lazy.xsig(fiber: f, row: r), table.xsig![f * ny + r])
+            XCTAssertEqual(lazy.xsig(fiber: f, row: r), sigma(f, table.wave[f * ny + r]))
+        }
+        XCTAssertNil(FiberTraceGeometry(nspec: 1, ny: 2, x: [0, 0], wave: [1, 2], xsig: nil).xsig(fiber: 0, row: 1))
+    }
+
     /// ImageModel.convolveSame on a range of outputs equals the whole convolution there (edges, vector blocks and
     /// ranges of every alignment) and leaves the other outputs alone.
     func testConvolutionOnARangeEqualsTheWholeConvolution() {

@@ -182,7 +182,7 @@ struct PreprocCommand: ParsableCommand {
                 guard FileManager.default.fileExists(atPath: ff) else {
                     throw DESIError.badFile(path: ff, problem: "fiber flat for --model-variance does not exist")
                 }
-                o.fiberflat = try FiberFlat.read(ff)
+                o.fiberflat = ModelFiberFlat(try FiberFlat.read(ff))
                 o.fiberflatDependency = (ff as NSString).lastPathComponent
             } else {
                 log("no fiber flat (--fiberflat or calibration FIBERFLAT): the image model has no sky model")

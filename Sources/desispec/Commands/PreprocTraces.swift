@@ -20,13 +20,15 @@ enum PreprocTraces {
         } else {
             throw DESIError.badFile(path: psfPath, problem: "PSF type without x/y traces")
         }
+        var sigma: (@Sendable (Int, [Double]) -> [Double])? = nil
+        if let s = xsig { sigma = { f, w in s.eval(f, at: w) } }
+        let xsigAt = sigma
         return { ny, image in
             var xt = xTrace
             if let image { xt = xTrace.shifted(by: medianTraceXShift(image: image, xTrace: xTrace, yTrace: yTrace)) }
             let x = xt, y = yTrace
             return FiberTraceGeometry.sample(nspec: x.ntrace, ny: ny, wavemin: y.domainMin, wavemax: y.domainMax,
-                                             x: { x.eval($0, at: $1) }, y: { y.eval($0, at: $1) },
-                                             xsig: xsig.map { s in { s.eval($0, at: $1) } })
+                                             x: { x.eval($0, at: $1) }, y: { y.eval($0, at: $1) }, xsig: xsigAt)
         }
     }
 }
