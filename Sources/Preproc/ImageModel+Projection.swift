@@ -19,42 +19,101 @@ extension ImageModel {
         /// Row r of the model image (`out`: nx values, overwritten): fibers in order (so the sums do not depend on
         /// the thread count), each fiber's counts spread over columns int(x - 3) ..< int(x + 4) with weights
         /// exp(-(i - x)^2 / 2 sigma^2) normalised on those columns, sigma = 1.1 x the traces' sigma (1 pixel without).
-        /// The seven weights are computed together in vector lanes (`vectorExp`, within 1 ulp of `exp`: a call to
-        /// the C library per weight took 4 % of a `--model-variance` preprocessing, the lanes take a third of that),
-        /// their sum in column order.
+        /// Four fibers at a time in vector lanes where all four have seven columns on the CCD and moderate exponents
+        /// (`recurrenceWeights`), one fiber at a time otherwise (`addFiber`).
         func project(row r: Int, into out: UnsafeMutableBufferPointer<Double>) {
-            let ny = self.ny, nx = self.nx
             out.update(repeating: 0)
-            let columnSteps = SIMD8<Double>(0, 1, 2, 3, 4, 5, 6, 7)
-            for f in 0..<nspec {
-                let k = f * ny + r
-                let x = self.x[k], sigma = 1.1 * (xsig?[k] ?? 1)
-                let lo = max(0, Int(x - 3)), hi = min(nx, Int(x + 3 + 1))
-                guard hi > lo, hi - lo <= 7 else { continue }
-                // d = i - x for the columns i = lo, lo + 1, ... (lanes past hi unused)
-                let d = SIMD8(repeating: Double(lo)) + columnSteps - SIMD8(repeating: x)
-                let exponent = -d * d / 2 / SIMD8(repeating: sigma * sigma)
-                let prof = SIMD8(lowHalf: exponent.lowHalf.vectorExp(), highHalf: exponent.highHalf.vectorExp())
-                let width = hi - lo
-                var sum = 0.0
-                if width == 7 {
-                    // unrolled (a loop over the lanes stored the vector to memory at every step)
-                    sum += prof[0]; sum += prof[1]; sum += prof[2]; sum += prof[3]; sum += prof[4]; sum += prof[5]
-                    sum += prof[6]
-                } else {
-                    for j in 0..<width { sum += prof[j] }
+            var f = 0
+            while f + 4 <= nspec {
+                if !addFourFibers(f, row: r, into: out.baseAddress!) {
+                    for g in f..<(f + 4) { addFiber(g, row: r, into: out) }
                 }
-                guard sum > 0 else { continue }
-                // out[i] += counts x weight / sum: the divisions in one vector
-                let add = SIMD8(repeating: counts[k]) * prof / SIMD8(repeating: sum)
-                if width == 7 {
-                    let o = out.baseAddress! + lo
-                    o[0] += add[0]; o[1] += add[1]; o[2] += add[2]; o[3] += add[3]; o[4] += add[4]; o[5] += add[5]
-                    o[6] += add[6]
-                } else {
-                    for j in 0..<width { out[lo + j] += add[j] }
-                }
+                f += 4
             }
+            while f < nspec { addFiber(f, row: r, into: out); f += 1 }
+        }
+
+        /// The projection's sigma at (fiber, row) index k: 1.1 x the traces' (1 pixel without).
+        @inline(__always)
+        private func sigma(_ k: Int) -> Double { 1.1 * (xsig?[k] ?? 1) }
+
+        /// Fibers f ..< f + 4 added in order, their weights in the lanes of vectors; false (nothing added) unless each
+        /// has seven columns and moderate exponents (`recurrenceApplies`).
+        @inline(__always)
+        private func addFourFibers(_ f: Int, row r: Int, into out: UnsafeMutablePointer<Double>) -> Bool {
+            let k = f * ny + r
+            let x = SIMD4(self.x[k], self.x[k + ny], self.x[k + 2 * ny], self.x[k + 3 * ny])
+            let s = SIMD4(sigma(k), sigma(k + ny), sigma(k + 2 * ny), sigma(k + 3 * ny))
+            let lo = SIMD4<Int>(Int(x[0] - 3), Int(x[1] - 3), Int(x[2] - 3), Int(x[3] - 3))
+            let hi = SIMD4<Int>(Int(x[0] + 3 + 1), Int(x[1] + 3 + 1), Int(x[2] + 3 + 1), Int(x[3] + 3 + 1))
+            guard lo.min() >= 0, hi.max() <= nx, hi &- lo == SIMD4(repeating: 7) else { return false }
+            let d0 = SIMD4(Double(lo[0]), Double(lo[1]), Double(lo[2]), Double(lo[3])) - x
+            let a = 1 / (2 * s * s)
+            guard all(Self.recurrenceApplies(d0: d0, a: a)) else { return false }
+            let w = Self.recurrenceWeights(d0: d0, a: a)
+            var sum = w.0; sum += w.1; sum += w.2; sum += w.3; sum += w.4; sum += w.5; sum += w.6
+            let c = SIMD4(counts[k], counts[k + ny], counts[k + 2 * ny], counts[k + 3 * ny]) / sum
+            let p = (w.0 * c, w.1 * c, w.2 * c, w.3 * c, w.4 * c, w.5 * c, w.6 * c)
+            for q in 0..<4 where sum[q] > 0 {
+                let o = out + lo[q]
+                o[0] += p.0[q]; o[1] += p.1[q]; o[2] += p.2[q]; o[3] += p.3[q]; o[4] += p.4[q]; o[5] += p.5[q]
+                o[6] += p.6[q]
+            }
+            return true
+        }
+
+        /// One fiber: by the recurrence where it applies (lane 0 of `recurrenceWeights`, the same operations as in
+        /// `addFourFibers`), else each weight's exponential (`vectorExp`, within 1 ulp of `exp`), eight in two
+        /// vectors; the weights' sum in column order.
+        func addFiber(_ f: Int, row r: Int, into out: UnsafeMutableBufferPointer<Double>) {
+            let k = f * ny + r
+            let x = self.x[k], sigma = sigma(k)
+            let lo = max(0, Int(x - 3)), hi = min(nx, Int(x + 3 + 1))
+            guard hi > lo, hi - lo <= 7 else { return }
+            let width = hi - lo, o = out.baseAddress! + lo
+            let d0 = SIMD4(repeating: Double(lo) - x), a = 1 / (2 * SIMD4(repeating: sigma) * sigma)
+            if width == 7, Self.recurrenceApplies(d0: d0, a: a)[0] {
+                let w = Self.recurrenceWeights(d0: d0, a: a)
+                var sum = w.0; sum += w.1; sum += w.2; sum += w.3; sum += w.4; sum += w.5; sum += w.6
+                guard sum[0] > 0 else { return }
+                let c = SIMD4(repeating: counts[k]) / sum
+                o[0] += (w.0 * c)[0]; o[1] += (w.1 * c)[0]; o[2] += (w.2 * c)[0]; o[3] += (w.3 * c)[0]
+                o[4] += (w.4 * c)[0]; o[5] += (w.5 * c)[0]; o[6] += (w.6 * c)[0]
+                return
+            }
+            // d = i - x for the columns i = lo, lo + 1, ... (lanes past hi unused)
+            let d = SIMD8(repeating: Double(lo)) + SIMD8<Double>(0, 1, 2, 3, 4, 5, 6, 7) - SIMD8(repeating: x)
+            let exponent = -d * d / 2 / SIMD8(repeating: sigma * sigma)
+            let prof = SIMD8(lowHalf: exponent.lowHalf.vectorExp(), highHalf: exponent.highHalf.vectorExp())
+            var sum = 0.0
+            for j in 0..<width { sum += prof[j] }
+            guard sum > 0 else { return }
+            let add = SIMD8(repeating: counts[k]) * prof / SIMD8(repeating: sum)
+            for j in 0..<width { o[j] += add[j] }
+        }
+
+        /// Whether the recurrence keeps its products in the normal range: every exponent -(d0 + j)^2 a, j < 7,
+        /// above -300 (false for a NaN or non-positive a).
+        @inline(__always)
+        static func recurrenceApplies(d0: SIMD4<Double>, a: SIMD4<Double>) -> SIMDMask<SIMD4<Int64>> {
+            let first = d0 * d0, last = (d0 + 6) * (d0 + 6)
+            return (a .> 0) .& (first.replacing(with: last, where: last .> first) * a .< 300)
+        }
+
+        /// The seven weights w(j) = exp(-(d0 + j)^2 a) of each lane (a = 1 / (2 sigma^2)), by the recurrence
+        /// w(j + 1) = w(j) s(j), s(j + 1) = s(j) q, with s(0) = exp(-(2 d0 + 1) a) and q = exp(-2 a): three
+        /// exponentials instead of seven, each weight within ~1e-15 of its own exponential (its last bits may differ;
+        /// the model's float32 variance does not move on the bench frame).
+        @inline(__always)
+        static func recurrenceWeights(d0: SIMD4<Double>, a: SIMD4<Double>) -> (SIMD4<Double>, SIMD4<Double>, SIMD4<Double>,
+            SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>) {
+            let w0 = (-d0 * d0 * a).vectorExp(), s0 = (-(2 * d0 + 1) * a).vectorExp(), q = (-2 * a).vectorExp()
+            let w1 = w0 * s0, s1 = s0 * q
+            let w2 = w1 * s1, s2 = s1 * q
+            let w3 = w2 * s2, s3 = s2 * q
+            let w4 = w3 * s3, s4 = s3 * q
+            let w5 = w4 * s4, s5 = s4 * q
+            return (w0, w1, w2, w3, w4, w5, w5 * s5)
         }
     }
 }
