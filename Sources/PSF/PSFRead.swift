@@ -73,6 +73,28 @@ func readTraceImage(_ f: FITSFile, _ name: String, path: String) throws -> Trace
 extension GaussHermitePSF {
     /// Reads a GAUSS-HERMITE (PSFVER 1-3) or GAUSS-HERMITE2 PSF file.
     public static func read(_ path: String) throws -> GaussHermitePSF {
+        let c = try readContents(path)
+        do {
+            return try GaussHermitePSF(xTrace: c.xTrace, yTrace: c.yTrace, parameters: c.parameters, ghDegX: c.ghDegX,
+                                       ghDegY: c.ghDegY, halfSizeX: c.halfSizeX, halfSizeY: c.halfSizeY, npixX: c.npixX,
+                                       npixY: c.npixY, fiberMin: c.fiberMin, psfType: c.psfType, psfError: c.psfError,
+                                       headers: c.headers, secondCoreDegrees: c.secondCoreDegrees)
+        } catch let e as DESIError {
+            throw DESIError.badFile(path: path, problem: e.description)
+        }
+    }
+
+    /// What a GAUSS-HERMITE file holds, read and checked, before the PSF is built from it (`read`; `PSFTraces.read`
+    /// takes only the traces).
+    struct FileContents {
+        var xTrace: TraceSet, yTrace: TraceSet
+        /// The parameters other than X and Y, in file order.
+        var parameters: [PSFParameter]
+        var ghDegX: Int, ghDegY: Int, halfSizeX: Int, halfSizeY: Int, npixX: Int, npixY: Int, fiberMin: Int
+        var psfType: String, psfError: Double, headers: PSFHeaders, secondCoreDegrees: (Int, Int)?
+    }
+
+    static func readContents(_ path: String) throws -> FileContents {
         let f = try FITSFile.open(path)
         defer { try? f.close() }
         try f.moveTo(index: 0)
@@ -150,17 +172,35 @@ extension GaussHermitePSF {
             second = (try key("GHDEGX2", 0...PSFLimits.ghDegree), try key("GHDEGY2", 0...PSFLimits.ghDegree))
         }
         let psfErr = th.double("PSFERR") ?? 0.01
-        do {
-            return try GaussHermitePSF(xTrace: xTrace, yTrace: yTrace, parameters: rest,
-                                       ghDegX: try key("GHDEGX", 0...PSFLimits.ghDegree),
-                                       ghDegY: try key("GHDEGY", 0...PSFLimits.ghDegree),
-                                       halfSizeX: try key("HSIZEX", 0...PSFLimits.halfSize),
-                                       halfSizeY: try key("HSIZEY", 0...PSFLimits.halfSize),
-                                       npixX: try key("NPIX_X", 1...PSFLimits.ccdSide),
-                                       npixY: try key("NPIX_Y", 1...PSFLimits.ccdSide), fiberMin: fiberMin,
-                                       psfType: type, psfError: psfErr, headers: headers, secondCoreDegrees: second)
-        } catch let e as DESIError {
-            throw DESIError.badFile(path: path, problem: e.description)
+        return FileContents(xTrace: xTrace, yTrace: yTrace, parameters: rest, ghDegX: try key("GHDEGX", 0...PSFLimits.ghDegree),
+                            ghDegY: try key("GHDEGY", 0...PSFLimits.ghDegree), halfSizeX: try key("HSIZEX", 0...PSFLimits.halfSize),
+                            halfSizeY: try key("HSIZEY", 0...PSFLimits.halfSize), npixX: try key("NPIX_X", 1...PSFLimits.ccdSide),
+                            npixY: try key("NPIX_Y", 1...PSFLimits.ccdSide), fiberMin: fiberMin, psfType: type, psfError: psfErr,
+                            headers: headers, secondCoreDegrees: second)
+    }
+}
+
+/// The traces of a PSF file without the rest of the PSF: x and y of each fiber and, where the file has it, the
+/// cross-dispersion sigma (GHSIGX; XSIG of a trace-only file). Building a whole PSF also inverts its y traces into
+/// wavelength(y) (`TraceSet.inverted`: a Legendre fit per fiber, 2 % of a --model-variance preprocessing), which
+/// readers of the traces alone do not need.
+public struct PSFTraces: Sendable {
+    public let x: TraceSet, y: TraceSet
+    public let xsigma: TraceSet?
+
+    public static func read(_ path: String) throws -> PSFTraces {
+        guard FileManager.default.fileExists(atPath: path) else { throw DESIError.badFile(path: path, problem: "no such PSF file") }
+        let f = try FITSFile.open(path)
+        let type = (try f.readHeader().string("PSFTYPE") ?? "").trimmingCharacters(in: .whitespaces)
+        try f.close()
+        if type == "GAUSS-HERMITE" || type == "GAUSS-HERMITE2" {
+            let c = try GaussHermitePSF.readContents(path)
+            guard let sigma = c.parameters.first(where: { $0.name == "GHSIGX" }), sigma.traces.ntrace == c.xTrace.ntrace else {
+                throw DESIError.badFile(path: path, problem: "PSF parameter GHSIGX is missing or not of \(c.xTrace.ntrace) fibers")
+            }
+            return PSFTraces(x: c.xTrace, y: c.yTrace, xsigma: sigma.traces)
         }
+        let t = try TraceOnlyPSF.read(path)
+        return PSFTraces(x: t.xTrace, y: t.yTrace, xsigma: t.xSigma)
     }
 }

@@ -128,6 +128,22 @@ final class GaussHermitePSFTests: XCTestCase {
         for k in 0..<expected.count { XCTAssertEqual(b.values[k], expected[k] / sum, accuracy: 1e-12) }
     }
 
+    /// `PSFTraces.read` (the traces without the rest of the PSF, for the preprocessing's image model) gives the traces
+    /// and the x sigma of the whole PSF, for a Gauss-Hermite file (GHSIGX) and a trace-only one (XSIG or none).
+    func testTracesAloneEqualThoseOfTheWholePSF() throws {
+        let gh = try testDataPath("psf/psf-r0-00051060.fits")   // skips without the test data (outside XCTUnwrap, which would fail)
+        let psf = try XCTUnwrap(try readPSF(gh) as? GaussHermitePSF)
+        let t = try PSFTraces.read(gh)
+        XCTAssertEqual(t.x, psf.xTrace); XCTAssertEqual(t.y, psf.yTrace); XCTAssertEqual(t.xsigma, psf.xsigmaTraces)
+        let ql = try testDataPath("psf/ql-psf-r0.fits")
+        let only = try XCTUnwrap(try readPSF(ql) as? TraceOnlyPSF)
+        let q = try PSFTraces.read(ql)
+        XCTAssertEqual(q.x, only.xTrace); XCTAssertEqual(q.y, only.yTrace); XCTAssertEqual(q.xsigma, only.xSigma)
+        XCTAssertThrowsError(try PSFTraces.read("/nonexistent/psf.fits")) { e in
+            XCTAssertTrue("\(e)".contains("/nonexistent/psf.fits"))
+        }
+    }
+
     func testMissingFileNamesThePath() {
         XCTAssertThrowsError(try readPSF("/nonexistent/psf.fits")) { e in
             XCTAssertTrue("\(e)".contains("/nonexistent/psf.fits"))

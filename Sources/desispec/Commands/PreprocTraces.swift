@@ -8,18 +8,9 @@ import Preproc
 /// traces shifted by the median offset measured on the image when one is given.
 enum PreprocTraces {
     static func provider(psfPath: String) throws -> @Sendable (Int, Image?) throws -> FiberTraceGeometry {
-        let psf = try readPSF(psfPath)
-        let xTrace: TraceSet, yTrace: TraceSet
-        let xsig: TraceSet?
-        if let gh = psf as? GaussHermitePSF {
-            xTrace = gh.xTrace; yTrace = gh.yTrace
-            xsig = gh.xsigmaTraces
-        } else if let t = psf as? TraceOnlyPSF {
-            xTrace = t.xTrace; yTrace = t.yTrace
-            xsig = t.xSigma
-        } else {
-            throw DESIError.badFile(path: psfPath, problem: "PSF type without x/y traces")
-        }
+        // (the traces alone: a whole PSF would also invert its y traces, which the image model does not read)
+        let traces = try PSFTraces.read(psfPath)
+        let xTrace = traces.x, yTrace = traces.y, xsig = traces.xsigma
         var sigma: (@Sendable (Int, [Double]) -> [Double])? = nil
         if let s = xsig { sigma = { f, w in s.eval(f, at: w) } }
         let xsigAt = sigma
