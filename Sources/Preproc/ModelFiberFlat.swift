@@ -25,14 +25,21 @@ public struct ModelFiberFlat: Sendable {
     /// false, with nothing written, for a fiber with no valid value.
     func values(fiber f: Int, at: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) -> Bool {
         let nw = wave.count, fo = f * nw
+        func interpolate(_ x: UnsafeBufferPointer<Double>, _ y: UnsafeBufferPointer<Double>) {
+            var flatAt = SortedInterpolation(x: x, y: y, left: 0, right: 0)
+            flatAt.values(at: at, count: count, into: out)
+        }
+        if !flat[fo..<(fo + nw)].contains(0) {
+            // every value valid (the usual fiber): the nodes are the arrays themselves
+            wave.withUnsafeBufferPointer { xb in flat.withUnsafeBufferPointer { yb in
+                interpolate(xb, UnsafeBufferPointer(rebasing: yb[fo..<(fo + nw)]))
+            }}
+            return true
+        }
         let good = (0..<nw).filter { flat[fo + $0] != 0 }
         guard !good.isEmpty else { return false }
         let xw = good.map { wave[$0] }, yf = good.map { flat[fo + $0] }
-        xw.withUnsafeBufferPointer { xb in
-        yf.withUnsafeBufferPointer { yb in
-            var flatAt = SortedInterpolation(x: xb, y: yb, left: 0, right: 0)
-            flatAt.values(at: at, count: count, into: out)
-        }}
+        xw.withUnsafeBufferPointer { xb in yf.withUnsafeBufferPointer { yb in interpolate(xb, yb) } }
         return true
     }
 }

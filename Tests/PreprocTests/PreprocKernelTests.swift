@@ -228,7 +228,7 @@ final class PreprocKernelTests: XCTestCase {
     /// The fiber flat through `ModelFiberFlat` (its invalid values stored as 0, its ivar and mask dropped) divides the
     /// spectra and gives the flat per row (`ImageModel.rowFlat`) as the fiber flat's valid values did
     /// (qproc_apply_fiberflat: flat != 0, ivar > 0, mask == 0; 0 beyond them): flats of 0, no weight, masked values,
-    /// invalid ends, and a fiber with no valid value (ivar 0, flat 1).
+    /// invalid ends, a fiber with no valid value (ivar 0, flat 1) and one with every value valid.
     func testFiberFlatThroughTheModelFlatEqualsThePlainForm() throws {
         let nspec = 6, ny = 250, nw = 120
         var rng = SimulationRandom(seed: 5)
@@ -240,6 +240,7 @@ final class PreprocKernelTests: XCTestCase {
         for i in stride(from: 7, to: nspec * nw, by: 17) { mask[i] = 1 }
         flat[0] = 0; ivar[1] = 0; mask[nw - 1] = 2                     // fiber 0's first and last values invalid
         for k in 0..<nw { ivar[4 * nw + k] = 0 }                       // fiber 4: none valid
+        for k in 0..<nw { flat[5 * nw + k] = 1 + 0.01 * Double(k % 7); ivar[5 * nw + k] = 4; mask[5 * nw + k] = 0 }  // 5: all
         let ff = try FiberFlat(wave: wave, flat: flat, ivar: ivar, mask: mask)
         // rows from below the flat's first wavelength to beyond its last
         let xs = [Double](repeating: 20, count: nspec * ny)
