@@ -472,19 +472,25 @@ public enum ImageModel {
         let ks = kernel.reduce(0, +)
         kernel = kernel.map { $0 / ks }
         let kern = kernel
-        let smoothedFiber = { @Sendable (flux: [Double], ivar: [Double]) -> [Double] in
+        // one fiber: `flux` its spectrum, `ivar` its weights (ny values); the smoothed spectrum is returned
+        let smoothedFiber = { @Sendable (flux: [Double], ivar: UnsafePointer<Double>) -> [Double] in
             var sm = convolveSame(flux, kern)
-            let out = (0..<ny).map { ivar[$0] * (flux[$0] - sm[$0]) * (flux[$0] - sm[$0]) >= nsig * nsig }
-            let good = (0..<ny).filter { !out[$0] }
-            guard good.count < ny, !good.isEmpty else { return sm }
-            var t = flux
-            let gx = good.map(Double.init), gy = good.map { flux[$0] }
-            gx.withUnsafeBufferPointer { xb in
-                gy.withUnsafeBufferPointer { yb in
-                    var at = SortedInterpolation(x: xb, y: yb)
-                    for r in 0..<ny where out[r] { t[r] = at.value(at: Double(r)) }
+            // the rows beyond nsig sigma marked, the others kept as the nodes of the interpolation (one pass)
+            var out = [Bool](repeating: false, count: ny)
+            var gx = [Double](), gy = [Double]()
+            gx.reserveCapacity(ny); gy.reserveCapacity(ny)
+            out.withUnsafeMutableBufferPointer { o in sm.withUnsafeBufferPointer { smooth in
+                for r in 0..<ny {
+                    let d = flux[r] - smooth[r]
+                    if ivar[r] * d * d >= nsig * nsig { o[r] = true } else { gx.append(Double(r)); gy.append(flux[r]) }
                 }
-            }
+            }}
+            guard gx.count < ny, !gx.isEmpty else { return sm }
+            var t = flux
+            gx.withUnsafeBufferPointer { xb in gy.withUnsafeBufferPointer { yb in t.withUnsafeMutableBufferPointer { tb in
+                var at = SortedInterpolation(x: xb, y: yb)
+                for r in 0..<ny where out[r] { tb[r] = at.value(at: Double(r)) }
+            }}}
             // the second smoothing differs from the first only within the kernel's reach of a replaced row: only
             // those outputs are computed again (each output is the same sum over the same inputs: the same values)
             var r = 0
@@ -496,17 +502,17 @@ public enum ImageModel {
                 convolveSame(t, kern, outputs: max(0, r - hw)..<min(ny, last + hw + 1), into: &sm)
                 r = next
             }
-            for r in 0..<ny where out[r] { sm[r] = flux[r] }
+            sm.withUnsafeMutableBufferPointer { smooth in for r in 0..<ny where out[r] { smooth[r] = flux[r] } }
             return sm
         }
-        // each fiber's smoothed spectrum written over its row of the flux (its flux and ivar copied first)
+        // each fiber's smoothed spectrum written over its row of the flux (its flux copied first)
         s.flux.withUnsafeMutableBufferPointer { fb in
         s.ivar.withUnsafeBufferPointer { vb in
             let out = SharedBuffer(fb)
             nonisolated(unsafe) let ivar = vb
             parallelFor(g.nspec) { f in
                 let row = UnsafeMutableBufferPointer(start: out.base + f * ny, count: ny)
-                let sm = smoothedFiber(Array(row), Array(ivar[(f * ny)..<((f + 1) * ny)]))
+                let sm = smoothedFiber(Array(row), ivar.baseAddress! + f * ny)
                 _ = row.update(fromContentsOf: sm)
             }
         }}
