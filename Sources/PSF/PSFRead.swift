@@ -7,13 +7,17 @@ import Foundation
 /// YTRACE/YCOEF(F), optional XSIG/YSIG/XSIGMA/WSIGMA, or PSFTYPE bootcalib) (specter.psf.load_psf,
 /// desispec.io.xytraceset.read_xytraceset).
 public func readPSF(_ path: String) throws -> any SpectralPSF {
+    try isGaussHermitePSF(path) ? GaussHermitePSF.read(path) : TraceOnlyPSF.read(path)
+}
+
+/// Whether the PSF file at `path` is GAUSS-HERMITE or GAUSS-HERMITE2 (PSFTYPE of its primary header); else it is read
+/// as a trace-only PSF.
+func isGaussHermitePSF(_ path: String) throws -> Bool {
     guard FileManager.default.fileExists(atPath: path) else { throw DESIError.badFile(path: path, problem: "no such PSF file") }
     let f = try FITSFile.open(path)
     defer { try? f.close() }
-    let primary = try f.readHeader()
-    let type = (primary.string("PSFTYPE") ?? "").trimmingCharacters(in: .whitespaces)
-    if type == "GAUSS-HERMITE" || type == "GAUSS-HERMITE2" { return try GaussHermitePSF.read(path) }
-    return try TraceOnlyPSF.read(path)
+    let type = (try f.readHeader().string("PSFTYPE") ?? "").trimmingCharacters(in: .whitespaces)
+    return type == "GAUSS-HERMITE" || type == "GAUSS-HERMITE2"
 }
 
 /// A header value that may be written as a number or as a string ('3').
@@ -189,11 +193,7 @@ public struct PSFTraces: Sendable {
     public let xsigma: TraceSet?
 
     public static func read(_ path: String) throws -> PSFTraces {
-        guard FileManager.default.fileExists(atPath: path) else { throw DESIError.badFile(path: path, problem: "no such PSF file") }
-        let f = try FITSFile.open(path)
-        let type = (try f.readHeader().string("PSFTYPE") ?? "").trimmingCharacters(in: .whitespaces)
-        try f.close()
-        if type == "GAUSS-HERMITE" || type == "GAUSS-HERMITE2" {
+        if try isGaussHermitePSF(path) {
             let c = try GaussHermitePSF.readContents(path)
             guard let sigma = c.parameters.first(where: { $0.name == "GHSIGX" }), sigma.traces.ntrace == c.xTrace.ntrace else {
                 throw DESIError.badFile(path: path, problem: "PSF parameter GHSIGX is missing or not of \(c.xTrace.ntrace) fibers")

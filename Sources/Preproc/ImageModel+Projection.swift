@@ -50,11 +50,9 @@ extension ImageModel {
             let d0 = SIMD4(Double(lo[0]), Double(lo[1]), Double(lo[2]), Double(lo[3])) - x
             let a = 1 / (2 * s * s)
             guard all(Self.recurrenceApplies(d0: d0, a: a)) else { return false }
-            let w = Self.recurrenceWeights(d0: d0, a: a)
-            var sum = w.0; sum += w.1; sum += w.2; sum += w.3; sum += w.4; sum += w.5; sum += w.6
-            let c = SIMD4(counts[k], counts[k + ny], counts[k + 2 * ny], counts[k + 3 * ny]) / sum
-            let p = (w.0 * c, w.1 * c, w.2 * c, w.3 * c, w.4 * c, w.5 * c, w.6 * c)
-            for q in 0..<4 where sum[q] > 0 {
+            let (p, added) = Self.recurrenceAdditions(d0: d0, a: a,
+                                                      counts: SIMD4(counts[k], counts[k + ny], counts[k + 2 * ny], counts[k + 3 * ny]))
+            for q in 0..<4 where added[q] {
                 let o = out + lo[q]
                 o[0] += p.0[q]; o[1] += p.1[q]; o[2] += p.2[q]; o[3] += p.3[q]; o[4] += p.4[q]; o[5] += p.5[q]
                 o[6] += p.6[q]
@@ -73,12 +71,9 @@ extension ImageModel {
             let width = hi - lo, o = out.baseAddress! + lo
             let d0 = SIMD4(repeating: Double(lo) - x), a = 1 / (2 * SIMD4(repeating: sigma) * sigma)
             if width == 7, Self.recurrenceApplies(d0: d0, a: a)[0] {
-                let w = Self.recurrenceWeights(d0: d0, a: a)
-                var sum = w.0; sum += w.1; sum += w.2; sum += w.3; sum += w.4; sum += w.5; sum += w.6
-                guard sum[0] > 0 else { return }
-                let c = SIMD4(repeating: counts[k]) / sum
-                o[0] += (w.0 * c)[0]; o[1] += (w.1 * c)[0]; o[2] += (w.2 * c)[0]; o[3] += (w.3 * c)[0]
-                o[4] += (w.4 * c)[0]; o[5] += (w.5 * c)[0]; o[6] += (w.6 * c)[0]
+                let (p, added) = Self.recurrenceAdditions(d0: d0, a: a, counts: SIMD4(repeating: counts[k]))
+                guard added[0] else { return }
+                o[0] += p.0[0]; o[1] += p.1[0]; o[2] += p.2[0]; o[3] += p.3[0]; o[4] += p.4[0]; o[5] += p.5[0]; o[6] += p.6[0]
                 return
             }
             // d = i - x for the columns i = lo, lo + 1, ... (lanes past hi unused)
@@ -98,6 +93,18 @@ extension ImageModel {
         static func recurrenceApplies(d0: SIMD4<Double>, a: SIMD4<Double>) -> SIMDMask<SIMD4<Int64>> {
             let first = d0 * d0, last = (d0 + 6) * (d0 + 6)
             return (a .> 0) .& (first.replacing(with: last, where: last .> first) * a .< 300)
+        }
+
+        /// What each lane adds to its seven columns: counts x w(j) / (the seven weights' sum, in column order), the
+        /// weights by `recurrenceWeights`; `added` false where that sum is not positive (the lane adds nothing).
+        @inline(__always)
+        static func recurrenceAdditions(d0: SIMD4<Double>, a: SIMD4<Double>, counts: SIMD4<Double>)
+            -> (columns: (SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>,
+                          SIMD4<Double>), added: SIMDMask<SIMD4<Int64>>) {
+            let w = recurrenceWeights(d0: d0, a: a)
+            var sum = w.0; sum += w.1; sum += w.2; sum += w.3; sum += w.4; sum += w.5; sum += w.6
+            let c = counts / sum
+            return ((w.0 * c, w.1 * c, w.2 * c, w.3 * c, w.4 * c, w.5 * c, w.6 * c), sum .> 0)
         }
 
         /// The seven weights w(j) = exp(-(d0 + j)^2 a) of each lane (a = 1 / (2 sigma^2)), by the recurrence

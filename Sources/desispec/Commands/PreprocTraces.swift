@@ -10,10 +10,8 @@ enum PreprocTraces {
     static func provider(psfPath: String) throws -> @Sendable (Int, Image?) throws -> FiberTraceGeometry {
         // (the traces alone: a whole PSF would also invert its y traces, which the image model does not read)
         let traces = try PSFTraces.read(psfPath)
-        let xTrace = traces.x, yTrace = traces.y, xsig = traces.xsigma
-        var sigma: (@Sendable (Int, [Double]) -> [Double])? = nil
-        if let s = xsig { sigma = { f, w in s.eval(f, at: w) } }
-        let xsigAt = sigma
+        let xTrace = traces.x, yTrace = traces.y
+        let xsigAt = traces.xsigma.map { s -> @Sendable (Int, [Double]) -> [Double] in { f, w in s.eval(f, at: w) } }
         return { ny, image in
             var xt = xTrace
             if let image { xt = xTrace.shifted(by: medianTraceXShift(image: image, xTrace: xTrace, yTrace: yTrace)) }
